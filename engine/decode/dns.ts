@@ -1,0 +1,216 @@
+// DNS messages (RFC 1035, EDNS RFC 6891), decoded with dns-packet's codecs.
+//
+// The header and each record's fixed fields (type, class, TTL, RDLENGTH) are
+// read here as numbers; names and RDATA are decoded by dns-packet's own name
+// and per-type codecs. Walking the records ourselves keeps the raw numbers
+// that Tracee prints (class 1232 of an OPT record is "Unknown", not "IN"),
+// bounds every RDATA by its RDLENGTH, and formats addresses the way Go does.
+// Any malformed message (truncated record, bad compression pointer, pointer
+// loop, impossible count) throws DnsFormatError, which callers count as
+// malformed; it is never fatal.
+
+import * as dnsPacket from "dns-packet";
+import { ipv4String, ipv6String } from "./ipaddr";
+
+// dns-packet's type-name table (its "types" module) is not in its typings.
+// eslint-disable-next-line @typescript-eslint/no-var-requires
+const dpTypes: { toString(t: number): string } = require("dns-packet/types");
+
+interface Codec { decode(buf: Buffer, offset: number): unknown }
+const nameCodec = (dnsPacket as unknown as { name: { decode(b: Buffer, o: number): string } & { decode: { bytes: number } } }).name;
+const recordCodec = (dnsPacket as unknown as { record(type: string): Codec }).record;
+
+export const DNS_TYPE_A = 1;
+export const DNS_TYPE_NS = 2;
+export const DNS_TYPE_CNAME = 5;
+export const DNS_TYPE_SOA = 6;
+export const DNS_TYPE_NULL = 10;
+export const DNS_TYPE_PTR = 12;
+export const DNS_TYPE_MX = 15;
+export const DNS_TYPE_TXT = 16;
+export const DNS_TYPE_AAAA = 28;
+export const DNS_TYPE_SRV = 33;
+export const DNS_TYPE_OPT = 41;
+export const DNS_TYPE_URI = 256;
+
+export interface DnsQuestion {
+  name: string;
+  type: number;
+  class: number;
+}
+
+export interface DnsSOA { mname: string; rname: string; serial: number; refresh: number; retry: number; expire: number; minimum: number }
+export interface DnsSRV { priority: number; weight: number; port: number; target: string }
+export interface DnsMX { preference: number; exchange: string }
+export interface DnsURI { priority: number; weight: number; target: string }
+export interface DnsOption { code: number; data: Buffer }
+
+export interface DnsRecord {
+  name: string;
+  type: number;
+  class: number;
+  ttl: number;
+  /**
+   * RDATA as decoded: a string for A/AAAA (address) and NS/CNAME/PTR/DNAME
+   * (name); DnsMX, DnsSOA, DnsSRV, DnsURI; Buffer[] for TXT; DnsOption[] for
+   * OPT; for other types what dns-packet's codec returns (a Buffer for types
+   * it does not know).
+   */
+  data: unknown;
+}
+
+export interface DnsMessage {
+  id: number;
+  /** the 16-bit flags word: QR, opcode, AA, TC, RD, RA, Z(3), rcode */
+  flags: number;
+  qdCount: number;
+  anCount: number;
+  nsCount: number;
+  arCount: number;
+  questions: DnsQuestion[];
+  answers: DnsRecord[];
+  authorities: DnsRecord[];
+  additionals: DnsRecord[];
+}
+
+export class DnsFormatError extends Error {
+  constructor(message: string, public readonly offset: number) {
+    super(message);
+    this.name = "DnsFormatError";
+  }
+}
+
+const codecs: (Codec | null | undefined)[] = new Array(65536);
+function codecFor(type: number): Codec | null {
+  let c = codecs[type];
+  if (c === undefined) {
+    const name = dpTypes.toString(type);
+    c = name.startsWith("UNKNOWN_") ? null : recordCodec(name);
+    codecs[type] = c;
+  }
+  return c;
+}
+
+function readName(msg: Buffer, off: number): string {
+  try {
+    const n = nameCodec.decode(msg, off);
+    // dns-packet spells the root "."; gopacket (and so Tracee) leaves it empty
+    return n === "." ? "" : n;
+  } catch (e) {
+    throw new DnsFormatError(`bad name at offset ${off}: ${(e as Error).message}`, off);
+  }
+}
+
+function decodeRdata(msg: Buffer, type: number, rdOff: number, rdLen: number): unknown {
+  // rdOff points at the RDLENGTH field, as dns-packet's codecs expect
+  const data = rdOff + 2;
+  switch (type) {
+    case DNS_TYPE_A:
+      if (rdLen !== 4) throw new DnsFormatError(`A record with ${rdLen}-byte RDATA`, rdOff);
+      return ipv4String(msg, data);
+    case DNS_TYPE_AAAA:
+      if (rdLen !== 16) throw new DnsFormatError(`AAAA record with ${rdLen}-byte RDATA`, rdOff);
+      return ipv6String(msg, data);
+    case DNS_TYPE_URI: { // RFC 7553, not known to dns-packet
+      if (rdLen < 4) throw new DnsFormatError(`URI record with ${rdLen}-byte RDATA`, rdOff);
+      return {
+        priority: msg.readUInt16BE(data),
+        weight: msg.readUInt16BE(data + 2),
+        target: msg.toString("utf8", data + 4, data + rdLen),
+      } satisfies DnsURI;
+    }
+    case DNS_TYPE_OPT: {
+      const options: DnsOption[] = [];
+      let o = data;
+      const end = data + rdLen;
+      while (o < end) {
+        if (o + 4 > end) throw new DnsFormatError("EDNS option header truncated", o);
+        const len = msg.readUInt16BE(o + 2);
+        if (o + 4 + len > end) throw new DnsFormatError("EDNS option data truncated", o);
+        options.push({ code: msg.readUInt16BE(o), data: msg.subarray(o + 4, o + 4 + len) });
+        o += 4 + len;
+      }
+      return options;
+    }
+    default: {
+      const codec = codecFor(type);
+      if (codec === null) return msg.subarray(data, data + rdLen);
+      let v: unknown;
+      try {
+        v = codec.decode(msg, rdOff);
+      } catch (e) {
+        throw new DnsFormatError(`bad ${dpTypes.toString(type)} RDATA at offset ${rdOff}: ${(e as Error).message}`, rdOff);
+      }
+      if (type === DNS_TYPE_SOA) {
+        const s = v as DnsSOA;
+        // dns-packet decodes the mailbox with "\." escapes; Tracee prints the raw labels
+        s.mname = s.mname === "." ? "" : s.mname;
+        s.rname = s.rname === "." ? "" : s.rname.replace(/\\\./g, ".");
+      }
+      return v;
+    }
+  }
+}
+
+function decodeRecords(msg: Buffer, off: number, count: number, out: DnsRecord[]): number {
+  const end = msg.length;
+  for (let i = 0; i < count; i++) {
+    const name = readName(msg, off);
+    off += nameCodec.decode.bytes;
+    if (off + 10 > end) throw new DnsFormatError(`record ${i} header truncated`, off);
+    const type = msg.readUInt16BE(off);
+    const klass = msg.readUInt16BE(off + 2);
+    const ttl = msg.readUInt32BE(off + 4);
+    const rdLen = msg.readUInt16BE(off + 8);
+    if (off + 10 + rdLen > end) throw new DnsFormatError(`record ${i} RDATA truncated (${rdLen} bytes)`, off + 8);
+    const data = decodeRdata(msg, type, off + 8, rdLen);
+    out.push({ name, type, class: klass, ttl, data });
+    off += 10 + rdLen;
+  }
+  return off;
+}
+
+/**
+ * Decode one DNS message. `msg` holds exactly the message (a view, not a copy);
+ * compression pointers are offsets into it.
+ */
+export function decodeDnsMessage(msg: Buffer): DnsMessage {
+  if (msg.length < 12) throw new DnsFormatError(`message of ${msg.length} bytes is shorter than the 12-byte header`, 0);
+  const qd = msg.readUInt16BE(4);
+  const an = msg.readUInt16BE(6);
+  const ns = msg.readUInt16BE(8);
+  const ar = msg.readUInt16BE(10);
+  // every question needs >= 5 bytes and every record >= 11: reject impossible counts before allocating
+  if (12 + qd * 5 + (an + ns + ar) * 11 > msg.length) {
+    throw new DnsFormatError(`counts (${qd}/${an}/${ns}/${ar}) do not fit in ${msg.length} bytes`, 4);
+  }
+  const m: DnsMessage = {
+    id: msg.readUInt16BE(0),
+    flags: msg.readUInt16BE(2),
+    qdCount: qd,
+    anCount: an,
+    nsCount: ns,
+    arCount: ar,
+    questions: [],
+    answers: [],
+    authorities: [],
+    additionals: [],
+  };
+  let off = 12;
+  for (let i = 0; i < qd; i++) {
+    const name = readName(msg, off);
+    off += nameCodec.decode.bytes;
+    if (off + 4 > msg.length) throw new DnsFormatError(`question ${i} truncated`, off);
+    m.questions.push({ name, type: msg.readUInt16BE(off), class: msg.readUInt16BE(off + 2) });
+    off += 4;
+  }
+  off = decodeRecords(msg, off, an, m.answers);
+  off = decodeRecords(msg, off, ns, m.authorities);
+  decodeRecords(msg, off, ar, m.additionals);
+  return m;
+}
+
+/** QR bit: 1 for a response */
+export function dnsQR(m: DnsMessage): number { return m.flags >>> 15; }
+export function dnsOpcode(m: DnsMessage): number { return (m.flags >> 11) & 0xf; }
+export function dnsRcode(m: DnsMessage): number { return m.flags & 0xf; }
