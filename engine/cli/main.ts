@@ -1,0 +1,53 @@
+#!/usr/bin/env node
+// netsig command line. User errors are one line on stderr and exit code 2;
+// no stack traces for them.
+
+import { parseArgs } from "node:util";
+import { UsageError } from "../events/filter";
+import { replayCommand, REPLAY_USAGE } from "./replay";
+
+const USAGE = `usage: netsig <command> [options]
+
+commands:
+  replay FILE      decode a pcap/pcapng capture (or - for stdin) into Tracee network events
+${REPLAY_USAGE}
+run \`netsig <command> --help\` for a command's options`;
+
+export function fail(message: string, code = 2): never {
+  process.stderr.write(`netsig: error: ${message}\n`);
+  process.exit(code);
+}
+
+async function main(argv: string[]): Promise<number> {
+  const [cmd, ...rest] = argv;
+  switch (cmd) {
+    case "replay":
+      return replayCommand(rest);
+    case undefined:
+    case "-h":
+    case "--help":
+    case "help":
+      process.stdout.write(USAGE + "\n");
+      return cmd === undefined ? 2 : 0;
+    default:
+      throw new UsageError(`unknown command "${cmd}"; run netsig --help`);
+  }
+}
+
+export function isUserError(e: unknown): e is Error {
+  return e instanceof UsageError || (e instanceof TypeError && (e as NodeJS.ErrnoException).code?.startsWith("ERR_PARSE_ARGS") === true);
+}
+
+if (require.main === module) {
+  main(process.argv.slice(2)).then(
+    (code) => { process.exitCode = code; },
+    (e: unknown) => {
+      if (isUserError(e)) fail(e.message);
+      // a bug, not a user error: say so plainly, with the stack for the report
+      process.stderr.write(`netsig: internal error (please report): ${(e as Error)?.stack ?? String(e)}\n`);
+      process.exit(70);
+    },
+  );
+}
+
+export { parseArgs };

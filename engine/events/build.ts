@@ -1,0 +1,376 @@
+// Events stage: turn a decoded Packet into the Tracee events that were asked for.
+//
+// Only the requested event types are built. The envelope fields that only an
+// eBPF tracer knows (process, cgroup, namespaces, container) carry the neutral
+// values Tracee prints for an unknown context; the objects they hold are shared,
+// frozen constants, as are the empty SOA/SRV/MX/URI sub-records of DNS answers.
+
+import {
+  DNS_TYPE_A, DNS_TYPE_AAAA, DNS_TYPE_CNAME, DNS_TYPE_MX, DNS_TYPE_NS, DNS_TYPE_OPT, DNS_TYPE_PTR,
+  DNS_TYPE_SOA, DNS_TYPE_SRV, DNS_TYPE_TXT, DNS_TYPE_URI,
+  type DnsMessage, type DnsMX, type DnsOption, type DnsRecord, type DnsSOA, type DnsSRV, type DnsURI,
+} from "../decode/dns";
+import type { Packet } from "../decode/packet";
+import {
+  dnsClassName, dnsOpCodeName, dnsResponseCodeName, dnsTypeName, icmpv4TypeCodeName, icmpv6TypeCodeName,
+  ipProtocolName,
+} from "./vocab";
+import {
+  Ev, EVENT_NAMES, eventId,
+  type Arg, type DnsAnswer, type DnsQueryData, type DnsResponseData, type PktMeta, type ProtoDNS,
+  type ProtoDNSOPT, type ProtoDNSQuestion, type ProtoDNSResourceRecord, type TraceeEvent,
+} from "./types";
+
+const EXECUTABLE = Object.freeze({ path: "" });
+const EMPTY = Object.freeze({}) as Record<string, unknown>;
+const MATCHED_POLICIES = Object.freeze([""]) as string[];
+const STACK = Object.freeze([0]) as number[];
+const CONTEXT_FLAGS = Object.freeze({ containerStarted: false, isCompat: false });
+const EMPTY_SOA = Object.freeze({ MName: "", RName: "", serial: 0, refresh: 0, retry: 0, expire: 0, minimum: 0 });
+const EMPTY_SRV = Object.freeze({ priority: 0, weight: 0, port: 0, name: "" });
+const EMPTY_MX = Object.freeze({ preference: 0, name: "" });
+const EMPTY_URI = Object.freeze({ priority: 0, weight: 0, target: "" });
+const EMPTY_OPT = Object.freeze([]) as unknown as ProtoDNSOPT[];
+
+/** A bit per event type: bit Ev.X set when that event is wanted. */
+export type EventMask = number;
+export const ALL_EVENTS: EventMask = (1 << EVENT_NAMES.length) - 1;
+const DNS_EVENTS = (1 << Ev.DNS) | (1 << Ev.DNSRequest) | (1 << Ev.DNSResponse);
+
+export interface EventContext {
+  hostName: string;
+}
+
+export type EventSink = (ev: TraceeEvent, kind: Ev, p: Packet) => void;
+
+function envelope(kind: Ev, ts: number, hostName: string, args: Arg[]): TraceeEvent {
+  return {
+    timestamp: ts,
+    threadStartTime: 0,
+    processorId: 0,
+    processId: 0,
+    cgroupId: 0,
+    threadId: 0,
+    parentProcessId: 0,
+    hostProcessId: 0,
+    hostThreadId: 0,
+    hostParentProcessId: 0,
+    userId: 0,
+    mountNamespace: 0,
+    pidNamespace: 0,
+    processName: "",
+    executable: EXECUTABLE,
+    hostName,
+    containerId: "",
+    container: EMPTY,
+    kubernetes: EMPTY,
+    eventId: EVENT_IDS[kind],
+    eventName: EVENT_NAMES[kind],
+    matchedPolicies: MATCHED_POLICIES,
+    argsNum: args.length,
+    returnValue: 0,
+    syscall: "",
+    stackAddresses: STACK,
+    contextFlags: CONTEXT_FLAGS,
+    threadEntityId: 0,
+    processEntityId: 0,
+    parentEntityId: 0,
+    args,
+  };
+}
+const EVENT_IDS = EVENT_NAMES.map((_, i) => eventId(i as Ev));
+
+const srcArg = (v: string): Arg => ({ name: "src", type: "const char*", value: v });
+const dstArg = (v: string): Arg => ({ name: "dst", type: "const char*", value: v });
+
+// ---- DNS records in Tracee's shape (types/trace ProtoDNSResourceRecord)
+
+function txtStrings(parts: Buffer[]): string[] {
+  const out = new Array<string>(parts.length);
+  for (let i = 0; i < parts.length; i++) out[i] = parts[i].toString("utf8");
+  return out;
+}
+
+function optEntries(opts: DnsOption[]): ProtoDNSOPT[] {
+  if (opts.length === 0) return EMPTY_OPT;
+  return opts.map((o) => ({ code: dnsOptionCodeName(o.code), data: o.data.toString("hex") }));
+}
+
+/** EDNS option code names as gopacket's DNSOptionCode.String() spells them */
+export function dnsOptionCodeName(code: number): string {
+  switch (code) {
+    case 3: return "NSID";
+    case 5: return "DAU";
+    case 6: return "DHU";
+    case 7: return "N3U";
+    case 8: return "EDNSClientSubnet";
+    case 9: return "EDNSExpire";
+    case 10: return "Cookie";
+    case 11: return "EDNSKeepAlive";
+    case 12: return "CPadding";
+    case 13: return "Chain";
+    case 14: return "EDNSKeyTag";
+    case 15: return "EDNSClientTag";
+    case 16: return "EDNSServerTag";
+    case 26946: return "DeviceID";
+    default: return "Unknown";
+  }
+}
+
+function resourceRecord(rr: DnsRecord): ProtoDNSResourceRecord {
+  const r: ProtoDNSResourceRecord = {
+    name: rr.name,
+    type: dnsTypeName(rr.type),
+    class: dnsClassName(rr.class),
+    TTL: rr.ttl,
+    IP: "",
+    NS: "",
+    CNAME: "",
+    PTR: "",
+    TXTs: null,
+    SOA: EMPTY_SOA,
+    SRV: EMPTY_SRV,
+    MX: EMPTY_MX,
+    OPT: EMPTY_OPT,
+    URI: EMPTY_URI,
+    TXT: "",
+  };
+  switch (rr.type) {
+    case DNS_TYPE_A: case DNS_TYPE_AAAA: r.IP = rr.data as string; break;
+    case DNS_TYPE_NS: r.NS = rr.data as string; break;
+    case DNS_TYPE_CNAME: r.CNAME = rr.data as string; break;
+    case DNS_TYPE_PTR: r.PTR = rr.data as string; break;
+    case DNS_TYPE_TXT: r.TXTs = txtStrings(rr.data as Buffer[]); break;
+    case DNS_TYPE_SOA: {
+      const s = rr.data as DnsSOA;
+      r.SOA = { MName: s.mname, RName: s.rname, serial: s.serial, refresh: s.refresh, retry: s.retry, expire: s.expire, minimum: s.minimum };
+      break;
+    }
+    case DNS_TYPE_SRV: {
+      const s = rr.data as DnsSRV;
+      r.SRV = { priority: s.priority, weight: s.weight, port: s.port, name: s.target };
+      break;
+    }
+    case DNS_TYPE_MX: {
+      const m = rr.data as DnsMX;
+      r.MX = { preference: m.preference, name: m.exchange };
+      break;
+    }
+    case DNS_TYPE_OPT: r.OPT = optEntries(rr.data as DnsOption[]); break;
+    case DNS_TYPE_URI: {
+      const u = rr.data as DnsURI;
+      r.URI = { priority: u.priority, weight: u.weight, target: u.target };
+      break;
+    }
+    default: break;
+  }
+  return r;
+}
+
+function resourceRecords(rrs: DnsRecord[]): ProtoDNSResourceRecord[] {
+  const out = new Array<ProtoDNSResourceRecord>(rrs.length);
+  for (let i = 0; i < rrs.length; i++) out[i] = resourceRecord(rrs[i]);
+  return out;
+}
+
+export function protoDNS(m: DnsMessage): ProtoDNS {
+  const f = m.flags;
+  const questions = new Array<ProtoDNSQuestion>(m.questions.length);
+  for (let i = 0; i < questions.length; i++) {
+    const q = m.questions[i];
+    questions[i] = { name: q.name, type: dnsTypeName(q.type), class: dnsClassName(q.class) };
+  }
+  return {
+    ID: m.id,
+    QR: f >>> 15,
+    opCode: dnsOpCodeName((f >> 11) & 0xf),
+    AA: (f >> 10) & 1,
+    TC: (f >> 9) & 1,
+    RD: (f >> 8) & 1,
+    RA: (f >> 7) & 1,
+    Z: (f >> 4) & 7,
+    responseCode: dnsResponseCodeName(f & 0xf),
+    QDCount: m.qdCount,
+    ANCount: m.anCount,
+    NSCount: m.nsCount,
+    ARCount: m.arCount,
+    questions,
+    answers: resourceRecords(m.answers),
+    authorities: resourceRecords(m.authorities),
+    additionals: resourceRecords(m.additionals),
+  };
+}
+
+// ---- the simpler dns_request / dns_response args (types/trace DnsQueryData...)
+
+function queryData(m: DnsMessage): DnsQueryData[] {
+  const out = new Array<DnsQueryData>(m.questions.length);
+  for (let i = 0; i < out.length; i++) {
+    const q = m.questions[i];
+    out[i] = { query: q.name, query_type: dnsTypeName(q.type), query_class: dnsClassName(q.class) };
+  }
+  return out;
+}
+
+/** the "answer" string of a DnsAnswer: the record's data in text */
+export function answerText(rr: DnsRecord): string {
+  switch (rr.type) {
+    case DNS_TYPE_A: case DNS_TYPE_AAAA: case DNS_TYPE_NS: case DNS_TYPE_CNAME: case DNS_TYPE_PTR:
+      return rr.data as string;
+    case DNS_TYPE_MX: return (rr.data as DnsMX).exchange;
+    case DNS_TYPE_TXT: return txtStrings(rr.data as Buffer[]).join("");
+    case DNS_TYPE_SOA: return (rr.data as DnsSOA).mname;
+    case DNS_TYPE_SRV: return (rr.data as DnsSRV).target;
+    case DNS_TYPE_URI: return (rr.data as DnsURI).target;
+    default: return "";
+  }
+}
+
+function responseData(m: DnsMessage): DnsResponseData[] {
+  const answers = new Array<DnsAnswer>(m.answers.length);
+  for (let i = 0; i < answers.length; i++) {
+    const rr = m.answers[i];
+    answers[i] = { answer_type: dnsTypeName(rr.type), ttl: rr.ttl, answer: answerText(rr) };
+  }
+  const qs = queryData(m);
+  if (qs.length === 0) return [];
+  const out: DnsResponseData[] = [{ query_data: qs[0], dns_answer: answers }];
+  for (let i = 1; i < qs.length; i++) out.push({ query_data: qs[i], dns_answer: [] });
+  return out;
+}
+
+function pktMeta(p: Packet): PktMeta {
+  return {
+    src_ip: p.srcIP,
+    dst_ip: p.dstIP,
+    src_port: p.srcPort,
+    dst_port: p.dstPort,
+    protocol: p.l4Protocol,
+    packet_len: p.ipTotalLen,
+    iface: p.iface,
+  };
+}
+
+/**
+ * Build every wanted event of a decoded packet, in Tracee's order (IP, then
+ * transport, then DNS), handing each to `sink`.
+ */
+export class EventBuilder {
+  constructor(public mask: EventMask, private readonly ctx: EventContext) {}
+
+  /** does this mask need DNS decoded? */
+  get wantsDns(): boolean { return (this.mask & DNS_EVENTS) !== 0; }
+
+  build(p: Packet, sink: EventSink): void {
+    const mask = this.mask;
+    if (p.ipVersion === 0) return;
+    const ts = p.timestampNumber();
+    const host = this.ctx.hostName;
+    if (p.ipVersion === 4) {
+      if (mask & (1 << Ev.IPv4)) {
+        sink(envelope(Ev.IPv4, ts, host, [srcArg(p.srcIP), dstArg(p.dstIP), {
+          name: "proto_ipv4", type: "trace.ProtoIPv4", value: {
+            version: 4, IHL: p.ihl, TOS: p.tos, length: p.ipTotalLen, id: p.ipId, flags: p.ipFlags,
+            fragOffset: p.fragOffset, TTL: p.ttl, protocol: ipProtocolName(p.ipProtocol), checksum: p.ipChecksum,
+            srcIP: p.srcIP, dstIP: p.dstIP,
+          },
+        }]), Ev.IPv4, p);
+      }
+    } else if (mask & (1 << Ev.IPv6)) {
+      sink(envelope(Ev.IPv6, ts, host, [srcArg(p.srcIP), dstArg(p.dstIP), {
+        name: "proto_ipv6", type: "trace.ProtoIPv6", value: {
+          version: 6, trafficClass: p.trafficClass, flowLabel: p.flowLabel, length: p.payloadLen,
+          nextHeader: ipProtocolName(p.ipProtocol), hopLimit: p.hopLimit, srcIP: p.srcIP, dstIP: p.dstIP,
+        },
+      }]), Ev.IPv6, p);
+    }
+    this.buildTransport(p, ts, sink);
+    if (p.dns !== null) {
+      this.buildDns(p, ts, sink);
+      const more = p.dnsMore;
+      if (more !== null) {
+        const first = p.dns;
+        for (let i = 0; i < more.length; i++) { p.dns = more[i]; this.buildDns(p, ts, sink); }
+        p.dns = first;
+      }
+    }
+  }
+
+  /** transport events (not repeated for the extra DNS messages of one TCP segment) */
+  private buildTransport(p: Packet, ts: number, sink: EventSink): void {
+    const mask = this.mask;
+    const host = this.ctx.hostName;
+    switch (p.last) {
+      case 9 /* Layer.TCP */: {
+        if (!(mask & (1 << Ev.TCP))) return;
+        const f = p.tcpFlags;
+        sink(envelope(Ev.TCP, ts, host, [srcArg(p.srcIP), dstArg(p.dstIP), {
+          name: "proto_tcp", type: "trace.ProtoTCP", value: {
+            srcPort: p.srcPort, dstPort: p.dstPort, seq: p.tcpSeq, ack: p.tcpAck, dataOffset: p.tcpDataOffset,
+            FIN: f & 1, SYN: (f >> 1) & 1, RST: (f >> 2) & 1, PSH: (f >> 3) & 1, ACK: (f >> 4) & 1,
+            URG: (f >> 5) & 1, ECE: (f >> 6) & 1, CWR: (f >> 7) & 1, NS: (f >> 8) & 1,
+            window: p.tcpWindow, checksum: p.tcpChecksum, urgent: p.tcpUrgent,
+          },
+        }]), Ev.TCP, p);
+        return;
+      }
+      case 10 /* Layer.UDP */: {
+        if (!(mask & (1 << Ev.UDP))) return;
+        sink(envelope(Ev.UDP, ts, host, [srcArg(p.srcIP), dstArg(p.dstIP), {
+          name: "proto_udp", type: "trace.ProtoUDP", value: {
+            srcPort: p.srcPort, dstPort: p.dstPort, length: p.udpLength, checksum: p.udpChecksum,
+          },
+        }]), Ev.UDP, p);
+        return;
+      }
+      case 11 /* Layer.ICMPv4 */: {
+        if (!(mask & (1 << Ev.ICMP))) return;
+        sink(envelope(Ev.ICMP, ts, host, [srcArg(p.srcIP), dstArg(p.dstIP), {
+          name: "proto_icmp", type: "trace.ProtoICMP", value: {
+            typeCode: icmpv4TypeCodeName(p.icmpType, p.icmpCode), checksum: p.icmpChecksum, id: p.icmpId, seq: p.icmpSeq,
+          },
+        }]), Ev.ICMP, p);
+        return;
+      }
+      case 12 /* Layer.ICMPv6 */: {
+        if (!(mask & (1 << Ev.ICMPv6))) return;
+        sink(envelope(Ev.ICMPv6, ts, host, [srcArg(p.srcIP), dstArg(p.dstIP), {
+          name: "proto_icmpv6", type: "trace.ProtoICMPv6", value: {
+            typeCode: icmpv6TypeCodeName(p.icmpType, p.icmpCode), checksum: p.icmpChecksum,
+          },
+        }]), Ev.ICMPv6, p);
+        return;
+      }
+      default: return;
+    }
+  }
+
+  /** DNS events of p.dns (also called once per extra message a TCP segment completed) */
+  buildDns(p: Packet, ts: number, sink: EventSink): void {
+    const m = p.dns as DnsMessage;
+    const mask = this.mask;
+    const host = this.ctx.hostName;
+    if (mask & (1 << Ev.DNS)) {
+      sink(envelope(Ev.DNS, ts, host, [
+        srcArg(p.srcIP), dstArg(p.dstIP),
+        { name: "src_port", type: "u16", value: p.srcPort },
+        { name: "dst_port", type: "u16", value: p.dstPort },
+        { name: "proto_dns", type: "trace.ProtoDNS", value: protoDNS(m) },
+      ]), Ev.DNS, p);
+    }
+    const qr = m.flags >>> 15;
+    if (qr === 0 && mask & (1 << Ev.DNSRequest)) {
+      sink(envelope(Ev.DNSRequest, ts, host, [
+        { name: "metadata", type: "trace.PktMeta", value: pktMeta(p) },
+        { name: "dns_questions", type: "[]trace.DnsQueryData", value: queryData(m) },
+      ]), Ev.DNSRequest, p);
+    }
+    if (qr === 1 && mask & (1 << Ev.DNSResponse)) {
+      sink(envelope(Ev.DNSResponse, ts, host, [
+        { name: "metadata", type: "trace.PktMeta", value: pktMeta(p) },
+        { name: "dns_response", type: "[]trace.DnsResponseData", value: responseData(m) },
+      ]), Ev.DNSResponse, p);
+    }
+  }
+}
+

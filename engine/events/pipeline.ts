@@ -1,0 +1,34 @@
+// capture -> decode -> events: the part of the data flow every command shares.
+// Each packet record is decoded into the reused Packet, the wanted events are
+// built and handed to the consumer (an output, or the dispatcher).
+
+import type { PacketRecord } from "../capture/types";
+import { Decoder } from "../decode/decoder";
+import type { Packet } from "../decode/packet";
+import { EventBuilder, type EventMask } from "./build";
+import type { EventFilter } from "./filter";
+import { EVENT_NAMES, type Ev, type TraceeEvent } from "./types";
+
+export type EventConsumer = (ev: TraceeEvent, kind: Ev, p: Packet) => void;
+
+export class EventPipeline {
+  readonly decoder = new Decoder();
+  readonly builder: EventBuilder;
+  readonly eventCounts: number[] = EVENT_NAMES.map(() => 0);
+  private readonly sink: EventConsumer;
+
+  constructor(mask: EventMask, hostName: string, consumer: EventConsumer, filter?: EventFilter) {
+    this.builder = new EventBuilder(mask, { hostName });
+    this.decoder.dnsEnabled = this.builder.wantsDns;
+    const counts = this.eventCounts;
+    this.sink = filter && !filter.empty
+      ? (ev, kind, p) => { if (filter.accept(ev, kind)) { counts[kind]++; consumer(ev, kind, p); } }
+      : (ev, kind, p) => { counts[kind]++; consumer(ev, kind, p); };
+  }
+
+  /** the per-packet entry point (bind once: `source(pipeline.onPacket)`) */
+  readonly onPacket = (rec: PacketRecord): void => {
+    const p = this.decoder.decode(rec);
+    this.builder.build(p, this.sink);
+  };
+}

@@ -1,0 +1,116 @@
+// The Tracee event shapes netsig emits (Tracee's newer, 2023 envelope; each
+// event type's args exactly as Tracee's network-events documentation shows).
+
+export interface Arg<T = unknown> {
+  name: string;
+  type: string;
+  value: T;
+}
+
+export interface TraceeEvent {
+  /** capture time, nanoseconds since the epoch (a double in memory; exact in JSON output) */
+  timestamp: number;
+  threadStartTime: number;
+  processorId: number;
+  processId: number;
+  cgroupId: number;
+  threadId: number;
+  parentProcessId: number;
+  hostProcessId: number;
+  hostThreadId: number;
+  hostParentProcessId: number;
+  userId: number;
+  mountNamespace: number;
+  pidNamespace: number;
+  processName: string;
+  executable: { path: string };
+  hostName: string;
+  containerId: string;
+  container: Record<string, unknown>;
+  kubernetes: Record<string, unknown>;
+  eventId: string;
+  eventName: string;
+  matchedPolicies: string[];
+  argsNum: number;
+  returnValue: number;
+  syscall: string;
+  stackAddresses: number[];
+  contextFlags: { containerStarted: boolean; isCompat: boolean };
+  threadEntityId: number;
+  processEntityId: number;
+  parentEntityId: number;
+  args: Arg[];
+}
+
+export interface ProtoIPv4 {
+  version: number; IHL: number; TOS: number; length: number; id: number; flags: number;
+  fragOffset: number; TTL: number; protocol: string; checksum: number; srcIP: string; dstIP: string;
+}
+export interface ProtoIPv6 {
+  version: number; trafficClass: number; flowLabel: number; length: number; nextHeader: string;
+  hopLimit: number; srcIP: string; dstIP: string;
+}
+export interface ProtoTCP {
+  srcPort: number; dstPort: number; seq: number; ack: number; dataOffset: number;
+  FIN: number; SYN: number; RST: number; PSH: number; ACK: number; URG: number; ECE: number; CWR: number; NS: number;
+  window: number; checksum: number; urgent: number;
+}
+export interface ProtoUDP { srcPort: number; dstPort: number; length: number; checksum: number }
+export interface ProtoICMP { typeCode: string; checksum: number; id: number; seq: number }
+export interface ProtoICMPv6 { typeCode: string; checksum: number }
+
+export interface ProtoDNSQuestion { name: string; type: string; class: string }
+export interface ProtoDNSSOA { MName: string; RName: string; serial: number; refresh: number; retry: number; expire: number; minimum: number }
+export interface ProtoDNSSRV { priority: number; weight: number; port: number; name: string }
+export interface ProtoDNSMX { preference: number; name: string }
+export interface ProtoDNSURI { priority: number; weight: number; target: string }
+export interface ProtoDNSOPT { code: string; data: string }
+export interface ProtoDNSResourceRecord {
+  name: string; type: string; class: string; TTL: number;
+  IP: string; NS: string; CNAME: string; PTR: string; TXTs: string[] | null;
+  SOA: ProtoDNSSOA; SRV: ProtoDNSSRV; MX: ProtoDNSMX; OPT: ProtoDNSOPT[]; URI: ProtoDNSURI; TXT: string;
+}
+export interface ProtoDNS {
+  ID: number; QR: number; opCode: string; AA: number; TC: number; RD: number; RA: number; Z: number;
+  responseCode: string; QDCount: number; ANCount: number; NSCount: number; ARCount: number;
+  questions: ProtoDNSQuestion[]; answers: ProtoDNSResourceRecord[]; authorities: ProtoDNSResourceRecord[];
+  additionals: ProtoDNSResourceRecord[];
+}
+
+export interface PktMeta {
+  src_ip: string; dst_ip: string; src_port: number; dst_port: number; protocol: number; packet_len: number; iface: string;
+}
+export interface DnsQueryData { query: string; query_type: string; query_class: string }
+export interface DnsAnswer { answer_type: string; ttl: number; answer: string }
+export interface DnsResponseData { query_data: DnsQueryData; dns_answer: DnsAnswer[] }
+
+/** The nine network events, in Tracee's ID order (NetPacketIPv4 = 2000 ...). */
+export const EVENT_NAMES = [
+  "net_packet_ipv4",
+  "net_packet_ipv6",
+  "net_packet_tcp",
+  "net_packet_udp",
+  "net_packet_icmp",
+  "net_packet_icmpv6",
+  "net_packet_dns",
+  "net_packet_dns_request",
+  "net_packet_dns_response",
+] as const;
+export type EventName = (typeof EVENT_NAMES)[number];
+
+export const enum Ev {
+  IPv4 = 0,
+  IPv6,
+  TCP,
+  UDP,
+  ICMP,
+  ICMPv6,
+  DNS,
+  DNSRequest,
+  DNSResponse,
+}
+
+/** Tracee's event IDs: `NetPacketIPv4 ID = iota + 2000` in pkg/events/core.go (2023 and later). */
+export function eventId(ev: Ev): string {
+  return String(2000 + ev);
+}
