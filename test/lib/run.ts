@@ -1,0 +1,46 @@
+// Test helpers: run netsig's pipeline on packet bytes, or its CLI on a file.
+
+import { spawnSync } from "node:child_process";
+import { join } from "node:path";
+import type { PacketRecord } from "../../engine/capture/types";
+import { ALL_EVENTS, type EventMask } from "../../engine/events/build";
+import { EventJSONWriter } from "../../engine/events/json";
+import { EventPipeline } from "../../engine/events/pipeline";
+import type { Ev, TraceeEvent } from "../../engine/events/types";
+
+export const HOST = "netsig-test";
+
+export interface Emitted { ev: TraceeEvent; kind: Ev; json: string }
+
+/** Feed packets (one link type) through decode -> events; returns every event and its JSON line. */
+export function eventsOf(
+  linkType: number,
+  packets: { data: Buffer; tsSec?: number; tsNsec?: number; iface?: string }[],
+  mask: EventMask = ALL_EVENTS,
+): { out: Emitted[]; pipeline: EventPipeline } {
+  const out: Emitted[] = [];
+  const json = new EventJSONWriter(HOST);
+  let ts = "";
+  const pipeline = new EventPipeline(mask, HOST, (ev, kind, p) => {
+    ts = p.timestampString();
+    out.push({ ev, kind, json: json.write(ev, kind, ts) });
+  });
+  for (const [i, pk] of packets.entries()) {
+    const rec: PacketRecord = {
+      tsSec: pk.tsSec ?? 1700000000, tsNsec: pk.tsNsec ?? i, linkType, iface: pk.iface ?? "",
+      buf: pk.data, offset: 0, caplen: pk.data.length, origLen: pk.data.length, fileOffset: 0,
+    };
+    pipeline.onPacket(rec);
+  }
+  return { out, pipeline };
+}
+
+export const CLI = join(__dirname, "..", "..", "engine", "cli", "main.js");
+
+export function netsig(args: string[], input?: Buffer): { code: number; stdout: string; stderr: string } {
+  const r = spawnSync(process.execPath, [CLI, ...args], { input, maxBuffer: 1 << 30, encoding: "buffer" });
+  return { code: r.status ?? -1, stdout: r.stdout.toString("utf8"), stderr: r.stderr.toString("utf8") };
+}
+
+export const CORPUS = join(__dirname, "..", "..", "..", "..", "shared", "corpus");
+export const SPEC = join(__dirname, "..", "..", "..", "..", "shared", "spec", "tracee-net-events.jsonl");
