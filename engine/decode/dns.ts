@@ -11,6 +11,7 @@
 
 import * as dnsPacket from "dns-packet";
 import { ipv4String, ipv6String } from "./ipaddr";
+import { goText } from "./text";
 
 // dns-packet's type-name table (its "types" module) is not in its typings.
 // eslint-disable-next-line @typescript-eslint/no-var-requires
@@ -26,6 +27,7 @@ export const DNS_TYPE_CNAME = 5;
 export const DNS_TYPE_SOA = 6;
 export const DNS_TYPE_NULL = 10;
 export const DNS_TYPE_PTR = 12;
+export const DNS_TYPE_HINFO = 13;
 export const DNS_TYPE_MX = 15;
 export const DNS_TYPE_TXT = 16;
 export const DNS_TYPE_AAAA = 28;
@@ -43,7 +45,7 @@ export interface DnsSOA { mname: string; rname: string; serial: number; refresh:
 export interface DnsSRV { priority: number; weight: number; port: number; target: string }
 export interface DnsMX { preference: number; exchange: string }
 export interface DnsURI { priority: number; weight: number; target: string }
-export interface DnsOption { code: number; data: Buffer }
+export interface DnsOption { code: number; data: string }
 
 export interface DnsRecord {
   name: string;
@@ -51,12 +53,16 @@ export interface DnsRecord {
   class: number;
   ttl: number;
   /**
-   * RDATA as decoded: a string for A/AAAA (address) and NS/CNAME/PTR/DNAME
-   * (name); DnsMX, DnsSOA, DnsSRV, DnsURI; Buffer[] for TXT; DnsOption[] for
-   * OPT; for other types what dns-packet's codec returns (a Buffer for types
-   * it does not know).
+   * RDATA as decoded: a string for A/AAAA (address, as Go's net.IP prints it)
+   * and NS/CNAME/PTR/DNAME (name); DnsMX, DnsSOA, DnsSRV, DnsURI; string[] for
+   * TXT and HINFO (the character-strings); DnsOption[] for OPT; for other
+   * types what dns-packet's codec returns (a Buffer view, valid only while the
+   * packet is being handled, for types it does not know).
+   * All text is Go-compatible (see text.ts).
    */
   data: unknown;
+  /** TXT/HINFO: the whole RDATA as text (length bytes included), as Tracee's TXT field */
+  raw: string;
 }
 
 export interface DnsMessage {
@@ -91,63 +97,129 @@ function codecFor(type: number): Codec | null {
   return c;
 }
 
+/**
+ * A name's labels as Go text. Only for names dns-packet already decoded (and so
+ * validated: pointers only go backwards) whose bytes are not all valid UTF-8.
+ */
+function goName(msg: Buffer, off: number): string {
+  const labels: string[] = [];
+  for (;;) {
+    const len = msg[off];
+    if (len === 0) break;
+    if ((len & 0xc0) === 0xc0) { off = ((len & 0x3f) << 8) | msg[off + 1]; continue; }
+    labels.push(goText(msg, off + 1, off + 1 + len));
+    off += 1 + len;
+  }
+  return labels.join(".");
+}
+
 function readName(msg: Buffer, off: number): string {
+  let n: string;
   try {
-    const n = nameCodec.decode(msg, off);
-    // dns-packet spells the root "."; gopacket (and so Tracee) leaves it empty
-    return n === "." ? "" : n;
+    n = nameCodec.decode(msg, off);
   } catch (e) {
     throw new DnsFormatError(`bad name at offset ${off}: ${(e as Error).message}`, off);
   }
+  // dns-packet spells the root "."; gopacket (and so Tracee) leaves it empty
+  if (n === ".") return "";
+  // dns-packet decodes labels as UTF-8 with replacement; keep the raw bytes as Go does
+  return n.includes("\ufffd") ? goName(msg, off) : n;
+}
+
+/** the offset just past the (possibly compressed) name at off */
+function skipName(msg: Buffer, off: number): number {
+  for (;;) {
+    const len = msg[off];
+    if (len === 0) return off + 1;
+    if ((len & 0xc0) === 0xc0) return off + 2;
+    off += 1 + len;
+  }
+}
+
+/** character-strings of TXT/HINFO RDATA, each as Go text */
+function characterStrings(msg: Buffer, start: number, end: number): string[] {
+  const out: string[] = [];
+  let o = start;
+  while (o < end) {
+    const len = msg[o];
+    if (o + 1 + len > end) throw new DnsFormatError("character-string runs past its record", o);
+    out.push(goText(msg, o + 1, o + 1 + len));
+    o += 1 + len;
+  }
+  return out;
+}
+
+/** Go's net.IP(b).String() for RDATA of any length */
+function ipText(msg: Buffer, off: number, len: number): string {
+  if (len === 4) return ipv4String(msg, off);
+  if (len === 16) return ipv6String(msg, off);
+  if (len === 0) return "<nil>";
+  return "?" + msg.toString("hex", off, off + len);
 }
 
 function decodeRdata(msg: Buffer, type: number, rdOff: number, rdLen: number): unknown {
   // rdOff points at the RDLENGTH field, as dns-packet's codecs expect
   const data = rdOff + 2;
+  const end = data + rdLen;
   switch (type) {
-    case DNS_TYPE_A:
-      if (rdLen !== 4) throw new DnsFormatError(`A record with ${rdLen}-byte RDATA`, rdOff);
-      return ipv4String(msg, data);
-    case DNS_TYPE_AAAA:
-      if (rdLen !== 16) throw new DnsFormatError(`AAAA record with ${rdLen}-byte RDATA`, rdOff);
-      return ipv6String(msg, data);
+    case DNS_TYPE_A: case DNS_TYPE_AAAA:
+      return ipText(msg, data, rdLen);
+    case DNS_TYPE_TXT: case DNS_TYPE_HINFO:
+      return characterStrings(msg, data, end);
     case DNS_TYPE_URI: { // RFC 7553, not known to dns-packet
       if (rdLen < 4) throw new DnsFormatError(`URI record with ${rdLen}-byte RDATA`, rdOff);
       return {
         priority: msg.readUInt16BE(data),
         weight: msg.readUInt16BE(data + 2),
-        target: msg.toString("utf8", data + 4, data + rdLen),
+        target: goText(msg, data + 4, end),
       } satisfies DnsURI;
     }
     case DNS_TYPE_OPT: {
       const options: DnsOption[] = [];
       let o = data;
-      const end = data + rdLen;
       while (o < end) {
         if (o + 4 > end) throw new DnsFormatError("EDNS option header truncated", o);
         const len = msg.readUInt16BE(o + 2);
         if (o + 4 + len > end) throw new DnsFormatError("EDNS option data truncated", o);
-        options.push({ code: msg.readUInt16BE(o), data: msg.subarray(o + 4, o + 4 + len) });
+        options.push({ code: msg.readUInt16BE(o), data: goText(msg, o + 4, o + 4 + len) });
         o += 4 + len;
       }
       return options;
     }
     default: {
       const codec = codecFor(type);
-      if (codec === null) return msg.subarray(data, data + rdLen);
+      if (codec === null) return msg.subarray(data, end);
       let v: unknown;
       try {
         v = codec.decode(msg, rdOff);
       } catch (e) {
         throw new DnsFormatError(`bad ${dpTypes.toString(type)} RDATA at offset ${rdOff}: ${(e as Error).message}`, rdOff);
       }
-      if (type === DNS_TYPE_SOA) {
-        const s = v as DnsSOA;
-        // dns-packet decodes the mailbox with "\." escapes; Tracee prints the raw labels
-        s.mname = s.mname === "." ? "" : s.mname;
-        s.rname = s.rname === "." ? "" : s.rname.replace(/\\\./g, ".");
+      switch (type) {
+        case DNS_TYPE_NS: case DNS_TYPE_CNAME: case DNS_TYPE_PTR: {
+          const n = v as string;
+          return n === "." ? "" : n.includes("\ufffd") ? goName(msg, data) : n;
+        }
+        case DNS_TYPE_MX: {
+          const m = v as DnsMX;
+          m.exchange = m.exchange === "." ? "" : m.exchange.includes("\ufffd") ? goName(msg, data + 2) : m.exchange;
+          return m;
+        }
+        case DNS_TYPE_SRV: {
+          const r = v as DnsSRV;
+          r.target = r.target === "." ? "" : r.target.includes("\ufffd") ? goName(msg, data + 6) : r.target;
+          return r;
+        }
+        case DNS_TYPE_SOA: {
+          const r = v as DnsSOA;
+          // dns-packet decodes the mailbox with "\." escapes; Tracee prints the raw labels
+          r.mname = r.mname === "." ? "" : r.mname.includes("\ufffd") ? goName(msg, data) : r.mname;
+          r.rname = r.rname === "." ? "" : r.rname.includes("\ufffd") ? goName(msg, skipName(msg, data)) : r.rname.replace(/\\\./g, ".");
+          return r;
+        }
+        default:
+          return v;
       }
-      return v;
     }
   }
 }
@@ -164,7 +236,8 @@ function decodeRecords(msg: Buffer, off: number, count: number, out: DnsRecord[]
     const rdLen = msg.readUInt16BE(off + 8);
     if (off + 10 + rdLen > end) throw new DnsFormatError(`record ${i} RDATA truncated (${rdLen} bytes)`, off + 8);
     const data = decodeRdata(msg, type, off + 8, rdLen);
-    out.push({ name, type, class: klass, ttl, data });
+    const raw = type === DNS_TYPE_TXT || type === DNS_TYPE_HINFO ? goText(msg, off + 10, off + 10 + rdLen) : "";
+    out.push({ name, type, class: klass, ttl, data, raw });
     off += 10 + rdLen;
   }
   return off;

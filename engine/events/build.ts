@@ -6,13 +6,13 @@
 // frozen constants, as are the empty SOA/SRV/MX/URI sub-records of DNS answers.
 
 import {
-  DNS_TYPE_A, DNS_TYPE_AAAA, DNS_TYPE_CNAME, DNS_TYPE_MX, DNS_TYPE_NS, DNS_TYPE_OPT, DNS_TYPE_PTR,
+  DNS_TYPE_A, DNS_TYPE_AAAA, DNS_TYPE_CNAME, DNS_TYPE_HINFO, DNS_TYPE_MX, DNS_TYPE_NS, DNS_TYPE_OPT, DNS_TYPE_PTR,
   DNS_TYPE_SOA, DNS_TYPE_SRV, DNS_TYPE_TXT, DNS_TYPE_URI,
   type DnsMessage, type DnsMX, type DnsOption, type DnsRecord, type DnsSOA, type DnsSRV, type DnsURI,
 } from "../decode/dns";
 import type { Packet } from "../decode/packet";
 import {
-  dnsClassName, dnsOpCodeName, dnsResponseCodeName, dnsTypeName, icmpv4TypeCodeName, icmpv6TypeCodeName,
+  dnsClassName, dnsOpCodeName, dnsOptionCodeName, dnsResponseCodeName, dnsTypeName, icmpv4TypeCodeName, icmpv6TypeCodeName,
   ipProtocolName,
 } from "./vocab";
 import {
@@ -85,36 +85,9 @@ const dstArg = (v: string): Arg => ({ name: "dst", type: "const char*", value: v
 
 // ---- DNS records in Tracee's shape (types/trace ProtoDNSResourceRecord)
 
-function txtStrings(parts: Buffer[]): string[] {
-  const out = new Array<string>(parts.length);
-  for (let i = 0; i < parts.length; i++) out[i] = parts[i].toString("utf8");
-  return out;
-}
-
 function optEntries(opts: DnsOption[]): ProtoDNSOPT[] {
   if (opts.length === 0) return EMPTY_OPT;
-  return opts.map((o) => ({ code: dnsOptionCodeName(o.code), data: o.data.toString("hex") }));
-}
-
-/** EDNS option code names as gopacket's DNSOptionCode.String() spells them */
-export function dnsOptionCodeName(code: number): string {
-  switch (code) {
-    case 3: return "NSID";
-    case 5: return "DAU";
-    case 6: return "DHU";
-    case 7: return "N3U";
-    case 8: return "EDNSClientSubnet";
-    case 9: return "EDNSExpire";
-    case 10: return "Cookie";
-    case 11: return "EDNSKeepAlive";
-    case 12: return "CPadding";
-    case 13: return "Chain";
-    case 14: return "EDNSKeyTag";
-    case 15: return "EDNSClientTag";
-    case 16: return "EDNSServerTag";
-    case 26946: return "DeviceID";
-    default: return "Unknown";
-  }
+  return opts.map((o) => ({ code: dnsOptionCodeName(o.code), data: o.data }));
 }
 
 function resourceRecord(rr: DnsRecord): ProtoDNSResourceRecord {
@@ -140,7 +113,13 @@ function resourceRecord(rr: DnsRecord): ProtoDNSResourceRecord {
     case DNS_TYPE_NS: r.NS = rr.data as string; break;
     case DNS_TYPE_CNAME: r.CNAME = rr.data as string; break;
     case DNS_TYPE_PTR: r.PTR = rr.data as string; break;
-    case DNS_TYPE_TXT: r.TXTs = txtStrings(rr.data as Buffer[]); break;
+    case DNS_TYPE_TXT: case DNS_TYPE_HINFO: {
+      // Tracee: TXTs lists the character-strings (null when there are none); TXT is the raw RDATA
+      const parts = rr.data as string[];
+      r.TXTs = parts.length > 0 ? parts : null;
+      r.TXT = rr.raw;
+      break;
+    }
     case DNS_TYPE_SOA: {
       const s = rr.data as DnsSOA;
       r.SOA = { MName: s.mname, RName: s.rname, serial: s.serial, refresh: s.refresh, retry: s.retry, expire: s.expire, minimum: s.minimum };
@@ -173,6 +152,19 @@ function resourceRecords(rrs: DnsRecord[]): ProtoDNSResourceRecord[] {
   return out;
 }
 
+/**
+ * The response code as gopacket computes it: the header's 4 bits, plus the
+ * extended RCODE bits of an OPT record's TTL ((TTL >> 20) & 0xF0), as a byte.
+ */
+export function responseCode(m: DnsMessage): number {
+  let rc = m.flags & 0xf;
+  const add = m.additionals;
+  for (let i = 0; i < add.length; i++) {
+    if (add[i].type === DNS_TYPE_OPT) { rc |= (add[i].ttl >>> 20) & 0xf0; break; }
+  }
+  return rc & 0xff;
+}
+
 export function protoDNS(m: DnsMessage): ProtoDNS {
   const f = m.flags;
   const questions = new Array<ProtoDNSQuestion>(m.questions.length);
@@ -189,7 +181,7 @@ export function protoDNS(m: DnsMessage): ProtoDNS {
     RD: (f >> 8) & 1,
     RA: (f >> 7) & 1,
     Z: (f >> 4) & 7,
-    responseCode: dnsResponseCodeName(f & 0xf),
+    responseCode: dnsResponseCodeName(responseCode(m)),
     QDCount: m.qdCount,
     ANCount: m.anCount,
     NSCount: m.nsCount,
@@ -212,31 +204,32 @@ function queryData(m: DnsMessage): DnsQueryData[] {
   return out;
 }
 
-/** the "answer" string of a DnsAnswer: the record's data in text */
+/**
+ * The "answer" string of a DnsAnswer, as Tracee fills it: the address for
+ * A/AAAA, the target name for NS/CNAME/PTR/MX, the raw RDATA for TXT, and the
+ * literal "not implemented" for every other type.
+ */
 export function answerText(rr: DnsRecord): string {
   switch (rr.type) {
     case DNS_TYPE_A: case DNS_TYPE_AAAA: case DNS_TYPE_NS: case DNS_TYPE_CNAME: case DNS_TYPE_PTR:
       return rr.data as string;
     case DNS_TYPE_MX: return (rr.data as DnsMX).exchange;
-    case DNS_TYPE_TXT: return txtStrings(rr.data as Buffer[]).join("");
-    case DNS_TYPE_SOA: return (rr.data as DnsSOA).mname;
-    case DNS_TYPE_SRV: return (rr.data as DnsSRV).target;
-    case DNS_TYPE_URI: return (rr.data as DnsURI).target;
-    default: return "";
+    case DNS_TYPE_TXT: return rr.raw;
+    default: return "not implemented";
   }
 }
 
+/** Tracee's dns_response value: one element, the question and the answer section (null when empty) */
 function responseData(m: DnsMessage): DnsResponseData[] {
-  const answers = new Array<DnsAnswer>(m.answers.length);
-  for (let i = 0; i < answers.length; i++) {
-    const rr = m.answers[i];
-    answers[i] = { answer_type: dnsTypeName(rr.type), ttl: rr.ttl, answer: answerText(rr) };
+  let answers: DnsAnswer[] | null = null;
+  if (m.answers.length > 0) {
+    answers = new Array<DnsAnswer>(m.answers.length);
+    for (let i = 0; i < answers.length; i++) {
+      const rr = m.answers[i];
+      answers[i] = { answer_type: dnsTypeName(rr.type), ttl: rr.ttl, answer: answerText(rr) };
+    }
   }
-  const qs = queryData(m);
-  if (qs.length === 0) return [];
-  const out: DnsResponseData[] = [{ query_data: qs[0], dns_answer: answers }];
-  for (let i = 1; i < qs.length; i++) out.push({ query_data: qs[i], dns_answer: [] });
-  return out;
+  return [{ query_data: queryData(m)[0], dns_answer: answers }];
 }
 
 function pktMeta(p: Packet): PktMeta {
@@ -246,8 +239,10 @@ function pktMeta(p: Packet): PktMeta {
     src_port: p.srcPort,
     dst_port: p.dstPort,
     protocol: p.l4Protocol,
-    packet_len: p.ipTotalLen,
-    iface: p.iface,
+    // the IP header's own length field: IPv4 total length, IPv6 payload length
+    packet_len: p.ipVersion === 4 ? p.ipTotalLen : p.payloadLen,
+    // Tracee always prints "any"; netsig names the interface when the capture says which
+    iface: p.iface === "" ? "any" : p.iface,
   };
 }
 
@@ -358,6 +353,8 @@ export class EventBuilder {
         { name: "proto_dns", type: "trace.ProtoDNS", value: protoDNS(m) },
       ]), Ev.DNS, p);
     }
+    // Tracee emits the simple DNS events only for a message with exactly one question
+    if (m.questions.length !== 1) return;
     const qr = m.flags >>> 15;
     if (qr === 0 && mask & (1 << Ev.DNSRequest)) {
       sink(envelope(Ev.DNSRequest, ts, host, [

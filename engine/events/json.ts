@@ -49,10 +49,11 @@ export function goString(s: string): string {
     else if (c === 0x2028) rep = "\\u2028";
     else if (c === 0x2029) rep = "\\u2029";
     else if (c >= 0xd800 && c <= 0xdfff) {
-      // a surrogate pair passes through; a lone surrogate is not valid text: U+FFFD, as Go writes
+      // a surrogate pair passes through; a lone surrogate stands for a byte that was not
+      // valid UTF-8 (see decode/text.ts): Go writes each such byte as the escape \ufffd
       const next = i + 1 < s.length ? s.charCodeAt(i + 1) : 0;
       if (c <= 0xdbff && next >= 0xdc00 && next <= 0xdfff) { i++; continue; }
-      rep = "\ufffd";
+      rep = "\\ufffd";
     }
     if (rep !== null) {
       out += s.slice(from, i) + rep;

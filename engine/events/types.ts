@@ -82,7 +82,7 @@ export interface PktMeta {
 }
 export interface DnsQueryData { query: string; query_type: string; query_class: string }
 export interface DnsAnswer { answer_type: string; ttl: number; answer: string }
-export interface DnsResponseData { query_data: DnsQueryData; dns_answer: DnsAnswer[] }
+export interface DnsResponseData { query_data: DnsQueryData; dns_answer: DnsAnswer[] | null }
 
 /** The nine network events, in Tracee's ID order (NetPacketIPv4 = 2000 ...). */
 export const EVENT_NAMES = [

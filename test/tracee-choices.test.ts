@@ -1,0 +1,167 @@
+// Values the spec's examples never show, and what netsig prints for them.
+// Each follows what Tracee does (it fills its structs from gopacket v1.1.19;
+// sources in docs/tracee-mapping.md) unless the comment says netsig departs
+// from it, and why.
+
+import assert from "node:assert/strict";
+import { test } from "node:test";
+import { LinkType } from "../engine/capture/types";
+import { Ev } from "../engine/events/types";
+import * as craft from "./lib/craft";
+import { eventsOf } from "./lib/run";
+
+type Json = Record<string, any>;
+
+function dnsPacket(msg: Buffer, v6 = false, srcPort = 53, dstPort = 40000): Buffer {
+  const seg = craft.udp({ srcPort, dstPort }, msg);
+  return v6 ? craft.ipv6({ src: "::1", dst: "::1", nextHeader: 17 }, seg) : craft.ipv4({ src: "127.0.0.1", dst: "127.0.0.1", protocol: 17 }, seg);
+}
+
+function eventJson(bytes: Buffer, kind: Ev): Json | undefined {
+  const e = eventsOf(LinkType.RAW, [{ data: bytes }]).out.find((x) => x.kind === kind);
+  return e && JSON.parse(e.json);
+}
+
+function lineOf(bytes: Buffer, kind: Ev): string {
+  return eventsOf(LinkType.RAW, [{ data: bytes }]).out.find((x) => x.kind === kind)!.json;
+}
+
+const arg = (ev: Json, name: string) => ev.args.find((a: Json) => a.name === name).value;
+
+test("TXT: TXTs lists the strings; TXT is the raw RDATA, length bytes included (Tracee's TXT field)", () => {
+  const msg = craft.dns({ type: "response", id: 1, questions: [{ type: "TXT", name: "uol.com.br" }],
+    answers: [{ type: "TXT", name: "uol.com.br", ttl: 60, data: ["v=spf1 include:spf.uol.com.br ~all", "two"] }] });
+  const dns = arg(eventJson(dnsPacket(msg), Ev.DNS)!, "proto_dns");
+  assert.deepEqual(dns.answers[0].TXTs, ["v=spf1 include:spf.uol.com.br ~all", "two"]);
+  assert.equal(dns.answers[0].TXT, "\u0022v=spf1 include:spf.uol.com.br ~all\u0003two");
+  // and in the JSON text the length byte is a \u00XX escape, as Go writes it
+  assert.match(lineOf(dnsPacket(msg), Ev.DNS), /"TXT":"\\"v=spf1 include:spf\.uol\.com\.br ~all\\u0003two"/);
+  // dns_response's answer for TXT is that raw TXT text
+  const resp = arg(eventJson(dnsPacket(msg), Ev.DNSResponse)!, "dns_response");
+  assert.equal(resp[0].dns_answer[0].answer, dns.answers[0].TXT);
+});
+
+test("an empty TXT record has TXTs null; non-TXT records have TXTs null and TXT \"\"", () => {
+  const empty = Buffer.concat([craft.dns({ type: "response", id: 1, questions: [{ type: "TXT", name: "t.test" }] }),
+    Buffer.from([0, 0, 16, 0, 1, 0, 0, 0, 9, 0, 0])]); // root-named TXT RR with RDLENGTH 0
+  empty.writeUInt16BE(1, 6);
+  const rr = arg(eventJson(dnsPacket(empty), Ev.DNS)!, "proto_dns").answers[0];
+  assert.equal(rr.type, "TXT");
+  assert.equal(rr.TXTs, null);
+  assert.equal(rr.TXT, "");
+});
+
+test("HINFO fills TXTs and TXT like TXT (gopacket decodes both as character-strings)", () => {
+  const msg = craft.dns({ type: "response", id: 1, questions: [{ type: "HINFO", name: "h.test" }],
+    answers: [{ type: "HINFO", name: "h.test", ttl: 5, data: { cpu: "x86", os: "linux" } }] });
+  const rr = arg(eventJson(dnsPacket(msg), Ev.DNS)!, "proto_dns").answers[0];
+  assert.equal(rr.type, "HINFO");
+  assert.deepEqual(rr.TXTs, ["x86", "linux"]);
+  assert.equal(rr.TXT, "\u0003x86\u0005linux");
+});
+
+test("dns_response answers: MX gives the exchange, SOA/SRV/other types \"not implemented\"; no answers gives null", () => {
+  const msg = craft.dns({ type: "response", id: 1, questions: [{ type: "ANY" as any, name: "netsig.test" }], answers: [
+    { type: "MX", name: "netsig.test", ttl: 1, data: { preference: 10, exchange: "mx.netsig.test" } },
+    { type: "SRV", name: "netsig.test", ttl: 1, data: { priority: 1, weight: 2, port: 5060, target: "sip.netsig.test" } },
+    { type: "SOA", name: "netsig.test", ttl: 1, data: { mname: "ns.netsig.test", rname: "root.netsig.test", serial: 1, refresh: 2, retry: 3, expire: 4, minimum: 5 } },
+  ] });
+  const resp = arg(eventJson(dnsPacket(msg), Ev.DNSResponse)!, "dns_response");
+  assert.deepEqual(resp[0].dns_answer.map((a: Json) => a.answer), ["mx.netsig.test", "not implemented", "not implemented"]);
+  assert.deepEqual(resp[0].query_data, { query: "netsig.test", query_type: "Unknown", query_class: "IN" }, "ANY (255) is not named by gopacket's DNSType");
+  const nx = craft.dns({ type: "response", id: 2, flags: 3, questions: [{ type: "A", name: "nope.netsig.test" }] });
+  const nxResp = arg(eventJson(dnsPacket(nx), Ev.DNSResponse)!, "dns_response");
+  assert.equal(nxResp[0].dns_answer, null);
+  assert.equal(arg(eventJson(dnsPacket(nx), Ev.DNS)!, "proto_dns").responseCode, "non-existent domain");
+});
+
+test("SOA mailbox, SRV and MX sub-objects carry their values", () => {
+  const msg = craft.dns({ type: "response", id: 1, questions: [{ type: "SOA", name: "uol.com.br" }], answers: [
+    { type: "SOA", name: "uol.com.br", ttl: 9, data: { mname: "eliot.uol.com.br", rname: "root.uol.com.br", serial: 2024, refresh: 7200, retry: 900, expire: 1209600, minimum: 86400 } },
+    { type: "SRV", name: "_sip._tcp.netsig.test", ttl: 9, data: { priority: 10, weight: 60, port: 5060, target: "sip.netsig.test" } },
+  ] });
+  const ans = arg(eventJson(dnsPacket(msg), Ev.DNS)!, "proto_dns").answers;
+  assert.deepEqual(ans[0].SOA, { MName: "eliot.uol.com.br", RName: "root.uol.com.br", serial: 2024, refresh: 7200, retry: 900, expire: 1209600, minimum: 86400 });
+  assert.deepEqual(ans[1].SRV, { priority: 10, weight: 60, port: 5060, name: "sip.netsig.test" });
+});
+
+test("EDNS: OPT has class \"Unknown\" (it holds the UDP size), raw TTL, options as {code, data}; extended RCODE joins the header's", () => {
+  const msg = craft.dns({ type: "response", id: 1, flags: 0, questions: [{ type: "A", name: "a.test" }],
+    additionals: [{ type: "OPT", name: ".", udpPayloadSize: 1232, extendedRcode: 1, ednsVersion: 0, flags: 0x8000,
+      options: [{ code: 10, data: Buffer.from("abcdefgh") }, { code: 77, data: Buffer.from([0xff]) }] } as any] });
+  const dns = arg(eventJson(dnsPacket(msg), Ev.DNS)!, "proto_dns");
+  const opt = dns.additionals[0];
+  assert.equal(opt.name, "");
+  assert.equal(opt.class, "Unknown");
+  assert.equal(opt.TTL, (1 << 24) | 0x8000, "TTL is raw: extended rcode, version, DO bit");
+  assert.deepEqual(opt.OPT, [{ code: "Cookie", data: "abcdefgh" }, { code: "Unknown", data: "\ufffd" }], "parsed JSON: the invalid byte reads as U+FFFD");
+  assert.equal(dns.responseCode, "bad opt version", "rcode 0 | extended 1<<4 = 16 (BADVERS)");
+  assert.match(lineOf(dnsPacket(msg), Ev.DNS), /\{"code":"Unknown","data":"\\ufffd"\}/, "an invalid byte is written as \\ufffd, as Go does");
+});
+
+test("names with bytes that are not UTF-8 keep one character per byte and print \\ufffd per byte (Go)", () => {
+  const msg = Buffer.from(craft.dns({ type: "query", id: 1, questions: [{ type: "A", name: "xxxx.test" }] }));
+  msg[13] = 0xe2; msg[14] = 0x82; // an incomplete 3-byte sequence followed by "xx"
+  const req = eventJson(dnsPacket(msg, false, 40000, 53), Ev.DNSRequest)!;
+  const q = arg(req, "dns_questions")[0].query;
+  assert.equal(q.length, "xxxx.test".length);
+  assert.match(lineOf(dnsPacket(msg, false, 40000, 53), Ev.DNSRequest), /"query":"\\ufffd\\ufffdxx\.test"/);
+});
+
+test("HTML-sensitive characters are escaped as Go's encoding/json does", () => {
+  const msg = craft.dns({ type: "response", id: 1, questions: [{ type: "TXT", name: "t.test" }],
+    answers: [{ type: "TXT", name: "t.test", ttl: 1, data: ["<a&b>\u2028"] }] });
+  assert.match(lineOf(dnsPacket(msg), Ev.DNS), /"TXTs":\["\\u003ca\\u0026b\\u003e\\u2028"\]/);
+});
+
+test("A/AAAA RDATA of an odd length prints as Go's net.IP does", () => {
+  const base = craft.dns({ type: "response", id: 1, questions: [{ type: "A", name: "a.test" }] });
+  const rr = Buffer.from([0, 0, 1, 0, 1, 0, 0, 0, 1, 0, 3, 1, 2, 3]); // A with 3-byte RDATA
+  const msg = Buffer.concat([base, rr]);
+  msg.writeUInt16BE(1, 6);
+  const ans = arg(eventJson(dnsPacket(msg), Ev.DNS)!, "proto_dns").answers[0];
+  assert.equal(ans.IP, "?010203");
+});
+
+test("dns_request/dns_response need exactly one question; net_packet_dns does not", () => {
+  const two = craft.dns({ type: "query", id: 1, questions: [{ type: "A", name: "a.test" }, { type: "A", name: "b.test" }] });
+  const { out } = eventsOf(LinkType.RAW, [{ data: dnsPacket(two, false, 40000, 53) }]);
+  assert.deepEqual(out.map((e) => e.kind), [Ev.IPv4, Ev.UDP, Ev.DNS]);
+});
+
+test("PktMeta.packet_len is the IP header's length field: IPv4 total length, IPv6 payload length; iface \"any\" when unknown", () => {
+  const q = craft.dns({ type: "query", id: 1, questions: [{ type: "A", name: "a.test" }] });
+  const v4 = arg(eventJson(dnsPacket(q, false, 40000, 53), Ev.DNSRequest)!, "metadata");
+  const v6 = arg(eventJson(dnsPacket(q, true, 40000, 53), Ev.DNSRequest)!, "metadata");
+  assert.equal(v4.packet_len, 20 + 8 + q.length);
+  assert.equal(v6.packet_len, 8 + q.length);
+  assert.equal(v4.iface, "any");
+  const named = eventsOf(LinkType.RAW, [{ data: dnsPacket(q, false, 40000, 53), iface: "lo" }]).out.find((e) => e.kind === Ev.DNSRequest)!;
+  assert.equal((named.ev.args[0].value as Json).iface, "lo", "netsig names the interface when the capture does");
+});
+
+test("ICMP typeCode names and id/seq for every type; ICMPv6 only typeCode and checksum", () => {
+  const unreach = craft.ipv4({ src: "10.0.0.1", dst: "10.0.0.2", protocol: 1 }, craft.icmp({ type: 3, code: 4, id: 0, seq: 1400 }));
+  const icmp = arg(eventJson(unreach, Ev.ICMP)!, "proto_icmp");
+  assert.equal(icmp.typeCode, "DestinationUnreachable(FragmentationNeeded)");
+  assert.equal(icmp.seq, 1400, "seq is bytes 6-7 whatever the type (the next-hop MTU here)");
+  const ns = craft.ipv6({ src: "fe80::1", dst: "ff02::1", nextHeader: 58 }, craft.icmp({ type: 135, code: 0 }, Buffer.alloc(16)));
+  assert.deepEqual(Object.keys(arg(eventJson(ns, Ev.ICMPv6)!, "proto_icmpv6")), ["typeCode", "checksum"]);
+  assert.equal(arg(eventJson(ns, Ev.ICMPv6)!, "proto_icmpv6").typeCode, "NeighborSolicitation");
+});
+
+test("TCP CWR: netsig reports the flag's real value (Tracee's copy never sets it: a Tracee bug netsig does not copy)", () => {
+  const seg = craft.ipv4({ src: "10.0.0.1", dst: "10.0.0.2", protocol: 6 }, craft.tcp({ srcPort: 1, dstPort: 2, flags: 0x80 | 0x40 | 0x02 }));
+  const t = arg(eventJson(seg, Ev.TCP)!, "proto_tcp");
+  assert.equal(t.CWR, 1);
+  assert.equal(t.ECE, 1);
+  assert.equal(t.SYN, 1);
+});
+
+test("IPv4 protocol names follow gopacket; IP events are emitted for every IP packet (Tracee's eBPF only passes TCP/UDP/ICMP)", () => {
+  const igmp = craft.ipv4({ src: "10.0.0.1", dst: "224.0.0.1", protocol: 2 }, Buffer.alloc(8));
+  const v = arg(eventJson(igmp, Ev.IPv4)!, "proto_ipv4");
+  assert.equal(v.protocol, "IGMP");
+  const unknown = craft.ipv4({ src: "10.0.0.1", dst: "10.0.0.2", protocol: 253 }, Buffer.alloc(8));
+  assert.equal(arg(eventJson(unknown, Ev.IPv4)!, "proto_ipv4").protocol, "UnknownIPProtocol");
+});
