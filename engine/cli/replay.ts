@@ -6,10 +6,11 @@ import { parseArgs } from "node:util";
 import { readCapture } from "../capture/reader";
 import type { ReadSummary } from "../capture/types";
 import { EventFilter, parseEventNames, UsageError } from "../events/filter";
-import { EventJSONWriter } from "../events/json";
+import { goJSON } from "../events/json";
+import { EventBytesWriter } from "../events/jsonbytes";
 import { EventPipeline, type EventConsumer } from "../events/pipeline";
 import { EVENT_NAMES } from "../events/types";
-import { LineWriter } from "../outputs/stdout";
+import { FdOutput } from "../outputs/stdout";
 import { TABLE_HEADER, tableLine } from "../outputs/table";
 
 export const REPLAY_USAGE = `
@@ -63,18 +64,19 @@ export async function replayCommand(argv: string[]): Promise<number> {
   const format = values.output;
   if (format !== "json" && format !== "table") throw new UsageError(`unknown --output "${format}": use json or table`);
 
-  const out = new LineWriter();
+  const out = new FdOutput(1);
   const host = hostname();
   let ts = "";
   let lastPacket = -1;
   let consumer: EventConsumer;
   if (format === "json") {
-    const json = new EventJSONWriter(host);
+    const json = new EventBytesWriter(host, goJSON);
+    const w = out.writer;
     consumer = (ev, kind, p) => {
       // the timestamp literal is computed once per packet
       const n = pipeline.decoder.stats.packets;
       if (n !== lastPacket) { lastPacket = n; ts = p.timestampString(); }
-      out.line(json.write(ev, kind, ts));
+      json.write(w, ev, kind, ts);
     };
   } else {
     out.line(TABLE_HEADER);

@@ -1,32 +1,42 @@
-// Line output to standard output, batched: lines are joined and written in
-// blocks of ~64 KiB (process.stdout is synchronous for files and pipes on
-// Linux, so a write is done when it returns). A closed pipe (`| head`) ends
-// the output quietly instead of crashing.
+// Output to a file descriptor (standard output by default) through one 1 MiB
+// byte buffer, written with synchronous writes: nothing queues up in memory
+// however fast events come, and the order is the order of the events. A
+// closed pipe (`netsig ... | head`) ends the output quietly.
 
-export class LineWriter {
-  private parts: string[] = [];
-  private size = 0;
+import { writeSync } from "node:fs";
+import { ByteWriter } from "../events/jsonbytes";
+
+export class FdOutput {
   closed = false;
+  readonly writer: ByteWriter;
 
-  constructor(private readonly out: NodeJS.WritableStream = process.stdout, private readonly blockSize = 64 * 1024) {
-    out.on("error", (e: NodeJS.ErrnoException) => {
-      if (e.code === "EPIPE") { this.closed = true; return; }
-      throw e;
-    });
+  constructor(private readonly fd = 1) {
+    this.writer = new ByteWriter((bytes) => this.drain(bytes));
   }
 
+  private drain(bytes: Buffer): void {
+    let off = 0;
+    while (off < bytes.length && !this.closed) {
+      try {
+        off += writeSync(this.fd, bytes, off, bytes.length - off);
+      } catch (e) {
+        const code = (e as NodeJS.ErrnoException).code;
+        if (code === "EAGAIN") continue; // a non-blocking pipe that is full: retry
+        if (code === "EPIPE") { this.closed = true; return; }
+        throw e;
+      }
+    }
+  }
+
+  /** a line of text (a newline is added) */
   line(s: string): void {
-    if (this.closed) return;
-    this.parts.push(s);
-    this.size += s.length + 1;
-    if (this.size >= this.blockSize) this.flush();
+    const w = this.writer;
+    w.room(s.length * 3 + 1);
+    w.pos += w.buf.write(s, w.pos, "utf8");
+    w.buf[w.pos++] = 10;
   }
 
   flush(): void {
-    if (this.parts.length === 0 || this.closed) return;
-    const text = this.parts.join("\n") + "\n";
-    this.parts = [];
-    this.size = 0;
-    this.out.write(text);
+    this.writer.flush();
   }
 }

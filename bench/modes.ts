@@ -1,0 +1,60 @@
+// One benchmark stage over a capture, in its own process:
+//   node dist/bench/modes.js MODE FILE
+// MODE: read | decode | events | json
+// Prints one JSON line: {"mode","packets","events","ms"}.
+
+import { readCapture } from "../engine/capture/reader";
+import { Decoder } from "../engine/decode/decoder";
+import { ALL_EVENTS } from "../engine/events/build";
+import { goJSON } from "../engine/events/json";
+import { EventBytesWriter } from "../engine/events/jsonbytes";
+import { EventPipeline } from "../engine/events/pipeline";
+import { FdOutput } from "../engine/outputs/stdout";
+import { openSync } from "node:fs";
+
+async function main(): Promise<void> {
+  const [mode, file] = process.argv.slice(2);
+  let packets = 0;
+  let events = 0;
+  const t0 = performance.now();
+  switch (mode) {
+    case "read": {
+      await readCapture(file, () => { packets++; });
+      break;
+    }
+    case "decode": {
+      const d = new Decoder();
+      await readCapture(file, (rec) => { d.decode(rec); });
+      packets = d.stats.packets;
+      break;
+    }
+    case "events": {
+      const p = new EventPipeline(ALL_EVENTS, "bench", () => { events++; });
+      await readCapture(file, p.onPacket);
+      packets = p.decoder.stats.packets;
+      break;
+    }
+    case "json": {
+      const out = new FdOutput(openSync("/dev/null", "w"));
+      const json = new EventBytesWriter("bench", goJSON);
+      let last = -1;
+      let ts = "";
+      const p: EventPipeline = new EventPipeline(ALL_EVENTS, "bench", (ev, kind, pk) => {
+        const n = p.decoder.stats.packets;
+        if (n !== last) { last = n; ts = pk.timestampString(); }
+        json.write(out.writer, ev, kind, ts);
+        events++;
+      });
+      await readCapture(file, p.onPacket);
+      out.flush();
+      packets = p.decoder.stats.packets;
+      break;
+    }
+    default:
+      throw new Error(`unknown mode ${mode}`);
+  }
+  const ms = performance.now() - t0;
+  process.stdout.write(JSON.stringify({ mode, packets, events, ms }) + "\n");
+}
+
+main().catch((e) => { console.error(e); process.exit(1); });
