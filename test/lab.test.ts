@@ -278,7 +278,7 @@ test("dns lab: the port lock makes a second owner wait, and stale locks are brok
       child.once("exit", (code) => reject(new Error(`child exited ${code} before holding the lab`)));
     });
     const t0 = Date.now();
-    const s = await startDnsmasq({ lockTimeoutMs: 30_000 });
+    const s = await startDnsmasq();
     const waited = Date.now() - t0;
     try {
       assert.ok(waited >= 1000, `second owner started after ${waited} ms, expected to wait for the first`);
@@ -301,7 +301,7 @@ test("dns lab: the port lock makes a second owner wait, and stale locks are brok
     return;
   }
   const t1 = Date.now();
-  const s2 = await startDnsmasq({ lockTimeoutMs: 30_000 });
+  const s2 = await startDnsmasq();
   try {
     assert.ok(Date.now() - t1 < 10_000, "stale lock should be broken quickly");
   } finally {

@@ -926,7 +926,7 @@ export async function recordDnsSession(opts: RecordOptions): Promise<RecordedSes
     const outputs: string[] = [];
     for (const qq of opts.queries) {
       const dq: DigQuery = Array.isArray(qq) ? { args: qq } : qq;
-      outputs.push(await dig(dq.args, { server: dq.server, tcp: dq.tcp, port: server?.port }));
+      outputs.push(await dig(dq.args, { server: dq.server, tcp: dq.tcp, port: server?.port ?? opts.dnsmasq?.port }));
     }
     const stats = await td.stop();
     return { path: file, stats, linktype: td.linktype, outputs };
