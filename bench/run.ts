@@ -1,0 +1,126 @@
+// `npm run bench`: netsig's throughput on a large real DNS capture, against
+// the peers run on the same file in the same run.
+//
+// 1. builds (or reuses) bench/out/dns-500k.pcap: dnsperf -> dnsmasq on
+//    loopback, recorded by tcpdump (bench/make-capture.ts);
+// 2. times each netsig stage in its own process (median of RUNS):
+//    read only; decode; all nine events built; events printed as JSON lines;
+// 3. times `tcpdump -nn -r` (one-line summaries) and `tshark -T ek -r` on the
+//    same file, output to /dev/null;
+// 4. prints packets/s and the ratios against the targets, and the change
+//    since the previous run (bench/out/last.json).
+//
+// Environment: BENCH_RUNS (default 3), BENCH_PACKETS (default 500000),
+// BENCH_SKIP_TSHARK=1 to leave out the slow peer (~1 minute).
+
+import { spawn, spawnSync } from "node:child_process";
+import { existsSync, mkdirSync, openSync, closeSync, readFileSync, writeFileSync } from "node:fs";
+import { join } from "node:path";
+
+const ROOT = join(__dirname, "..", "..");
+const OUT_DIR = join(ROOT, "bench", "out");
+const RUNS = Number(process.env.BENCH_RUNS ?? 3);
+const PACKETS = Number(process.env.BENCH_PACKETS ?? 500000);
+
+interface Row { name: string; ms: number[]; packets: number; note?: string }
+
+function median(xs: number[]): number {
+  const s = [...xs].sort((a, b) => a - b);
+  return s[Math.floor(s.length / 2)];
+}
+
+/** wall time of a command whose stdout goes to /dev/null */
+function timeCommand(cmd: string, args: string[]): Promise<number> {
+  return new Promise((resolve, reject) => {
+    const devnull = openSync("/dev/null", "w");
+    const t0 = performance.now();
+    const child = spawn(cmd, args, { stdio: ["ignore", devnull, "pipe"] });
+    let err = "";
+    child.stderr?.on("data", (d: Buffer) => { err += d.toString(); });
+    child.on("error", reject);
+    child.on("close", (code) => {
+      closeSync(devnull);
+      const ms = performance.now() - t0;
+      if (code !== 0) reject(new Error(`${cmd} exited ${code}: ${err.trim().split("\n").pop()}`));
+      else resolve(ms);
+    });
+  });
+}
+
+function stage(mode: string, file: string): { ms: number; packets: number; events: number } {
+  const r = spawnSync(process.execPath, [join(__dirname, "modes.js"), mode, file], { encoding: "utf8", maxBuffer: 1 << 20 });
+  if (r.status !== 0) throw new Error(`bench stage ${mode} failed: ${r.stderr}`);
+  return JSON.parse(r.stdout.trim().split("\n").pop()!);
+}
+
+function rate(packets: number, ms: number): number {
+  return packets / (ms / 1000);
+}
+
+function fmtRate(r: number): string {
+  return r >= 1e6 ? `${(r / 1e6).toFixed(2)}M` : `${(r / 1e3).toFixed(1)}k`;
+}
+
+async function main(): Promise<void> {
+  mkdirSync(OUT_DIR, { recursive: true });
+  const file = join(OUT_DIR, `dns-${PACKETS}.pcap`);
+  console.log(`== capture: ${file}`);
+  const mk = spawnSync(process.execPath, [join(__dirname, "make-capture.js"), file, "--packets", String(PACKETS)], { stdio: "inherit" });
+  if (mk.status !== 0 || !existsSync(file)) throw new Error("could not build the bench capture (see above)");
+
+  const rows: Row[] = [];
+  for (const mode of ["read", "decode", "events", "json"]) {
+    const ms: number[] = [];
+    let packets = 0;
+    let events = 0;
+    for (let i = 0; i < RUNS; i++) {
+      const r = stage(mode, file);
+      ms.push(r.ms);
+      packets = r.packets;
+      events = r.events;
+    }
+    rows.push({ name: `netsig ${mode}`, ms, packets, note: events ? `${events} events` : undefined });
+    console.log(`   netsig ${mode.padEnd(7)} ${ms.map((x) => x.toFixed(0)).join(" ")} ms`);
+  }
+  const packets = rows[0].packets;
+
+  const tcpdumpMs: number[] = [];
+  for (let i = 0; i < RUNS; i++) tcpdumpMs.push(await timeCommand("tcpdump", ["-nn", "-r", file]));
+  rows.push({ name: "tcpdump -nn -r", ms: tcpdumpMs, packets });
+  console.log(`   tcpdump        ${tcpdumpMs.map((x) => x.toFixed(0)).join(" ")} ms`);
+  if (process.env.BENCH_SKIP_TSHARK !== "1") {
+    const ms = await timeCommand("tshark", ["-T", "ek", "-r", file]);
+    rows.push({ name: "tshark -T ek -r", ms: [ms], packets });
+    console.log(`   tshark -T ek   ${ms.toFixed(0)} ms`);
+  }
+
+  const med = (name: string) => { const r = rows.find((x) => x.name === name); return r ? median(r.ms) : NaN; };
+  const tcpdump = med("tcpdump -nn -r");
+  const tshark = med("tshark -T ek -r");
+  const prev: Record<string, number> = existsSync(join(OUT_DIR, "last.json")) ? JSON.parse(readFileSync(join(OUT_DIR, "last.json"), "utf8")) : {};
+  const now: Record<string, number> = {};
+
+  console.log(`\n== ${packets} packets, median of ${RUNS} runs (tshark: 1 run), one core each\n`);
+  console.log(`${"stage".padEnd(18)}${"median".padStart(10)}${"packets/s".padStart(12)}${"vs tcpdump".padStart(12)}${"vs tshark".padStart(11)}${"vs last run".padStart(13)}`);
+  for (const r of rows) {
+    const m = median(r.ms);
+    const pps = rate(r.packets, m);
+    now[r.name] = pps;
+    const last = prev[r.name];
+    console.log(
+      r.name.padEnd(18) + `${(m / 1000).toFixed(2)} s`.padStart(10) + fmtRate(pps).padStart(12) +
+      `${(tcpdump / m).toFixed(2)}x`.padStart(12) + (Number.isNaN(tshark) ? "" : `${(tshark / m).toFixed(1)}x`.padStart(11)) +
+      (last ? `${((pps / last - 1) * 100).toFixed(0)}%`.padStart(13) : "".padStart(13)) + (r.note ? `  (${r.note})` : ""),
+    );
+  }
+  const eventsMs = med("netsig events");
+  const jsonMs = med("netsig json");
+  console.log("\ntargets:");
+  console.log(`  all nine events built at least as fast as tcpdump prints: ${(tcpdump / eventsMs).toFixed(2)}x ${tcpdump >= eventsMs ? "MET" : "MISSED"}`);
+  if (!Number.isNaN(tshark)) {
+    console.log(`  JSON lines at least 10x faster than tshark -T ek:          ${(tshark / jsonMs).toFixed(1)}x ${tshark / jsonMs >= 10 ? "MET" : "MISSED"}`);
+  }
+  writeFileSync(join(OUT_DIR, "last.json"), JSON.stringify(now, null, 1));
+}
+
+main().catch((e) => { console.error(`bench: ${(e as Error).message}`); process.exit(1); });
