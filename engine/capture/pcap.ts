@@ -102,7 +102,7 @@ export class PcapParser implements FormatParser {
         this.need = 24;
         return pos;
       }
-      if (!this.readHeader(buf, pos)) return pos;
+      if (!this.readHeader(buf, pos, base + pos)) return pos;
       this.started = true;
       pos += 24;
     }
@@ -111,9 +111,7 @@ export class PcapParser implements FormatParser {
     const le = this.le;
     const nano = this.nano;
     const maxIncl = this.maxIncl;
-    rec.buf = buf;
-    rec.linkType = this.linkType;
-    rec.iface = "";
+    const linkType = this.linkType;
     let packets = this.packets;
     let bytes = this.bytes;
     let need = 16;
@@ -158,6 +156,11 @@ export class PcapParser implements FormatParser {
         rec.tsNsec = frac * 1000;
       }
       rec.tsSec = sec;
+      // every field every time: a handler that scribbles on the record
+      // cannot spoil the next packet
+      rec.linkType = linkType;
+      rec.iface = "";
+      rec.buf = buf;
       rec.offset = pos + 16;
       rec.caplen = incl;
       rec.origLen = orig < incl ? incl : orig;
@@ -176,14 +179,14 @@ export class PcapParser implements FormatParser {
     return pos;
   }
 
-  private readHeader(buf: Buffer, pos: number): boolean {
+  private readHeader(buf: Buffer, pos: number, at: number): boolean {
     const magic = buf.readUInt32BE(pos);
     if (magic === PCAP_MAGIC_US || magic === PCAP_MAGIC_NS) this.le = false;
     else if (magic === 0xd4c3b2a1 || magic === 0x4d3cb2a1) this.le = true;
     else {
       this.error = new CaptureError(
         this.file,
-        pos,
+        at,
         `not a pcap file (magic 0x${magic.toString(16).padStart(8, "0")})`,
         "expected a pcap or pcapng capture",
       );
@@ -196,7 +199,7 @@ export class PcapParser implements FormatParser {
     if (major !== 2) {
       this.error = new CaptureError(
         this.file,
-        pos + 4,
+        at + 4,
         `unsupported pcap version ${major}.${minor} (only 2.x is defined)`,
         "the file header is damaged or this is not a pcap file",
       );

@@ -75,14 +75,13 @@ export class PcapngParser implements FormatParser {
   parse(buf: Buffer, pos: number, end: number, base: number): number {
     if (this.error) return pos;
     const rec = this.rec;
-    rec.buf = buf;
     for (;;) {
       const avail = end - pos;
       if (avail < 12) {
         this.need = 12;
         return pos;
       }
-      let type = this.u32(buf, pos);
+      const type = this.u32(buf, pos);
       if (type === PCAPNG_SHB) {
         // the byte-order magic decides how to read this block's own length
         const bom = buf.readUInt32BE(pos + 8);
@@ -171,6 +170,7 @@ export class PcapngParser implements FormatParser {
           rec.tsNsec = 0;
           rec.linkType = iface.linkType;
           rec.iface = iface.name;
+          rec.buf = buf;
           rec.offset = pos + 12;
           rec.caplen = cap;
           rec.origLen = orig < cap ? cap : orig;
@@ -259,6 +259,7 @@ export class PcapngParser implements FormatParser {
     }
     rec.linkType = iface.linkType;
     rec.iface = iface.name;
+    rec.buf = buf;
     rec.offset = pos + dataAt;
     rec.caplen = cap;
     rec.origLen = orig < cap ? cap : orig;

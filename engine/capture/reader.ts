@@ -268,12 +268,22 @@ export async function readCaptureStream(
   let base = 0; // stream offset of buf[0]
   const it = stream[Symbol.asyncIterator]();
   let finished = false;
+  // an idle stream must not delay an abort until its next chunk
+  let onAbort: (() => void) | undefined;
+  const aborted =
+    signal &&
+    new Promise<never>((_, reject) => {
+      onAbort = () => reject(signal.reason);
+      signal.addEventListener("abort", onAbort, { once: true });
+    });
+  aborted?.catch(() => undefined);
   try {
     for (;;) {
       let r: IteratorResult<Uint8Array>;
       try {
-        r = await it.next();
+        r = await (aborted ? Promise.race([it.next(), aborted]) : it.next());
       } catch (e) {
+        if (signal?.aborted && e === signal.reason) throw e;
         parser.error = ioError(name, base + end, e);
         finished = true; // the stream is already broken
         break;
@@ -315,8 +325,19 @@ export async function readCaptureStream(
       }
     }
   } finally {
+    if (onAbort) signal?.removeEventListener("abort", onAbort);
     // stop the source when we leave early (damage, abort, handler exception)
-    if (!finished) await it.return?.().catch(() => undefined);
+    // (a Node stream is destroyed directly: its iterator is an async
+    // generator, whose return() would wait behind a pending next())
+    if (!finished) {
+      const destroy = (stream as { destroy?: unknown }).destroy;
+      try {
+        if (typeof destroy === "function") destroy.call(stream);
+        else it.return?.().catch(() => undefined);
+      } catch {
+        /* nothing to stop */
+      }
+    }
   }
   return parser.summary();
 }
