@@ -11,6 +11,7 @@
 
 import * as dnsPacket from "dns-packet";
 import { ipv4String, ipv6String } from "./ipaddr";
+import { DnsNameError, nameBytes, readDnsName } from "./dnsname";
 import { goText } from "./text";
 
 // dns-packet's type-name table (its "types" module) is not in its typings.
@@ -18,7 +19,6 @@ import { goText } from "./text";
 const dpTypes: { toString(t: number): string } = require("dns-packet/types");
 
 interface Codec { decode(buf: Buffer, offset: number): unknown }
-const nameCodec = (dnsPacket as unknown as { name: { decode(b: Buffer, o: number): string } & { decode: { bytes: number } } }).name;
 const recordCodec = (dnsPacket as unknown as { record(type: string): Codec }).record;
 
 export const DNS_TYPE_A = 1;
@@ -32,6 +32,7 @@ export const DNS_TYPE_MX = 15;
 export const DNS_TYPE_TXT = 16;
 export const DNS_TYPE_AAAA = 28;
 export const DNS_TYPE_SRV = 33;
+export const DNS_TYPE_DNAME = 39;
 export const DNS_TYPE_OPT = 41;
 export const DNS_TYPE_URI = 256;
 
@@ -97,42 +98,12 @@ function codecFor(type: number): Codec | null {
   return c;
 }
 
-/**
- * A name's labels as Go text. Only for names dns-packet already decoded (and so
- * validated: pointers only go backwards) whose bytes are not all valid UTF-8.
- */
-function goName(msg: Buffer, off: number): string {
-  const labels: string[] = [];
-  for (;;) {
-    const len = msg[off];
-    if (len === 0) break;
-    if ((len & 0xc0) === 0xc0) { off = ((len & 0x3f) << 8) | msg[off + 1]; continue; }
-    labels.push(goText(msg, off + 1, off + 1 + len));
-    off += 1 + len;
-  }
-  return labels.join(".");
-}
-
 function readName(msg: Buffer, off: number): string {
-  let n: string;
   try {
-    n = nameCodec.decode(msg, off);
+    return readDnsName(msg, off);
   } catch (e) {
-    throw new DnsFormatError(`bad name at offset ${off}: ${(e as Error).message}`, off);
-  }
-  // dns-packet spells the root "."; gopacket (and so Tracee) leaves it empty
-  if (n === ".") return "";
-  // dns-packet decodes labels as UTF-8 with replacement; keep the raw bytes as Go does
-  return n.includes("\ufffd") ? goName(msg, off) : n;
-}
-
-/** the offset just past the (possibly compressed) name at off */
-function skipName(msg: Buffer, off: number): number {
-  for (;;) {
-    const len = msg[off];
-    if (len === 0) return off + 1;
-    if ((len & 0xc0) === 0xc0) return off + 2;
-    off += 1 + len;
+    if (e instanceof DnsNameError) throw new DnsFormatError(`bad name at offset ${e.offset}: ${e.message}`, e.offset);
+    throw e;
   }
 }
 
@@ -147,6 +118,18 @@ function characterStrings(msg: Buffer, start: number, end: number): string[] {
     o += 1 + len;
   }
   return out;
+}
+
+/** a name inside RDATA: it must start inside the RDATA (its pointers may go anywhere before) */
+function rdataName(msg: Buffer, off: number, end: number): string {
+  if (off >= end) throw new DnsFormatError("RDATA too short for its name", off);
+  const n = readName(msg, off);
+  if (off + nameBytes > end) throw new DnsFormatError("name runs past its RDATA", off);
+  return n;
+}
+
+function need(rdOff: number, rdLen: number, min: number, what: string): void {
+  if (rdLen < min) throw new DnsFormatError(`${what} RDATA of ${rdLen} bytes`, rdOff);
 }
 
 /** Go's net.IP(b).String() for RDATA of any length */
@@ -166,6 +149,31 @@ function decodeRdata(msg: Buffer, type: number, rdOff: number, rdLen: number): u
       return ipText(msg, data, rdLen);
     case DNS_TYPE_TXT: case DNS_TYPE_HINFO:
       return characterStrings(msg, data, end);
+    // the record types Tracee shows: names read by readDnsName (interned, Go text)
+    case DNS_TYPE_NS: case DNS_TYPE_CNAME: case DNS_TYPE_PTR: case DNS_TYPE_DNAME:
+      return rdataName(msg, data, end);
+    case DNS_TYPE_MX: {
+      need(rdOff, rdLen, 3, "MX");
+      return { preference: msg.readUInt16BE(data), exchange: rdataName(msg, data + 2, end) } satisfies DnsMX;
+    }
+    case DNS_TYPE_SRV: {
+      need(rdOff, rdLen, 7, "SRV");
+      return {
+        priority: msg.readUInt16BE(data), weight: msg.readUInt16BE(data + 2), port: msg.readUInt16BE(data + 4),
+        target: rdataName(msg, data + 6, end),
+      } satisfies DnsSRV;
+    }
+    case DNS_TYPE_SOA: {
+      const mname = rdataName(msg, data, end);
+      const o = data + nameBytes;
+      const rname = rdataName(msg, o, end);
+      const n = o + nameBytes;
+      if (n + 20 > end) throw new DnsFormatError("SOA RDATA truncated", rdOff);
+      return {
+        mname, rname, serial: msg.readUInt32BE(n), refresh: msg.readUInt32BE(n + 4), retry: msg.readUInt32BE(n + 8),
+        expire: msg.readUInt32BE(n + 12), minimum: msg.readUInt32BE(n + 16),
+      } satisfies DnsSOA;
+    }
     case DNS_TYPE_URI: { // RFC 7553, not known to dns-packet
       if (rdLen < 4) throw new DnsFormatError(`URI record with ${rdLen}-byte RDATA`, rdOff);
       return {
@@ -195,31 +203,7 @@ function decodeRdata(msg: Buffer, type: number, rdOff: number, rdLen: number): u
       } catch (e) {
         throw new DnsFormatError(`bad ${dpTypes.toString(type)} RDATA at offset ${rdOff}: ${(e as Error).message}`, rdOff);
       }
-      switch (type) {
-        case DNS_TYPE_NS: case DNS_TYPE_CNAME: case DNS_TYPE_PTR: {
-          const n = v as string;
-          return n === "." ? "" : n.includes("\ufffd") ? goName(msg, data) : n;
-        }
-        case DNS_TYPE_MX: {
-          const m = v as DnsMX;
-          m.exchange = m.exchange === "." ? "" : m.exchange.includes("\ufffd") ? goName(msg, data + 2) : m.exchange;
-          return m;
-        }
-        case DNS_TYPE_SRV: {
-          const r = v as DnsSRV;
-          r.target = r.target === "." ? "" : r.target.includes("\ufffd") ? goName(msg, data + 6) : r.target;
-          return r;
-        }
-        case DNS_TYPE_SOA: {
-          const r = v as DnsSOA;
-          // dns-packet decodes the mailbox with "\." escapes; Tracee prints the raw labels
-          r.mname = r.mname === "." ? "" : r.mname.includes("\ufffd") ? goName(msg, data) : r.mname;
-          r.rname = r.rname === "." ? "" : r.rname.includes("\ufffd") ? goName(msg, skipName(msg, data)) : r.rname.replace(/\\\./g, ".");
-          return r;
-        }
-        default:
-          return v;
-      }
+      return v;
     }
   }
 }
@@ -228,7 +212,7 @@ function decodeRecords(msg: Buffer, off: number, count: number, out: DnsRecord[]
   const end = msg.length;
   for (let i = 0; i < count; i++) {
     const name = readName(msg, off);
-    off += nameCodec.decode.bytes;
+    off += nameBytes;
     if (off + 10 > end) throw new DnsFormatError(`record ${i} header truncated`, off);
     const type = msg.readUInt16BE(off);
     const klass = msg.readUInt16BE(off + 2);
@@ -272,7 +256,7 @@ export function decodeDnsMessage(msg: Buffer): DnsMessage {
   let off = 12;
   for (let i = 0; i < qd; i++) {
     const name = readName(msg, off);
-    off += nameCodec.decode.bytes;
+    off += nameBytes;
     if (off + 4 > msg.length) throw new DnsFormatError(`question ${i} truncated`, off);
     m.questions.push({ name, type: msg.readUInt16BE(off), class: msg.readUInt16BE(off + 2) });
     off += 4;
