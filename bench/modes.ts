@@ -1,7 +1,7 @@
 // One benchmark stage over a capture, in its own process:
 //   node dist/bench/modes.js MODE FILE
 // MODE: read | decode | events | json
-// Prints one JSON line: {"mode","packets","events","ms"}.
+// Prints one JSON line: {"mode","packets","events","ms","cpuMs"} (wall and CPU time).
 
 import { readCapture } from "../engine/capture/reader";
 import { Decoder } from "../engine/decode/decoder";
@@ -17,6 +17,7 @@ async function main(): Promise<void> {
   let packets = 0;
   let events = 0;
   const t0 = performance.now();
+  const c0 = process.cpuUsage();
   switch (mode) {
     case "read": {
       await readCapture(file, () => { packets++; });
@@ -54,7 +55,9 @@ async function main(): Promise<void> {
       throw new Error(`unknown mode ${mode}`);
   }
   const ms = performance.now() - t0;
-  process.stdout.write(JSON.stringify({ mode, packets, events, ms }) + "\n");
+  const cpu = process.cpuUsage(c0);
+  const cpuMs = (cpu.user + cpu.system) / 1000;
+  process.stdout.write(JSON.stringify({ mode, packets, events, ms, cpuMs }) + "\n");
 }
 
 main().catch((e) => { console.error(e); process.exit(1); });

@@ -333,42 +333,80 @@ function argValue(w: ByteWriter, a: Arg, fallback: (v: unknown) => string): void
   w.pos += w.buf.write(lit, w.pos, "utf8");
 }
 
+/** the (name, type) of each arg, in order, of every event type netsig builds */
+const ARG_LAYOUT: [string, string][][] = [
+  [["src", "const char*"], ["dst", "const char*"], ["proto_ipv4", "trace.ProtoIPv4"]],
+  [["src", "const char*"], ["dst", "const char*"], ["proto_ipv6", "trace.ProtoIPv6"]],
+  [["src", "const char*"], ["dst", "const char*"], ["proto_tcp", "trace.ProtoTCP"]],
+  [["src", "const char*"], ["dst", "const char*"], ["proto_udp", "trace.ProtoUDP"]],
+  [["src", "const char*"], ["dst", "const char*"], ["proto_icmp", "trace.ProtoICMP"]],
+  [["src", "const char*"], ["dst", "const char*"], ["proto_icmpv6", "trace.ProtoICMPv6"]],
+  [["src", "const char*"], ["dst", "const char*"], ["src_port", "u16"], ["dst_port", "u16"], ["proto_dns", "trace.ProtoDNS"]],
+  [["metadata", "trace.PktMeta"], ["dns_questions", "[]trace.DnsQueryData"]],
+  [["metadata", "trace.PktMeta"], ["dns_response", "[]trace.DnsResponseData"]],
+];
+
 /**
  * Writes the events netsig built from packets, one JSON line each. Everything
- * between "timestamp" and "args" is the same for a run and an event type, so
- * it is encoded once.
+ * but the timestamp and the arg values is the same for a run and an event
+ * type, so it is encoded once: the envelope up to the first arg's value, and
+ * the text between two arg values.
  */
 export class EventBytesWriter {
-  private readonly middles: Uint8Array[];
-  private readonly tail = enc(',"returnValue":0,"syscall":"","stackAddresses":[0],"contextFlags":{"containerStarted":false,"isCompat":false},' +
-    '"threadEntityId":0,"processEntityId":0,"parentEntityId":0,"args":[');
+  /** per event type: from after the timestamp to the first arg's value */
+  private readonly heads: Uint8Array[];
+  /** per event type and arg i > 0: from the end of arg i-1's value to arg i's value */
+  private readonly between: Uint8Array[][];
   private readonly open = enc('{"timestamp":');
-  private readonly close = enc("]}\n");
+  private readonly close = enc("}]}\n");
 
   constructor(hostName: string, private readonly fallback: (v: unknown) => string) {
-    this.middles = EVENT_NAMES.map((name, i) => new Uint8Array(Buffer.from(
+    const argHead = (name: string, type: string) => '{"name":' + goString(name) + ',"type":' + goString(type) + ',"value":';
+    this.heads = EVENT_NAMES.map((name, i) => new Uint8Array(Buffer.from(
       ',"threadStartTime":0,"processorId":0,"processId":0,"cgroupId":0,"threadId":0,"parentProcessId":0,' +
       '"hostProcessId":0,"hostThreadId":0,"hostParentProcessId":0,"userId":0,"mountNamespace":0,"pidNamespace":0,' +
       '"processName":"","executable":{"path":""},"hostName":' + goString(hostName) +
       ',"containerId":"","container":{},"kubernetes":{},"eventId":"' + eventId(i as Ev) + '","eventName":"' + name +
-      '","matchedPolicies":[""],"argsNum":', "utf8")));
+      '","matchedPolicies":[""],"argsNum":' + ARG_LAYOUT[i].length +
+      ',"returnValue":0,"syscall":"","stackAddresses":[0],"contextFlags":{"containerStarted":false,"isCompat":false},' +
+      '"threadEntityId":0,"processEntityId":0,"parentEntityId":0,"args":[' + argHead(...ARG_LAYOUT[i][0]), "utf8")));
+    this.between = ARG_LAYOUT.map((layout) => layout.map(([n, t], j) => (j === 0 ? new Uint8Array(0) : enc("}," + argHead(n, t)))));
   }
 
   /** one event and its newline; `ts` is the exact timestamp literal (digits only) */
   write(w: ByteWriter, ev: TraceeEvent, kind: Ev, ts: string): void {
+    const args = ev.args;
+    const layout = ARG_LAYOUT[kind];
+    if (args.length !== layout.length) { this.writeGeneric(w, ev, kind, ts); return; }
+    for (let i = 0; i < args.length; i++) {
+      if (args[i].name !== layout[i][0] || args[i].type !== layout[i][1]) { this.writeGeneric(w, ev, kind, ts); return; }
+    }
     w.raw(this.open);
     w.ascii(ts);
-    w.raw(this.middles[kind]);
-    w.uint(ev.args.length);
-    w.raw(this.tail);
-    const args = ev.args;
-    for (let i = 0; i < args.length; i++) {
+    w.raw(this.heads[kind]);
+    argValue(w, args[0], this.fallback);
+    const between = this.between[kind];
+    for (let i = 1; i < args.length; i++) {
+      w.raw(between[i]);
+      argValue(w, args[i], this.fallback);
+    }
+    w.raw(this.close);
+  }
+
+  /** an event whose args are not the standard layout (e.g. changed by a filter or a test) */
+  private writeGeneric(w: ByteWriter, ev: TraceeEvent, kind: Ev, ts: string): void {
+    const head = Buffer.from(this.heads[kind]).toString("utf8");
+    const envelope = head.slice(0, head.indexOf('"argsNum":') + 10) + ev.args.length + head.slice(head.indexOf(',"returnValue"'), head.indexOf('"args":[') + 8);
+    w.raw(this.open);
+    w.ascii(ts);
+    w.raw(enc(envelope));
+    for (let i = 0; i < ev.args.length; i++) {
       if (i) w.byte(COMMA);
-      const a = args[i];
+      const a = ev.args[i];
       w.raw(ARG_NAME); w.str(a.name); w.raw(ARG_TYPE); w.str(a.type); w.raw(ARG_VALUE);
       argValue(w, a, this.fallback);
       w.byte(CLOSE_BRACE);
     }
-    w.raw(this.close);
+    w.raw(enc("]}\n"));
   }
 }
