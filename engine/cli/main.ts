@@ -4,13 +4,17 @@
 
 import { parseArgs } from "node:util";
 import { UsageError } from "../events/filter";
+import { LiveCaptureError } from "../capture/live";
 import { replayCommand, REPLAY_USAGE } from "./replay";
+import { runCommand, RUN_USAGE } from "./run";
 
 const USAGE = `usage: netsig <command> [options]
 
 commands:
   replay FILE      decode a pcap/pcapng capture (or - for stdin) into Tracee network events
+  run              capture live (libpcap) and decode into the same events
 ${REPLAY_USAGE}
+${RUN_USAGE}
 run \`netsig <command> --help\` for a command's options`;
 
 export function fail(message: string, code = 2): never {
@@ -23,6 +27,8 @@ async function main(argv: string[]): Promise<number> {
   switch (cmd) {
     case "replay":
       return replayCommand(rest);
+    case "run":
+      return runCommand(rest);
     case undefined:
     case "-h":
     case "--help":
@@ -35,7 +41,7 @@ async function main(argv: string[]): Promise<number> {
 }
 
 export function isUserError(e: unknown): e is Error {
-  return e instanceof UsageError || (e instanceof TypeError && (e as NodeJS.ErrnoException).code?.startsWith("ERR_PARSE_ARGS") === true);
+  return e instanceof UsageError || e instanceof LiveCaptureError || (e instanceof TypeError && (e as NodeJS.ErrnoException).code?.startsWith("ERR_PARSE_ARGS") === true);
 }
 
 if (require.main === module) {

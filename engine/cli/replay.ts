@@ -6,12 +6,9 @@ import { parseArgs } from "node:util";
 import { readCapture } from "../capture/reader";
 import type { ReadSummary } from "../capture/types";
 import { EventFilter, parseEventNames, UsageError } from "../events/filter";
-import { goJSON } from "../events/json";
-import { EventBytesWriter } from "../events/jsonbytes";
-import { EventPipeline, type EventConsumer } from "../events/pipeline";
+import { EventPipeline } from "../events/pipeline";
 import { EVENT_NAMES } from "../events/types";
-import { FdOutput } from "../outputs/stdout";
-import { TABLE_HEADER, tableLine } from "../outputs/table";
+import { eventOutput } from "./output";
 
 export const REPLAY_USAGE = `
 replay options:
@@ -26,7 +23,7 @@ export interface ReplayResult {
   elapsedMs: number;
 }
 
-function formatSummary(file: string, r: ReplayResult): string {
+export function formatSummary(file: string, r: { pipeline: EventPipeline; elapsedMs: number }): string {
   const s = r.pipeline.decoder.stats;
   const secs = r.elapsedMs / 1000;
   const rate = secs > 0 ? Math.round(s.packets / secs) : 0;
@@ -62,27 +59,10 @@ export async function replayCommand(argv: string[]): Promise<number> {
   const mask = parseEventNames(values.events);
   const filter = new EventFilter(values.filter ?? []);
   const format = values.output;
-  if (format !== "json" && format !== "table") throw new UsageError(`unknown --output "${format}": use json or table`);
 
-  const out = new FdOutput(1);
   const host = hostname();
-  let ts = "";
-  let lastPacket = -1;
-  let consumer: EventConsumer;
-  if (format === "json") {
-    const json = new EventBytesWriter(host, goJSON);
-    const w = out.writer;
-    consumer = (ev, kind, p) => {
-      // the timestamp literal is computed once per packet
-      const n = pipeline.decoder.stats.packets;
-      if (n !== lastPacket) { lastPacket = n; ts = p.timestampString(); }
-      json.write(w, ev, kind, ts);
-    };
-  } else {
-    out.line(TABLE_HEADER);
-    consumer = (ev, _kind, p) => out.line(tableLine(ev, p.tsSec, p.tsNsec));
-  }
-  const pipeline = new EventPipeline(mask, host, consumer, filter);
+  const out = eventOutput(format, host);
+  const pipeline = new EventPipeline(mask, host, out.consumer, filter);
 
   const progress = startProgress(file, pipeline, values.quiet);
   const t0 = performance.now();

@@ -1,0 +1,112 @@
+// Live capture with libpcap through the `cap` package (an optional
+// dependency: without libpcap-dev it does not build, and replay still works).
+//
+// Facts about cap 0.2.1 this code depends on:
+//  - it copies each packet into the Buffer given to open() and keeps a raw
+//    pointer to it: that Buffer must stay referenced for the whole capture
+//    (a collected Buffer means heap corruption after a few thousand packets),
+//    so it is a field of LiveCapture, alive as long as the capture is;
+//  - it reports no timestamps: the time is taken when the packet is handed
+//    to JavaScript (monotonic clock anchored to the wall clock at start);
+//  - snap length is fixed at 65535 bytes; it has no pcap_stats.
+
+import { LinkType, type PacketHandler, type PacketRecord } from "./types";
+
+interface CapInstance {
+  open(device: string, filter: string, bufSize: number, buffer: Buffer): string;
+  on(event: "packet", fn: (nbytes: number, truncated: boolean) => void): void;
+  close(): void;
+  setMinBytes?(n: number): void;
+}
+interface CapModule { Cap: { new (): CapInstance; deviceList(): { name: string }[] } }
+
+/** A user-facing problem starting a capture: one line that says what to do. */
+export class LiveCaptureError extends Error {
+  constructor(message: string) {
+    super(message);
+    this.name = "LiveCaptureError";
+  }
+}
+
+export function loadCap(): CapModule {
+  try {
+    // eslint-disable-next-line @typescript-eslint/no-var-requires
+    return require("cap") as CapModule;
+  } catch {
+    throw new LiveCaptureError(
+      "live capture needs libpcap and the cap package: apt-get install libpcap-dev, then npm rebuild cap (replay works without them)",
+    );
+  }
+}
+
+const LINK_TYPES: Record<string, number> = {
+  ETHERNET: LinkType.ETHERNET,
+  NULL: LinkType.NULL,
+  LINKTYPE_LINUX_SLL: LinkType.LINUX_SLL,
+  RAW: LinkType.RAW,
+};
+
+export interface LiveOptions {
+  iface: string;
+  bpf?: string;
+  /** kernel buffer size in bytes */
+  bufferSize?: number;
+}
+
+export class LiveCapture {
+  /** the Buffer cap writes into: MUST stay referenced while the capture is open */
+  private readonly buffer = Buffer.alloc(65535);
+  private readonly cap: CapInstance;
+  readonly linkType: number;
+  packets = 0;
+  truncated = 0;
+  private closed = false;
+
+  constructor(opts: LiveOptions, onPacket: PacketHandler) {
+    const mod = loadCap();
+    const names = mod.Cap.deviceList().map((d) => d.name);
+    if (!names.includes(opts.iface)) {
+      throw new LiveCaptureError(`no interface "${opts.iface}"; interfaces: ${names.join(", ")}`);
+    }
+    this.cap = new mod.Cap();
+    let lt: string;
+    try {
+      lt = this.cap.open(opts.iface, opts.bpf ?? "", opts.bufferSize ?? 64 << 20, this.buffer);
+    } catch (e) {
+      const msg = (e as Error).message;
+      if (/permitted|permission|denied/i.test(msg)) {
+        throw new LiveCaptureError(`capturing on ${opts.iface} needs root or CAP_NET_RAW+CAP_NET_ADMIN: run as root, or setcap cap_net_raw,cap_net_admin=eip "$(command -v node)" (${msg})`);
+      }
+      if (/filter|syntax|expression/i.test(msg)) throw new LiveCaptureError(`bad --bpf filter "${opts.bpf}": ${msg}`);
+      throw new LiveCaptureError(`cannot capture on ${opts.iface}: ${msg}`);
+    }
+    const linkType = LINK_TYPES[lt];
+    if (linkType === undefined) {
+      this.cap.close();
+      throw new LiveCaptureError(`interface ${opts.iface} has a link type netsig does not decode (${lt})`);
+    }
+    this.linkType = linkType;
+    // wall clock at start, advanced by the monotonic clock: no jumps when NTP steps the clock
+    const startWallNs = BigInt(Date.now()) * 1_000_000n;
+    const startMono = process.hrtime.bigint();
+    const rec: PacketRecord = {
+      tsSec: 0, tsNsec: 0, linkType, iface: opts.iface, buf: this.buffer, offset: 0, caplen: 0, origLen: 0, fileOffset: 0,
+    };
+    this.cap.on("packet", (nbytes, truncated) => {
+      const ns = startWallNs + (process.hrtime.bigint() - startMono);
+      rec.tsSec = Number(ns / 1_000_000_000n);
+      rec.tsNsec = Number(ns % 1_000_000_000n);
+      rec.caplen = nbytes;
+      rec.origLen = nbytes;
+      this.packets++;
+      if (truncated) this.truncated++;
+      onPacket(rec);
+    });
+  }
+
+  close(): void {
+    if (this.closed) return;
+    this.closed = true;
+    this.cap.close();
+  }
+}

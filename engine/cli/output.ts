@@ -1,0 +1,38 @@
+// The event output of replay and run: JSON lines (Tracee's shape, bytes
+// written in place) or a readable table, to standard output.
+
+import { goJSON } from "../events/json";
+import { EventBytesWriter } from "../events/jsonbytes";
+import type { EventConsumer } from "../events/pipeline";
+import { UsageError } from "../events/filter";
+import { FdOutput } from "../outputs/stdout";
+import { TABLE_HEADER, tableLine } from "../outputs/table";
+
+export interface EventOutput {
+  consumer: EventConsumer;
+  flush(): void;
+}
+
+export function eventOutput(format: string | undefined, hostName: string, fd = 1): EventOutput {
+  const out = new FdOutput(fd);
+  if (format === "json" || format === undefined) {
+    const json = new EventBytesWriter(hostName, goJSON);
+    const w = out.writer;
+    // the exact timestamp literal, computed once per packet
+    let sec = -1;
+    let nsec = -1;
+    let ts = "";
+    return {
+      consumer: (ev, kind, p) => {
+        if (p.tsSec !== sec || p.tsNsec !== nsec) { sec = p.tsSec; nsec = p.tsNsec; ts = p.timestampString(); }
+        json.write(w, ev, kind, ts);
+      },
+      flush: () => out.flush(),
+    };
+  }
+  if (format === "table") {
+    out.line(TABLE_HEADER);
+    return { consumer: (ev, _kind, p) => out.line(tableLine(ev, p.tsSec, p.tsNsec)), flush: () => out.flush() };
+  }
+  throw new UsageError(`unknown --output "${format}": use json or table`);
+}
