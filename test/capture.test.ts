@@ -786,13 +786,18 @@ test("damage: truncated and corrupted copies agree with tshark", { skip: NO_TSHA
   const jobs: { buf: Buffer; what: string }[] = [];
   for (const rel of ["tcpdump/dns_tcp.pcap", "tcpdump/pptp.pcap", "chrissanders-packets/dns_tcp.pcapng", "ndpi/nano.pcapng"]) {
     const full = fs.readFileSync(corpus(rel));
+    // cuts after the file header (cut inside it, tshark falls back to other
+    // file formats) and not on a record boundary (that is a valid shorter file)
+    const pk = collectBuf(full).pkts;
+    const clean = new Set(full.readUInt32BE(0) === 0x0a0d0d0a ? walkBlocks(full).map((b) => b.offset) : packetEnds(full, pk));
     for (let i = 0; i < 2; i++) {
-      const cut = 24 + Math.floor(r() * (full.length - 24));
+      let cut: number;
+      do cut = pk[0].fileOffset + 1 + Math.floor(r() * (full.length - pk[0].fileOffset - 1));
+      while (clean.has(cut));
       jobs.push({ buf: full.subarray(0, cut), what: `${rel} cut at ${cut}` });
     }
     if (rel.endsWith(".pcap")) {
       // an absurd incl_len in the middle
-      const pk = collectBuf(full).pkts;
       const at = pk[Math.floor(pk.length / 2)].fileOffset;
       const b = Buffer.from(full);
       b.writeUInt32BE(0x00100000, at + 8); // pptp is big-endian; on LE files this is huge anyway
