@@ -8,6 +8,15 @@ import { UsageError } from "../events/filter";
 import { FdOutput } from "../outputs/stdout";
 import { TABLE_HEADER, tableLine } from "../outputs/table";
 
+/** the options replay and run share: what to print and how */
+export const EVENT_OUTPUT_OPTIONS = {
+  events: { type: "string" },
+  filter: { type: "string", multiple: true },
+  output: { type: "string", default: "json" },
+  quiet: { type: "boolean", default: false },
+  help: { type: "boolean", short: "h" },
+} as const;
+
 export interface EventOutput {
   consumer: EventConsumer;
   flush(): void;

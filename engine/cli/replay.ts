@@ -8,7 +8,7 @@ import type { ReadSummary } from "../capture/types";
 import { EventFilter, parseEventNames, UsageError } from "../events/filter";
 import { EventPipeline } from "../events/pipeline";
 import { EVENT_NAMES } from "../events/types";
-import { eventOutput } from "./output";
+import { EVENT_OUTPUT_OPTIONS, eventOutput } from "./output";
 
 export const REPLAY_USAGE = `
 replay options:
@@ -43,11 +43,7 @@ export async function replayCommand(argv: string[]): Promise<number> {
     args: argv,
     allowPositionals: true,
     options: {
-      events: { type: "string" },
-      filter: { type: "string", multiple: true },
-      output: { type: "string", default: "json" },
-      quiet: { type: "boolean", default: false },
-      help: { type: "boolean", short: "h" },
+      ...EVENT_OUTPUT_OPTIONS,
     },
   });
   if (values.help) {

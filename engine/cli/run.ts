@@ -6,7 +6,7 @@ import { parseArgs } from "node:util";
 import { LiveCapture } from "../capture/live";
 import { EventFilter, parseEventNames, UsageError } from "../events/filter";
 import { EventPipeline } from "../events/pipeline";
-import { eventOutput } from "./output";
+import { EVENT_OUTPUT_OPTIONS, eventOutput } from "./output";
 import { formatSummary } from "./replay";
 
 export const RUN_USAGE = `
@@ -27,11 +27,7 @@ export async function runCommand(argv: string[]): Promise<number> {
       iface: { type: "string", default: "any" },
       bpf: { type: "string" },
       "buffer-size": { type: "string", default: "64" },
-      events: { type: "string" },
-      filter: { type: "string", multiple: true },
-      output: { type: "string", default: "json" },
-      quiet: { type: "boolean", default: false },
-      help: { type: "boolean", short: "h" },
+      ...EVENT_OUTPUT_OPTIONS,
     },
   });
   if (values.help) {
