@@ -20,7 +20,7 @@ import { join, relative } from "node:path";
 import { test } from "node:test";
 import { LinkType } from "../engine/capture/types";
 import {
-  compareFrame, expectFrame, goBytesText, goIPv6, netsigFrames, type Disagreement, type FieldStats, type Frame,
+  compareFrame, DNS_KINDS, expectFrame, goBytesText, goIPv6, netsigFrames, type Disagreement, type FieldStats, type Frame,
 } from "./lib/differential";
 import * as craft from "./lib/craft";
 import { edgeCasePackets } from "./lib/edgecases";
@@ -47,7 +47,8 @@ const sameUpToReplacementRuns = (a: string, b: string): boolean =>
 
 const DNS_OVER_TCP_REASSEMBLY =
   "DNS over TCP split across segments: netsig reassembles the stream and reports the message on the segment that "
-  + "completes it; tshark, run without reassembly so that every field belongs to its own packet, sees no whole DNS PDU there";
+  + "completes it; tshark, run without reassembly so that every field belongs to its own packet, sees no whole DNS PDU "
+  + "there (the second pass, with tshark's reassembly, finds the same message on the same packet)";
 
 // Legitimate differences. Each entry is as narrow as the difference it explains.
 const ALLOWED: Allowed[] = [
@@ -130,6 +131,14 @@ function compareCapture(file: string, ts: TsFrame[], ns: Frame[], stats: FieldSt
   return ts.length;
 }
 
+/** a TCP segment to or from a DNS port (53, mDNS 5353, LLMNR 5355) */
+function isDnsOverTcp(fr: TsFrame): boolean {
+  const tcp = fr.layers.find(([n]) => n === "tcp")?.[1];
+  if (tcp === undefined) return false;
+  const ports = [tcp.str("tcp.srcport"), tcp.str("tcp.dstport")];
+  return ports.some((p) => p === "53" || p === "5353" || p === "5355");
+}
+
 function allowedBy(d: Disagreement, list: Allowed[] = ALLOWED): Allowed | undefined {
   return list.find((a) => a.file === d.file && a.frames.includes(d.frame)
     && (typeof a.field === "string" ? d.field === a.field : a.field.test(d.field))
@@ -172,6 +181,30 @@ test("netsig agrees with tshark on every packet of the corpus and the examples",
     return { f, ts, ns };
   });
   for (const { f, ts, ns } of results) packets += compareCapture(label(f), ts, ns.frames, stats, found);
+
+  // DNS over TCP again, with tshark's reassembly on: the messages netsig reassembled must be tshark's too, on the
+  // same packet (the allow-list's reassembly entries are thereby checked, not just excused)
+  const tcpDns = results.filter(({ ts }) => ts.some(isDnsOverTcp));
+  const reassembled: Disagreement[] = [];
+  const rStats: FieldStats = new Map();
+  const second = await pool(tcpDns, availableParallelism() + 1, async ({ f }) => ({ f, ts: await runTshark(f, true) }));
+  const withDns = new Set<string>();
+  for (const { f, ts } of second) {
+    const ns = results.find((r) => r.f === f)!.ns.frames;
+    for (const fr of ts) {
+      if (!fr.layers.some(([n]) => n === "tcp")) continue;
+      const exp = expectFrame(fr);
+      if (exp.events.some((e) => e.kind === "dns")) withDns.add(`${label(f)}#${fr.number}`);
+      compareFrame(label(f), fr.number, ns[fr.number - 1], exp, rStats, reassembled, DNS_KINDS);
+    }
+  }
+  let rCompared = 0;
+  for (const s of rStats.values()) rCompared += s.compared;
+  t.diagnostic(`DNS over TCP with tshark's reassembly: ${tcpDns.length} captures, ${rCompared} values compared, ${reassembled.length} disagreements`);
+  assert.deepEqual(reassembled.slice(0, 40).map(show), [], "DNS over TCP differs from tshark's reassembly");
+  for (const a of ALLOWED.filter((x) => x.reason.startsWith(DNS_OVER_TCP_REASSEMBLY))) {
+    for (const n of a.frames) assert.ok(withDns.has(`${a.file}#${n}`), `${a.file} #${n}: tshark's reassembly has the DNS message there too`);
+  }
 
   const unexplained = found.filter((d) => allowedBy(d) === undefined);
   const stale = ALLOWED.filter((a) => !found.some((d) => allowedBy(d) === a));

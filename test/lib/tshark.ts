@@ -164,14 +164,21 @@ export const TSHARK_OPTIONS = [
   "-o", "ipv6.defragment:FALSE",
 ];
 
-export function tsharkArgs(file: string): string[] {
-  return ["-r", file, ...TSHARK_OPTIONS, "-T", "json", "-J", TSHARK_PROTOCOLS.join(" ")];
+/**
+ * The same with TCP reassembly on: a DNS message split over segments is then
+ * dissected on the segment that completes it, which is where netsig reports
+ * it. Used for the DNS-over-TCP captures only.
+ */
+export const TSHARK_REASSEMBLY_OPTIONS = TSHARK_OPTIONS.map((o) => (o === "tcp.desegment_tcp_streams:FALSE" ? "tcp.desegment_tcp_streams:TRUE" : o));
+
+export function tsharkArgs(file: string, reassemble = false): string[] {
+  return ["-r", file, ...(reassemble ? TSHARK_REASSEMBLY_OPTIONS : TSHARK_OPTIONS), "-T", "json", "-J", TSHARK_PROTOCOLS.join(" ")];
 }
 
 /** Run tshark on one capture (asynchronously, so several files can run at once). */
-export function runTshark(file: string): Promise<TsFrame[]> {
+export function runTshark(file: string, reassemble = false): Promise<TsFrame[]> {
   return new Promise((resolve, reject) => {
-    execFile("tshark", tsharkArgs(file), { maxBuffer: 1 << 30, encoding: "utf8" }, (err, stdout, stderr) => {
+    execFile("tshark", tsharkArgs(file, reassemble), { maxBuffer: 1 << 30, encoding: "utf8" }, (err, stdout, stderr) => {
       if (err) { reject(new Error(`tshark ${file}: ${err.message}\n${stderr}`)); return; }
       try {
         resolve(framesOf(stdout));
