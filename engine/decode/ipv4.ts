@@ -23,7 +23,10 @@ export function decodeIPv4(p: Packet): Layer {
   p.ipVersion = 4;
   p.ihl = ihl;
   p.tos = b[o + 1];
-  p.ipTotalLen = length;
+  // the header field is 16 bits: a TSO datagram captured beyond 64 KiB reports
+  // its captured length modulo 2^16, as gopacket's uint16(len(data)) (and so
+  // Tracee) does; the datagram itself still runs to the end of the capture
+  p.ipTotalLen = length & 0xffff;
   p.ipId = (b[o + 4] << 8) | b[o + 5];
   p.ipFlags = b[o + 6] >> 5;
   p.fragOffset = ((b[o + 6] & 0x1f) << 8) | b[o + 7];
