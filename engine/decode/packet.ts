@@ -138,16 +138,29 @@ export class Packet {
     this.appEnd = 0;
   }
 
-  /** capture time in nanoseconds since the epoch, as a JSON integer literal */
+  /**
+   * capture time in nanoseconds since the epoch, as a JSON integer literal.
+   * Tracee's timestamp is a Go int (int64): a time the capture puts before
+   * 1970 (a negative if_tsoffset) prints 0, one after 2262-04-11 (only a
+   * damaged pcapng's timestamp or if_tsresol gets there) prints 2^63-1.
+   */
   timestampString(): string {
-    if (this.tsSec === 0) return String(this.tsNsec);
-    const ns = String(this.tsNsec);
-    return String(this.tsSec) + "000000000".slice(ns.length) + ns;
+    const sec = this.tsSec;
+    if (sec === 0) return String(this.tsNsec);
+    if (sec > 0 && sec < MAX_TS_SEC) {
+      const ns = String(this.tsNsec);
+      return String(sec) + "000000000".slice(ns.length) + ns;
+    }
+    if (sec < 0) return "0";
+    if (sec === MAX_TS_SEC && this.tsNsec <= MAX_TS_NSEC) return String(sec) + String(this.tsNsec).padStart(9, "0");
+    return MAX_TIMESTAMP;
   }
 
-  /** capture time in nanoseconds since the epoch (a double: exact to ~256 ns) */
+  /** capture time in nanoseconds since the epoch (a double: exact to ~256 ns), clamped as timestampString */
   timestampNumber(): number {
-    return this.tsSec * 1e9 + this.tsNsec;
+    const sec = this.tsSec;
+    if (sec < 0) return 0;
+    return sec < MAX_TS_SEC ? sec * 1e9 + this.tsNsec : Math.min(sec * 1e9 + this.tsNsec, 9223372036854775807);
   }
 
   markMalformed(kind: Malformed, reason: string): Layer {
@@ -156,6 +169,11 @@ export class Packet {
     return Layer.None;
   }
 }
+
+/** the greatest int64: Tracee's timestamp (ns) is a Go int */
+const MAX_TIMESTAMP = "9223372036854775807";
+const MAX_TS_SEC = 9223372036;
+const MAX_TS_NSEC = 854775807;
 
 export const TCP_FIN = 0x01;
 export const TCP_SYN = 0x02;
