@@ -149,3 +149,78 @@ export function edgeCasePackets(): craft.PcapPacket[] {
   ];
   return frames.map((data, i) => ({ tsSec: 1700000000 + i, tsUsec: (i * 12345) % 1000000, data }));
 }
+
+/** one crafted capture per link type netsig reads: LOOP (108) has no capture in the corpus at all */
+export interface CraftedCapture { name: string; linkType: number; packets: craft.PcapPacket[] }
+
+const stamp = (frames: Buffer[], base: number): craft.PcapPacket[] =>
+  frames.map((data, i) => ({ tsSec: base + i, tsUsec: i, data }));
+
+function family(v: number, le: boolean): Buffer {
+  const b = Buffer.alloc(4);
+  if (le) b.writeUInt32LE(v); else b.writeUInt32BE(v);
+  return b;
+}
+
+export function linkTypeCaptures(): CraftedCapture[] {
+  const q = message(9, 0x0100, [question(dnsName(["link", "test"]), 28)]);
+  const v4 = craft.ipv4({ src: "192.0.2.1", dst: "192.0.2.53", protocol: 17 }, craft.udp({ srcPort: 33000, dstPort: 53 }, q));
+  const v6 = craft.ipv6({ src: "2001:db8::a", dst: "2001:db8::35", nextHeader: 17 }, craft.udp({ srcPort: 33001, dstPort: 53 }, q));
+  const sll = (proto: number): Buffer => { const h = Buffer.alloc(16); h.writeUInt16BE(4, 0); h.writeUInt16BE(1, 2); h.writeUInt16BE(6, 4); h.writeUInt16BE(proto, 14); return h; };
+  const sll2 = (proto: number): Buffer => { const h = Buffer.alloc(20); h.writeUInt16BE(proto, 0); h.writeUInt32BE(3, 4); h.writeUInt16BE(1, 8); h[10] = 4; h[11] = 6; return h; };
+  return [
+    // BSD loopback: the family in the writer's byte order; AF_INET6 is 24, 28 or 30 depending on the BSD
+    { name: "null.pcap", linkType: 0, packets: stamp([
+      Buffer.concat([family(2, true), v4]), Buffer.concat([family(2, false), v4]),
+      Buffer.concat([family(24, true), v6]), Buffer.concat([family(28, true), v6]), Buffer.concat([family(30, false), v6]),
+    ], 1700001000) },
+    // OpenBSD loopback: always network byte order
+    { name: "loop.pcap", linkType: 108, packets: stamp([Buffer.concat([family(2, false), v4]), Buffer.concat([family(24, false), v6])], 1700002000) },
+    { name: "raw.pcap", linkType: 101, packets: stamp([v4, v6], 1700003000) },
+    { name: "ipv4.pcap", linkType: 228, packets: stamp([v4], 1700004000) },
+    { name: "ipv6.pcap", linkType: 229, packets: stamp([v6], 1700005000) },
+    { name: "sll.pcap", linkType: 113, packets: stamp([Buffer.concat([sll(0x0800), v4]), Buffer.concat([sll(0x86dd), v6])], 1700006000) },
+    { name: "sll2.pcap", linkType: 276, packets: stamp([Buffer.concat([sll2(0x0800), v4]), Buffer.concat([sll2(0x86dd), v6])], 1700007000) },
+  ];
+}
+
+/** IPv6 header chains: AH before TCP, routing before ICMPv6, destination options then "no next header" */
+export function ipv6ChainPackets(): craft.PcapPacket[] {
+  const e6 = (next: number, payload: Buffer): Buffer =>
+    craft.ethernet(craft.ipv6({ src: "2001:db8::1", dst: "2001:db8::2", nextHeader: next }, payload), 0x86dd);
+  const ah = Buffer.concat([Buffer.from([6, 4, 0, 0]), Buffer.alloc(20, 0xaa)]); // payload length 4: (4+2)*4 = 24 bytes
+  const routing = Buffer.from([58, 2, 0, 1, 0, 0, 0, 0, ...craft.ipBytes("2001:db8::99")]); // type 0, one address
+  const dstNone = Buffer.from([59, 0, 1, 4, 0, 0, 0, 0]);
+  return stamp([
+    e6(51, Buffer.concat([ah, craft.tcp({ srcPort: 443, dstPort: 50000, seq: 7, ack: 8, flags: 0x11, window: 9 })])),
+    e6(43, Buffer.concat([routing, craft.icmp({ type: 129, code: 0, id: 3, seq: 4, checksum: 0x5555 })])),
+    e6(60, Buffer.concat([dstNone, Buffer.alloc(8)])),
+  ], 1700008000);
+}
+
+/**
+ * DNS over TCP the hard ways: a retransmitted segment, the length prefix split
+ * 1 + rest, a message joined mid-stream (no SYN seen), and a segment that
+ * completes one message and carries the whole next one.
+ */
+export function tcpDnsPackets(): craft.PcapPacket[] {
+  const m1 = message(0x1111, 0x8180, [question(dnsName(["one", "test"]), 1)], [record(dnsName([], 12), 1, 1, 30, craft.ipBytes("192.0.2.11"))]);
+  const m2 = message(0x2222, 0x8180, [question(dnsName(["two", "test"]), 16)], [record(dnsName([], 12), 16, 1, 30, charStrings("hello", "world"))]);
+  const m3 = message(0x3333, 0x0100, [question(dnsName(["three", "test"]), 28)]);
+  const framed = (m: Buffer): Buffer => Buffer.concat([u16(m.length), m]);
+  const stream = Buffer.concat([framed(m1), framed(m2), framed(m3)]);
+  const seg = (seq: number, payload: Buffer, flags = 0x18, sport = 53, dport = 41000): Buffer =>
+    craft.ethernet(craft.ipv4({ src: "192.0.2.53", dst: "192.0.2.1", protocol: 6 }, craft.tcp({ srcPort: sport, dstPort: dport, seq, ack: 1, flags }, payload)));
+  const isn = 1000;
+  const a = 1 + 10, b = 1 + m1.length + 2 + 5; // cut points in the stream
+  const mid = message(0x4444, 0x8180, [question(dnsName(["mid", "test"]), 1)]);
+  return stamp([
+    seg(isn, Buffer.alloc(0), 0x12), // SYN-ACK
+    seg(isn + 1, stream.subarray(0, 1)), // half the first length prefix
+    seg(isn + 2, stream.subarray(1, a)),
+    seg(isn + 2, stream.subarray(1, a)), // retransmission
+    seg(isn + 1 + a, stream.subarray(a, b)), // completes m1, starts m2
+    seg(isn + 1 + b, stream.subarray(b)), // completes m2, carries all of m3
+    seg(5000, framed(mid), 0x18, 53, 41001), // another flow, joined mid-stream
+  ], 1700009000);
+}
