@@ -9,7 +9,7 @@ import {
   DNS_TYPE_A, DNS_TYPE_AAAA, DNS_TYPE_CNAME, DNS_TYPE_HINFO, DNS_TYPE_MX, DNS_TYPE_NS, DNS_TYPE_OPT, DNS_TYPE_PTR,
   DNS_TYPE_SOA, DNS_TYPE_SRV, DNS_TYPE_TXT, DNS_TYPE_URI,
   type DnsMessage, type DnsMX, type DnsOption, type DnsRecord, type DnsSOA, type DnsSRV, type DnsURI,
-} from "../decode/dns";
+} from "../decode/dnstypes";
 import type { Packet } from "../decode/packet";
 import {
   dnsClassName, dnsOpCodeName, dnsOptionCodeName, dnsResponseCodeName, dnsTypeName, icmpv4TypeCodeName, icmpv6TypeCodeName,

@@ -1,0 +1,185 @@
+// `netsig/helpers`: what Tracee's signatures/helpers package offers, for
+// netsig's events, plus DNS/IP utilities detections need.
+//
+// This file runs inside the signature sandbox (it is loaded into each
+// sandbox realm as source), so it uses no Node.js API and imports only types.
+
+import type {
+  Arg, DnsQueryData, DnsResponseData, PktMeta, ProtoDNS, ProtoICMP, ProtoICMPv6, ProtoIPv4, ProtoIPv6, ProtoTCP,
+  ProtoUDP, TraceeEvent,
+} from "../events/types";
+
+/** the arg named `name`, or undefined */
+export function getArg(event: TraceeEvent, name: string): Arg | undefined {
+  const args = event.args;
+  for (let i = 0; i < args.length; i++) if (args[i].name === name) return args[i];
+  return undefined;
+}
+
+/** the value of the arg named `name`; throws when the event has none (like Tracee's helpers) */
+export function getArgValue<T = unknown>(event: TraceeEvent, name: string): T {
+  const a = getArg(event, name);
+  if (a === undefined) throw new Error(`event ${event.eventName} has no arg "${name}"`);
+  return a.value as T;
+}
+
+export const getProtoIPv4 = (e: TraceeEvent): ProtoIPv4 => getArgValue<ProtoIPv4>(e, "proto_ipv4");
+export const getProtoIPv6 = (e: TraceeEvent): ProtoIPv6 => getArgValue<ProtoIPv6>(e, "proto_ipv6");
+export const getProtoTCP = (e: TraceeEvent): ProtoTCP => getArgValue<ProtoTCP>(e, "proto_tcp");
+export const getProtoUDP = (e: TraceeEvent): ProtoUDP => getArgValue<ProtoUDP>(e, "proto_udp");
+export const getProtoICMP = (e: TraceeEvent): ProtoICMP => getArgValue<ProtoICMP>(e, "proto_icmp");
+export const getProtoICMPv6 = (e: TraceeEvent): ProtoICMPv6 => getArgValue<ProtoICMPv6>(e, "proto_icmpv6");
+export const getProtoDNS = (e: TraceeEvent): ProtoDNS => getArgValue<ProtoDNS>(e, "proto_dns");
+export const getDNSQuestions = (e: TraceeEvent): DnsQueryData[] => getArgValue<DnsQueryData[]>(e, "dns_questions");
+export const getDNSResponse = (e: TraceeEvent): DnsResponseData[] => getArgValue<DnsResponseData[]>(e, "dns_response");
+
+/**
+ * Addresses and ports of any netsig event: the PktMeta of the simple DNS
+ * events, or one made from src/dst and the transport ports of the others
+ * (ports 0 and protocol 0 where the event has none).
+ */
+export function getPacketMetadata(e: TraceeEvent): PktMeta {
+  const meta = getArg(e, "metadata");
+  if (meta !== undefined) return meta.value as PktMeta;
+  const src = String(getArg(e, "src")?.value ?? "");
+  const dst = String(getArg(e, "dst")?.value ?? "");
+  let srcPort = 0, dstPort = 0, protocol = 0, len = 0;
+  const v = (getArg(e, "proto_tcp") ?? getArg(e, "proto_udp"))?.value as { srcPort: number; dstPort: number } | undefined;
+  if (v) { srcPort = v.srcPort; dstPort = v.dstPort; protocol = getArg(e, "proto_tcp") ? 6 : 17; }
+  const sp = getArg(e, "src_port");
+  if (sp) { srcPort = Number(sp.value); dstPort = Number(getArg(e, "dst_port")?.value ?? 0); protocol = 17; }
+  if (getArg(e, "proto_icmp")) protocol = 1;
+  if (getArg(e, "proto_icmpv6")) protocol = 58;
+  const ip4 = getArg(e, "proto_ipv4")?.value as ProtoIPv4 | undefined;
+  if (ip4) len = ip4.length;
+  const ip6 = getArg(e, "proto_ipv6")?.value as ProtoIPv6 | undefined;
+  if (ip6) len = ip6.length;
+  return { src_ip: src, dst_ip: dst, src_port: srcPort, dst_port: dstPort, protocol, packet_len: len, iface: "any" };
+}
+
+// ---- IP addresses
+
+function parseIPv4(s: string): number[] | null {
+  const parts = s.split(".");
+  if (parts.length !== 4) return null;
+  const out: number[] = [];
+  for (const p of parts) {
+    if (!/^\d{1,3}$/.test(p)) return null;
+    const n = Number(p);
+    if (n > 255) return null;
+    out.push(n);
+  }
+  return out;
+}
+
+/** 16-bit groups of an IPv6 address (embedded IPv4 allowed), or null */
+export function parseIPv6(s: string): number[] | null {
+  let text = s;
+  const zone = text.indexOf("%");
+  if (zone >= 0) text = text.slice(0, zone);
+  let tail: number[] = [];
+  const v4 = /(\d+\.\d+\.\d+\.\d+)$/.exec(text);
+  if (v4) {
+    const b = parseIPv4(v4[1]);
+    if (!b) return null;
+    tail = [(b[0] << 8) | b[1], (b[2] << 8) | b[3]];
+    text = text.slice(0, -v4[1].length) + "0:0";
+  }
+  const halves = text.split("::");
+  if (halves.length > 2) return null;
+  const head = halves[0] ? halves[0].split(":") : [];
+  const rest = halves.length === 2 && halves[1] ? halves[1].split(":") : [];
+  const fill = halves.length === 2 ? 8 - head.length - rest.length : 0;
+  if (fill < 0 || (halves.length === 1 && head.length !== 8)) return null;
+  const groups = [...head, ...new Array(fill).fill("0"), ...rest];
+  if (groups.length !== 8 || groups.some((g) => !/^[0-9a-fA-F]{1,4}$/.test(g))) return null;
+  const words = groups.map((g) => parseInt(g, 16));
+  if (tail.length) words.splice(6, 2, ...tail);
+  return words;
+}
+
+/** loopback: 127.0.0.0/8, ::1 */
+export function isLoopbackIP(ip: string): boolean {
+  const v4 = parseIPv4(ip);
+  if (v4) return v4[0] === 127;
+  const v6 = parseIPv6(ip);
+  return v6 !== null && v6.slice(0, 7).every((w) => w === 0) && v6[7] === 1;
+}
+
+/**
+ * Not globally routable: RFC 1918, loopback, link-local, CGNAT (100.64/10),
+ * 0/8, unique-local fc00::/7, link-local fe80::/10, IPv4-mapped private.
+ */
+export function isPrivateIP(ip: string): boolean {
+  const v4 = parseIPv4(ip);
+  if (v4) {
+    const [a, b] = v4;
+    return a === 10 || a === 127 || a === 0 || (a === 172 && b >= 16 && b <= 31) || (a === 192 && b === 168) ||
+      (a === 169 && b === 254) || (a === 100 && b >= 64 && b <= 127);
+  }
+  const v6 = parseIPv6(ip);
+  if (!v6) return false;
+  if (v6.slice(0, 5).every((w) => w === 0) && v6[5] === 0xffff) {
+    return isPrivateIP(`${v6[6] >> 8}.${v6[6] & 255}.${v6[7] >> 8}.${v6[7] & 255}`);
+  }
+  if (v6.every((w, i) => (i < 7 ? w === 0 : w <= 1))) return true; // :: and ::1
+  return (v6[0] & 0xfe00) === 0xfc00 || (v6[0] & 0xffc0) === 0xfe80;
+}
+
+// ---- DNS names
+
+/**
+ * Public suffixes of more than one label that netsig knows (a compact list
+ * of the common second-level registries; not the full Public Suffix List).
+ */
+const MULTI_LABEL_SUFFIXES = new Set([
+  "co.uk", "org.uk", "ac.uk", "gov.uk", "ltd.uk", "plc.uk", "me.uk", "net.uk",
+  "com.au", "net.au", "org.au", "edu.au", "gov.au", "com.br", "net.br", "org.br", "gov.br", "edu.br",
+  "co.jp", "ne.jp", "or.jp", "ac.jp", "go.jp", "co.kr", "or.kr", "co.nz", "org.nz", "net.nz",
+  "co.za", "org.za", "com.cn", "net.cn", "org.cn", "gov.cn", "com.tw", "org.tw", "com.hk", "org.hk",
+  "com.mx", "org.mx", "com.ar", "com.tr", "org.tr", "com.sg", "com.my", "co.in", "net.in", "org.in",
+  "co.id", "or.id", "com.pl", "com.ru", "com.ua", "co.il", "org.il", "com.es", "com.pt", "co.th",
+  "in-addr.arpa", "ip6.arpa",
+]);
+
+/** "a.b.example.co.uk" -> "example.co.uk"; a name with fewer labels is returned as is */
+export function registeredDomain(name: string): string {
+  const n = name.toLowerCase().replace(/\.$/, "");
+  const labels = n.split(".");
+  if (labels.length <= 2) return n;
+  const last2 = labels.slice(-2).join(".");
+  const take = MULTI_LABEL_SUFFIXES.has(last2) ? 3 : 2;
+  return labels.slice(-take).join(".");
+}
+
+/** the labels left of the registered domain ("" when none) */
+export function subdomainOf(name: string): string {
+  const n = name.toLowerCase().replace(/\.$/, "");
+  const reg = registeredDomain(n);
+  return n.length > reg.length ? n.slice(0, n.length - reg.length - 1) : "";
+}
+
+/** Shannon entropy in bits per character */
+export function shannonEntropy(s: string): number {
+  if (s.length === 0) return 0;
+  const counts = new Map<string, number>();
+  for (const ch of s) counts.set(ch, (counts.get(ch) ?? 0) + 1);
+  let h = 0;
+  for (const c of counts.values()) {
+    const p = c / s.length;
+    h -= p * Math.log2(p);
+  }
+  return h;
+}
+
+/** entropy of the subdomain part of a name (the labels a tunnel encodes data in) */
+export function labelEntropy(name: string): number {
+  return shannonEntropy(subdomainOf(name).replace(/\./g, ""));
+}
+
+/** the longest label of a name */
+export function longestLabel(name: string): number {
+  let max = 0;
+  for (const l of name.split(".")) if (l.length > max) max = l.length;
+  return max;
+}
