@@ -6,7 +6,8 @@
 // and names the next layer. Nothing is copied and nothing is allocated for the
 // layers below DNS except the address strings.
 
-import type { DnsMessage } from "./dns";
+import type { DnsMessage } from "./dnstypes";
+import { timestampNumber, timestampString } from "./timestamp";
 
 /** Layer identifiers; a decoder returns the id of the layer that follows it. */
 export const enum Layer {
@@ -138,29 +139,14 @@ export class Packet {
     this.appEnd = 0;
   }
 
-  /**
-   * capture time in nanoseconds since the epoch, as a JSON integer literal.
-   * Tracee's timestamp is a Go int (int64): a time the capture puts before
-   * 1970 (a negative if_tsoffset) prints 0, one after 2262-04-11 (only a
-   * damaged pcapng's timestamp or if_tsresol gets there) prints 2^63-1.
-   */
+  /** capture time in nanoseconds since the epoch, as a JSON integer literal (timestamp.ts) */
   timestampString(): string {
-    const sec = this.tsSec;
-    if (sec === 0) return String(this.tsNsec);
-    if (sec > 0 && sec < MAX_TS_SEC) {
-      const ns = String(this.tsNsec);
-      return String(sec) + "000000000".slice(ns.length) + ns;
-    }
-    if (sec < 0) return "0";
-    if (sec === MAX_TS_SEC && this.tsNsec <= MAX_TS_NSEC) return String(sec) + String(this.tsNsec).padStart(9, "0");
-    return MAX_TIMESTAMP;
+    return timestampString(this.tsSec, this.tsNsec);
   }
 
-  /** capture time in nanoseconds since the epoch (a double: exact to ~256 ns), clamped as timestampString */
+  /** capture time in nanoseconds since the epoch (a double: exact to ~256 ns), clamped likewise */
   timestampNumber(): number {
-    const sec = this.tsSec;
-    if (sec < 0) return 0;
-    return sec < MAX_TS_SEC ? sec * 1e9 + this.tsNsec : Math.min(sec * 1e9 + this.tsNsec, 9223372036854775807);
+    return timestampNumber(this.tsSec, this.tsNsec);
   }
 
   markMalformed(kind: Malformed, reason: string): Layer {
@@ -170,10 +156,6 @@ export class Packet {
   }
 }
 
-/** the greatest int64: Tracee's timestamp (ns) is a Go int */
-const MAX_TIMESTAMP = "9223372036854775807";
-const MAX_TS_SEC = 9223372036;
-const MAX_TS_NSEC = 854775807;
 
 export const TCP_FIN = 0x01;
 export const TCP_SYN = 0x02;

@@ -1,0 +1,82 @@
+// Signature files: find them, transpile them (TypeScript or JavaScript) to
+// CommonJS with esbuild, and report problems as file:line:column.
+//
+// A file is a unit: one that fails to transpile is reported and skipped, the
+// others load. The transpiled code is evaluated later, inside a sandbox
+// (sandbox/realm.ts) or, for benchmarks and authoring, in-process.
+
+import { readdirSync, readFileSync, statSync } from "node:fs";
+import { join, resolve } from "node:path";
+import { transformSync, type TransformFailure } from "esbuild";
+
+export interface SignatureSource {
+  /** absolute path of the file */
+  file: string;
+  /** CommonJS JavaScript, with an inline source map back to the file */
+  code: string;
+}
+
+export interface LoadProblem {
+  file: string;
+  line: number;
+  column: number;
+  message: string;
+}
+
+export function formatProblem(p: LoadProblem): string {
+  return `${p.file}:${p.line}:${p.column}: ${p.message}`;
+}
+
+const EXTENSIONS = [".ts", ".js", ".mts", ".cts", ".mjs", ".cjs"];
+
+export function isSignatureFile(name: string): boolean {
+  return EXTENSIONS.some((e) => name.endsWith(e)) && !name.endsWith(".d.ts") && !name.startsWith(".") &&
+    !/\.test\.[cm]?[jt]s$/.test(name);
+}
+
+/** every signature file directly in the folders, sorted by path (a missing folder is a problem) */
+export function listSignatureFiles(dirs: string[]): { files: string[]; problems: LoadProblem[] } {
+  const files: string[] = [];
+  const problems: LoadProblem[] = [];
+  for (const d of dirs) {
+    const dir = resolve(d);
+    let names: string[];
+    try {
+      if (!statSync(dir).isDirectory()) throw Object.assign(new Error("not a directory"), { code: "ENOTDIR" });
+      names = readdirSync(dir);
+    } catch (e) {
+      problems.push({ file: dir, line: 0, column: 0, message: `cannot read signatures folder (${(e as NodeJS.ErrnoException).code ?? (e as Error).message})` });
+      continue;
+    }
+    for (const n of names.sort()) if (isSignatureFile(n)) files.push(join(dir, n));
+  }
+  return { files, problems };
+}
+
+/** transpile one file; a syntax error comes back as a problem with its line and column */
+export function transpileSignature(file: string, text?: string): SignatureSource | LoadProblem {
+  let source: string;
+  try {
+    source = text ?? readFileSync(file, "utf8");
+  } catch (e) {
+    return { file, line: 0, column: 0, message: `cannot read file (${(e as NodeJS.ErrnoException).code ?? (e as Error).message})` };
+  }
+  const loader = file.endsWith("ts") ? "ts" : "js";
+  try {
+    const out = transformSync(source, {
+      loader,
+      format: "cjs",
+      target: "es2022",
+      sourcefile: file,
+      sourcemap: "inline",
+      logLevel: "silent",
+    });
+    return { file, code: out.code };
+  } catch (e) {
+    const err = (e as TransformFailure).errors?.[0];
+    if (err) {
+      return { file, line: err.location?.line ?? 0, column: (err.location?.column ?? 0) + 1, message: `syntax error: ${err.text}` };
+    }
+    return { file, line: 0, column: 0, message: (e as Error).message };
+  }
+}
