@@ -40,6 +40,8 @@ export interface ReadOptions {
   chunkSize?: number;
   /** checked between chunks; when aborted, readCapture rejects with signal.reason */
   signal?: AbortSignal;
+  /** awaited after each chunk's packets were handed out (backpressure from a slower consumer) */
+  between?: () => Promise<void> | void;
 }
 
 /**
@@ -230,6 +232,7 @@ export async function readCapture(
       end += n;
       const pos = parser.parse(buf, start, end, fpos - start);
       if (parser.error) break;
+      if (opts.between) await opts.between();
       // carry the unfinished record to the front
       fpos += pos - start;
       const ns = fpos % PAGE + SKEW;
@@ -316,6 +319,7 @@ export async function readCaptureStream(
         if (end === buf.length || (off === data.length && end >= parser.need)) {
           const pos = parser.parse(buf, 0, end, base);
           if (parser.error) return parser.summary();
+          if (opts.between) await opts.between();
           if (pos > 0) {
             if (pos < end) buf.copyWithin(0, pos, end);
             end -= pos;

@@ -6,7 +6,12 @@ import { parseArgs } from "node:util";
 import { readCapture } from "../capture/reader";
 import type { ReadSummary } from "../capture/types";
 import { EventFilter, parseEventNames, UsageError } from "../events/filter";
-import { EventPipeline } from "../events/pipeline";
+import { EventPipeline, type EventConsumer } from "../events/pipeline";
+import type { SignatureEngine } from "../sandbox/host";
+import { Ev } from "../events/types";
+import { FindingsOutput, startSignatures } from "./signatures";
+
+const DNS_EVENTS = (1 << Ev.DNS) | (1 << Ev.DNSRequest) | (1 << Ev.DNSResponse);
 import { EVENT_NAMES } from "../events/types";
 import { EVENT_OUTPUT_OPTIONS, eventOutput } from "./output";
 
@@ -15,6 +20,9 @@ replay options:
   --events NAMES     events to print, comma-separated, net_packet_* wildcards (default: all nine)
   --filter EXPR      Tracee-style filter, repeatable: net_packet_dns.args.src=8.8.8.8 (also !=, <, >, <=, >=)
   --output FORMAT    json (one Tracee event per line, default) or table
+  --signatures DIR   run the signatures in DIR (repeatable) and print their findings
+                     (with --events also given: the events and the findings, in order)
+  --unsandboxed      run signatures in-process, without the sandbox (benchmarks, authoring)
   --quiet            no summary on stderr`;
 
 export interface ReplayResult {
@@ -44,6 +52,8 @@ export async function replayCommand(argv: string[]): Promise<number> {
     allowPositionals: true,
     options: {
       ...EVENT_OUTPUT_OPTIONS,
+      signatures: { type: "string", multiple: true },
+      unsandboxed: { type: "boolean", default: false },
     },
   });
   if (values.help) {
@@ -52,25 +62,55 @@ export async function replayCommand(argv: string[]): Promise<number> {
   }
   if (positionals.length !== 1) throw new UsageError("replay needs exactly one capture file (or - for standard input)");
   const file = positionals[0];
-  const mask = parseEventNames(values.events);
+  const withSignatures = values.signatures !== undefined;
+  // with signatures, events are printed only when asked for
+  const mask = withSignatures && values.events === undefined ? 0 : parseEventNames(values.events);
   const filter = new EventFilter(values.filter ?? []);
   const format = values.output;
+  if (format !== "json" && format !== "table") throw new UsageError(`unknown --output "${format}": use json or table`);
 
   const host = hostname();
-  const out = eventOutput(format, host);
-  const pipeline = new EventPipeline(mask, host, out.consumer, filter);
+  let engine: SignatureEngine | undefined;
+  let findings: FindingsOutput | undefined;
+  let out: { consumer: EventConsumer; flush(): void };
+  let pipeline: EventPipeline;
+  if (withSignatures) {
+    engine = await startSignatures(values.signatures!, host, !values.unsandboxed);
+    const consumer: EventConsumer = (ev, kind, p) => findings!.consumer(ev, kind, p);
+    pipeline = new EventPipeline(mask, host, consumer, filter);
+    findings = new FindingsOutput(engine, pipeline, host, format, mask !== 0);
+    out = { consumer, flush: () => undefined };
+    const e = engine;
+    pipeline.needDns = (e.mask & DNS_EVENTS) !== 0;
+    pipeline.tap = (p, n) => { e.push(p, n); };
+  } else {
+    out = eventOutput(format, host);
+    pipeline = new EventPipeline(mask, host, out.consumer, filter);
+  }
 
   const progress = startProgress(file, pipeline, values.quiet);
   const t0 = performance.now();
   let summary: ReadSummary;
   try {
-    summary = await readCapture(file, pipeline.onPacket);
+    summary = await readCapture(file, pipeline.onPacket, engine ? { between: () => engine!.drain() } : {});
+    if (engine) {
+      await engine.signal({ type: "source_complete" });
+      await engine.close();
+    }
   } finally {
     progress.stop();
     out.flush();
+    findings?.finish();
   }
   const result: ReplayResult = { summary, pipeline, elapsedMs: performance.now() - t0 };
-  if (!values.quiet) process.stderr.write(formatSummary(file, result));
+  if (!values.quiet) {
+    process.stderr.write(formatSummary(file, result));
+    if (engine) {
+      const st = engine.stats;
+      process.stderr.write(`netsig: signatures: ${[...engine.signatures.values()].filter((s) => s.state === "active").length} active` +
+        `, ${engine.problems.length} skipped; ${st.findings} findings, ${st.errors} signature errors\n`);
+    }
+  }
   if (summary.error) {
     process.stderr.write(`netsig: error: ${summary.error.message}\n`);
     // nothing readable at all (missing file, not a capture): a usage error

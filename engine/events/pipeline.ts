@@ -26,9 +26,18 @@ export class EventPipeline {
       : (ev, kind, p) => { counts[kind]++; consumer(ev, kind, p); };
   }
 
+  /** called with every decoded packet after its events were built (e.g. the signature engine) */
+  tap: ((p: Packet, packetNumber: number) => void) | null = null;
+
+  /** decode DNS even when no DNS event is printed (a tap wants it) */
+  set needDns(on: boolean) {
+    this.decoder.dnsEnabled = on || this.builder.wantsDns;
+  }
+
   /** the per-packet entry point (bind once: `source(pipeline.onPacket)`) */
   readonly onPacket = (rec: PacketRecord): void => {
     const p = this.decoder.decode(rec);
     this.builder.build(p, this.sink);
+    if (this.tap !== null) this.tap(p, this.decoder.stats.packets);
   };
 }

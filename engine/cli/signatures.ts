@@ -1,0 +1,96 @@
+// Running signatures from the CLI: load the folders, start the engine, and
+// print findings — alone, or in order with the events (a packet's events,
+// then the findings it triggered).
+
+import { join } from "node:path";
+import { findingEvent, SIGNATURE_EVENT_BASE } from "../findings/finding";
+import { EventJSONWriter } from "../events/json";
+import type { EventConsumer, EventPipeline } from "../events/pipeline";
+import { SignatureEngine, type HostFinding } from "../sandbox/host";
+import { listSignatureFiles, transpileSignature } from "../sandbox/loader";
+import { FdOutput } from "../outputs/stdout";
+import { tableLine } from "../outputs/table";
+import type { TraceeEvent } from "../events/types";
+
+/** the signatures shipped with netsig */
+export const SHIPPED_SIGNATURES = join(__dirname, "..", "..", "..", "signatures");
+
+export async function startSignatures(dirs: string[], hostName: string, sandboxed: boolean): Promise<SignatureEngine> {
+  const { files, problems } = listSignatureFiles(dirs);
+  const sources = files.map((f) => transpileSignature(f));
+  return SignatureEngine.start([...problems, ...sources], { hostName, sandboxed });
+}
+
+/**
+ * Output when signatures run: findings as Tracee-shaped events (JSON lines or
+ * table rows); with `printEvents`, the events too, held back until the
+ * signatures have seen their packet so that each finding follows the events
+ * of the packet that triggered it.
+ */
+export class FindingsOutput {
+  readonly consumer: EventConsumer;
+  private readonly out = new FdOutput(1);
+  private readonly json: EventJSONWriter;
+  private pending: { packet: number; line: string }[] = [];
+  private findingsByPacket = new Map<number, string[]>();
+  private readonly eventIds = new Map<number, number>();
+
+  constructor(private readonly engine: SignatureEngine, pipeline: EventPipeline, hostName: string,
+    private readonly format: string, printEvents: boolean) {
+    this.json = new EventJSONWriter(hostName);
+    [...engine.signatures.values()].sort((a, b) => a.meta.id.localeCompare(b.meta.id))
+      .forEach((s, i) => this.eventIds.set(s.index, SIGNATURE_EVENT_BASE + i));
+    this.consumer = printEvents
+      ? (ev, kind, p) => {
+        const line = format === "table" ? tableLine(ev, p.tsSec, p.tsNsec) : this.json.write(ev, kind, p.timestampString());
+        this.pending.push({ packet: pipeline.decoder.stats.packets, line });
+      }
+      : () => undefined;
+    engine.onFindings = (fs) => this.findings(fs);
+    engine.onComplete = (last) => this.release(last);
+  }
+
+  private line(f: HostFinding): string {
+    const fe = findingEvent(f, this.eventIds.get(f.sig.index) ?? SIGNATURE_EVENT_BASE);
+    if (this.format !== "table") return fe.json;
+    const ts = BigInt(f.ts || "0");
+    return tableLine(fe.event as unknown as TraceeEvent, Number(ts / 1_000_000_000n), Number(ts % 1_000_000_000n)) +
+      `  ${f.sig.meta.name}: ${JSON.stringify(f.data)}`;
+  }
+
+  private findings(fs: HostFinding[]): void {
+    for (const f of fs) {
+      const l = this.line(f);
+      if (this.pending.length === 0 && this.findingsByPacket.size === 0) { this.out.line(l); continue; }
+      const list = this.findingsByPacket.get(f.packet);
+      if (list) list.push(l); else this.findingsByPacket.set(f.packet, [l]);
+    }
+  }
+
+  /** everything up to packet `last` has been through the signatures: print it */
+  release(last: number): void {
+    let i = 0;
+    const pending = this.pending;
+    for (; i < pending.length && pending[i].packet <= last; i++) {
+      this.out.line(pending[i].line);
+      const next = pending[i + 1];
+      if (!next || next.packet !== pending[i].packet) this.flushFindings(pending[i].packet);
+    }
+    this.pending = pending.slice(i);
+    // findings of packets that printed no event (or whose events came earlier)
+    for (const p of [...this.findingsByPacket.keys()].sort((a, b) => a - b)) if (p <= last) this.flushFindings(p);
+    this.out.flush();
+  }
+
+  private flushFindings(packet: number): void {
+    const list = this.findingsByPacket.get(packet);
+    if (!list) return;
+    for (const l of list) this.out.line(l);
+    this.findingsByPacket.delete(packet);
+  }
+
+  finish(): void {
+    this.release(Number.MAX_SAFE_INTEGER);
+    this.out.flush();
+  }
+}

@@ -1,0 +1,356 @@
+// The host side of the signature sandboxes: loads signature files into a
+// worker thread (sandbox/worker.ts), sends it batches of packed packets,
+// collects findings in order, and keeps the engine alive whatever a
+// signature does:
+//  - a signature that throws is logged (file:line) and counted; one that
+//    throws more than `maxErrors` times in `errorWindowMs` is disabled;
+//  - one that runs longer than `timeoutMs` in a call is stopped inside the VM
+//    and quarantined; the other signatures keep their state;
+//  - a worker that dies (memory limit) or stops answering for `watchdogMs`
+//    is terminated and replaced; the signature that was running (shared
+//    memory says which) is quarantined, the others are loaded again.
+// Unsandboxed mode runs the same realm in-process (benchmarks, authoring).
+
+import { Worker } from "node:worker_threads";
+import { join } from "node:path";
+import { Realm, type RealmResult } from "./realm";
+import { realmBundle } from "./bundle";
+import { formatProblem, type LoadProblem, type SignatureSource } from "./loader";
+import { mapStack } from "./sourcemap";
+import type { FromWorker, ToWorker, WorkerInit, WorkerSignature } from "./worker";
+import type { SignatureMetadata } from "../sdk/index";
+import type { Packet } from "../decode/packet";
+import { packPacket } from "../dispatch/compact";
+import { Ev } from "../events/types";
+
+export interface EngineOptions {
+  hostName: string;
+  sandboxed?: boolean;
+  /** longest one call into a signature may run (ms) */
+  timeoutMs?: number;
+  /** longest the worker may go without answering (ms) */
+  watchdogMs?: number;
+  /** heap limit of the sandbox worker (MB) */
+  memoryMb?: number;
+  maxErrors?: number;
+  errorWindowMs?: number;
+  /** packets per batch */
+  batchSize?: number;
+  /** batches in flight before push() asks the caller to wait (drain) */
+  maxInFlight?: number;
+  log?: (line: string) => void;
+}
+
+export interface LoadedSignature {
+  index: number;
+  file: string;
+  meta: SignatureMetadata;
+  mask: number;
+  source: SignatureSource;
+  errors: number[];
+  state: "active" | "disabled" | "quarantined";
+}
+
+export interface HostFinding {
+  sig: LoadedSignature;
+  /** host packet number of the triggering event (-1 when unknown) */
+  packet: number;
+  /** exact timestamp literal of the triggering event */
+  ts: string;
+  event: Record<string, unknown> | null;
+  data: Record<string, unknown>;
+}
+
+export type FindingHandler = (findings: HostFinding[]) => void;
+
+interface Pending { id: number; msg: ToWorker; resolve: (r: string) => void; sent: number; lastPacket: number }
+
+function kindsOf(p: Packet): number {
+  let k = p.ipVersion === 4 ? 1 << Ev.IPv4 : p.ipVersion === 6 ? 1 << Ev.IPv6 : 0;
+  switch (p.last) {
+    case 9: k |= 1 << Ev.TCP; break;
+    case 10: k |= 1 << Ev.UDP; break;
+    case 11: k |= 1 << Ev.ICMP; break;
+    case 12: k |= 1 << Ev.ICMPv6; break;
+    default: break;
+  }
+  if (p.dns !== null) k |= (1 << Ev.DNS) | (1 << Ev.DNSRequest) | (1 << Ev.DNSResponse);
+  return k;
+}
+
+export class SignatureEngine {
+  readonly signatures = new Map<number, LoadedSignature>();
+  readonly problems: LoadProblem[] = [];
+  onFindings: FindingHandler = () => undefined;
+  /** every packet up to this number has been through the signatures (results in order) */
+  onComplete: (lastPacket: number) => void = () => undefined;
+  /** packets sent to the sandbox, findings, errors: counters for the summary */
+  readonly stats = { packetsSent: 0, findings: 0, errors: 0, restarts: 0 };
+
+  private readonly opts: Required<Omit<EngineOptions, "log">> & { log: (line: string) => void };
+  private worker: Worker | null = null;
+  private realm: Realm | null = null;
+  private progress = new SharedArrayBuffer(4);
+  private nextIndex = 0;
+  private nextId = 1;
+  private pending = new Map<number, Pending>();
+  private batch: string[] = [];
+  private batchLastPacket = -1;
+  private watchdog: NodeJS.Timeout | null = null;
+  private waiters: (() => void)[] = [];
+  private closed = false;
+
+  private constructor(opts: EngineOptions) {
+    this.opts = {
+      sandboxed: true, timeoutMs: 1000, watchdogMs: 10_000, memoryMb: 256, maxErrors: 100, errorWindowMs: 10_000,
+      batchSize: 1024, maxInFlight: 4, log: (l) => process.stderr.write(l + "\n"), ...opts,
+    } as SignatureEngine["opts"];
+  }
+
+  /** load the signatures (problems are reported and skipped) and start the sandbox */
+  static async start(sources: (SignatureSource | LoadProblem)[], opts: EngineOptions): Promise<SignatureEngine> {
+    const e = new SignatureEngine(opts);
+    const ok: LoadedSignature[] = [];
+    for (const s of sources) {
+      if (!("code" in s)) { e.problem(s); continue; }
+      ok.push({ index: e.nextIndex++, file: s.file, meta: { id: "", version: "", name: "", description: "" }, mask: 0, source: s, errors: [], state: "active" });
+    }
+    await e.boot(ok);
+    return e;
+  }
+
+  /** the event types any active signature selected */
+  get mask(): number {
+    let m = 0;
+    for (const s of this.signatures.values()) if (s.state === "active") m |= s.mask;
+    return m;
+  }
+
+  private problem(p: LoadProblem): void {
+    this.problems.push(p);
+    this.opts.log(`netsig: signature skipped: ${formatProblem(p)}`);
+  }
+
+  private workerSig(s: LoadedSignature): WorkerSignature {
+    return { index: s.index, file: s.file, code: s.source.code };
+  }
+
+  /** start the realm (a worker, or in-process) with these signatures; keep those that load */
+  private async boot(list: LoadedSignature[]): Promise<void> {
+    let loaded: string[];
+    if (!this.opts.sandboxed) {
+      this.realm = new Realm(this.opts.hostName);
+      loaded = list.map((s) => {
+        // eslint-disable-next-line @typescript-eslint/no-implied-eval
+        const fn = new Function("module", "exports", "require", s.source.code) as Parameters<Realm["register"]>[2];
+        return this.realm!.register(s.index, s.file, fn);
+      });
+    } else {
+      loaded = await this.spawn(list);
+    }
+    list.forEach((s, i) => this.registered(s, loaded[i]));
+  }
+
+  private registered(s: LoadedSignature, json: string): void {
+    const r = JSON.parse(json) as { ok: boolean; meta?: SignatureMetadata; mask?: number; message?: string; stack?: string };
+    if (!r.ok) {
+      const at = mapStack(s.source, r.stack ?? "");
+      this.problem({ file: s.file, line: at?.line ?? 1, column: at?.column ?? 1, message: r.message ?? "failed to load" });
+      return;
+    }
+    const dup = [...this.signatures.values()].find((o) => o.meta.id === r.meta!.id && o.state !== "quarantined");
+    if (dup) {
+      this.problem({ file: s.file, line: 1, column: 1, message: `duplicate signature id "${r.meta!.id}" (already loaded from ${dup.file})` });
+      void this.call({ type: "remove", id: 0, index: s.index, close: true });
+      return;
+    }
+    s.meta = r.meta!;
+    s.mask = r.mask!;
+    this.signatures.set(s.index, s);
+  }
+
+  private spawn(list: LoadedSignature[]): Promise<string[]> {
+    const init: WorkerInit = {
+      bundle: realmBundle(), hostName: this.opts.hostName, timeoutMs: this.opts.timeoutMs, progress: this.progress,
+      signatures: list.map((s) => this.workerSig(s)),
+    };
+    const w = new Worker(join(__dirname, "worker.js"), {
+      workerData: init,
+      resourceLimits: { maxOldGenerationSizeMb: this.opts.memoryMb, maxYoungGenerationSizeMb: 32, stackSizeMb: 4 },
+      stdout: true, stderr: true, env: {},
+    });
+    this.worker = w;
+    return new Promise((resolve, reject) => {
+      let ready = false;
+      w.on("message", (m: FromWorker) => {
+        if (m.type === "ready") { ready = true; resolve(m.loaded); return; }
+        if (m.type === "result" || m.type === "added") this.answer(m);
+        if (m.type === "fatal") this.opts.log(`netsig: sandbox error: ${m.message}`);
+      });
+      w.on("error", (e) => { if (!ready) reject(e); else this.crashed(w, e.message); });
+      w.on("exit", (code) => { if (ready && this.worker === w && !this.closed) this.crashed(w, `exit code ${code}`); });
+      this.watchdog ??= setInterval(() => this.checkWatchdog(), 500).unref() as unknown as NodeJS.Timeout;
+    });
+  }
+
+  private answer(m: Extract<FromWorker, { type: "result" | "added" }>): void {
+    const p = this.pending.get(m.id);
+    if (!p) return;
+    this.pending.delete(m.id);
+    if (m.type === "result") {
+      for (const i of m.hung) this.quarantine(i, `ran longer than ${this.opts.timeoutMs} ms in one call`);
+      p.resolve(m.result);
+    } else p.resolve(m.loaded);
+    const w = this.waiters.shift();
+    if (w) w();
+  }
+
+  private call(msg: ToWorker, lastPacket = -1): Promise<string> {
+    if (this.realm) return Promise.resolve(this.callRealm(msg));
+    const id = this.nextId++;
+    const m = { ...msg, id } as ToWorker;
+    return new Promise((resolve) => {
+      this.pending.set(id, { id, msg: m, resolve, sent: Date.now(), lastPacket });
+      this.worker!.postMessage(m);
+    });
+  }
+
+  private callRealm(msg: ToWorker): string {
+    const r = this.realm!;
+    switch (msg.type) {
+      case "batch": return r.batch(msg.data);
+      case "signal": return r.signal(msg.data);
+      case "remove": return r.unregister(msg.index, msg.close);
+      case "close": return r.closeAll();
+      default: return "{}";
+    }
+  }
+
+  private checkWatchdog(): void {
+    if (!this.worker || this.pending.size === 0) return;
+    const oldest = Math.min(...[...this.pending.values()].map((p) => p.sent));
+    if (Date.now() - oldest > this.opts.watchdogMs) {
+      void this.worker.terminate();
+      this.crashed(this.worker, `no answer for ${this.opts.watchdogMs} ms`);
+    }
+  }
+
+  /** the worker died or hung: quarantine the signature that was running, start a new worker, resend */
+  private crashed(w: Worker, why: string): void {
+    if (this.worker !== w || this.closed) return;
+    this.worker = null;
+    this.stats.restarts++;
+    const running = Atomics.load(new Int32Array(this.progress), 0);
+    if (running >= 0) this.quarantine(running, `stopped the sandbox (${why})`);
+    else this.opts.log(`netsig: sandbox restarted (${why}); signature state was reset`);
+    const resend = [...this.pending.values()].sort((a, b) => a.id - b.id);
+    this.pending.clear();
+    const active = [...this.signatures.values()].filter((s) => s.state === "active");
+    for (const s of active) this.signatures.delete(s.index);
+    void this.spawn(active).then((loaded) => {
+      active.forEach((s, i) => this.registered(s, loaded[i]));
+      for (const p of resend) {
+        this.pending.set(p.id, { ...p, sent: Date.now() });
+        this.worker!.postMessage(p.msg);
+      }
+    }, (e: Error) => this.opts.log(`netsig: could not restart the sandbox: ${e.message}`));
+  }
+
+  private quarantine(index: number, why: string): void {
+    const s = this.signatures.get(index);
+    if (!s || s.state === "quarantined") return;
+    s.state = "quarantined";
+    this.opts.log(`netsig: signature ${s.meta.id || "?"} (${s.file}) quarantined: it ${why}; the others keep running`);
+    if (this.worker) void this.call({ type: "remove", id: 0, index, close: false }).then((r) => this.collect(r));
+  }
+
+  // ---- events in
+
+  /** hand over a decoded packet; returns true when the caller should await drain() */
+  push(p: Packet, packetNumber: number): boolean {
+    if ((kindsOf(p) & this.mask) === 0) return false;
+    this.batch.push(packPacket(p, packetNumber));
+    this.batchLastPacket = packetNumber;
+    this.stats.packetsSent++;
+    if (this.batch.length >= this.opts.batchSize) this.send();
+    return this.pending.size >= this.opts.maxInFlight;
+  }
+
+  /** wait until fewer batches are in flight than the limit */
+  drain(): Promise<void> {
+    if (this.pending.size < this.opts.maxInFlight) return Promise.resolve();
+    return new Promise((r) => this.waiters.push(r));
+  }
+
+  private send(): void {
+    if (this.batch.length === 0) return;
+    const data = "[" + this.batch.join(",") + "]";
+    this.batch = [];
+    const last = this.batchLastPacket;
+    void this.call({ type: "batch", id: 0, data }, last).then((r) => { this.collect(r); this.onComplete(last); });
+  }
+
+  /** send what is batched and wait for every answer */
+  async flush(): Promise<void> {
+    this.send();
+    while (this.pending.size > 0) await new Promise<void>((r) => this.waiters.push(r));
+  }
+
+  async signal(signal: { type: string; [k: string]: unknown }): Promise<void> {
+    await this.flush();
+    this.collect(await this.call({ type: "signal", id: 0, data: JSON.stringify(signal) }));
+  }
+
+  async close(): Promise<void> {
+    await this.flush();
+    if (this.realm || this.worker) this.collect(await this.call({ type: "close", id: 0 }));
+    this.closed = true;
+    if (this.watchdog) clearInterval(this.watchdog);
+    if (this.worker) await this.worker.terminate();
+  }
+
+  // ---- results out
+
+  private collect(json: string): void {
+    let r: RealmResult;
+    try {
+      r = JSON.parse(json) as RealmResult;
+    } catch {
+      return;
+    }
+    for (const l of r.logs ?? []) {
+      const s = this.signatures.get(l.sig);
+      this.opts.log(`netsig: [${l.level}] ${s?.meta.id ?? l.sig}: ${l.message}`);
+    }
+    for (const e of r.errors ?? []) this.error(e.sig, e.method, e.message, e.stack);
+    if (r.findings?.length) {
+      const out: HostFinding[] = [];
+      for (const f of r.findings) {
+        const sig = this.signatures.get(f.sig);
+        if (!sig) continue;
+        out.push({ sig, packet: f.seq, ts: f.ts, event: JSON.parse(f.event), data: JSON.parse(f.data) ?? {} });
+      }
+      this.stats.findings += out.length;
+      if (out.length) this.onFindings(out);
+    }
+  }
+
+  private error(index: number, method: string, message: string, stack: string): void {
+    const s = this.signatures.get(index);
+    if (!s) return;
+    this.stats.errors++;
+    const at = mapStack(s.source, stack);
+    const where = at ? `${s.file}:${at.line}:${at.column}` : s.file;
+    const now = Date.now();
+    s.errors.push(now);
+    while (s.errors.length && s.errors[0] < now - this.opts.errorWindowMs) s.errors.shift();
+    if (s.errors.length <= 3 || s.errors.length % 100 === 0) {
+      this.opts.log(`netsig: signature ${s.meta.id} (${where}) ${method} threw: ${message}`);
+    }
+    if (s.errors.length > this.opts.maxErrors && s.state === "active") {
+      s.state = "disabled";
+      this.opts.log(`netsig: signature ${s.meta.id} (${s.file}) disabled: more than ${this.opts.maxErrors} errors in ${this.opts.errorWindowMs / 1000} s`);
+      void this.call({ type: "remove", id: 0, index, close: true }).then((r) => this.collect(r));
+    }
+  }
+}

@@ -1,0 +1,302 @@
+// The signature runtime: what runs inside a sandbox realm (bundled with the
+// event builder and the SDK helpers by esbuild, evaluated inside a vm2 VM in a
+// worker thread), or in-process for unsandboxed runs (benchmarks).
+//
+// Everything crossing in or out is a string: the host sends a batch of packed
+// packets (dispatch/compact.ts); the realm rebuilds the packets, builds the
+// Tracee events its signatures selected (events/build.ts), freezes them,
+// delivers them signature by signature (each signature sees its events in
+// order), and returns the findings, errors and log lines as one JSON string.
+// No Node.js API is used here.
+
+import { unpackPacket, type RestoredPacket } from "../dispatch/compact";
+import type { Packet } from "../decode/packet";
+import { EventBuilder } from "../events/build";
+import { EVENT_NAMES, type Ev, type TraceeEvent } from "../events/types";
+import * as helpers from "../sdk/helpers";
+import type { EventSelector, Finding, Signature, SignatureMetadata, Signal } from "../sdk/index";
+
+type ModuleFn = (module: { exports: unknown }, exports: unknown, require: (name: string) => unknown) => void;
+
+interface Loaded {
+  index: number;
+  file: string;
+  sig: Signature;
+  meta: SignatureMetadata;
+  mask: number;
+  disabled: boolean;
+}
+
+export interface RealmFinding { sig: number; seq: number; ts: string; event: string; data: string }
+export interface RealmError { sig: number; method: string; message: string; stack: string }
+export interface RealmLog { sig: number; level: string; message: string }
+export interface RealmResult { findings: RealmFinding[]; errors: RealmError[]; logs: RealmLog[]; done: boolean }
+
+const SDK_TYPES_MODULE = Object.freeze({});
+
+function messageOf(e: unknown): string {
+  try {
+    if (e !== null && typeof e === "object" && "message" in e) return String((e as Error).message);
+    return String(e);
+  } catch {
+    return "(an exception that cannot be printed)";
+  }
+}
+
+function stackOf(e: unknown): string {
+  try {
+    return e !== null && typeof e === "object" && typeof (e as Error).stack === "string" ? (e as Error).stack as string : "";
+  } catch {
+    return "";
+  }
+}
+
+function deepFreeze(o: unknown): void {
+  if (o === null || typeof o !== "object" || Object.isFrozen(o)) return;
+  Object.freeze(o);
+  if (Array.isArray(o)) { for (let i = 0; i < o.length; i++) deepFreeze(o[i]); return; }
+  for (const k in o as Record<string, unknown>) deepFreeze((o as Record<string, unknown>)[k]);
+}
+
+/** the bit mask of event types a signature's selectors name (unknown names throw) */
+export function selectorMask(selectors: EventSelector[]): number {
+  let mask = 0;
+  for (const s of selectors) {
+    const source = String(s?.source ?? "").toLowerCase();
+    if (source !== "tracee" && source !== "netsig") {
+      throw new Error(`selector source "${s?.source}" is not served (use "tracee" or "netsig")`);
+    }
+    if (s.name === "*") { mask = (1 << EVENT_NAMES.length) - 1; continue; }
+    const i = EVENT_NAMES.indexOf(s.name as (typeof EVENT_NAMES)[number]);
+    if (i < 0) throw new Error(`selected event "${s.name}" is not a netsig event (${EVENT_NAMES.join(", ")} or "*")`);
+    mask |= 1 << i;
+  }
+  return mask;
+}
+
+export class Realm {
+  private sigs: Loaded[] = [];
+  private builder = new EventBuilder(0, { hostName: "" });
+  private out: RealmResult = { findings: [], errors: [], logs: [], done: true };
+  // the batch being delivered: events in order, and where delivery stands
+  private events: TraceeEvent[] = [];
+  private kinds: Ev[] = [];
+  private seqs: number[] = [];
+  private stamps = new WeakMap<object, string>();
+  private cursorSig = 0;
+  private cursorEvent = 0;
+  private current = -1;
+  private seq = 0;
+
+  constructor(hostName: string, private readonly mark: (sig: number) => void = () => undefined) {
+    this.builder = new EventBuilder(0, { hostName });
+  }
+
+  /** evaluate a signature module and initialise it; returns its metadata or an error */
+  register(index: number, file: string, fn: ModuleFn): string {
+    try {
+      const module = { exports: {} as Record<string, unknown> };
+      const require = (name: string): unknown => {
+        if (name === "netsig") return SDK_TYPES_MODULE;
+        if (name === "netsig/helpers") return helpers;
+        throw new Error(`signatures can import only "netsig" and "netsig/helpers", not "${name}"`);
+      };
+      this.mark(index);
+      fn(module, module.exports, require);
+      const exp = module.exports as Record<string, unknown>;
+      let def: unknown = exp && typeof exp === "object" && "default" in exp ? exp.default : exp;
+      if (typeof def === "function") def = new (def as new () => unknown)();
+      if (def === null || typeof def !== "object") throw new Error("the file must default-export a signature class or object");
+      const sig = def as Signature;
+      const missing = ["getMetadata", "getSelectedEvents", "init", "onEvent", "onSignal", "close"]
+        .filter((m) => typeof (sig as unknown as Record<string, unknown>)[m] !== "function");
+      if (missing.length) throw new Error(`the signature lacks ${missing.join(", ")}()`);
+      const meta = sig.getMetadata();
+      if (!meta || typeof meta.id !== "string" || meta.id === "") throw new Error("getMetadata() must return an id");
+      const mask = selectorMask(sig.getSelectedEvents());
+      const entry: Loaded = { index, file, sig, meta: JSON.parse(JSON.stringify(meta)) as SignatureMetadata, mask, disabled: false };
+      const logger = (level: string) => (...args: unknown[]) => {
+        this.out.logs.push({ sig: index, level, message: args.map((a) => (typeof a === "string" ? a : safeJSON(a))).join(" ") });
+      };
+      sig.init({
+        callback: (f: Finding) => this.finding(entry, f),
+        logger: { debug: logger("debug"), info: logger("info"), warn: logger("warn"), error: logger("error") },
+      });
+      this.sigs.push(entry);
+      this.updateMask();
+      return JSON.stringify({ ok: true, meta: entry.meta, mask });
+    } catch (e) {
+      return JSON.stringify({ ok: false, message: messageOf(e), stack: stackOf(e) });
+    }
+  }
+
+  /** take a signature out (hot reload, or quarantine): close() is called unless it is quarantined */
+  unregister(index: number, callClose: boolean): string {
+    const i = this.sigs.findIndex((s) => s.index === index);
+    if (i < 0) return JSON.stringify(this.takeOut());
+    const s = this.sigs[i];
+    this.sigs.splice(i, 1);
+    if (this.cursorSig > i) this.cursorSig--;
+    this.updateMask();
+    if (callClose) this.call(s, "close", () => s.sig.close());
+    return JSON.stringify(this.takeOut());
+  }
+
+  private updateMask(): void {
+    let m = 0;
+    for (const s of this.sigs) if (!s.disabled) m |= s.mask;
+    this.builder.mask = m;
+  }
+
+  /** deliver a batch of packed packets (a JSON array text); returns the RealmResult JSON */
+  batch(json: string): string {
+    const packed = JSON.parse(json) as unknown[][];
+    const events: TraceeEvent[] = [];
+    const kinds: Ev[] = [];
+    const seqs: number[] = [];
+    const stamps = this.stamps;
+    for (let i = 0; i < packed.length; i++) {
+      const p = unpackPacket(packed[i]);
+      const seq = p.seq;
+      this.seq = seq;
+      let ts = "";
+      this.builder.build(p as unknown as Packet, (ev, kind, pk) => {
+        if (ts === "") ts = (pk as unknown as RestoredPacket).timestampString();
+        deepFreeze(ev);
+        stamps.set(ev, ts);
+        events.push(ev);
+        kinds.push(kind);
+        seqs.push(seq);
+      });
+    }
+    this.events = events;
+    this.kinds = kinds;
+    this.seqs = seqs;
+    this.cursorSig = 0;
+    this.cursorEvent = 0;
+    return this.resume();
+  }
+
+  /** continue delivering the current batch (after a signature was stopped mid-batch) */
+  resume(): string {
+    const sigs = this.sigs;
+    const events = this.events;
+    const kinds = this.kinds;
+    for (; this.cursorSig < sigs.length; this.cursorSig++, this.cursorEvent = 0) {
+      const s = sigs[this.cursorSig];
+      if (s.disabled || s.mask === 0) continue;
+      this.current = s.index;
+      this.mark(s.index);
+      for (; this.cursorEvent < events.length; this.cursorEvent++) {
+        if (!(s.mask & (1 << kinds[this.cursorEvent]))) continue;
+        const ev = events[this.cursorEvent];
+        try {
+          s.sig.onEvent(ev);
+        } catch (e) {
+          this.out.errors.push({ sig: s.index, method: "onEvent", message: messageOf(e), stack: stackOf(e) });
+        }
+      }
+    }
+    this.current = -1;
+    this.mark(-1);
+    this.events = [];
+    this.kinds = [];
+    this.seqs = [];
+    return JSON.stringify(this.takeOut());
+  }
+
+  /** the signature running right now (-1 between calls): the host reads it after a timeout */
+  running(): number {
+    return this.current;
+  }
+
+  /** skip the rest of the batch for a signature (it hung on an event); the host quarantines it */
+  skipCurrent(): void {
+    const s = this.sigs[this.cursorSig];
+    if (s) s.disabled = true;
+    this.cursorSig++;
+    this.cursorEvent = 0;
+    this.updateMask();
+  }
+
+  signal(json: string): string {
+    const signal = JSON.parse(json) as Signal;
+    deepFreeze(signal);
+    for (const s of this.sigs) if (!s.disabled) this.call(s, "onSignal", () => s.sig.onSignal(signal));
+    return JSON.stringify(this.takeOut());
+  }
+
+  closeAll(): string {
+    for (const s of this.sigs) this.call(s, "close", () => s.sig.close());
+    this.sigs = [];
+    return JSON.stringify(this.takeOut());
+  }
+
+  private call(s: Loaded, method: string, fn: () => void): void {
+    this.current = s.index;
+    this.mark(s.index);
+    try {
+      fn();
+    } catch (e) {
+      this.out.errors.push({ sig: s.index, method, message: messageOf(e), stack: stackOf(e) });
+    }
+    this.current = -1;
+    this.mark(-1);
+  }
+
+  private finding(s: Loaded, f: Finding): void {
+    const ev = (f && f.event) as TraceeEvent | undefined;
+    const i = ev ? this.events.indexOf(ev) : -1;
+    this.out.findings.push({
+      sig: s.index,
+      seq: i >= 0 ? this.seqs[i] : this.seq,
+      ts: (ev && this.stamps.get(ev)) ?? "",
+      event: ev ? safeJSON(ev) : "null",
+      data: safeJSON(f && f.data !== undefined ? f.data : {}),
+    });
+  }
+
+  private takeOut(): RealmResult {
+    const out = this.out;
+    // findings in event order (delivery is signature by signature)
+    out.findings.sort((a, b) => a.seq - b.seq);
+    this.out = { findings: [], errors: [], logs: [], done: true };
+    return out;
+  }
+}
+
+function safeJSON(v: unknown): string {
+  try {
+    return JSON.stringify(v) ?? "null";
+  } catch (e) {
+    return JSON.stringify({ unserializable: messageOf(e) });
+  }
+}
+
+/**
+ * Make the realm's shared objects immutable before any signature runs, so one
+ * signature cannot pollute a prototype another one uses. (Sandbox realms only:
+ * never call this in the host.)
+ */
+export function freezeIntrinsics(g: Record<string, unknown>): void {
+  const names = [
+    "Object", "Array", "Function", "String", "Number", "Boolean", "Symbol", "BigInt", "Error", "TypeError", "RangeError",
+    "SyntaxError", "ReferenceError", "EvalError", "URIError", "RegExp", "Date", "Map", "Set", "WeakMap", "WeakSet",
+    "Promise", "JSON", "Math", "Reflect", "Proxy", "ArrayBuffer", "DataView", "Uint8Array", "Int8Array", "Uint16Array",
+    "Int16Array", "Uint32Array", "Int32Array", "Float32Array", "Float64Array", "BigInt64Array", "BigUint64Array",
+    "Uint8ClampedArray", "Intl",
+  ];
+  for (const n of names) {
+    const v = g[n] as { prototype?: object } | undefined;
+    if (v === undefined || v === null) continue;
+    const proto = (v as { prototype?: object }).prototype;
+    if (typeof v === "function" && proto) Object.freeze(proto);
+    Object.freeze(v);
+  }
+  // the prototypes reached only through instances
+  const hidden = [
+    Object.getPrototypeOf(function* () { /* generator */ }), Object.getPrototypeOf(Object.getPrototypeOf([][Symbol.iterator]())),
+    Object.getPrototypeOf(Uint8Array.prototype), Object.getPrototypeOf(Uint8Array),
+  ];
+  for (const h of hidden) if (h) Object.freeze(h);
+}
