@@ -128,7 +128,11 @@ const TSHARK_FIELDS = [
 let tmpSeq = 0;
 /** tshark on a file, or on bytes (through a temporary file: tshark refuses sockets and cannot seek pipes) */
 async function tshark(input: string | Buffer): Promise<TsharkOut> {
-  if (typeof input === "string") return tsharkFile(input);
+  if (typeof input === "string") {
+    // a tshark killed from outside (status null: a signal, e.g. under memory pressure) says nothing about the file: run it again
+    const first = await tsharkFile(input);
+    return first.status === null ? tsharkFile(input) : first;
+  }
   const f = tmpFile(`tshark-${tmpSeq++}.cap`);
   fs.writeFileSync(f, input);
   try {
@@ -145,12 +149,15 @@ function tsharkFile(file: string): Promise<TsharkOut> {
     for (const p of ["eth", "sll", "null", "ip", "ipv6", "raw"]) args.push("--disable-protocol", p);
     for (const f of TSHARK_FIELDS) args.push("-e", f);
     const child = spawn("tshark", args, { stdio: ["ignore", "pipe", "pipe"] });
+    // never wait forever on a peer: a stuck tshark is killed (status null) after 2 minutes
+    const timer = setTimeout(() => child.kill("SIGKILL"), 120_000);
     const out: Buffer[] = [];
     const err: Buffer[] = [];
     child.stdout.on("data", (d: Buffer) => out.push(d));
     child.stderr.on("data", (d: Buffer) => err.push(d));
     child.on("error", reject);
     child.on("close", (status) => {
+      clearTimeout(timer);
       const text = Buffer.concat(out).toString("utf8");
       resolve({
         status,
@@ -216,6 +223,7 @@ function tsharkPackets(t: TsharkOut) {
 }
 
 function tsharkDamaged(t: TsharkOut): boolean {
+  assert.notEqual(t.status, null, `tshark was killed by a signal (twice): ${t.stderr}`);
   return t.status !== 0 || /cut short|damaged|corrupt/i.test(t.stderr);
 }
 
