@@ -15,7 +15,7 @@ import { Worker } from "node:worker_threads";
 import { join } from "node:path";
 import { Realm, type RealmResult } from "./realm";
 import { realmBundle } from "./bundle";
-import { formatProblem, type LoadProblem, type SignatureSource } from "./loader";
+import { formatProblem, lineOf, type LoadProblem, type SignatureSource } from "./loader";
 import { mapStack } from "./sourcemap";
 import type { FromWorker, ToWorker, WorkerInit, WorkerSignature } from "./worker";
 import type { SignatureMetadata } from "../sdk/index";
@@ -155,12 +155,12 @@ export class SignatureEngine {
     const r = JSON.parse(json) as { ok: boolean; meta?: SignatureMetadata; mask?: number; message?: string; stack?: string };
     if (!r.ok) {
       const at = mapStack(s.source, r.stack ?? "");
-      this.problem({ file: s.file, line: at?.line ?? 1, column: at?.column ?? 1, message: r.message ?? "failed to load" });
+      this.problem({ file: s.file, line: at?.line ?? lineOf(s.source.text), column: at?.column ?? 1, message: r.message ?? "failed to load" });
       return;
     }
     const dup = [...this.signatures.values()].find((o) => o.meta.id === r.meta!.id && o.state !== "quarantined");
     if (dup) {
-      this.problem({ file: s.file, line: 1, column: 1, message: `duplicate signature id "${r.meta!.id}" (already loaded from ${dup.file})` });
+      this.problem({ file: s.file, line: lineOf(s.source.text, "getMetadata"), column: 1, message: `duplicate signature id "${r.meta!.id}" (already loaded from ${dup.file})` });
       void this.call({ type: "remove", id: 0, index: s.index, close: true });
       return;
     }
@@ -340,7 +340,8 @@ export class SignatureEngine {
     if (!s) return;
     this.stats.errors++;
     const at = mapStack(s.source, stack);
-    const where = at ? `${s.file}:${at.line}:${at.column}` : s.file;
+    // vm2 hides the frames of sandboxed code: without one, point at the method
+    const where = at ? `${s.file}:${at.line}:${at.column}` : `${s.file}:${lineOf(s.source.text, method)}`;
     const now = Date.now();
     s.errors.push(now);
     while (s.errors.length && s.errors[0] < now - this.opts.errorWindowMs) s.errors.shift();

@@ -14,6 +14,8 @@ export interface SignatureSource {
   file: string;
   /** CommonJS JavaScript, with an inline source map back to the file */
   code: string;
+  /** the file's own text */
+  text: string;
 }
 
 export interface LoadProblem {
@@ -21,6 +23,20 @@ export interface LoadProblem {
   line: number;
   column: number;
   message: string;
+}
+
+/**
+ * The line where a method is defined in the file's own text (vm2 hides stack
+ * frames, so a runtime error is placed at its method), or where the default
+ * export is, or 1.
+ */
+export function lineOf(text: string, method?: string): number {
+  const lines = text.split("\n");
+  const re = method
+    ? new RegExp(`^\\s*(?:(?:public|private|protected|async|static)\\s+)*${method}\\s*(?:\\(|[:=]\\s*(?:function|\\(|async))`)
+    : /\bexport\s+default\b|module\.exports\s*=/;
+  const i = lines.findIndex((l) => re.test(l));
+  return i >= 0 ? i + 1 : 1;
 }
 
 export function formatProblem(p: LoadProblem): string {
@@ -71,7 +87,7 @@ export function transpileSignature(file: string, text?: string): SignatureSource
       sourcemap: "inline",
       logLevel: "silent",
     });
-    return { file, code: out.code };
+    return { file, code: out.code, text: source };
   } catch (e) {
     const err = (e as TransformFailure).errors?.[0];
     if (err) {

@@ -110,7 +110,7 @@ export class Realm {
       const sig = def as Signature;
       const missing = ["getMetadata", "getSelectedEvents", "init", "onEvent", "onSignal", "close"]
         .filter((m) => typeof (sig as unknown as Record<string, unknown>)[m] !== "function");
-      if (missing.length) throw new Error(`the signature lacks ${missing.join(", ")}()`);
+      if (missing.length) throw new Error(`the signature lacks ${missing.map((m) => m + "()").join(", ")}`);
       const meta = sig.getMetadata();
       if (!meta || typeof meta.id !== "string" || meta.id === "") throw new Error("getMetadata() must return an id");
       const mask = selectorMask(sig.getSelectedEvents());

@@ -1,0 +1,122 @@
+// The signature engine on real traffic: Tracee's e2eDNS, ported, fires once
+// when dig's MX, NS, SOA and TXT answers for uol.com.br (served by dnsmasq,
+// captured by tcpdump) have been seen; and it keeps firing while a second,
+// hostile or broken signature is loaded beside it.
+
+import assert from "node:assert/strict";
+import { copyFileSync, existsSync, mkdtempSync, readdirSync, rmSync, writeFileSync } from "node:fs";
+import { tmpdir } from "node:os";
+import { join } from "node:path";
+import { before, test } from "node:test";
+import { missingTools, recordDnsSession } from "./lab/dnslab";
+import { netsig } from "./lib/run";
+
+const SHIPPED = join(__dirname, "..", "..", "signatures");
+const missing = missingTools();
+const skip = missing.length && !process.env.CI ? `needs ${missing.join(", ")}` : false;
+let all4 = "";
+let three = "";
+
+before(async () => {
+  if (skip) return;
+  const q = (t: string) => ["uol.com.br", t];
+  all4 = (await recordDnsSession({ queries: [q("MX"), q("NS"), q("SOA"), q("TXT")] })).path;
+  three = (await recordDnsSession({ queries: [q("MX"), q("NS"), q("SOA")] })).path;
+}, { timeout: 120_000 });
+
+/** a signatures folder with the e2eDNS port and the given extra files */
+function folder(extra: Record<string, string> = {}): string {
+  const d = mkdtempSync(join(tmpdir(), "netsig-sigs-"));
+  copyFileSync(join(SHIPPED, "e2e-dns.ts"), join(d, "e2e-dns.ts"));
+  for (const [name, text] of Object.entries(extra)) writeFileSync(join(d, name), text);
+  return d;
+}
+
+function findings(stdout: string): Record<string, any>[] {
+  return stdout.trim().split("\n").filter(Boolean).map((l) => JSON.parse(l));
+}
+
+/** a signature selecting net_packet_dns whose `body` runs in the given method */
+function hostile(id: string, method: string, body: string): string {
+  const m = (name: string, def: string) => (name === method ? body : def);
+  return `export default class S {
+  getMetadata() { ${m("getMetadata", "")} return { id: "${id}", version: "1", name: "${id}", description: "test" }; }
+  getSelectedEvents() { ${m("getSelectedEvents", "")} return [{ source: "tracee", name: "net_packet_dns" }]; }
+  init(ctx) { this.ctx = ctx; ${m("init", "")} }
+  onEvent(e) { ${m("onEvent", "")} }
+  onSignal(s) { ${m("onSignal", "")} }
+  close() { ${m("close", "")} }
+}
+`;
+}
+
+function runWith(extra: Record<string, string>, capture = all4) {
+  const dir = folder(extra);
+  try {
+    const r = netsig(["replay", capture, "--signatures", dir]);
+    return { ...r, found: findings(r.stdout), dir };
+  } finally {
+    rmSync(dir, { recursive: true, force: true });
+  }
+}
+
+test("e2eDNS fires exactly once on MX+NS+SOA+TXT, and not on three of the four", { skip }, () => {
+  const r = runWith({});
+  assert.equal(r.code, 0, r.stderr);
+  assert.equal(r.found.length, 1, r.stdout);
+  const f = r.found[0];
+  assert.equal(f.eventName, "DNS");
+  assert.equal(f.metadata.Properties.signatureID, "DNS");
+  assert.equal(f.metadata.Properties.signatureName, "Network DNS Test");
+  assert.deepEqual(f.metadata.Tags, ["e2e", "network"]);
+  const trig = f.args.find((a: any) => a.name === "triggeredBy").value;
+  assert.equal(trig.name, "net_packet_dns");
+  assert.equal(trig.id, 2006);
+  assert.match(f.metadata.Properties.findingID, /^[0-9a-f]{32}$/);
+  // the same run again gives the same finding id (stable for deduplication)
+  assert.equal(runWith({}).found[0].metadata.Properties.findingID, f.metadata.Properties.findingID);
+  const none = runWith({}, three);
+  assert.equal(none.code, 0, none.stderr);
+  assert.equal(none.found.length, 0);
+});
+
+test("findings and events in order: the finding follows the event that triggered it", { skip }, () => {
+  const dir = folder();
+  try {
+    const r = netsig(["replay", all4, "--signatures", dir, "--events", "net_packet_dns"]);
+    const lines = findings(r.stdout);
+    assert.equal(lines.length, 9);
+    assert.equal(lines[8].eventName, "DNS");
+    assert.equal(lines[7].eventName, "net_packet_dns");
+    assert.equal(lines[8].timestamp, lines[7].timestamp);
+  } finally {
+    rmSync(dir, { recursive: true, force: true });
+  }
+});
+
+const HOSTILE: [string, Record<string, string>, RegExp][] = [
+  ["a syntax error", { "broken.ts": "export default class {\n  getMetadata() {\n    return {{;\n  }\n}\n" }, /broken\.ts:3:\d+: syntax error/],
+  ["a missing method", { "partial.ts": "export default class P {\n  getMetadata() { return { id: 'P', version: '1', name: 'p', description: '' }; }\n}\n" }, /partial\.ts:\d+:\d+: the signature lacks getSelectedEvents\(\), init\(\), onEvent\(\), onSignal\(\), close\(\)/],
+  ["a duplicate id", { "zz-dup.ts": hostile("DNS", "none", "") }, /zz-dup\.ts:2:1: duplicate signature id "DNS" \(already loaded from .*e2e-dns\.ts\)/],
+  ["require('child_process')", { "cp.ts": `const cp = require("child_process");\n${hostile("CP", "onEvent", "cp.execSync('touch /tmp/netsig-pwned-cp')")}` }, /cp\.ts:\d+:\d+: signatures can import only "netsig" and "netsig\/helpers", not "child_process"/],
+  ["import of fs", { "fs.ts": `import { writeFileSync } from "fs";\n${hostile("FS", "onEvent", "writeFileSync('/tmp/netsig-pwned-fs', 'x')")}` }, /fs\.ts:\d+:\d+: signatures can import only/],
+  ["process.exit() in onEvent", { "exit.ts": hostile("EXIT", "onEvent", "process.exit(3)") }, /signature EXIT \(.*exit\.ts:5\) onEvent threw: process is not defined/],
+  ["constructor chain to the host Function", { "ctor.ts": hostile("CTOR", "onEvent", "const p = this.constructor.constructor('return process')(); p.mainModule.require('fs').writeFileSync('/tmp/netsig-pwned-ctor', 'x')") }, /signature CTOR .* onEvent threw: .*(EvalError|Code generation|not allowed)/i],
+  ["an endless loop in onEvent", { "loop.ts": hostile("LOOP", "onEvent", "for (;;) {}") }, /signature LOOP \(.*loop\.ts\) quarantined: it ran longer than \d+ ms/],
+  ["an exception in every method", { "throw.ts": hostile("THROW", "all", "") .replace(/\{ (return|this)/g, "{ if (this.t) throw new Error('x'); $1").replace(/onEvent\(e\) \{  \}/, "onEvent(e) { throw new Error('boom in onEvent'); }").replace(/close\(\) \{  \}/, "close() { throw new Error('boom in close'); }") }, /signature THROW \(.*throw\.ts:5\) onEvent threw: boom in onEvent/],
+  ["a 2 GB allocation", { "alloc.ts": hostile("ALLOC", "onEvent", "const a = []; for (let i = 0; i < 256; i++) a.push(new Array(1 << 20).fill(i));") }, /signature ALLOC \(.*alloc\.ts\) quarantined: it stopped the sandbox/],
+  ["prototype pollution of shared objects", { "proto.ts": hostile("PROTO", "onEvent", "Object.prototype.polluted = 1; Array.prototype.includes = () => true;") }, /signature PROTO .* onEvent threw: Cannot (assign|add property)/],
+];
+
+for (const [what, files, expect] of HOSTILE) {
+  test(`a signature with ${what} is reported alone; the host is untouched; e2eDNS still fires`, { skip, timeout: 120_000 }, () => {
+    for (const f of readdirSync(tmpdir())) if (f.startsWith("netsig-pwned")) rmSync(join(tmpdir(), f), { force: true });
+    const r = runWith(files);
+    assert.equal(r.code, 0, r.stderr);
+    assert.match(r.stderr, expect);
+    assert.doesNotMatch(r.stderr, /internal error|\n\s+at /);
+    assert.deepEqual(r.found.map((f) => f.eventName), ["DNS"], r.stdout + r.stderr);
+    assert.ok(!readdirSync(tmpdir()).some((f) => f.startsWith("netsig-pwned")), "no file written by a signature");
+    assert.ok(!existsSync("/tmp/netsig-pwned-cp"));
+  });
+}
