@@ -104,7 +104,9 @@ const HOSTILE: [string, Record<string, string>, RegExp][] = [
   ["constructor chain to the host Function", { "ctor.ts": hostile("CTOR", "onEvent", "const p = this.constructor.constructor('return process')(); p.mainModule.require('fs').writeFileSync('/tmp/netsig-pwned-ctor', 'x')") }, /signature CTOR .* onEvent threw: .*(EvalError|Code generation|not allowed)/i],
   ["an endless loop in onEvent", { "loop.ts": hostile("LOOP", "onEvent", "for (;;) {}") }, /signature LOOP \(.*loop\.ts\) quarantined: it ran longer than \d+ ms/],
   ["an exception in every method", { "throw.ts": hostile("THROW", "all", "") .replace(/\{ (return|this)/g, "{ if (this.t) throw new Error('x'); $1").replace(/onEvent\(e\) \{  \}/, "onEvent(e) { throw new Error('boom in onEvent'); }").replace(/close\(\) \{  \}/, "close() { throw new Error('boom in close'); }") }, /signature THROW \(.*throw\.ts:5\) onEvent threw: boom in onEvent/],
-  ["a 2 GB allocation", { "alloc.ts": hostile("ALLOC", "onEvent", "const a = []; for (let i = 0; i < 256; i++) a.push(new Array(1 << 20).fill(i));") }, /signature ALLOC \(.*alloc\.ts\) quarantined: it stopped the sandbox/],
+  ["a 2 GB allocation", { "alloc.ts": hostile("ALLOC", "onEvent", "const a = []; for (let i = 0; i < 16; i++) a.push(new Array(1 << 24).fill(i));") },
+    // the heap limit stops it (the worker is replaced); on a loaded machine the 1 s call limit may come first
+    /signature ALLOC \(.*alloc\.ts\) quarantined: it (stopped the sandbox|ran longer than \d+ ms)/],
   ["prototype pollution of shared objects", { "proto.ts": hostile("PROTO", "onEvent", "Object.prototype.polluted = 1; Array.prototype.includes = () => true;") }, /signature PROTO .* onEvent threw: Cannot (assign|add property)/],
 ];
 
