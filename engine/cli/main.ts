@@ -2,7 +2,6 @@
 // netsig command line. User errors are one line on stderr and exit code 2;
 // no stack traces for them.
 
-import { parseArgs } from "node:util";
 import { UsageError } from "../events/filter";
 import { LiveCaptureError } from "../capture/live";
 import { replayCommand, REPLAY_USAGE } from "./replay";
@@ -56,4 +55,3 @@ if (require.main === module) {
   );
 }
 
-export { parseArgs };

@@ -215,7 +215,3 @@ export function decodeDnsMessage(msg: Buffer): DnsMessage {
   return m;
 }
 
-/** QR bit: 1 for a response */
-export function dnsQR(m: DnsMessage): number { return m.flags >>> 15; }
-export function dnsOpcode(m: DnsMessage): number { return (m.flags >> 11) & 0xf; }
-export function dnsRcode(m: DnsMessage): number { return m.flags & 0xf; }

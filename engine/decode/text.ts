@@ -51,12 +51,3 @@ export function goText(b: Buffer, start: number, end: number): string {
   if (from < end) s += b.toString("utf8", from, end);
   return s;
 }
-
-/** does a string carry escaped invalid bytes (lone low surrogates U+DC80..U+DCFF)? */
-export function hasRawBytes(s: string): boolean {
-  for (let i = 0; i < s.length; i++) {
-    const c = s.charCodeAt(i);
-    if (c >= 0xdc80 && c <= 0xdcff && (i === 0 || s.charCodeAt(i - 1) < 0xd800 || s.charCodeAt(i - 1) > 0xdbff)) return true;
-  }
-  return false;
-}

@@ -10,7 +10,7 @@ import {
   DNS_TYPE_SOA, DNS_TYPE_SRV, DNS_TYPE_TXT, DNS_TYPE_URI,
   type DnsMessage, type DnsMX, type DnsOption, type DnsRecord, type DnsSOA, type DnsSRV, type DnsURI,
 } from "../decode/dnstypes";
-import type { Packet } from "../decode/packet";
+import { Layer, type Packet } from "../decode/packet";
 import {
   dnsClassName, dnsOpCodeName, dnsOptionCodeName, dnsResponseCodeName, dnsTypeName, icmpv4TypeCodeName, icmpv6TypeCodeName,
   ipProtocolName,
@@ -296,7 +296,7 @@ export class EventBuilder {
     const mask = this.mask;
     const host = this.ctx.hostName;
     switch (p.last) {
-      case 9 /* Layer.TCP */: {
+      case Layer.TCP: {
         if (!(mask & (1 << Ev.TCP))) return;
         const f = p.tcpFlags;
         sink(envelope(Ev.TCP, ts, host, [srcArg(p.srcIP), dstArg(p.dstIP), {
@@ -309,7 +309,7 @@ export class EventBuilder {
         }]), Ev.TCP, p);
         return;
       }
-      case 10 /* Layer.UDP */: {
+      case Layer.UDP: {
         if (!(mask & (1 << Ev.UDP))) return;
         sink(envelope(Ev.UDP, ts, host, [srcArg(p.srcIP), dstArg(p.dstIP), {
           name: "proto_udp", type: "trace.ProtoUDP", value: {
@@ -318,7 +318,7 @@ export class EventBuilder {
         }]), Ev.UDP, p);
         return;
       }
-      case 11 /* Layer.ICMPv4 */: {
+      case Layer.ICMPv4: {
         if (!(mask & (1 << Ev.ICMP))) return;
         sink(envelope(Ev.ICMP, ts, host, [srcArg(p.srcIP), dstArg(p.dstIP), {
           name: "proto_icmp", type: "trace.ProtoICMP", value: {
@@ -327,7 +327,7 @@ export class EventBuilder {
         }]), Ev.ICMP, p);
         return;
       }
-      case 12 /* Layer.ICMPv6 */: {
+      case Layer.ICMPv6: {
         if (!(mask & (1 << Ev.ICMPv6))) return;
         sink(envelope(Ev.ICMPv6, ts, host, [srcArg(p.srcIP), dstArg(p.dstIP), {
           name: "proto_icmpv6", type: "trace.ProtoICMPv6", value: {

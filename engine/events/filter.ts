@@ -123,11 +123,6 @@ export class EventFilter {
     this.empty = this.byKind.every((l) => l.length === 0);
   }
 
-  /** the events a filter names but --events did not select (worth a warning) */
-  kinds(): Ev[] {
-    return this.byKind.flatMap((l, i) => (l.length ? [i as Ev] : []));
-  }
-
   accept(ev: TraceeEvent, kind: Ev): boolean {
     const fs = this.byKind[kind];
     for (let i = 0; i < fs.length; i++) if (!holds(fs[i], lookup(ev, fs[i]))) return false;

@@ -19,7 +19,7 @@ import { formatProblem, lineOf, type LoadProblem, type SignatureSource } from ".
 import { mapStack } from "./sourcemap";
 import type { FromWorker, ToWorker, WorkerInit, WorkerSignature } from "./worker";
 import type { SignatureMetadata } from "../sdk/index";
-import type { Packet } from "../decode/packet";
+import { Layer, type Packet } from "../decode/packet";
 import { packPacket } from "../dispatch/compact";
 import { Ev } from "../events/types";
 
@@ -68,10 +68,10 @@ interface Pending { id: number; msg: ToWorker; resolve: (r: string) => void; sen
 function kindsOf(p: Packet): number {
   let k = p.ipVersion === 4 ? 1 << Ev.IPv4 : p.ipVersion === 6 ? 1 << Ev.IPv6 : 0;
   switch (p.last) {
-    case 9: k |= 1 << Ev.TCP; break;
-    case 10: k |= 1 << Ev.UDP; break;
-    case 11: k |= 1 << Ev.ICMP; break;
-    case 12: k |= 1 << Ev.ICMPv6; break;
+    case Layer.TCP: k |= 1 << Ev.TCP; break;
+    case Layer.UDP: k |= 1 << Ev.UDP; break;
+    case Layer.ICMPv4: k |= 1 << Ev.ICMP; break;
+    case Layer.ICMPv6: k |= 1 << Ev.ICMPv6; break;
     default: break;
   }
   if (p.dns !== null) k |= (1 << Ev.DNS) | (1 << Ev.DNSRequest) | (1 << Ev.DNSResponse);
