@@ -111,6 +111,7 @@ function corpusCaptures(): string[] {
 
 interface TsharkOut {
   status: number | null;
+  signal: NodeJS.Signals | null;
   stderr: string;
   /** time_epoch | len | cap_len | interface_id | encap_type | interface_name */
   frames: string[][];
@@ -128,18 +129,27 @@ const TSHARK_FIELDS = [
 let tmpSeq = 0;
 /** tshark on a file, or on bytes (through a temporary file: tshark refuses sockets and cannot seek pipes) */
 async function tshark(input: string | Buffer): Promise<TsharkOut> {
-  if (typeof input === "string") {
-    // a tshark killed from outside (status null: a signal, e.g. under memory pressure) says nothing about the file: run it again
-    const first = await tsharkFile(input);
-    return first.status === null ? tsharkFile(input) : first;
-  }
+  if (typeof input === "string") return tsharkAgain(input);
   const f = tmpFile(`tshark-${tmpSeq++}.cap`);
   fs.writeFileSync(f, input);
   try {
-    return await tsharkFile(f);
+    return await tsharkAgain(f);
   } finally {
     fs.rmSync(f, { force: true });
   }
+}
+
+/**
+ * A tshark killed from outside (status null: a signal), or failing without a
+ * word, says nothing about the file (a CI run saw both, once each): run it again.
+ */
+async function tsharkAgain(file: string): Promise<TsharkOut> {
+  let t = await tsharkFile(file);
+  for (let i = 0; i < 2 && (t.status === null || (t.status !== 0 && t.stderr === "")); i++) {
+    console.log(`# tshark on ${file}: status ${t.status}, signal ${t.signal}, no message; running it again`);
+    t = await tsharkFile(file);
+  }
+  return t;
 }
 
 function tsharkFile(file: string): Promise<TsharkOut> {
@@ -156,11 +166,12 @@ function tsharkFile(file: string): Promise<TsharkOut> {
     child.stdout.on("data", (d: Buffer) => out.push(d));
     child.stderr.on("data", (d: Buffer) => err.push(d));
     child.on("error", reject);
-    child.on("close", (status) => {
+    child.on("close", (status, signal) => {
       clearTimeout(timer);
       const text = Buffer.concat(out).toString("utf8");
       resolve({
         status,
+        signal,
         stderr: Buffer.concat(err)
           .toString("utf8")
           .split("\n")
@@ -223,7 +234,7 @@ function tsharkPackets(t: TsharkOut) {
 }
 
 function tsharkDamaged(t: TsharkOut): boolean {
-  assert.notEqual(t.status, null, `tshark was killed by a signal (twice): ${t.stderr}`);
+  assert.notEqual(t.status, null, `tshark was killed by ${t.signal} (three times): ${t.stderr}`);
   return t.status !== 0 || /cut short|damaged|corrupt/i.test(t.stderr);
 }
 
@@ -1115,7 +1126,7 @@ for (const rel of CAPTURES) {
     const want = tsharkPackets(t);
     if (tsharkDamaged(t)) {
       // tshark prints the frames before the damage, then fails
-      assert.ok(sum.error instanceof CaptureError, `tshark says damaged (${t.stderr}); we must report it too`);
+      assert.ok(sum.error instanceof CaptureError, `tshark says damaged (status ${t.status}: ${t.stderr}); we must report it too`);
     } else {
       assert.equal(sum.error, undefined, `unexpected error ${sum.error?.message}`);
     }
