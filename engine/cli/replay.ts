@@ -10,6 +10,7 @@ import { EventPipeline, type EventConsumer } from "../events/pipeline";
 import type { SignatureEngine } from "../sandbox/host";
 import { Ev } from "../events/types";
 import { FindingsOutput, startSignatures } from "./signatures";
+import { SignatureWatcher } from "../sandbox/watch";
 
 const DNS_EVENTS = (1 << Ev.DNS) | (1 << Ev.DNSRequest) | (1 << Ev.DNSResponse);
 import { EVENT_NAMES } from "../events/types";
@@ -71,11 +72,13 @@ export async function replayCommand(argv: string[]): Promise<number> {
 
   const host = hostname();
   let engine: SignatureEngine | undefined;
+  let watcher: SignatureWatcher | null = null;
   let findings: FindingsOutput | undefined;
   let out: { consumer: EventConsumer; flush(): void };
   let pipeline: EventPipeline;
   if (withSignatures) {
-    engine = await startSignatures(values.signatures!, host, !values.unsandboxed);
+    // hot reload: files added, changed or deleted while the replay runs
+    ({ engine, watcher } = await startSignatures(values.signatures!, host, !values.unsandboxed, true));
     const consumer: EventConsumer = (ev, kind, p) => findings!.consumer(ev, kind, p);
     pipeline = new EventPipeline(mask, host, consumer, filter);
     findings = new FindingsOutput(engine, pipeline, host, format, mask !== 0);
@@ -92,12 +95,16 @@ export async function replayCommand(argv: string[]): Promise<number> {
   const t0 = performance.now();
   let summary: ReadSummary;
   try {
-    summary = await readCapture(file, pipeline.onPacket, engine ? { between: () => engine!.drain() } : {});
+    // each chunk read goes to the signatures at once (a slow source, like a paced
+    // standard input, is not held back until a batch fills)
+    summary = await readCapture(file, pipeline.onPacket, engine ? { between: () => { engine!.sendPartial(); return engine!.drain(); } } : {});
+    watcher?.close();
     if (engine) {
       await engine.signal({ type: "source_complete" });
       await engine.close();
     }
   } finally {
+    watcher?.close();
     progress.stop();
     out.flush();
     findings?.finish();

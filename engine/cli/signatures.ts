@@ -2,7 +2,9 @@
 // print findings — alone, or in order with the events (a packet's events,
 // then the findings it triggered).
 
+import { readFileSync } from "node:fs";
 import { join } from "node:path";
+import { SignatureWatcher } from "../sandbox/watch";
 import { findingEvent, SIGNATURE_EVENT_BASE } from "../findings/finding";
 import { EventJSONWriter } from "../events/json";
 import type { EventConsumer, EventPipeline } from "../events/pipeline";
@@ -15,10 +17,18 @@ import type { TraceeEvent } from "../events/types";
 /** the signatures shipped with netsig */
 export const SHIPPED_SIGNATURES = join(__dirname, "..", "..", "..", "signatures");
 
-export async function startSignatures(dirs: string[], hostName: string, sandboxed: boolean): Promise<SignatureEngine> {
+/** load the signature folders; with `watch`, files added, changed or deleted later are loaded, replaced or unloaded */
+export async function startSignatures(dirs: string[], hostName: string, sandboxed: boolean, watch = false):
+  Promise<{ engine: SignatureEngine; watcher: SignatureWatcher | null }> {
   const { files, problems } = listSignatureFiles(dirs);
-  const sources = files.map((f) => transpileSignature(f));
-  return SignatureEngine.start([...problems, ...sources], { hostName, sandboxed });
+  const texts = new Map<string, string>();
+  const sources = files.map((f) => {
+    let text: string | undefined;
+    try { text = readFileSync(f, "utf8"); texts.set(f, text); } catch { /* reported by transpileSignature */ }
+    return transpileSignature(f, text);
+  });
+  const engine = await SignatureEngine.start([...problems, ...sources], { hostName, sandboxed });
+  return { engine, watcher: watch ? new SignatureWatcher(dirs, engine, texts) : null };
 }
 
 /**
@@ -33,13 +43,14 @@ export class FindingsOutput {
   private readonly json: EventJSONWriter;
   private pending: { packet: number; line: string }[] = [];
   private findingsByPacket = new Map<number, string[]>();
-  private readonly eventIds = new Map<number, number>();
+  /** signature id -> the eventId of its findings (a reloaded signature keeps its number) */
+  private readonly eventIds = new Map<string, number>();
 
   constructor(private readonly engine: SignatureEngine, pipeline: EventPipeline, hostName: string,
     private readonly format: string, printEvents: boolean) {
     this.json = new EventJSONWriter(hostName);
     [...engine.signatures.values()].sort((a, b) => a.meta.id.localeCompare(b.meta.id))
-      .forEach((s, i) => this.eventIds.set(s.index, SIGNATURE_EVENT_BASE + i));
+      .forEach((s, i) => this.eventIds.set(s.meta.id, SIGNATURE_EVENT_BASE + i));
     this.consumer = printEvents
       ? (ev, kind, p) => {
         const line = format === "table" ? tableLine(ev, p.tsSec, p.tsNsec) : this.json.write(ev, kind, p.timestampString());
@@ -51,7 +62,9 @@ export class FindingsOutput {
   }
 
   private line(f: HostFinding): string {
-    const fe = findingEvent(f, this.eventIds.get(f.sig.index) ?? SIGNATURE_EVENT_BASE);
+    let id = this.eventIds.get(f.sig.meta.id);
+    if (id === undefined) this.eventIds.set(f.sig.meta.id, (id = SIGNATURE_EVENT_BASE + this.eventIds.size));
+    const fe = findingEvent(f, id);
     if (this.format !== "table") return fe.json;
     const ts = BigInt(f.ts || "0");
     return tableLine(fe.event as unknown as TraceeEvent, Number(ts / 1_000_000_000n), Number(ts % 1_000_000_000n)) +

@@ -78,6 +78,12 @@ function kindsOf(p: Packet): number {
   return k;
 }
 
+/** a transpiled CommonJS module as a function (unsandboxed runs only) */
+function moduleFunction(code: string): Parameters<Realm["register"]>[2] {
+  // eslint-disable-next-line @typescript-eslint/no-implied-eval
+  return new Function("module", "exports", "require", code) as Parameters<Realm["register"]>[2];
+}
+
 export class SignatureEngine {
   readonly signatures = new Map<number, LoadedSignature>();
   readonly problems: LoadProblem[] = [];
@@ -99,6 +105,9 @@ export class SignatureEngine {
   private watchdog: NodeJS.Timeout | null = null;
   private waiters: (() => void)[] = [];
   private closed = false;
+  /** while a signature is added, replaced or removed, batches wait here (then go in order) */
+  private held: { data: string; last: number }[] | null = null;
+  private exclusiveChain: Promise<void> = Promise.resolve();
 
   private constructor(opts: EngineOptions) {
     this.opts = {
@@ -140,33 +149,33 @@ export class SignatureEngine {
     let loaded: string[];
     if (!this.opts.sandboxed) {
       this.realm = new Realm(this.opts.hostName);
-      loaded = list.map((s) => {
-        // eslint-disable-next-line @typescript-eslint/no-implied-eval
-        const fn = new Function("module", "exports", "require", s.source.code) as Parameters<Realm["register"]>[2];
-        return this.realm!.register(s.index, s.file, fn);
-      });
+      loaded = list.map((s) => this.realm!.register(s.index, s.file, moduleFunction(s.source.code)));
     } else {
       loaded = await this.spawn(list);
     }
     list.forEach((s, i) => this.registered(s, loaded[i]));
   }
 
-  private registered(s: LoadedSignature, json: string): void {
-    const r = JSON.parse(json) as { ok: boolean; meta?: SignatureMetadata; mask?: number; message?: string; stack?: string };
+  /** record a signature the realm registered (or report why not); `replacing` is the index it takes over from */
+  private registered(s: LoadedSignature, json: string, replacing?: number): boolean {
+    const r = JSON.parse(json) as { ok: boolean; meta?: SignatureMetadata; mask?: number; message?: string; stack?: string; out?: RealmResult };
     if (!r.ok) {
       const at = mapStack(s.source, r.stack ?? "");
       this.problem({ file: s.file, line: at?.line ?? lineOf(s.source.text), column: at?.column ?? 1, message: r.message ?? "failed to load" });
-      return;
+      return false;
     }
-    const dup = [...this.signatures.values()].find((o) => o.meta.id === r.meta!.id && o.state !== "quarantined");
+    const dup = [...this.signatures.values()].find((o) => o.meta.id === r.meta!.id && o.state !== "quarantined" && o.index !== replacing);
     if (dup) {
       this.problem({ file: s.file, line: lineOf(s.source.text, "getMetadata"), column: 1, message: `duplicate signature id "${r.meta!.id}" (already loaded from ${dup.file})` });
       void this.call({ type: "remove", id: 0, index: s.index, close: true });
-      return;
+      return false;
     }
     s.meta = r.meta!;
     s.mask = r.mask!;
     this.signatures.set(s.index, s);
+    // what init() logged or reported
+    if (r.out) this.collectResult(r.out);
+    return true;
   }
 
   private spawn(list: LoadedSignature[]): Promise<string[]> {
@@ -287,11 +296,88 @@ export class SignatureEngine {
     const data = "[" + this.batch.join(",") + "]";
     this.batch = [];
     const last = this.batchLastPacket;
+    if (this.held) { this.held.push({ data, last }); return; }
+    this.post(data, last);
+  }
+
+  private post(data: string, last: number): void {
     void this.call({ type: "batch", id: 0, data }, last).then((r) => { this.collect(r); this.onComplete(last); });
+  }
+
+  /** send the batch being built even if it is not full (live capture: at most a few ms of delay) */
+  sendPartial(): void {
+    this.send();
+  }
+
+  // ---- hot reload
+
+  /**
+   * Run a change of the loaded set alone: batches that arrive meanwhile are
+   * held and sent, in order, afterwards, so every other signature sees every
+   * event and the changed one sees a clean cut (all events from one batch on).
+   */
+  private exclusive<T>(fn: () => Promise<T>): Promise<T> {
+    const run = this.exclusiveChain.then(async () => {
+      this.send();
+      this.held = [];
+      try {
+        return await fn();
+      } finally {
+        const held = this.held;
+        this.held = null;
+        for (const b of held) this.post(b.data, b.last);
+      }
+    });
+    this.exclusiveChain = run.then(() => undefined, () => undefined);
+    return run;
+  }
+
+  /** the active signature loaded from this file */
+  byFile(file: string): LoadedSignature | undefined {
+    for (const s of this.signatures.values()) if (s.file === file && s.state === "active") return s;
+    return undefined;
+  }
+
+  /**
+   * Load a new or changed file. A changed file's new version replaces the old
+   * one (whose close() is called) only once it has loaded; a version that
+   * fails to load is reported and the old one keeps running.
+   */
+  load(source: SignatureSource | LoadProblem): Promise<LoadedSignature | null> {
+    return this.exclusive(async () => {
+      if (!("code" in source)) { this.problem(source); return null; }
+      const old = this.byFile(source.file);
+      const s: LoadedSignature = { index: this.nextIndex++, file: source.file, meta: { id: "", version: "", name: "", description: "" }, mask: 0, source, errors: [], state: "active" };
+      const json = this.realm ? this.realm.register(s.index, s.file, moduleFunction(source.code)) : await this.call({ type: "add", id: 0, sig: this.workerSig(s) });
+      if (!this.registered(s, json, old?.index)) return null;
+      if (old) {
+        // (still in the map while its close() runs, so what it logs is named)
+        this.collect(await this.call({ type: "remove", id: 0, index: old.index, close: true }));
+        this.signatures.delete(old.index);
+      }
+      this.opts.log(`netsig: signature ${old ? "reloaded" : "loaded"}: ${s.meta.id} (${s.file})`);
+      return s;
+    });
+  }
+
+  /** unload the signature of a deleted file (its close() is called) */
+  unload(file: string): Promise<boolean> {
+    return this.exclusive(async () => {
+      let found = false;
+      for (const s of [...this.signatures.values()]) {
+        if (s.file !== file) continue;
+        found = true;
+        if (s.state === "active") this.collect(await this.call({ type: "remove", id: 0, index: s.index, close: true }));
+        this.signatures.delete(s.index);
+        this.opts.log(`netsig: signature unloaded: ${s.meta.id} (${s.file})`);
+      }
+      return found;
+    });
   }
 
   /** send what is batched and wait for every answer */
   async flush(): Promise<void> {
+    await this.exclusiveChain;
     this.send();
     while (this.pending.size > 0) await new Promise<void>((r) => this.waiters.push(r));
   }
@@ -318,6 +404,10 @@ export class SignatureEngine {
     } catch {
       return;
     }
+    this.collectResult(r);
+  }
+
+  private collectResult(r: RealmResult): void {
     for (const l of r.logs ?? []) {
       const s = this.signatures.get(l.sig);
       this.opts.log(`netsig: [${l.level}] ${s?.meta.id ?? l.sig}: ${l.message}`);

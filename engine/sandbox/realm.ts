@@ -124,9 +124,9 @@ export class Realm {
       });
       this.sigs.push(entry);
       this.updateMask();
-      return JSON.stringify({ ok: true, meta: entry.meta, mask });
+      return JSON.stringify({ ok: true, meta: entry.meta, mask, out: this.takeOut() });
     } catch (e) {
-      return JSON.stringify({ ok: false, message: messageOf(e), stack: stackOf(e) });
+      return JSON.stringify({ ok: false, message: messageOf(e), stack: stackOf(e), out: this.takeOut() });
     }
   }
 
