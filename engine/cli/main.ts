@@ -6,14 +6,17 @@ import { UsageError } from "../events/filter";
 import { LiveCaptureError } from "../capture/live";
 import { replayCommand, REPLAY_USAGE } from "./replay";
 import { runCommand, RUN_USAGE } from "./run";
+import { signaturesCommand, SIGNATURES_USAGE } from "./authoring";
 
 const USAGE = `usage: netsig <command> [options]
 
 commands:
   replay FILE      decode a pcap/pcapng capture (or - for stdin) into Tracee network events
   run              capture live (libpcap) and decode into the same events
+  signatures       list, test and scaffold signature files
 ${REPLAY_USAGE}
 ${RUN_USAGE}
+${SIGNATURES_USAGE}
 run \`netsig <command> --help\` for a command's options`;
 
 export function fail(message: string, code = 2): never {
@@ -28,6 +31,8 @@ async function main(argv: string[]): Promise<number> {
       return replayCommand(rest);
     case "run":
       return runCommand(rest);
+    case "signatures":
+      return signaturesCommand(rest);
     case undefined:
     case "-h":
     case "--help":

@@ -62,12 +62,35 @@ export async function replayCommand(argv: string[]): Promise<number> {
     return 0;
   }
   if (positionals.length !== 1) throw new UsageError("replay needs exactly one capture file (or - for standard input)");
-  const file = positionals[0];
-  const withSignatures = values.signatures !== undefined;
+  return (await replay({
+    file: positionals[0],
+    events: values.events,
+    filters: values.filter ?? [],
+    format: values.output,
+    quiet: values.quiet,
+    signatures: values.signatures ? { dirs: values.signatures, sandboxed: !values.unsandboxed, watch: true } : undefined,
+  })).code;
+}
+
+export interface ReplayOptions {
+  file: string;
+  /** --events (undefined: all nine, or none when signatures run) */
+  events?: string;
+  filters: string[];
+  format: string;
+  quiet: boolean;
+  /** run signatures: the folders, or single files (`signatures test`) */
+  signatures?: { dirs?: string[]; files?: string[]; sandboxed: boolean; watch: boolean };
+}
+
+/** replay a capture; with signatures, the engine is returned (closed) for its stats and problems */
+export async function replay(o: ReplayOptions): Promise<{ code: number; engine?: SignatureEngine }> {
+  const file = o.file;
+  const withSignatures = o.signatures !== undefined;
   // with signatures, events are printed only when asked for
-  const mask = withSignatures && values.events === undefined ? 0 : parseEventNames(values.events);
-  const filter = new EventFilter(values.filter ?? []);
-  const format = values.output;
+  const mask = withSignatures && o.events === undefined ? 0 : parseEventNames(o.events);
+  const filter = new EventFilter(o.filters);
+  const format = o.format;
   if (format !== "json" && format !== "table") throw new UsageError(`unknown --output "${format}": use json or table`);
 
   const host = hostname();
@@ -76,9 +99,9 @@ export async function replayCommand(argv: string[]): Promise<number> {
   let findings: FindingsOutput | undefined;
   let out: { consumer: EventConsumer; flush(): void };
   let pipeline: EventPipeline;
-  if (withSignatures) {
+  if (o.signatures) {
     // hot reload: files added, changed or deleted while the replay runs
-    ({ engine, watcher } = await startSignatures(values.signatures!, host, !values.unsandboxed, true));
+    ({ engine, watcher } = await startSignatures(o.signatures, host));
     const consumer: EventConsumer = (ev, kind, p) => findings!.consumer(ev, kind, p);
     pipeline = new EventPipeline(mask, host, consumer, filter);
     findings = new FindingsOutput(engine, pipeline, host, format, mask !== 0);
@@ -91,7 +114,7 @@ export async function replayCommand(argv: string[]): Promise<number> {
     pipeline = new EventPipeline(mask, host, out.consumer, filter);
   }
 
-  const progress = startProgress(file, pipeline, values.quiet);
+  const progress = startProgress(file, pipeline, o.quiet);
   const t0 = performance.now();
   let summary: ReadSummary;
   try {
@@ -110,7 +133,7 @@ export async function replayCommand(argv: string[]): Promise<number> {
     findings?.finish();
   }
   const result: ReplayResult = { summary, pipeline, elapsedMs: performance.now() - t0 };
-  if (!values.quiet) {
+  if (!o.quiet) {
     process.stderr.write(formatSummary(file, result));
     if (engine) {
       const st = engine.stats;
@@ -121,9 +144,9 @@ export async function replayCommand(argv: string[]): Promise<number> {
   if (summary.error) {
     process.stderr.write(`netsig: error: ${summary.error.message}\n`);
     // nothing readable at all (missing file, not a capture): a usage error
-    return summary.packets === 0 && summary.error.offset === 0 ? 2 : 1;
+    return { code: summary.packets === 0 && summary.error.offset === 0 ? 2 : 1, engine };
   }
-  return 0;
+  return { code: 0, engine };
 }
 
 /** a progress line on stderr, once a second, only when stderr is a terminal */

@@ -3,7 +3,7 @@
 // then the findings it triggered).
 
 import { readFileSync } from "node:fs";
-import { join } from "node:path";
+import { join, resolve } from "node:path";
 import { SignatureWatcher } from "../sandbox/watch";
 import { findingEvent, SIGNATURE_EVENT_BASE } from "../findings/finding";
 import { EventJSONWriter } from "../events/json";
@@ -17,18 +17,23 @@ import type { TraceeEvent } from "../events/types";
 /** the signatures shipped with netsig */
 export const SHIPPED_SIGNATURES = join(__dirname, "..", "..", "..", "signatures");
 
-/** load the signature folders; with `watch`, files added, changed or deleted later are loaded, replaced or unloaded */
-export async function startSignatures(dirs: string[], hostName: string, sandboxed: boolean, watch = false):
+/**
+ * Load the signature folders (and single files); with `watch`, files added,
+ * changed or deleted in the folders later are loaded, replaced or unloaded.
+ */
+export async function startSignatures(o: { dirs?: string[]; files?: string[]; sandboxed: boolean; watch: boolean }, hostName: string):
   Promise<{ engine: SignatureEngine; watcher: SignatureWatcher | null }> {
+  const dirs = o.dirs ?? [];
   const { files, problems } = listSignatureFiles(dirs);
+  files.push(...(o.files ?? []).map((f) => resolve(f)));
   const texts = new Map<string, string>();
   const sources = files.map((f) => {
     let text: string | undefined;
     try { text = readFileSync(f, "utf8"); texts.set(f, text); } catch { /* reported by transpileSignature */ }
     return transpileSignature(f, text);
   });
-  const engine = await SignatureEngine.start([...problems, ...sources], { hostName, sandboxed });
-  return { engine, watcher: watch ? new SignatureWatcher(dirs, engine, texts) : null };
+  const engine = await SignatureEngine.start([...problems, ...sources], { hostName, sandboxed: o.sandboxed });
+  return { engine, watcher: o.watch && dirs.length ? new SignatureWatcher(dirs, engine, texts) : null };
 }
 
 /**
