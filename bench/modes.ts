@@ -1,6 +1,9 @@
 // One benchmark stage over a capture, in its own process:
-//   node dist/bench/modes.js MODE FILE
-// MODE: read | decode | events | json
+//   node dist/bench/modes.js MODE FILE [SIGNATURES_DIR]
+// MODE: read | decode | events | json | sigs | sigs-unsandboxed
+//   sigs: decode, hand the packets to the signature engine (sandbox worker)
+//   loaded from SIGNATURES_DIR, deliver every selected event; sigs-unsandboxed:
+//   the same signatures run in-process, without the sandbox.
 // Prints one JSON line: {"mode","packets","events","ms","cpuMs"} (wall and CPU time).
 
 import { readCapture } from "../engine/capture/reader";
@@ -11,9 +14,14 @@ import { EventBytesWriter } from "../engine/events/jsonbytes";
 import { EventPipeline } from "../engine/events/pipeline";
 import { FdOutput } from "../engine/outputs/stdout";
 import { openSync } from "node:fs";
+import { startSignatures } from "../engine/cli/signatures";
+import { Ev } from "../engine/events/types";
+
+const DNS_EVENTS = (1 << Ev.DNS) | (1 << Ev.DNSRequest) | (1 << Ev.DNSResponse);
 
 async function main(): Promise<void> {
-  const [mode, file] = process.argv.slice(2);
+  const [mode, file, dir] = process.argv.slice(2);
+  let extra: Record<string, unknown> = {};
   let packets = 0;
   let events = 0;
   const t0 = performance.now();
@@ -51,13 +59,27 @@ async function main(): Promise<void> {
       packets = p.decoder.stats.packets;
       break;
     }
+    case "sigs":
+    case "sigs-unsandboxed": {
+      const { engine } = await startSignatures({ dirs: [dir], sandboxed: mode === "sigs", watch: false }, "bench");
+      if (engine.problems.length) throw new Error(`signatures did not load: ${engine.problems.map((p) => p.message).join("; ")}`);
+      const p = new EventPipeline(0, "bench", () => undefined);
+      p.needDns = (engine.mask & DNS_EVENTS) !== 0;
+      p.tap = (pk, n) => { engine.push(pk, n); };
+      await readCapture(file, p.onPacket, { between: () => engine.drain() });
+      await engine.signal({ type: "source_complete" });
+      await engine.close();
+      packets = p.decoder.stats.packets;
+      extra = { signatures: engine.signatures.size, findings: engine.stats.findings, errors: engine.stats.errors, sent: engine.stats.packetsSent };
+      break;
+    }
     default:
       throw new Error(`unknown mode ${mode}`);
   }
   const ms = performance.now() - t0;
   const cpu = process.cpuUsage(c0);
   const cpuMs = (cpu.user + cpu.system) / 1000;
-  process.stdout.write(JSON.stringify({ mode, packets, events, ms, cpuMs }) + "\n");
+  process.stdout.write(JSON.stringify({ mode, packets, events, ms, cpuMs, ...extra }) + "\n");
 }
 
 main().catch((e) => { console.error(e); process.exit(1); });

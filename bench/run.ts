@@ -7,14 +7,17 @@
 //    read only; decode; all nine events built; events printed as JSON lines;
 // 3. times `tcpdump -nn -r` (one-line summaries) and `tshark -T ek -r` on the
 //    same file, output to /dev/null;
-// 4. prints packets/s and the ratios against the targets, and the change
+// 4. runs the signature engine on the same file: 1, 10 and 50 generated
+//    watch-list signatures and the shipped signatures/ folder, each sandboxed
+//    (vm2 in a worker) and unsandboxed (in-process);
+// 5. prints packets/s and the ratios against the targets, and the change
 //    since the previous run (bench/out/last.json).
 //
 // Environment: BENCH_RUNS (default 3), BENCH_PACKETS (default 500000),
 // BENCH_SKIP_TSHARK=1 to leave out the slow peer (~1 minute).
 
 import { spawn, spawnSync } from "node:child_process";
-import { existsSync, mkdirSync, openSync, closeSync, readFileSync, writeFileSync } from "node:fs";
+import { existsSync, mkdirSync, openSync, closeSync, readFileSync, rmSync, writeFileSync } from "node:fs";
 import { join } from "node:path";
 
 const ROOT = join(__dirname, "..", "..");
@@ -47,10 +50,37 @@ function timeCommand(cmd: string, args: string[]): Promise<number> {
   });
 }
 
-function stage(mode: string, file: string): { ms: number; packets: number; events: number } {
-  const r = spawnSync(process.execPath, [join(__dirname, "modes.js"), mode, file], { encoding: "utf8", maxBuffer: 1 << 20 });
+function stage(mode: string, file: string, dir?: string): { ms: number; packets: number; events: number; findings?: number; errors?: number } {
+  const r = spawnSync(process.execPath, [join(__dirname, "modes.js"), mode, file, ...(dir ? [dir] : [])], { encoding: "utf8", maxBuffer: 1 << 20 });
   if (r.status !== 0) throw new Error(`bench stage ${mode} failed: ${r.stderr}`);
   return JSON.parse(r.stdout.trim().split("\n").pop()!);
+}
+
+/** N signatures that each look for their own (never queried) domain in every DNS event: a watch list */
+function watchSignatures(n: number): string {
+  const dir = join(OUT_DIR, `sigs-${n}`);
+  rmSync(dir, { recursive: true, force: true });
+  mkdirSync(dir, { recursive: true });
+  for (let i = 0; i < n; i++) {
+    writeFileSync(join(dir, `watch-${i}.ts`), `import type { NetEvent, Signal, Signature, SignatureContext } from "netsig";
+import { getProtoDNS } from "netsig/helpers";
+const WATCHED = ".never-${i}.example";
+export default class Watch${i} implements Signature {
+  private ctx!: SignatureContext;
+  getMetadata() { return { id: "WATCH-${i}", version: "1", name: "watch ${i}", description: "bench" }; }
+  getSelectedEvents() { return [{ source: "tracee", name: "net_packet_dns" }]; }
+  init(ctx: SignatureContext) { this.ctx = ctx; }
+  onEvent(e: NetEvent) {
+    for (const q of getProtoDNS(e).questions) {
+      if (q.name.endsWith(WATCHED)) this.ctx.callback({ sigMetadata: this.getMetadata(), event: e, data: { name: q.name } });
+    }
+  }
+  onSignal(_s: Signal) {}
+  close() {}
+}
+`);
+  }
+  return dir;
 }
 
 function rate(packets: number, ms: number): number {
@@ -84,6 +114,26 @@ async function main(): Promise<void> {
   }
   const packets = rows[0].packets;
 
+  // the signature engine
+  const sigSets: [string, string][] = [
+    ["1 sig", watchSignatures(1)], ["10 sigs", watchSignatures(10)], ["50 sigs", watchSignatures(50)],
+    ["shipped", join(ROOT, "signatures")],
+  ];
+  for (const [label, dir] of sigSets) {
+    for (const mode of ["sigs", "sigs-unsandboxed"]) {
+      const ms: number[] = [];
+      let note = "";
+      for (let i = 0; i < RUNS; i++) {
+        const r = stage(mode, file, dir);
+        ms.push(r.ms);
+        note = `${r.findings} findings, ${r.errors} errors`;
+      }
+      const name = `${label}${mode === "sigs" ? "" : " unsandboxed"}`;
+      rows.push({ name, ms, packets, note });
+      console.log(`   ${name.padEnd(22)} ${ms.map((x) => x.toFixed(0)).join(" ")} ms  (${note})`);
+    }
+  }
+
   const tcpdumpMs: number[] = [];
   for (let i = 0; i < RUNS; i++) tcpdumpMs.push(await timeCommand("tcpdump", ["-nn", "-r", file]));
   rows.push({ name: "tcpdump -nn -r", ms: tcpdumpMs, packets });
@@ -115,11 +165,20 @@ async function main(): Promise<void> {
   }
   const eventsMs = med("netsig events");
   const jsonMs = med("netsig json");
+  console.log("\nsignatures: sandboxed (vm2 in a worker) against unsandboxed (in-process), and against building all nine events alone");
+  for (const [label] of sigSets) {
+    const sb = med(label);
+    const un = med(`${label} unsandboxed`);
+    console.log(`  ${label.padEnd(8)} sandboxed ${fmtRate(rate(packets, sb)).padStart(7)} packets/s, unsandboxed ${fmtRate(rate(packets, un)).padStart(7)}: ` +
+      `sandbox costs ${((sb / un - 1) * 100).toFixed(0)}%; ${(eventsMs / sb).toFixed(2)}x the events-alone rate`);
+  }
   console.log("\ntargets:");
   console.log(`  all nine events built at least as fast as tcpdump prints: ${(tcpdump / eventsMs).toFixed(2)}x ${tcpdump >= eventsMs ? "MET" : "MISSED"}`);
   if (!Number.isNaN(tshark)) {
     console.log(`  JSON lines at least 10x faster than tshark -T ek:          ${(tshark / jsonMs).toFixed(1)}x ${tshark / jsonMs >= 10 ? "MET" : "MISSED"}`);
   }
+  const shipped = med("shipped");
+  console.log(`  shipped signatures (sandboxed) at least half the events-alone rate: ${(eventsMs / shipped).toFixed(2)}x ${eventsMs / shipped >= 0.5 ? "MET" : "MISSED"}`);
   writeFileSync(join(OUT_DIR, "last.json"), JSON.stringify(now, null, 1));
 }
 

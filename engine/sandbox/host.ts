@@ -20,7 +20,7 @@ import { mapStack } from "./sourcemap";
 import type { FromWorker, ToWorker, WorkerInit, WorkerSignature } from "./worker";
 import type { SignatureMetadata } from "../sdk/index";
 import { Layer, type Packet } from "../decode/packet";
-import { packPacket } from "../dispatch/compact";
+import { BatchPacker } from "../dispatch/compact";
 import { Ev } from "../events/types";
 
 export interface EngineOptions {
@@ -100,7 +100,7 @@ export class SignatureEngine {
   private nextIndex = 0;
   private nextId = 1;
   private pending = new Map<number, Pending>();
-  private batch: string[] = [];
+  private batch = new BatchPacker();
   private batchLastPacket = -1;
   private watchdog: NodeJS.Timeout | null = null;
   private waiters: (() => void)[] = [];
@@ -278,10 +278,10 @@ export class SignatureEngine {
   /** hand over a decoded packet; returns true when the caller should await drain() */
   push(p: Packet, packetNumber: number): boolean {
     if ((kindsOf(p) & this.mask) === 0) return false;
-    this.batch.push(packPacket(p, packetNumber));
+    this.batch.add(p, packetNumber);
     this.batchLastPacket = packetNumber;
     this.stats.packetsSent++;
-    if (this.batch.length >= this.opts.batchSize) this.send();
+    if (this.batch.count >= this.opts.batchSize) this.send();
     return this.pending.size >= this.opts.maxInFlight;
   }
 
@@ -292,9 +292,8 @@ export class SignatureEngine {
   }
 
   private send(): void {
-    if (this.batch.length === 0) return;
-    const data = "[" + this.batch.join(",") + "]";
-    this.batch = [];
+    if (this.batch.count === 0) return;
+    const data = this.batch.take();
     const last = this.batchLastPacket;
     if (this.held) { this.held.push({ data, last }); return; }
     this.post(data, last);

@@ -1,0 +1,139 @@
+// The sandbox transport (dispatch/compact.ts): events built inside a sandbox
+// from a packed batch must be byte-for-byte the events the host builds from
+// the decoded packet. Checked on every packet of the corpus, the examples and
+// crafted odd values (timestamps beyond 32 bits and before 1970, non-Latin-1
+// and invalid-UTF-8 names, every RDATA shape the builder shows).
+
+import assert from "node:assert/strict";
+import { existsSync, readdirSync, statSync } from "node:fs";
+import { join } from "node:path";
+import { test } from "node:test";
+import dnsPacket from "dns-packet";
+import { readCapture } from "../engine/capture/reader";
+import { BatchPacker, BatchReader, RestoredPacket } from "../engine/dispatch/compact";
+import { ALL_EVENTS, EventBuilder } from "../engine/events/build";
+import { EventJSONWriter } from "../engine/events/json";
+import { EventPipeline } from "../engine/events/pipeline";
+import type { Packet } from "../engine/decode/packet";
+import { CORPUS } from "./lib/run";
+import { dns, ethernet, ipv4, pcapFile, udp } from "./lib/craft";
+import { writeFileSync, mkdtempSync, rmSync } from "node:fs";
+import { tmpdir } from "node:os";
+
+const EXAMPLES = join(__dirname, "..", "..", "examples");
+
+function captures(): string[] {
+  const out: string[] = [];
+  if (existsSync(CORPUS)) {
+    for (const d of readdirSync(CORPUS).sort()) {
+      const dir = join(CORPUS, d);
+      if (!statSync(dir).isDirectory()) continue;
+      for (const f of readdirSync(dir).sort()) if (/\.pcap(ng)?$/.test(f)) out.push(join(dir, f));
+    }
+  }
+  for (const f of readdirSync(EXAMPLES)) if (/\.pcap(ng)?$/.test(f)) out.push(join(EXAMPLES, f));
+  return out;
+}
+
+/** where two JSON lines part (assert's diff of long one-line strings takes minutes) */
+function firstDiff(a: string, b: string): string {
+  let i = 0;
+  while (i < a.length && a[i] === b[i]) i++;
+  return `at char ${i}: host …${a.slice(Math.max(0, i - 60), i + 60)}… sandbox …${b.slice(Math.max(0, i - 60), i + 60)}…`;
+}
+
+/** host events and sandbox-transport events of one capture, as JSON lines */
+async function both(file: string, batchSize = 7): Promise<{ host: string[]; restored: string[] }> {
+  const json = new EventJSONWriter("h");
+  const host: string[] = [];
+  const restored: string[] = [];
+  const packer = new BatchPacker();
+  const builder = new EventBuilder(ALL_EVENTS, { hostName: "h" });
+  const rp = new RestoredPacket();
+  const drain = () => {
+    const r = new BatchReader(packer.take());
+    while (r.more()) {
+      rp.restore(r);
+      const ts = rp.timestampString();
+      builder.build(rp as unknown as Packet, (ev, kind) => restored.push(json.write(ev, kind, ts)));
+    }
+  };
+  let n = 0;
+  const pipeline = new EventPipeline(ALL_EVENTS, "h", (ev, kind, p) => host.push(json.write(ev, kind, p.timestampString())));
+  pipeline.tap = (p) => {
+    packer.add(p, n++);
+    if (packer.count === batchSize) drain();
+  };
+  await readCapture(file, pipeline.onPacket);
+  drain();
+  return { host, restored };
+}
+
+test("every corpus and example packet: sandbox-built events equal host-built events", async () => {
+  const files = captures();
+  assert.ok(files.length >= 10, "captures found");
+  let events = 0;
+  for (const f of files) {
+    const { host, restored } = await both(f);
+    assert.equal(restored.length, host.length, `${f}: event count`);
+    for (let i = 0; i < host.length; i++) if (restored[i] !== host[i]) assert.fail(`${f}: event ${i + 1} differs: ${firstDiff(host[i], restored[i])}`);
+    events += host.length;
+  }
+  assert.ok(events > 10_000, `${events} events compared`);
+  console.log(`# ${files.length} captures, ${events} events identical`);
+});
+
+test("odd values survive the transport: 64-bit and negative seconds, non-Latin-1 and invalid-UTF-8 names, every RDATA shape", async () => {
+  const dir = mkdtempSync(join(tmpdir(), "netsig-compact-"));
+  try {
+    const answers: dnsPacket.Answer[] = [
+      { type: "A", name: "ünï.example", ttl: 4294967295, data: "10.0.0.1" },
+      { type: "AAAA", name: "x.example", ttl: 0, data: "2001:db8::1" },
+      { type: "TXT", name: "t.example", data: ["v=spf1 ~all", "", "日本"] },
+      { type: "MX", name: "m.example", data: { preference: 65535, exchange: "mx.example" } },
+      { type: "SOA", name: "s.example", data: { mname: "ns.example", rname: "root.example", serial: 4294967295, refresh: 1, retry: 2, expire: 3, minimum: 4 } },
+      { type: "SRV", name: "_s._tcp.example", data: { priority: 1, weight: 2, port: 65535, target: "t.example" } },
+      { type: "NS", name: "example", data: "ns1.example" },
+      { type: "CNAME", name: "c.example", data: "d.example" },
+      { type: "PTR", name: "1.0.0.10.in-addr.arpa", data: "p.example" },
+      { type: "HINFO", name: "h.example", data: { cpu: "x86", os: "linux" } },
+      { type: "CAA", name: "caa.example", data: { flags: 0, tag: "issue", value: "ca.example" } },
+    ];
+    const msg = dns({
+      type: "response", id: 65535, flags: 0x8580, questions: [{ type: "A", class: "IN", name: "ünï.example" }], answers,
+      additionals: [{ type: "OPT", name: ".", udpPayloadSize: 4096, extendedRcode: 1, flags: 0, options: [{ code: 10, data: Buffer.from("0123456789abcdef", "hex") }] } as unknown as dnsPacket.Answer],
+    });
+    // a label with bytes that are not UTF-8
+    const bad = Buffer.from(msg);
+    const at = bad.indexOf(Buffer.from("example"));
+    bad[at] = 0xff;
+    const pkt = (m: Buffer) => ethernet(ipv4({ src: "192.0.2.1", dst: "192.0.2.2", protocol: 17 }, udp({ srcPort: 53, dstPort: 5353 }, m)));
+    const f = join(dir, "odd.pcap");
+    // pcap seconds are 32-bit unsigned: the far future is 2106
+    writeFileSync(f, pcapFile(1, [
+      { tsSec: 4294967295, tsUsec: 999999, data: pkt(msg) },
+      { tsSec: 0, tsUsec: 1, data: pkt(bad) },
+    ]));
+    const { host, restored } = await both(f, 1);
+    assert.equal(host.length, 8);
+    for (let i = 0; i < host.length; i++) if (restored[i] !== host[i]) assert.fail(`event ${i + 1} differs: ${firstDiff(host[i], restored[i])}`);
+    assert.match(host.join("\n"), /"TXTs":\["v=spf1 ~all","","日本"\]/);
+    // Go prints the invalid byte as \ufffd
+    assert.match(host.join("\n"), /"name":"ünï\.\\ufffdxample"/);
+
+    // seconds beyond 32 bits and before 1970 (pcapng offsets) through the packer directly
+    const p = { tsSec: 2 ** 40 + 3, tsNsec: 999_999_999, iface: "eth0", ipVersion: 6, srcIP: "::1", dstIP: "::2", ipTotalLen: 40, ipProtocol: 58, l4Protocol: 58, last: 12,
+      trafficClass: 1, flowLabel: 0xfffff, payloadLen: 8, hopLimit: 255, icmpType: 128, icmpCode: 0, icmpChecksum: 0xffff, icmpId: 7, icmpSeq: 9, dns: null, dnsMore: null } as unknown as Packet;
+    for (const tsSec of [2 ** 40 + 3, -86400 * 365, 0]) {
+      const packer = new BatchPacker();
+      packer.add({ ...p, tsSec } as Packet, 4294967295);
+      const rp = new RestoredPacket().restore(new BatchReader(packer.take()));
+      assert.equal(rp.tsSec, tsSec);
+      assert.equal(rp.seq, 4294967295);
+      assert.equal(rp.flowLabel, 0xfffff);
+      assert.equal(rp.iface, "eth0");
+    }
+  } finally {
+    rmSync(dir, { recursive: true, force: true });
+  }
+});
