@@ -126,6 +126,33 @@ export function isPrivateIP(ip: string): boolean {
   return (v6[0] & 0xfe00) === 0xfc00 || (v6[0] & 0xffc0) === 0xfe80;
 }
 
+/**
+ * Whether `ip` is inside `cidr` ("10.0.0.0/8", "fc00::/7", or a bare address
+ * for a single host). IPv4 never matches an IPv6 prefix (and the reverse);
+ * a malformed address or prefix matches nothing.
+ */
+export function ipInCidr(ip: string, cidr: string): boolean {
+  const slash = cidr.indexOf("/");
+  const base = slash < 0 ? cidr : cidr.slice(0, slash);
+  const b4 = parseIPv4(base);
+  const a4 = b4 ? parseIPv4(ip) : null;
+  const a = b4 ? a4 : parseIPv6(ip.includes(":") ? ip : "");
+  const b = b4 ?? parseIPv6(base.includes(":") ? base : "");
+  if (!a || !b) return false;
+  const width = b4 ? 8 : 16; // bits per element
+  const maxBits = a.length * width;
+  const bitsText = slash < 0 ? String(maxBits) : cidr.slice(slash + 1);
+  if (!/^\d{1,3}$/.test(bitsText)) return false;
+  let bits = Number(bitsText);
+  if (bits > maxBits) return false;
+  for (let i = 0; i < a.length && bits > 0; i++, bits -= width) {
+    const take = Math.min(bits, width);
+    const mask = ((1 << take) - 1) << (width - take);
+    if ((a[i] & mask) !== (b[i] & mask)) return false;
+  }
+  return true;
+}
+
 // ---- DNS names
 
 /**
