@@ -4,14 +4,14 @@
 // hostile or broken signature is loaded beside it.
 
 import assert from "node:assert/strict";
-import { copyFileSync, existsSync, mkdtempSync, readdirSync, rmSync, writeFileSync } from "node:fs";
+import { existsSync, readdirSync, rmSync } from "node:fs";
 import { tmpdir } from "node:os";
 import { join } from "node:path";
 import { before, test } from "node:test";
 import { missingTools, recordDnsSession } from "./lab/dnslab";
+import { findings, folder, hostile, runWith as runWithCapture } from "./lib/hostile";
 import { netsig } from "./lib/run";
 
-const SHIPPED = join(__dirname, "..", "..", "signatures");
 const missing = missingTools();
 const skip = missing.length && !process.env.CI ? `needs ${missing.join(", ")}` : false;
 let all4 = "";
@@ -24,40 +24,8 @@ before(async () => {
   three = (await recordDnsSession({ queries: [q("MX"), q("NS"), q("SOA")] })).path;
 }, { timeout: 120_000 });
 
-/** a signatures folder with the e2eDNS port and the given extra files */
-function folder(extra: Record<string, string> = {}): string {
-  const d = mkdtempSync(join(tmpdir(), "netsig-sigs-"));
-  copyFileSync(join(SHIPPED, "e2e-dns.ts"), join(d, "e2e-dns.ts"));
-  for (const [name, text] of Object.entries(extra)) writeFileSync(join(d, name), text);
-  return d;
-}
-
-function findings(stdout: string): Record<string, any>[] {
-  return stdout.trim().split("\n").filter(Boolean).map((l) => JSON.parse(l));
-}
-
-/** a signature selecting net_packet_dns whose `body` runs in the given method */
-function hostile(id: string, method: string, body: string): string {
-  const m = (name: string, def: string) => (name === method ? body : def);
-  return `export default class S {
-  getMetadata() { ${m("getMetadata", "")} return { id: "${id}", version: "1", name: "${id}", description: "test" }; }
-  getSelectedEvents() { ${m("getSelectedEvents", "")} return [{ source: "tracee", name: "net_packet_dns" }]; }
-  init(ctx) { this.ctx = ctx; ${m("init", "")} }
-  onEvent(e) { ${m("onEvent", "")} }
-  onSignal(s) { ${m("onSignal", "")} }
-  close() { ${m("close", "")} }
-}
-`;
-}
-
 function runWith(extra: Record<string, string>, capture = all4) {
-  const dir = folder(extra);
-  try {
-    const r = netsig(["replay", capture, "--signatures", dir]);
-    return { ...r, found: findings(r.stdout), dir };
-  } finally {
-    rmSync(dir, { recursive: true, force: true });
-  }
+  return runWithCapture(extra, capture);
 }
 
 test("e2eDNS fires exactly once on MX+NS+SOA+TXT, and not on three of the four", { skip }, () => {

@@ -23,6 +23,18 @@ import { Layer, type Packet } from "../decode/packet";
 import { BatchPacker } from "../dispatch/compact";
 import { Ev } from "../events/types";
 
+/**
+ * How a sandbox worker is started: bounded memory and stack, its output
+ * piped to us, and an empty environment (the second wall: code that escaped
+ * the VM into the worker finds no secret in process.env).
+ */
+export function sandboxWorkerOptions(memoryMb: number) {
+  return {
+    resourceLimits: { maxOldGenerationSizeMb: memoryMb, maxYoungGenerationSizeMb: 32, stackSizeMb: 4 },
+    stdout: true, stderr: true, env: {},
+  };
+}
+
 export interface EngineOptions {
   hostName: string;
   sandboxed?: boolean;
@@ -183,11 +195,7 @@ export class SignatureEngine {
       bundle: realmBundle(), hostName: this.opts.hostName, timeoutMs: this.opts.timeoutMs, progress: this.progress,
       signatures: list.map((s) => this.workerSig(s)),
     };
-    const w = new Worker(join(__dirname, "worker.js"), {
-      workerData: init,
-      resourceLimits: { maxOldGenerationSizeMb: this.opts.memoryMb, maxYoungGenerationSizeMb: 32, stackSizeMb: 4 },
-      stdout: true, stderr: true, env: {},
-    });
+    const w = new Worker(join(__dirname, "worker.js"), { workerData: init, ...sandboxWorkerOptions(this.opts.memoryMb) });
     this.worker = w;
     return new Promise((resolve, reject) => {
       let ready = false;

@@ -302,7 +302,7 @@ function safeJSON(v: unknown): string {
 
 /**
  * Make the realm's shared objects immutable before any signature runs, so one
- * signature cannot pollute a prototype another one uses. (Sandbox realms only:
+ * signature cannot pollute a prototype or a global binding another one uses. (Sandbox realms only:
  * never call this in the host.)
  */
 export function freezeIntrinsics(g: Record<string, unknown>): void {
@@ -326,4 +326,15 @@ export function freezeIntrinsics(g: Record<string, unknown>): void {
     Object.getPrototypeOf(Uint8Array.prototype), Object.getPrototypeOf(Uint8Array),
   ];
   for (const h of hidden) if (h) Object.freeze(h);
+  // and the global's own bindings: the realm's code names Object, JSON, Array...
+  // through the global, so a signature that could replace them could rewrite
+  // what the realm returns for every signature (new globals may still be added)
+  for (const k of Reflect.ownKeys(g)) {
+    const d = Object.getOwnPropertyDescriptor(g, k);
+    if (!d || !d.configurable) continue;
+    // (full descriptors: the global of a vm context forwards partial ones badly)
+    Object.defineProperty(g, k, "value" in d
+      ? { value: d.value, writable: false, enumerable: d.enumerable, configurable: false }
+      : { get: d.get, set: d.set, enumerable: d.enumerable, configurable: false });
+  }
 }

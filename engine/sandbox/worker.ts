@@ -8,6 +8,7 @@
 // (sandbox/host.ts), which reads here, in shared memory, which signature was
 // running.
 
+import { randomBytes } from "node:crypto";
 import { parentPort, workerData } from "node:worker_threads";
 import { VM, VMScript } from "vm2";
 
@@ -38,6 +39,10 @@ export type FromWorker =
 function main(): void {
   const init = workerData as WorkerInit;
   const progress = new Int32Array(init.progress);
+  // the realm answers only to this key (realm-entry.ts): it appears in the
+  // scripts below, never in the global signatures can read
+  const key = randomBytes(16).toString("hex");
+  const R = `__netsig(${JSON.stringify(key)})`;
   const vm = new VM({
     // (bufferAllocLimit is a vm2 3.12 option its typings do not list yet)
     ...({ bufferAllocLimit: 1 << 20 } as object),
@@ -47,15 +52,16 @@ function main(): void {
     wasm: false,
     sandbox: {
       __hostName: init.hostName,
+      __key: key,
       __mark: (i: number) => { Atomics.store(progress, 0, i); },
     },
   });
   vm.run(init.bundle, "netsig-realm.js");
 
-  const batchScript = new VMScript("__netsig.batch(__in)", "netsig-batch.js");
-  const resumeScript = new VMScript("__netsig.resume()", "netsig-resume.js");
-  const signalScript = new VMScript("__netsig.signal(__in)", "netsig-signal.js");
-  const closeScript = new VMScript("__netsig.closeAll()", "netsig-close.js");
+  const batchScript = new VMScript(`${R}.batch(__in)`, "netsig-batch.js");
+  const resumeScript = new VMScript(`${R}.resume()`, "netsig-resume.js");
+  const signalScript = new VMScript(`${R}.signal(__in)`, "netsig-signal.js");
+  const closeScript = new VMScript(`${R}.closeAll()`, "netsig-close.js");
 
   const isTimeout = (e: unknown) => /timed out/i.test(String((e as Error)?.message));
 
@@ -66,9 +72,9 @@ function main(): void {
       out = vm.run(script) as string;
     } catch (e) {
       if (!isTimeout(e)) throw e;
-      const sig = vm.run("__netsig.running()") as number;
+      const sig = vm.run(`${R}.running()`) as number;
       hung.push(sig);
-      vm.run("__netsig.skipCurrent()");
+      vm.run(`${R}.skipCurrent()`);
       // the rest of the batch, for the other signatures
       out = runGuarded(resumeScript, hung);
     }
@@ -77,7 +83,7 @@ function main(): void {
 
   const register = (s: WorkerSignature): string => {
     // the module wrapper keeps the code on its own lines, so stack lines are the file's
-    const script = new VMScript(`__netsig.register(${s.index}, ${JSON.stringify(s.file)}, function (module, exports, require) {${s.code}\n})`, s.file);
+    const script = new VMScript(`${R}.register(${s.index}, ${JSON.stringify(s.file)}, function (module, exports, require) {${s.code}\n})`, s.file);
     try {
       return vm.run(script) as string;
     } catch (e) {
@@ -85,9 +91,8 @@ function main(): void {
     }
   };
 
+  // (the realm froze its intrinsics before any signature code runs)
   const loaded = init.signatures.map(register);
-  // nothing else may change the realm's shared objects once signatures exist
-  vm.run("__netsig_freeze()");
   parentPort!.postMessage({ type: "ready", loaded } satisfies FromWorker);
 
   parentPort!.on("message", (m: ToWorker) => {
@@ -107,7 +112,7 @@ function main(): void {
           break;
         case "remove": {
           const hung: number[] = [];
-          const result = runGuarded(new VMScript(`__netsig.unregister(${m.index}, ${m.close})`, "netsig-remove.js"), hung);
+          const result = runGuarded(new VMScript(`${R}.unregister(${m.index}, ${m.close})`, "netsig-remove.js"), hung);
           parentPort!.postMessage({ type: "result", id: m.id, result, hung } satisfies FromWorker);
           break;
         }

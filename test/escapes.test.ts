@@ -1,0 +1,64 @@
+// Sandbox escapes: each published vm2 escape technique (and the ways into
+// the realm the signatures share) as its own signature file, loaded beside
+// Tracee's e2eDNS port and replayed on real dig/dnsmasq traffic. Each must
+// fail: the engine survives (exit 0), says what happened in one line (no
+// stack trace), e2eDNS still fires exactly once, no file appears and no
+// process is spawned (the PoCs write /tmp/netsig-pwned-<name> and spawn
+// `touch` when they get the host's process), and /etc/passwd never shows.
+// The cases are in test/lib/escapes.ts.
+
+import assert from "node:assert/strict";
+import { readdirSync, readFileSync } from "node:fs";
+import { before, test } from "node:test";
+import { Worker } from "node:worker_threads";
+import { sandboxWorkerOptions } from "../engine/sandbox/host";
+import { missingTools, recordDnsSession } from "./lab/dnslab";
+import { ESCAPES, escapeFile } from "./lib/escapes";
+import { runWith } from "./lib/hostile";
+
+const missing = missingTools();
+const skip = missing.length && !process.env.CI ? `needs ${missing.join(", ")}` : false;
+let capture = "";
+
+before(async () => {
+  if (skip) return;
+  const q = (t: string) => ["uol.com.br", t];
+  capture = (await recordDnsSession({ queries: [q("MX"), q("NS"), q("SOA"), q("TXT")] })).path;
+}, { timeout: 120_000 });
+
+// a line of /etc/passwd that would show if a PoC read the file
+const passwdLine = readFileSync("/etc/passwd", "utf8").split("\n").find((l) => l.startsWith("root:")) ?? "root:x:0:0:";
+const pwned = () => readdirSync("/tmp").filter((f) => f.startsWith("netsig-pwned"));
+
+for (const c of ESCAPES) {
+  test(`escape ${c.name} (${c.what}) fails; the host is untouched; e2eDNS still fires`, { skip, timeout: 120_000 }, () => {
+    const file = `${c.name}.ts`;
+    const r = runWith({ [file]: escapeFile(c) }, capture);
+    const all = r.stdout + r.stderr;
+    assert.equal(r.code, 0, r.stderr);
+    assert.match(r.stderr, c.expect);
+    assert.doesNotMatch(r.stderr, /internal error|sandbox error|\n\s+at /);
+    assert.doesNotMatch(all, /ESCAPED/);
+    assert.ok(!all.includes(passwdLine), "/etc/passwd leaked");
+    assert.deepEqual(r.found.map((f) => f.eventName).filter((n) => n === "DNS"), ["DNS"], all);
+    assert.deepEqual(pwned(), [], "a PoC wrote or spawned something");
+  });
+}
+
+test("the sandbox worker starts with an empty environment: a secret of the host's is not in its process.env", { timeout: 30_000 }, async () => {
+  process.env.NETSIG_SECRET_TEST = "x";
+  try {
+    const w = new Worker("require('node:worker_threads').parentPort.postMessage(JSON.stringify(process.env))", { eval: true, ...sandboxWorkerOptions(64) });
+    const env = JSON.parse(await new Promise<string>((res, rej) => { w.once("message", res); w.once("error", rej); })) as Record<string, string>;
+    await w.terminate();
+    assert.equal(env.NETSIG_SECRET_TEST, undefined);
+    assert.deepEqual(Object.keys(env), []);
+    // and the control: a worker started without env: {} does see it
+    const c = new Worker("require('node:worker_threads').parentPort.postMessage(process.env.NETSIG_SECRET_TEST)", { eval: true });
+    assert.equal(await new Promise((res) => c.once("message", res)), "x");
+    await c.terminate();
+  } finally {
+    delete process.env.NETSIG_SECRET_TEST;
+  }
+});
+
