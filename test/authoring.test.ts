@@ -56,7 +56,7 @@ test("signatures new: a scaffold that type-checks, loads, lists and finds the ex
     const data = (f: { args: { name: string; value: unknown }[] }) => Object.fromEntries(f.args.map((a) => [a.name, a.value]));
     assert.deepEqual(new Set(found.map((f) => data(f).query)), new Set(["netsig.test", "_sip._tcp.netsig.test", "alias.netsig.test", "nope.netsig.test"]));
     assert.deepEqual(new Set(found.map((f) => data(f).client)), new Set(["127.0.0.1", "::1"]));
-    assert.ok(found.every((f) => f.eventName === "DNS-WATCH" && f.metadata.Properties.severity === 1));
+    assert.ok(found.every((f) => f.eventName === "DNS-WATCH" && f.metadata.Properties.Severity === 1));
     assert.match(t.stderr, /dns-watch\.ts: 16 findings, 0 errors/);
 
     // it will not overwrite

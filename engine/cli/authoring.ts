@@ -135,7 +135,7 @@ export default class ${cls} implements Signature {
       description: "DNS query for a watched domain",
       tags: ["dns"],
       // severity 0 (info) to 4 (critical); MITRE ATT&CK category and technique
-      properties: { severity: 1, Category: "command-and-control", Technique: "Application Layer Protocol: DNS", external_id: "T1071.004" },
+      properties: { Severity: 1, Category: "command-and-control", Technique: "Application Layer Protocol: DNS", external_id: "T1071.004" },
     };
   }
 

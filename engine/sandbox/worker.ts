@@ -11,6 +11,7 @@
 import { randomBytes } from "node:crypto";
 import { parentPort, workerData } from "node:worker_threads";
 import { VM, VMScript } from "vm2";
+import { withLocalGlobals } from "./globals";
 
 export interface WorkerSignature { index: number; file: string; code: string }
 
@@ -83,7 +84,8 @@ function main(): void {
 
   const register = (s: WorkerSignature): string => {
     // the module wrapper keeps the code on its own lines, so stack lines are the file's
-    const script = new VMScript(`${R}.register(${s.index}, ${JSON.stringify(s.file)}, function (module, exports, require) {${s.code}\n})`, s.file);
+    // (and sees the common globals as locals, as the realm does: bundle.ts)
+    const script = new VMScript(`${R}.register(${s.index}, ${JSON.stringify(s.file)}, function (module, exports, require) {${withLocalGlobals(s.code)}\n})`, s.file);
     try {
       return vm.run(script) as string;
     } catch (e) {

@@ -24,8 +24,11 @@ export interface SignatureMetadata {
   eventName?: string;
   description: string;
   tags?: string[];
-  /** severity (0-4), "Category", "Technique", "External ID" (MITRE ATT&CK)... */
-  properties?: { severity?: Severity; [key: string]: unknown };
+  /**
+   * As Tracee's signatures: "Severity" (0-4), and the MITRE ATT&CK "Category",
+   * "Technique" and "external_id" (e.g. "T1071.004"); any other keys are kept.
+   */
+  properties?: { Severity?: Severity; Category?: string; Technique?: string; external_id?: string; [key: string]: unknown };
 }
 
 export interface EventSelector {
