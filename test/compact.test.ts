@@ -137,3 +137,45 @@ test("odd values survive the transport: 64-bit and negative seconds, non-Latin-1
     rmSync(dir, { recursive: true, force: true });
   }
 });
+
+test("events that more than one signature receives are frozen all the way down; one signature's own events are not", async () => {
+  const { Realm } = await import("../engine/sandbox/realm");
+  const file = join(EXAMPLES, "dns-lo.pcap");
+  const packer = new BatchPacker();
+  let n = 0;
+  const pipeline = new EventPipeline(0, "h", () => undefined);
+  pipeline.needDns = true;
+  pipeline.tap = (p) => packer.add(p, n++);
+  await readCapture(file, pipeline.onPacket);
+  const batch = packer.take();
+
+  const seen: { sig: string; kind: string; unfrozen: string[] }[] = [];
+  const walk = (o: unknown, path: string, out: string[]) => {
+    if (o === null || typeof o !== "object") return;
+    if (!Object.isFrozen(o)) out.push(path);
+    for (const [k, v] of Object.entries(o)) walk(v, `${path}.${k}`, out);
+  };
+  const sig = (id: string, events: string[]) => (module: { exports: unknown }) => {
+    module.exports = {
+      getMetadata: () => ({ id, version: "1", name: id, description: "" }),
+      getSelectedEvents: () => events.map((name) => ({ source: "tracee", name })),
+      init() {},
+      onEvent(e: { eventName: string }) { const u: string[] = []; walk(e, "event", u); seen.push({ sig: id, kind: e.eventName, unfrozen: u }); },
+      onSignal() {},
+      close() {},
+    };
+  };
+  const realm = new Realm("h");
+  // A and B share every event type but net_packet_udp, which only B receives
+  const all = ["net_packet_ipv4", "net_packet_ipv6", "net_packet_tcp", "net_packet_icmp", "net_packet_icmpv6", "net_packet_dns", "net_packet_dns_request", "net_packet_dns_response"];
+  realm.register(0, "a.ts", sig("A", all));
+  realm.register(1, "b.ts", sig("B", [...all, "net_packet_udp"]));
+  realm.batch(batch);
+  const shared = seen.filter((s) => s.kind !== "net_packet_udp");
+  assert.ok(shared.length > 400, `${shared.length} shared events`);
+  for (const k of all) assert.ok(shared.some((s) => s.kind === k), `${k} seen`);
+  const leaks = shared.filter((s) => s.unfrozen.length);
+  assert.deepEqual(leaks.slice(0, 3), [], "every object of a shared event is frozen");
+  const own = seen.filter((s) => s.kind === "net_packet_udp");
+  assert.ok(own.length > 0 && own.every((s) => s.sig === "B" && s.unfrozen.includes("event")), "B's own udp events are left as built");
+});
