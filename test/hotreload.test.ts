@@ -27,7 +27,7 @@ export default class Count implements Signature {
   private ctx!: SignatureContext;
   getMetadata() { return { id: "COUNT", version: "1", name: "count", description: "counts DNS events" }; }
   getSelectedEvents() { return [{ source: "netsig", name: "net_packet_dns" }]; }
-  init(ctx: SignatureContext) { this.ctx = ctx; }
+  init(ctx: SignatureContext) { this.ctx = ctx; ctx.logger.info("ready"); }
   onEvent(e: NetEvent) { this.n++; }
   onSignal(s: Signal) { if (s.type === "source_complete") this.ctx.callback({ sigMetadata: this.getMetadata(), event: null as never, data: { count: this.n } }); }
   close() {}
@@ -114,8 +114,8 @@ test("hot reload: a signature file added, changed, broken and deleted during a p
   const r = new Replay(dir);
   try {
     r.feed(10);
-    // add
-    await new Promise((res) => setTimeout(res, 300));
+    // add (once netsig has loaded the folder: a file there before is simply loaded at start)
+    await r.until("stderr", /\[info\] COUNT: ready/, "netsig starting");
     writeFileSync(file, tag(1));
     latency.push(await r.until("stderr", /signature loaded: TAG \(.*tag\.ts\)/, "adding tag.ts"));
     assert.match(r.stderr, /\[info\] TAG: init v1/);
