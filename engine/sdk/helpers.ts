@@ -144,25 +144,42 @@ export function isPrivateIP(ip: string): boolean {
  * a malformed address or prefix matches nothing.
  */
 export function ipInCidr(ip: string, cidr: string): boolean {
-  const slash = cidr.indexOf("/");
-  const base = slash < 0 ? cidr : cidr.slice(0, slash);
-  const b4 = parseIPv4(base);
-  const a4 = b4 ? parseIPv4(ip) : null;
-  const a = b4 ? a4 : parseIPv6(ip.includes(":") ? ip : "");
-  const b = b4 ?? parseIPv6(base.includes(":") ? base : "");
-  if (!a || !b) return false;
-  const width = b4 ? 8 : 16; // bits per element
-  const maxBits = a.length * width;
-  const bitsText = slash < 0 ? String(maxBits) : cidr.slice(slash + 1);
-  if (!/^\d{1,3}$/.test(bitsText)) return false;
-  let bits = Number(bitsText);
-  if (bits > maxBits) return false;
-  for (let i = 0; i < a.length && bits > 0; i++, bits -= width) {
-    const take = Math.min(bits, width);
-    const mask = ((1 << take) - 1) << (width - take);
-    if ((a[i] & mask) !== (b[i] & mask)) return false;
+  const c = parsedCidr(cidr);
+  if (c === null) return false;
+  const a = c.v4 ? parseIPv4(ip) : ip.includes(":") ? parseIPv6(ip) : null;
+  if (!a) return false;
+  let bits = c.bits;
+  for (let i = 0; i < a.length && bits > 0; i++, bits -= c.width) {
+    const take = Math.min(bits, c.width);
+    const mask = ((1 << take) - 1) << (c.width - take);
+    if ((a[i] & mask) !== (c.base[i] & mask)) return false;
   }
   return true;
+}
+
+interface Cidr { v4: boolean; base: number[]; bits: number; width: number }
+
+// Signatures test the same few prefixes again and again (allow-lists): parse each once.
+const CIDRS = new Map<string, Cidr | null>();
+
+function parsedCidr(cidr: string): Cidr | null {
+  let c = CIDRS.get(cidr);
+  if (c !== undefined) return c;
+  const slash = cidr.indexOf("/");
+  const baseText = slash < 0 ? cidr : cidr.slice(0, slash);
+  const b4 = parseIPv4(baseText);
+  const base = b4 ?? parseIPv6(baseText.includes(":") ? baseText : "");
+  c = null;
+  if (base) {
+    const width = b4 ? 8 : 16; // bits per element
+    const maxBits = base.length * width;
+    const bitsText = slash < 0 ? String(maxBits) : cidr.slice(slash + 1);
+    const bits = Number(bitsText);
+    if (/^\d{1,3}$/.test(bitsText) && bits <= maxBits) c = { v4: b4 !== null, base, bits, width };
+  }
+  if (CIDRS.size >= 1024) CIDRS.clear();
+  CIDRS.set(cidr, c);
+  return c;
 }
 
 // ---- DNS names
@@ -182,7 +199,20 @@ const MULTI_LABEL_SUFFIXES = new Set([
 ]);
 
 /** "a.b.example.co.uk" -> "example.co.uk"; a name with fewer labels is returned as is */
+// Traffic asks the same names again and again: remember the last few thousand answers.
+const REGISTERED = new Map<string, string>();
+
 export function registeredDomain(name: string): string {
+  let r = REGISTERED.get(name);
+  if (r === undefined) {
+    r = computeRegisteredDomain(name);
+    if (REGISTERED.size >= 8192) REGISTERED.clear();
+    REGISTERED.set(name, r);
+  }
+  return r;
+}
+
+function computeRegisteredDomain(name: string): string {
   const n = name.toLowerCase().replace(/\.$/, "");
   const labels = n.split(".");
   if (labels.length <= 2) return n;
