@@ -108,7 +108,10 @@ export class SignatureEngine {
   private readonly opts: Required<Omit<EngineOptions, "log">> & { log: (line: string) => void };
   private worker: Worker | null = null;
   private realm: Realm | null = null;
-  private progress = new SharedArrayBuffer(4);
+  /** shared with the worker: [0] the signature running now (-1 none), [1] a heartbeat it bumps as it works */
+  private progress = new SharedArrayBuffer(8);
+  private lastBeat = -1;
+  private lastBeatAt = 0;
   private nextIndex = 0;
   private nextId = 1;
   private pending = new Map<number, Pending>();
@@ -243,12 +246,23 @@ export class SignatureEngine {
     }
   }
 
+  /**
+   * A worker with work that has made no progress for `watchdogMs` is stuck
+   * (its heartbeat moves at every signature of every batch). Progress, not
+   * the age of the oldest request: a loaded machine may queue batches for a
+   * while, and that is no reason to restart.
+   */
   private checkWatchdog(): void {
-    if (!this.worker || this.pending.size === 0) return;
-    const oldest = Math.min(...[...this.pending.values()].map((p) => p.sent));
-    if (Date.now() - oldest > this.opts.watchdogMs) {
+    const beat = Atomics.load(new Int32Array(this.progress), 1);
+    const now = Date.now();
+    if (!this.worker || this.pending.size === 0 || beat !== this.lastBeat) {
+      this.lastBeat = beat;
+      this.lastBeatAt = now;
+      return;
+    }
+    if (now - this.lastBeatAt > this.opts.watchdogMs) {
       void this.worker.terminate();
-      this.crashed(this.worker, `no answer for ${this.opts.watchdogMs} ms`);
+      this.crashed(this.worker, `no progress for ${this.opts.watchdogMs} ms`);
     }
   }
 

@@ -19,7 +19,7 @@ export interface WorkerInit {
   bundle: string;
   hostName: string;
   timeoutMs: number;
-  /** Int32Array over a SharedArrayBuffer: [0] = the signature running now (-1 none) */
+  /** Int32Array over a SharedArrayBuffer: [0] = the signature running now (-1 none), [1] = a heartbeat */
   progress: SharedArrayBuffer;
   signatures: WorkerSignature[];
 }
@@ -54,7 +54,7 @@ function main(): void {
     sandbox: {
       __hostName: init.hostName,
       __key: key,
-      __mark: (i: number) => { Atomics.store(progress, 0, i); },
+      __mark: (i: number) => { Atomics.store(progress, 0, i); Atomics.add(progress, 1, 1); },
     },
   });
   vm.run(init.bundle, "netsig-realm.js");
@@ -98,6 +98,7 @@ function main(): void {
   parentPort!.postMessage({ type: "ready", loaded } satisfies FromWorker);
 
   parentPort!.on("message", (m: ToWorker) => {
+    Atomics.add(progress, 1, 1);
     try {
       switch (m.type) {
         case "batch":
