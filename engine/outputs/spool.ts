@@ -144,9 +144,14 @@ export class Spool {
     }
   }
 
+  /** closes the file; an empty spool leaves an empty folder */
   close(): void {
     if (this.writeFd >= 0) closeSync(this.writeFd);
     this.writeFd = -1;
+    if (!this.empty) return;
+    for (const n of [...this.segments.keys()]) this.removeSegment(n);
+    try { unlinkSync(join(this.dir, "offset.json")); } catch { /* none */ }
+    this.committed = { segment: 0, offset: 0 };
   }
 
   private lastSegment(): number {
