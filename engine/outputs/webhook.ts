@@ -86,6 +86,7 @@ export class WebhookOutput {
   private running: Promise<void>;
   private stopping = false;
   private flushing = false;
+  private readonly writeErrors = new Set<string>();
   private readonly log: (msg: string) => void;
 
   constructor(o: WebhookOptions) {
@@ -111,7 +112,16 @@ export class WebhookOutput {
     const keep = min <= 0 ? lines : lines.filter((l, i) => (severities?.[i] ?? severityOf(JSON.parse(l))) >= min);
     this.c.filtered += lines.length - keep.length;
     if (keep.length === 0 || this.stopping) return;
-    this.spool.append(keep);
+    try {
+      this.spool.append(keep);
+    } catch (e) {
+      // a disk error (ENOSPC, EIO): counted like a full spool, logged once per kind
+      this.spool.dropped += keep.length;
+      const code = (e as NodeJS.ErrnoException).code ?? "error";
+      if (!this.writeErrors.has(code)) this.log(`cannot write the spool ${this.spool.dir} (${code}): findings dropped and counted`);
+      this.writeErrors.add(code);
+      return;
+    }
     if (this.oldestAt === 0) this.oldestAt = Date.now();
     this.kick();
   }
@@ -165,16 +175,21 @@ export class WebhookOutput {
     }
   }
 
-  /** send one batch (falcosidekick: one request per finding), committing after each request */
+  /**
+   * Send one batch (falcosidekick: one request per finding), then commit it
+   * in the spool (one offset write per batch; when stopping halfway, up to
+   * the last request settled).
+   */
   private async deliver(items: SpoolItem[]): Promise<void> {
     const perRequest = this.o.format === "falcosidekick" ? 1 : items.length;
+    let settled: SpoolItem | undefined;
     for (let i = 0; i < items.length && !this.stopping; i += perRequest) {
       const chunk = items.slice(i, i + perRequest);
       const [req] = requestBodies(this.o.format, chunk.map((it) => it.line));
-      const done = await this.sendWithRetry(req.body, req.contentType, chunk.length);
-      if (!done) return; // stopping: the rest stays spooled
-      this.spool.commit(chunk[chunk.length - 1].next);
+      if (!(await this.sendWithRetry(req.body, req.contentType, chunk.length))) break; // stopping: the rest stays spooled
+      settled = chunk[chunk.length - 1];
     }
+    if (settled) this.spool.commit(settled.next);
   }
 
   /** true once the request is settled (2xx or permanent failure); false when stopping first */
