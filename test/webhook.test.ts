@@ -10,6 +10,7 @@ import { mkdtempSync, readdirSync, readFileSync, rmSync, statSync, writeFileSync
 import { tmpdir } from "node:os";
 import { join } from "node:path";
 import { after, before, test } from "node:test";
+import { retryAfterMs } from "../engine/outputs/webhook";
 import { netsigAsync, startReceiver, until, type Received } from "./lib/receiver";
 import { CORPUS, netsig } from "./lib/run";
 
@@ -308,4 +309,27 @@ test("bad webhook options are one-line user errors (exit 2), secrets never echoe
   const r = netsig(["replay", CAPTURE, "--webhook", "http://127.0.0.1:1/x"]);
   assert.equal(r.code, 2);
   assert.match(r.stderr, /give --signatures DIR too/);
+});
+
+test("a 400 is permanent: that batch is counted as rejected and logged once, not retried; the rest is delivered", { timeout: 30_000 }, async () => {
+  const rx = await startReceiver((n) => (n === 1 ? 400 : 200));
+  try {
+    const r = await netsigAsync(args(rx.port, spoolDir())).done;
+    assert.equal(r.code, 0, r.stderr);
+    const first = traceeIds(rx.reqs.slice(0, 1));
+    assert.equal(first.length, 100);
+    assert.deepEqual(traceeIds(rx.reqs.slice(1)), expected.slice(100), "the refused batch is not sent again");
+    assert.equal(r.stderr.match(/HTTP 400: 100 finding\(s\) rejected, not retried/g)?.length, 1, r.stderr);
+    assert.match(r.stderr, /1894 findings sent .* 0 retried, 100 rejected/);
+  } finally { await rx.close(); }
+});
+
+test("Retry-After as delta seconds or an HTTP date", () => {
+  const now = Date.parse("2026-01-01T00:00:00Z");
+  assert.equal(retryAfterMs("1", now), 1000);
+  assert.equal(retryAfterMs(" 120 ", now), 120_000);
+  assert.equal(retryAfterMs("Thu, 01 Jan 2026 00:00:05 GMT", now), 5000);
+  assert.equal(retryAfterMs("Wed, 31 Dec 2025 23:00:00 GMT", now), 0);
+  assert.equal(retryAfterMs("soon", now), undefined);
+  assert.equal(retryAfterMs(undefined, now), undefined);
 });
