@@ -15,6 +15,7 @@ import { SignatureWatcher } from "../sandbox/watch";
 const DNS_EVENTS = (1 << Ev.DNS) | (1 << Ev.DNSRequest) | (1 << Ev.DNSResponse);
 import { EVENT_NAMES } from "../events/types";
 import { EVENT_OUTPUT_OPTIONS, eventOutput } from "./output";
+import { closeWebhooks, WEBHOOK_OPTIONS, WEBHOOK_USAGE, webhooksFrom, type Webhooks } from "./webhooks";
 
 export const REPLAY_USAGE = `
 replay options:
@@ -24,7 +25,8 @@ replay options:
   --signatures DIR   run the signatures in DIR (repeatable) and print their findings
                      (with --events also given: the events and the findings, in order)
   --unsandboxed      run signatures in-process, without the sandbox (benchmarks, authoring)
-  --quiet            no summary on stderr`;
+  --quiet            no summary on stderr
+${WEBHOOK_USAGE}`;
 
 export interface ReplayResult {
   summary: ReadSummary;
@@ -55,6 +57,7 @@ export async function replayCommand(argv: string[]): Promise<number> {
       ...EVENT_OUTPUT_OPTIONS,
       signatures: { type: "string", multiple: true },
       unsandboxed: { type: "boolean", default: false },
+      ...WEBHOOK_OPTIONS,
     },
   });
   if (values.help) {
@@ -69,6 +72,7 @@ export async function replayCommand(argv: string[]): Promise<number> {
     format: values.output,
     quiet: values.quiet,
     signatures: values.signatures ? { dirs: values.signatures, sandboxed: !values.unsandboxed, watch: true } : undefined,
+    webhooks: values,
   })).code;
 }
 
@@ -81,6 +85,8 @@ export interface ReplayOptions {
   quiet: boolean;
   /** run signatures: the folders, or single files (`signatures test`) */
   signatures?: { dirs?: string[]; files?: string[]; sandboxed: boolean; watch: boolean };
+  /** the webhook options (engine/cli/webhooks.ts) */
+  webhooks?: Parameters<typeof webhooksFrom>[0];
 }
 
 /** replay a capture; with signatures, the engine is returned (closed) for its stats and problems */
@@ -92,6 +98,7 @@ export async function replay(o: ReplayOptions): Promise<{ code: number; engine?:
   const filter = new EventFilter(o.filters);
   const format = o.format;
   if (format !== "json" && format !== "table") throw new UsageError(`unknown --output "${format}": use json or table`);
+  const webhooks: Webhooks | undefined = o.webhooks ? webhooksFrom(o.webhooks, withSignatures) : undefined;
 
   const host = hostname();
   let engine: SignatureEngine | undefined;
@@ -105,6 +112,11 @@ export async function replay(o: ReplayOptions): Promise<{ code: number; engine?:
     const consumer: EventConsumer = (ev, kind, p) => findings!.consumer(ev, kind, p);
     pipeline = new EventPipeline(mask, host, consumer, filter);
     findings = new FindingsOutput(engine, pipeline, host, format, mask !== 0);
+    if (webhooks) {
+      const outs = webhooks.outputs;
+      findings.print = webhooks.print;
+      findings.sink = (json, severity) => { for (const w of outs) w.add([json], [severity]); };
+    }
     out = { consumer, flush: () => undefined };
     const e = engine;
     pipeline.needDns = (e.mask & DNS_EVENTS) !== 0;
@@ -131,6 +143,7 @@ export async function replay(o: ReplayOptions): Promise<{ code: number; engine?:
     progress.stop();
     out.flush();
     findings?.finish();
+    if (webhooks) await closeWebhooks(webhooks, o.quiet);
   }
   const result: ReplayResult = { summary, pipeline, elapsedMs: performance.now() - t0 };
   if (!o.quiet) {

@@ -50,6 +50,10 @@ export class FindingsOutput {
   private findingsByPacket = new Map<number, string[]>();
   /** signature id -> the eventId of its findings (a reloaded signature keeps its number) */
   private readonly eventIds = new Map<string, number>();
+  /** each finding's JSON line and Tracee severity, as it comes (webhooks) */
+  sink: ((json: string, severity: number) => void) | null = null;
+  /** print findings on standard output (off: --quiet-findings) */
+  print = true;
 
   constructor(private readonly engine: SignatureEngine, pipeline: EventPipeline, hostName: string,
     private readonly format: string, printEvents: boolean) {
@@ -70,6 +74,7 @@ export class FindingsOutput {
     let id = this.eventIds.get(f.sig.meta.id);
     if (id === undefined) this.eventIds.set(f.sig.meta.id, (id = SIGNATURE_EVENT_BASE + this.eventIds.size));
     const fe = findingEvent(f, id);
+    if (this.sink) this.sink(fe.json, Number(f.sig.meta.properties?.Severity ?? 0));
     if (this.format !== "table") return fe.json;
     const ts = BigInt(f.ts || "0");
     return tableLine(fe.event as unknown as TraceeEvent, Number(ts / 1_000_000_000n), Number(ts % 1_000_000_000n)) +
@@ -79,6 +84,7 @@ export class FindingsOutput {
   private findings(fs: HostFinding[]): void {
     for (const f of fs) {
       const l = this.line(f);
+      if (!this.print) continue;
       if (this.pending.length === 0 && this.findingsByPacket.size === 0) { this.out.line(l); continue; }
       const list = this.findingsByPacket.get(f.packet);
       if (list) list.push(l); else this.findingsByPacket.set(f.packet, [l]);

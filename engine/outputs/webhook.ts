@@ -1,0 +1,257 @@
+// A webhook output: findings are spooled to disk first (spool.ts), then sent
+// in batches (at most batchSize findings, or whatever is queued once the
+// oldest has waited batchAgeMs) as HTTP(S) POSTs in the chosen format.
+//
+// Delivery is at-least-once: a batch is committed in the spool only after a
+// 2xx. Network errors, timeouts, 429 and 5xx are retried with exponential
+// backoff and full jitter (base * 2^attempt, capped, times a random 0..1),
+// or after Retry-After (seconds or an HTTP date) when the receiver says so.
+// Any other status (4xx, 3xx) is permanent for that request: its findings are
+// counted as rejected, one line is logged, and delivery moves on.
+//
+// Secrets (the token, the HMAC key) are never logged; URLs are logged
+// without user info and query string.
+
+import { createHmac } from "node:crypto";
+import { request as httpRequest, type IncomingMessage } from "node:http";
+import { request as httpsRequest, Agent as HttpsAgent } from "node:https";
+import { Agent as HttpAgent } from "node:http";
+import { requestBodies, severityOf, type WebhookFormat } from "./formats";
+import { Spool, type SpoolItem } from "./spool";
+
+export interface WebhookOptions {
+  url: string;
+  format: WebhookFormat;
+  spoolDir: string;
+  spoolMaxBytes?: number;
+  fsync?: boolean;
+  headers?: [string, string][];
+  /** sent as `Authorization: Bearer <token>` (`Splunk <token>` for splunk-hec) */
+  token?: string;
+  /** HMAC-SHA256 over the exact body, in X-Netsig-Signature: sha256=<hex> */
+  hmacKey?: string;
+  ca?: Buffer;
+  cert?: Buffer;
+  key?: Buffer;
+  minSeverity?: number;
+  batchSize?: number;
+  batchAgeMs?: number;
+  timeoutMs?: number;
+  retryBaseMs?: number;
+  retryMaxMs?: number;
+  log?: (msg: string) => void;
+}
+
+export interface WebhookCounters {
+  /** findings delivered (2xx) */
+  sent: number;
+  requests: number;
+  /** requests retried */
+  retried: number;
+  /** findings rejected by the receiver (a permanent 4xx) */
+  rejected: number;
+  /** findings refused by the full spool */
+  spoolDropped: number;
+  /** findings below --min-severity */
+  filtered: number;
+  spoolBytes: number;
+}
+
+type Outcome = { ok: true } | { ok: false; retry: boolean; after?: number; why: string };
+
+/** a URL fit for logs: no user info, no query string */
+export function safeURL(u: URL): string {
+  return `${u.protocol}//${u.host}${u.pathname}`;
+}
+
+/** Retry-After in ms (delta seconds or an HTTP date), undefined when absent or unreadable */
+export function retryAfterMs(v: string | undefined, now = Date.now()): number | undefined {
+  if (!v) return undefined;
+  if (/^\s*\d+\s*$/.test(v)) return Number(v) * 1000;
+  const t = Date.parse(v);
+  return Number.isNaN(t) ? undefined : Math.max(0, t - now);
+}
+
+export class WebhookOutput {
+  readonly url: URL;
+  readonly spool: Spool;
+  /** the URL as logged */
+  readonly name: string;
+  private readonly o: WebhookOptions;
+  private readonly agent: HttpAgent | HttpsAgent;
+  private readonly c = { sent: 0, requests: 0, retried: 0, rejected: 0, filtered: 0 };
+  private oldestAt = 0;
+  private timer: NodeJS.Timeout | null = null;
+  private wake: (() => void) | null = null;
+  private running: Promise<void>;
+  private stopping = false;
+  private flushing = false;
+  private readonly writeErrors = new Set<string>();
+  private readonly log: (msg: string) => void;
+
+  constructor(o: WebhookOptions) {
+    this.o = o;
+    this.url = new URL(o.url);
+    const name = (this.name = safeURL(this.url));
+    this.log = (m) => (o.log ?? ((s: string) => process.stderr.write(s + "\n")))(`netsig: webhook ${name}: ${m}`);
+    this.spool = new Spool({ dir: o.spoolDir, maxBytes: o.spoolMaxBytes, fsync: o.fsync, log: this.log });
+    const tls = this.url.protocol === "https:";
+    this.agent = tls ? new HttpsAgent({ keepAlive: true, ca: o.ca, cert: o.cert, key: o.key }) : new HttpAgent({ keepAlive: true });
+    // what a previous run left in the spool goes first, at once
+    if (!this.spool.empty) this.oldestAt = 1;
+    this.running = this.loop();
+  }
+
+  get counters(): WebhookCounters {
+    return { ...this.c, spoolDropped: this.spool.dropped, spoolBytes: this.spool.bytes };
+  }
+
+  /** finding event JSON lines; those below the minimum severity are skipped */
+  add(lines: string[], severities?: number[]): void {
+    const min = this.o.minSeverity ?? 0;
+    const keep = min <= 0 ? lines : lines.filter((l, i) => (severities?.[i] ?? severityOf(JSON.parse(l))) >= min);
+    this.c.filtered += lines.length - keep.length;
+    if (keep.length === 0 || this.stopping) return;
+    try {
+      this.spool.append(keep);
+    } catch (e) {
+      // a disk error (ENOSPC, EIO): counted like a full spool, logged once per kind
+      this.spool.dropped += keep.length;
+      const code = (e as NodeJS.ErrnoException).code ?? "error";
+      if (!this.writeErrors.has(code)) this.log(`cannot write the spool ${this.spool.dir} (${code}): findings dropped and counted`);
+      this.writeErrors.add(code);
+      return;
+    }
+    if (this.oldestAt === 0) this.oldestAt = Date.now();
+    this.kick();
+  }
+
+  /**
+   * Deliver what is spooled, waiting at most deadlineMs; then stop. Returns
+   * true when the spool is empty (undelivered findings stay in it for the
+   * next run).
+   */
+  async close(deadlineMs: number): Promise<boolean> {
+    this.flushing = true;
+    this.kick();
+    const timeout = new Promise<void>((r) => { const t = setTimeout(r, deadlineMs); t.unref(); });
+    await Promise.race([this.drained(), timeout]);
+    this.stopping = true;
+    this.kick();
+    await Promise.race([this.running, new Promise<void>((r) => setTimeout(r, 1000).unref())]);
+    this.agent.destroy();
+    this.spool.close();
+    return this.spool.empty;
+  }
+
+  private async drained(): Promise<void> {
+    while (!this.spool.empty && !this.stopping) await sleep(20);
+  }
+
+  private kick(): void {
+    const w = this.wake;
+    this.wake = null;
+    w?.();
+  }
+
+  private idle(ms: number): Promise<void> {
+    return new Promise<void>((r) => {
+      this.wake = r;
+      this.timer = setTimeout(() => { this.wake = null; r(); }, ms);
+      this.timer.unref();
+    }).then(() => { if (this.timer) clearTimeout(this.timer); this.timer = null; });
+  }
+
+  private async loop(): Promise<void> {
+    const size = this.o.batchSize ?? 100;
+    const age = this.o.batchAgeMs ?? 1000;
+    while (!this.stopping) {
+      const items = this.spool.read(size);
+      if (items.length === 0) { this.oldestAt = 0; await this.idle(60_000); continue; }
+      const waited = this.oldestAt === 0 ? age : Date.now() - this.oldestAt;
+      if (items.length < size && waited < age && !this.flushing) { await this.idle(age - waited); continue; }
+      await this.deliver(items);
+      if (this.spool.empty) this.oldestAt = 0;
+    }
+  }
+
+  /**
+   * Send one batch (falcosidekick: one request per finding), then commit it
+   * in the spool (one offset write per batch; when stopping halfway, up to
+   * the last request settled).
+   */
+  private async deliver(items: SpoolItem[]): Promise<void> {
+    const perRequest = this.o.format === "falcosidekick" ? 1 : items.length;
+    let settled: SpoolItem | undefined;
+    for (let i = 0; i < items.length && !this.stopping; i += perRequest) {
+      const chunk = items.slice(i, i + perRequest);
+      const [req] = requestBodies(this.o.format, chunk.map((it) => it.line));
+      if (!(await this.sendWithRetry(req.body, req.contentType, chunk.length))) break; // stopping: the rest stays spooled
+      settled = chunk[chunk.length - 1];
+    }
+    if (settled) this.spool.commit(settled.next);
+  }
+
+  /** true once the request is settled (2xx or permanent failure); false when stopping first */
+  private async sendWithRetry(body: string, contentType: string, count: number): Promise<boolean> {
+    const base = this.o.retryBaseMs ?? 500;
+    const max = this.o.retryMaxMs ?? 30_000;
+    for (let attempt = 0; !this.stopping; attempt++) {
+      const r = await this.post(body, contentType);
+      this.c.requests++;
+      if (r.ok) { this.c.sent += count; return true; }
+      if (!r.retry) {
+        this.c.rejected += count;
+        this.log(`${r.why}: ${count} finding(s) rejected, not retried`);
+        return true;
+      }
+      this.c.retried++;
+      const wait = r.after ?? Math.random() * Math.min(max, base * 2 ** attempt);
+      if (attempt === 0 || attempt % 10 === 0) this.log(`${r.why}; retrying in ${(wait / 1000).toFixed(1)} s (attempt ${attempt + 1})`);
+      await this.sleepUnlessStopping(wait);
+    }
+    return false;
+  }
+
+  private async sleepUnlessStopping(ms: number): Promise<void> {
+    const end = Date.now() + ms;
+    while (!this.stopping && Date.now() < end) await sleep(Math.min(50, end - Date.now()));
+  }
+
+  private headers(body: string, contentType: string): Record<string, string> {
+    const h: Record<string, string> = { "Content-Type": contentType, "Content-Length": String(Buffer.byteLength(body)), "User-Agent": "netsig" };
+    for (const [k, v] of this.o.headers ?? []) h[k] = v;
+    if (this.o.token !== undefined) h.Authorization = `${this.o.format === "splunk-hec" ? "Splunk" : "Bearer"} ${this.o.token}`;
+    if (this.o.hmacKey !== undefined) h["X-Netsig-Signature"] = "sha256=" + createHmac("sha256", this.o.hmacKey).update(body).digest("hex");
+    return h;
+  }
+
+  private post(body: string, contentType: string): Promise<Outcome> {
+    const u = this.url;
+    const req = (u.protocol === "https:" ? httpsRequest : httpRequest)(u, {
+      method: "POST", agent: this.agent, headers: this.headers(body, contentType), timeout: this.o.timeoutMs ?? 10_000,
+    });
+    return new Promise((resolve) => {
+      let settled = false;
+      const done = (o: Outcome) => { if (!settled) { settled = true; resolve(o); } };
+      req.on("timeout", () => { req.destroy(new Error(`no answer within ${this.o.timeoutMs ?? 10_000} ms`)); });
+      req.on("error", (e: NodeJS.ErrnoException) => done({ ok: false, retry: true, why: e.code ?? e.message }));
+      req.on("response", (res: IncomingMessage) => {
+        res.resume();
+        res.on("error", () => undefined);
+        res.on("end", () => {
+          const s = res.statusCode ?? 0;
+          if (s >= 200 && s < 300) return done({ ok: true });
+          const retry = s === 429 || s >= 500;
+          const h = res.headers["retry-after"];
+          done({ ok: false, retry, after: retry ? retryAfterMs(Array.isArray(h) ? h[0] : h) : undefined, why: `HTTP ${s}` });
+        });
+      });
+      req.end(body);
+    });
+  }
+}
+
+function sleep(ms: number): Promise<void> {
+  return new Promise((r) => setTimeout(r, Math.max(0, ms)));
+}

@@ -1,0 +1,335 @@
+// Webhooks end to end: netsig's CLI replays the nDPI synscan capture with a
+// test signature that fires on every SYN (1994 findings), and POSTs them to
+// real receivers on 127.0.0.1 (HTTP, and HTTPS with mutual TLS, certificates
+// made by openssl). Findings are counted by findingID (delivery is at-least-once).
+
+import assert from "node:assert/strict";
+import { execFileSync } from "node:child_process";
+import { createHmac } from "node:crypto";
+import { mkdtempSync, readdirSync, readFileSync, rmSync, statSync, writeFileSync } from "node:fs";
+import { tmpdir } from "node:os";
+import { join } from "node:path";
+import { after, before, test } from "node:test";
+import { retryAfterMs } from "../engine/outputs/webhook";
+import { netsigAsync, startReceiver, until, type Received } from "./lib/receiver";
+import { CORPUS, netsig } from "./lib/run";
+
+const CAPTURE = join(CORPUS, "ndpi", "synscan.pcap");
+const EVERY_SYN = `export default class EverySyn {
+  getMetadata() { return { id: "EVERY-SYN", version: "1", name: "every SYN", description: "a SYN", tags: ["test"], properties: { Severity: 3 } }; }
+  getSelectedEvents() { return [{ source: "tracee", name: "net_packet_tcp" }]; }
+  init(ctx) { this.ctx = ctx; }
+  onEvent(e) { const t = e.args.find((a) => a.name === "proto_tcp").value; if (t.SYN === 1 && t.ACK === 0) this.ctx.callback({ sigMetadata: this.getMetadata(), event: e, data: { port: t.dstPort } }); }
+  onSignal(s) {}
+  close() {}
+}
+`;
+const TOKEN = "tok-" + "s3cr3t-value-9f8e";
+const HMAC_KEY = "hmac-" + "k3y-value-1a2b";
+
+let tmp = "";
+let sigs = "";
+let quiet = ""; // a folder whose signature never fires on the capture
+/** the findingIDs netsig prints on stdout, in order */
+let expected: string[] = [];
+
+before(() => {
+  tmp = mkdtempSync(join(tmpdir(), "netsig-webhook-"));
+  sigs = join(tmp, "sigs");
+  quiet = join(tmp, "quiet");
+  execFileSync("mkdir", ["-p", sigs, quiet]);
+  writeFileSync(join(sigs, "every-syn.ts"), EVERY_SYN);
+  writeFileSync(join(quiet, "never.ts"), EVERY_SYN.replace("EVERY-SYN", "NEVER").replace("t.SYN === 1", "t.SYN === 7"));
+  const r = netsig(["replay", CAPTURE, "--signatures", sigs, "--quiet"]);
+  assert.equal(r.code, 0, r.stderr);
+  expected = r.stdout.trim().split("\n").map((l) => JSON.parse(l).metadata.Properties.findingID);
+  assert.equal(expected.length, 1994);
+});
+
+after(() => { rmSync(tmp, { recursive: true, force: true }); });
+
+let spoolN = 0;
+function spoolDir(): string {
+  return join(tmp, `spool-${spoolN++}`);
+}
+
+/** undelivered bytes left in a --spool-dir (every webhook subfolder) */
+function spoolLeft(dir: string): number {
+  let n = 0;
+  for (const sub of readdirSync(dir)) {
+    const d = join(dir, sub);
+    for (const f of readdirSync(d)) if (f.startsWith("seg-")) n += statSync(join(d, f)).size;
+    try { const o = JSON.parse(readFileSync(join(d, "offset.json"), "utf8")); n -= o.offset; } catch { /* none */ }
+  }
+  return n;
+}
+
+function traceeIds(reqs: Received[]): string[] {
+  return reqs.flatMap((r) => { try { return (JSON.parse(r.body) as any[]).map((e) => e.metadata.Properties.findingID); } catch { return []; } });
+}
+
+function firstSeen(ids: string[]): string[] {
+  return [...new Set(ids)];
+}
+
+function args(port: number, dir: string, extra: string[] = [], sigDir = sigs): string[] {
+  return ["replay", CAPTURE, "--signatures", sigDir, "--webhook", `http://127.0.0.1:${port}/hook`, "--spool-dir", dir, "--quiet-findings", ...extra];
+}
+
+test("tracee format: every finding once, in order, in batches; bearer token, custom headers, HMAC over the exact body", { timeout: 30_000 }, async () => {
+  const rx = await startReceiver();
+  const dir = spoolDir();
+  try {
+    const r = await netsigAsync(args(rx.port, dir, ["--webhook-token-env", "WH_TOKEN", "--webhook-hmac-key-env", "WH_KEY",
+      "--webhook-header", "X-Tenant: blue", "--webhook-header", "X-Env:lab"]), { WH_TOKEN: TOKEN, WH_KEY: HMAC_KEY }).done;
+    assert.equal(r.code, 0, r.stderr);
+    assert.equal(r.stdout, "", "--quiet-findings");
+    assert.deepEqual(traceeIds(rx.reqs), expected);
+    assert.ok(rx.reqs.length >= 20, `batches of at most 100: ${rx.reqs.length} requests`);
+    for (const q of rx.reqs) {
+      assert.ok(JSON.parse(q.body).length <= 100);
+      assert.equal(q.headers.authorization, `Bearer ${TOKEN}`);
+      assert.equal(q.headers["x-tenant"], "blue");
+      assert.equal(q.headers["x-env"], "lab");
+      assert.equal(q.headers["content-type"], "application/json");
+      assert.equal(q.headers["x-netsig-signature"], "sha256=" + createHmac("sha256", HMAC_KEY).update(q.body).digest("hex"));
+      assert.notEqual(q.headers["x-netsig-signature"], "sha256=" + createHmac("sha256", "wrong").update(q.body).digest("hex"));
+    }
+    assert.match(r.stderr, /1994 findings sent/);
+    assert.ok(!r.stderr.includes(TOKEN) && !r.stderr.includes(HMAC_KEY), "no secret in logs");
+    assert.equal(spoolLeft(dir), 0);
+  } finally { await rx.close(); }
+});
+
+test("falcosidekick: one payload per POST with rule, priority, time, output_fields; --min-severity filters", { timeout: 30_000 }, async () => {
+  const rx = await startReceiver((_n, q) => {
+    // Falcosidekick's checks: a payload without these is refused
+    const p = JSON.parse(q.body);
+    return Array.isArray(p) || !p.rule || !p.priority || !p.time || typeof p.output_fields !== "object" ? 400 : 200;
+  });
+  const dir = spoolDir();
+  try {
+    const r = await netsigAsync(args(rx.port, dir, ["--webhook-format", "falcosidekick", "--min-severity", "3"])).done;
+    assert.equal(r.code, 0, r.stderr);
+    assert.equal(rx.reqs.length, 1994);
+    const ids = rx.reqs.map((q) => JSON.parse(q.body).output_fields["netsig.finding_id"]);
+    assert.deepEqual(ids, expected);
+    const p = JSON.parse(rx.reqs[0].body);
+    assert.equal(p.priority, "Error");
+    assert.equal(p.rule, "every SYN");
+    assert.equal(p.source, "netsig");
+    assert.equal(typeof p.hostname, "string");
+    assert.match(r.stderr, /0 rejected/);
+    // Severity 3 < 4: nothing sent, all counted as filtered
+    const rx2 = await startReceiver();
+    const r2 = await netsigAsync(args(rx2.port, spoolDir(), ["--webhook-format", "falcosidekick", "--min-severity", "4"])).done;
+    await rx2.close();
+    assert.equal(r2.code, 0, r2.stderr);
+    assert.equal(rx2.reqs.length, 0);
+    assert.match(r2.stderr, /1994 below --min-severity/);
+  } finally { await rx.close(); }
+});
+
+test("splunk-hec: Authorization: Splunk <token> from a file, concatenated event objects", { timeout: 30_000 }, async () => {
+  const rx = await startReceiver();
+  const tokFile = join(tmp, "hec-token");
+  writeFileSync(tokFile, TOKEN + "\n");
+  try {
+    const r = await netsigAsync(args(rx.port, spoolDir(), ["--webhook-format", "splunk-hec", "--webhook-token-file", tokFile, "--webhook-batch", "500"])).done;
+    assert.equal(r.code, 0, r.stderr);
+    const ids: string[] = [];
+    for (const q of rx.reqs) {
+      assert.equal(q.headers.authorization, `Splunk ${TOKEN}`);
+      const objs = q.body.split("\n").map((l) => JSON.parse(l));
+      assert.ok(objs.length <= 500);
+      for (const o of objs) {
+        assert.deepEqual(Object.keys(o).sort(), ["event", "host", "source", "sourcetype", "time"]);
+        ids.push(o.event.metadata.Properties.findingID);
+      }
+    }
+    assert.ok(rx.reqs.length >= 4);
+    assert.deepEqual(ids, expected);
+  } finally { await rx.close(); }
+});
+
+test("ecs: _bulk NDJSON, a create action (_id = findingID) then an ECS document per finding", { timeout: 30_000 }, async () => {
+  const rx = await startReceiver();
+  try {
+    const r = await netsigAsync(args(rx.port, spoolDir(), ["--webhook-format", "ecs"])).done;
+    assert.equal(r.code, 0, r.stderr);
+    const ids: string[] = [];
+    for (const q of rx.reqs) {
+      assert.equal(q.headers["content-type"], "application/x-ndjson");
+      assert.ok(q.body.endsWith("\n"));
+      const lines = q.body.trimEnd().split("\n").map((l) => JSON.parse(l));
+      assert.equal(lines.length % 2, 0);
+      for (let i = 0; i < lines.length; i += 2) {
+        ids.push(lines[i].create._id);
+        assert.equal(lines[i + 1].event.id, lines[i].create._id);
+        assert.equal(lines[i + 1].rule.name, "every SYN");
+        assert.equal(lines[i + 1].event.severity, 3);
+        assert.equal(lines[i + 1].source.ip, "172.16.0.8");
+        assert.equal(typeof lines[i + 1].destination.port, "number");
+      }
+    }
+    assert.deepEqual(ids, expected);
+  } finally { await rx.close(); }
+});
+
+test("500 twice, then 200: every finding arrives (once each after dedupe), the failed batch is retried", { timeout: 30_000 }, async () => {
+  const rx = await startReceiver((n) => (n <= 2 ? 500 : 200));
+  const dir = spoolDir();
+  try {
+    const r = await netsigAsync(args(rx.port, dir)).done;
+    assert.equal(r.code, 0, r.stderr);
+    const ok = rx.reqs.slice(2);
+    assert.deepEqual(traceeIds(ok), expected, "the 2xx requests carry every finding exactly once, in order");
+    assert.deepEqual(traceeIds(rx.reqs.slice(0, 1)), traceeIds(rx.reqs.slice(2, 3)), "the batch refused with 500 is sent again");
+    assert.match(r.stderr, /HTTP 500; retrying/);
+    assert.match(r.stderr, /2 retried/);
+    assert.equal(spoolLeft(dir), 0);
+  } finally { await rx.close(); }
+});
+
+test("429 with Retry-After: 1 is honoured", { timeout: 30_000 }, async () => {
+  const rx = await startReceiver((n) => (n === 1 ? { status: 429, headers: { "Retry-After": "1" } } : 200));
+  try {
+    const r = await netsigAsync(args(rx.port, spoolDir())).done;
+    assert.equal(r.code, 0, r.stderr);
+    const gap = rx.reqs[1].at - rx.reqs[0].at;
+    assert.ok(gap >= 950 && gap < 5000, `gap ${gap} ms`);
+    assert.deepEqual(firstSeen(traceeIds(rx.reqs)), expected);
+  } finally { await rx.close(); }
+});
+
+test("receiver down at the start, then up: everything delivered in order", { timeout: 30_000 }, async () => {
+  const probe = await startReceiver();
+  const port = probe.port;
+  await probe.close(); // a free port, nobody listening
+  const dir = spoolDir();
+  const run = netsigAsync(args(port, dir, ["--webhook-batch-age", "100"]));
+  let stderr = "";
+  run.child.stderr!.on("data", (d: Buffer) => { stderr += d; });
+  assert.ok(await until(() => /ECONNREFUSED; retrying/.test(stderr), 10_000), stderr);
+  const rx = await startReceiver(() => 200, { port });
+  try {
+    const r = await run.done;
+    assert.equal(r.code, 0, r.stderr);
+    assert.deepEqual(traceeIds(rx.reqs), expected);
+    assert.equal(spoolLeft(dir), 0);
+  } finally { await rx.close(); }
+});
+
+test("killed with SIGKILL mid-delivery: a restart with the same --spool-dir delivers the rest, the spool ends empty", { timeout: 30_000 }, async () => {
+  // the receiver takes 3 batches, then never answers
+  const rx = await startReceiver((n) => (n <= 3 ? 200 : "hang"));
+  const port = rx.port;
+  const dir = spoolDir();
+  const run = netsigAsync(args(port, dir));
+  assert.ok(await until(() => rx.reqs.length >= 4, 10_000));
+  await new Promise((r) => setTimeout(r, 1000)); // the replay (0.2 s) has spooled every finding
+  run.child.kill("SIGKILL");
+  const killed = await run.done;
+  assert.equal(killed.signal, "SIGKILL");
+  await rx.close();
+  const before = traceeIds(rx.reqs.slice(0, 3));
+  assert.equal(before.length, 300);
+  assert.ok(spoolLeft(dir) > 0, "undelivered findings are in the spool");
+  // restarted on the same capture with a signature that finds nothing: what
+  // arrives now comes from the spool
+  const rx2 = await startReceiver(() => 200, { port });
+  try {
+    const r = await netsigAsync(args(port, dir, [], quiet)).done;
+    assert.equal(r.code, 0, r.stderr);
+    const after = traceeIds(rx2.reqs);
+    assert.deepEqual(firstSeen([...before, ...after]), expected);
+    assert.deepEqual(after.slice(-expected.length + 300), expected.slice(300), "in order");
+    assert.equal(spoolLeft(dir), 0);
+  } finally { await rx2.close(); }
+});
+
+test("spool bound reached with the receiver down: counted and logged once, no crash, what fits stays spooled", { timeout: 30_000 }, async () => {
+  const probe = await startReceiver();
+  await probe.close();
+  const dir = spoolDir();
+  const r = await netsigAsync(args(probe.port, dir, ["--spool-max-bytes", "200000", "--webhook-wait", "1"])).done;
+  assert.equal(r.code, 0, r.stderr);
+  assert.equal(r.stderr.match(/is full/g)?.length, 1, r.stderr);
+  const m = /(\d+) dropped \(spool full\)/.exec(r.stderr);
+  assert.ok(m && Number(m[1]) > 1000 && Number(m[1]) < 1994, r.stderr);
+  assert.match(r.stderr, /not delivered yet, kept in .* for the next run/);
+  assert.doesNotMatch(r.stderr, /internal error|\n\s+at /);
+  const left = spoolLeft(dir);
+  assert.ok(left > 100_000 && left <= 200_000, String(left));
+});
+
+test("mutual TLS: without a client certificate the receiver refuses; with one everything arrives", { timeout: 30_000 }, async () => {
+  const d = join(tmp, "tls");
+  execFileSync("mkdir", ["-p", d]);
+  const ossl = (...a: string[]) => execFileSync("openssl", a, { cwd: d, stdio: "pipe" });
+  ossl("req", "-x509", "-newkey", "rsa:2048", "-nodes", "-keyout", "ca.key", "-out", "ca.pem", "-days", "2", "-subj", "/CN=netsig test CA");
+  for (const who of ["server", "client"]) {
+    ossl("req", "-newkey", "rsa:2048", "-nodes", "-keyout", `${who}.key`, "-out", `${who}.csr`, "-subj", `/CN=${who}`);
+    writeFileSync(join(d, `${who}.ext`), who === "server" ? "subjectAltName=IP:127.0.0.1\nextendedKeyUsage=serverAuth\n" : "extendedKeyUsage=clientAuth\n");
+    ossl("x509", "-req", "-in", `${who}.csr`, "-CA", "ca.pem", "-CAkey", "ca.key", "-CAcreateserial", "-out", `${who}.pem`, "-days", "2", "-extfile", `${who}.ext`);
+  }
+  const f = (n: string) => join(d, n);
+  const rx = await startReceiver(() => 200, { tls: { key: readFileSync(f("server.key")), cert: readFileSync(f("server.pem")), ca: readFileSync(f("ca.pem")), requestCert: true, rejectUnauthorized: true } });
+  try {
+    const url = `https://127.0.0.1:${rx.port}/hook`;
+    const base = ["replay", CAPTURE, "--signatures", sigs, "--webhook", url, "--quiet-findings", "--webhook-ca", f("ca.pem")];
+    const no = await netsigAsync([...base, "--spool-dir", spoolDir(), "--webhook-wait", "2"]).done;
+    assert.equal(no.code, 0, no.stderr);
+    assert.equal(rx.reqs.length, 0);
+    assert.match(no.stderr, /not delivered yet/);
+    const yes = await netsigAsync([...base, "--spool-dir", spoolDir(), "--webhook-cert", f("client.pem"), "--webhook-key", f("client.key")]).done;
+    assert.equal(yes.code, 0, yes.stderr);
+    assert.deepEqual(traceeIds(rx.reqs), expected);
+  } finally { await rx.close(); }
+});
+
+test("bad webhook options are one-line user errors (exit 2), secrets never echoed", () => {
+  const cases: [string[], RegExp][] = [
+    [["--webhook", "http://127.0.0.1:1/x", "--webhook-format", "xml"], /unknown --webhook-format "xml"/],
+    [["--webhook", "ftp://127.0.0.1/x"], /use an http:\/\/ or https:\/\/ URL/],
+    [["--webhook", "not a url"], /not a URL/],
+    [["--webhook", "http://127.0.0.1:1/x", "--webhook-token-env", "NETSIG_NO_SUCH_VAR"], /NETSIG_NO_SUCH_VAR is not set/],
+    [["--webhook", "http://127.0.0.1:1/x", "--webhook-cert", "/nonexistent.pem"], /--webhook-cert and --webhook-key go together/],
+    [["--webhook", "http://127.0.0.1:1/x", "--webhook-ca", "/nonexistent.pem"], /cannot read CA file \/nonexistent\.pem: ENOENT/],
+    [["--webhook", "http://127.0.0.1:1/x", "--min-severity", "7"], /--min-severity must be a whole number from 0 to 4/],
+    [["--webhook", "http://127.0.0.1:1/x", "--webhook-header", "no colon"], /--webhook-header must be "Name: value"/],
+    [["--webhook-format", "ecs"], /--webhook-format needs --webhook/],
+  ];
+  for (const [extra, re] of cases) {
+    const r = netsig(["replay", CAPTURE, "--signatures", sigs, "--spool-dir", join(tmp, "bad-spool"), ...extra]);
+    assert.equal(r.code, 2, `${extra.join(" ")}: ${r.stderr}`);
+    assert.match(r.stderr, re);
+    assert.equal(r.stderr.trim().split("\n").length, 1, r.stderr);
+  }
+  const r = netsig(["replay", CAPTURE, "--webhook", "http://127.0.0.1:1/x"]);
+  assert.equal(r.code, 2);
+  assert.match(r.stderr, /give --signatures DIR too/);
+});
+
+test("a 400 is permanent: that batch is counted as rejected and logged once, not retried; the rest is delivered", { timeout: 30_000 }, async () => {
+  const rx = await startReceiver((n) => (n === 1 ? 400 : 200));
+  try {
+    const r = await netsigAsync(args(rx.port, spoolDir())).done;
+    assert.equal(r.code, 0, r.stderr);
+    const first = traceeIds(rx.reqs.slice(0, 1));
+    assert.equal(first.length, 100);
+    assert.deepEqual(traceeIds(rx.reqs.slice(1)), expected.slice(100), "the refused batch is not sent again");
+    assert.equal(r.stderr.match(/HTTP 400: 100 finding\(s\) rejected, not retried/g)?.length, 1, r.stderr);
+    assert.match(r.stderr, /1894 findings sent .* 0 retried, 100 rejected/);
+  } finally { await rx.close(); }
+});
+
+test("Retry-After as delta seconds or an HTTP date", () => {
+  const now = Date.parse("2026-01-01T00:00:00Z");
+  assert.equal(retryAfterMs("1", now), 1000);
+  assert.equal(retryAfterMs(" 120 ", now), 120_000);
+  assert.equal(retryAfterMs("Thu, 01 Jan 2026 00:00:05 GMT", now), 5000);
+  assert.equal(retryAfterMs("Wed, 31 Dec 2025 23:00:00 GMT", now), 0);
+  assert.equal(retryAfterMs("soon", now), undefined);
+  assert.equal(retryAfterMs(undefined, now), undefined);
+});
