@@ -17,7 +17,7 @@
 // Memory: at most MAX_TRACKED (name, address) pairs, the oldest evicted first.
 
 import type { DnsResponseData, EventSelector, NetEvent, PktMeta, Signal, Signature, SignatureContext, SignatureMetadata } from "netsig";
-import { getArg, ipInCidr } from "netsig/helpers";
+import { getArg, ipInCidr, ReportLimiter } from "netsig/helpers";
 
 /** private (RFC 1918, RFC 4193), loopback and link-local ranges, IPv4-mapped included */
 const REBIND_TARGETS = [
@@ -45,7 +45,7 @@ function isPublicName(name: string): boolean {
 
 export default class DnsRebinding implements Signature {
   private ctx!: SignatureContext;
-  private seen = new Map<string, number>();
+  private reported = new ReportLimiter(WINDOW_SECONDS, MAX_TRACKED);
 
   getMetadata(): SignatureMetadata {
     return {
@@ -70,7 +70,7 @@ export default class DnsRebinding implements Signature {
 
   init(ctx: SignatureContext): void {
     this.ctx = ctx;
-    this.seen.clear();
+    this.reported.clear();
   }
 
   onEvent(event: NetEvent): void {
@@ -86,7 +86,7 @@ export default class DnsRebinding implements Signature {
       for (const a of r.dns_answer) {
         if (!a || (a.answer_type !== "A" && a.answer_type !== "AAAA") || typeof a.answer !== "string") continue;
         if (!REBIND_TARGETS.some((c) => ipInCidr(a.answer, c))) continue;
-        if (this.recentlyReported(`${name} ${a.answer}`, event.timestamp)) continue;
+        if (this.reported.seen(`${name} ${a.answer}`, event.timestamp)) continue;
         this.ctx.callback({
           sigMetadata: this.getMetadata(),
           event,
@@ -104,19 +104,10 @@ export default class DnsRebinding implements Signature {
     }
   }
 
-  /** true when the pair was reported within the window; records it otherwise */
-  private recentlyReported(key: string, now: number): boolean {
-    const last = this.seen.get(key);
-    if (last !== undefined && now >= last && now - last <= WINDOW_SECONDS * 1e9) return true;
-    this.seen.delete(key);
-    if (this.seen.size >= MAX_TRACKED) this.seen.delete(this.seen.keys().next().value as string);
-    this.seen.set(key, now);
-    return false;
-  }
 
   onSignal(_signal: Signal): void {}
 
   close(): void {
-    this.seen.clear();
+    this.reported.clear();
   }
 }

@@ -17,7 +17,7 @@
 // at most MAX_PAIRS pairs are remembered (the oldest evicted first).
 
 import type { DnsQueryData, EventSelector, NetEvent, PktMeta, Signal, Signature, SignatureContext, SignatureMetadata } from "netsig";
-import { getArg, ipInCidr } from "netsig/helpers";
+import { getArg, ipInCidr, ReportLimiter } from "netsig/helpers";
 
 const ALLOWED_RESOLVERS = [
   "127.0.0.0/8", "::1",
@@ -30,7 +30,7 @@ const MAX_PAIRS = 4096;
 
 export default class DnsUnapprovedResolver implements Signature {
   private ctx!: SignatureContext;
-  private reported = new Map<string, number>();
+  private reported = new ReportLimiter(WINDOW_SECONDS, MAX_PAIRS);
 
   getMetadata(): SignatureMetadata {
     return {
@@ -65,11 +65,7 @@ export default class DnsUnapprovedResolver implements Signature {
     if (ALLOWED_RESOLVERS.some((c) => ipInCidr(meta.dst_ip, c))) return;
     const key = `${meta.src_ip} ${meta.dst_ip}`;
     const now = event.timestamp;
-    const last = this.reported.get(key);
-    if (last !== undefined && now >= last && now - last <= WINDOW_SECONDS * 1e9) return;
-    this.reported.delete(key);
-    if (this.reported.size >= MAX_PAIRS) this.reported.delete(this.reported.keys().next().value as string);
-    this.reported.set(key, now);
+    if (this.reported.seen(key, now)) return;
     const questions = getArg(event, "dns_questions")?.value as DnsQueryData[] | null | undefined;
     const q = Array.isArray(questions) ? questions[0] : undefined;
     this.ctx.callback({

@@ -15,7 +15,7 @@
 // packet time; at most MAX_PAIRS pairs are remembered (oldest evicted first).
 
 import type { EventSelector, NetEvent, ProtoICMP, ProtoICMPv6, ProtoIPv4, ProtoIPv6, Signal, Signature, SignatureContext, SignatureMetadata } from "netsig";
-import { getArg } from "netsig/helpers";
+import { getArg, ReportLimiter } from "netsig/helpers";
 
 /** bytes of echo data: 9x ping's default, and more than the 472 bytes Windows' `ping -l` tests commonly use */
 const PAYLOAD_MIN = 512;
@@ -27,7 +27,7 @@ export default class IcmpLargePayload implements Signature {
   private ctx!: SignatureContext;
   /** the IP header of the packet being delivered */
   private lastIP = { ts: -1, src: "", dst: "", payload: -1 };
-  private reported = new Map<string, number>();
+  private reported = new ReportLimiter(WINDOW_SECONDS, MAX_PAIRS);
 
   getMetadata(): SignatureMetadata {
     return {
@@ -84,7 +84,7 @@ export default class IcmpLargePayload implements Signature {
         if (ip.ts !== event.timestamp || ip.src !== src || ip.dst !== dst) return;
         const data = ip.payload - 8;
         if (!(data > PAYLOAD_MIN)) return;
-        if (this.recentlyReported(`${src} ${dst}`, event.timestamp)) return;
+        if (this.reported.seen(`${src} ${dst}`, event.timestamp)) return;
         this.ctx.callback({
           sigMetadata: this.getMetadata(),
           event,
@@ -101,14 +101,6 @@ export default class IcmpLargePayload implements Signature {
     }
   }
 
-  private recentlyReported(key: string, now: number): boolean {
-    const last = this.reported.get(key);
-    if (last !== undefined && now >= last && now - last <= WINDOW_SECONDS * 1e9) return true;
-    this.reported.delete(key);
-    if (this.reported.size >= MAX_PAIRS) this.reported.delete(this.reported.keys().next().value as string);
-    this.reported.set(key, now);
-    return false;
-  }
 
   onSignal(_signal: Signal): void {}
 

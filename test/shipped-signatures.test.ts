@@ -523,3 +523,21 @@ test("helpers: ipInCidr", () => {
   for (const [ip, c] of yes) assert.equal(ipInCidr(ip, c), true, `${ip} in ${c}`);
   for (const [ip, c] of no) assert.equal(ipInCidr(ip, c), false, `${ip} not in ${c}`);
 });
+
+test("ReportLimiter: once per key per window of packet time, at most maxKeys keys (oldest forgotten first)", async () => {
+  const { ReportLimiter } = await import("../engine/sdk/helpers");
+  const s = 1e9;
+  const r = new ReportLimiter(60, 2);
+  assert.equal(r.seen("a", 0), false);
+  assert.equal(r.seen("a", 59 * s), true);
+  assert.equal(r.seen("a", 60 * s), true, "the window's end is inside");
+  assert.equal(r.seen("a", 61 * s), false, "a new window");
+  assert.equal(r.seen("a", 30 * s), false, "time going backwards (a new capture) starts over");
+  assert.equal(r.seen("b", 30 * s), false);
+  assert.equal(r.seen("c", 30 * s), false);
+  assert.equal(r.size, 2);
+  assert.equal(r.seen("b", 31 * s), true, "b kept");
+  assert.equal(r.seen("a", 31 * s), false, "a was the oldest: forgotten");
+  r.clear();
+  assert.equal(r.size, 0);
+});

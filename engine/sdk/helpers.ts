@@ -252,3 +252,35 @@ export function longestLabel(name: string): number {
   for (const l of name.split(".")) if (l.length > max) max = l.length;
   return max;
 }
+
+// ---- state
+
+/**
+ * "Report this once per window": remembers when each key (a pair of
+ * addresses, a name...) was last reported, in packet time (event timestamps,
+ * nanoseconds), for at most `maxKeys` keys (the oldest forgotten first), so a
+ * signature's memory stays bounded on traffic that runs for days.
+ */
+export class ReportLimiter {
+  private readonly last = new Map<string, number>();
+
+  constructor(private readonly windowSeconds: number, private readonly maxKeys = 4096) {}
+
+  /** true when `key` was reported within the window before `nowNs`; otherwise records it and returns false */
+  seen(key: string, nowNs: number): boolean {
+    const last = this.last.get(key);
+    if (last !== undefined && nowNs >= last && nowNs - last <= this.windowSeconds * 1e9) return true;
+    this.last.delete(key);
+    if (this.last.size >= this.maxKeys) this.last.delete(this.last.keys().next().value as string);
+    this.last.set(key, nowNs);
+    return false;
+  }
+
+  get size(): number {
+    return this.last.size;
+  }
+
+  clear(): void {
+    this.last.clear();
+  }
+}
