@@ -3,12 +3,14 @@
 
 import assert from "node:assert/strict";
 import { spawn, spawnSync } from "node:child_process";
-import { writeFileSync } from "node:fs";
+import { copyFileSync, mkdirSync, mkdtempSync, readFileSync, rmSync, writeFileSync } from "node:fs";
+import { createHmac } from "node:crypto";
 import { tmpdir } from "node:os";
 import { join } from "node:path";
 import { test } from "node:test";
 import { dig, startDnsmasq } from "./lab/dnslab";
 import { CLI } from "./lib/run";
+import { makeTestCerts, startReceiver } from "./lib/receiver";
 
 const isRoot = process.getuid?.() === 0;
 const noRootSkip = !isRoot && !process.env.CI ? "live capture needs root" : false;
@@ -92,4 +94,53 @@ test("run without root: a one-line error that says how to get the capability", {
   assert.equal(r.status, 2, r.stderr);
   assert.match(r.stderr, /^netsig: error: capturing on lo needs root or CAP_NET_RAW\+CAP_NET_ADMIN/);
   assert.equal(r.stderr.trim().split("\n").length, 1);
+});
+
+test("run with e2eDNS and an HTTPS webhook (HMAC): dig's four uol.com.br queries give exactly one finding at the receiver, as tracee and as falcosidekick", { skip: noRootSkip, timeout: 120_000 }, async () => {
+  const dir = mkdtempSync(join(tmpdir(), "netsig-live-hook-"));
+  const sigs = join(dir, "sigs");
+  mkdirSync(sigs);
+  copyFileSync(join(__dirname, "..", "..", "signatures", "e2e-dns.ts"), join(sigs, "e2e-dns.ts"));
+  const certs = makeTestCerts(dir);
+  const key = "live-hmac-" + "k3y";
+  const server = await startDnsmasq();
+  try {
+    for (const format of ["tracee", "falcosidekick"]) {
+      const rx = await startReceiver(() => 200, { tls: { key: readFileSync(certs.serverKey), cert: readFileSync(certs.serverCert) } });
+      const child = spawn(process.execPath, [CLI, "run", "--iface", "lo", "--bpf", "port 53", "--signatures", sigs,
+        "--webhook", `https://127.0.0.1:${rx.port}/hook`, "--webhook-format", format, "--webhook-ca", certs.ca,
+        "--webhook-hmac-key-env", "NETSIG_TEST_HMAC", "--spool-dir", join(dir, `spool-${format}`)], { env: { ...process.env, NETSIG_TEST_HMAC: key } });
+      const io = collect(child);
+      try {
+        await waitFor(() => io.err().includes("capturing on lo"), 15_000);
+        for (const t of ["MX", "NS", "SOA", "TXT"]) await dig(["uol.com.br", t]);
+        await waitFor(() => rx.reqs.length >= 1, 20_000);
+      } finally {
+        child.kill("SIGTERM");
+        await new Promise((r) => child.once("close", r));
+        await rx.close();
+      }
+      assert.equal(rx.reqs.length, 1, `${format}: one POST\n${io.err()}`);
+      const req = rx.reqs[0];
+      const want = "sha256=" + createHmac("sha256", key).update(req.body).digest("hex");
+      assert.equal(req.headers["x-netsig-signature"], want, "the HMAC header verifies");
+      assert.doesNotMatch(io.err(), new RegExp(key), "the key is never printed");
+      const body = JSON.parse(req.body);
+      if (format === "tracee") {
+        assert.equal(body.length, 1);
+        assert.equal(body[0].eventName, "DNS");
+        assert.equal(body[0].metadata.Properties.signatureName, "Network DNS Test");
+      } else {
+        // Falco's payload: Falcosidekick rejects one without rule, priority, time or output_fields
+        for (const k of ["output", "priority", "rule", "time", "output_fields", "source", "tags", "hostname"]) assert.ok(k in body, `${k} in ${req.body}`);
+        assert.equal(body.rule, "Network DNS Test");
+        assert.match(body.time, /^\d{4}-\d\d-\d\dT/);
+      }
+      // the finding was printed on stdout too, once
+      assert.equal(io.out().trim().split("\n").filter((l) => l.includes('"eventName":"DNS"')).length, 1, io.out());
+    }
+  } finally {
+    await server.stop();
+    rmSync(dir, { recursive: true, force: true });
+  }
 });

@@ -11,7 +11,7 @@ import { tmpdir } from "node:os";
 import { join } from "node:path";
 import { after, before, test } from "node:test";
 import { retryAfterMs } from "../engine/outputs/webhook";
-import { netsigAsync, startReceiver, until, type Received } from "./lib/receiver";
+import { makeTestCerts, netsigAsync, startReceiver, until, type Received } from "./lib/receiver";
 import { CORPUS, netsig } from "./lib/run";
 
 const CAPTURE = join(CORPUS, "ndpi", "synscan.pcap");
@@ -266,13 +266,7 @@ test("spool bound reached with the receiver down: counted and logged once, no cr
 test("mutual TLS: without a client certificate the receiver refuses; with one everything arrives", { timeout: 30_000 }, async () => {
   const d = join(tmp, "tls");
   execFileSync("mkdir", ["-p", d]);
-  const ossl = (...a: string[]) => execFileSync("openssl", a, { cwd: d, stdio: "pipe" });
-  ossl("req", "-x509", "-newkey", "rsa:2048", "-nodes", "-keyout", "ca.key", "-out", "ca.pem", "-days", "2", "-subj", "/CN=netsig test CA");
-  for (const who of ["server", "client"]) {
-    ossl("req", "-newkey", "rsa:2048", "-nodes", "-keyout", `${who}.key`, "-out", `${who}.csr`, "-subj", `/CN=${who}`);
-    writeFileSync(join(d, `${who}.ext`), who === "server" ? "subjectAltName=IP:127.0.0.1\nextendedKeyUsage=serverAuth\n" : "extendedKeyUsage=clientAuth\n");
-    ossl("x509", "-req", "-in", `${who}.csr`, "-CA", "ca.pem", "-CAkey", "ca.key", "-CAcreateserial", "-out", `${who}.pem`, "-days", "2", "-extfile", `${who}.ext`);
-  }
+  makeTestCerts(d);
   const f = (n: string) => join(d, n);
   const rx = await startReceiver(() => 200, { tls: { key: readFileSync(f("server.key")), cert: readFileSync(f("server.pem")), ca: readFileSync(f("ca.pem")), requestCert: true, rejectUnauthorized: true } });
   try {

@@ -6,16 +6,12 @@ import { parseArgs } from "node:util";
 import { readCapture } from "../capture/reader";
 import type { ReadSummary } from "../capture/types";
 import { EventFilter, parseEventNames, UsageError } from "../events/filter";
-import { EventPipeline, type EventConsumer } from "../events/pipeline";
+import type { EventPipeline } from "../events/pipeline";
 import type { SignatureEngine } from "../sandbox/host";
-import { Ev } from "../events/types";
-import { FindingsOutput, startSignatures } from "./signatures";
-import { SignatureWatcher } from "../sandbox/watch";
-
-const DNS_EVENTS = (1 << Ev.DNS) | (1 << Ev.DNSRequest) | (1 << Ev.DNSResponse);
 import { EVENT_NAMES } from "../events/types";
-import { EVENT_OUTPUT_OPTIONS, eventOutput } from "./output";
-import { closeWebhooks, WEBHOOK_OPTIONS, WEBHOOK_USAGE, webhooksFrom, type Webhooks } from "./webhooks";
+import { EVENT_OUTPUT_OPTIONS } from "./output";
+import { closeWebhooks, WEBHOOK_OPTIONS, WEBHOOK_USAGE, type webhooksFrom } from "./webhooks";
+import { startSession } from "./session";
 
 export const REPLAY_USAGE = `
 replay options:
@@ -98,33 +94,9 @@ export async function replay(o: ReplayOptions): Promise<{ code: number; engine?:
   const filter = new EventFilter(o.filters);
   const format = o.format;
   if (format !== "json" && format !== "table") throw new UsageError(`unknown --output "${format}": use json or table`);
-  const webhooks: Webhooks | undefined = o.webhooks ? webhooksFrom(o.webhooks, withSignatures) : undefined;
-
-  const host = hostname();
-  let engine: SignatureEngine | undefined;
-  let watcher: SignatureWatcher | null = null;
-  let findings: FindingsOutput | undefined;
-  let out: { consumer: EventConsumer; flush(): void };
-  let pipeline: EventPipeline;
-  if (o.signatures) {
-    // hot reload: files added, changed or deleted while the replay runs
-    ({ engine, watcher } = await startSignatures(o.signatures, host));
-    const consumer: EventConsumer = (ev, kind, p) => findings!.consumer(ev, kind, p);
-    pipeline = new EventPipeline(mask, host, consumer, filter);
-    findings = new FindingsOutput(engine, pipeline, host, format, mask !== 0);
-    if (webhooks) {
-      const outs = webhooks.outputs;
-      findings.print = webhooks.print;
-      findings.sink = (json, severity) => { for (const w of outs) w.add([json], [severity]); };
-    }
-    out = { consumer, flush: () => undefined };
-    const e = engine;
-    pipeline.needDns = (e.mask & DNS_EVENTS) !== 0;
-    pipeline.tap = (p, n) => { e.push(p, n); };
-  } else {
-    out = eventOutput(format, host);
-    pipeline = new EventPipeline(mask, host, out.consumer, filter);
-  }
+  const { pipeline, engine, watcher, findings, out, webhooks } = await startSession({
+    mask, filter, format, hostName: hostname(), signatures: o.signatures, webhooks: o.webhooks,
+  });
 
   const progress = startProgress(file, pipeline, o.quiet);
   const t0 = performance.now();

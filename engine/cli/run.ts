@@ -1,13 +1,16 @@
-// `netsig run`: live capture -> decode -> events -> stdout, until SIGINT/SIGTERM.
-// (The detection sidecar — signatures, webhooks, metrics — builds on this.)
+// `netsig run`: live capture -> decode -> events -> stdout; with --signatures,
+// the signatures (hot reload on) and their findings to stdout and webhooks.
+// Runs until SIGINT/SIGTERM, then drains: what was captured goes through the
+// signatures, findings are printed and delivered (or kept in the spool).
 
 import { hostname } from "node:os";
 import { parseArgs } from "node:util";
 import { LiveCapture } from "../capture/live";
 import { EventFilter, parseEventNames, UsageError } from "../events/filter";
-import { EventPipeline } from "../events/pipeline";
-import { EVENT_OUTPUT_OPTIONS, eventOutput } from "./output";
+import { EVENT_OUTPUT_OPTIONS } from "./output";
 import { formatSummary } from "./replay";
+import { startSession } from "./session";
+import { closeWebhooks, WEBHOOK_OPTIONS, WEBHOOK_USAGE } from "./webhooks";
 
 export const RUN_USAGE = `
 run options:
@@ -17,7 +20,10 @@ run options:
   --events NAMES     as for replay
   --filter EXPR      as for replay
   --output FORMAT    json (default) or table
-  --quiet            no summary on stderr at exit`;
+  --signatures DIR   run the signatures in DIR (repeatable; files added, changed or
+                     deleted there are loaded, replaced or unloaded while running)
+  --quiet            no summary on stderr at exit
+${WEBHOOK_USAGE}`;
 
 export async function runCommand(argv: string[]): Promise<number> {
   const { values, positionals } = parseArgs({
@@ -27,7 +33,9 @@ export async function runCommand(argv: string[]): Promise<number> {
       iface: { type: "string", default: "any" },
       bpf: { type: "string" },
       "buffer-size": { type: "string", default: "64" },
+      signatures: { type: "string", multiple: true },
       ...EVENT_OUTPUT_OPTIONS,
+      ...WEBHOOK_OPTIONS,
     },
   });
   if (values.help) {
@@ -37,25 +45,48 @@ export async function runCommand(argv: string[]): Promise<number> {
   if (positionals.length) throw new UsageError(`run takes no file (did you mean netsig replay ${positionals[0]}?)`);
   const mb = Number(values["buffer-size"]);
   if (!Number.isFinite(mb) || mb < 1 || mb > 4096) throw new UsageError(`--buffer-size must be 1..4096 (MB), got "${values["buffer-size"]}"`);
-  const mask = parseEventNames(values.events);
+  const withSignatures = values.signatures !== undefined;
+  const mask = withSignatures && values.events === undefined ? 0 : parseEventNames(values.events);
   const filter = new EventFilter(values.filter ?? []);
-  const host = hostname();
-  const out = eventOutput(values.output, host);
-  const pipeline = new EventPipeline(mask, host, out.consumer, filter);
+  if (values.output !== "json" && values.output !== "table") throw new UsageError(`unknown --output "${values.output}": use json or table`);
+  const { pipeline, engine, watcher, findings, out, webhooks } = await startSession({
+    mask, filter, format: values.output, hostName: hostname(), webhooks: values,
+    signatures: withSignatures ? { dirs: values.signatures, sandboxed: true, watch: true } : undefined,
+  });
   const t0 = performance.now();
-  const capture = new LiveCapture({ iface: values.iface!, bpf: values.bpf, bufferSize: mb << 20 }, pipeline.onPacket);
+  let capture: LiveCapture;
+  try {
+    capture = new LiveCapture({ iface: values.iface!, bpf: values.bpf, bufferSize: mb << 20 }, pipeline.onPacket);
+  } catch (e) {
+    watcher?.close();
+    await engine?.close();
+    throw e;
+  }
   if (!values.quiet) process.stderr.write(`netsig: capturing on ${values.iface}${values.bpf ? ` (${values.bpf})` : ""}; Ctrl-C to stop\n`);
-  // live output is flushed at least every 200 ms
-  const flusher = setInterval(() => out.flush(), 200);
+  // live output is flushed, and packets go to the signatures, at least every 100 ms
+  const flusher = setInterval(() => { engine?.sendPartial(); out.flush(); }, 100);
   return new Promise((resolve) => {
-    const stop = () => {
+    let stopping = false;
+    const stop = async () => {
+      if (stopping) return;
+      stopping = true;
       clearInterval(flusher);
       capture.close();
+      watcher?.close();
+      if (engine) {
+        await engine.signal({ type: "source_complete" });
+        await engine.close();
+      }
       out.flush();
-      if (!values.quiet) process.stderr.write(formatSummary(values.iface!, { pipeline, elapsedMs: performance.now() - t0 }));
+      findings?.finish();
+      if (webhooks) await closeWebhooks(webhooks, values.quiet);
+      if (!values.quiet) {
+        process.stderr.write(formatSummary(values.iface!, { pipeline, elapsedMs: performance.now() - t0 }));
+        if (engine) process.stderr.write(`netsig: signatures: ${engine.stats.findings} findings, ${engine.stats.errors} signature errors\n`);
+      }
       resolve(0);
     };
-    process.once("SIGINT", stop);
-    process.once("SIGTERM", stop);
+    process.once("SIGINT", () => void stop());
+    process.once("SIGTERM", () => void stop());
   });
 }

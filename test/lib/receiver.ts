@@ -2,7 +2,9 @@
 // every request, and netsig's CLI run as a child process (asynchronously, so
 // the receiver in this process keeps answering).
 
-import { spawn, type ChildProcess } from "node:child_process";
+import { execFileSync, spawn, type ChildProcess } from "node:child_process";
+import { writeFileSync } from "node:fs";
+import { join } from "node:path";
 import { createServer as createHttp, type IncomingHttpHeaders, type IncomingMessage, type ServerResponse } from "node:http";
 import { createServer as createHttps, type ServerOptions } from "node:https";
 import type { AddressInfo } from "node:net";
@@ -64,4 +66,17 @@ export async function until(cond: () => boolean, ms: number): Promise<boolean> {
     await new Promise((r) => setTimeout(r, 20));
   }
   return cond();
+}
+
+/** a test CA, a server certificate for 127.0.0.1 and a client certificate, made by openssl in `dir` */
+export function makeTestCerts(dir: string): { ca: string; serverKey: string; serverCert: string; clientKey: string; clientCert: string } {
+  const ossl = (...a: string[]) => execFileSync("openssl", a, { cwd: dir, stdio: "pipe" });
+  ossl("req", "-x509", "-newkey", "rsa:2048", "-nodes", "-keyout", "ca.key", "-out", "ca.pem", "-days", "2", "-subj", "/CN=netsig test CA");
+  for (const who of ["server", "client"]) {
+    ossl("req", "-newkey", "rsa:2048", "-nodes", "-keyout", `${who}.key`, "-out", `${who}.csr`, "-subj", `/CN=${who}`);
+    writeFileSync(join(dir, `${who}.ext`), who === "server" ? "subjectAltName=IP:127.0.0.1\nextendedKeyUsage=serverAuth\n" : "extendedKeyUsage=clientAuth\n");
+    ossl("x509", "-req", "-in", `${who}.csr`, "-CA", "ca.pem", "-CAkey", "ca.key", "-CAcreateserial", "-out", `${who}.pem`, "-days", "2", "-extfile", `${who}.ext`);
+  }
+  const f = (n: string) => join(dir, n);
+  return { ca: f("ca.pem"), serverKey: f("server.key"), serverCert: f("server.pem"), clientKey: f("client.key"), clientCert: f("client.pem") };
 }

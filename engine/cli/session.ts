@@ -1,0 +1,52 @@
+// What `replay` and `run` share: the event pipeline, and with signatures the
+// signature engine (hot reload on), the findings output and the webhooks.
+
+import { EventFilter } from "../events/filter";
+import { EventPipeline, type EventConsumer } from "../events/pipeline";
+import { Ev } from "../events/types";
+import type { SignatureEngine } from "../sandbox/host";
+import type { SignatureWatcher } from "../sandbox/watch";
+import { eventOutput } from "./output";
+import { FindingsOutput, startSignatures } from "./signatures";
+import { webhooksFrom, type Webhooks } from "./webhooks";
+
+const DNS_EVENTS = (1 << Ev.DNS) | (1 << Ev.DNSRequest) | (1 << Ev.DNSResponse);
+
+export interface SessionOptions {
+  mask: number;
+  filter: EventFilter;
+  format: string;
+  hostName: string;
+  signatures?: { dirs?: string[]; files?: string[]; sandboxed: boolean; watch: boolean };
+  webhooks?: Parameters<typeof webhooksFrom>[0];
+}
+
+export interface Session {
+  pipeline: EventPipeline;
+  engine?: SignatureEngine;
+  watcher: SignatureWatcher | null;
+  findings?: FindingsOutput;
+  out: { consumer: EventConsumer; flush(): void };
+  webhooks?: Webhooks;
+}
+
+export async function startSession(o: SessionOptions): Promise<Session> {
+  const webhooks: Webhooks | undefined = o.webhooks ? webhooksFrom(o.webhooks, o.signatures !== undefined) : undefined;
+  if (!o.signatures) {
+    const out = eventOutput(o.format, o.hostName);
+    return { pipeline: new EventPipeline(o.mask, o.hostName, out.consumer, o.filter), watcher: null, out, webhooks };
+  }
+  const { engine, watcher } = await startSignatures(o.signatures, o.hostName);
+  let findings: FindingsOutput | undefined;
+  const consumer: EventConsumer = (ev, kind, p) => findings!.consumer(ev, kind, p);
+  const pipeline = new EventPipeline(o.mask, o.hostName, consumer, o.filter);
+  findings = new FindingsOutput(engine, pipeline, o.hostName, o.format, o.mask !== 0);
+  if (webhooks) {
+    const outs = webhooks.outputs;
+    findings.print = webhooks.print;
+    findings.sink = (json, severity) => { for (const w of outs) w.add([json], [severity]); };
+  }
+  pipeline.needDns = (engine.mask & DNS_EVENTS) !== 0;
+  pipeline.tap = (p, n) => { engine.push(p, n); };
+  return { pipeline, engine, watcher, findings, out: { consumer, flush: () => undefined }, webhooks };
+}
