@@ -144,3 +144,32 @@ test("run with e2eDNS and an HTTPS webhook (HMAC): dig's four uol.com.br queries
     rmSync(dir, { recursive: true, force: true });
   }
 });
+
+test("run reports the kernel's drops: with netsig stopped and a 1 MB ring, a ping flood is captured or counted as dropped, every packet", { skip: noRootSkip, timeout: 60_000 }, async () => {
+  const N = 3000;
+  // only this test's pings: ICMP with a total length of 1262 (ping -s 1234)
+  const child = spawn(process.execPath, [CLI, "run", "--iface", "lo", "--buffer-size", "1", "--bpf", "icmp and ip[2:2] == 1262", "--events", "net_packet_icmp"]);
+  const io = collect(child);
+  try {
+    await waitFor(() => io.err().includes("capturing on lo"), 15_000);
+    child.kill("SIGSTOP");
+    const ping = spawnSync("ping", ["-f", "-q", "-c", String(N), "-s", "1234", "127.0.0.1"], { encoding: "utf8" });
+    assert.equal(ping.status, 0, ping.stderr);
+    assert.match(ping.stdout, new RegExp(`${N} packets transmitted, ${N} received`));
+  } finally {
+    child.kill("SIGCONT");
+  }
+  await new Promise((r) => setTimeout(r, 1500));
+  child.kill("SIGINT");
+  await new Promise((r) => child.once("close", r));
+  const m = /lo: (\d+) packets captured, (\d+) dropped by the kernel/.exec(io.err());
+  assert.ok(m, io.err());
+  const captured = Number(m[1]);
+  const dropped = Number(m[2]);
+  assert.equal(io.out().trim().split("\n").filter(Boolean).length, captured);
+  assert.ok(dropped > 0, "a 1 MB ring cannot hold the flood");
+  // On lo the kernel queues each packet twice (its outgoing and its incoming
+  // copy; libpcap keeps the incoming one), so a full ring drops, and counts,
+  // both: the kernel's count is twice the packets lost, as pcap_stats says too.
+  assert.equal(captured + dropped / 2, 2 * N, `captured ${captured} + dropped ${dropped}/2 = the ${2 * N} echo requests and replies`);
+});

@@ -10,6 +10,7 @@
 //    to JavaScript (monotonic clock anchored to the wall clock at start);
 //  - snap length is fixed at 65535 bytes; it has no pcap_stats.
 
+import { KernelDrops } from "./drops";
 import { LinkType, type PacketHandler, type PacketRecord } from "./types";
 
 interface CapInstance {
@@ -60,6 +61,8 @@ export class LiveCapture {
   readonly linkType: number;
   packets = 0;
   truncated = 0;
+  /** the kernel's drop count (poll() it; also read at close) */
+  readonly kernel: KernelDrops;
   private closed = false;
 
   constructor(opts: LiveOptions, onPacket: PacketHandler) {
@@ -86,6 +89,7 @@ export class LiveCapture {
       throw new LiveCaptureError(`interface ${opts.iface} has a link type netsig does not decode (${lt})`);
     }
     this.linkType = linkType;
+    this.kernel = new KernelDrops();
     // wall clock at start, advanced by the monotonic clock: no jumps when NTP steps the clock
     const startWallNs = BigInt(Date.now()) * 1_000_000n;
     const startMono = process.hrtime.bigint();
@@ -107,6 +111,7 @@ export class LiveCapture {
   close(): void {
     if (this.closed) return;
     this.closed = true;
+    this.kernel.poll();
     this.cap.close();
   }
 }

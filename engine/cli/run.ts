@@ -65,12 +65,14 @@ export async function runCommand(argv: string[]): Promise<number> {
   if (!values.quiet) process.stderr.write(`netsig: capturing on ${values.iface}${values.bpf ? ` (${values.bpf})` : ""}; Ctrl-C to stop\n`);
   // live output is flushed, and packets go to the signatures, at least every 100 ms
   const flusher = setInterval(() => { engine?.sendPartial(); out.flush(); }, 100);
+  const poller = setInterval(() => capture.kernel.poll(), 1000);
   return new Promise((resolve) => {
     let stopping = false;
     const stop = async () => {
       if (stopping) return;
       stopping = true;
       clearInterval(flusher);
+      clearInterval(poller);
       capture.close();
       watcher?.close();
       if (engine) {
@@ -82,6 +84,9 @@ export async function runCommand(argv: string[]): Promise<number> {
       if (webhooks) await closeWebhooks(webhooks, values.quiet);
       if (!values.quiet) {
         process.stderr.write(formatSummary(values.iface!, { pipeline, elapsedMs: performance.now() - t0 }));
+        process.stderr.write(`netsig: ${values.iface}: ${capture.packets} packets captured, ` + (capture.kernel.available
+          ? `${capture.kernel.drops} dropped by the kernel\n`
+          : "kernel drop count unavailable (native/pktstats not built: npm run native)\n"));
         if (engine) process.stderr.write(`netsig: signatures: ${engine.stats.findings} findings, ${engine.stats.errors} signature errors\n`);
       }
       resolve(0);

@@ -1,0 +1,5 @@
+{
+  "targets": [
+    { "target_name": "pktstats", "sources": ["pktstats.c"] }
+  ]
+}
