@@ -179,3 +179,41 @@ test("events that more than one signature receives are frozen all the way down; 
   const own = seen.filter((s) => s.kind === "net_packet_udp");
   assert.ok(own.length > 0 && own.every((s) => s.sig === "B" && s.unfrozen.includes("event")), "B's own udp events are left as built");
 });
+
+test("live capture cannot wait: when the sandbox falls behind, packets skip the signatures, counted and logged once, and the rest is checked", async () => {
+  const { SignatureEngine } = await import("../engine/sandbox/host");
+  const { transpileSignature } = await import("../engine/sandbox/loader");
+  const dir = mkdtempSync(join(tmpdir(), "netsig-shed-"));
+  try {
+    const file = join(dir, "count.ts");
+    writeFileSync(file, `export default class C {
+  getMetadata() { return { id: "EVERY", version: "1", name: "every", description: "" }; }
+  getSelectedEvents() { return [{ source: "tracee", name: "net_packet_dns" }]; }
+  init(ctx) { this.ctx = ctx; }
+  onEvent(e) { this.ctx.callback({ sigMetadata: this.getMetadata(), event: e, data: {} }); }
+  onSignal() {}
+  close() {}
+}
+`);
+    const logs: string[] = [];
+    const engine = await SignatureEngine.start([transpileSignature(file)], { hostName: "h", batchSize: 100, maxQueued: 4, log: (l) => logs.push(l) });
+    let findings = 0;
+    engine.onFindings = (fs) => { findings += fs.length; };
+    const pipeline = new EventPipeline(0, "h", () => undefined);
+    pipeline.needDns = true;
+    let n = 0;
+    pipeline.tap = (p) => { engine.push(p, n++); };
+    const msg = dns({ type: "query", id: 1, flags: 0x0100, questions: [{ type: "A", class: "IN", name: "x.example" }] });
+    const data = ethernet(ipv4({ src: "127.0.0.1", dst: "127.0.0.53", protocol: 17 }, udp({ srcPort: 40000, dstPort: 53 }, msg)));
+    // 2000 packets handed over at once, as a capture callback would: the worker cannot answer meanwhile
+    for (let i = 0; i < 2000; i++) {
+      pipeline.onPacket({ tsSec: 1700000000, tsNsec: i, linkType: 1, iface: "", buf: data, offset: 0, caplen: data.length, origLen: data.length, fileOffset: 0 });
+    }
+    await engine.close();
+    assert.equal(engine.stats.shed, 2000 - 4 * 100, "4 batches queued, the rest shed");
+    assert.equal(findings, 400, "what was queued was checked");
+    assert.equal(logs.filter((l) => /fell|behind/.test(l)).length, 1, logs.join("\n"));
+  } finally {
+    rmSync(dir, { recursive: true, force: true });
+  }
+});

@@ -87,7 +87,10 @@ export async function runCommand(argv: string[]): Promise<number> {
         process.stderr.write(`netsig: ${values.iface}: ${capture.packets} packets captured, ` + (capture.kernel.available
           ? `${capture.kernel.drops} dropped by the kernel\n`
           : "kernel drop count unavailable (native/pktstats not built: npm run native)\n"));
-        if (engine) process.stderr.write(`netsig: signatures: ${engine.stats.findings} findings, ${engine.stats.errors} signature errors\n`);
+        if (engine) {
+          process.stderr.write(`netsig: signatures: ${engine.stats.findings} findings, ${engine.stats.errors} signature errors` +
+            (engine.stats.shed ? `, ${engine.stats.shed} packets not checked (the signatures fell behind)` : "") + "\n");
+        }
       }
       resolve(0);
     };

@@ -50,6 +50,12 @@ export interface EngineOptions {
   batchSize?: number;
   /** batches in flight before push() asks the caller to wait (drain) */
   maxInFlight?: number;
+  /**
+   * batches queued before packets are shed (live capture cannot wait: when the
+   * signatures fall this far behind, packets skip them, counted and logged,
+   * rather than memory growing without bound)
+   */
+  maxQueued?: number;
   log?: (line: string) => void;
 }
 
@@ -103,7 +109,7 @@ export class SignatureEngine {
   /** every packet up to this number has been through the signatures (results in order) */
   onComplete: (lastPacket: number) => void = () => undefined;
   /** packets sent to the sandbox, findings, errors: counters for the summary */
-  readonly stats = { packetsSent: 0, findings: 0, errors: 0, restarts: 0 };
+  readonly stats = { packetsSent: 0, findings: 0, errors: 0, restarts: 0, shed: 0 };
 
   private readonly opts: Required<Omit<EngineOptions, "log">> & { log: (line: string) => void };
   private worker: Worker | null = null;
@@ -127,7 +133,7 @@ export class SignatureEngine {
   private constructor(opts: EngineOptions) {
     this.opts = {
       sandboxed: true, timeoutMs: 1000, watchdogMs: 10_000, memoryMb: 256, maxErrors: 100, errorWindowMs: 10_000,
-      batchSize: 1024, maxInFlight: 4, log: (l) => process.stderr.write(l + "\n"), ...opts,
+      batchSize: 1024, maxInFlight: 4, maxQueued: 256, log: (l) => process.stderr.write(l + "\n"), ...opts,
     } as SignatureEngine["opts"];
   }
 
@@ -300,6 +306,12 @@ export class SignatureEngine {
   /** hand over a decoded packet; returns true when the caller should await drain() */
   push(p: Packet, packetNumber: number): boolean {
     if ((kindsOf(p) & this.mask) === 0) return false;
+    if (this.pending.size + (this.held?.length ?? 0) >= this.opts.maxQueued) {
+      if (this.stats.shed++ === 0) {
+        this.opts.log(`netsig: the signatures are ${this.opts.maxQueued} batches behind the capture: packets skip them until they catch up (counted)`);
+      }
+      return true;
+    }
     this.batch.add(p, packetNumber);
     this.batchLastPacket = packetNumber;
     this.stats.packetsSent++;
