@@ -58,6 +58,9 @@ test("signatures new: a scaffold that type-checks, loads, lists and finds the ex
     assert.deepEqual(new Set(found.map((f) => data(f).client)), new Set(["127.0.0.1", "::1"]));
     assert.ok(found.every((f) => f.eventName === "DNS-WATCH" && f.metadata.Properties.Severity === 1));
     assert.match(t.stderr, /dns-watch\.ts: 16 findings, 0 errors/);
+    // as a table: the finding's name, the triggering packet's addresses, the data
+    const table = netsig(["signatures", "test", file, "--pcap", EXAMPLE, "--output", "table", "--quiet"]);
+    assert.match(table.stdout, /^\S+Z DNS-WATCH\s+127\.0\.0\.1:\d+\s+127\.0\.0\.1:53\s+dns-watch: \{"query":"netsig\.test","type":"AAAA"/m);
 
     // it will not overwrite
     const again = netsig(["signatures", "new", "dns-watch", "--dir", dir]);

@@ -11,7 +11,7 @@ import type { EventConsumer, EventPipeline } from "../events/pipeline";
 import { SignatureEngine, type HostFinding } from "../sandbox/host";
 import { listSignatureFiles, transpileSignature } from "../sandbox/loader";
 import { FdOutput } from "../outputs/stdout";
-import { tableLine } from "../outputs/table";
+import { findingTableLine, tableLine } from "../outputs/table";
 import type { TraceeEvent } from "../events/types";
 
 /** the signatures shipped with netsig */
@@ -77,8 +77,8 @@ export class FindingsOutput {
     if (this.sink) this.sink(fe.json, Number(f.sig.meta.properties?.Severity ?? 0));
     if (this.format !== "table") return fe.json;
     const ts = BigInt(f.ts || "0");
-    return tableLine(fe.event as unknown as TraceeEvent, Number(ts / 1_000_000_000n), Number(ts % 1_000_000_000n)) +
-      `  ${f.sig.meta.name}: ${JSON.stringify(f.data)}`;
+    return findingTableLine(String((fe.event as { eventName?: unknown }).eventName ?? f.sig.meta.id), f.event as unknown as TraceeEvent | null,
+      Number(ts / 1_000_000_000n), Number(ts % 1_000_000_000n), `${f.sig.meta.name}: ${JSON.stringify(f.data)}`);
   }
 
   private findings(fs: HostFinding[]): void {

@@ -98,3 +98,15 @@ export function tableLine(ev: TraceeEvent, tsSec: number, tsNsec: number): strin
   const [src, dst, details] = describe(ev);
   return pad(isoTime(tsSec, tsNsec), 31) + pad(ev.eventName, 24) + pad(src, 24) + pad(dst, 24) + details;
 }
+
+/** a finding as a table row: its name, the addresses of the event that triggered it, and its data */
+export function findingTableLine(name: string, trigger: TraceeEvent | null, tsSec: number, tsNsec: number, text: string): string {
+  let src = "";
+  let dst = "";
+  try {
+    if (trigger && Array.isArray(trigger.args)) [src, dst] = describe(trigger);
+  } catch {
+    /* an event shape the table does not know (a signature may report anything) */
+  }
+  return pad(isoTime(tsSec, tsNsec), 31) + pad(name, 24) + pad(src, 24) + pad(dst, 24) + text;
+}
