@@ -91,7 +91,10 @@ export class SignatureWatcher {
     if (t) clearTimeout(t);
     this.timers.set(dir, setTimeout(() => {
       this.timers.delete(dir);
-      this.busy = this.busy.then(() => this.sync(dir));
+      // (a failed change is reported and must not stop the ones after it)
+      this.busy = this.busy.then(() => this.sync(dir)).catch((e: unknown) => {
+        this.log(`netsig: could not apply a change in ${dir}: ${(e as Error)?.message ?? e}`);
+      });
     }, this.settleMs));
   }
 
