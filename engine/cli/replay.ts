@@ -12,6 +12,7 @@ import { EVENT_NAMES } from "../events/types";
 import { EVENT_OUTPUT_OPTIONS } from "./output";
 import { closeWebhooks, WEBHOOK_OPTIONS, WEBHOOK_USAGE, type webhooksFrom } from "./webhooks";
 import { startSession } from "./session";
+import { withConfig } from "./config";
 
 export const REPLAY_USAGE = `
 replay options:
@@ -22,6 +23,7 @@ replay options:
                      (with --events also given: the events and the findings, in order)
   --unsandboxed      run signatures in-process, without the sandbox (benchmarks, authoring)
   --quiet            no summary on stderr
+  --config FILE      options from a YAML file (keys: the long options above; flags win)
 ${WEBHOOK_USAGE}`;
 
 export interface ReplayResult {
@@ -45,16 +47,18 @@ export function formatSummary(file: string, r: { pipeline: EventPipeline; elapse
     `; events: ${events || "none"}; ${secs.toFixed(2)} s, ${rate} packets/s\n`;
 }
 
+export const REPLAY_OPTIONS = {
+  ...EVENT_OUTPUT_OPTIONS,
+  signatures: { type: "string", multiple: true },
+  unsandboxed: { type: "boolean", default: false },
+  ...WEBHOOK_OPTIONS,
+} as const;
+
 export async function replayCommand(argv: string[]): Promise<number> {
   const { values, positionals } = parseArgs({
-    args: argv,
+    args: withConfig(argv, REPLAY_OPTIONS),
     allowPositionals: true,
-    options: {
-      ...EVENT_OUTPUT_OPTIONS,
-      signatures: { type: "string", multiple: true },
-      unsandboxed: { type: "boolean", default: false },
-      ...WEBHOOK_OPTIONS,
-    },
+    options: REPLAY_OPTIONS,
   });
   if (values.help) {
     process.stdout.write(`usage: netsig replay FILE [options]\n${REPLAY_USAGE}\n`);

@@ -10,6 +10,7 @@ import { EventFilter, parseEventNames, UsageError } from "../events/filter";
 import { EVENT_OUTPUT_OPTIONS } from "./output";
 import { formatSummary } from "./replay";
 import { startSession } from "./session";
+import { withConfig } from "./config";
 import { closeWebhooks, WEBHOOK_OPTIONS, WEBHOOK_USAGE } from "./webhooks";
 
 export const RUN_USAGE = `
@@ -23,20 +24,23 @@ run options:
   --signatures DIR   run the signatures in DIR (repeatable; files added, changed or
                      deleted there are loaded, replaced or unloaded while running)
   --quiet            no summary on stderr at exit
+  --config FILE      options from a YAML file (keys: the long options above; flags win)
 ${WEBHOOK_USAGE}`;
+
+export const RUN_OPTIONS = {
+  iface: { type: "string", default: "any" },
+  bpf: { type: "string" },
+  "buffer-size": { type: "string", default: "64" },
+  signatures: { type: "string", multiple: true },
+  ...EVENT_OUTPUT_OPTIONS,
+  ...WEBHOOK_OPTIONS,
+} as const;
 
 export async function runCommand(argv: string[]): Promise<number> {
   const { values, positionals } = parseArgs({
-    args: argv,
+    args: withConfig(argv, RUN_OPTIONS),
     allowPositionals: true,
-    options: {
-      iface: { type: "string", default: "any" },
-      bpf: { type: "string" },
-      "buffer-size": { type: "string", default: "64" },
-      signatures: { type: "string", multiple: true },
-      ...EVENT_OUTPUT_OPTIONS,
-      ...WEBHOOK_OPTIONS,
-    },
+    options: RUN_OPTIONS,
   });
   if (values.help) {
     process.stdout.write(`usage: netsig run [options]\n${RUN_USAGE}\n`);
