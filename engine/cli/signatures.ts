@@ -55,7 +55,7 @@ export class FindingsOutput {
   /** print findings on standard output (off: --quiet-findings) */
   print = true;
 
-  constructor(private readonly engine: SignatureEngine, pipeline: EventPipeline, hostName: string,
+  constructor(engine: SignatureEngine, pipeline: EventPipeline, hostName: string,
     private readonly format: string, printEvents: boolean) {
     this.json = new EventJSONWriter(hostName);
     [...engine.signatures.values()].sort((a, b) => a.meta.id.localeCompare(b.meta.id))

@@ -81,7 +81,7 @@ export interface HostFinding {
 
 export type FindingHandler = (findings: HostFinding[]) => void;
 
-interface Pending { id: number; msg: ToWorker; resolve: (r: string) => void; sent: number; lastPacket: number }
+interface Pending { id: number; msg: ToWorker; resolve: (r: string) => void }
 
 function kindsOf(p: Packet): number {
   let k = p.ipVersion === 4 ? 1 << Ev.IPv4 : p.ipVersion === 6 ? 1 << Ev.IPv6 : 0;
@@ -231,12 +231,12 @@ export class SignatureEngine {
     if (w) w();
   }
 
-  private call(msg: ToWorker, lastPacket = -1): Promise<string> {
+  private call(msg: ToWorker): Promise<string> {
     if (this.realm) return Promise.resolve(this.callRealm(msg));
     const id = this.nextId++;
     const m = { ...msg, id } as ToWorker;
     return new Promise((resolve) => {
-      this.pending.set(id, { id, msg: m, resolve, sent: Date.now(), lastPacket });
+      this.pending.set(id, { id, msg: m, resolve });
       this.worker!.postMessage(m);
     });
   }
@@ -287,7 +287,7 @@ export class SignatureEngine {
     void this.spawn(active).then((loaded) => {
       active.forEach((s, i) => this.registered(s, loaded[i]));
       for (const p of resend) {
-        this.pending.set(p.id, { ...p, sent: Date.now() });
+        this.pending.set(p.id, p);
         this.worker!.postMessage(p.msg);
       }
     }, (e: Error) => this.opts.log(`netsig: could not restart the sandbox: ${e.message}`));
@@ -334,7 +334,7 @@ export class SignatureEngine {
   }
 
   private post(data: string, last: number): void {
-    void this.call({ type: "batch", id: 0, data }, last).then((r) => { this.collect(r); this.onComplete(last); });
+    void this.call({ type: "batch", id: 0, data }).then((r) => { this.collect(r); this.onComplete(last); });
   }
 
   /** send the batch being built even if it is not full (live capture: at most a few ms of delay) */

@@ -85,7 +85,7 @@ function freezeRecords(rrs: ProtoDNSResourceRecord[]): void {
  * others see. It walks the shapes events/build.ts makes (a generic deep freeze
  * cost 3x more: an array of values per object, an isFrozen call per value);
  * the envelope's objects (executable, container, ...) are the builder's frozen
- * constants. test/escapes.test.ts checks that every part of every event is
+ * constants. test/compact.test.ts checks that every part of every shared event is
  * frozen.
  */
 export function freezeEvent(ev: TraceeEvent): void {

@@ -77,7 +77,6 @@ export function escapeFile(c: EscapeCase): string {
   return hostile(c.name.toUpperCase().replace(/[^A-Z0-9]/g, "_"), c.method, c.body, pwnPrelude(c.name) + (c.prelude ?? ""));
 }
 
-const notDefined = (n: string) => new RegExp(`onEvent threw: blocked: .*${n} is not defined`);
 const blocked = (...why: string[]) => new RegExp(`onEvent threw: blocked: .*${why.join(".*")}`);
 
 export const ESCAPES: EscapeCase[] = [
