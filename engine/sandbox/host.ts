@@ -320,9 +320,9 @@ export class SignatureEngine {
   }
 
   /** wait until fewer batches are in flight than the limit */
-  drain(): Promise<void> {
-    if (this.pending.size < this.opts.maxInFlight) return Promise.resolve();
-    return new Promise((r) => this.waiters.push(r));
+  async drain(): Promise<void> {
+    // each answer wakes one waiter: wait again until enough have come back
+    while (this.pending.size >= this.opts.maxInFlight) await new Promise<void>((r) => this.waiters.push(r));
   }
 
   private send(): void {
