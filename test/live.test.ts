@@ -3,7 +3,7 @@
 
 import assert from "node:assert/strict";
 import { spawn, spawnSync } from "node:child_process";
-import { copyFileSync, mkdirSync, mkdtempSync, readFileSync, rmSync, writeFileSync } from "node:fs";
+import { copyFileSync, mkdirSync, mkdtempSync, readdirSync, readFileSync, readlinkSync, rmSync, writeFileSync } from "node:fs";
 import { createHmac } from "node:crypto";
 import { tmpdir } from "node:os";
 import { join } from "node:path";
@@ -21,6 +21,34 @@ function collect(child: ReturnType<typeof spawn>): { out: () => string; err: () 
   child.stdout!.on("data", (d: Buffer) => { out += d.toString(); });
   child.stderr!.on("data", (d: Buffer) => { err += d.toString(); });
   return { out: () => out, err: () => err };
+}
+
+/** the socket inodes among a process's open files */
+function socketInodes(pid: number): Set<string> {
+  const out = new Set<string>();
+  for (const fd of readdirSync(`/proc/${pid}/fd`)) {
+    try { const m = /^socket:\[(\d+)\]$/.exec(readlinkSync(`/proc/${pid}/fd/${fd}`)); if (m) out.add(m[1]); } catch { /* closed meanwhile */ }
+  }
+  return out;
+}
+
+/** what the sandbox process of a netsig process holds: its user, capabilities, environment, packet sockets */
+function sandboxOf(pid: number): { pid: number; uids: string; capEff: string; environ: string; packetSockets: number; parentPacketSockets: number } {
+  const kids = readdirSync(`/proc/${pid}/task`).flatMap((t) => readFileSync(`/proc/${pid}/task/${t}/children`, "utf8").trim().split(/\s+/).filter(Boolean)).map(Number)
+    .filter((k) => readFileSync(`/proc/${k}/cmdline`, "utf8").includes("supervisor.js"));
+  assert.equal(kids.length, 1, "netsig runs one sandbox process");
+  const sb = kids[0];
+  const status = readFileSync(`/proc/${sb}/status`, "utf8");
+  const packet = new Set(readFileSync("/proc/net/packet", "utf8").trim().split("\n").slice(1).map((l) => l.trim().split(/\s+/).pop()!));
+  const count = (p: number) => [...socketInodes(p)].filter((i) => packet.has(i)).length;
+  return {
+    pid: sb,
+    uids: /^Uid:\s+(.*)$/m.exec(status)![1].trim().split(/\s+/).join(","),
+    capEff: /^CapEff:\s+(\S+)/m.exec(status)![1],
+    environ: readFileSync(`/proc/${sb}/environ`, "latin1"),
+    packetSockets: count(sb),
+    parentPacketSockets: count(pid),
+  };
 }
 
 async function waitFor(cond: () => boolean, ms: number): Promise<void> {
@@ -96,7 +124,7 @@ test("run without root: a one-line error that says how to get the capability", {
   assert.equal(r.stderr.trim().split("\n").length, 1);
 });
 
-test("run with e2eDNS and an HTTPS webhook (HMAC): dig's four uol.com.br queries give exactly one finding at the receiver, as tracee and as falcosidekick", { skip: noRootSkip, timeout: 120_000 }, async () => {
+test("run with e2eDNS and an HTTPS webhook (HMAC): the signatures run in an unprivileged process without the capture socket or secrets; dig's four uol.com.br queries give exactly one finding at the receiver, as tracee and as falcosidekick", { skip: noRootSkip, timeout: 120_000 }, async () => {
   const dir = mkdtempSync(join(tmpdir(), "netsig-live-hook-"));
   const sigs = join(dir, "sigs");
   mkdirSync(sigs);
@@ -113,6 +141,17 @@ test("run with e2eDNS and an HTTPS webhook (HMAC): dig's four uol.com.br queries
       const io = collect(child);
       try {
         await waitFor(() => io.err().includes("capturing on lo"), 15_000);
+        if (format === "tracee") {
+          // privilege separation: the signatures run in a process with no capture handle, no secret, no root
+          const sb = sandboxOf(child.pid!);
+          assert.ok(sb.parentPacketSockets >= 1, "netsig holds its packet socket (the check can see one)");
+          assert.equal(sb.packetSockets, 0, "the sandbox process holds no packet socket");
+          assert.equal(sb.uids, "65534,65534,65534,65534", "the sandbox runs as nobody");
+          assert.equal(sb.capEff, "0000000000000000", "with no capability");
+          // (but for the IPC channel Node itself sets)
+          assert.deepEqual(sb.environ.split("\0").filter((v) => v && !v.startsWith("NODE_CHANNEL_")), [], "and an empty environment (no webhook key)");
+          assert.ok(!sb.environ.includes(key));
+        }
         for (const t of ["MX", "NS", "SOA", "TXT"]) await dig(["uol.com.br", t]);
         await waitFor(() => rx.reqs.length >= 1, 20_000);
       } finally {

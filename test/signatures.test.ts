@@ -90,3 +90,20 @@ for (const [what, files, expect] of HOSTILE) {
     assert.ok(!existsSync("/tmp/netsig-pwned-cp"));
   });
 }
+
+test("as root, the sandbox process runs as an unprivileged user; one that does not exist is a clear error, not a root sandbox", { skip: process.getuid?.() !== 0 ? "needs root" : false }, async () => {
+  const { SignatureEngine } = await import("../engine/sandbox/host");
+  const { transpileSignature } = await import("../engine/sandbox/loader");
+  const file = join(__dirname, "..", "..", "signatures", "e2e-dns.ts");
+  await assert.rejects(SignatureEngine.start([transpileSignature(file)], { hostName: "h", user: "no-such-netsig-user", log: () => undefined }),
+    /the sandbox user "no-such-netsig-user" does not exist/);
+  const engine = await SignatureEngine.start([transpileSignature(file)], { hostName: "h", log: () => undefined });
+  try {
+    const pid = engine.sandboxPid!;
+    const { readFileSync } = await import("node:fs");
+    assert.match(readFileSync(`/proc/${pid}/status`, "utf8"), /^Uid:\s+65534\s+65534\s+65534\s+65534$/m);
+    assert.equal(engine.signatures.size, 1, "and the signature loaded there");
+  } finally {
+    await engine.close();
+  }
+});

@@ -1,43 +1,34 @@
 // The host side of the signature sandboxes: loads signature files into a
-// worker thread (sandbox/worker.ts), sends it batches of packed packets,
-// collects findings in order, and keeps the engine alive whatever a
-// signature does:
+// worker thread (sandbox/worker.ts) of a separate, unprivileged sandbox
+// process (channel.ts), sends it batches of packed packets, collects
+// findings in order, and keeps the engine alive whatever a signature does:
 //  - a signature that throws is logged (file:line) and counted; one that
 //    throws more than `maxErrors` times in `errorWindowMs` is disabled;
 //  - one that runs longer than `timeoutMs` in a call is stopped inside the VM
 //    and quarantined; the other signatures keep their state;
 //  - a worker that dies (memory limit) or stops answering for `watchdogMs`
-//    is terminated and replaced; the signature that was running (shared
-//    memory says which) is quarantined, the others are loaded again.
+//    is terminated and replaced; the signature that was running (the
+//    sandbox process says which) is quarantined, the others are loaded again.
 // Unsandboxed mode runs the same realm in-process (benchmarks, authoring).
 
-import { Worker } from "node:worker_threads";
-import { join } from "node:path";
 import { Realm, type RealmResult } from "./realm";
 import { realmBundle } from "./bundle";
 import { formatProblem, lineOf, type LoadProblem, type SignatureSource } from "./loader";
 import { mapStack } from "./sourcemap";
 import type { FromWorker, ToWorker, WorkerInit, WorkerSignature } from "./worker";
+import { lookupUser, ProcessChannel, type SandboxChannel } from "./channel";
 import type { SignatureMetadata } from "../sdk/index";
 import { Layer, type Packet } from "../decode/packet";
 import { BatchPacker } from "../dispatch/compact";
 import { Ev } from "../events/types";
 
-/**
- * How a sandbox worker is started: bounded memory and stack, its output
- * piped to us, and an empty environment (the second wall: code that escaped
- * the VM into the worker finds no secret in process.env).
- */
-export function sandboxWorkerOptions(memoryMb: number) {
-  return {
-    resourceLimits: { maxOldGenerationSizeMb: memoryMb, maxYoungGenerationSizeMb: 32, stackSizeMb: 4 },
-    stdout: true, stderr: true, env: {},
-  };
-}
+export { sandboxWorkerOptions } from "./channel";
 
 export interface EngineOptions {
   hostName: string;
   sandboxed?: boolean;
+  /** when netsig runs as root, the user the sandbox process runs as (default nobody) */
+  user?: string;
   /** longest one call into a signature may run (ms) */
   timeoutMs?: number;
   /** longest the worker may go without answering (ms) */
@@ -112,10 +103,8 @@ export class SignatureEngine {
   readonly stats = { packetsSent: 0, findings: 0, errors: 0, restarts: 0, shed: 0 };
 
   private readonly opts: Required<Omit<EngineOptions, "log">> & { log: (line: string) => void };
-  private worker: Worker | null = null;
+  private worker: SandboxChannel | null = null;
   private realm: Realm | null = null;
-  /** shared with the worker: [0] the signature running now (-1 none), [1] a heartbeat it bumps as it works */
-  private progress = new SharedArrayBuffer(8);
   private lastBeat = -1;
   private lastBeatAt = 0;
   private nextIndex = 0;
@@ -132,7 +121,7 @@ export class SignatureEngine {
 
   private constructor(opts: EngineOptions) {
     this.opts = {
-      sandboxed: true, timeoutMs: 1000, watchdogMs: 10_000, memoryMb: 256, maxErrors: 100, errorWindowMs: 10_000,
+      sandboxed: true, user: "nobody", timeoutMs: 1000, watchdogMs: 10_000, memoryMb: 256, maxErrors: 100, errorWindowMs: 10_000,
       batchSize: 1024, maxInFlight: 4, maxQueued: 256, log: (l) => process.stderr.write(l + "\n"), ...opts,
     } as SignatureEngine["opts"];
   }
@@ -199,22 +188,36 @@ export class SignatureEngine {
     return true;
   }
 
+  /** process id of the sandbox process */
+  get sandboxPid(): number | undefined { return this.worker?.pid; }
+
   private spawn(list: LoadedSignature[]): Promise<string[]> {
-    const init: WorkerInit = {
-      bundle: realmBundle(), hostName: this.opts.hostName, timeoutMs: this.opts.timeoutMs, progress: this.progress,
+    const init: Omit<WorkerInit, "progress"> = {
+      bundle: realmBundle(), hostName: this.opts.hostName, timeoutMs: this.opts.timeoutMs,
       signatures: list.map((s) => this.workerSig(s)),
     };
-    const w = new Worker(join(__dirname, "worker.js"), { workerData: init, ...sandboxWorkerOptions(this.opts.memoryMb) });
-    this.worker = w;
+    let user: { uid: number; gid: number } | null = null;
+    if (process.getuid?.() === 0) {
+      user = lookupUser(this.opts.user);
+      if (!user) return Promise.reject(new Error(`the sandbox user "${this.opts.user}" does not exist: create it or choose another`));
+    }
     return new Promise((resolve, reject) => {
       let ready = false;
-      w.on("message", (m: FromWorker) => {
-        if (m.type === "ready") { ready = true; resolve(m.loaded); return; }
-        if (m.type === "result" || m.type === "added") this.answer(m);
-        if (m.type === "fatal") this.opts.log(`netsig: sandbox error: ${m.message}`);
-      });
-      w.on("error", (e) => { if (!ready) reject(e); else this.crashed(w, e.message); });
-      w.on("exit", (code) => { if (ready && this.worker === w && !this.closed) this.crashed(w, `exit code ${code}`); });
+      const ch: SandboxChannel = new ProcessChannel(init, this.opts.memoryMb, {
+        message: (m: FromWorker) => {
+          if (m.type === "ready") { ready = true; resolve(m.loaded); return; }
+          if (m.type === "result" || m.type === "added") this.answer(m);
+          if (m.type === "fatal") this.opts.log(`netsig: sandbox error: ${m.message}`);
+        },
+        exit: (why) => {
+          if (!ready) {
+            reject(new Error(user && this.opts.user !== "root"
+              ? `the signature sandbox did not start as user ${this.opts.user} (${why}): that user must be able to read netsig's files`
+              : `the signature sandbox did not start (${why})`));
+          } else if (this.worker === ch && !this.closed) this.crashed(ch, why);
+        },
+      }, user, this.opts.log);
+      this.worker = ch;
       this.watchdog ??= setInterval(() => this.checkWatchdog(), 500).unref() as unknown as NodeJS.Timeout;
     });
   }
@@ -237,7 +240,7 @@ export class SignatureEngine {
     const m = { ...msg, id } as ToWorker;
     return new Promise((resolve) => {
       this.pending.set(id, { id, msg: m, resolve });
-      this.worker!.postMessage(m);
+      this.worker!.post(m);
     });
   }
 
@@ -259,7 +262,7 @@ export class SignatureEngine {
    * while, and that is no reason to restart.
    */
   private checkWatchdog(): void {
-    const beat = Atomics.load(new Int32Array(this.progress), 1);
+    const beat = this.worker ? Atomics.load(this.worker.progress, 1) : 0;
     const now = Date.now();
     if (!this.worker || this.pending.size === 0 || beat !== this.lastBeat) {
       this.lastBeat = beat;
@@ -273,11 +276,12 @@ export class SignatureEngine {
   }
 
   /** the worker died or hung: quarantine the signature that was running, start a new worker, resend */
-  private crashed(w: Worker, why: string): void {
+  private crashed(w: SandboxChannel, why: string): void {
     if (this.worker !== w || this.closed) return;
     this.worker = null;
+    void w.terminate();
     this.stats.restarts++;
-    const running = Atomics.load(new Int32Array(this.progress), 0);
+    const running = Atomics.load(w.progress, 0);
     if (running >= 0) this.quarantine(running, `stopped the sandbox (${why})`);
     else this.opts.log(`netsig: sandbox restarted (${why}); signature state was reset`);
     const resend = [...this.pending.values()].sort((a, b) => a.id - b.id);
@@ -288,7 +292,7 @@ export class SignatureEngine {
       active.forEach((s, i) => this.registered(s, loaded[i]));
       for (const p of resend) {
         this.pending.set(p.id, p);
-        this.worker!.postMessage(p.msg);
+        this.worker!.post(p.msg);
       }
     }, (e: Error) => this.opts.log(`netsig: could not restart the sandbox: ${e.message}`));
   }

@@ -1,0 +1,106 @@
+// The sandbox process, seen from the host (host.ts): a separate process
+// (supervisor.ts) that holds the sandbox worker thread. It shares no memory
+// and no file descriptor with netsig (no capture handle), gets an empty
+// environment (no webhook token), and when netsig runs as root it runs as an
+// unprivileged user (default nobody), which has no capabilities. It reports
+// the worker's progress ([0] the signature running, [1] a heartbeat) every
+// 100 ms, and at once when the worker dies.
+
+import { spawn, type ChildProcess } from "node:child_process";
+import { readFileSync } from "node:fs";
+import { join } from "node:path";
+import type { FromWorker, ToWorker, WorkerInit } from "./worker";
+
+/** what the supervisor process says besides the worker's own messages */
+export type FromSupervisor =
+  | FromWorker
+  | { type: "progress"; running: number; beat: number }
+  | { type: "worker-exit"; running: number; why: string };
+
+export type ToSupervisor =
+  | ToWorker
+  | { type: "init"; init: Omit<WorkerInit, "progress">; memoryMb: number };
+
+/**
+ * How a sandbox worker is started: bounded memory and stack, its output
+ * piped to us, and an empty environment (code that escaped the VM into the
+ * worker finds no secret in process.env).
+ */
+export function sandboxWorkerOptions(memoryMb: number) {
+  return {
+    resourceLimits: { maxOldGenerationSizeMb: memoryMb, maxYoungGenerationSizeMb: 32, stackSizeMb: 4 },
+    stdout: true, stderr: true, env: {},
+  };
+}
+
+export interface ChannelEvents {
+  message(m: FromWorker): void;
+  /** the worker (or its process) is gone; progress() says what was running */
+  exit(why: string): void;
+}
+
+export interface SandboxChannel {
+  post(m: ToWorker): void;
+  /** [0] the signature running (-1 none), [1] a heartbeat that moves while it works */
+  readonly progress: Int32Array;
+  readonly pid: number | undefined;
+  terminate(): Promise<void>;
+}
+
+/** uid and gid of a user name from /etc/passwd (numbers are taken as they are) */
+export function lookupUser(name: string): { uid: number; gid: number } | null {
+  if (/^\d+$/.test(name)) return { uid: Number(name), gid: Number(name) };
+  let passwd = "";
+  try { passwd = readFileSync("/etc/passwd", "utf8"); } catch { return null; }
+  for (const line of passwd.split("\n")) {
+    const f = line.split(":");
+    if (f[0] === name && f.length >= 4) return { uid: Number(f[2]), gid: Number(f[3]) };
+  }
+  return null;
+}
+
+export class ProcessChannel implements SandboxChannel {
+  readonly progress = new Int32Array(2);
+  readonly pid: number | undefined;
+  private readonly child: ChildProcess;
+  private gone = false;
+  constructor(init: Omit<WorkerInit, "progress">, memoryMb: number, on: ChannelEvents, user: { uid: number; gid: number } | null, log: (l: string) => void) {
+    this.progress[0] = -1;
+    this.child = spawn(process.execPath, [join(__dirname, "supervisor.js")], {
+      stdio: ["ignore", "ignore", "pipe", "ipc"],
+      serialization: "advanced",
+      env: {},
+      cwd: "/",
+      ...(user ? { uid: user.uid, gid: user.gid } : {}),
+    });
+    this.pid = this.child.pid;
+    let err = "";
+    this.child.stderr!.setEncoding("utf8").on("data", (d: string) => {
+      err += d;
+      let nl: number;
+      while ((nl = err.indexOf("\n")) >= 0) { const l = err.slice(0, nl); err = err.slice(nl + 1); if (l.trim()) log(`netsig: sandbox process: ${l}`); }
+    });
+    const exit = (why: string) => { if (!this.gone) { this.gone = true; on.exit(why); } };
+    this.child.on("message", (m: FromSupervisor) => {
+      switch (m.type) {
+        case "progress": this.progress[0] = m.running; this.progress[1] = m.beat; return;
+        case "worker-exit": this.progress[0] = m.running; exit(m.why); return;
+        default: on.message(m);
+      }
+    });
+    this.child.on("error", (e) => exit(e.message));
+    this.child.on("exit", (code, signal) => exit(signal ? `sandbox process killed by ${signal}` : `sandbox process exit code ${code}`));
+    this.child.send({ type: "init", init, memoryMb } satisfies ToSupervisor);
+  }
+  post(m: ToWorker): void {
+    if (!this.gone && this.child.connected) this.child.send(m);
+  }
+  terminate(): Promise<void> {
+    this.gone = true;
+    if (this.child.exitCode !== null || this.child.signalCode !== null) return Promise.resolve();
+    return new Promise((resolve) => {
+      this.child.once("exit", () => resolve());
+      this.child.kill("SIGKILL");
+    });
+  }
+}
