@@ -110,8 +110,17 @@ export class SignatureEngine {
   onComplete: (lastPacket: number) => void = () => undefined;
   /** packets sent to the sandbox, findings, errors: counters for the summary */
   readonly stats = { packetsSent: 0, findings: 0, errors: 0, restarts: 0, shed: 0 };
+  /** events built for the signatures, per event type (Ev), counted in the realm per batch */
+  readonly events: number[] = [0, 0, 0, 0, 0, 0, 0, 0, 0];
+  /** findings per signature id and severity (key "id\tseverity"), errors per signature id (metrics) */
+  readonly findingsBy = new Map<string, number>();
+  readonly errorsBy = new Map<string, number>();
+  /** called with the time a batch took in the signatures (s), measured in the worker */
+  onBatchTime: ((seconds: number) => void) | null = null;
+  /** why the engine cannot run any more (the sandbox could not be restarted); null while it can */
+  failed: string | null = null;
 
-  private readonly opts: Required<Omit<EngineOptions, "log">> & { log: (line: string) => void };
+  private readonly opts: Required<EngineOptions>;
   private worker: Worker | null = null;
   private realm: Realm | null = null;
   /** shared with the worker: [0] the signature running now (-1 none), [1] a heartbeat it bumps as it works */
@@ -224,6 +233,7 @@ export class SignatureEngine {
     if (!p) return;
     this.pending.delete(m.id);
     if (m.type === "result") {
+      if (m.ms !== undefined && p.msg.type === "batch") this.onBatchTime?.(m.ms / 1000);
       for (const i of m.hung) this.quarantine(i, `ran longer than ${this.opts.timeoutMs} ms in one call`);
       p.resolve(m.result);
     } else p.resolve(m.loaded);
@@ -244,7 +254,12 @@ export class SignatureEngine {
   private callRealm(msg: ToWorker): string {
     const r = this.realm!;
     switch (msg.type) {
-      case "batch": return r.batch(msg.data);
+      case "batch": {
+        const t0 = performance.now();
+        const out = r.batch(msg.data);
+        this.onBatchTime?.((performance.now() - t0) / 1000);
+        return out;
+      }
       case "signal": return r.signal(msg.data);
       case "remove": return r.unregister(msg.index, msg.close);
       case "close": return r.closeAll();
@@ -290,7 +305,10 @@ export class SignatureEngine {
         this.pending.set(p.id, p);
         this.worker!.postMessage(p.msg);
       }
-    }, (e: Error) => this.opts.log(`netsig: could not restart the sandbox: ${e.message}`));
+    }, (e: Error) => {
+      this.failed = `could not restart the sandbox: ${e.message}`;
+      this.opts.log(`netsig: ${this.failed}`);
+    });
   }
 
   private quarantine(index: number, why: string): void {
@@ -317,6 +335,11 @@ export class SignatureEngine {
     this.stats.packetsSent++;
     if (this.batch.count >= this.opts.batchSize) this.send();
     return this.pending.size >= this.opts.maxInFlight;
+  }
+
+  /** batches sent to the sandbox and not answered yet, or held during a reload */
+  get queued(): number {
+    return this.pending.size + (this.held?.length ?? 0);
   }
 
   /** wait until fewer batches are in flight than the limit */
@@ -445,12 +468,15 @@ export class SignatureEngine {
       const s = this.signatures.get(l.sig);
       this.opts.log(`netsig: [${l.level}] ${s?.meta.id ?? l.sig}: ${l.message}`);
     }
+    if (r.events) for (let i = 0; i < r.events.length; i++) this.events[i] += r.events[i];
     for (const e of r.errors ?? []) this.error(e.sig, e.method, e.message, e.stack);
     if (r.findings?.length) {
       const out: HostFinding[] = [];
       for (const f of r.findings) {
         const sig = this.signatures.get(f.sig);
         if (!sig) continue;
+        const key = `${sig.meta.id}\t${Number(sig.meta.properties?.Severity ?? 0)}`;
+        this.findingsBy.set(key, (this.findingsBy.get(key) ?? 0) + 1);
         out.push({ sig, packet: f.seq, ts: f.ts, event: JSON.parse(f.event), data: JSON.parse(f.data) ?? {} });
       }
       this.stats.findings += out.length;
@@ -462,6 +488,7 @@ export class SignatureEngine {
     const s = this.signatures.get(index);
     if (!s) return;
     this.stats.errors++;
+    this.errorsBy.set(s.meta.id, (this.errorsBy.get(s.meta.id) ?? 0) + 1);
     const at = mapStack(s.source, stack);
     // vm2 hides the frames of sandboxed code: without one, point at the method
     const where = at ? `${s.file}:${at.line}:${at.column}` : `${s.file}:${lineOf(s.source.text, method)}`;
