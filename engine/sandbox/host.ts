@@ -56,7 +56,7 @@ export interface EngineOptions {
    * rather than memory growing without bound)
    */
   maxQueued?: number;
-  log?: (line: string) => void;
+  log?: (line: string, level?: "debug" | "info" | "warn" | "error") => void;
 }
 
 export interface LoadedSignature {
@@ -167,7 +167,7 @@ export class SignatureEngine {
 
   private problem(p: LoadProblem): void {
     this.problems.push(p);
-    this.opts.log(`netsig: signature skipped: ${formatProblem(p)}`);
+    this.opts.log(`netsig: signature skipped: ${formatProblem(p)}`, "warn");
   }
 
   private workerSig(s: LoadedSignature): WorkerSignature {
@@ -220,7 +220,7 @@ export class SignatureEngine {
       w.on("message", (m: FromWorker) => {
         if (m.type === "ready") { ready = true; resolve(m.loaded); return; }
         if (m.type === "result" || m.type === "added") this.answer(m);
-        if (m.type === "fatal") this.opts.log(`netsig: sandbox error: ${m.message}`);
+        if (m.type === "fatal") this.opts.log(`netsig: sandbox error: ${m.message}`, "error");
       });
       w.on("error", (e) => { if (!ready) reject(e); else this.crashed(w, e.message); });
       w.on("exit", (code) => { if (ready && this.worker === w && !this.closed) this.crashed(w, `exit code ${code}`); });
@@ -294,7 +294,7 @@ export class SignatureEngine {
     this.stats.restarts++;
     const running = Atomics.load(new Int32Array(this.progress), 0);
     if (running >= 0) this.quarantine(running, `stopped the sandbox (${why})`);
-    else this.opts.log(`netsig: sandbox restarted (${why}); signature state was reset`);
+    else this.opts.log(`netsig: sandbox restarted (${why}); signature state was reset`, "warn");
     const resend = [...this.pending.values()].sort((a, b) => a.id - b.id);
     this.pending.clear();
     const active = [...this.signatures.values()].filter((s) => s.state === "active");
@@ -307,7 +307,7 @@ export class SignatureEngine {
       }
     }, (e: Error) => {
       this.failed = `could not restart the sandbox: ${e.message}`;
-      this.opts.log(`netsig: ${this.failed}`);
+      this.opts.log(`netsig: ${this.failed}`, "error");
     });
   }
 
@@ -315,7 +315,7 @@ export class SignatureEngine {
     const s = this.signatures.get(index);
     if (!s || s.state === "quarantined") return;
     s.state = "quarantined";
-    this.opts.log(`netsig: signature ${s.meta.id || "?"} (${s.file}) quarantined: it ${why}; the others keep running`);
+    this.opts.log(`netsig: signature ${s.meta.id || "?"} (${s.file}) quarantined: it ${why}; the others keep running`, "warn");
     if (this.worker) void this.call({ type: "remove", id: 0, index, close: false }).then((r) => this.collect(r));
   }
 
@@ -326,7 +326,7 @@ export class SignatureEngine {
     if ((kindsOf(p) & this.mask) === 0) return false;
     if (this.pending.size + (this.held?.length ?? 0) >= this.opts.maxQueued) {
       if (this.stats.shed++ === 0) {
-        this.opts.log(`netsig: the signatures are ${this.opts.maxQueued} batches behind the capture: packets skip them until they catch up (counted)`);
+        this.opts.log(`netsig: the signatures are ${this.opts.maxQueued} batches behind the capture: packets skip them until they catch up (counted)`, "warn");
       }
       return true;
     }
@@ -466,7 +466,8 @@ export class SignatureEngine {
   private collectResult(r: RealmResult): void {
     for (const l of r.logs ?? []) {
       const s = this.signatures.get(l.sig);
-      this.opts.log(`netsig: [${l.level}] ${s?.meta.id ?? l.sig}: ${l.message}`);
+      const level = l.level === "debug" || l.level === "warn" || l.level === "error" ? l.level : "info";
+      this.opts.log(`netsig: [${l.level}] ${s?.meta.id ?? l.sig}: ${l.message}`, level);
     }
     if (r.events) for (let i = 0; i < r.events.length; i++) this.events[i] += r.events[i];
     for (const e of r.errors ?? []) this.error(e.sig, e.method, e.message, e.stack);
@@ -496,11 +497,11 @@ export class SignatureEngine {
     s.errors.push(now);
     while (s.errors.length && s.errors[0] < now - this.opts.errorWindowMs) s.errors.shift();
     if (s.errors.length <= 3 || s.errors.length % 100 === 0) {
-      this.opts.log(`netsig: signature ${s.meta.id} (${where}) ${method} threw: ${message}`);
+      this.opts.log(`netsig: signature ${s.meta.id} (${where}) ${method} threw: ${message}`, "warn");
     }
     if (s.errors.length > this.opts.maxErrors && s.state === "active") {
       s.state = "disabled";
-      this.opts.log(`netsig: signature ${s.meta.id} (${s.file}) disabled: more than ${this.opts.maxErrors} errors in ${this.opts.errorWindowMs / 1000} s`);
+      this.opts.log(`netsig: signature ${s.meta.id} (${s.file}) disabled: more than ${this.opts.maxErrors} errors in ${this.opts.errorWindowMs / 1000} s`, "warn");
       void this.call({ type: "remove", id: 0, index, close: true }).then((r) => this.collect(r));
     }
   }
