@@ -125,7 +125,8 @@ export function webhooksFrom(v: WebhookValues, withSignatures: boolean): Webhook
   const outputs = urls.map((raw) => {
     let url: URL;
     try { url = new URL(raw); } catch { throw new UsageError(`--webhook: not a URL: "${raw.replace(/[?#].*/, "")}"`); }
-    addSecret(decodeURIComponent(url.password));
+    addSecret(url.password);
+    try { addSecret(decodeURIComponent(url.password)); } catch { /* not percent-decodable: the raw form is registered */ }
     if (url.protocol !== "http:" && url.protocol !== "https:") throw new UsageError(`--webhook: use an http:// or https:// URL, not ${url.protocol}`);
     // one spool per receiver and format: a restart finds its own backlog
     const id = createHash("sha256").update(format + " " + url.href).digest("hex").slice(0, 16);
