@@ -282,7 +282,7 @@ test("run --log-format json: every stderr line is a pino object; webhook metrics
   assert.ok(find(/^capturing on lo \(udp and src port \d+\); Ctrl-C to stop$/));
   const retry = find(/^webhook http:\/\/127\.0\.0\.1:\d+\/hook: HTTP 500; retrying in /);
   assert.equal(retry?.level, "warn", err);
-  const hook = find(/^webhook http:\/\/127\.0\.0\.1:\d+\/hook: 10 findings sent in 2 requests, 1 retried/);
+  const hook = find(/^webhook http:\/\/127\.0\.0\.1:\d+\/hook: 10 findings sent in \d+ requests, 1 retried, 0 rejected, 0 dropped/);
   assert.equal(hook?.level, "info", err);
   assert.equal(hook?.sent, N);
   assert.equal(find(/^lo: \d+ packets captured/)?.captured, N);
@@ -315,4 +315,19 @@ test("run --listen: a port in use, a bad address or --log-format are one-line er
     busy.close();
     rmSync(root, { recursive: true, force: true });
   }
+});
+
+test("log: a registered secret is redacted in text and JSON lines and in fields", () => {
+  const mod = join(__dirname, "..", "engine", "cli", "log.js");
+  const script = `const l = require(${JSON.stringify(mod)});
+l.addSecret("s3cr3t-value");
+l.log("netsig: text line with s3cr3t-value", "warn");
+l.setLogFormat("json");
+l.log("netsig: json line with s3cr3t-value", "warn", { url: "http://x/?k=s3cr3t-value" });`;
+  const r = spawnSync(process.execPath, ["-e", script], { encoding: "utf8" });
+  assert.equal(r.status, 0, r.stderr);
+  const [text, json] = r.stderr.trim().split("\n");
+  assert.equal(text, "netsig: text line with [redacted]");
+  const o = JSON.parse(json) as { level: string; msg: string; url: string };
+  assert.deepEqual([o.level, o.msg, o.url], ["warn", "json line with [redacted]", "http://x/?k=[redacted]"]);
 });
