@@ -7,6 +7,7 @@ import { LiveCaptureError } from "../capture/live";
 import { replayCommand, REPLAY_USAGE } from "./replay";
 import { runCommand, RUN_USAGE } from "./run";
 import { signaturesCommand, SIGNATURES_USAGE } from "./authoring";
+import { log } from "./log";
 
 const USAGE = `usage: netsig <command> [options]
 
@@ -20,7 +21,7 @@ ${SIGNATURES_USAGE}
 run \`netsig <command> --help\` for a command's options`;
 
 export function fail(message: string, code = 2): never {
-  process.stderr.write(`netsig: error: ${message}\n`);
+  log(`netsig: error: ${message}`, "error");
   process.exit(code);
 }
 

@@ -13,6 +13,7 @@ import { EVENT_OUTPUT_OPTIONS } from "./output";
 import { closeWebhooks, WEBHOOK_OPTIONS, WEBHOOK_USAGE, type webhooksFrom } from "./webhooks";
 import { startSession } from "./session";
 import { withConfig } from "./config";
+import { log, setLogFormat } from "./log";
 
 export const REPLAY_USAGE = `
 replay options:
@@ -24,6 +25,7 @@ replay options:
   --unsandboxed      run signatures in-process, without the sandbox (benchmarks, authoring)
   --quiet            no summary on stderr
   --config FILE      options from a YAML file (keys: the long options above; flags win)
+  --log-format F     text (default) or json: one pino JSON object per line on stderr
 ${WEBHOOK_USAGE}`;
 
 export interface ReplayResult {
@@ -51,6 +53,7 @@ export const REPLAY_OPTIONS = {
   ...EVENT_OUTPUT_OPTIONS,
   signatures: { type: "string", multiple: true },
   unsandboxed: { type: "boolean", default: false },
+  "log-format": { type: "string" },
   ...WEBHOOK_OPTIONS,
 } as const;
 
@@ -65,6 +68,7 @@ export async function replayCommand(argv: string[]): Promise<number> {
     return 0;
   }
   if (positionals.length !== 1) throw new UsageError("replay needs exactly one capture file (or - for standard input)");
+  setLogFormat(values["log-format"]);
   return (await replay({
     file: positionals[0],
     events: values.events,
@@ -123,15 +127,16 @@ export async function replay(o: ReplayOptions): Promise<{ code: number; engine?:
   }
   const result: ReplayResult = { summary, pipeline, elapsedMs: performance.now() - t0 };
   if (!o.quiet) {
-    process.stderr.write(formatSummary(file, result));
+    const s = pipeline.decoder.stats;
+    log(formatSummary(file, result), "info", { packets: s.packets, decoded: s.decoded, malformed: s.malformed });
     if (engine) {
       const st = engine.stats;
-      process.stderr.write(`netsig: signatures: ${[...engine.signatures.values()].filter((s) => s.state === "active").length} active` +
-        `, ${engine.problems.length} skipped; ${st.findings} findings, ${st.errors} signature errors\n`);
+      log(`netsig: signatures: ${[...engine.signatures.values()].filter((s) => s.state === "active").length} active` +
+        `, ${engine.problems.length} skipped; ${st.findings} findings, ${st.errors} signature errors`, "info", { findings: st.findings, signatureErrors: st.errors });
     }
   }
   if (summary.error) {
-    process.stderr.write(`netsig: error: ${summary.error.message}\n`);
+    log(`netsig: error: ${summary.error.message}`, "error");
     // nothing readable at all (missing file, not a capture): a usage error
     return { code: summary.packets === 0 && summary.error.offset === 0 ? 2 : 1, engine };
   }

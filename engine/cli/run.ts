@@ -12,6 +12,8 @@ import { formatSummary } from "./replay";
 import { startSession } from "./session";
 import { withConfig } from "./config";
 import { closeWebhooks, WEBHOOK_OPTIONS, WEBHOOK_USAGE } from "./webhooks";
+import { log } from "./log";
+import { Ops, OPS_OPTIONS, OPS_USAGE } from "./ops";
 
 export const RUN_USAGE = `
 run options:
@@ -25,6 +27,7 @@ run options:
                      deleted there are loaded, replaced or unloaded while running)
   --quiet            no summary on stderr at exit
   --config FILE      options from a YAML file (keys: the long options above; flags win)
+${OPS_USAGE}
 ${WEBHOOK_USAGE}`;
 
 export const RUN_OPTIONS = {
@@ -34,6 +37,7 @@ export const RUN_OPTIONS = {
   signatures: { type: "string", multiple: true },
   ...EVENT_OUTPUT_OPTIONS,
   ...WEBHOOK_OPTIONS,
+  ...OPS_OPTIONS,
 } as const;
 
 export async function runCommand(argv: string[]): Promise<number> {
@@ -53,6 +57,7 @@ export async function runCommand(argv: string[]): Promise<number> {
   const mask = withSignatures && values.events === undefined ? 0 : parseEventNames(values.events);
   const filter = new EventFilter(values.filter ?? []);
   if (values.output !== "json" && values.output !== "table") throw new UsageError(`unknown --output "${values.output}": use json or table`);
+  const ops = await Ops.start(values, values.quiet);
   const { pipeline, engine, watcher, findings, out, webhooks } = await startSession({
     mask, filter, format: values.output, hostName: hostname(), webhooks: values,
     signatures: withSignatures ? { dirs: values.signatures, sandboxed: true, watch: true } : undefined,
@@ -64,9 +69,11 @@ export async function runCommand(argv: string[]): Promise<number> {
   } catch (e) {
     watcher?.close();
     await engine?.close();
+    await ops.close();
     throw e;
   }
-  if (!values.quiet) process.stderr.write(`netsig: capturing on ${values.iface}${values.bpf ? ` (${values.bpf})` : ""}; Ctrl-C to stop\n`);
+  ops.attach({ pipeline, capture, engine, webhooks });
+  if (!values.quiet) log(`netsig: capturing on ${values.iface}${values.bpf ? ` (${values.bpf})` : ""}; Ctrl-C to stop`, "info", { iface: values.iface, bpf: values.bpf });
   // live output is flushed, and packets go to the signatures, at least every 100 ms
   const flusher = setInterval(() => { engine?.sendPartial(); out.flush(); }, 100);
   const poller = setInterval(() => capture.kernel.poll(), 1000);
@@ -75,6 +82,7 @@ export async function runCommand(argv: string[]): Promise<number> {
     const stop = async () => {
       if (stopping) return;
       stopping = true;
+      ops.drain();
       clearInterval(flusher);
       clearInterval(poller);
       capture.close();
@@ -87,15 +95,19 @@ export async function runCommand(argv: string[]): Promise<number> {
       findings?.finish();
       if (webhooks) await closeWebhooks(webhooks, values.quiet);
       if (!values.quiet) {
-        process.stderr.write(formatSummary(values.iface!, { pipeline, elapsedMs: performance.now() - t0 }));
-        process.stderr.write(`netsig: ${values.iface}: ${capture.packets} packets captured, ` + (capture.kernel.available
+        const st = pipeline.decoder.stats;
+        log(formatSummary(values.iface!, { pipeline, elapsedMs: performance.now() - t0 }), "info", { packets: st.packets, decoded: st.decoded, malformed: st.malformed });
+        log(`netsig: ${values.iface}: ${capture.packets} packets captured, ` + (capture.kernel.available
           ? `${capture.kernel.drops} dropped by the kernel\n`
-          : "kernel drop count unavailable (native/pktstats not built: npm run native)\n"));
+          : "kernel drop count unavailable (native/pktstats not built: npm run native)\n"),
+        "info", { captured: capture.packets, kernelDrops: capture.kernel.available ? capture.kernel.drops : null });
         if (engine) {
-          process.stderr.write(`netsig: signatures: ${engine.stats.findings} findings, ${engine.stats.errors} signature errors` +
-            (engine.stats.shed ? `, ${engine.stats.shed} packets not checked (the signatures fell behind)` : "") + "\n");
+          log(`netsig: signatures: ${engine.stats.findings} findings, ${engine.stats.errors} signature errors` +
+            (engine.stats.shed ? `, ${engine.stats.shed} packets not checked (the signatures fell behind)` : "") + "\n",
+          "info", { findings: engine.stats.findings, signatureErrors: engine.stats.errors, shed: engine.stats.shed });
         }
       }
+      await ops.close();
       resolve(0);
     };
     process.once("SIGINT", () => void stop());

@@ -13,6 +13,7 @@ import { listSignatureFiles, transpileSignature } from "../sandbox/loader";
 import { FdOutput } from "../outputs/stdout";
 import { findingTableLine, tableLine } from "../outputs/table";
 import type { TraceeEvent } from "../events/types";
+import { log } from "./log";
 
 /** the signatures shipped with netsig */
 export const SHIPPED_SIGNATURES = join(__dirname, "..", "..", "..", "signatures");
@@ -32,8 +33,8 @@ export async function startSignatures(o: { dirs?: string[]; files?: string[]; sa
     try { text = readFileSync(f, "utf8"); texts.set(f, text); } catch { /* reported by transpileSignature */ }
     return transpileSignature(f, text);
   });
-  const engine = await SignatureEngine.start([...problems, ...sources], { hostName, sandboxed: o.sandboxed });
-  return { engine, watcher: o.watch && dirs.length ? new SignatureWatcher(dirs, engine, texts) : null };
+  const engine = await SignatureEngine.start([...problems, ...sources], { hostName, sandboxed: o.sandboxed, log });
+  return { engine, watcher: o.watch && dirs.length ? new SignatureWatcher(dirs, engine, texts, { log }) : null };
 }
 
 /**

@@ -9,6 +9,7 @@ import { join } from "node:path";
 import { UsageError } from "../events/filter";
 import { WEBHOOK_FORMATS, type WebhookFormat } from "../outputs/formats";
 import { WebhookOutput } from "../outputs/webhook";
+import { addSecret, log } from "./log";
 
 export const WEBHOOK_USAGE = `
 webhook options (findings of --signatures, POSTed in batches; at-least-once, spooled on disk):
@@ -103,6 +104,8 @@ export function webhooksFrom(v: WebhookValues, withSignatures: boolean): Webhook
   });
   const token = secret("token", v["webhook-token-env"], v["webhook-token-file"]);
   const hmacKey = secret("HMAC key", v["webhook-hmac-key-env"], v["webhook-hmac-key-file"]);
+  addSecret(token);
+  addSecret(hmacKey);
   if ((v["webhook-cert"] === undefined) !== (v["webhook-key"] === undefined)) throw new UsageError("--webhook-cert and --webhook-key go together");
   const ca = v["webhook-ca"] !== undefined ? readFile("CA file", v["webhook-ca"]) : undefined;
   const cert = v["webhook-cert"] !== undefined ? readFile("certificate file", v["webhook-cert"]) : undefined;
@@ -115,12 +118,15 @@ export function webhooksFrom(v: WebhookValues, withSignatures: boolean): Webhook
     batchSize: int("webhook-batch", v["webhook-batch"], 100, 1, 100_000),
     batchAgeMs: int("webhook-batch-age", v["webhook-batch-age"], 1000, 0),
     timeoutMs: int("webhook-timeout", v["webhook-timeout"], 10_000, 1),
+    log: (m: string) => log(m, "warn"),
   };
   const waitMs = int("webhook-wait", v["webhook-wait"], 30, 0) * 1000;
   const seen = new Set<string>();
   const outputs = urls.map((raw) => {
     let url: URL;
     try { url = new URL(raw); } catch { throw new UsageError(`--webhook: not a URL: "${raw.replace(/[?#].*/, "")}"`); }
+    addSecret(url.password);
+    try { addSecret(decodeURIComponent(url.password)); } catch { /* not percent-decodable: the raw form is registered */ }
     if (url.protocol !== "http:" && url.protocol !== "https:") throw new UsageError(`--webhook: use an http:// or https:// URL, not ${url.protocol}`);
     // one spool per receiver and format: a restart finds its own backlog
     const id = createHash("sha256").update(format + " " + url.href).digest("hex").slice(0, 16);
@@ -143,7 +149,7 @@ export async function closeWebhooks(w: Webhooks, quiet: boolean): Promise<void> 
   w.outputs.forEach((o, i) => {
     const c = o.counters;
     const line = `netsig: webhook ${o.name}: ${c.sent} findings sent in ${c.requests} requests, ${c.retried} retried, ${c.rejected} rejected, ${c.spoolDropped} dropped (spool full), ${c.filtered} below --min-severity`;
-    if (!quiet) process.stderr.write(line + "\n");
-    if (!left[i]) process.stderr.write(`netsig: webhook ${o.name}: not delivered yet, kept in ${o.spool.dir} (${c.spoolBytes} bytes) for the next run\n`);
+    if (!quiet) log(line, "info", { webhook: o.name, ...c });
+    if (!left[i]) log(`netsig: webhook ${o.name}: not delivered yet, kept in ${o.spool.dir} (${c.spoolBytes} bytes) for the next run`, "warn", { webhook: o.name, spoolBytes: c.spoolBytes });
   });
 }

@@ -47,7 +47,7 @@ export interface EngineOptions {
    * rather than memory growing without bound)
    */
   maxQueued?: number;
-  log?: (line: string) => void;
+  log?: (line: string, level?: "debug" | "info" | "warn" | "error") => void;
 }
 
 export interface LoadedSignature {
@@ -101,8 +101,17 @@ export class SignatureEngine {
   onComplete: (lastPacket: number) => void = () => undefined;
   /** packets sent to the sandbox, findings, errors: counters for the summary */
   readonly stats = { packetsSent: 0, findings: 0, errors: 0, restarts: 0, shed: 0 };
+  /** events built for the signatures, per event type (Ev), counted in the realm per batch */
+  readonly events: number[] = [0, 0, 0, 0, 0, 0, 0, 0, 0];
+  /** findings per signature id and severity (key "id\tseverity"), errors per signature id (metrics) */
+  readonly findingsBy = new Map<string, number>();
+  readonly errorsBy = new Map<string, number>();
+  /** called with the time a batch took in the signatures (s), measured in the worker */
+  onBatchTime: ((seconds: number) => void) | null = null;
+  /** why the engine cannot run any more (the sandbox could not be restarted); null while it can */
+  failed: string | null = null;
 
-  private readonly opts: Required<Omit<EngineOptions, "log">> & { log: (line: string) => void };
+  private readonly opts: Required<EngineOptions>;
   private worker: SandboxChannel | null = null;
   private realm: Realm | null = null;
   private lastBeat = -1;
@@ -147,7 +156,7 @@ export class SignatureEngine {
 
   private problem(p: LoadProblem): void {
     this.problems.push(p);
-    this.opts.log(`netsig: signature skipped: ${formatProblem(p)}`);
+    this.opts.log(`netsig: signature skipped: ${formatProblem(p)}`, "warn");
   }
 
   private workerSig(s: LoadedSignature): WorkerSignature {
@@ -207,7 +216,7 @@ export class SignatureEngine {
         message: (m: FromWorker) => {
           if (m.type === "ready") { ready = true; resolve(m.loaded); return; }
           if (m.type === "result" || m.type === "added") this.answer(m);
-          if (m.type === "fatal") this.opts.log(`netsig: sandbox error: ${m.message}`);
+          if (m.type === "fatal") this.opts.log(`netsig: sandbox error: ${m.message}`, "error");
         },
         exit: (why) => {
           if (!ready) {
@@ -227,6 +236,7 @@ export class SignatureEngine {
     if (!p) return;
     this.pending.delete(m.id);
     if (m.type === "result") {
+      if (m.ms !== undefined && p.msg.type === "batch") this.onBatchTime?.(m.ms / 1000);
       for (const i of m.hung) this.quarantine(i, `ran longer than ${this.opts.timeoutMs} ms in one call`);
       p.resolve(m.result);
     } else p.resolve(m.loaded);
@@ -247,7 +257,12 @@ export class SignatureEngine {
   private callRealm(msg: ToWorker): string {
     const r = this.realm!;
     switch (msg.type) {
-      case "batch": return r.batch(msg.data);
+      case "batch": {
+        const t0 = performance.now();
+        const out = r.batch(msg.data);
+        this.onBatchTime?.((performance.now() - t0) / 1000);
+        return out;
+      }
       case "signal": return r.signal(msg.data);
       case "remove": return r.unregister(msg.index, msg.close);
       case "close": return r.closeAll();
@@ -283,7 +298,7 @@ export class SignatureEngine {
     this.stats.restarts++;
     const running = Atomics.load(w.progress, 0);
     if (running >= 0) this.quarantine(running, `stopped the sandbox (${why})`);
-    else this.opts.log(`netsig: sandbox restarted (${why}); signature state was reset`);
+    else this.opts.log(`netsig: sandbox restarted (${why}); signature state was reset`, "warn");
     const resend = [...this.pending.values()].sort((a, b) => a.id - b.id);
     this.pending.clear();
     const active = [...this.signatures.values()].filter((s) => s.state === "active");
@@ -294,14 +309,17 @@ export class SignatureEngine {
         this.pending.set(p.id, p);
         this.worker!.post(p.msg);
       }
-    }, (e: Error) => this.opts.log(`netsig: could not restart the sandbox: ${e.message}`));
+    }, (e: Error) => {
+      this.failed = `could not restart the sandbox: ${e.message}`;
+      this.opts.log(`netsig: ${this.failed}`, "error");
+    });
   }
 
   private quarantine(index: number, why: string): void {
     const s = this.signatures.get(index);
     if (!s || s.state === "quarantined") return;
     s.state = "quarantined";
-    this.opts.log(`netsig: signature ${s.meta.id || "?"} (${s.file}) quarantined: it ${why}; the others keep running`);
+    this.opts.log(`netsig: signature ${s.meta.id || "?"} (${s.file}) quarantined: it ${why}; the others keep running`, "warn");
     if (this.worker) void this.call({ type: "remove", id: 0, index, close: false }).then((r) => this.collect(r));
   }
 
@@ -312,7 +330,7 @@ export class SignatureEngine {
     if ((kindsOf(p) & this.mask) === 0) return false;
     if (this.pending.size + (this.held?.length ?? 0) >= this.opts.maxQueued) {
       if (this.stats.shed++ === 0) {
-        this.opts.log(`netsig: the signatures are ${this.opts.maxQueued} batches behind the capture: packets skip them until they catch up (counted)`);
+        this.opts.log(`netsig: the signatures are ${this.opts.maxQueued} batches behind the capture: packets skip them until they catch up (counted)`, "warn");
       }
       return true;
     }
@@ -321,6 +339,11 @@ export class SignatureEngine {
     this.stats.packetsSent++;
     if (this.batch.count >= this.opts.batchSize) this.send();
     return this.pending.size >= this.opts.maxInFlight;
+  }
+
+  /** batches sent to the sandbox and not answered yet, or held during a reload */
+  get queued(): number {
+    return this.pending.size + (this.held?.length ?? 0);
   }
 
   /** wait until fewer batches are in flight than the limit */
@@ -447,14 +470,18 @@ export class SignatureEngine {
   private collectResult(r: RealmResult): void {
     for (const l of r.logs ?? []) {
       const s = this.signatures.get(l.sig);
-      this.opts.log(`netsig: [${l.level}] ${s?.meta.id ?? l.sig}: ${l.message}`);
+      const level = l.level === "debug" || l.level === "warn" || l.level === "error" ? l.level : "info";
+      this.opts.log(`netsig: [${l.level}] ${s?.meta.id ?? l.sig}: ${l.message}`, level);
     }
+    if (r.events) for (let i = 0; i < r.events.length; i++) this.events[i] += r.events[i];
     for (const e of r.errors ?? []) this.error(e.sig, e.method, e.message, e.stack);
     if (r.findings?.length) {
       const out: HostFinding[] = [];
       for (const f of r.findings) {
         const sig = this.signatures.get(f.sig);
         if (!sig) continue;
+        const key = `${sig.meta.id}\t${Number(sig.meta.properties?.Severity ?? 0)}`;
+        this.findingsBy.set(key, (this.findingsBy.get(key) ?? 0) + 1);
         out.push({ sig, packet: f.seq, ts: f.ts, event: JSON.parse(f.event), data: JSON.parse(f.data) ?? {} });
       }
       this.stats.findings += out.length;
@@ -466,6 +493,7 @@ export class SignatureEngine {
     const s = this.signatures.get(index);
     if (!s) return;
     this.stats.errors++;
+    this.errorsBy.set(s.meta.id, (this.errorsBy.get(s.meta.id) ?? 0) + 1);
     const at = mapStack(s.source, stack);
     // vm2 hides the frames of sandboxed code: without one, point at the method
     const where = at ? `${s.file}:${at.line}:${at.column}` : `${s.file}:${lineOf(s.source.text, method)}`;
@@ -473,11 +501,11 @@ export class SignatureEngine {
     s.errors.push(now);
     while (s.errors.length && s.errors[0] < now - this.opts.errorWindowMs) s.errors.shift();
     if (s.errors.length <= 3 || s.errors.length % 100 === 0) {
-      this.opts.log(`netsig: signature ${s.meta.id} (${where}) ${method} threw: ${message}`);
+      this.opts.log(`netsig: signature ${s.meta.id} (${where}) ${method} threw: ${message}`, "warn");
     }
     if (s.errors.length > this.opts.maxErrors && s.state === "active") {
       s.state = "disabled";
-      this.opts.log(`netsig: signature ${s.meta.id} (${s.file}) disabled: more than ${this.opts.maxErrors} errors in ${this.opts.errorWindowMs / 1000} s`);
+      this.opts.log(`netsig: signature ${s.meta.id} (${s.file}) disabled: more than ${this.opts.maxErrors} errors in ${this.opts.errorWindowMs / 1000} s`, "warn");
       void this.call({ type: "remove", id: 0, index, close: true }).then((r) => this.collect(r));
     }
   }

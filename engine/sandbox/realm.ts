@@ -30,7 +30,8 @@ interface Loaded {
 export interface RealmFinding { sig: number; seq: number; ts: string; event: string; data: string }
 export interface RealmError { sig: number; method: string; message: string; stack: string }
 export interface RealmLog { sig: number; level: string; message: string }
-export interface RealmResult { findings: RealmFinding[]; errors: RealmError[]; logs: RealmLog[]; done: boolean }
+/** `events`: the events a batch built, per event type (Ev) */
+export interface RealmResult { findings: RealmFinding[]; errors: RealmError[]; logs: RealmLog[]; done: boolean; events?: number[] }
 
 const SDK_TYPES_MODULE = Object.freeze({});
 
@@ -231,6 +232,7 @@ export class Realm {
     const kinds: Ev[] = [];
     const seqs: number[] = [];
     const stamps: string[] = [];
+    const counts = [0, 0, 0, 0, 0, 0, 0, 0, 0];
     const p = this.packet;
     const shared = this.sharedMask;
     let seq = 0;
@@ -242,6 +244,7 @@ export class Realm {
       if (shared & (1 << kind)) freezeEvent(ev);
       events.push(ev);
       kinds.push(kind);
+      counts[kind]++;
       seqs.push(seq);
       stamps.push(ts);
     };
@@ -256,6 +259,7 @@ export class Realm {
     this.kinds = kinds;
     this.seqs = seqs;
     this.stamps = stamps;
+    this.out.events = counts;
     this.cursorSig = 0;
     this.cursorEvent = 0;
     return this.resume();

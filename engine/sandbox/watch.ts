@@ -18,7 +18,7 @@ export interface WatchOptions {
   settleMs?: number;
   /** polling period where fs.watch fails (ms) */
   pollMs?: number;
-  log?: (line: string) => void;
+  log?: (line: string, level?: "info" | "warn") => void;
 }
 
 export class SignatureWatcher {
@@ -32,7 +32,7 @@ export class SignatureWatcher {
   private readonly dirs: string[];
   private readonly settleMs: number;
   private readonly pollMs: number;
-  private readonly log: (line: string) => void;
+  private readonly log: (line: string, level?: "info" | "warn") => void;
 
   /** `loaded`: file -> the text the engine was started with */
   constructor(dirs: string[], private readonly engine: SignatureEngine, loaded: Map<string, string>, opts: WatchOptions = {}) {
@@ -79,7 +79,7 @@ export class SignatureWatcher {
 
   private poll(dir: string): void {
     if (this.closed) return;
-    this.log(`netsig: cannot watch ${dir} for changes; checking it every ${this.pollMs} ms`);
+    this.log(`netsig: cannot watch ${dir} for changes; checking it every ${this.pollMs} ms`, "warn");
     const timer = setInterval(() => this.changed(dir), this.pollMs);
     timer.unref();
     this.pollers.push(timer);
@@ -93,7 +93,7 @@ export class SignatureWatcher {
       this.timers.delete(dir);
       // (a failed change is reported and must not stop the ones after it)
       this.busy = this.busy.then(() => this.sync(dir)).catch((e: unknown) => {
-        this.log(`netsig: could not apply a change in ${dir}: ${(e as Error)?.message ?? e}`);
+        this.log(`netsig: could not apply a change in ${dir}: ${(e as Error)?.message ?? e}`, "warn");
       });
     }, this.settleMs));
   }

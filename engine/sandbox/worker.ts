@@ -33,7 +33,7 @@ export type ToWorker =
 
 export type FromWorker =
   | { type: "ready"; loaded: string[] }
-  | { type: "result"; id: number; result: string; hung: number[] }
+  | { type: "result"; id: number; result: string; hung: number[]; ms?: number }
   | { type: "added"; id: number; loaded: string }
   | { type: "fatal"; message: string };
 
@@ -105,9 +105,11 @@ function main(): void {
         case "signal": {
           vm.setGlobal("__in", m.data);
           const hung: number[] = [];
+          const t0 = performance.now();
           const result = runGuarded(m.type === "batch" ? batchScript : signalScript, hung);
+          const ms = performance.now() - t0;
           vm.setGlobal("__in", "");
-          parentPort!.postMessage({ type: "result", id: m.id, result, hung } satisfies FromWorker);
+          parentPort!.postMessage({ type: "result", id: m.id, result, hung, ms } satisfies FromWorker);
           break;
         }
         case "add":
