@@ -17,16 +17,16 @@
 // Memory: at most MAX_TRACKED (name, address) pairs, the oldest evicted first.
 
 import type { DnsResponseData, EventSelector, NetEvent, PktMeta, Signal, Signature, SignatureContext, SignatureMetadata } from "netsig";
-import { getArg, ipInCidr, ReportLimiter } from "netsig/helpers";
+import { CidrSet, getArg, ReportLimiter } from "netsig/helpers";
 
 /** private (RFC 1918, RFC 4193), loopback and link-local ranges, IPv4-mapped included */
-const REBIND_TARGETS = [
+const REBIND_TARGETS = new CidrSet([
   "127.0.0.0/8", "10.0.0.0/8", "172.16.0.0/12", "192.168.0.0/16", "169.254.0.0/16",
   "::1/128", "fc00::/7", "fe80::/10",
   "::ffff:127.0.0.0/104", "::ffff:10.0.0.0/104", "::ffff:172.16.0.0/108", "::ffff:192.168.0.0/112", "::ffff:169.254.0.0/112",
-];
-/** suffixes that are never public names */
-const PRIVATE_SUFFIXES = ["local", "localhost", "internal", "arpa", "lan", "home", "corp", "intranet", "private"];
+]);
+/** last labels of names that are never public */
+const PRIVATE_SUFFIXES = new Set(["local", "localhost", "internal", "arpa", "lan", "home", "corp", "intranet", "private"]);
 /** public names that point into the LAN on purpose (edit in a copy of this file) */
 const ALLOWED_SUFFIXES: string[] = ["plex.direct"];
 /** report a (name, address) pair again after this many seconds of packet time */
@@ -38,8 +38,9 @@ function hasSuffix(name: string, suffix: string): boolean {
 }
 
 function isPublicName(name: string): boolean {
-  if (!name.includes(".")) return false;
-  if (PRIVATE_SUFFIXES.some((s) => hasSuffix(name, s))) return false;
+  const dot = name.lastIndexOf(".");
+  if (dot < 0) return false;
+  if (PRIVATE_SUFFIXES.has(name.slice(dot + 1))) return false;
   return !ALLOWED_SUFFIXES.some((s) => hasSuffix(name, s));
 }
 
@@ -81,11 +82,12 @@ export default class DnsRebinding implements Signature {
     for (const r of responses) {
       const q = r?.query_data;
       if (!q || typeof q.query !== "string" || !Array.isArray(r.dns_answer)) continue;
-      const name = q.query.toLowerCase().replace(/\.$/, "");
+      let name = q.query.toLowerCase();
+      if (name.endsWith(".")) name = name.slice(0, -1);
       if (!isPublicName(name)) continue;
       for (const a of r.dns_answer) {
         if (!a || (a.answer_type !== "A" && a.answer_type !== "AAAA") || typeof a.answer !== "string") continue;
-        if (!REBIND_TARGETS.some((c) => ipInCidr(a.answer, c))) continue;
+        if (!REBIND_TARGETS.has(a.answer)) continue;
         if (this.reported.seen(`${name} ${a.answer}`, event.timestamp)) continue;
         this.ctx.callback({
           sigMetadata: this.getMetadata(),

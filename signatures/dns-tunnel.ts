@@ -28,7 +28,7 @@
 // subdomains are kept as 32-bit hashes, at most UNIQUE_SUBDOMAINS_MIN per group.
 
 import type { DnsQueryData, EventSelector, NetEvent, PktMeta, Signal, Signature, SignatureContext, SignatureMetadata } from "netsig";
-import { getArg, registeredDomain, shannonEntropy, subdomainOf } from "netsig/helpers";
+import { getArg, registeredDomain, shannonEntropy } from "netsig/helpers";
 
 /** DNS allows 63; hostnames rarely pass 30; iodine, dnscat and base32/64 exfil tools fill 50-63 */
 const LONG_LABEL_MIN = 48;
@@ -70,12 +70,24 @@ function hash(s: string): number {
 
 /** the registered domain, "" when the name has no plausible TLD, null when ignored */
 function domainKey(name: string): string | null {
-  const labels = name.split(".");
-  if (labels.length < 2) return null;
-  const tld = labels[labels.length - 1];
+  const dot = name.lastIndexOf(".");
+  if (dot < 0) return null;
+  const tld = name.slice(dot + 1);
   if (IGNORED_SUFFIXES.includes(tld)) return null;
   if (tld.length > MAX_TLD_LEN || !/^([a-z]{2,}|xn--[a-z0-9-]+)$/.test(tld)) return "";
   return registeredDomain(name);
+}
+
+/** the longest label of a name */
+function longestLabel(name: string): string {
+  let longest = "";
+  for (let start = 0; start <= name.length;) {
+    let end = name.indexOf(".", start);
+    if (end < 0) end = name.length;
+    if (end - start > longest.length) longest = name.slice(start, end);
+    start = end + 1;
+  }
+  return longest;
 }
 
 export default class DnsTunnel implements Signature {
@@ -119,7 +131,8 @@ export default class DnsTunnel implements Signature {
   }
 
   private onQuery(event: NetEvent, meta: PktMeta, q: DnsQueryData): void {
-    const name = q.query.toLowerCase().replace(/\.$/, "");
+    let name = q.query.toLowerCase();
+    if (name.endsWith(".")) name = name.slice(0, -1);
     const key = domainKey(name);
     if (key === null) return;
     const now = event.timestamp;
@@ -132,18 +145,19 @@ export default class DnsTunnel implements Signature {
     }
     g.queries++;
     if (q.query_type === "TXT" || q.query_type === "NULL") g.txtNull++;
-    const sub = key === "" ? name : subdomainOf(name);
+    // (key is the name's registered domain: what is left of it is the subdomain)
+    const sub = key === "" ? name : name.length > key.length ? name.slice(0, name.length - key.length - 1) : "";
     if (sub.length >= DATA_SUB_MIN && g.subs.size < UNIQUE_SUBDOMAINS_MIN) g.subs.add(hash(sub));
     if (g.fired) return;
 
-    let longest = "";
-    for (const label of name.split(".")) if (label.length > longest.length) longest = label;
-    const entropy = shannonEntropy(longest);
+    const longest = longestLabel(name);
+    let entropy = -1;
     const reasons: string[] = [];
-    if (longest.length >= LONG_LABEL_MIN && entropy >= LABEL_ENTROPY_MIN) reasons.push("long_label");
+    if (longest.length >= LONG_LABEL_MIN && (entropy = shannonEntropy(longest)) >= LABEL_ENTROPY_MIN) reasons.push("long_label");
     if (g.subs.size >= UNIQUE_SUBDOMAINS_MIN) reasons.push("unique_subdomains");
     if (g.txtNull >= TXT_NULL_MIN && g.txtNull >= TXT_NULL_RATIO * g.queries) reasons.push("txt_null_mix");
     if (reasons.length === 0) return;
+    if (entropy < 0) entropy = shannonEntropy(longest);
     g.fired = true;
     this.ctx.callback({
       sigMetadata: this.getMetadata(),

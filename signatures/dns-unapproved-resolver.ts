@@ -17,13 +17,13 @@
 // at most MAX_PAIRS pairs are remembered (the oldest evicted first).
 
 import type { DnsQueryData, EventSelector, NetEvent, PktMeta, Signal, Signature, SignatureContext, SignatureMetadata } from "netsig";
-import { getArg, ipInCidr, ReportLimiter } from "netsig/helpers";
+import { CidrSet, getArg, ReportLimiter } from "netsig/helpers";
 
-const ALLOWED_RESOLVERS = [
+const ALLOWED_RESOLVERS = new CidrSet([
   "127.0.0.0/8", "::1",
   "10.0.0.0/8", "172.16.0.0/12", "192.168.0.0/16",
   "fc00::/7", "fe80::/10",
-];
+]);
 /** report a pair again after an hour: enough to see it is still going on, not a flood */
 const WINDOW_SECONDS = 3600;
 const MAX_PAIRS = 4096;
@@ -62,7 +62,7 @@ export default class DnsUnapprovedResolver implements Signature {
     if (event.eventName !== "net_packet_dns_request") return;
     const meta = getArg(event, "metadata")?.value as PktMeta | undefined;
     if (!meta || meta.dst_port !== 53 || typeof meta.dst_ip !== "string" || meta.dst_ip === "") return;
-    if (ALLOWED_RESOLVERS.some((c) => ipInCidr(meta.dst_ip, c))) return;
+    if (ALLOWED_RESOLVERS.has(meta.dst_ip)) return;
     const key = `${meta.src_ip} ${meta.dst_ip}`;
     const now = event.timestamp;
     if (this.reported.seen(key, now)) return;

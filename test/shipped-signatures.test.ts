@@ -12,7 +12,7 @@ import { createSocket } from "node:dgram";
 import { tmpdir } from "node:os";
 import { join } from "node:path";
 import { after, before, describe, test } from "node:test";
-import { ipInCidr } from "../engine/sdk/helpers";
+import { CidrSet, ipInCidr, registeredDomain, shannonEntropy, subdomainOf } from "../engine/sdk/helpers";
 import { makeTempDir, missingTools, recordDnsSession, startTcpdump } from "./lab/dnslab";
 import { dns, ethernet, icmp, ipv4, ipv6, pcapFile, tcp, udp, type PcapPacket } from "./lib/craft";
 import { CORPUS, netsig } from "./lib/run";
@@ -522,6 +522,36 @@ test("helpers: ipInCidr", () => {
   ];
   for (const [ip, c] of yes) assert.equal(ipInCidr(ip, c), true, `${ip} in ${c}`);
   for (const [ip, c] of no) assert.equal(ipInCidr(ip, c), false, `${ip} not in ${c}`);
+  // a CidrSet answers as ipInCidr does, for each prefix alone and for all of them together
+  for (const [ip, c] of [...yes, ...no]) assert.equal(new CidrSet([c]).has(ip), ipInCidr(ip, c), `CidrSet([${c}]).has(${ip})`);
+  const all = new CidrSet([...yes, ...no].map(([, c]) => c));
+  assert.deepEqual(all.invalid, ["10.0.0.0/33", "10.0.0.0/x"]);
+  for (const [ip] of [...yes, ...no]) {
+    assert.equal(all.has(ip), [...yes, ...no].some(([, c]) => ipInCidr(ip, c)), `any prefix has ${ip}`);
+  }
+});
+
+test("helpers: registeredDomain, subdomainOf, shannonEntropy", () => {
+  const cases: [string, string, string][] = [
+    ["www.example.com", "example.com", "www"], ["a.b.example.co.uk.", "example.co.uk", "a.b"], ["Example.COM", "example.com", ""],
+    ["co.uk", "co.uk", ""], ["localhost", "localhost", ""], ["x.in-addr.arpa", "x.in-addr.arpa", ""], ["a.b.c.d", "c.d", "a.b"],
+  ];
+  for (const [name, reg, sub] of cases) {
+    assert.equal(registeredDomain(name), reg, `registeredDomain(${name})`);
+    assert.equal(subdomainOf(name), sub, `subdomainOf(${name})`);
+  }
+  const naive = (s: string) => {
+    const m = new Map<string, number>();
+    for (const ch of s) m.set(ch, (m.get(ch) ?? 0) + 1);
+    let h = 0;
+    for (const c of m.values()) h -= (c / s.length) * Math.log2(c / s.length);
+    return h;
+  };
+  for (const s of ["", "aaaa", "ab", "abcd", "mail", "x7f3k9q2m1z8w4v6", "a\u00e9\u00e9b", "\u4e2d\u6587a\u4e2d"]) {
+    assert.ok(Math.abs(shannonEntropy(s) - naive(s)) < 1e-12, `entropy of ${JSON.stringify(s)}: ${shannonEntropy(s)} vs ${naive(s)}`);
+  }
+  assert.equal(shannonEntropy("abcd"), 2);
+  assert.equal(shannonEntropy("abcd"), 2, "the counting table is left clean");
 });
 
 test("ReportLimiter: once per key per window of packet time, at most maxKeys keys (oldest forgotten first)", async () => {

@@ -5,13 +5,14 @@
 // Everything crossing in or out is a string: the host sends a batch of packed
 // packets (dispatch/compact.ts); the realm rebuilds the packets, builds the
 // Tracee events its signatures selected (events/build.ts), freezes them,
-// delivers them signature by signature (each signature sees its events in
-// order), and returns the findings, errors and log lines as one JSON string.
+// delivers them signature by signature, a chunk of packets at a time (each
+// signature sees its events in order), and returns the findings, errors and log lines as one JSON string.
 // No Node.js API is used here.
 
 import { BatchReader, RestoredPacket } from "../dispatch/compact";
 import type { Packet } from "../decode/packet";
 import { EventBuilder } from "../events/build";
+import { timestampString } from "../decode/timestamp";
 import { EVENT_NAMES, type DnsResponseData, type Ev, type ProtoDNS, type ProtoDNSResourceRecord, type TraceeEvent } from "../events/types";
 import * as helpers from "../sdk/helpers";
 import type { EventSelector, Finding, Signature, SignatureMetadata, Signal } from "../sdk/index";
@@ -34,6 +35,8 @@ export interface RealmLog { sig: number; level: string; message: string }
 export interface RealmResult { findings: RealmFinding[]; errors: RealmError[]; logs: RealmLog[]; done: boolean; events?: number[] }
 
 const SDK_TYPES_MODULE = Object.freeze({});
+/** packets per chunk of a batch (see Realm.reader) */
+const CHUNK = 128;
 
 function messageOf(e: unknown): string {
   try {
@@ -120,8 +123,8 @@ export function freezeEvent(ev: TraceeEvent): void {
         }
         break;
       }
-      // proto_ipv4/ipv6/tcp/udp/icmp/icmpv6, metadata: flat objects
-      default: deepFreeze(v); break;
+      // proto_ipv4/ipv6/tcp/udp/icmp/icmpv6, metadata: flat objects of numbers and strings
+      default: freeze(v); break;
     }
   }
 }
@@ -146,15 +149,29 @@ export class Realm {
   private sigs: Loaded[] = [];
   private builder = new EventBuilder(0, { hostName: "" });
   private out: RealmResult = { findings: [], errors: [], logs: [], done: true };
-  // the batch being delivered: events in order, and where delivery stands
-  private events: TraceeEvent[] = [];
-  private kinds: Ev[] = [];
-  private seqs: number[] = [];
-  private stamps: string[] = [];
+  // The batch being delivered, a chunk of CHUNK packets at a time: the
+  // chunk's events are built, then delivered signature by signature. (A whole
+  // batch's events held at once outlived the young generation: the GC copied
+  // and promoted them; a chunk's die young. Per chunk, not per event, because
+  // `mark` crosses into the host.)
+  private reader: BatchReader | null = null;
+  private readonly events: TraceeEvent[] = [];
+  private readonly kinds: number[] = [];
+  /** per event: its packet's place in the chunk */
+  private readonly packetOf: number[] = [];
+  private nEvents = 0;
+  private chunkKinds = 0;
+  // per packet of the chunk: sequence number and timestamp (its literal is made only for a finding)
+  private readonly seqs: number[] = [];
+  private readonly tsSecs: number[] = [];
+  private readonly tsNsecs: number[] = [];
+  private nPackets = 0;
+  /** the last packet restored (findings of onSignal, or of an event no longer held, follow it) */
+  private lastSeq = -1;
+  private counts = [0, 0, 0, 0, 0, 0, 0, 0, 0];
   private cursorSig = 0;
   private cursorEvent = 0;
   private current = -1;
-  private seq = 0;
   private readonly packet = new RestoredPacket();
   /** event types more than one signature receives: those events are frozen */
   private sharedMask = 0;
@@ -227,69 +244,77 @@ export class Realm {
 
   /** deliver a batch (dispatch/compact.ts); returns the RealmResult JSON */
   batch(data: string): string {
-    const reader = new BatchReader(data);
-    const events: TraceeEvent[] = [];
-    const kinds: Ev[] = [];
-    const seqs: number[] = [];
-    const stamps: string[] = [];
-    const counts = [0, 0, 0, 0, 0, 0, 0, 0, 0];
-    const p = this.packet;
-    const shared = this.sharedMask;
-    let seq = 0;
-    let ts = "";
-    const sink = (ev: TraceeEvent, kind: Ev): void => {
-      if (ts === "") ts = p.timestampString();
-      // one signature cannot change what another sees; an event only one
-      // signature receives is its own (freezing cost ~1 µs an event)
-      if (shared & (1 << kind)) freezeEvent(ev);
-      events.push(ev);
-      kinds.push(kind);
-      counts[kind]++;
-      seqs.push(seq);
-      stamps.push(ts);
-    };
-    while (reader.more()) {
-      p.restore(reader);
-      seq = p.seq;
-      this.seq = seq;
-      ts = "";
-      this.builder.build(p as unknown as Packet, sink);
-    }
-    this.events = events;
-    this.kinds = kinds;
-    this.seqs = seqs;
-    this.stamps = stamps;
-    this.out.events = counts;
+    this.reader = new BatchReader(data);
+    this.counts = [0, 0, 0, 0, 0, 0, 0, 0, 0];
+    this.nEvents = 0;
+    this.nPackets = 0;
     this.cursorSig = 0;
     this.cursorEvent = 0;
     return this.resume();
   }
 
+  private readonly sink = (ev: TraceeEvent, kind: Ev): void => {
+    // one signature cannot change what another sees; an event only one
+    // signature receives is its own (freezing cost ~1 µs an event)
+    if (this.sharedMask & (1 << kind)) freezeEvent(ev);
+    const i = this.nEvents++;
+    this.events[i] = ev;
+    this.kinds[i] = kind;
+    this.packetOf[i] = this.nPackets - 1;
+    this.chunkKinds |= 1 << kind;
+    this.counts[kind]++;
+  };
+
+  /** build the next chunk's events; false at the end of the batch */
+  private nextChunk(): boolean {
+    const r = this.reader;
+    if (r === null || !r.more()) return false;
+    const p = this.packet;
+    this.nEvents = 0;
+    this.nPackets = 0;
+    this.chunkKinds = 0;
+    for (let k = 0; k < CHUNK && r.more(); k++) {
+      p.restore(r);
+      const j = this.nPackets++;
+      this.seqs[j] = this.lastSeq = p.seq;
+      this.tsSecs[j] = p.tsSec;
+      this.tsNsecs[j] = p.tsNsec;
+      this.builder.build(p as unknown as Packet, this.sink);
+    }
+    this.cursorSig = 0;
+    this.cursorEvent = 0;
+    return true;
+  }
+
   /** continue delivering the current batch (after a signature was stopped mid-batch) */
   resume(): string {
-    const sigs = this.sigs;
-    const events = this.events;
-    const kinds = this.kinds;
-    for (; this.cursorSig < sigs.length; this.cursorSig++, this.cursorEvent = 0) {
-      const s = sigs[this.cursorSig];
-      if (s.disabled || s.mask === 0) continue;
-      this.current = s.index;
-      this.mark(s.index);
-      for (; this.cursorEvent < events.length; this.cursorEvent++) {
-        if (!(s.mask & (1 << kinds[this.cursorEvent]))) continue;
-        const ev = events[this.cursorEvent];
-        try {
-          s.sig.onEvent(ev);
-        } catch (e) {
-          this.out.errors.push({ sig: s.index, method: "onEvent", message: messageOf(e), stack: stackOf(e) });
+    do {
+      const sigs = this.sigs;
+      const events = this.events;
+      const kinds = this.kinds;
+      const n = this.nEvents;
+      for (; this.cursorSig < sigs.length; this.cursorSig++, this.cursorEvent = 0) {
+        const s = sigs[this.cursorSig];
+        if (s.disabled || (s.mask & this.chunkKinds) === 0) continue;
+        this.current = s.index;
+        this.mark(s.index);
+        for (; this.cursorEvent < n; this.cursorEvent++) {
+          if (!(s.mask & (1 << kinds[this.cursorEvent]))) continue;
+          try {
+            s.sig.onEvent(events[this.cursorEvent]);
+          } catch (e) {
+            this.out.errors.push({ sig: s.index, method: "onEvent", message: messageOf(e), stack: stackOf(e) });
+          }
         }
       }
-    }
+    } while (this.nextChunk());
     this.current = -1;
     this.mark(-1);
-    this.events = [];
-    this.kinds = [];
-    this.seqs = [];
+    this.reader = null;
+    this.events.fill(undefined as unknown as TraceeEvent, 0, this.nEvents);
+    this.nEvents = 0;
+    this.nPackets = 0;
+    this.out.events = this.counts;
     return JSON.stringify(this.takeOut());
   }
 
@@ -334,12 +359,16 @@ export class Realm {
 
   private finding(s: Loaded, f: Finding): void {
     const ev = (f && f.event) as TraceeEvent | undefined;
-    const i = ev ? this.events.indexOf(ev) : -1;
+    // most often the event being delivered
+    let i = -1;
+    if (ev) i = this.events[this.cursorEvent] === ev ? this.cursorEvent : this.events.lastIndexOf(ev, this.nEvents - 1);
+    const at = i >= 0 ? this.packetOf[i] : this.cursorEvent < this.nEvents ? this.packetOf[this.cursorEvent] : -1;
     this.out.findings.push({
       sig: s.index,
-      seq: i >= 0 ? this.seqs[i] : this.seq,
-      // an event of an earlier batch (kept by the signature): its timestamp number (exact to ~0.25 µs)
-      ts: i >= 0 ? this.stamps[i] : ev && typeof ev.timestamp === "number" && Number.isFinite(ev.timestamp) ? BigInt(Math.round(ev.timestamp)).toString() : "",
+      seq: at >= 0 ? this.seqs[at] : this.lastSeq,
+      // an event of an earlier chunk (kept by the signature): its timestamp number (exact to ~0.25 µs)
+      ts: i >= 0 ? timestampString(this.tsSecs[at], this.tsNsecs[at])
+        : ev && typeof ev.timestamp === "number" && Number.isFinite(ev.timestamp) ? BigInt(Math.round(ev.timestamp)).toString() : "",
       event: ev ? safeJSON(ev) : "null",
       data: safeJSON(f && f.data !== undefined ? f.data : {}),
     });

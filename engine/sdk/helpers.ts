@@ -147,7 +147,38 @@ export function ipInCidr(ip: string, cidr: string): boolean {
   const c = parsedCidr(cidr);
   if (c === null) return false;
   const a = c.v4 ? parseIPv4(ip) : ip.includes(":") ? parseIPv6(ip) : null;
-  if (!a) return false;
+  return a !== null && inCidr(a, c);
+}
+
+/**
+ * A set of prefixes parsed once, for testing many addresses against the same
+ * list (an allow-list, the private ranges): each address is parsed once per
+ * test, not once per prefix. Malformed prefixes are left out (see `invalid`).
+ */
+export class CidrSet {
+  private readonly v4: Cidr[] = [];
+  private readonly v6: Cidr[] = [];
+  /** the prefixes that did not parse */
+  readonly invalid: string[] = [];
+  constructor(cidrs: readonly string[]) {
+    for (const text of cidrs) {
+      const c = parsedCidr(text);
+      if (c === null) this.invalid.push(text);
+      else (c.v4 ? this.v4 : this.v6).push(c);
+    }
+  }
+  has(ip: string): boolean {
+    const v6 = ip.includes(":");
+    const list = v6 ? this.v6 : this.v4;
+    if (list.length === 0) return false;
+    const a = v6 ? parseIPv6(ip) : parseIPv4(ip);
+    if (!a) return false;
+    for (let i = 0; i < list.length; i++) if (inCidr(a, list[i])) return true;
+    return false;
+  }
+}
+
+function inCidr(a: readonly number[], c: Cidr): boolean {
   let bits = c.bits;
   for (let i = 0; i < a.length && bits > 0; i++, bits -= c.width) {
     const take = Math.min(bits, c.width);
@@ -213,12 +244,16 @@ export function registeredDomain(name: string): string {
 }
 
 function computeRegisteredDomain(name: string): string {
-  const n = name.toLowerCase().replace(/\.$/, "");
-  const labels = n.split(".");
-  if (labels.length <= 2) return n;
-  const last2 = labels.slice(-2).join(".");
-  const take = MULTI_LABEL_SUFFIXES.has(last2) ? 3 : 2;
-  return labels.slice(-take).join(".");
+  let n = name.toLowerCase();
+  if (n.endsWith(".")) n = n.slice(0, -1);
+  // the last two (or three) labels, found from the end without splitting
+  const d1 = n.lastIndexOf(".");
+  if (d1 < 0) return n;
+  const d2 = n.lastIndexOf(".", d1 - 1);
+  if (d2 < 0) return n;
+  if (!MULTI_LABEL_SUFFIXES.has(n.slice(d2 + 1))) return n.slice(d2 + 1);
+  const d3 = n.lastIndexOf(".", d2 - 1);
+  return d3 < 0 ? n : n.slice(d3 + 1);
 }
 
 /** the labels left of the registered domain ("" when none) */
@@ -230,16 +265,28 @@ export function subdomainOf(name: string): string {
 
 /** Shannon entropy in bits per character */
 export function shannonEntropy(s: string): number {
-  if (s.length === 0) return 0;
-  const counts = new Map<string, number>();
-  for (const ch of s) counts.set(ch, (counts.get(ch) ?? 0) + 1);
+  const n = s.length;
+  if (n === 0) return 0;
+  // Latin-1 text (DNS names) is counted in a table; anything else in a map
+  const counts = ENTROPY_COUNTS;
   let h = 0;
-  for (const c of counts.values()) {
-    const p = c / s.length;
-    h -= p * Math.log2(p);
+  let wide: Map<number, number> | null = null;
+  for (let i = 0; i < n; i++) {
+    const c = s.charCodeAt(i);
+    if (c < 256) counts[c]++;
+    else (wide ??= new Map()).set(c, (wide.get(c) ?? 0) + 1);
   }
+  for (let i = 0; i < n; i++) {
+    const c = s.charCodeAt(i);
+    if (c >= 256 || counts[c] === 0) continue;
+    const p = counts[c] / n;
+    h -= p * Math.log2(p);
+    counts[c] = 0;
+  }
+  if (wide !== null) for (const k of wide.values()) { const p = k / n; h -= p * Math.log2(p); }
   return h;
 }
+const ENTROPY_COUNTS = new Uint32Array(256);
 
 /** entropy of the subdomain part of a name (the labels a tunnel encodes data in) */
 export function labelEntropy(name: string): number {
