@@ -475,6 +475,10 @@ test("the whole shipped folder on examples/dns-lo.pcap: loads cleanly; only the 
   const lines = r.stderr.trim().split("\n");
   assert.equal(lines.length, 2, r.stderr);
   assert.match(lines[0], /dns-lo\.pcap: 258 packets read, 258 decoded, 0 malformed/);
+  // the shipped set selects every event type: the signatures received what a plain replay prints
+  const plain = /; events: ([^;]+);/.exec(netsig(["replay", EXAMPLE, "--quiet-findings"]).stderr)?.[1];
+  assert.ok(plain && plain !== "none", plain);
+  assert.match(lines[0], new RegExp(`; events printed: none; events to signatures: ${plain};`));
   assert.match(lines[1], /^netsig: signatures: 12 active, 0 skipped; \d+ findings, 0 signature errors$/);
   const found = parse(r.stdout);
   // e2eDNS fires on the lab's uol.com.br MX/NS/SOA/TXT answers; the lab answers

@@ -34,19 +34,25 @@ export interface ReplayResult {
   elapsedMs: number;
 }
 
-export function formatSummary(file: string, r: { pipeline: EventPipeline; elapsedMs: number }): string {
-  const s = r.pipeline.decoder.stats;
-  const secs = r.elapsedMs / 1000;
-  const rate = secs > 0 ? Math.round(s.packets / secs) : 0;
-  const events = EVENT_NAMES.map((n, i) => [n, r.pipeline.eventCounts[i]] as const)
+function eventCounts(counts: readonly number[]): string {
+  return EVENT_NAMES.map((n, i) => [n, counts[i] ?? 0] as const)
     .filter(([, c]) => c > 0)
     .map(([n, c]) => `${n.replace("net_packet_", "")}=${c}`)
     .join(" ");
+}
+
+/** the summary line; with signatures, the events they received are counted too */
+export function formatSummary(file: string, r: { pipeline: EventPipeline; elapsedMs: number; engine?: { events: readonly number[] } }): string {
+  const s = r.pipeline.decoder.stats;
+  const secs = r.elapsedMs / 1000;
+  const rate = secs > 0 ? Math.round(s.packets / secs) : 0;
+  const printed = eventCounts(r.pipeline.eventCounts) || "none";
+  const events = r.engine ? `events printed: ${printed}; events to signatures: ${eventCounts(r.engine.events) || "none"}` : `events: ${printed}`;
   return `netsig: ${file}: ${s.packets} packets read, ${s.decoded} decoded, ${s.malformed} malformed` +
     (s.malformedDns ? ` (${s.malformedDns} DNS)` : "") +
     (s.unsupported ? `, ${s.unsupported} not IP` : "") +
     (s.laterFragments ? `, ${s.laterFragments} non-first fragments` : "") +
-    `; events: ${events || "none"}; ${secs.toFixed(2)} s, ${rate} packets/s\n`;
+    `; ${events}; ${secs.toFixed(2)} s, ${rate} packets/s\n`;
 }
 
 export const REPLAY_OPTIONS = {
@@ -128,7 +134,7 @@ export async function replay(o: ReplayOptions): Promise<{ code: number; engine?:
   const result: ReplayResult = { summary, pipeline, elapsedMs: performance.now() - t0 };
   if (!o.quiet) {
     const s = pipeline.decoder.stats;
-    log(formatSummary(file, result), "info", { packets: s.packets, decoded: s.decoded, malformed: s.malformed });
+    log(formatSummary(file, { ...result, engine }), "info", { packets: s.packets, decoded: s.decoded, malformed: s.malformed });
     if (engine) {
       const st = engine.stats;
       log(`netsig: signatures: ${[...engine.signatures.values()].filter((s) => s.state === "active").length} active` +
