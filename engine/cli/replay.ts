@@ -12,6 +12,7 @@ import { EVENT_NAMES } from "../events/types";
 import { EVENT_OUTPUT_OPTIONS } from "./output";
 import { closeWebhooks, WEBHOOK_OPTIONS, WEBHOOK_USAGE, type webhooksFrom } from "./webhooks";
 import { startSession } from "./session";
+import { FILE_OUTPUT_OPTIONS, FILE_OUTPUT_USAGE, fileOutputSummary, type FileOutputValues } from "./fileoutput";
 import { withConfig } from "./config";
 
 export const REPLAY_USAGE = `
@@ -24,6 +25,7 @@ replay options:
   --unsandboxed      run signatures in-process, without the sandbox (benchmarks, authoring)
   --quiet            no summary on stderr
   --config FILE      options from a YAML file (keys: the long options above; flags win)
+${FILE_OUTPUT_USAGE}
 ${WEBHOOK_USAGE}`;
 
 export interface ReplayResult {
@@ -51,6 +53,7 @@ export const REPLAY_OPTIONS = {
   ...EVENT_OUTPUT_OPTIONS,
   signatures: { type: "string", multiple: true },
   unsandboxed: { type: "boolean", default: false },
+  ...FILE_OUTPUT_OPTIONS,
   ...WEBHOOK_OPTIONS,
 } as const;
 
@@ -73,6 +76,7 @@ export async function replayCommand(argv: string[]): Promise<number> {
     quiet: values.quiet,
     signatures: values.signatures ? { dirs: values.signatures, sandboxed: !values.unsandboxed, watch: true } : undefined,
     webhooks: values,
+    fileOutput: values,
   })).code;
 }
 
@@ -87,6 +91,8 @@ export interface ReplayOptions {
   signatures?: { dirs?: string[]; files?: string[]; sandboxed: boolean; watch: boolean };
   /** the webhook options (engine/cli/webhooks.ts) */
   webhooks?: Parameters<typeof webhooksFrom>[0];
+  /** --output-file and its options */
+  fileOutput?: FileOutputValues;
 }
 
 /** replay a capture; with signatures, the engine is returned (closed) for its stats and problems */
@@ -98,8 +104,8 @@ export async function replay(o: ReplayOptions): Promise<{ code: number; engine?:
   const filter = new EventFilter(o.filters);
   const format = o.format;
   if (format !== "json" && format !== "table") throw new UsageError(`unknown --output "${format}": use json or table`);
-  const { pipeline, engine, watcher, findings, out, webhooks } = await startSession({
-    mask, filter, format, hostName: hostname(), signatures: o.signatures, webhooks: o.webhooks,
+  const { pipeline, engine, watcher, findings, out, webhooks, file: outFile } = await startSession({
+    mask, filter, format, hostName: hostname(), signatures: o.signatures, webhooks: o.webhooks, file: o.fileOutput,
   });
 
   const progress = startProgress(file, pipeline, o.quiet);
@@ -119,6 +125,7 @@ export async function replay(o: ReplayOptions): Promise<{ code: number; engine?:
     progress.stop();
     out.flush();
     findings?.finish();
+    outFile?.close();
     if (webhooks) await closeWebhooks(webhooks, o.quiet);
   }
   const result: ReplayResult = { summary, pipeline, elapsedMs: performance.now() - t0 };
@@ -130,6 +137,7 @@ export async function replay(o: ReplayOptions): Promise<{ code: number; engine?:
         `, ${engine.problems.length} skipped; ${st.findings} findings, ${st.errors} signature errors\n`);
     }
   }
+  if (outFile) process.stderr.write(fileOutputSummary(outFile, o.quiet));
   if (summary.error) {
     process.stderr.write(`netsig: error: ${summary.error.message}\n`);
     // nothing readable at all (missing file, not a capture): a usage error

@@ -12,6 +12,7 @@ import { formatSummary } from "./replay";
 import { startSession } from "./session";
 import { withConfig } from "./config";
 import { closeWebhooks, WEBHOOK_OPTIONS, WEBHOOK_USAGE } from "./webhooks";
+import { FILE_OUTPUT_OPTIONS, FILE_OUTPUT_USAGE, fileOutputSummary } from "./fileoutput";
 
 export const RUN_USAGE = `
 run options:
@@ -25,6 +26,7 @@ run options:
                      deleted there are loaded, replaced or unloaded while running)
   --quiet            no summary on stderr at exit
   --config FILE      options from a YAML file (keys: the long options above; flags win)
+${FILE_OUTPUT_USAGE}
 ${WEBHOOK_USAGE}`;
 
 export const RUN_OPTIONS = {
@@ -33,6 +35,7 @@ export const RUN_OPTIONS = {
   "buffer-size": { type: "string", default: "64" },
   signatures: { type: "string", multiple: true },
   ...EVENT_OUTPUT_OPTIONS,
+  ...FILE_OUTPUT_OPTIONS,
   ...WEBHOOK_OPTIONS,
 } as const;
 
@@ -53,8 +56,8 @@ export async function runCommand(argv: string[]): Promise<number> {
   const mask = withSignatures && values.events === undefined ? 0 : parseEventNames(values.events);
   const filter = new EventFilter(values.filter ?? []);
   if (values.output !== "json" && values.output !== "table") throw new UsageError(`unknown --output "${values.output}": use json or table`);
-  const { pipeline, engine, watcher, findings, out, webhooks } = await startSession({
-    mask, filter, format: values.output, hostName: hostname(), webhooks: values,
+  const { pipeline, engine, watcher, findings, out, webhooks, file } = await startSession({
+    mask, filter, format: values.output, hostName: hostname(), webhooks: values, file: values,
     signatures: withSignatures ? { dirs: values.signatures, sandboxed: true, watch: true } : undefined,
   });
   const t0 = performance.now();
@@ -85,7 +88,9 @@ export async function runCommand(argv: string[]): Promise<number> {
       }
       out.flush();
       findings?.finish();
+      file?.close();
       if (webhooks) await closeWebhooks(webhooks, values.quiet);
+      if (file) process.stderr.write(fileOutputSummary(file, values.quiet));
       if (!values.quiet) {
         process.stderr.write(formatSummary(values.iface!, { pipeline, elapsedMs: performance.now() - t0 }));
         process.stderr.write(`netsig: ${values.iface}: ${capture.packets} packets captured, ` + (capture.kernel.available
