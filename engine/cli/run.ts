@@ -2,6 +2,8 @@
 // the signatures (hot reload on) and their findings to stdout and webhooks.
 // Runs until SIGINT/SIGTERM, then drains: what was captured goes through the
 // signatures, findings are printed and delivered (or kept in the spool).
+// Several --iface: one capture each, all into the same pipeline (each packet
+// is decoded by its own interface's link type).
 
 import { hostname } from "node:os";
 import { parseArgs } from "node:util";
@@ -16,7 +18,7 @@ import { FILE_OUTPUT_OPTIONS, FILE_OUTPUT_USAGE, fileOutputSummary } from "./fil
 
 export const RUN_USAGE = `
 run options:
-  --iface NAME       interface to capture on (default: any)
+  --iface NAME       interface to capture on, repeatable (default: any)
   --bpf FILTER       capture filter in tcpdump syntax, e.g. "port 53"
   --buffer-size MB   kernel capture buffer (default 64)
   --events NAMES     as for replay
@@ -30,7 +32,7 @@ ${FILE_OUTPUT_USAGE}
 ${WEBHOOK_USAGE}`;
 
 export const RUN_OPTIONS = {
-  iface: { type: "string", default: "any" },
+  iface: { type: "string", multiple: true, default: ["any"] as string[] },
   bpf: { type: "string" },
   "buffer-size": { type: "string", default: "64" },
   signatures: { type: "string", multiple: true },
@@ -56,23 +58,28 @@ export async function runCommand(argv: string[]): Promise<number> {
   const mask = withSignatures && values.events === undefined ? 0 : parseEventNames(values.events);
   const filter = new EventFilter(values.filter ?? []);
   if (values.output !== "json" && values.output !== "table") throw new UsageError(`unknown --output "${values.output}": use json or table`);
+  const ifaces = values.iface!;
+  const twice = ifaces.find((n, i) => ifaces.indexOf(n) !== i);
+  if (twice !== undefined) throw new UsageError(`--iface ${twice} is given twice`);
+  if (ifaces.length > 1 && ifaces.includes("any")) throw new UsageError("--iface any already captures on every interface: give it alone, or name the interfaces");
   const { pipeline, engine, watcher, findings, out, webhooks, file } = await startSession({
     mask, filter, format: values.output, hostName: hostname(), webhooks: values, file: values,
     signatures: withSignatures ? { dirs: values.signatures, sandboxed: true, watch: true } : undefined,
   });
   const t0 = performance.now();
-  let capture: LiveCapture;
+  const captures: LiveCapture[] = [];
   try {
-    capture = new LiveCapture({ iface: values.iface!, bpf: values.bpf, bufferSize: mb << 20 }, pipeline.onPacket);
+    for (const iface of ifaces) captures.push(new LiveCapture({ iface, bpf: values.bpf, bufferSize: mb << 20 }, pipeline.onPacket));
   } catch (e) {
+    for (const c of captures) c.close();
     watcher?.close();
     await engine?.close();
     throw e;
   }
-  if (!values.quiet) process.stderr.write(`netsig: capturing on ${values.iface}${values.bpf ? ` (${values.bpf})` : ""}; Ctrl-C to stop\n`);
+  if (!values.quiet) process.stderr.write(`netsig: capturing on ${ifaces.join(", ")}${values.bpf ? ` (${values.bpf})` : ""}; Ctrl-C to stop\n`);
   // live output is flushed, and packets go to the signatures, at least every 100 ms
   const flusher = setInterval(() => { engine?.sendPartial(); out.flush(); }, 100);
-  const poller = setInterval(() => capture.kernel.poll(), 1000);
+  const poller = setInterval(() => { for (const c of captures) c.kernel.poll(); }, 1000);
   return new Promise((resolve) => {
     let stopping = false;
     const stop = async () => {
@@ -80,7 +87,7 @@ export async function runCommand(argv: string[]): Promise<number> {
       stopping = true;
       clearInterval(flusher);
       clearInterval(poller);
-      capture.close();
+      for (const c of captures) c.close();
       watcher?.close();
       if (engine) {
         await engine.signal({ type: "source_complete" });
@@ -92,10 +99,16 @@ export async function runCommand(argv: string[]): Promise<number> {
       if (webhooks) await closeWebhooks(webhooks, values.quiet);
       if (file) process.stderr.write(fileOutputSummary(file, values.quiet));
       if (!values.quiet) {
-        process.stderr.write(formatSummary(values.iface!, { pipeline, elapsedMs: performance.now() - t0 }));
-        process.stderr.write(`netsig: ${values.iface}: ${capture.packets} packets captured, ` + (capture.kernel.available
-          ? `${capture.kernel.drops} dropped by the kernel\n`
-          : "kernel drop count unavailable (native/pktstats not built: npm run native)\n"));
+        process.stderr.write(formatSummary(ifaces.join(","), { pipeline, elapsedMs: performance.now() - t0 }));
+        for (const c of captures) {
+          process.stderr.write(`netsig: ${c.iface}: ${c.packets} packets captured, ` + (c.kernel.available
+            ? `${c.kernel.drops} dropped by the kernel\n`
+            : "kernel drop count unavailable (native/pktstats not built: npm run native)\n"));
+        }
+        if (captures.length > 1 && captures.every((c) => c.kernel.available)) {
+          process.stderr.write(`netsig: all interfaces: ${captures.reduce((n, c) => n + c.packets, 0)} packets captured, ` +
+            `${captures.reduce((n, c) => n + c.kernel.drops, 0)} dropped by the kernel\n`);
+        }
         if (engine) {
           process.stderr.write(`netsig: signatures: ${engine.stats.findings} findings, ${engine.stats.errors} signature errors` +
             (engine.stats.shed ? `, ${engine.stats.shed} packets not checked (the signatures fell behind)` : "") + "\n");
