@@ -3,7 +3,7 @@
 // Runs until SIGINT/SIGTERM, then drains: what was captured goes through the
 // signatures, findings are printed and delivered (or kept in the spool).
 // Several --iface: one capture each, all into the same pipeline (each packet
-// is decoded by its own interface's link type).
+// is decoded by its own interface's link type). SIGHUP reloads --config.
 
 import { hostname } from "node:os";
 import { parseArgs } from "node:util";
@@ -15,6 +15,7 @@ import { startSession } from "./session";
 import { withConfig } from "./config";
 import { closeWebhooks, WEBHOOK_OPTIONS, WEBHOOK_USAGE } from "./webhooks";
 import { FILE_OUTPUT_OPTIONS, FILE_OUTPUT_USAGE, fileOutputSummary } from "./fileoutput";
+import { reloadOnSighup } from "./reload";
 
 export const RUN_USAGE = `
 run options:
@@ -27,7 +28,9 @@ run options:
   --signatures DIR   run the signatures in DIR (repeatable; files added, changed or
                      deleted there are loaded, replaced or unloaded while running)
   --quiet            no summary on stderr at exit
-  --config FILE      options from a YAML file (keys: the long options above; flags win)
+  --config FILE      options from a YAML file (keys: the long options above; flags win);
+                     SIGHUP reads it again: signature folders, --min-severity and
+                     --quiet-findings change at once, other options need a restart
 ${FILE_OUTPUT_USAGE}
 ${WEBHOOK_USAGE}`;
 
@@ -76,6 +79,7 @@ export async function runCommand(argv: string[]): Promise<number> {
     await engine?.close();
     throw e;
   }
+  const reload = reloadOnSighup({ argv, options: RUN_OPTIONS, values, watcher, findings, webhooks });
   if (!values.quiet) process.stderr.write(`netsig: capturing on ${ifaces.join(", ")}${values.bpf ? ` (${values.bpf})` : ""}; Ctrl-C to stop\n`);
   // live output is flushed, and packets go to the signatures, at least every 100 ms
   const flusher = setInterval(() => { engine?.sendPartial(); out.flush(); }, 100);
@@ -87,6 +91,7 @@ export async function runCommand(argv: string[]): Promise<number> {
       stopping = true;
       clearInterval(flusher);
       clearInterval(poller);
+      reload?.close();
       for (const c of captures) c.close();
       watcher?.close();
       if (engine) {

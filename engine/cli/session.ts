@@ -54,7 +54,9 @@ export async function startSession(o: SessionOptions): Promise<Session> {
     const outs = webhooks.outputs;
     f.sink = (json, severity) => { for (const w of outs) w.add([json], [severity]); };
   }
+  // DNS is decoded only while a signature selects it (the set changes on reload)
   pipeline.needDns = (engine.mask & DNS_EVENTS) !== 0;
+  engine.onChange = () => { pipeline.needDns = (engine.mask & DNS_EVENTS) !== 0; };
   pipeline.tap = (p, n) => { engine.push(p, n); };
   return { pipeline, engine, watcher, findings, out: { consumer, flush: () => f.flush() }, webhooks, file };
 }
