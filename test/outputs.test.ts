@@ -131,11 +131,13 @@ test("replay --output-file: the file holds exactly the JSON lines printed, rotat
   assert.deepEqual(rotated(path3), [`${path3}.3`, `${path3}.2`, `${path3}.1`, path3]);
   assert.deepEqual(rotated(path3).map((p) => readFileSync(p, "utf8")), expected.slice(-4), "the newest lines, packed the same way");
 
-  // appending: a second run continues PATH (and rotates it when full)
   const t = netsig(["replay", pcap, "--quiet", "--output", "table", "--output-file", join(dir, "table.jsonl")]);
   assert.equal(t.code, 0, t.stderr);
   assert.match(t.stdout, /^TIME/);
   assert.equal(readFileSync(join(dir, "table.jsonl"), "utf8"), r.stdout, "--output table prints a table; the file still gets JSON");
+  const again = netsig(["replay", pcap, "--quiet", "--output-file", join(dir, "table.jsonl")]);
+  assert.equal(again.code, 0, again.stderr);
+  assert.equal(readFileSync(join(dir, "table.jsonl"), "utf8"), r.stdout + r.stdout, "a second run appends");
 });
 
 test("findings to --output-file with stdout and a webhook; --quiet-findings empties stdout only", async () => {
