@@ -28,7 +28,7 @@ webhook options (findings of --signatures, POSTed in batches; at-least-once, spo
   --spool-dir D              spool folder (default ./netsig-spool), one subfolder per webhook
   --spool-max-bytes N        undelivered bytes per webhook before new findings are dropped (default 256 MiB)
   --min-severity N           send findings of Severity N (0-4) and above only
-  --quiet-findings           do not print findings on standard output`;
+  --quiet-findings           do not print findings on standard output (--output-file still gets them)`;
 
 export const WEBHOOK_OPTIONS = {
   webhook: { type: "string", multiple: true },
@@ -82,7 +82,6 @@ export function int(name: string, v: string | undefined, def: number, min: numbe
 export interface Webhooks {
   outputs: WebhookOutput[];
   waitMs: number;
-  print: boolean;
 }
 
 /** undefined when no --webhook is given (the other webhook options are then refused) */
@@ -134,7 +133,7 @@ export function webhooksFrom(v: WebhookValues, withSignatures: boolean): Webhook
   } catch (e) {
     throw new UsageError(`cannot use --spool-dir ${spoolDir}: ${(e as NodeJS.ErrnoException).code ?? (e as Error).message}`);
   }
-  return { outputs: made, waitMs, print: !v["quiet-findings"] };
+  return { outputs: made, waitMs };
 }
 
 /** at the end of a run: wait (bounded) for delivery; one line per webhook with findings left over */
