@@ -135,7 +135,7 @@ test("run --listen: /readyz 503 while loading, then 200; /metrics counts the UDP
     assert.match(run.err(), /capturing on lo/);
 
     const before = parseMetrics((await get("/metrics")).body);
-    assert.equal(before.get("netsig_packets_captured_total"), 0);
+    assert.equal(before.get(`netsig_packets_captured_total{iface="lo"}`), 0);
 
     // N datagrams to the probe's port, M that are not DNS to LLMNR's port (decoded as DNS: malformed)
     await sendUdp(tx, dst, Array.from({ length: N }, (_, i) => Buffer.from(`ops test ${i}`)));
@@ -148,10 +148,10 @@ test("run --listen: /readyz 503 while loading, then 200; /metrics counts the UDP
       const r = await get("/metrics");
       text = r.body;
       m = parseMetrics(text);
-      if (m.get(probe) === N && m.get(thrown) === N && m.get("netsig_packets_captured_total") === N + M) break;
+      if (m.get(probe) === N && m.get(thrown) === N && m.get(`netsig_packets_captured_total{iface="lo"}`) === N + M) break;
       await new Promise((r) => setTimeout(r, 100));
     }
-    assert.equal(m.get("netsig_packets_captured_total"), N + M, text);
+    assert.equal(m.get(`netsig_packets_captured_total{iface="lo"}`), N + M, text);
     assert.equal(m.get("netsig_packets_malformed_total"), M);
     assert.equal(m.get('netsig_events_total{event="net_packet_udp"}'), N + M);
     assert.equal(m.get('netsig_events_total{event="net_packet_dns"}'), 0, "the M datagrams are not DNS");
@@ -164,7 +164,7 @@ test("run --listen: /readyz 503 while loading, then 200; /metrics counts the UDP
     assert.equal(m.get("netsig_packets_shed_total"), 0);
     assert.equal(m.get("netsig_sandbox_queue_batches"), 0);
     assert.equal(m.get("netsig_sandbox_restarts_total"), 0);
-    if (m.has("netsig_packets_dropped_total")) assert.equal(m.get("netsig_packets_dropped_total"), 0);
+    if (m.has(`netsig_packets_dropped_total{iface="lo"}`)) assert.equal(m.get(`netsig_packets_dropped_total{iface="lo"}`), 0);
     const batches = m.get("netsig_signature_batch_seconds_count")!;
     assert.ok(batches >= 1, text);
     assert.equal(m.get('netsig_signature_batch_seconds_bucket{le="+Inf"}'), batches);

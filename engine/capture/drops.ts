@@ -44,9 +44,12 @@ export class KernelDrops {
   private readonly addon = loadAddon();
   private readonly fds: number[];
 
-  /** call right after the capture opened its socket */
-  constructor() {
-    this.fds = this.addon ? packetSocketFds() : [];
+  /**
+   * Call right after the capture opened its socket; `before`: the packet
+   * sockets open before it (other captures of this process), left out.
+   */
+  constructor(before: number[] = []) {
+    this.fds = this.addon ? packetSocketFds().filter((fd) => !before.includes(fd)) : [];
   }
 
   /** false where the count cannot be read (no native part, not Linux) */

@@ -10,7 +10,7 @@
 //    to JavaScript (monotonic clock anchored to the wall clock at start);
 //  - snap length is fixed at 65535 bytes; it has no pcap_stats.
 
-import { KernelDrops } from "./drops";
+import { KernelDrops, packetSocketFds } from "./drops";
 import { LinkType, type PacketHandler, type PacketRecord } from "./types";
 
 interface CapInstance {
@@ -59,6 +59,7 @@ export class LiveCapture {
   private readonly buffer = Buffer.alloc(65535);
   private readonly cap: CapInstance;
   readonly linkType: number;
+  readonly iface: string;
   packets = 0;
   truncated = 0;
   /** the kernel's drop count (poll() it; also read at close) */
@@ -72,6 +73,8 @@ export class LiveCapture {
       throw new LiveCaptureError(`no interface "${opts.iface}"; interfaces: ${names.join(", ")}`);
     }
     this.cap = new mod.Cap();
+    // (each capture counts the drops of its own socket only)
+    const before = packetSocketFds();
     let lt: string;
     try {
       lt = this.cap.open(opts.iface, opts.bpf ?? "", opts.bufferSize ?? 64 << 20, this.buffer);
@@ -89,7 +92,8 @@ export class LiveCapture {
       throw new LiveCaptureError(`interface ${opts.iface} has a link type netsig does not decode (${lt})`);
     }
     this.linkType = linkType;
-    this.kernel = new KernelDrops();
+    this.iface = opts.iface;
+    this.kernel = new KernelDrops(before);
     // wall clock at start, advanced by the monotonic clock: no jumps when NTP steps the clock
     const startWallNs = BigInt(Date.now()) * 1_000_000n;
     const startMono = process.hrtime.bigint();

@@ -32,6 +32,13 @@ function schemaFor(options: Record<string, OptionSpec>): object {
   return { type: "object", properties, additionalProperties: false };
 }
 
+/** the file given with --config, if any */
+export function configPath(argv: string[]): string | undefined {
+  const i = argv.findIndex((a) => a === "--config" || a.startsWith("--config="));
+  if (i < 0) return undefined;
+  return argv[i].startsWith("--config=") ? argv[i].slice("--config=".length) : argv[i + 1];
+}
+
 /** argv with `--config FILE` replaced by the file's settings, as options, before the rest */
 export function withConfig(argv: string[], options: Record<string, OptionSpec>): string[] {
   const i = argv.findIndex((a) => a === "--config" || a.startsWith("--config="));

@@ -33,7 +33,8 @@ export const OPS_USAGE = `  --listen ADDR      serve /healthz, /readyz and /metr
 /** what the metrics read; given once the capture is open */
 export interface OpsSources {
   pipeline: EventPipeline;
-  capture: { packets: number; kernel: KernelDrops };
+  /** the live captures, one per interface */
+  captures: { iface: string; packets: number; kernel: KernelDrops }[];
   engine?: SignatureEngine;
   webhooks?: Webhooks;
 }
@@ -133,7 +134,7 @@ export class Ops {
   /** netsig's metrics, each read from existing counters at scrape time */
   private metrics(src: OpsSources): void {
     const registers = [this.registry];
-    const { pipeline, capture, engine, webhooks } = src;
+    const { pipeline, captures, engine, webhooks } = src;
     const stats = pipeline.decoder.stats;
     // a counter whose value is read when scraped
     const counter = (name: string, help: string, read: () => number) =>
@@ -141,9 +142,11 @@ export class Ops {
     const labelled = <L extends string>(name: string, help: string, labelNames: L[], read: () => Iterable<[Record<L, string>, number]>) =>
       new Counter({ name, help, labelNames, registers, collect() { this.reset(); for (const [l, n] of read()) this.inc(l, n); } });
 
-    counter("netsig_packets_captured_total", "packets the live capture received", () => capture.packets);
-    if (capture.kernel.available) {
-      counter("netsig_packets_dropped_total", "packets the kernel dropped (capture ring full; read each second; on lo each lost packet counts twice)", () => capture.kernel.drops);
+    labelled("netsig_packets_captured_total", "packets the live capture received, per interface", ["iface"],
+      () => captures.map((c) => [{ iface: c.iface }, c.packets] as [Record<"iface", string>, number]));
+    if (captures.every((c) => c.kernel.available)) {
+      labelled("netsig_packets_dropped_total", "packets the kernel dropped, per interface (capture ring full; read each second; on lo each lost packet counts twice)", ["iface"],
+        () => captures.map((c) => [{ iface: c.iface }, c.kernel.drops] as [Record<"iface", string>, number]));
     }
     counter("netsig_packets_malformed_total", "captured packets with a layer that could not be decoded (DNS included)", () => stats.malformed);
     labelled("netsig_events_total", "events written to the event output (--events, after --filter), per Tracee event name", ["event"],

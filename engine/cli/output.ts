@@ -5,6 +5,7 @@ import { goJSON } from "../events/json";
 import { EventBytesWriter } from "../events/jsonbytes";
 import type { EventConsumer } from "../events/pipeline";
 import { UsageError } from "../events/filter";
+import type { RotatingFile } from "../outputs/rotating";
 import { FdOutput } from "../outputs/stdout";
 import { TABLE_HEADER, tableLine } from "../outputs/table";
 
@@ -22,9 +23,12 @@ export interface EventOutput {
   flush(): void;
 }
 
-export function eventOutput(format: string | undefined, hostName: string, fd = 1): EventOutput {
-  const out = new FdOutput(fd);
-  if (format === "json" || format === undefined) {
+/** events to `fd`; with `file`, as JSON lines to the file too */
+export function eventOutput(format: string | undefined, hostName: string, fd = 1, file?: RotatingFile): EventOutput {
+  const isJson = format === "json" || format === undefined;
+  // JSON: the file takes stdout's bytes as they are
+  const out = new FdOutput(fd, file && isJson ? (b) => file.write(b) : null);
+  if (isJson) {
     const json = new EventBytesWriter(hostName, goJSON);
     const w = out.writer;
     // the exact timestamp literal, computed once per packet
@@ -41,6 +45,21 @@ export function eventOutput(format: string | undefined, hostName: string, fd = 1
   }
   if (format === "table") {
     out.line(TABLE_HEADER);
+    if (file) {
+      const json = new EventBytesWriter(hostName, goJSON);
+      const w = file.writer;
+      let sec = -1;
+      let nsec = -1;
+      let ts = "";
+      return {
+        consumer: (ev, kind, p) => {
+          out.line(tableLine(ev, p.tsSec, p.tsNsec));
+          if (p.tsSec !== sec || p.tsNsec !== nsec) { sec = p.tsSec; nsec = p.tsNsec; ts = p.timestampString(); }
+          json.write(w, ev, kind, ts);
+        },
+        flush: () => { out.flush(); file.flush(); },
+      };
+    }
     return { consumer: (ev, _kind, p) => out.line(tableLine(ev, p.tsSec, p.tsNsec)), flush: () => out.flush() };
   }
   throw new UsageError(`unknown --output "${format}": use json or table`);

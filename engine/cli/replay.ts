@@ -12,6 +12,7 @@ import { EVENT_NAMES } from "../events/types";
 import { EVENT_OUTPUT_OPTIONS } from "./output";
 import { closeWebhooks, WEBHOOK_OPTIONS, WEBHOOK_USAGE, type webhooksFrom } from "./webhooks";
 import { startSession } from "./session";
+import { FILE_OUTPUT_OPTIONS, FILE_OUTPUT_USAGE, fileOutputSummary, type FileOutputValues } from "./fileoutput";
 import { withConfig } from "./config";
 import { log, setLogFormat } from "./log";
 
@@ -26,6 +27,7 @@ replay options:
   --quiet            no summary on stderr
   --config FILE      options from a YAML file (keys: the long options above; flags win)
   --log-format F     text (default) or json: one pino JSON object per line on stderr
+${FILE_OUTPUT_USAGE}
 ${WEBHOOK_USAGE}`;
 
 export interface ReplayResult {
@@ -60,6 +62,7 @@ export const REPLAY_OPTIONS = {
   signatures: { type: "string", multiple: true },
   unsandboxed: { type: "boolean", default: false },
   "log-format": { type: "string" },
+  ...FILE_OUTPUT_OPTIONS,
   ...WEBHOOK_OPTIONS,
 } as const;
 
@@ -83,6 +86,7 @@ export async function replayCommand(argv: string[]): Promise<number> {
     quiet: values.quiet,
     signatures: values.signatures ? { dirs: values.signatures, sandboxed: !values.unsandboxed, watch: true } : undefined,
     webhooks: values,
+    fileOutput: values,
   })).code;
 }
 
@@ -97,6 +101,8 @@ export interface ReplayOptions {
   signatures?: { dirs?: string[]; files?: string[]; sandboxed: boolean; watch: boolean };
   /** the webhook options (engine/cli/webhooks.ts) */
   webhooks?: Parameters<typeof webhooksFrom>[0];
+  /** --output-file and its options */
+  fileOutput?: FileOutputValues;
 }
 
 /** replay a capture; with signatures, the engine is returned (closed) for its stats and problems */
@@ -108,8 +114,8 @@ export async function replay(o: ReplayOptions): Promise<{ code: number; engine?:
   const filter = new EventFilter(o.filters);
   const format = o.format;
   if (format !== "json" && format !== "table") throw new UsageError(`unknown --output "${format}": use json or table`);
-  const { pipeline, engine, watcher, findings, out, webhooks } = await startSession({
-    mask, filter, format, hostName: hostname(), signatures: o.signatures, webhooks: o.webhooks,
+  const { pipeline, engine, watcher, findings, out, webhooks, file: outFile } = await startSession({
+    mask, filter, format, hostName: hostname(), signatures: o.signatures, webhooks: o.webhooks, file: o.fileOutput,
   });
 
   const progress = startProgress(file, pipeline, o.quiet);
@@ -129,6 +135,7 @@ export async function replay(o: ReplayOptions): Promise<{ code: number; engine?:
     progress.stop();
     out.flush();
     findings?.finish();
+    outFile?.close();
     if (webhooks) await closeWebhooks(webhooks, o.quiet);
   }
   const result: ReplayResult = { summary, pipeline, elapsedMs: performance.now() - t0 };
@@ -141,6 +148,7 @@ export async function replay(o: ReplayOptions): Promise<{ code: number; engine?:
         `, ${engine.problems.length} skipped; ${st.findings} findings, ${st.errors} signature errors`, "info", { findings: st.findings, signatureErrors: st.errors });
     }
   }
+  if (outFile) { const l = fileOutputSummary(outFile, o.quiet); if (l) log(l, outFile.droppedLines ? "warn" : "info"); }
   if (summary.error) {
     log(`netsig: error: ${summary.error.message}`, "error");
     // nothing readable at all (missing file, not a capture): a usage error

@@ -2,6 +2,8 @@
 // the signatures (hot reload on) and their findings to stdout and webhooks.
 // Runs until SIGINT/SIGTERM, then drains: what was captured goes through the
 // signatures, findings are printed and delivered (or kept in the spool).
+// Several --iface: one capture each, all into the same pipeline (each packet
+// is decoded by its own interface's link type). SIGHUP reloads --config.
 
 import { hostname } from "node:os";
 import { parseArgs } from "node:util";
@@ -14,10 +16,12 @@ import { withConfig } from "./config";
 import { closeWebhooks, WEBHOOK_OPTIONS, WEBHOOK_USAGE } from "./webhooks";
 import { log } from "./log";
 import { Ops, OPS_OPTIONS, OPS_USAGE } from "./ops";
+import { FILE_OUTPUT_OPTIONS, FILE_OUTPUT_USAGE, fileOutputSummary } from "./fileoutput";
+import { reloadOnSighup } from "./reload";
 
 export const RUN_USAGE = `
 run options:
-  --iface NAME       interface to capture on (default: any)
+  --iface NAME       interface to capture on, repeatable (default: any)
   --bpf FILTER       capture filter in tcpdump syntax, e.g. "port 53"
   --buffer-size MB   kernel capture buffer (default 64)
   --events NAMES     as for replay
@@ -26,16 +30,20 @@ run options:
   --signatures DIR   run the signatures in DIR (repeatable; files added, changed or
                      deleted there are loaded, replaced or unloaded while running)
   --quiet            no summary on stderr at exit
-  --config FILE      options from a YAML file (keys: the long options above; flags win)
+  --config FILE      options from a YAML file (keys: the long options above; flags win);
+                     SIGHUP reads it again: signature folders, --min-severity and
+                     --quiet-findings change at once, other options need a restart
+${FILE_OUTPUT_USAGE}
 ${OPS_USAGE}
 ${WEBHOOK_USAGE}`;
 
 export const RUN_OPTIONS = {
-  iface: { type: "string", default: "any" },
+  iface: { type: "string", multiple: true, default: ["any"] as string[] },
   bpf: { type: "string" },
   "buffer-size": { type: "string", default: "64" },
   signatures: { type: "string", multiple: true },
   ...EVENT_OUTPUT_OPTIONS,
+  ...FILE_OUTPUT_OPTIONS,
   ...WEBHOOK_OPTIONS,
   ...OPS_OPTIONS,
 } as const;
@@ -58,25 +66,31 @@ export async function runCommand(argv: string[]): Promise<number> {
   const filter = new EventFilter(values.filter ?? []);
   if (values.output !== "json" && values.output !== "table") throw new UsageError(`unknown --output "${values.output}": use json or table`);
   const ops = await Ops.start(values, values.quiet);
-  const { pipeline, engine, watcher, findings, out, webhooks } = await startSession({
-    mask, filter, format: values.output, hostName: hostname(), webhooks: values,
+  const ifaces = values.iface!;
+  const twice = ifaces.find((n, i) => ifaces.indexOf(n) !== i);
+  if (twice !== undefined) throw new UsageError(`--iface ${twice} is given twice`);
+  if (ifaces.length > 1 && ifaces.includes("any")) throw new UsageError("--iface any already captures on every interface: give it alone, or name the interfaces");
+  const { pipeline, engine, watcher, findings, out, webhooks, file } = await startSession({
+    mask, filter, format: values.output, hostName: hostname(), webhooks: values, file: values,
     signatures: withSignatures ? { dirs: values.signatures, sandboxed: true, watch: true } : undefined,
   });
   const t0 = performance.now();
-  let capture: LiveCapture;
+  const captures: LiveCapture[] = [];
   try {
-    capture = new LiveCapture({ iface: values.iface!, bpf: values.bpf, bufferSize: mb << 20 }, pipeline.onPacket);
+    for (const iface of ifaces) captures.push(new LiveCapture({ iface, bpf: values.bpf, bufferSize: mb << 20 }, pipeline.onPacket));
   } catch (e) {
+    for (const c of captures) c.close();
     watcher?.close();
     await engine?.close();
     await ops.close();
     throw e;
   }
-  ops.attach({ pipeline, capture, engine, webhooks });
-  if (!values.quiet) log(`netsig: capturing on ${values.iface}${values.bpf ? ` (${values.bpf})` : ""}; Ctrl-C to stop`, "info", { iface: values.iface, bpf: values.bpf });
+  ops.attach({ pipeline, captures, engine, webhooks });
+  const reload = reloadOnSighup({ argv, options: RUN_OPTIONS, values, watcher, findings, webhooks, log: (l) => log(l, /error/.test(l) ? "error" : "info") });
+  if (!values.quiet) log(`netsig: capturing on ${ifaces.join(", ")}${values.bpf ? ` (${values.bpf})` : ""}; Ctrl-C to stop`, "info", { iface: ifaces, bpf: values.bpf });
   // live output is flushed, and packets go to the signatures, at least every 100 ms
   const flusher = setInterval(() => { engine?.sendPartial(); out.flush(); }, 100);
-  const poller = setInterval(() => capture.kernel.poll(), 1000);
+  const poller = setInterval(() => { for (const c of captures) c.kernel.poll(); }, 1000);
   return new Promise((resolve) => {
     let stopping = false;
     const stop = async () => {
@@ -85,7 +99,8 @@ export async function runCommand(argv: string[]): Promise<number> {
       ops.drain();
       clearInterval(flusher);
       clearInterval(poller);
-      capture.close();
+      reload?.close();
+      for (const c of captures) c.close();
       watcher?.close();
       if (engine) {
         await engine.signal({ type: "source_complete" });
@@ -93,14 +108,23 @@ export async function runCommand(argv: string[]): Promise<number> {
       }
       out.flush();
       findings?.finish();
+      file?.close();
       if (webhooks) await closeWebhooks(webhooks, values.quiet);
+      if (file) { const l = fileOutputSummary(file, values.quiet); if (l) log(l, file.droppedLines ? "warn" : "info"); }
       if (!values.quiet) {
         const st = pipeline.decoder.stats;
-        log(formatSummary(values.iface!, { pipeline, elapsedMs: performance.now() - t0 }), "info", { packets: st.packets, decoded: st.decoded, malformed: st.malformed });
-        log(`netsig: ${values.iface}: ${capture.packets} packets captured, ` + (capture.kernel.available
-          ? `${capture.kernel.drops} dropped by the kernel\n`
-          : "kernel drop count unavailable (native/pktstats not built: npm run native)\n"),
-        "info", { captured: capture.packets, kernelDrops: capture.kernel.available ? capture.kernel.drops : null });
+        log(formatSummary(ifaces.join(","), { pipeline, elapsedMs: performance.now() - t0 }), "info", { packets: st.packets, decoded: st.decoded, malformed: st.malformed });
+        for (const c of captures) {
+          log(`netsig: ${c.iface}: ${c.packets} packets captured, ` + (c.kernel.available
+            ? `${c.kernel.drops} dropped by the kernel`
+            : "kernel drop count unavailable (native/pktstats not built: npm run native)"),
+          "info", { iface: c.iface, captured: c.packets, kernelDrops: c.kernel.available ? c.kernel.drops : null });
+        }
+        if (captures.length > 1 && captures.every((c) => c.kernel.available)) {
+          const captured = captures.reduce((n, c) => n + c.packets, 0);
+          const drops = captures.reduce((n, c) => n + c.kernel.drops, 0);
+          log(`netsig: all interfaces: ${captured} packets captured, ${drops} dropped by the kernel`, "info", { captured, kernelDrops: drops });
+        }
         if (engine) {
           log(`netsig: signatures: ${engine.stats.findings} findings, ${engine.stats.errors} signature errors` +
             (engine.stats.shed ? `, ${engine.stats.shed} packets not checked (the signatures fell behind)` : "") + "\n",

@@ -1,11 +1,14 @@
 // What `replay` and `run` share: the event pipeline, and with signatures the
-// signature engine (hot reload on), the findings output and the webhooks.
+// signature engine (hot reload on), the findings output, the webhooks and
+// the --output-file.
 
 import { EventFilter } from "../events/filter";
 import { EventPipeline, type EventConsumer } from "../events/pipeline";
 import { Ev } from "../events/types";
 import type { SignatureEngine } from "../sandbox/host";
 import type { SignatureWatcher } from "../sandbox/watch";
+import type { RotatingFile } from "../outputs/rotating";
+import { fileOutputFrom, type FileOutputValues } from "./fileoutput";
 import { eventOutput } from "./output";
 import { FindingsOutput, startSignatures } from "./signatures";
 import { webhooksFrom, type Webhooks } from "./webhooks";
@@ -19,6 +22,8 @@ export interface SessionOptions {
   hostName: string;
   signatures?: { dirs?: string[]; files?: string[]; sandboxed: boolean; watch: boolean };
   webhooks?: Parameters<typeof webhooksFrom>[0];
+  /** --output-file and its options */
+  file?: FileOutputValues;
 }
 
 export interface Session {
@@ -28,25 +33,30 @@ export interface Session {
   findings?: FindingsOutput;
   out: { consumer: EventConsumer; flush(): void };
   webhooks?: Webhooks;
+  /** --output-file (flushed by out.flush(); close it last) */
+  file?: RotatingFile;
 }
 
 export async function startSession(o: SessionOptions): Promise<Session> {
   const webhooks: Webhooks | undefined = o.webhooks ? webhooksFrom(o.webhooks, o.signatures !== undefined) : undefined;
+  const file = o.file ? fileOutputFrom(o.file) : undefined;
   if (!o.signatures) {
-    const out = eventOutput(o.format, o.hostName);
-    return { pipeline: new EventPipeline(o.mask, o.hostName, out.consumer, o.filter), watcher: null, out, webhooks };
+    const out = eventOutput(o.format, o.hostName, 1, file);
+    return { pipeline: new EventPipeline(o.mask, o.hostName, out.consumer, o.filter), watcher: null, out, webhooks, file };
   }
   const { engine, watcher } = await startSignatures(o.signatures, o.hostName);
   let findings: FindingsOutput | undefined;
   const consumer: EventConsumer = (ev, kind, p) => findings!.consumer(ev, kind, p);
   const pipeline = new EventPipeline(o.mask, o.hostName, consumer, o.filter);
-  findings = new FindingsOutput(engine, pipeline, o.hostName, o.format, o.mask !== 0);
+  const f = (findings = new FindingsOutput(engine, pipeline, o.hostName, o.format, o.mask !== 0, file ?? null));
+  f.print = !o.webhooks?.["quiet-findings"];
   if (webhooks) {
     const outs = webhooks.outputs;
-    findings.print = webhooks.print;
-    findings.sink = (json, severity) => { for (const w of outs) w.add([json], [severity]); };
+    f.sink = (json, severity) => { for (const w of outs) w.add([json], [severity]); };
   }
+  // DNS is decoded only while a signature selects it (the set changes on reload)
   pipeline.needDns = (engine.mask & DNS_EVENTS) !== 0;
+  engine.onChange = () => { pipeline.needDns = (engine.mask & DNS_EVENTS) !== 0; };
   pipeline.tap = (p, n) => { engine.push(p, n); };
-  return { pipeline, engine, watcher, findings, out: { consumer, flush: () => undefined }, webhooks };
+  return { pipeline, engine, watcher, findings, out: { consumer, flush: () => f.flush() }, webhooks, file };
 }

@@ -10,6 +10,7 @@ import { EventJSONWriter } from "../events/json";
 import type { EventConsumer, EventPipeline } from "../events/pipeline";
 import { SignatureEngine, type HostFinding } from "../sandbox/host";
 import { listSignatureFiles, transpileSignature } from "../sandbox/loader";
+import type { RotatingFile } from "../outputs/rotating";
 import { FdOutput } from "../outputs/stdout";
 import { findingTableLine, tableLine } from "../outputs/table";
 import type { TraceeEvent } from "../events/types";
@@ -41,55 +42,66 @@ export async function startSignatures(o: { dirs?: string[]; files?: string[]; sa
  * Output when signatures run: findings as Tracee-shaped events (JSON lines or
  * table rows); with `printEvents`, the events too, held back until the
  * signatures have seen their packet so that each finding follows the events
- * of the packet that triggered it.
+ * of the packet that triggered it. With `file` (--output-file), the same
+ * lines, always JSON, in the same order, also go to the file.
  */
 export class FindingsOutput {
   readonly consumer: EventConsumer;
   private readonly out = new FdOutput(1);
   private readonly json: EventJSONWriter;
-  private pending: { packet: number; line: string }[] = [];
-  private findingsByPacket = new Map<number, string[]>();
+  /** line: as printed; json: for the file (the same string when printing JSON) */
+  private pending: { packet: number; line: string; json: string }[] = [];
+  private findingsByPacket = new Map<number, { line: string; json: string }[]>();
   /** signature id -> the eventId of its findings (a reloaded signature keeps its number) */
   private readonly eventIds = new Map<string, number>();
   /** each finding's JSON line and Tracee severity, as it comes (webhooks) */
   sink: ((json: string, severity: number) => void) | null = null;
-  /** print findings on standard output (off: --quiet-findings) */
+  /** print findings on standard output (off: --quiet-findings; the file still gets them) */
   print = true;
 
   constructor(engine: SignatureEngine, pipeline: EventPipeline, hostName: string,
-    private readonly format: string, printEvents: boolean) {
+    private readonly format: string, printEvents: boolean, private readonly file: RotatingFile | null = null) {
     this.json = new EventJSONWriter(hostName);
     [...engine.signatures.values()].sort((a, b) => a.meta.id.localeCompare(b.meta.id))
       .forEach((s, i) => this.eventIds.set(s.meta.id, SIGNATURE_EVENT_BASE + i));
     this.consumer = printEvents
       ? (ev, kind, p) => {
-        const line = format === "table" ? tableLine(ev, p.tsSec, p.tsNsec) : this.json.write(ev, kind, p.timestampString());
-        this.pending.push({ packet: pipeline.decoder.stats.packets, line });
+        const json = format === "table" && file === null ? "" : this.json.write(ev, kind, p.timestampString());
+        const line = format === "table" ? tableLine(ev, p.tsSec, p.tsNsec) : json;
+        this.pending.push({ packet: pipeline.decoder.stats.packets, line, json });
       }
       : () => undefined;
     engine.onFindings = (fs) => this.findings(fs);
     engine.onComplete = (last) => this.release(last);
   }
 
-  private line(f: HostFinding): string {
+  private line(f: HostFinding): { line: string; json: string } {
     let id = this.eventIds.get(f.sig.meta.id);
     if (id === undefined) this.eventIds.set(f.sig.meta.id, (id = SIGNATURE_EVENT_BASE + this.eventIds.size));
     const fe = findingEvent(f, id);
     if (this.sink) this.sink(fe.json, Number(f.sig.meta.properties?.Severity ?? 0));
-    if (this.format !== "table") return fe.json;
+    if (this.format !== "table") return { line: fe.json, json: fe.json };
     const ts = BigInt(f.ts || "0");
-    return findingTableLine(String((fe.event as { eventName?: unknown }).eventName ?? f.sig.meta.id), f.event as unknown as TraceeEvent | null,
-      Number(ts / 1_000_000_000n), Number(ts % 1_000_000_000n), `${f.sig.meta.name}: ${JSON.stringify(f.data)}`);
+    return {
+      line: findingTableLine(String((fe.event as { eventName?: unknown }).eventName ?? f.sig.meta.id), f.event as unknown as TraceeEvent | null,
+        Number(ts / 1_000_000_000n), Number(ts % 1_000_000_000n), `${f.sig.meta.name}: ${JSON.stringify(f.data)}`),
+      json: fe.json,
+    };
   }
 
   private findings(fs: HostFinding[]): void {
     for (const f of fs) {
       const l = this.line(f);
-      if (!this.print) continue;
-      if (this.pending.length === 0 && this.findingsByPacket.size === 0) { this.out.line(l); continue; }
+      if (!this.print && this.file === null) continue;
+      if (this.pending.length === 0 && this.findingsByPacket.size === 0) { this.finding(l); continue; }
       const list = this.findingsByPacket.get(f.packet);
       if (list) list.push(l); else this.findingsByPacket.set(f.packet, [l]);
     }
+  }
+
+  private finding(l: { line: string; json: string }): void {
+    if (this.print) this.out.line(l.line);
+    if (this.file !== null) this.file.line(l.json);
   }
 
   /** everything up to packet `last` has been through the signatures: print it */
@@ -98,24 +110,31 @@ export class FindingsOutput {
     const pending = this.pending;
     for (; i < pending.length && pending[i].packet <= last; i++) {
       this.out.line(pending[i].line);
+      if (this.file !== null) this.file.line(pending[i].json);
       const next = pending[i + 1];
       if (!next || next.packet !== pending[i].packet) this.flushFindings(pending[i].packet);
     }
     this.pending = pending.slice(i);
     // findings of packets that printed no event (or whose events came earlier)
     for (const p of [...this.findingsByPacket.keys()].sort((a, b) => a - b)) if (p <= last) this.flushFindings(p);
-    this.out.flush();
+    this.flush();
   }
 
   private flushFindings(packet: number): void {
     const list = this.findingsByPacket.get(packet);
     if (!list) return;
-    for (const l of list) this.out.line(l);
+    for (const l of list) this.finding(l);
     this.findingsByPacket.delete(packet);
+  }
+
+  /** write what was released (run does this every 100 ms too) */
+  flush(): void {
+    this.out.flush();
+    this.file?.flush();
   }
 
   finish(): void {
     this.release(Number.MAX_SAFE_INTEGER);
-    this.out.flush();
+    this.flush();
   }
 }

@@ -29,7 +29,7 @@ webhook options (findings of --signatures, POSTed in batches; at-least-once, spo
   --spool-dir D              spool folder (default ./netsig-spool), one subfolder per webhook
   --spool-max-bytes N        undelivered bytes per webhook before new findings are dropped (default 256 MiB)
   --min-severity N           send findings of Severity N (0-4) and above only
-  --quiet-findings           do not print findings on standard output`;
+  --quiet-findings           do not print findings on standard output (--output-file still gets them)`;
 
 export const WEBHOOK_OPTIONS = {
   webhook: { type: "string", multiple: true },
@@ -73,7 +73,7 @@ function secret(what: string, env: string | undefined, file: string | undefined)
   return undefined;
 }
 
-function int(name: string, v: string | undefined, def: number, min: number, max = Number.MAX_SAFE_INTEGER): number {
+export function int(name: string, v: string | undefined, def: number, min: number, max = Number.MAX_SAFE_INTEGER): number {
   if (v === undefined) return def;
   const n = Number(v);
   if (!/^\d+$/.test(v.trim()) || n < min || n > max) throw new UsageError(`--${name} must be a whole number from ${min} to ${max}, not "${v}"`);
@@ -83,7 +83,6 @@ function int(name: string, v: string | undefined, def: number, min: number, max 
 export interface Webhooks {
   outputs: WebhookOutput[];
   waitMs: number;
-  print: boolean;
 }
 
 /** undefined when no --webhook is given (the other webhook options are then refused) */
@@ -140,7 +139,7 @@ export function webhooksFrom(v: WebhookValues, withSignatures: boolean): Webhook
   } catch (e) {
     throw new UsageError(`cannot use --spool-dir ${spoolDir}: ${(e as NodeJS.ErrnoException).code ?? (e as Error).message}`);
   }
-  return { outputs: made, waitMs, print: !v["quiet-findings"] };
+  return { outputs: made, waitMs };
 }
 
 /** at the end of a run: wait (bounded) for delivery; one line per webhook with findings left over */

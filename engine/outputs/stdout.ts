@@ -1,7 +1,8 @@
 // Output to a file descriptor (standard output by default) through one 1 MiB
 // byte buffer, written with synchronous writes: nothing queues up in memory
 // however fast events come, and the order is the order of the events. A
-// closed pipe (`netsig ... | head`) ends the output quietly.
+// closed pipe (`netsig ... | head`) ends the output quietly. `tee` gets the
+// same bytes (the --output-file of JSON events: encoded once, written twice).
 
 import { writeSync } from "node:fs";
 import { ByteWriter } from "../events/jsonbytes";
@@ -10,11 +11,12 @@ export class FdOutput {
   closed = false;
   readonly writer: ByteWriter;
 
-  constructor(private readonly fd = 1) {
+  constructor(private readonly fd = 1, private readonly tee: ((bytes: Buffer) => void) | null = null) {
     this.writer = new ByteWriter((bytes) => this.drain(bytes));
   }
 
   private drain(bytes: Buffer): void {
+    if (this.tee !== null) this.tee(bytes);
     let off = 0;
     while (off < bytes.length && !this.closed) {
       try {

@@ -102,6 +102,11 @@ export class WebhookOutput {
     this.running = this.loop();
   }
 
+  /** findings below this Tracee severity are not sent from now on (a configuration reload) */
+  setMinSeverity(n: number): void {
+    this.o.minSeverity = n;
+  }
+
   get counters(): WebhookCounters {
     return { ...this.c, spoolDropped: this.spool.dropped, spoolBytes: this.spool.bytes };
   }

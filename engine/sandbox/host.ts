@@ -99,6 +99,8 @@ export class SignatureEngine {
   onFindings: FindingHandler = () => undefined;
   /** every packet up to this number has been through the signatures (results in order) */
   onComplete: (lastPacket: number) => void = () => undefined;
+  /** called after a signature was loaded, replaced or unloaded (the selected events may differ) */
+  onChange: () => void = () => undefined;
   /** packets sent to the sandbox, findings, errors: counters for the summary */
   readonly stats = { packetsSent: 0, findings: 0, errors: 0, restarts: 0, shed: 0 };
   /** events built for the signatures, per event type (Ev), counted in the realm per batch */
@@ -416,6 +418,7 @@ export class SignatureEngine {
         this.signatures.delete(old.index);
       }
       this.opts.log(`netsig: signature ${old ? "reloaded" : "loaded"}: ${s.meta.id} (${s.file})`);
+      this.onChange();
       return s;
     });
   }
@@ -431,6 +434,7 @@ export class SignatureEngine {
         this.signatures.delete(s.index);
         this.opts.log(`netsig: signature unloaded: ${s.meta.id} (${s.file})`);
       }
+      if (found) this.onChange();
       return found;
     });
   }

@@ -24,12 +24,13 @@ export interface WatchOptions {
 export class SignatureWatcher {
   /** file -> the text last seen (loaded, or reported as broken) */
   private readonly seen = new Map<string, string>();
-  private readonly watchers: FSWatcher[] = [];
+  /** folder -> its fs.watch, or its polling timer */
+  private readonly watchers = new Map<string, FSWatcher>();
   private readonly timers = new Map<string, NodeJS.Timeout>();
-  private readonly pollers: NodeJS.Timeout[] = [];
+  private readonly pollers = new Map<string, NodeJS.Timeout>();
   private busy: Promise<void> = Promise.resolve();
   private closed = false;
-  private readonly dirs: string[];
+  private dirs: string[];
   private readonly settleMs: number;
   private readonly pollMs: number;
   private readonly log: (line: string, level?: "info" | "warn") => void;
@@ -41,19 +42,55 @@ export class SignatureWatcher {
     this.pollMs = opts.pollMs ?? 500;
     this.log = opts.log ?? ((l) => process.stderr.write(l + "\n"));
     for (const [f, text] of loaded) this.seen.set(f, text);
-    const polled: string[] = [];
-    for (const d of this.dirs) {
-      try {
-        const w = watch(d, { persistent: false }, () => this.changed(d));
-        w.on("error", () => { w.close(); this.poll(d); });
-        this.watchers.push(w);
-      } catch {
-        polled.push(d);
-      }
-    }
+    const polled = this.dirs.filter((d) => !this.watchDir(d));
     for (const d of polled) this.poll(d);
     // files changed between the engine's start and now
     for (const d of this.dirs) this.changed(d);
+  }
+
+  /** false where fs.watch cannot watch the folder */
+  private watchDir(d: string): boolean {
+    try {
+      const w = watch(d, { persistent: false }, () => this.changed(d));
+      w.on("error", () => { w.close(); this.watchers.delete(d); this.poll(d); });
+      this.watchers.set(d, w);
+      return true;
+    } catch {
+      return false;
+    }
+  }
+
+  /**
+   * Watch these folders from now on (a configuration reload): the signatures
+   * of folders no longer given are unloaded, those of new folders loaded.
+   * Resolves once that is done.
+   */
+  setDirs(dirs: string[]): Promise<void> {
+    const next = [...new Set(dirs.map((d) => resolve(d)))];
+    const removed = this.dirs.filter((d) => !next.includes(d));
+    const added = next.filter((d) => !this.dirs.includes(d));
+    this.dirs = next;
+    for (const d of removed) {
+      this.watchers.get(d)?.close();
+      this.watchers.delete(d);
+      clearInterval(this.pollers.get(d));
+      this.pollers.delete(d);
+      clearTimeout(this.timers.get(d));
+      this.timers.delete(d);
+    }
+    this.busy = this.busy.then(async () => {
+      for (const f of [...this.seen.keys()]) {
+        if (this.dirs.some((d) => f.startsWith(d + "/"))) continue;
+        this.seen.delete(f);
+        await this.engine.unload(f);
+      }
+    });
+    for (const d of added) {
+      if (!this.watchDir(d)) this.poll(d);
+      this.busy = this.busy.then(() => this.sync(d));
+    }
+    this.busy = this.busy.catch((e: unknown) => { this.log(`netsig: could not apply the new signature folders: ${(e as Error)?.message ?? e}`); });
+    return this.busy;
   }
 
   /** the signature files of a folder and their texts (unreadable ones are left out) */
@@ -82,7 +119,7 @@ export class SignatureWatcher {
     this.log(`netsig: cannot watch ${dir} for changes; checking it every ${this.pollMs} ms`, "warn");
     const timer = setInterval(() => this.changed(dir), this.pollMs);
     timer.unref();
-    this.pollers.push(timer);
+    this.pollers.set(dir, timer);
   }
 
   private changed(dir: string): void {
@@ -121,8 +158,8 @@ export class SignatureWatcher {
 
   close(): void {
     this.closed = true;
-    for (const w of this.watchers) w.close();
+    for (const w of this.watchers.values()) w.close();
     for (const t of this.timers.values()) clearTimeout(t);
-    for (const p of this.pollers) clearInterval(p);
+    for (const p of this.pollers.values()) clearInterval(p);
   }
 }
