@@ -4,7 +4,7 @@
 // account for every packet (captured or counted as dropped by the kernel,
 // as tcpdump does), and its memory must stay bounded.
 //
-// The filter is "inbound and udp and net 127.77.0.0/16": only the burst
+// The filter is "inbound and udp port 5355 and net 127.77.0.0/16": only the burst
 // (test/lib/burst.ts), and only lo's incoming copy of each frame. Without
 // "inbound" the kernel queues each replayed frame twice (outgoing and
 // incoming copies; libpcap discards the outgoing one) and counts a drop per
@@ -27,12 +27,12 @@ import { tmpdir } from "node:os";
 import { join } from "node:path";
 import { after, test } from "node:test";
 import { startTcpdump, type TcpdumpHandle } from "./lab/dnslab";
-import { BURST_DOMAINS, BURST_NET, burstFrames, writeBurst } from "./lib/burst";
+import { BURST_DOMAINS, BURST_NET, BURST_PORT, burstFrames, writeBurst } from "./lib/burst";
 import { CLI } from "./lib/run";
 
 const BURST = 200_000;
 const RSS_LIMIT_MB = 600;
-const FILTER = `inbound and udp and net ${BURST_NET}`;
+const FILTER = `inbound and udp port ${BURST_PORT} and net ${BURST_NET}`;
 const WARMUP_PORT = 9;
 
 const has = (cmd: string) => spawnSync("sh", ["-c", `command -v ${cmd}`]).status === 0;

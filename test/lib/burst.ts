@@ -1,5 +1,7 @@
 // A generated burst of DNS traffic for load tests and the live bench: query and
-// response pairs between 127.77.1.1 and 127.77.1.2 (a /16 no other test uses),
+// response pairs between 127.77.1.1 and 127.77.1.2 (a /16 no other test uses)
+// on LLMNR's port 5355, which netsig decodes as DNS, so the burst stays out
+// of the "port 53" captures other tests take while they own the lab's server;
 // as Ethernet frames for `tcpreplay -i lo`.
 //
 // The destination MAC is 02:02:02:02:02:02, not lo's 00:00:00:00:00:00, so the
@@ -11,6 +13,7 @@ import { writeFileSync } from "node:fs";
 import { ethernet, ipv4, pcapFile, udp, type PcapPacket } from "./craft";
 
 export const BURST_NET = "127.77.0.0/16";
+export const BURST_PORT = 5355;
 /** the registered domains of the burst: every BURST_LONG_EVERY-th query carries a long hex label under one of them */
 export const BURST_DOMAINS = Array.from({ length: 7 }, (_, k) => `burst${k}.example`);
 const BURST_LONG_EVERY = 64;
@@ -21,7 +24,7 @@ function frame(src: string, dst: string, sport: number, dport: number, payload: 
 
 /**
  * `packets` frames (rounded up to even): a query from 127.77.1.1 to
- * 127.77.1.2:53 and its A response. Names are h<i>.burst<k>.example; every
+ * 127.77.1.2:5355 and its A response. Names are h<i>.burst<k>.example; every
  * 64th query's first label is 56 hex characters (dns-tunnel's long_label
  * indicator fires once per domain, BURST_DOMAINS.length findings at most).
  * `srcPort` overrides the query's source port (one flow, for a marker packet).
@@ -41,7 +44,7 @@ export function burstFrames(packets: number, o: { srcPort?: number } = {}): Buff
       type: "response", id, flags: 0x8180, questions: [{ type: "A", name }],
       answers: [{ type: "A", name, ttl: 60, data: `93.184.216.${i % 250}` }],
     });
-    out.push(frame("127.77.1.1", "127.77.1.2", sport, 53, q), frame("127.77.1.2", "127.77.1.1", 53, sport, r));
+    out.push(frame("127.77.1.1", "127.77.1.2", sport, BURST_PORT, q), frame("127.77.1.2", "127.77.1.1", BURST_PORT, sport, r));
   }
   return out;
 }
