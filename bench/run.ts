@@ -11,14 +11,21 @@
 //    watch-list signatures and the shipped signatures/ folder, each sandboxed
 //    (vm2 in a worker) and unsandboxed (in-process);
 // 5. prints packets/s and the ratios against the targets, and the change
-//    since the previous run (bench/out/last.json).
+//    since the previous run (bench/out/last.json);
+// 6. as root, live (bench/live.ts): the same capture replayed onto lo with
+//    tcpreplay at rising rates while `netsig run` (JSON events; the shipped
+//    signatures) or `tcpdump -w /dev/null` captures it: the highest rate with
+//    zero kernel drops, netsig's against tcpdump's; and findings/s delivered
+//    to a webhook receiver on 127.0.0.1 (~1.5 minutes in all).
 //
 // Environment: BENCH_RUNS (default 3), BENCH_PACKETS (default 500000),
-// BENCH_SKIP_TSHARK=1 to leave out the slow peer (~1 minute).
+// BENCH_SKIP_TSHARK=1 to leave out the slow peer (~1 minute), BENCH_SKIP_LIVE=1
+// to leave out step 6.
 
 import { spawn, spawnSync } from "node:child_process";
 import { existsSync, mkdirSync, openSync, closeSync, readFileSync, rmSync, writeFileSync } from "node:fs";
 import { join } from "node:path";
+import { LIVE_RUNGS, liveLadder, liveSkipReason, RUNG_SECONDS, webhookFindings } from "./live";
 
 const ROOT = join(__dirname, "..", "..");
 const OUT_DIR = join(ROOT, "bench", "out");
@@ -179,6 +186,32 @@ async function main(): Promise<void> {
   }
   const shipped = med("shipped");
   console.log(`  shipped signatures (sandboxed) at least half the events-alone rate: ${(eventsMs / shipped).toFixed(2)}x ${eventsMs / shipped >= 0.5 ? "MET" : "MISSED"}`);
+
+  const skipLive = liveSkipReason();
+  if (skipLive) {
+    console.log(`\nlive capture and webhook rows: skipped (${skipLive})`);
+  } else {
+    const change = (key: string, v: number) => { now[key] = v; const l = prev[key]; return l ? `${((v / l - 1) * 100).toFixed(0)}%`.padStart(13) : "".padStart(13); };
+    console.log(`\n== live capture on lo: tcpreplay --pps ${LIVE_RUNGS.map((r) => `${r / 1000}k`).join(", ")} (${RUNG_SECONDS} s each) of the capture moved to port 5355`);
+    const ladders = await liveLadder(file, packets, (l) => console.log(l));
+    const peer = ladders.find((l) => l.name.startsWith("tcpdump"))!;
+    const peerTop = peer.rungs.every((r) => r.clean);
+    console.log(`\nlive capture on lo, the highest rate with zero kernel drops (a rung: ${RUNG_SECONDS} s; a tool stops at its first drop; 64 MiB kernel buffer each)\n`);
+    console.log(`${"capture".padEnd(28)}${"packets/s".padStart(12)}${"vs tcpdump".padStart(12)}${"vs last run".padStart(13)}`);
+    for (const l of ladders) {
+      const vs = peer.best > 0 ? `${peerTop && l !== peer ? "<=" : ""}${(l.best / peer.best).toFixed(2)}x` : "-";
+      const note = l.best === 0 ? "  (dropped at the lowest rung)" : l.rungs.every((r) => r.clean) ? "  (no drops at any rung: at least this)" : "";
+      console.log(l.name.padEnd(28) + fmtRate(l.best).padStart(12) + vs.padStart(12) + change(`live ${l.name}`, l.best) + note);
+    }
+    console.log(`\n== findings to a webhook: netsig replay of a generated 20000-packet DNS burst, a signature firing on every query, --webhook http://127.0.0.1`);
+    const w = await webhookFindings(OUT_DIR, 20_000);
+    console.log(`   ${w.summary}`);
+    const perSec = w.unique / (w.receiveMs / 1000);
+    const vsLast = change("webhook findings/s", perSec).trim();
+    console.log(`\nwebhook: ${w.unique} findings (${w.findings} received in ${w.requests} requests) at the receiver in ${(w.receiveMs / 1000).toFixed(2)} s, first to last: ` +
+      `${fmtRate(perSec)} findings/s${vsLast ? ` (${vsLast} vs last run)` : ""}; ` +
+      `end to end (netsig started to the last received) ${(w.endToEndMs / 1000).toFixed(2)} s, ${fmtRate(w.unique / (w.endToEndMs / 1000))} findings/s; netsig exited after ${(w.exitMs / 1000).toFixed(2)} s`);
+  }
   writeFileSync(join(OUT_DIR, "last.json"), JSON.stringify(now, null, 1));
 }
 

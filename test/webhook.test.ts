@@ -193,13 +193,84 @@ test("500 twice, then 200: every finding arrives (once each after dedupe), the f
 
 test("429 with Retry-After: 1 is honoured", { timeout: 30_000 }, async () => {
   const rx = await startReceiver((n) => (n === 1 ? { status: 429, headers: { "Retry-After": "1" } } : 200));
+  const dir = spoolDir();
   try {
-    const r = await netsigAsync(args(rx.port, spoolDir())).done;
+    const r = await netsigAsync(args(rx.port, dir)).done;
     assert.equal(r.code, 0, r.stderr);
     const gap = rx.reqs[1].at - rx.reqs[0].at;
     assert.ok(gap >= 950 && gap < 5000, `gap ${gap} ms`);
     assert.deepEqual(firstSeen(traceeIds(rx.reqs)), expected);
+    assert.deepEqual(traceeIds(rx.reqs.slice(1)), expected, "the 2xx requests carry every finding once, in order");
+    assert.equal(spoolLeft(dir), 0);
   } finally { await rx.close(); }
+});
+
+test("a slow receiver (each answer 250 ms late, within --webhook-timeout): every finding once, in order, nothing retried", { timeout: 30_000 }, async () => {
+  const rx = await startReceiver(() => ({ status: 200, delayMs: 250 }));
+  const dir = spoolDir();
+  try {
+    const r = await netsigAsync(args(rx.port, dir)).done;
+    assert.equal(r.code, 0, r.stderr);
+    assert.deepEqual(traceeIds(rx.reqs), expected);
+    assert.equal(rx.reqs.length, 20, "one request per batch of 100, none repeated");
+    assert.ok(rx.reqs[19].at - rx.reqs[0].at >= 19 * 250, "each request waited for the previous answer");
+    assert.match(r.stderr, /1994 findings sent .* 0 retried/);
+    assert.equal(spoolLeft(dir), 0);
+  } finally { await rx.close(); }
+});
+
+test("a receiver slower than --webhook-timeout: the request times out and its batch is sent again; in order, the spool ends empty", { timeout: 30_000 }, async () => {
+  // the first answer comes after 1.5 s, netsig gives up after 0.5 s
+  const rx = await startReceiver((n) => ({ status: 200, delayMs: n === 1 ? 1500 : 0 }));
+  const dir = spoolDir();
+  try {
+    const r = await netsigAsync(args(rx.port, dir, ["--webhook-timeout", "500"])).done;
+    assert.equal(r.code, 0, r.stderr);
+    assert.match(r.stderr, /no answer within 500 ms; retrying/);
+    assert.deepEqual(traceeIds(rx.reqs.slice(0, 1)), expected.slice(0, 100));
+    assert.deepEqual(traceeIds(rx.reqs.slice(1)), expected, "after the timeout, every finding once, in order");
+    assert.ok(rx.reqs[1].at - rx.reqs[0].at >= 450, "the retry came after the timeout");
+    assert.equal(spoolLeft(dir), 0);
+  } finally { await rx.close(); }
+});
+
+test("the connection destroyed while a request is in flight: that batch is sent again; every finding once in the answered requests, in order", { timeout: 30_000 }, async () => {
+  const rx = await startReceiver((n) => (n === 2 ? "destroy" : 200));
+  const dir = spoolDir();
+  try {
+    const r = await netsigAsync(args(rx.port, dir)).done;
+    assert.equal(r.code, 0, r.stderr);
+    assert.match(r.stderr, /ECONNRESET; retrying/);
+    assert.deepEqual(traceeIds([rx.reqs[1]]), expected.slice(100, 200), "the second batch was in flight");
+    assert.deepEqual(traceeIds([rx.reqs[2]]), expected.slice(100, 200), "... and is sent again");
+    assert.deepEqual(traceeIds([rx.reqs[0], ...rx.reqs.slice(2)]), expected);
+    assert.match(r.stderr, /1994 findings sent .* 1 retried/);
+    assert.equal(spoolLeft(dir), 0);
+  } finally { await rx.close(); }
+});
+
+test("the receiver killed mid-batch (its connections destroyed, port closed) and back 1 s later: the batch in flight and the rest arrive, in order", { timeout: 30_000 }, async () => {
+  const rx = await startReceiver((n) => (n <= 2 ? 200 : "hang"));
+  const port = rx.port;
+  const dir = spoolDir();
+  const run = netsigAsync(args(port, dir));
+  let stderr = "";
+  run.child.stderr!.on("data", (d: Buffer) => { stderr += d; });
+  assert.ok(await until(() => rx.reqs.length >= 3, 10_000), "a third request is in flight");
+  await rx.close();
+  // the request in flight fails; retries meet a closed port for a second
+  assert.ok(await until(() => /ECONNRESET; retrying/.test(stderr), 10_000), stderr);
+  await new Promise((r) => setTimeout(r, 1000));
+  const rx2 = await startReceiver(() => 200, { port });
+  try {
+    const r = await run.done;
+    assert.equal(r.code, 0, r.stderr);
+    assert.equal(rx.reqs.length, 3);
+    assert.deepEqual(traceeIds(rx.reqs.slice(2)), expected.slice(200, 300));
+    assert.deepEqual(traceeIds(rx2.reqs.slice(0, 1)), expected.slice(200, 300), "the batch in flight goes first to the new receiver");
+    assert.deepEqual(traceeIds([...rx.reqs.slice(0, 2), ...rx2.reqs]), expected, "the answered requests carry every finding once, in order");
+    assert.equal(spoolLeft(dir), 0);
+  } finally { await rx2.close(); }
 });
 
 test("receiver down at the start, then up: everything delivered in order", { timeout: 30_000 }, async () => {

@@ -11,8 +11,12 @@ import type { AddressInfo } from "node:net";
 import { CLI } from "./run";
 
 export interface Received { headers: IncomingHttpHeaders; body: string; at: number; url: string }
-/** status to answer (and headers), or "hang" to never answer */
-export type Answer = number | { status: number; headers?: Record<string, string> } | "hang";
+/**
+ * status to answer (with headers, after delayMs), "hang" to never answer, or
+ * "destroy" to destroy the connection once the request has arrived (the
+ * client's request in flight fails)
+ */
+export type Answer = number | { status: number; headers?: Record<string, string>; delayMs?: number } | "hang" | "destroy";
 
 export interface Receiver {
   port: number;
@@ -23,6 +27,7 @@ export interface Receiver {
 export function startReceiver(answer: (n: number, r: Received) => Answer = () => 200, o: { port?: number; tls?: ServerOptions } = {}): Promise<Receiver> {
   const reqs: Received[] = [];
   const hanging: ServerResponse[] = [];
+  const timers = new Set<NodeJS.Timeout>();
   const handler = (req: IncomingMessage, res: ServerResponse) => {
     const chunks: Buffer[] = [];
     req.on("data", (c: Buffer) => chunks.push(c));
@@ -31,8 +36,14 @@ export function startReceiver(answer: (n: number, r: Received) => Answer = () =>
       reqs.push(r);
       const a = answer(reqs.length, r);
       if (a === "hang") { hanging.push(res); return; }
-      const { status, headers } = typeof a === "number" ? { status: a, headers: {} } : a;
-      res.writeHead(status, headers).end("{}");
+      if (a === "destroy") { req.socket.destroy(); return; }
+      const { status, headers, delayMs } = typeof a === "number" ? { status: a, headers: {}, delayMs: 0 } : a;
+      // a late answer to a client that gave up (timed out) goes nowhere
+      const send = () => { if (!res.destroyed && !res.socket?.destroyed) res.writeHead(status, headers).end("{}"); };
+      if (!delayMs) return send();
+      hanging.push(res);
+      const t = setTimeout(() => { timers.delete(t); send(); }, delayMs);
+      timers.add(t);
     });
   };
   const server = o.tls ? createHttps(o.tls, handler) : createHttp(handler);
@@ -41,7 +52,7 @@ export function startReceiver(answer: (n: number, r: Received) => Answer = () =>
     server.listen(o.port ?? 0, "127.0.0.1", () => resolve({
       port: (server.address() as AddressInfo).port,
       reqs,
-      close: () => new Promise<void>((r) => { for (const h of hanging) h.destroy(); server.closeAllConnections(); server.close(() => r()); }),
+      close: () => new Promise<void>((r) => { for (const t of timers) clearTimeout(t); for (const h of hanging) h.destroy(); server.closeAllConnections(); server.close(() => r()); }),
     }));
   });
 }
