@@ -93,3 +93,19 @@ test("the bound: new lines are refused and counted, one log line while full; roo
     s.close();
   } finally { rmSync(dir, { recursive: true, force: true }); }
 });
+
+test("the bound with one big append: the first lines that fit are taken, in order, the rest refused and counted", () => {
+  const dir = tmp();
+  try {
+    const s = new Spool({ dir, maxBytes: 1000, log: () => undefined });
+    const batch = Array.from({ length: 30 }, (_, i) => lines(1, i)[0]);
+    const taken = s.append(batch);
+    const fits = (() => { let room = 1000, n = 0; for (const l of batch) { room -= Buffer.byteLength(l) + 1; if (room < 0) break; n++; } return n; })();
+    assert.ok(fits > 5 && fits < 30, String(fits));
+    assert.equal(taken, fits);
+    assert.equal(s.dropped, 30 - fits);
+    assert.ok(s.bytes <= 1000, String(s.bytes));
+    assert.deepEqual(s.read(100).map((i) => JSON.parse(i.line).n), [...Array(fits).keys()]);
+    s.close();
+  } finally { rmSync(dir, { recursive: true, force: true }); }
+});

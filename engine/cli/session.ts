@@ -52,7 +52,7 @@ export async function startSession(o: SessionOptions): Promise<Session> {
   f.print = !o.webhooks?.["quiet-findings"];
   if (webhooks) {
     const outs = webhooks.outputs;
-    f.sink = (json, severity) => { for (const w of outs) w.add([json], [severity]); };
+    f.sink = (json, severity) => { for (const w of outs) w.add(json, severity); };
   }
   // DNS is decoded only while a signature selects it (the set changes on reload)
   pipeline.needDns = (engine.mask & DNS_EVENTS) !== 0;

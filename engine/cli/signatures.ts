@@ -55,7 +55,7 @@ export class FindingsOutput {
   /** signature id -> the eventId of its findings (a reloaded signature keeps its number) */
   private readonly eventIds = new Map<string, number>();
   /** each finding's JSON line and Tracee severity, as it comes (webhooks) */
-  sink: ((json: string, severity: number) => void) | null = null;
+  sink: ((json: string[], severity: number[]) => void) | null = null;
   /** print findings on standard output (off: --quiet-findings; the file still gets them) */
   print = true;
 
@@ -79,7 +79,7 @@ export class FindingsOutput {
     let id = this.eventIds.get(f.sig.meta.id);
     if (id === undefined) this.eventIds.set(f.sig.meta.id, (id = SIGNATURE_EVENT_BASE + this.eventIds.size));
     const fe = findingEvent(f, id);
-    if (this.sink) this.sink(fe.json, Number(f.sig.meta.properties?.Severity ?? 0));
+    if (this.sink) { this.sinkJson.push(fe.json); this.sinkSeverity.push(Number(f.sig.meta.properties?.Severity ?? 0)); }
     if (this.format !== "table") return { line: fe.json, json: fe.json };
     const ts = BigInt(f.ts || "0");
     return {
@@ -97,7 +97,17 @@ export class FindingsOutput {
       const list = this.findingsByPacket.get(f.packet);
       if (list) list.push(l); else this.findingsByPacket.set(f.packet, [l]);
     }
+    // the webhooks get a batch's findings at once (one spool write and fsync, not one per finding)
+    if (this.sink && this.sinkJson.length) {
+      const json = this.sinkJson;
+      const sev = this.sinkSeverity;
+      this.sinkJson = [];
+      this.sinkSeverity = [];
+      this.sink(json, sev);
+    }
   }
+  private sinkJson: string[] = [];
+  private sinkSeverity: number[] = [];
 
   private finding(l: { line: string; json: string }): void {
     if (this.print) this.out.line(l.line);

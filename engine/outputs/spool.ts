@@ -87,17 +87,24 @@ export class Spool {
     return this.bytes === 0;
   }
 
-  /** append lines (without their \n); returns how many were taken (0: the spool is full) */
+  /** append lines (without their \n); returns how many were taken (the first ones that fit; 0: the spool is full) */
   append(lines: string[]): number {
     if (lines.length === 0) return 0;
-    const data = Buffer.from(lines.join("\n") + "\n", "utf8");
+    let data = Buffer.from(lines.join("\n") + "\n", "utf8");
     if (this.bytes + data.length > this.maxBytes) {
-      this.dropped += lines.length;
+      // what fits goes in, in order; the rest is refused
+      let fit = 0;
+      for (let room = this.maxBytes - this.bytes; fit < lines.length; fit++) {
+        room -= Buffer.byteLength(lines[fit], "utf8") + 1;
+        if (room < 0) break;
+      }
+      this.dropped += lines.length - fit;
       if (!this.full) this.log(`spool ${this.dir} is full (${this.maxBytes} bytes undelivered): new findings are dropped and counted until it drains`);
       this.full = true;
-      return 0;
-    }
-    this.full = false;
+      if (fit === 0) return 0;
+      lines = lines.slice(0, fit);
+      data = Buffer.from(lines.join("\n") + "\n", "utf8");
+    } else this.full = false;
     this.openForWrite(data.length);
     let off = 0;
     while (off < data.length) off += writeSync(this.writeFd, data, off, data.length - off);
