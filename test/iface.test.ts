@@ -125,8 +125,9 @@ test("kernel drops are counted per interface: a flood on lo and on veth0 while n
   const veth = stat("veth0");
   assert.equal(n.out().trim().split("\n").filter(Boolean).length, lo.captured + veth.captured);
   assert.ok(lo.dropped > 0 && veth.dropped > 0, "a 1 MB ring cannot hold either flood");
-  // lo queues each packet twice (outgoing and incoming copy; libpcap keeps one): its drops count double
-  assert.equal(lo.captured + lo.dropped / 2, 2 * LO, `lo: ${JSON.stringify(lo)}`);
+  // lo queues each packet twice (outgoing and incoming copy; libpcap keeps one): its drops count double;
+  // the pair at the moment the stopped ring fills may be split (one copy in, one dropped): +-0.5
+  assert.ok(Math.abs(lo.captured + lo.dropped / 2 - 2 * LO) <= 0.5, `lo: ${JSON.stringify(lo)}`);
   // veth0 queues each request (outgoing) and each reply (incoming) once
   assert.equal(veth.captured + veth.dropped, 2 * VETH, `veth0: ${JSON.stringify(veth)}`);
   assert.match(n.err(), new RegExp(`netsig: all interfaces: ${lo.captured + veth.captured} packets captured, ${lo.dropped + veth.dropped} dropped by the kernel\n`));

@@ -7,15 +7,37 @@
 
 import { readdirSync, readFileSync, readlinkSync } from "node:fs";
 import { join } from "node:path";
+import { constants } from "node:os";
 
-interface PktStats { stats(fd: number): [number, number] | null }
+interface PktStats { stats(fd: number): [number, number] | null; setSnaplen?(n: number): void }
 
-function loadAddon(): PktStats | null {
+let addon: PktStats | null | undefined;
+
+/**
+ * The native part, loaded once. RTLD_GLOBAL: its pcap_set_snaplen must come
+ * before libpcap's in the dynamic linker's search when cap's open() calls it
+ * (native/pktstats/pktstats.c).
+ */
+export function nativeAddon(): PktStats | null {
+  if (addon !== undefined) return addon;
   try {
-    return require(join(__dirname, "..", "..", "..", "native", "pktstats", "build", "Release", "pktstats.node")) as PktStats;
+    const m = { exports: {} as PktStats };
+    const { RTLD_NOW, RTLD_GLOBAL } = constants.dlopen as Record<string, number>;
+    process.dlopen(m, join(__dirname, "..", "..", "..", "native", "pktstats", "build", "Release", "pktstats.node"), RTLD_NOW | RTLD_GLOBAL);
+    addon = m.exports;
   } catch {
-    return null;
+    addon = null;
   }
+  return addon;
+}
+const loadAddon = nativeAddon;
+
+/** the snapshot length the next capture opens with; false when it cannot be set (no native part) */
+export function setSnaplen(n: number): boolean {
+  const a = nativeAddon();
+  if (!a?.setSnaplen) return false;
+  a.setSnaplen(n);
+  return true;
 }
 
 /** the fds of this process's packet sockets */

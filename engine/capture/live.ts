@@ -8,9 +8,10 @@
 //    so it is a field of LiveCapture, alive as long as the capture is;
 //  - it reports no timestamps: the time is taken when the packet is handed
 //    to JavaScript (monotonic clock anchored to the wall clock at start);
-//  - snap length is fixed at 65535 bytes; it has no pcap_stats.
+//  - it asks libpcap for a 65535-byte snap length (netsig's native part
+//    substitutes --snaplen: see LiveOptions.snaplen); it has no pcap_stats.
 
-import { KernelDrops, packetSocketFds } from "./drops";
+import { KernelDrops, nativeAddon, packetSocketFds, setSnaplen } from "./drops";
 import { LinkType, type PacketHandler, type PacketRecord } from "./types";
 
 interface CapInstance {
@@ -52,7 +53,18 @@ export interface LiveOptions {
   bpf?: string;
   /** kernel buffer size in bytes */
   bufferSize?: number;
+  /**
+   * bytes kept of each packet (default 8192, as Zeek's). In immediate mode
+   * libpcap sizes every ring frame by it, so it decides how many packets the
+   * kernel buffer holds: 64 MB hold ~1000 frames at 65535 on lo and "any",
+   * ~7800 at 8192. Needs native/pktstats; without it cap's 65535 stays.
+   */
+  snaplen?: number;
+  /** the snaplen was asked for by the user: fail when it cannot be set */
+  snaplenRequired?: boolean;
 }
+
+export const DEFAULT_SNAPLEN = 8192;
 
 export class LiveCapture {
   /** the Buffer cap writes into: MUST stay referenced while the capture is open */
@@ -61,7 +73,10 @@ export class LiveCapture {
   readonly linkType: number;
   readonly iface: string;
   packets = 0;
+  /** packets cut at the snapshot length (or at cap's buffer) */
   truncated = 0;
+  /** the snapshot length in effect */
+  readonly snaplen: number = 65535;
   /** the kernel's drop count (poll() it; also read at close) */
   readonly kernel: KernelDrops;
   private closed = false;
@@ -72,6 +87,12 @@ export class LiveCapture {
     if (!names.includes(opts.iface)) {
       throw new LiveCaptureError(`no interface "${opts.iface}"; interfaces: ${names.join(", ")}`);
     }
+    // (before cap's first open: the native part must be loaded when cap calls libpcap)
+    nativeAddon();
+    const snaplen = opts.snaplen ?? DEFAULT_SNAPLEN;
+    if (!setSnaplen(snaplen)) {
+      if (opts.snaplenRequired) throw new LiveCaptureError(`--snaplen needs netsig's native part (native/pktstats): run npm run native (it needs a C compiler and libpcap-dev)`);
+    } else this.snaplen = snaplen;
     this.cap = new mod.Cap();
     // (each capture counts the drops of its own socket only)
     const before = packetSocketFds();
@@ -97,6 +118,7 @@ export class LiveCapture {
     // wall clock at start, advanced by the monotonic clock: no jumps when NTP steps the clock
     const startWallNs = BigInt(Date.now()) * 1_000_000n;
     const startMono = process.hrtime.bigint();
+    const snaplenNow = this.snaplen;
     const rec: PacketRecord = {
       tsSec: 0, tsNsec: 0, linkType, iface: opts.iface, buf: this.buffer, offset: 0, caplen: 0, origLen: 0, fileOffset: 0,
     };
@@ -107,7 +129,7 @@ export class LiveCapture {
       rec.caplen = nbytes;
       rec.origLen = nbytes;
       this.packets++;
-      if (truncated) this.truncated++;
+      if (truncated || nbytes >= snaplenNow) this.truncated++;
       onPacket(rec);
     });
   }

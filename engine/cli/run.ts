@@ -24,6 +24,8 @@ run options:
   --iface NAME       interface to capture on, repeatable (default: any)
   --bpf FILTER       capture filter in tcpdump syntax, e.g. "port 53"
   --buffer-size MB   kernel capture buffer (default 64)
+  --snaplen BYTES    bytes kept of each packet (default 8192); the kernel buffer holds
+                     about MB*1M/(BYTES+100) packets, so a smaller one rides out longer bursts
   --events NAMES     as for replay
   --filter EXPR      as for replay
   --output FORMAT    json (default) or table
@@ -41,6 +43,7 @@ export const RUN_OPTIONS = {
   iface: { type: "string", multiple: true, default: ["any"] as string[] },
   bpf: { type: "string" },
   "buffer-size": { type: "string", default: "64" },
+  snaplen: { type: "string" },
   signatures: { type: "string", multiple: true },
   ...EVENT_OUTPUT_OPTIONS,
   ...FILE_OUTPUT_OPTIONS,
@@ -65,6 +68,8 @@ export async function runCommand(argv: string[]): Promise<number> {
   const mask = withSignatures && values.events === undefined ? 0 : parseEventNames(values.events);
   const filter = new EventFilter(values.filter ?? []);
   if (values.output !== "json" && values.output !== "table") throw new UsageError(`unknown --output "${values.output}": use json or table`);
+  const snaplen = values.snaplen === undefined ? undefined : Number(values.snaplen);
+  if (snaplen !== undefined && !(Number.isInteger(snaplen) && snaplen >= 64 && snaplen <= 65535)) throw new UsageError(`--snaplen must be a whole number from 64 to 65535, not "${values.snaplen}"`);
   const ops = await Ops.start(values, values.quiet);
   const ifaces = values.iface!;
   const twice = ifaces.find((n, i) => ifaces.indexOf(n) !== i);
@@ -77,7 +82,7 @@ export async function runCommand(argv: string[]): Promise<number> {
   const t0 = performance.now();
   const captures: LiveCapture[] = [];
   try {
-    for (const iface of ifaces) captures.push(new LiveCapture({ iface, bpf: values.bpf, bufferSize: mb << 20 }, pipeline.onPacket));
+    for (const iface of ifaces) captures.push(new LiveCapture({ iface, bpf: values.bpf, bufferSize: mb << 20, snaplen, snaplenRequired: values.snaplen !== undefined }, pipeline.onPacket));
   } catch (e) {
     for (const c of captures) c.close();
     watcher?.close();
@@ -115,7 +120,7 @@ export async function runCommand(argv: string[]): Promise<number> {
         const st = pipeline.decoder.stats;
         log(formatSummary(ifaces.join(","), { pipeline, elapsedMs: performance.now() - t0 }), "info", { packets: st.packets, decoded: st.decoded, malformed: st.malformed });
         for (const c of captures) {
-          log(`netsig: ${c.iface}: ${c.packets} packets captured, ` + (c.kernel.available
+          log(`netsig: ${c.iface}: ${c.packets} packets captured` + (c.truncated ? ` (${c.truncated} cut at ${c.snaplen} bytes)` : "") + ", " + (c.kernel.available
             ? `${c.kernel.drops} dropped by the kernel`
             : "kernel drop count unavailable (native/pktstats not built: npm run native)"),
           "info", { iface: c.iface, captured: c.packets, kernelDrops: c.kernel.available ? c.kernel.drops : null });

@@ -1,5 +1,5 @@
 {
   "targets": [
-    { "target_name": "pktstats", "sources": ["pktstats.c"] }
+    { "target_name": "pktstats", "sources": ["pktstats.c"], "libraries": ["-ldl"] }
   ]
 }
