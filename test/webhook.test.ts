@@ -398,3 +398,46 @@ test("Retry-After as delta seconds or an HTTP date", () => {
   assert.equal(retryAfterMs("soon", now), undefined);
   assert.equal(retryAfterMs(undefined, now), undefined);
 });
+
+test("per-webhook options (a mapping in --config, or a JSON --webhook): each receiver gets its own format, token and minimum severity; the --webhook-* flags are the defaults", { timeout: 60_000 }, async () => {
+  const a = await startReceiver();
+  const b = await startReceiver();
+  const c = await startReceiver();
+  const dir = spoolDir();
+  try {
+    const config = join(tmp, "hooks.yaml");
+    writeFileSync(config, [
+      "webhook:",
+      `  - url: http://127.0.0.1:${a.port}/a`,
+      "    format: ecs",
+      "    token-env: TOKEN_A",
+      "    min-severity: 3",
+      `  - url: http://127.0.0.1:${b.port}/b`,
+      "    min-severity: 4",
+      `  - http://127.0.0.1:${c.port}/c`,
+      "",
+    ].join("\n"));
+    const r = await netsigAsync(["replay", CAPTURE, "--signatures", sigs, "--config", config, "--spool-dir", dir, "--quiet-findings",
+      "--webhook-format", "falcosidekick", "--webhook-token-env", "TOKEN_ALL"], { TOKEN_A: "token-for-a", TOKEN_ALL: "token-for-all" }).done;
+    assert.equal(r.code, 0, r.stderr);
+    // a: its own format (ECS _bulk) and token; Severity 3 >= 3
+    assert.ok(a.reqs.length >= 20);
+    assert.ok(a.reqs.every((q) => q.headers.authorization === "Bearer token-for-a"));
+    const bulk = a.reqs.flatMap((q) => q.body.trim().split("\n").filter((_, i) => i % 2 === 1).map((l) => JSON.parse(l)));
+    assert.equal(bulk.length, 1994);
+    // b: min-severity 4 filters everything; the flags' format and token otherwise
+    assert.equal(b.reqs.length, 0);
+    assert.match(r.stderr, new RegExp(`webhook http://127\\.0\\.0\\.1:${b.port}/b: 0 findings sent .* 1994 below --min-severity`));
+    // c: a plain URL: the --webhook-* flags (falcosidekick, one finding per POST, the common token)
+    assert.equal(c.reqs.length, 1994);
+    assert.ok(c.reqs.every((q) => q.headers.authorization === "Bearer token-for-all" && typeof JSON.parse(q.body).rule === "string"));
+    assert.doesNotMatch(r.stderr, /token-for-/);
+    // the same on the command line, and a bad key is a one-line error naming the keys
+    const bad = netsig(["replay", CAPTURE, "--signatures", sigs, "--webhook", `{"url":"http://127.0.0.1:${c.port}/c","formt":"ecs"}`]);
+    assert.equal(bad.code, 2);
+    assert.match(bad.stderr, /^netsig: error: --webhook http:\/\/127\.0\.0\.1:\d+\/c: unknown key "formt" \(use: url, format, /);
+    assert.equal(bad.stderr.split("\n").filter(Boolean).length, 1);
+  } finally {
+    await Promise.all([a.close(), b.close(), c.close()]);
+  }
+});

@@ -27,7 +27,9 @@ function schemaFor(options: Record<string, OptionSpec>): object {
   const scalar = { type: ["string", "number"] };
   for (const [name, o] of Object.entries(options)) {
     if (name === "help" || name === "config") continue;
-    properties[name] = o.type === "boolean" ? { type: "boolean" } : o.multiple ? { anyOf: [scalar, { type: "array", items: scalar }] } : scalar;
+    // (a webhook may be a mapping: its URL and its own options, see webhooks.ts)
+    const item = name === "webhook" ? { anyOf: [scalar, { type: "object" }] } : scalar;
+    properties[name] = o.type === "boolean" ? { type: "boolean" } : o.multiple ? { anyOf: [item, { type: "array", items: item }] } : scalar;
   }
   return { type: "object", properties, additionalProperties: false };
 }
@@ -85,7 +87,7 @@ export function withConfig(argv: string[], options: Record<string, OptionSpec>):
       if (value === true) out.push(`--${key}`);
       continue;
     }
-    for (const v of Array.isArray(value) ? value : [value]) out.push(`--${key}=${String(v)}`);
+    for (const v of Array.isArray(value) ? value : [value]) out.push(`--${key}=${typeof v === "object" ? JSON.stringify(v) : String(v)}`);
   }
   return [...out, ...rest];
 }

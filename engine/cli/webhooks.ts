@@ -1,5 +1,6 @@
-// Webhook options of `replay` (and later `run`): parsed into WebhookOutputs.
-// The options apply to every --webhook given. Secrets come from an
+// Webhook options of `replay` and `run`: parsed into WebhookOutputs. The
+// --webhook-* options apply to every --webhook given; a --webhook given as an
+// object (JSON, or a mapping in --config) has its own. Secrets come from an
 // environment variable or a file, never from the command line, and are never
 // printed. Bad options are UsageErrors (one line, exit 2).
 
@@ -13,7 +14,10 @@ import { addSecret, log } from "./log";
 
 export const WEBHOOK_USAGE = `
 webhook options (findings of --signatures, POSTed in batches; at-least-once, spooled on disk):
-  --webhook URL              http(s) receiver, repeatable
+  --webhook URL              http(s) receiver, repeatable; or a JSON object with a "url" and its own
+                             options, which win over the ones below for it: '{"url":"https://siem/hook",
+                             "format":"ecs","token-env":"SIEM_TOKEN","min-severity":3}' (keys: the
+                             options below without "webhook-"); in --config, a mapping
   --webhook-format F         tracee (default), falcosidekick, splunk-hec or ecs (Elasticsearch _bulk)
   --webhook-header 'K: V'    extra header, repeatable
   --webhook-token-env NAME   bearer token from an environment variable (Splunk token for splunk-hec)
@@ -85,15 +89,39 @@ export interface Webhooks {
   waitMs: number;
 }
 
-/** undefined when no --webhook is given (the other webhook options are then refused) */
-export function webhooksFrom(v: WebhookValues, withSignatures: boolean): Webhooks | undefined {
-  const urls = v.webhook ?? [];
-  if (urls.length === 0) {
-    const stray = Object.keys(WEBHOOK_OPTIONS).find((k) => k !== "quiet-findings" && v[k as keyof WebhookValues] !== undefined);
-    if (stray) throw new UsageError(`--${stray} needs --webhook`);
-    return undefined;
+/** keys of a webhook given as an object (--webhook '{"url":...}', or a mapping in --config) */
+const PER_WEBHOOK: Record<string, keyof WebhookValues> = {
+  format: "webhook-format", header: "webhook-header", "token-env": "webhook-token-env", "token-file": "webhook-token-file",
+  "hmac-key-env": "webhook-hmac-key-env", "hmac-key-file": "webhook-hmac-key-file", ca: "webhook-ca", cert: "webhook-cert",
+  key: "webhook-key", batch: "webhook-batch", "batch-age": "webhook-batch-age", timeout: "webhook-timeout",
+  "min-severity": "min-severity", "spool-max-bytes": "spool-max-bytes",
+};
+
+/**
+ * One --webhook: a URL (the --webhook-* options apply), or an object with a
+ * "url" and its own options, which win over the --webhook-* ones for it.
+ */
+function webhookValues(raw: string, v: WebhookValues): { url: string; values: WebhookValues } {
+  if (!raw.trimStart().startsWith("{")) return { url: raw, values: v };
+  let o: unknown;
+  try { o = JSON.parse(raw); } catch { throw new UsageError(`--webhook: an object must be JSON, e.g. '{"url":"https://siem/hook","format":"ecs","min-severity":3}'`); }
+  if (o === null || typeof o !== "object" || Array.isArray(o) || typeof (o as { url?: unknown }).url !== "string") {
+    throw new UsageError(`--webhook: an object needs a "url"`);
   }
-  if (!withSignatures) throw new UsageError("--webhook sends findings: give --signatures DIR too");
+  const values: Record<string, unknown> = { ...v };
+  for (const [k, val] of Object.entries(o as Record<string, unknown>)) {
+    if (k === "url") continue;
+    const opt = PER_WEBHOOK[k];
+    if (opt === undefined) throw new UsageError(`--webhook ${String((o as { url: string }).url).replace(/[?#].*/, "")}: unknown key "${k}" (use: url, ${Object.keys(PER_WEBHOOK).join(", ")})`);
+    const list = Array.isArray(val) ? val : [val];
+    if (list.some((x) => typeof x !== "string" && typeof x !== "number")) throw new UsageError(`--webhook: "${k}" must be a string or a number`);
+    values[opt] = opt === "webhook-header" ? list.map(String) : String(list[0]);
+  }
+  return { url: (o as { url: string }).url, values: values as WebhookValues };
+}
+
+/** a webhook's settings from its option values */
+function webhookSettings(v: WebhookValues) {
   const format = (v["webhook-format"] ?? "tracee") as WebhookFormat;
   if (!WEBHOOK_FORMATS.includes(format)) throw new UsageError(`unknown --webhook-format "${format}": use ${WEBHOOK_FORMATS.join(", ")}`);
   const headers = (v["webhook-header"] ?? []).map((h): [string, string] => {
@@ -109,29 +137,42 @@ export function webhooksFrom(v: WebhookValues, withSignatures: boolean): Webhook
   const ca = v["webhook-ca"] !== undefined ? readFile("CA file", v["webhook-ca"]) : undefined;
   const cert = v["webhook-cert"] !== undefined ? readFile("certificate file", v["webhook-cert"]) : undefined;
   const key = v["webhook-key"] !== undefined ? readFile("key file", v["webhook-key"]) : undefined;
-  const minSeverity = int("min-severity", v["min-severity"], 0, 0, 4);
-  const spoolDir = v["spool-dir"] ?? "netsig-spool";
-  const common = {
-    format, headers, token, hmacKey, ca, cert, key, minSeverity,
+  return {
+    format, headers, token, hmacKey, ca, cert, key,
+    minSeverity: int("min-severity", v["min-severity"], 0, 0, 4),
     spoolMaxBytes: int("spool-max-bytes", v["spool-max-bytes"], 256 * 1024 * 1024, 1024),
     batchSize: int("webhook-batch", v["webhook-batch"], 100, 1, 100_000),
     batchAgeMs: int("webhook-batch-age", v["webhook-batch-age"], 1000, 0),
     timeoutMs: int("webhook-timeout", v["webhook-timeout"], 10_000, 1),
     log: (m: string) => log(m, "warn"),
   };
+}
+
+/** undefined when no --webhook is given (the other webhook options are then refused) */
+export function webhooksFrom(v: WebhookValues, withSignatures: boolean): Webhooks | undefined {
+  const urls = v.webhook ?? [];
+  if (urls.length === 0) {
+    const stray = Object.keys(WEBHOOK_OPTIONS).find((k) => k !== "quiet-findings" && v[k as keyof WebhookValues] !== undefined);
+    if (stray) throw new UsageError(`--${stray} needs --webhook`);
+    return undefined;
+  }
+  if (!withSignatures) throw new UsageError("--webhook sends findings: give --signatures DIR too");
+  const spoolDir = v["spool-dir"] ?? "netsig-spool";
   const waitMs = int("webhook-wait", v["webhook-wait"], 30, 0) * 1000;
   const seen = new Set<string>();
-  const outputs = urls.map((raw) => {
+  const outputs = urls.map((one) => {
+    const { url: raw, values } = webhookValues(one, v);
+    const settings = webhookSettings(values);
     let url: URL;
     try { url = new URL(raw); } catch { throw new UsageError(`--webhook: not a URL: "${raw.replace(/[?#].*/, "")}"`); }
     addSecret(url.password);
     try { addSecret(decodeURIComponent(url.password)); } catch { /* not percent-decodable: the raw form is registered */ }
     if (url.protocol !== "http:" && url.protocol !== "https:") throw new UsageError(`--webhook: use an http:// or https:// URL, not ${url.protocol}`);
     // one spool per receiver and format: a restart finds its own backlog
-    const id = createHash("sha256").update(format + " " + url.href).digest("hex").slice(0, 16);
+    const id = createHash("sha256").update(settings.format + " " + url.href).digest("hex").slice(0, 16);
     if (seen.has(id)) throw new UsageError(`--webhook ${url.host}${url.pathname} given twice`);
     seen.add(id);
-    return { url: url.href, spoolDir: join(spoolDir, id), ...common };
+    return { url: url.href, spoolDir: join(spoolDir, id), ...settings };
   });
   let made: WebhookOutput[];
   try {
