@@ -180,21 +180,26 @@ test("events that more than one signature receives are frozen all the way down; 
   assert.ok(own.length > 0 && own.every((s) => s.sig === "B" && s.unfrozen.includes("event")), "B's own udp events are left as built");
 });
 
+/** a signature that reports every net_packet_dns event (`work` runs before, e.g. to slow it down) */
+function everyDnsSignature(work: string): string {
+  return `export default class C {
+  getMetadata() { return { id: "EVERY", version: "1", name: "every", description: "" }; }
+  getSelectedEvents() { return [{ source: "tracee", name: "net_packet_dns" }]; }
+  init(ctx) { this.ctx = ctx; }
+  onEvent(e) { ${work}this.ctx.callback({ sigMetadata: this.getMetadata(), event: e, data: {} }); }
+  onSignal() {}
+  close() {}
+}
+`;
+}
+
 test("live capture cannot wait: when the sandbox falls behind, packets skip the signatures, counted and logged once, and the rest is checked", async () => {
   const { SignatureEngine } = await import("../engine/sandbox/host");
   const { transpileSignature } = await import("../engine/sandbox/loader");
   const dir = mkdtempSync(join(tmpdir(), "netsig-shed-"));
   try {
     const file = join(dir, "count.ts");
-    writeFileSync(file, `export default class C {
-  getMetadata() { return { id: "EVERY", version: "1", name: "every", description: "" }; }
-  getSelectedEvents() { return [{ source: "tracee", name: "net_packet_dns" }]; }
-  init(ctx) { this.ctx = ctx; }
-  onEvent(e) { this.ctx.callback({ sigMetadata: this.getMetadata(), event: e, data: {} }); }
-  onSignal() {}
-  close() {}
-}
-`);
+    writeFileSync(file, everyDnsSignature(""));
     const logs: string[] = [];
     const engine = await SignatureEngine.start([transpileSignature(file)], { hostName: "h", batchSize: 100, maxQueued: 4, log: (l) => logs.push(l) });
     let findings = 0;
@@ -224,15 +229,7 @@ test("replay waits for the sandbox: however far the signatures fall behind, no p
   const dir = mkdtempSync(join(tmpdir(), "netsig-drain-"));
   try {
     const file = join(dir, "count.ts");
-    writeFileSync(file, `export default class C {
-  getMetadata() { return { id: "EVERY", version: "1", name: "every", description: "" }; }
-  getSelectedEvents() { return [{ source: "tracee", name: "net_packet_dns" }]; }
-  init(ctx) { this.ctx = ctx; }
-  onEvent(e) { let x = 0; for (let i = 0; i < 2000; i++) x += i; if (x > 0) this.ctx.callback({ sigMetadata: this.getMetadata(), event: e, data: {} }); }
-  onSignal() {}
-  close() {}
-}
-`);
+    writeFileSync(file, everyDnsSignature("let x = 0; for (let i = 0; i < 2000; i++) x += i; if (x > 0) "));
     const msg = dns({ type: "query", id: 1, flags: 0x0100, questions: [{ type: "A", class: "IN", name: "x.example" }] });
     const data = ethernet(ipv4({ src: "127.0.0.1", dst: "127.0.0.53", protocol: 17 }, udp({ srcPort: 40000, dstPort: 53 }, msg)));
     const N = 20000;

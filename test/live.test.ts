@@ -184,28 +184,36 @@ test("run with e2eDNS and an HTTPS webhook (HMAC): the signatures run in an unpr
   }
 });
 
-test("run reports the kernel's drops: with netsig stopped and a 1 MB ring, a ping flood is captured or counted as dropped, every packet", { skip: noRootSkip, timeout: 60_000 }, async () => {
-  const N = 3000;
-  // only this test's pings: ICMP with a total length of 1262 (ping -s 1234)
-  const child = spawn(process.execPath, [CLI, "run", "--iface", "lo", "--buffer-size", "1", "--bpf", "icmp and ip[2:2] == 1262", "--events", "net_packet_icmp"]);
+/**
+ * A ping flood while netsig is stopped (SIGSTOP): its ring fills, the rest is
+ * dropped. Returns what netsig's summary says and how many ICMP events it printed.
+ */
+async function stoppedFlood(count: number, size: number, extra: string[]): Promise<{ captured: number; dropped: number; cut: number; events: number; err: string }> {
+  // only this flood's pings: ICMP with this IPv4 total length
+  const child = spawn(process.execPath, [CLI, "run", "--iface", "lo", "--buffer-size", "1", ...extra,
+    "--bpf", `icmp and ip[2:2] == ${size + 28}`, "--events", "net_packet_icmp"]);
   const io = collect(child);
   try {
     await waitFor(() => io.err().includes("capturing on lo"), 15_000);
     child.kill("SIGSTOP");
-    const ping = spawnSync("ping", ["-f", "-q", "-c", String(N), "-s", "1234", "127.0.0.1"], { encoding: "utf8" });
+    const ping = spawnSync("ping", ["-f", "-q", "-c", String(count), "-s", String(size), "127.0.0.1"], { encoding: "utf8" });
     assert.equal(ping.status, 0, ping.stderr);
-    assert.match(ping.stdout, new RegExp(`${N} packets transmitted, ${N} received`));
+    assert.match(ping.stdout, new RegExp(`${count} packets transmitted, ${count} received`));
   } finally {
     child.kill("SIGCONT");
   }
   await new Promise((r) => setTimeout(r, 1500));
   child.kill("SIGINT");
   await new Promise((r) => child.once("close", r));
-  const m = /lo: (\d+) packets captured, (\d+) dropped by the kernel/.exec(io.err());
+  const m = /lo: (\d+) packets captured(?: \((\d+) cut at \d+ bytes\))?, (\d+) dropped by the kernel/.exec(io.err());
   assert.ok(m, io.err());
-  const captured = Number(m[1]);
-  const dropped = Number(m[2]);
-  assert.equal(io.out().trim().split("\n").filter(Boolean).length, captured);
+  return { captured: Number(m[1]), cut: Number(m[2] ?? 0), dropped: Number(m[3]), events: io.out().trim().split("\n").filter(Boolean).length, err: io.err() };
+}
+
+test("run reports the kernel's drops: with netsig stopped and a 1 MB ring, a ping flood is captured or counted as dropped, every packet", { skip: noRootSkip, timeout: 60_000 }, async () => {
+  const N = 3000;
+  const { captured, dropped, events } = await stoppedFlood(N, 1234, []);
+  assert.equal(events, captured);
   assert.ok(dropped > 0, "a 1 MB ring cannot hold the flood");
   // On lo the kernel queues each packet twice (its outgoing and its incoming
   // copy; libpcap keeps the incoming one), so a full ring drops, and counts,
@@ -218,28 +226,11 @@ test("run reports the kernel's drops: with netsig stopped and a 1 MB ring, a pin
 test("--snaplen sizes the ring's frames: with netsig stopped, a 1 MB ring holds many times more packets at 256 bytes than at 65535, every packet still captured or counted", { skip: noRootSkip, timeout: 60_000 }, async () => {
   const N = 1000;
   const flood = async (snaplen: number) => {
-    const child = spawn(process.execPath, [CLI, "run", "--iface", "lo", "--buffer-size", "1", "--snaplen", String(snaplen),
-      "--bpf", "icmp and ip[2:2] == 1028", "--events", "net_packet_icmp"]);
-    const io = collect(child);
-    try {
-      await waitFor(() => io.err().includes("capturing on lo"), 15_000);
-      child.kill("SIGSTOP");
-      const ping = spawnSync("ping", ["-f", "-q", "-c", String(N), "-s", "1000", "127.0.0.1"], { encoding: "utf8" });
-      assert.equal(ping.status, 0, ping.stderr);
-    } finally {
-      child.kill("SIGCONT");
-    }
-    await new Promise((r) => setTimeout(r, 1000));
-    child.kill("SIGINT");
-    await new Promise((r) => child.once("close", r));
-    const m = /lo: (\d+) packets captured(?: \((\d+) cut at (\d+) bytes\))?, (\d+) dropped by the kernel/.exec(io.err());
-    assert.ok(m, io.err());
-    const captured = Number(m[1]);
-    const dropped = Number(m[4]);
+    const r = await stoppedFlood(N, 1000, ["--snaplen", String(snaplen)]);
     // (as above: the pair arriving as the stopped ring fills may be split)
-    assert.ok(Math.abs(captured + dropped / 2 - 2 * N) <= 0.5, `snaplen ${snaplen}: captured ${captured} + dropped ${dropped}/2`);
-    assert.equal(io.out().trim().split("\n").filter(Boolean).length, captured, "an ICMP event per packet, cut or not");
-    return { captured, cut: Number(m[2] ?? 0), err: io.err() };
+    assert.ok(Math.abs(r.captured + r.dropped / 2 - 2 * N) <= 0.5, `snaplen ${snaplen}: captured ${r.captured} + dropped ${r.dropped}/2`);
+    assert.equal(r.events, r.captured, "an ICMP event per packet, cut or not");
+    return r;
   };
   const small = await flood(256);
   const full = await flood(65535);
