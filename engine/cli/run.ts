@@ -25,6 +25,8 @@ run options:
   --output FORMAT    json (default) or table
   --signatures DIR   run the signatures in DIR (repeatable; files added, changed or
                      deleted there are loaded, replaced or unloaded while running)
+  --rules DIR        run the YAML rules under DIR (repeatable; @shipped: the shipped
+                     pack; reloaded as for --signatures)
   --quiet            no summary on stderr at exit
   --config FILE      options from a YAML file (keys: the long options above; flags win)
 ${OPS_USAGE}
@@ -35,6 +37,7 @@ export const RUN_OPTIONS = {
   bpf: { type: "string" },
   "buffer-size": { type: "string", default: "64" },
   signatures: { type: "string", multiple: true },
+  rules: { type: "string", multiple: true },
   ...EVENT_OUTPUT_OPTIONS,
   ...WEBHOOK_OPTIONS,
   ...OPS_OPTIONS,
@@ -53,14 +56,14 @@ export async function runCommand(argv: string[]): Promise<number> {
   if (positionals.length) throw new UsageError(`run takes no file (did you mean netsig replay ${positionals[0]}?)`);
   const mb = Number(values["buffer-size"]);
   if (!Number.isFinite(mb) || mb < 1 || mb > 4096) throw new UsageError(`--buffer-size must be 1..4096 (MB), got "${values["buffer-size"]}"`);
-  const withSignatures = values.signatures !== undefined;
+  const withSignatures = values.signatures !== undefined || values.rules !== undefined;
   const mask = withSignatures && values.events === undefined ? 0 : parseEventNames(values.events);
   const filter = new EventFilter(values.filter ?? []);
   if (values.output !== "json" && values.output !== "table") throw new UsageError(`unknown --output "${values.output}": use json or table`);
   const ops = await Ops.start(values, values.quiet);
   const { pipeline, engine, watcher, findings, out, webhooks } = await startSession({
     mask, filter, format: values.output, hostName: hostname(), webhooks: values,
-    signatures: withSignatures ? { dirs: values.signatures, sandboxed: true, watch: true } : undefined,
+    signatures: withSignatures ? { dirs: values.signatures ?? [], ruleDirs: values.rules ?? [], sandboxed: true, watch: true } : undefined,
   });
   const t0 = performance.now();
   let capture: LiveCapture;

@@ -5,9 +5,8 @@ import { EventFilter } from "../events/filter";
 import { EventPipeline, type EventConsumer } from "../events/pipeline";
 import { Ev } from "../events/types";
 import type { SignatureEngine } from "../sandbox/host";
-import type { SignatureWatcher } from "../sandbox/watch";
 import { eventOutput } from "./output";
-import { FindingsOutput, startSignatures } from "./signatures";
+import { FindingsOutput, startSignatures, type SignatureSet, type Watchers } from "./signatures";
 import { webhooksFrom, type Webhooks } from "./webhooks";
 
 const DNS_EVENTS = (1 << Ev.DNS) | (1 << Ev.DNSRequest) | (1 << Ev.DNSResponse);
@@ -17,14 +16,14 @@ export interface SessionOptions {
   filter: EventFilter;
   format: string;
   hostName: string;
-  signatures?: { dirs?: string[]; files?: string[]; sandboxed: boolean; watch: boolean };
+  signatures?: SignatureSet;
   webhooks?: Parameters<typeof webhooksFrom>[0];
 }
 
 export interface Session {
   pipeline: EventPipeline;
   engine?: SignatureEngine;
-  watcher: SignatureWatcher | null;
+  watcher: Watchers | null;
   findings?: FindingsOutput;
   out: { consumer: EventConsumer; flush(): void };
   webhooks?: Webhooks;

@@ -15,6 +15,7 @@ import { EventBuilder } from "../events/build";
 import { timestampString } from "../decode/timestamp";
 import { EVENT_NAMES, type DnsResponseData, type Ev, type ProtoDNS, type ProtoDNSResourceRecord, type TraceeEvent } from "../events/types";
 import * as helpers from "../sdk/helpers";
+import { compileRules } from "../rules/runtime";
 import type { EventSelector, Finding, Signature, SignatureMetadata, Signal } from "../sdk/index";
 
 type ModuleFn = (module: { exports: unknown }, exports: unknown, require: (name: string) => unknown) => void;
@@ -35,6 +36,8 @@ export interface RealmLog { sig: number; level: string; message: string }
 export interface RealmResult { findings: RealmFinding[]; errors: RealmError[]; logs: RealmLog[]; done: boolean; events?: number[] }
 
 const SDK_TYPES_MODULE = Object.freeze({});
+/** `netsig/rules`: what a compiled YAML rule's module calls (engine/rules/compile.ts) */
+const RULES_MODULE = Object.freeze({ compileRules });
 /** packets per chunk of a batch (see Realm.reader) */
 const CHUNK = 128;
 
@@ -187,6 +190,7 @@ export class Realm {
       const require = (name: string): unknown => {
         if (name === "netsig") return SDK_TYPES_MODULE;
         if (name === "netsig/helpers") return helpers;
+        if (name === "netsig/rules") return RULES_MODULE;
         throw new Error(`signatures can import only "netsig" and "netsig/helpers", not "${name}"`);
       };
       this.mark(index);
