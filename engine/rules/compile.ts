@@ -63,7 +63,7 @@ let validators: Map<Kind, ValidateFunction> | null = null;
 
 function validator(kind: Kind): ValidateFunction {
   if (validators === null) {
-    const ajv = new Ajv2020({ allErrors: false, strict: false });
+    const ajv = new Ajv2020({ allErrors: true, strict: false });
     ajv.addSchema(schema);
     validators = new Map();
     for (const k of ["rule", "sigmaRule", "correlation", "list", "macro"] as Kind[]) {
@@ -95,7 +95,9 @@ function allowedKeys(kind: Kind, path: string): string[] {
 
 /** the first schema error of a document, as a RuleError at its place */
 function schemaError(doc: YMap, kind: Kind, errors: ErrorObject[]): RuleError {
-  const e = errors.find((x) => x.keyword !== "anyOf" && x.keyword !== "if") ?? errors[0];
+  // the most telling error: an unknown key, a value not among the allowed ones, a missing key, then the rest
+  const rank = (x: ErrorObject) => ["additionalProperties", "enum", "required"].indexOf(x.keyword) >>> 0;
+  const e = [...errors].filter((x) => x.keyword !== "anyOf" && x.keyword !== "if").sort((a, b) => rank(a) - rank(b))[0] ?? errors[0];
   const { node, key } = nodeAt(doc, e.instancePath);
   const path = e.instancePath.split("/").slice(1).join(".") || "the document";
   const what = kind === "sigmaRule" ? "Sigma rule" : kind;

@@ -57,7 +57,8 @@ export function parseFieldPath(text: string, events: readonly EventName[]): { f:
   } else {
     const s = TOP_SHAPES[head];
     if (s === undefined) {
-      throw new FieldError(0, `unknown field "${head}"${suggest(head, [...Object.keys(TOP_SHAPES), "args", ...Object.keys(VIRTUAL_FIELDS)])} (fields: the envelope's, args.NAME, dns.NAME)`);
+      const hint = VIRTUAL_FIELDS[`dns.${head}`] ? ` (did you mean "dns.${head}"?)` : suggest(head, [...Object.keys(TOP_SHAPES), "args", ...Object.keys(VIRTUAL_FIELDS)]);
+      throw new FieldError(0, `unknown field "${head}"${hint} (fields: the envelope's, args.NAME, dns.NAME)`);
     }
     shapes = [s];
     f = { h: "top", n: head, s: [], text };

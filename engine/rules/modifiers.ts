@@ -23,7 +23,7 @@ import type { EventName } from "../events/types";
 import { FieldError, parseFieldPath } from "./fields";
 import { suggest } from "./condition";
 import { RuleError, type Pos, type YNode, type YScalar } from "./parse";
-import { CidrSet } from "../sdk/helpers";
+import { CidrSet, parseIPv6 } from "../sdk/helpers";
 
 export const MODIFIERS = [
   "contains", "startswith", "endswith", "all", "re", "i", "m", "s", "cidr", "base64", "base64offset", "utf16le", "utf16be",
@@ -221,7 +221,7 @@ export function compileItem(key: YScalar, value: YNode, ctx: ItemContext): ExprI
       if (set.invalid.length) throw new RuleError(v.pos, `bad CIDR "${s}": expected an IPv4 or IPv6 prefix like 10.0.0.0/8 or fc00::/7 (prefix length 0-32 / 0-128)`);
       return s;
     });
-    match = { k: "cidr", vals, all };
+    match = { k: "cidr", vals: vals.flatMap(withMappedV4), all };
   } else if (has("re")) {
     const flags = (has("i") ? "i" : "") + (has("m") ? "m" : "") + (has("s") ? "s" : "");
     match = combine(values.map((v) => {
@@ -288,6 +288,19 @@ export function compileItem(key: YScalar, value: YNode, ctx: ItemContext): ExprI
   }
   if (has("neq")) match = { k: "neq", m: match };
   return test(match);
+}
+
+/**
+ * An IPv4-mapped IPv6 prefix (::ffff:10.0.0.0/104) also as the IPv4 prefix
+ * (10.0.0.0/8): events print such addresses the Go way, as IPv4.
+ */
+function withMappedV4(cidr: string): string[] {
+  const [addr, bitsText] = cidr.split("/");
+  if (!addr.includes(":")) return [cidr];
+  const w = parseIPv6(addr);
+  const bits = bitsText === undefined ? 128 : Number(bitsText);
+  if (!w || bits < 96 || w.slice(0, 5).some((x) => x !== 0) || w[5] !== 0xffff) return [cidr];
+  return [cidr, `${w[6] >> 8}.${w[6] & 255}.${w[7] >> 8}.${w[7] & 255}/${bits - 96}`];
 }
 
 /** Sigma's expand: %name% placeholders replaced by each item of the list `name` */
