@@ -8,9 +8,13 @@ import { compileRuleFiles, type CompileResult } from "../../engine/rules/compile
 import { compileRules } from "../../engine/rules/runtime";
 import type { UnitIR } from "../../engine/rules/ir";
 import type { Signature } from "../../engine/sdk/index";
-import type { TraceeEvent } from "../../engine/events/types";
 import { dns, ethernet, icmp, ipv4, ipv6, tcp, udp } from "./craft";
 import { eventsOf } from "./run";
+import { readCapture } from "../../engine/capture/reader";
+import { EventPipeline } from "../../engine/events/pipeline";
+import { SignatureEngine, type HostFinding } from "../../engine/sandbox/host";
+import type { LoadProblem, SignatureSource } from "../../engine/sandbox/loader";
+import { Ev } from "../../engine/events/types";
 
 /** compile rule files given as name -> text (names become /rules/NAME) */
 export function compileTexts(files: Record<string, string>): CompileResult {
@@ -102,4 +106,28 @@ export function syn(src: string, dst: string, dport: number, t = 0, flags = 2): 
 export function ping(src: string, dst: string, bytes: number, t = 0, type = 8): Packet {
   const v6 = src.includes(":");
   return { data: eth(ipOf(src, dst, v6 ? 58 : 1, icmp({ type: v6 ? (type === 8 ? 128 : 129) : type, code: 0, id: 1, seq: 1 }, Buffer.alloc(bytes, 0x61)))), t };
+}
+
+// ---- the engine in-process (the realm unsandboxed): captures through signatures and rules
+
+
+export interface EngineHit { id: string; ts: string; data: Record<string, any>; trigger: string }
+
+/** replay a capture through these sources (signatures and rules) in-process; findings in packet order */
+export async function engineRun(capture: string, sources: (SignatureSource | LoadProblem)[]): Promise<{ hits: EngineHit[]; logs: string[]; problems: LoadProblem[] }> {
+  const logs: string[] = [];
+  const engine = await SignatureEngine.start(sources, { hostName: "netsig-test", sandboxed: false, log: (l) => logs.push(l) });
+  const found: HostFinding[] = [];
+  engine.onFindings = (fs) => found.push(...fs);
+  const p = new EventPipeline(0, "netsig-test", () => undefined);
+  p.needDns = (engine.mask & ((1 << Ev.DNS) | (1 << Ev.DNSRequest) | (1 << Ev.DNSResponse))) !== 0;
+  p.tap = (pk, n) => { engine.push(pk, n); };
+  await readCapture(capture, p.onPacket, { between: () => engine.drain() });
+  await engine.signal({ type: "source_complete" });
+  await engine.close();
+  return {
+    hits: found.map((f) => ({ id: f.sig.meta.id, ts: f.ts, data: f.data, trigger: String(f.event?.eventName ?? "") })),
+    logs,
+    problems: engine.problems,
+  };
 }
