@@ -46,6 +46,8 @@ export async function startSession(o: SessionOptions): Promise<Session> {
     findings.sink = (json, severity) => { for (const w of outs) w.add([json], [severity]); };
   }
   pipeline.needDns = (engine.mask & DNS_EVENTS) !== 0;
+  // a signature or rule loaded later may select DNS events
+  engine.onSetChange = () => { pipeline.needDns = (engine.mask & DNS_EVENTS) !== 0; };
   pipeline.tap = (p, n) => { engine.push(p, n); };
   return { pipeline, engine, watcher, findings, out: { consumer, flush: () => undefined }, webhooks };
 }

@@ -110,6 +110,8 @@ export class SignatureEngine {
   onBatchTime: ((seconds: number) => void) | null = null;
   /** why the engine cannot run any more (the sandbox could not be restarted); null while it can */
   failed: string | null = null;
+  /** called when the loaded set changed (hot reload, quarantine): the selected events may have */
+  onSetChange: () => void = () => undefined;
 
   private readonly opts: Required<EngineOptions>;
   private worker: SandboxChannel | null = null;
@@ -421,6 +423,7 @@ export class SignatureEngine {
         this.signatures.delete(old.index);
       }
       this.opts.log(`netsig: ${this.what(s)} ${old ? "reloaded" : "loaded"}: ${s.meta.id} (${s.file})`);
+      this.onSetChange();
       return s;
     });
   }
@@ -436,6 +439,7 @@ export class SignatureEngine {
         this.signatures.delete(s.index);
         this.opts.log(`netsig: ${this.what(s)} unloaded: ${s.meta.id} (${s.file})`);
       }
+      if (found) this.onSetChange();
       return found;
     });
   }
