@@ -208,7 +208,7 @@ describe("Sigma rules (logsource category dns) on real dig/dnsmasq traffic, thro
     assert.match(r.stderr, /rules: 6 active, 0 skipped; 9 findings, 0 signature errors/);
     const found = parse(r.stdout);
     const by = (n: string) => found.filter((f) => f.eventName === n);
-    assert.deepEqual(by("netsig_dns_dynamic_dns").map((f) => [f.data.query, f.data.src_ip, f.data.dst_ip, f.trig]), [["x1.duckdns.org", "127.0.0.1", "127.0.0.2", "net_packet_dns"]]);
+    assert.deepEqual(by("netsig_dns_dynamic_dns").map((f) => [f.data.query, f.data.src_ip, f.data.dst_ip, f.trig]), [["x1.duckdns.org", "127.0.0.1", "127.0.0.2", "net_packet_dns_request"]]);
     const txt = by("netsig_dns_txt_script");
     assert.deepEqual(txt.map((f) => [f.data.query, f.data.record_type, f.data.src_ip, f.data.dst_ip]), [["cmd.c2.example", "TXT", "127.0.0.1", "127.0.0.2"]]);
     assert.match(txt[0].data.answer, /^powershell -nop/);

@@ -355,3 +355,24 @@ test("ICMP and TCP: rules over other events", () => {
   }, [ping("10.0.0.1", "10.0.0.2", 56), ping("10.0.0.1", "10.0.0.2", 1000, 1), syn("10.0.0.1", "10.0.0.2", 80, 2), syn("10.0.0.2", "10.0.0.1", 40080, 3, 0x12)]);
   assert.deepEqual(r.ids(), ["big-icmp", "syn"]);
 });
+
+test("the rules' CIDR test agrees with the SDK's CidrSet (addresses parsed without allocation)", async () => {
+  const { cidrMatcher } = await import("../engine/rules/matchers");
+  const { CidrSet } = await import("../engine/sdk/helpers");
+  const prefixes = ["10.0.0.0/8", "0.0.0.0/0", "192.168.1.128/25", "8.8.8.8", "0.0.0.0/1", "128.0.0.0/1", "::/0", "::1", "fe80::/10", "2001:db8::/32",
+    "2001:db8:0:0:8:800:200c:417a/128", "::ffff:0:0/96", "fc00::/7", "1::/16", "ffff:ffff::/33"];
+  const addrs = ["10.1.2.3", "11.0.0.1", "192.168.1.200", "192.168.1.127", "8.8.8.8", "8.8.8.9", "0.0.0.0", "255.255.255.255", "127.0.0.1", "1.2.3",
+    "1.2.3.4.5", "256.1.1.1", "01.2.3.4", "", "::", "::1", "fe80::1%eth0", "febf:ffff::1", "fec0::1", "2001:db8::1", "2001:0db8:0000:0000:0008:0800:200c:417a",
+    "2001:db8::8:800:200c:417a", "::ffff:10.0.0.1", "1::", "1:2:3:4:5:6:7:8", "1:2:3:4:5:6:7:8:9", "1::2::3", ":1::", "1:2:3:4:5:6:1.2.3.4", "::1.2.3.4",
+    "ffff:ffff:8000::", "ffff:ffff:7fff::", "12345::", "g::1", "fd00::5", "1:2:3:4:5:6:7::", "::2:3:4:5:6:7:8", "1:", "::ffff:1.2.3.256"];
+  let n = 0;
+  for (const p of prefixes) {
+    const mine = cidrMatcher([p]);
+    const ref = new CidrSet([p]);
+    for (const a of addrs) { assert.equal(mine(a), ref.has(a), `${a} in ${p}`); n++; }
+  }
+  const all = cidrMatcher(prefixes);
+  const refAll = new CidrSet(prefixes);
+  for (const a of addrs) assert.equal(all(a), refAll.has(a), `${a} in any`);
+  assert.ok(n > 500);
+});

@@ -534,13 +534,16 @@ function compileSigma(d: Doc, lists: Map<string, ListDef>, macros: Map<string, M
   const ls = entry(m, "logsource")!;
   const why = logsourceProblem(plain(ls.value) as Record<string, unknown>);
   if (why) throw unsupported(ls.key.pos, why);
-  const events: EventName[] = ["net_packet_dns"];
-  const item: ItemContext = { events, lists, sigma: true, fieldMap: sigmaField };
+  const item: ItemContext = { events: ["net_packet_dns"], lists, sigma: true, fieldMap: sigmaField };
   let match = fixRcodes(compileDetection(entry(m, "detection")!.value as YMap, { item, macros, stack: [] }));
-  // queries, or responses when the rule names a field only responses have
+  // queries (net_packet_dns_request), or responses (the whole message,
+  // net_packet_dns, for its rcode) when the rule names a field only responses have
   const responses = usesFields(match, RESPONSE_FIELDS);
-  const qr: ExprIR = { k: "test", f: { h: "virt", n: "dns.qr", s: [], text: "dns.qr" }, q: "any", m: { k: "num", op: "eq", vals: [responses ? 1 : 0], all: false }, cost: 1 };
-  match = { k: "and", args: [qr, match] };
+  const events: EventName[] = responses ? ["net_packet_dns"] : ["net_packet_dns_request"];
+  if (responses) {
+    const qr: ExprIR = { k: "test", f: { h: "virt", n: "dns.qr", s: [], text: "dns.qr" }, q: "any", m: { k: "num", op: "eq", vals: [1], all: false }, cost: 1 };
+    match = { k: "and", args: [qr, match] };
+  }
   const title = str(m, "title")!;
   const id = str(m, "id") ?? str(m, "name") ?? slug(title);
   const fieldNames = strings(m, "fields").filter((n) => n in { query: 1, record_type: 1, answer: 1, src_ip: 1, dst_ip: 1, src_port: 1, dst_port: 1, rcode: 1, parent_domain: 1 });

@@ -49,6 +49,8 @@ export class CorrelationSignature implements Signature {
   private readonly suppress: Suppressor | null;
   /** groups dropped because of the cap before their window closed */
   evicted = 0;
+  /** the start of the oldest open window (Infinity: none known) */
+  private oldest = Infinity;
 
   constructor(private readonly ir: CorrelationIR) {
     this.rules = ir.rules.map((r) => ({ events: new Set(r.events), pred: buildPred(r.match), groupBy: r.groupBy, field: r.field }));
@@ -74,6 +76,7 @@ export class CorrelationSignature implements Signature {
   init(ctx: SignatureContext): void {
     this.ctx = ctx;
     this.groups.clear();
+    this.oldest = Infinity;
     this.suppress?.clear();
   }
 
@@ -121,6 +124,7 @@ export class CorrelationSignature implements Signature {
         seen: this.ir.type === "temporal" ? this.ir.rules.map(() => -1) : [0],
       };
       this.groups.set(key, g);
+      if (this.groups.size === 1 || now < this.oldest) this.oldest = now;
     }
     switch (this.ir.type) {
       case "event_count": g.count++; break;
@@ -161,8 +165,11 @@ export class CorrelationSignature implements Signature {
 
   /** close the windows that ended before `now` (they are at the front: the map is in opening order) */
   private expire(now: number): void {
+    // (most events end no window: the oldest start is kept to skip the walk)
+    if (now >= this.oldest && now - this.oldest <= this.spanNs) return;
+    this.oldest = Infinity;
     for (const g of this.groups.values()) {
-      if (now >= g.start && now - g.start <= this.spanNs) break;
+      if (now >= g.start && now - g.start <= this.spanNs) { this.oldest = g.start; break; }
       this.closeWindow(g);
       this.groups.delete(g.key);
     }
@@ -192,12 +199,14 @@ export class CorrelationSignature implements Signature {
     if (s.type !== "source_complete") return;
     for (const g of this.groups.values()) this.closeWindow(g);
     this.groups.clear();
+    this.oldest = Infinity;
     if (this.evicted > 0) this.ctx?.logger.info(`${this.evicted} groups evicted before their window closed (at most ${this.ir.maxGroups} groups)`);
     if (this.suppress && this.suppress.suppressed > 0) this.ctx?.logger.info(`${this.suppress.suppressed} findings suppressed`);
   }
 
   close(): void {
     this.groups.clear();
+    this.oldest = Infinity;
     this.suppress?.clear();
   }
 }

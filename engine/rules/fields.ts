@@ -146,10 +146,9 @@ function walkFirst(v: unknown, s: (string | number)[], i: number): unknown {
   return v;
 }
 
-// Derived DNS fields are gathered into a reusable list (two: a fieldref
-// test reads a second field while the first is being tested).
-const SCRATCH: unknown[][] = [[], []];
-let depth = 0;
+// Derived DNS fields: each has a code, and its values are tested as they are
+// found in the event (no list is built). A scan's state lives in a small pool
+// of reusable objects (a fieldref test reads a second field during a scan).
 
 const RCODES: Record<string, string> = {
   "no error": "NOERROR", "format error": "FORMERR", "server failure ": "SERVFAIL", "non-existent domain": "NXDOMAIN",
@@ -165,100 +164,134 @@ export const RCODE_BY_NUMBER: Record<number, string> = {
   9: "NOTAUTH", 10: "NOTZONE", 16: "BADVERS", 17: "BADKEY", 18: "BADTIME", 19: "BADMODE", 20: "BADNAME", 21: "BADALG", 22: "BADTRUNC", 23: "BADCOOKIE",
 };
 
-function rrData(r: ProtoDNSResourceRecord, out: unknown[]): void {
+/** codes of the derived DNS fields */
+const enum V { Query, RecordType, Answer, AnswerType, SrcIp, DstIp, SrcPort, DstPort, Rcode, ParentDomain, Qr }
+const CODES: Record<string, V> = {
+  "dns.query": V.Query, "dns.record_type": V.RecordType, "dns.answer": V.Answer, "dns.answer_type": V.AnswerType,
+  "dns.src_ip": V.SrcIp, "dns.dst_ip": V.DstIp, "dns.src_port": V.SrcPort, "dns.dst_port": V.DstPort, "dns.rcode": V.Rcode,
+  "dns.parent_domain": V.ParentDomain, "dns.qr": V.Qr,
+};
+
+/** the code of a derived field (-1: not one) */
+export function virtualCode(name: string): number {
+  const c = CODES[name];
+  return c === undefined ? -1 : c;
+}
+
+class Scan {
+  t: ValueTest | null = null;
+  all = false;
+  /** take the first value only */
+  first = false;
+  seen = 0;
+  stopped = false;
+  result = false;
+  value: unknown = undefined;
+  /** one value; true when the scan is decided */
+  visit(v: unknown): boolean {
+    this.seen++;
+    if (this.first) { this.value = v; this.stopped = true; return true; }
+    const ok = this.t!.test(v);
+    if (this.all ? ok : !ok) return false;
+    this.result = ok;
+    this.stopped = true;
+    return true;
+  }
+}
+const POOL = [new Scan(), new Scan(), new Scan(), new Scan()];
+let depth = 0;
+
+function rrScan(r: ProtoDNSResourceRecord, s: Scan): boolean {
   switch (r.type) {
-    case "A": case "AAAA": out.push(r.IP); return;
-    case "CNAME": out.push(r.CNAME); return;
-    case "NS": out.push(r.NS); return;
-    case "PTR": out.push(r.PTR); return;
-    case "MX": out.push(r.MX.name); return;
-    case "SRV": out.push(r.SRV.name); return;
-    case "SOA": out.push(r.SOA.MName); return;
-    case "TXT": { const t = r.TXTs; if (t) for (let i = 0; i < t.length; i++) out.push(t[i]); return; }
-    case "URI": out.push(r.URI.target); return;
-    default: if (r.IP) out.push(r.IP); return;
+    case "A": case "AAAA": return s.visit(r.IP);
+    case "CNAME": return s.visit(r.CNAME);
+    case "NS": return s.visit(r.NS);
+    case "PTR": return s.visit(r.PTR);
+    case "MX": return s.visit(r.MX.name);
+    case "SRV": return s.visit(r.SRV.name);
+    case "SOA": return s.visit(r.SOA.MName);
+    case "TXT": { const t = r.TXTs; if (t) for (let i = 0; i < t.length; i++) if (s.visit(t[i])) return true; return false; }
+    case "URI": return s.visit(r.URI.target);
+    default: return r.IP ? s.visit(r.IP) : false;
   }
 }
 
-/** the values of a derived DNS field of an event */
-function dnsValues(ev: TraceeEvent, name: string, out: unknown[]): void {
-  const meta = argValue(ev, "metadata") as PktMeta | undefined;
-  if (meta !== undefined) {
-    // the simple request/response events
-    const isResponse = ev.eventName === "net_packet_dns_response";
-    switch (name) {
-      case "dns.src_ip": out.push(isResponse ? meta.dst_ip : meta.src_ip); return;
-      case "dns.dst_ip": out.push(isResponse ? meta.src_ip : meta.dst_ip); return;
-      case "dns.src_port": out.push(isResponse ? meta.dst_port : meta.src_port); return;
-      case "dns.dst_port": out.push(isResponse ? meta.src_port : meta.dst_port); return;
-      case "dns.qr": out.push(isResponse ? 1 : 0); return;
-      case "dns.rcode": return;
+function arg(ev: TraceeEvent, i: number, name: string): unknown {
+  const a = ev.args[i];
+  return a !== undefined && a.name === name ? a.value : argValue(ev, name);
+}
+
+/** visit the values of a derived DNS field of an event, until the scan is decided */
+function dnsScan(ev: TraceeEvent, code: V, s: Scan): void {
+  const name = ev.eventName;
+  if (name === "net_packet_dns_request" || name === "net_packet_dns_response") {
+    const meta = arg(ev, 0, "metadata") as PktMeta | undefined;
+    if (meta === undefined) return;
+    const resp = name === "net_packet_dns_response";
+    switch (code) {
+      case V.SrcIp: s.visit(resp ? meta.dst_ip : meta.src_ip); return;
+      case V.DstIp: s.visit(resp ? meta.src_ip : meta.dst_ip); return;
+      case V.SrcPort: s.visit(resp ? meta.dst_port : meta.src_port); return;
+      case V.DstPort: s.visit(resp ? meta.src_port : meta.dst_port); return;
+      case V.Qr: s.visit(resp ? 1 : 0); return;
+      case V.Rcode: return;
       default: break;
     }
-    if (!isResponse) {
-      const qs = argValue(ev, "dns_questions") as DnsQueryData[] | undefined;
-      if (!Array.isArray(qs)) return;
+    if (!resp) {
+      const qs = arg(ev, 1, "dns_questions") as DnsQueryData[] | undefined;
+      if (!Array.isArray(qs) || code === V.Answer || code === V.AnswerType) return;
       for (let i = 0; i < qs.length; i++) {
         const q = qs[i];
-        if (name === "dns.query") out.push(q.query);
-        else if (name === "dns.record_type") out.push(q.query_type);
-        else if (name === "dns.parent_domain") out.push(registeredDomain(q.query));
+        if (s.visit(code === V.Query ? q.query : code === V.RecordType ? q.query_type : registeredDomain(q.query))) return;
       }
       return;
     }
-    const rs = argValue(ev, "dns_response") as DnsResponseData[] | undefined;
+    const rs = arg(ev, 1, "dns_response") as DnsResponseData[] | undefined;
     if (!Array.isArray(rs)) return;
     for (let i = 0; i < rs.length; i++) {
       const r = rs[i];
-      if (name === "dns.query") out.push(r.query_data.query);
-      else if (name === "dns.record_type") out.push(r.query_data.query_type);
-      else if (name === "dns.parent_domain") out.push(registeredDomain(r.query_data.query));
-      else if (name === "dns.answer" || name === "dns.answer_type") {
+      if (code === V.Answer || code === V.AnswerType) {
         const as = r.dns_answer;
-        if (as) for (let j = 0; j < as.length; j++) out.push(name === "dns.answer" ? as[j].answer : as[j].answer_type);
+        if (as) for (let j = 0; j < as.length; j++) if (s.visit(code === V.Answer ? as[j].answer : as[j].answer_type)) return;
+        continue;
       }
+      const q = r.query_data;
+      if (s.visit(code === V.Query ? q.query : code === V.RecordType ? q.query_type : registeredDomain(q.query))) return;
     }
     return;
   }
-  const d = argValue(ev, "proto_dns") as ProtoDNS | undefined;
+  const d = arg(ev, 4, "proto_dns") as ProtoDNS | undefined;
   if (d === undefined || d === null) return;
   const response = d.QR === 1;
-  switch (name) {
-    case "dns.src_ip": out.push(argValue(ev, response ? "dst" : "src")); return;
-    case "dns.dst_ip": out.push(argValue(ev, response ? "src" : "dst")); return;
-    case "dns.src_port": out.push(argValue(ev, response ? "dst_port" : "src_port")); return;
-    case "dns.dst_port": out.push(argValue(ev, response ? "src_port" : "dst_port")); return;
-    case "dns.qr": out.push(d.QR); return;
-    case "dns.rcode": if (response) out.push(RCODES[d.responseCode] ?? d.responseCode.toUpperCase()); return;
-    case "dns.answer": case "dns.answer_type": {
-      const as = d.answers;
-      for (let i = 0; i < as.length; i++) if (name === "dns.answer") rrData(as[i], out); else out.push(as[i].type);
-      return;
-    }
+  switch (code) {
+    case V.SrcIp: s.visit(arg(ev, response ? 1 : 0, response ? "dst" : "src")); return;
+    case V.DstIp: s.visit(arg(ev, response ? 0 : 1, response ? "src" : "dst")); return;
+    case V.SrcPort: s.visit(arg(ev, response ? 3 : 2, response ? "dst_port" : "src_port")); return;
+    case V.DstPort: s.visit(arg(ev, response ? 2 : 3, response ? "src_port" : "dst_port")); return;
+    case V.Qr: s.visit(d.QR); return;
+    case V.Rcode: if (response) s.visit(RCODES[d.responseCode] ?? d.responseCode.toUpperCase()); return;
+    case V.Answer: { const as = d.answers; for (let i = 0; i < as.length; i++) if (rrScan(as[i], s)) return; return; }
+    case V.AnswerType: { const as = d.answers; for (let i = 0; i < as.length; i++) if (s.visit(as[i].type)) return; return; }
     default: {
       const qs = d.questions;
       for (let i = 0; i < qs.length; i++) {
         const q = qs[i];
-        if (name === "dns.query") out.push(q.name);
-        else if (name === "dns.record_type") out.push(q.type);
-        else if (name === "dns.parent_domain") out.push(registeredDomain(q.name));
+        if (s.visit(code === V.Query ? q.name : code === V.RecordType ? q.type : registeredDomain(q.name))) return;
       }
     }
   }
 }
 
-function virtualTest(ev: TraceeEvent, f: FieldIR, t: ValueTest, all: boolean): boolean {
-  const out = SCRATCH[depth++];
+/** `t` passes for some value of a derived field ("any") or for every one ("all") */
+export function testVirtual(ev: TraceeEvent, code: number, t: ValueTest, all: boolean): boolean {
+  const s = POOL[depth++];
+  s.t = t; s.all = all; s.first = false; s.seen = 0; s.stopped = false; s.result = false;
   try {
-    out.length = 0;
-    dnsValues(ev, f.n, out);
-    if (out.length === 0) return all ? false : t.test(undefined);
-    for (let i = 0; i < out.length; i++) {
-      if (t.test(out[i]) !== all) return !all;
-    }
-    return all;
+    dnsScan(ev, code as V, s);
+    if (s.stopped) return s.result;
+    return all ? s.seen > 0 : s.seen === 0 ? t.test(undefined) : false;
   } finally {
-    out.length = 0;
+    s.t = null;
     depth--;
   }
 }
@@ -269,7 +302,13 @@ function root(ev: TraceeEvent, f: FieldIR): unknown {
 
 /** `t` passes for some value of the field ("any") or for every one ("all") */
 export function testField(ev: TraceeEvent, f: FieldIR, t: ValueTest, all: boolean): boolean {
-  if (f.h === "virt") return virtualTest(ev, f, t, all);
+  if (f.h === "virt") return testVirtual(ev, virtualCode(f.n), t, all);
+  const v = root(ev, f);
+  return all ? walkAll(v, f.s, 0, t) : walkAny(v, f.s, 0, t);
+}
+
+/** `t` passes for some value at a path ("any") or for every one ("all") */
+export function testPath(ev: TraceeEvent, f: FieldIR, t: ValueTest, all: boolean): boolean {
   const v = root(ev, f);
   return all ? walkAll(v, f.s, 0, t) : walkAny(v, f.s, 0, t);
 }
@@ -277,13 +316,14 @@ export function testField(ev: TraceeEvent, f: FieldIR, t: ValueTest, all: boolea
 /** the field's first value (undefined when it has none) */
 export function firstValue(ev: TraceeEvent, f: FieldIR): unknown {
   if (f.h === "virt") {
-    const out = SCRATCH[depth++];
+    const s = POOL[depth++];
+    s.first = true; s.seen = 0; s.stopped = false; s.value = undefined;
     try {
-      out.length = 0;
-      dnsValues(ev, f.n, out);
-      return out[0];
+      dnsScan(ev, virtualCode(f.n) as V, s);
+      const v = s.value;
+      s.value = undefined;
+      return v;
     } finally {
-      out.length = 0;
       depth--;
     }
   }

@@ -221,7 +221,7 @@ export function compileItem(key: YScalar, value: YNode, ctx: ItemContext): ExprI
       if (set.invalid.length) throw new RuleError(v.pos, `bad CIDR "${s}": expected an IPv4 or IPv6 prefix like 10.0.0.0/8 or fc00::/7 (prefix length 0-32 / 0-128)`);
       return s;
     });
-    match = { k: "cidr", vals: vals.flatMap(withMappedV4), all };
+    match = { k: "cidr", vals: all ? vals : vals.flatMap(withMappedV4), all };
   } else if (has("re")) {
     const flags = (has("i") ? "i" : "") + (has("m") ? "m" : "") + (has("s") ? "s" : "");
     match = combine(values.map((v) => {
@@ -269,11 +269,15 @@ export function compileItem(key: YScalar, value: YNode, ctx: ItemContext): ExprI
           strs.push(...enc);
           continue;
         }
-        if (has("windash") || hasWildcard(text)) globs.push(globSource(text, op, has("windash")));
+        // "*" alone: any text at all
+        if (/^\*+$/.test(text) && !has("windash")) strs.push("");
+        else if (has("windash") || hasWildcard(text)) globs.push(globSource(text, op, has("windash")));
         else strs.push(cased ? unescape(text) : unescape(text).toLowerCase());
       }
     }
     const ms: MatchIR[] = [...others];
+    // (the "" of a lone "*" matches every text as a prefix)
+    if (op === "eq" && strs.includes("")) { strs.splice(strs.indexOf(""), 1); ms.push({ k: "str", op: "startswith", vals: [""], cased: true, all: false }); }
     if (has("base64offset")) {
       // one of the three alignments, wherever the operator says
       ms.push({ k: "str", op: op === "eq" ? "contains" : op, vals: strs, cased: true, all: false });

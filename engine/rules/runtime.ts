@@ -9,6 +9,7 @@ import type { RuleIR, UnitIR } from "./ir";
 import { buildPred, current, type Pred } from "./matchers";
 import { firstValue } from "./fields";
 import { render, Suppressor } from "./suppress";
+import { CidrSet, ReportLimiter } from "../sdk/helpers";
 import { CorrelationSignature } from "./correlation";
 
 class RuleSignature implements Signature {
@@ -66,4 +67,10 @@ class RuleSignature implements Signature {
 export function compileRules(ir: UnitIR): Signature {
   if (ir.kind === "correlation") return new CorrelationSignature(ir);
   return new RuleSignature(ir);
+}
+
+// (see matchers.ts: what signature files can reach is frozen)
+for (const c of [RuleSignature, CorrelationSignature, Suppressor, CidrSet, ReportLimiter]) {
+  Object.freeze(c.prototype);
+  Object.freeze(c);
 }

@@ -1,8 +1,8 @@
 // Sigma rules as they are: `logsource: {category: dns}` is served by netsig's
 // DNS events. Sigma's DNS field names map to the derived dns.* fields
-// (engine/rules/fields.ts); the rule runs on net_packet_dns (the whole DNS
-// message), seeing queries, or responses when it names a field only a
-// response has (answer, rcode). `level` becomes the severity; title, id,
+// (engine/rules/fields.ts); the rule sees queries (net_packet_dns_request),
+// or responses (net_packet_dns: the whole message, rcode included) when it
+// names a field only a response has (answer, rcode). `level` becomes the severity; title, id,
 // name and tags the finding's metadata. A logsource or field netsig cannot
 // serve is reported as unsupported, with the reason. Host side only.
 

@@ -167,7 +167,7 @@ export class SignatureEngine {
   }
 
   private workerSig(s: LoadedSignature): WorkerSignature {
-    return { index: s.index, file: s.file, code: s.source.code };
+    return { index: s.index, file: s.file, code: s.source.code, rule: s.source.kind === "rule" };
   }
 
   /** start the realm (a worker, or in-process) with these signatures; keep those that load */
@@ -175,7 +175,7 @@ export class SignatureEngine {
     let loaded: string[];
     if (!this.opts.sandboxed) {
       this.realm = new Realm(this.opts.hostName);
-      loaded = list.map((s) => this.realm!.register(s.index, s.file, moduleFunction(s.source.code)));
+      loaded = list.map((s) => this.realm!.register(s.index, s.file, moduleFunction(s.source.code), s.source.kind === "rule"));
     } else {
       loaded = await this.spawn(list);
     }
@@ -415,7 +415,7 @@ export class SignatureEngine {
       if (!("code" in source)) { this.problem(source); return null; }
       const old = this.byFile(source.key ?? source.file);
       const s: LoadedSignature = { index: this.nextIndex++, file: source.file, meta: { id: "", version: "", name: "", description: "" }, mask: 0, source, errors: [], state: "active" };
-      const json = this.realm ? this.realm.register(s.index, s.file, moduleFunction(source.code)) : await this.call({ type: "add", id: 0, sig: this.workerSig(s) });
+      const json = this.realm ? this.realm.register(s.index, s.file, moduleFunction(source.code), source.kind === "rule") : await this.call({ type: "add", id: 0, sig: this.workerSig(s) });
       if (!this.registered(s, json, old?.index)) return null;
       if (old) {
         // (still in the map while its close() runs, so what it logs is named)
