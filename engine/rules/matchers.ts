@@ -360,6 +360,24 @@ class TestPred implements Pred {
   }
 }
 
+/** a test of an arg's value, or of a key of it (the most common paths: no lists) */
+class ArgPred implements Pred {
+  private readonly key: string | null;
+  constructor(private readonly name: string, segs: (string | number)[], private readonly t: ValueTest, readonly cost: number) {
+    this.key = segs.length ? segs[0] as string : null;
+  }
+  eval(ev: TraceeEvent): boolean {
+    const args = ev.args;
+    for (let i = 0; i < args.length; i++) {
+      if (args[i].name !== this.name) continue;
+      const v = args[i].value;
+      if (this.key === null) return this.t.test(v);
+      return this.t.test(v !== null && typeof v === "object" ? (v as Record<string, unknown>)[this.key] : undefined);
+    }
+    return this.t.test(undefined);
+  }
+}
+
 /** a test of a derived DNS field */
 class VirtualPred implements Pred {
   private readonly code: number;
@@ -414,13 +432,18 @@ export function buildPred(e: ExprIR): Pred {
     case "or": return e.args.length === 1 ? buildPred(e.args[0]) : new OrPred(e.args.map(buildPred));
     case "not": return new NotPred(buildPred(e.arg));
     case "const": return e.v ? TRUE : FALSE;
-    case "test": return e.f.h === "virt" ? new VirtualPred(e.f, buildTest(e.m), e.q === "all", e.cost) : new TestPred(e.f, buildTest(e.m), e.q === "all", e.cost);
+    case "test": {
+      const t = buildTest(e.m);
+      if (e.f.h === "virt") return new VirtualPred(e.f, t, e.q === "all", e.cost);
+      if (e.f.h === "arg" && e.f.s.length <= 1 && e.f.s.every((x) => typeof x === "string")) return new ArgPred(e.f.n, e.f.s, t, e.cost);
+      return new TestPred(e.f, t, e.q === "all", e.cost);
+    }
   }
 }
 
 // Signature files can reach these classes (require("netsig/rules")): frozen,
 // so that none can change how the loaded rules evaluate.
-for (const c of [StrTest, RegexTest, NumTest, BoolTest, CidrTest, NeqTest, FieldRefTest, AnyTest, TestPred, VirtualPred, AndPred, OrPred, NotPred]) {
+for (const c of [StrTest, RegexTest, NumTest, BoolTest, CidrTest, NeqTest, FieldRefTest, AnyTest, TestPred, ArgPred, VirtualPred, AndPred, OrPred, NotPred]) {
   Object.freeze(c.prototype);
   Object.freeze(c);
 }

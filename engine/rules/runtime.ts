@@ -17,9 +17,12 @@ class RuleSignature implements Signature {
   private readonly pred: Pred;
   private readonly selected: EventSelector[];
   private readonly suppress: Suppressor | null;
+  /** the rule compares fields with each other (fieldref reads the current event) */
+  private readonly fieldref: boolean;
 
   constructor(private readonly ir: RuleIR) {
     this.pred = buildPred(ir.match);
+    this.fieldref = JSON.stringify(ir.match).includes('"k":"fieldref"');
     this.selected = ir.events.map((name) => ({ source: "tracee", name }));
     this.suppress = ir.suppress ? new Suppressor(ir.suppress) : null;
   }
@@ -38,9 +41,12 @@ class RuleSignature implements Signature {
   }
 
   onEvent(ev: TraceeEvent): void {
-    current.ev = ev;
-    const hit = this.pred.eval(ev);
-    current.ev = null;
+    let hit: boolean;
+    if (this.fieldref) {
+      current.ev = ev;
+      hit = this.pred.eval(ev);
+      current.ev = null;
+    } else hit = this.pred.eval(ev);
     if (!hit || (this.suppress !== null && !this.suppress.allow(ev))) return;
     const data: Record<string, unknown> = {};
     const fields = this.ir.fields;
