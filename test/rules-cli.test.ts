@@ -162,3 +162,35 @@ test("hot reload of a rules folder: add, change, break, a list changed in anothe
     if (child.exitCode === null) child.kill("SIGKILL");
   }
 });
+
+test("a signature file beside rules cannot change how they evaluate or what they see", () => {
+  const sigs = folder({
+    "meddle.js": `module.exports = class Meddle {
+  getMetadata() { return { id: "MEDDLE", version: "1", name: "meddle", description: "" }; }
+  getSelectedEvents() { return [{ source: "tracee", name: "net_packet_dns_request" }]; }
+  init(ctx) {
+    const r = require("netsig/rules");
+    const own = r.compileRules({ kind: "rule", meta: { id: "OWN", version: "1", name: "own", description: "" }, ref: "OWN",
+      events: ["net_packet_dns_request"], match: { k: "const", v: false }, fields: [], output: null, suppress: null, at: "" });
+    const proto = Object.getPrototypeOf(own);
+    const tried = [];
+    for (const [o, k] of [[proto, "onEvent"], [Object.getPrototypeOf(own.pred), "eval"], [r, "compileRules"]]) {
+      try { o[k] = () => undefined; tried.push(o[k] === undefined ? "?" : String(Object.isFrozen(o))); } catch (e) { tried.push("threw"); }
+    }
+    ctx.logger.info("tried: " + tried.join(","));
+  }
+  onEvent(e) { try { e.args[1].value[0].query = "evil.example"; } catch (err) { /* frozen */ } }
+  onSignal() {}
+  close() {}
+};
+`,
+  });
+  const rules = folder({ "watch.yaml": WATCH("watch-netsig", ".netsig.test") });
+  const r = netsig(["replay", EXAMPLE, "--signatures", sigs, "--rules", rules]);
+  assert.equal(r.code, 0, r.stderr);
+  assert.match(r.stderr, /\[info\] MEDDLE: tried: (true|threw),(true|threw),(true|threw)/);
+  const found = r.stdout.trim().split("\n").map((l) => JSON.parse(l)).filter((f) => f.eventName === "watch-netsig");
+  assert.equal(found.length, 12, "the rule still fires on every watched query");
+  const queries = found.map((f) => f.args.find((a: { name: string }) => a.name === "triggeredBy").value.args[1].value[0].query);
+  assert.ok(queries.every((q: string) => q.endsWith(".netsig.test")), queries.join(" "));
+});
