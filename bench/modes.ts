@@ -4,6 +4,7 @@
 //   sigs: decode, hand the packets to the signature engine (sandbox worker)
 //   loaded from SIGNATURES_DIR, deliver every selected event; sigs-unsandboxed:
 //   the same signatures run in-process, without the sandbox.
+//   rules / rules-unsandboxed: the same with a folder of YAML rules (--rules).
 // Prints one JSON line: {"mode","packets","events","ms","cpuMs"} (wall and CPU time).
 
 import { readCapture } from "../engine/capture/reader";
@@ -64,8 +65,11 @@ async function main(): Promise<void> {
       break;
     }
     case "sigs":
-    case "sigs-unsandboxed": {
-      const { engine } = await startSignatures({ dirs: [dir], sandboxed: mode === "sigs", watch: false }, "bench");
+    case "sigs-unsandboxed":
+    case "rules":
+    case "rules-unsandboxed": {
+      const rules = mode.startsWith("rules");
+      const { engine } = await startSignatures({ dirs: rules ? [] : [dir], ruleDirs: rules ? [dir] : [], sandboxed: !mode.endsWith("unsandboxed"), watch: false }, "bench");
       if (engine.problems.length) throw new Error(`signatures did not load: ${engine.problems.map((p) => p.message).join("; ")}`);
       const p = new EventPipeline(0, "bench", () => undefined);
       p.needDns = (engine.mask & DNS_EVENTS) !== 0;

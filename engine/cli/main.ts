@@ -7,6 +7,7 @@ import { LiveCaptureError } from "../capture/live";
 import { replayCommand, REPLAY_USAGE } from "./replay";
 import { runCommand, RUN_USAGE } from "./run";
 import { signaturesCommand, SIGNATURES_USAGE } from "./authoring";
+import { rulesCommand, RULES_USAGE } from "./rules";
 import { log } from "./log";
 
 const USAGE = `usage: netsig <command> [options]
@@ -15,9 +16,11 @@ commands:
   replay FILE      decode a pcap/pcapng capture (or - for stdin) into Tracee network events
   run              capture live (libpcap) and decode into the same events
   signatures       list, test and scaffold signature files
+  rules            validate, test and list YAML rules (native and Sigma)
 ${REPLAY_USAGE}
 ${RUN_USAGE}
 ${SIGNATURES_USAGE}
+${RULES_USAGE}
 run \`netsig <command> --help\` for a command's options`;
 
 export function fail(message: string, code = 2): never {
@@ -34,6 +37,8 @@ async function main(argv: string[]): Promise<number> {
       return runCommand(rest);
     case "signatures":
       return signaturesCommand(rest);
+    case "rules":
+      return rulesCommand(rest);
     case undefined:
     case "-h":
     case "--help":

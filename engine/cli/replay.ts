@@ -15,6 +15,7 @@ import { startSession } from "./session";
 import { FILE_OUTPUT_OPTIONS, FILE_OUTPUT_USAGE, fileOutputSummary, type FileOutputValues } from "./fileoutput";
 import { withConfig } from "./config";
 import { log, setLogFormat } from "./log";
+import type { SignatureSet } from "./signatures";
 
 export const REPLAY_USAGE = `
 replay options:
@@ -23,6 +24,8 @@ replay options:
   --output FORMAT    json (one Tracee event per line, default) or table
   --signatures DIR   run the signatures in DIR (repeatable) and print their findings
                      (with --events also given: the events and the findings, in order)
+  --rules DIR        run the YAML rules (native and Sigma) under DIR (repeatable; @shipped:
+                     the shipped rule pack) and print their findings
   --unsandboxed      run signatures in-process, without the sandbox (benchmarks, authoring)
   --quiet            no summary on stderr
   --config FILE      options from a YAML file (keys: the long options above; flags win)
@@ -60,6 +63,7 @@ export function formatSummary(file: string, r: { pipeline: EventPipeline; elapse
 export const REPLAY_OPTIONS = {
   ...EVENT_OUTPUT_OPTIONS,
   signatures: { type: "string", multiple: true },
+  rules: { type: "string", multiple: true },
   unsandboxed: { type: "boolean", default: false },
   "log-format": { type: "string" },
   ...FILE_OUTPUT_OPTIONS,
@@ -84,7 +88,8 @@ export async function replayCommand(argv: string[]): Promise<number> {
     filters: values.filter ?? [],
     format: values.output,
     quiet: values.quiet,
-    signatures: values.signatures ? { dirs: values.signatures, sandboxed: !values.unsandboxed, watch: true } : undefined,
+    signatures: values.signatures || values.rules
+      ? { dirs: values.signatures ?? [], ruleDirs: values.rules ?? [], sandboxed: !values.unsandboxed, watch: true } : undefined,
     webhooks: values,
     fileOutput: values,
   })).code;
@@ -97,8 +102,8 @@ export interface ReplayOptions {
   filters: string[];
   format: string;
   quiet: boolean;
-  /** run signatures: the folders, or single files (`signatures test`) */
-  signatures?: { dirs?: string[]; files?: string[]; sandboxed: boolean; watch: boolean };
+  /** run signatures and rules: the folders, or single files (`signatures test`, `rules test`) */
+  signatures?: SignatureSet;
   /** the webhook options (engine/cli/webhooks.ts) */
   webhooks?: Parameters<typeof webhooksFrom>[0];
   /** --output-file and its options */
@@ -144,8 +149,14 @@ export async function replay(o: ReplayOptions): Promise<{ code: number; engine?:
     log(formatSummary(file, { ...result, engine }), "info", { packets: s.packets, decoded: s.decoded, malformed: s.malformed });
     if (engine) {
       const st = engine.stats;
-      log(`netsig: signatures: ${[...engine.signatures.values()].filter((s) => s.state === "active").length} active` +
-        `, ${engine.problems.length} skipped; ${st.findings} findings, ${st.errors} signature errors`, "info", { findings: st.findings, signatureErrors: st.errors });
+      const all = [...engine.signatures.values()].filter((s) => s.state === "active");
+      const withRules = (o.signatures?.ruleDirs?.length ?? 0) + (o.signatures?.ruleFiles?.length ?? 0) > 0;
+      const sigs = all.filter((s) => s.source.kind !== "rule").length;
+      const rules = all.length - sigs;
+      const ruleProblems = engine.problems.filter((p) => p.kind === "rule").length;
+      log(`netsig: signatures: ${sigs} active, ${engine.problems.length - ruleProblems} skipped` +
+        (withRules ? `; rules: ${rules} active, ${ruleProblems} skipped` : "") +
+        `; ${st.findings} findings, ${st.errors} signature errors`, "info", { findings: st.findings, signatureErrors: st.errors });
     }
   }
   if (outFile) { const l = fileOutputSummary(outFile, o.quiet); if (l) log(l, outFile.droppedLines ? "warn" : "info"); }

@@ -31,6 +31,8 @@ run options:
   --output FORMAT    json (default) or table
   --signatures DIR   run the signatures in DIR (repeatable; files added, changed or
                      deleted there are loaded, replaced or unloaded while running)
+  --rules DIR        run the YAML rules under DIR (repeatable; @shipped: the shipped
+                     pack; reloaded as for --signatures)
   --quiet            no summary on stderr at exit
   --config FILE      options from a YAML file (keys: the long options above; flags win);
                      SIGHUP reads it again: signature folders, --min-severity and
@@ -45,6 +47,7 @@ export const RUN_OPTIONS = {
   "buffer-size": { type: "string", default: "64" },
   snaplen: { type: "string" },
   signatures: { type: "string", multiple: true },
+  rules: { type: "string", multiple: true },
   ...EVENT_OUTPUT_OPTIONS,
   ...FILE_OUTPUT_OPTIONS,
   ...WEBHOOK_OPTIONS,
@@ -64,7 +67,7 @@ export async function runCommand(argv: string[]): Promise<number> {
   if (positionals.length) throw new UsageError(`run takes no file (did you mean netsig replay ${positionals[0]}?)`);
   const mb = Number(values["buffer-size"]);
   if (!Number.isFinite(mb) || mb < 1 || mb > 4096) throw new UsageError(`--buffer-size must be 1..4096 (MB), got "${values["buffer-size"]}"`);
-  const withSignatures = values.signatures !== undefined;
+  const withSignatures = values.signatures !== undefined || values.rules !== undefined;
   const mask = withSignatures && values.events === undefined ? 0 : parseEventNames(values.events);
   const filter = new EventFilter(values.filter ?? []);
   if (values.output !== "json" && values.output !== "table") throw new UsageError(`unknown --output "${values.output}": use json or table`);
@@ -77,7 +80,7 @@ export async function runCommand(argv: string[]): Promise<number> {
   if (ifaces.length > 1 && ifaces.includes("any")) throw new UsageError("--iface any already captures on every interface: give it alone, or name the interfaces");
   const { pipeline, engine, watcher, findings, out, webhooks, file } = await startSession({
     mask, filter, format: values.output, hostName: hostname(), webhooks: values, file: values,
-    signatures: withSignatures ? { dirs: values.signatures, sandboxed: true, watch: true } : undefined,
+    signatures: withSignatures ? { dirs: values.signatures ?? [], ruleDirs: values.rules ?? [], sandboxed: true, watch: true } : undefined,
   });
   const t0 = performance.now();
   const captures: LiveCapture[] = [];
@@ -91,7 +94,7 @@ export async function runCommand(argv: string[]): Promise<number> {
     throw e;
   }
   ops.attach({ pipeline, captures, engine, webhooks });
-  const reload = reloadOnSighup({ argv, options: RUN_OPTIONS, values, watcher, findings, webhooks, log: (l) => log(l, /error/.test(l) ? "error" : "info") });
+  const reload = reloadOnSighup({ argv, options: RUN_OPTIONS, values, watcher: watcher?.signatures ?? null, findings, webhooks, log: (l) => log(l, /error/.test(l) ? "error" : "info") });
   if (!values.quiet) log(`netsig: capturing on ${ifaces.join(", ")}${values.bpf ? ` (${values.bpf})` : ""}; Ctrl-C to stop`, "info", { iface: ifaces, bpf: values.bpf });
   // live output is flushed, and packets go to the signatures, at least every 100 ms
   const flusher = setInterval(() => { engine?.sendPartial(); out.flush(); }, 100);

@@ -10,7 +10,7 @@ import type { SignatureWatcher } from "../sandbox/watch";
 import type { RotatingFile } from "../outputs/rotating";
 import { fileOutputFrom, type FileOutputValues } from "./fileoutput";
 import { eventOutput } from "./output";
-import { FindingsOutput, startSignatures } from "./signatures";
+import { FindingsOutput, startSignatures, type SignatureSet, type Watchers } from "./signatures";
 import { webhooksFrom, type Webhooks } from "./webhooks";
 
 const DNS_EVENTS = (1 << Ev.DNS) | (1 << Ev.DNSRequest) | (1 << Ev.DNSResponse);
@@ -20,7 +20,7 @@ export interface SessionOptions {
   filter: EventFilter;
   format: string;
   hostName: string;
-  signatures?: { dirs?: string[]; files?: string[]; sandboxed: boolean; watch: boolean };
+  signatures?: SignatureSet;
   webhooks?: Parameters<typeof webhooksFrom>[0];
   /** --output-file and its options */
   file?: FileOutputValues;
@@ -29,7 +29,7 @@ export interface SessionOptions {
 export interface Session {
   pipeline: EventPipeline;
   engine?: SignatureEngine;
-  watcher: SignatureWatcher | null;
+  watcher: Watchers | null;
   findings?: FindingsOutput;
   out: { consumer: EventConsumer; flush(): void };
   webhooks?: Webhooks;

@@ -15,16 +15,44 @@ import { FdOutput } from "../outputs/stdout";
 import { findingTableLine, tableLine } from "../outputs/table";
 import type { TraceeEvent } from "../events/types";
 import { log } from "./log";
+import { loadRules, SHIPPED_RULES } from "../rules/load";
+import { RuleWatcher } from "../rules/watch";
 
 /** the signatures shipped with netsig */
 export const SHIPPED_SIGNATURES = join(__dirname, "..", "..", "..", "signatures");
 
+/** `--rules @shipped` names the shipped rule pack */
+export function ruleDir(d: string): string {
+  return d === "@shipped" ? SHIPPED_RULES : d;
+}
+
+/** what signatures and rules to run: folders (watched) and single files */
+export interface SignatureSet {
+  dirs?: string[]; files?: string[]; ruleDirs?: string[]; ruleFiles?: string[];
+  /** rule folders whose lists, macros and rules the others may use, without running them */
+  ruleContext?: string[];
+  sandboxed: boolean; watch: boolean;
+}
+
+/** the hot-reload watchers of a run (signature folders, rule folders) */
+export class Watchers {
+  constructor(readonly signatures: SignatureWatcher | null, readonly rules: RuleWatcher | null) {}
+  async settled(): Promise<void> {
+    await this.signatures?.settled();
+    await this.rules?.settled();
+  }
+  close(): void {
+    this.signatures?.close();
+    this.rules?.close();
+  }
+}
+
 /**
- * Load the signature folders (and single files); with `watch`, files added,
- * changed or deleted in the folders later are loaded, replaced or unloaded.
+ * Load the signature folders (and single files) and the rule folders (and
+ * files); with `watch`, files added, changed or deleted in the folders later
+ * are loaded, replaced or unloaded.
  */
-export async function startSignatures(o: { dirs?: string[]; files?: string[]; sandboxed: boolean; watch: boolean }, hostName: string):
-  Promise<{ engine: SignatureEngine; watcher: SignatureWatcher | null }> {
+export async function startSignatures(o: SignatureSet, hostName: string): Promise<{ engine: SignatureEngine; watcher: Watchers | null }> {
   const dirs = o.dirs ?? [];
   const { files, problems } = listSignatureFiles(dirs);
   files.push(...(o.files ?? []).map((f) => resolve(f)));
@@ -34,8 +62,15 @@ export async function startSignatures(o: { dirs?: string[]; files?: string[]; sa
     try { text = readFileSync(f, "utf8"); texts.set(f, text); } catch { /* reported by transpileSignature */ }
     return transpileSignature(f, text);
   });
-  const engine = await SignatureEngine.start([...problems, ...sources], { hostName, sandboxed: o.sandboxed, log });
-  return { engine, watcher: o.watch && dirs.length ? new SignatureWatcher(dirs, engine, texts, { log }) : null };
+  const ruleDirs = (o.ruleDirs ?? []).map(ruleDir);
+  const rules = ruleDirs.length || o.ruleFiles?.length ? loadRules(ruleDirs, o.ruleFiles ?? [], (o.ruleContext ?? []).map(ruleDir)) : null;
+  const engine = await SignatureEngine.start([...problems, ...sources, ...(rules ? [...rules.problems, ...rules.sources] : [])], { hostName, sandboxed: o.sandboxed, log });
+  if (!o.watch) return { engine, watcher: null };
+  const sigWatcher = dirs.length ? new SignatureWatcher(dirs, engine, texts, { log }) : null;
+  const ruleWatcher = rules && ruleDirs.length
+    ? new RuleWatcher(ruleDirs, engine, { texts: rules.texts, units: rules.result.units, problems: rules.problems }, { log })
+    : null;
+  return { engine, watcher: sigWatcher || ruleWatcher ? new Watchers(sigWatcher, ruleWatcher) : null };
 }
 
 /**
@@ -62,7 +97,8 @@ export class FindingsOutput {
   constructor(engine: SignatureEngine, pipeline: EventPipeline, hostName: string,
     private readonly format: string, printEvents: boolean, private readonly file: RotatingFile | null = null) {
     this.json = new EventJSONWriter(hostName);
-    [...engine.signatures.values()].sort((a, b) => a.meta.id.localeCompare(b.meta.id))
+    // signatures first, then rules (so that loading rules leaves the signatures' numbers alone)
+    [...engine.signatures.values()].sort((a, b) => Number(a.source.kind === "rule") - Number(b.source.kind === "rule") || a.meta.id.localeCompare(b.meta.id))
       .forEach((s, i) => this.eventIds.set(s.meta.id, SIGNATURE_EVENT_BASE + i));
     this.consumer = printEvents
       ? (ev, kind, p) => {

@@ -158,11 +158,16 @@ export class SignatureEngine {
 
   private problem(p: LoadProblem): void {
     this.problems.push(p);
-    this.opts.log(`netsig: signature skipped: ${formatProblem(p)}`, "warn");
+    this.opts.log(`netsig: ${p.kind === "rule" ? "rule" : "signature"} skipped: ${formatProblem(p)}`, "warn");
+  }
+
+  /** what a loaded unit is called in messages */
+  private what(s: LoadedSignature): string {
+    return s.source.kind === "rule" ? "rule" : "signature";
   }
 
   private workerSig(s: LoadedSignature): WorkerSignature {
-    return { index: s.index, file: s.file, code: s.source.code };
+    return { index: s.index, file: s.file, code: s.source.code, rule: s.source.kind === "rule" };
   }
 
   /** start the realm (a worker, or in-process) with these signatures; keep those that load */
@@ -170,7 +175,7 @@ export class SignatureEngine {
     let loaded: string[];
     if (!this.opts.sandboxed) {
       this.realm = new Realm(this.opts.hostName);
-      loaded = list.map((s) => this.realm!.register(s.index, s.file, moduleFunction(s.source.code)));
+      loaded = list.map((s) => this.realm!.register(s.index, s.file, moduleFunction(s.source.code), s.source.kind === "rule"));
     } else {
       loaded = await this.spawn(list);
     }
@@ -182,12 +187,12 @@ export class SignatureEngine {
     const r = JSON.parse(json) as { ok: boolean; meta?: SignatureMetadata; mask?: number; message?: string; stack?: string; out?: RealmResult };
     if (!r.ok) {
       const at = mapStack(s.source, r.stack ?? "");
-      this.problem({ file: s.file, line: at?.line ?? lineOf(s.source.text), column: at?.column ?? 1, message: r.message ?? "failed to load" });
+      this.problem({ file: s.file, line: at?.line ?? s.source.line ?? lineOf(s.source.text), column: at?.column ?? 1, message: r.message ?? "failed to load", kind: s.source.kind });
       return false;
     }
     const dup = [...this.signatures.values()].find((o) => o.meta.id === r.meta!.id && o.state !== "quarantined" && o.index !== replacing);
     if (dup) {
-      this.problem({ file: s.file, line: lineOf(s.source.text, "getMetadata"), column: 1, message: `duplicate signature id "${r.meta!.id}" (already loaded from ${dup.file})` });
+      this.problem({ file: s.file, line: s.source.line ?? lineOf(s.source.text, "getMetadata"), column: 1, message: `duplicate ${this.what(s)} id "${r.meta!.id}" (already loaded from ${dup.file})`, kind: s.source.kind });
       void this.call({ type: "remove", id: 0, index: s.index, close: true });
       return false;
     }
@@ -394,9 +399,9 @@ export class SignatureEngine {
     return run;
   }
 
-  /** the active signature loaded from this file */
-  byFile(file: string): LoadedSignature | undefined {
-    for (const s of this.signatures.values()) if (s.file === file && s.state === "active") return s;
+  /** the active signature loaded from this file (or, for rules, this file#id key) */
+  byFile(key: string): LoadedSignature | undefined {
+    for (const s of this.signatures.values()) if ((s.source.key ?? s.file) === key && s.state === "active") return s;
     return undefined;
   }
 
@@ -408,31 +413,31 @@ export class SignatureEngine {
   load(source: SignatureSource | LoadProblem): Promise<LoadedSignature | null> {
     return this.exclusive(async () => {
       if (!("code" in source)) { this.problem(source); return null; }
-      const old = this.byFile(source.file);
+      const old = this.byFile(source.key ?? source.file);
       const s: LoadedSignature = { index: this.nextIndex++, file: source.file, meta: { id: "", version: "", name: "", description: "" }, mask: 0, source, errors: [], state: "active" };
-      const json = this.realm ? this.realm.register(s.index, s.file, moduleFunction(source.code)) : await this.call({ type: "add", id: 0, sig: this.workerSig(s) });
+      const json = this.realm ? this.realm.register(s.index, s.file, moduleFunction(source.code), source.kind === "rule") : await this.call({ type: "add", id: 0, sig: this.workerSig(s) });
       if (!this.registered(s, json, old?.index)) return null;
       if (old) {
         // (still in the map while its close() runs, so what it logs is named)
         this.collect(await this.call({ type: "remove", id: 0, index: old.index, close: true }));
         this.signatures.delete(old.index);
       }
-      this.opts.log(`netsig: signature ${old ? "reloaded" : "loaded"}: ${s.meta.id} (${s.file})`);
+      this.opts.log(`netsig: ${this.what(s)} ${old ? "reloaded" : "loaded"}: ${s.meta.id} (${s.file})`);
       this.onChange();
       return s;
     });
   }
 
-  /** unload the signature of a deleted file (its close() is called) */
-  unload(file: string): Promise<boolean> {
+  /** unload the signature of a deleted file, or the rule of a file#id key (its close() is called) */
+  unload(key: string): Promise<boolean> {
     return this.exclusive(async () => {
       let found = false;
       for (const s of [...this.signatures.values()]) {
-        if (s.file !== file) continue;
+        if ((s.source.key ?? s.file) !== key) continue;
         found = true;
         if (s.state === "active") this.collect(await this.call({ type: "remove", id: 0, index: s.index, close: true }));
         this.signatures.delete(s.index);
-        this.opts.log(`netsig: signature unloaded: ${s.meta.id} (${s.file})`);
+        this.opts.log(`netsig: ${this.what(s)} unloaded: ${s.meta.id} (${s.file})`);
       }
       if (found) this.onChange();
       return found;

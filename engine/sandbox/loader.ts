@@ -16,6 +16,12 @@ export interface SignatureSource {
   code: string;
   /** the file's own text */
   text: string;
+  /** identity for hot reload when one file holds several (rules: file#id); default: the file */
+  key?: string;
+  /** where the unit starts in the file (rules), for problems found at load */
+  line?: number;
+  /** "rule" for a compiled YAML rule */
+  kind?: "rule";
 }
 
 export interface LoadProblem {
@@ -23,6 +29,8 @@ export interface LoadProblem {
   line: number;
   column: number;
   message: string;
+  /** "rule": a YAML rule's problem (reported as such) */
+  kind?: "rule";
 }
 
 /**

@@ -15,6 +15,7 @@ import { EventBuilder } from "../events/build";
 import { timestampString } from "../decode/timestamp";
 import { EVENT_NAMES, type DnsResponseData, type Ev, type ProtoDNS, type ProtoDNSResourceRecord, type TraceeEvent } from "../events/types";
 import * as helpers from "../sdk/helpers";
+import { compileRules } from "../rules/runtime";
 import type { EventSelector, Finding, Signature, SignatureMetadata, Signal } from "../sdk/index";
 
 type ModuleFn = (module: { exports: unknown }, exports: unknown, require: (name: string) => unknown) => void;
@@ -25,7 +26,11 @@ interface Loaded {
   sig: Signature;
   meta: SignatureMetadata;
   mask: number;
+  /** the one event type it selects (-1: several) */
+  single: number;
   disabled: boolean;
+  /** a compiled YAML rule: the rules runtime's code, which never changes an event */
+  rule: boolean;
 }
 
 export interface RealmFinding { sig: number; seq: number; ts: string; event: string; data: string }
@@ -35,6 +40,8 @@ export interface RealmLog { sig: number; level: string; message: string }
 export interface RealmResult { findings: RealmFinding[]; errors: RealmError[]; logs: RealmLog[]; done: boolean; events?: number[] }
 
 const SDK_TYPES_MODULE = Object.freeze({});
+/** `netsig/rules`: what a compiled YAML rule's module calls (engine/rules/compile.ts) */
+const RULES_MODULE = Object.freeze({ compileRules });
 /** packets per chunk of a batch (see Realm.reader) */
 const CHUNK = 128;
 
@@ -157,6 +164,11 @@ export class Realm {
   private reader: BatchReader | null = null;
   private readonly events: TraceeEvent[] = [];
   private readonly kinds: number[] = [];
+  /** per event type: the chunk's events of that type (their places in `events`), and how many */
+  private readonly byKind: number[][] = [[], [], [], [], [], [], [], [], []];
+  private readonly kindN = [0, 0, 0, 0, 0, 0, 0, 0, 0];
+  /** the place in `events` of the event being delivered */
+  private delivering = 0;
   /** per event: its packet's place in the chunk */
   private readonly packetOf: number[] = [];
   private nEvents = 0;
@@ -180,13 +192,18 @@ export class Realm {
     this.builder = new EventBuilder(0, { hostName });
   }
 
-  /** evaluate a signature module and initialise it; returns its metadata or an error */
-  register(index: number, file: string, fn: ModuleFn): string {
+  /**
+   * evaluate a signature module and initialise it; returns its metadata or an
+   * error. `rule`: the module is a compiled YAML rule (the host's rule
+   * compiler wrote it), whose runtime never changes an event.
+   */
+  register(index: number, file: string, fn: ModuleFn, rule = false): string {
     try {
       const module = { exports: {} as Record<string, unknown> };
       const require = (name: string): unknown => {
         if (name === "netsig") return SDK_TYPES_MODULE;
         if (name === "netsig/helpers") return helpers;
+        if (name === "netsig/rules") return RULES_MODULE;
         throw new Error(`signatures can import only "netsig" and "netsig/helpers", not "${name}"`);
       };
       this.mark(index);
@@ -202,7 +219,8 @@ export class Realm {
       const meta = sig.getMetadata();
       if (!meta || typeof meta.id !== "string" || meta.id === "") throw new Error("getMetadata() must return an id");
       const mask = selectorMask(sig.getSelectedEvents());
-      const entry: Loaded = { index, file, sig, meta: JSON.parse(JSON.stringify(meta)) as SignatureMetadata, mask, disabled: false };
+      const single = mask !== 0 && (mask & (mask - 1)) === 0 ? 31 - Math.clz32(mask) : -1;
+      const entry: Loaded = { index, file, sig, meta: JSON.parse(JSON.stringify(meta)) as SignatureMetadata, mask, single, disabled: false, rule };
       const logger = (level: string) => (...args: unknown[]) => {
         this.out.logs.push({ sig: index, level, message: args.map((a) => (typeof a === "string" ? a : safeJSON(a))).join(" ") });
       };
@@ -230,16 +248,22 @@ export class Realm {
     return JSON.stringify(this.takeOut());
   }
 
+  // An event is frozen when more than one signature receives it and one of
+  // them is a signature file (which could change it for the others): events
+  // that only compiled rules share are left as they are (the rules runtime
+  // never writes to an event, and its prototypes are frozen).
   private updateMask(): void {
     let m = 0;
     let shared = 0;
+    let untrusted = 0;
     for (const s of this.sigs) {
       if (s.disabled) continue;
       shared |= m & s.mask;
       m |= s.mask;
+      if (!s.rule) untrusted |= s.mask;
     }
     this.builder.mask = m;
-    this.sharedMask = shared;
+    this.sharedMask = shared & untrusted;
   }
 
   /** deliver a batch (dispatch/compact.ts); returns the RealmResult JSON */
@@ -247,6 +271,7 @@ export class Realm {
     this.reader = new BatchReader(data);
     this.counts = [0, 0, 0, 0, 0, 0, 0, 0, 0];
     this.nEvents = 0;
+    this.kindN.fill(0);
     this.nPackets = 0;
     this.cursorSig = 0;
     this.cursorEvent = 0;
@@ -260,6 +285,7 @@ export class Realm {
     const i = this.nEvents++;
     this.events[i] = ev;
     this.kinds[i] = kind;
+    this.byKind[kind][this.kindN[kind]++] = i;
     this.packetOf[i] = this.nPackets - 1;
     this.chunkKinds |= 1 << kind;
     this.counts[kind]++;
@@ -273,6 +299,7 @@ export class Realm {
     this.nEvents = 0;
     this.nPackets = 0;
     this.chunkKinds = 0;
+    this.kindN.fill(0);
     for (let k = 0; k < CHUNK && r.more(); k++) {
       p.restore(r);
       const j = this.nPackets++;
@@ -298,8 +325,23 @@ export class Realm {
         if (s.disabled || (s.mask & this.chunkKinds) === 0) continue;
         this.current = s.index;
         this.mark(s.index);
+        if (s.single >= 0) {
+          // one event type (most signatures and rules): only the chunk's events of it
+          const list = this.byKind[s.single];
+          const m = this.kindN[s.single];
+          for (; this.cursorEvent < m; this.cursorEvent++) {
+            const i = (this.delivering = list[this.cursorEvent]);
+            try {
+              s.sig.onEvent(events[i]);
+            } catch (e) {
+              this.out.errors.push({ sig: s.index, method: "onEvent", message: messageOf(e), stack: stackOf(e) });
+            }
+          }
+          continue;
+        }
         for (; this.cursorEvent < n; this.cursorEvent++) {
           if (!(s.mask & (1 << kinds[this.cursorEvent]))) continue;
+          this.delivering = this.cursorEvent;
           try {
             s.sig.onEvent(events[this.cursorEvent]);
           } catch (e) {
@@ -313,6 +355,7 @@ export class Realm {
     this.reader = null;
     this.events.fill(undefined as unknown as TraceeEvent, 0, this.nEvents);
     this.nEvents = 0;
+    this.kindN.fill(0);
     this.nPackets = 0;
     this.out.events = this.counts;
     return JSON.stringify(this.takeOut());
@@ -361,8 +404,9 @@ export class Realm {
     const ev = (f && f.event) as TraceeEvent | undefined;
     // most often the event being delivered
     let i = -1;
-    if (ev) i = this.events[this.cursorEvent] === ev ? this.cursorEvent : this.events.lastIndexOf(ev, this.nEvents - 1);
-    const at = i >= 0 ? this.packetOf[i] : this.cursorEvent < this.nEvents ? this.packetOf[this.cursorEvent] : -1;
+    const d = this.delivering;
+    if (ev) i = d < this.nEvents && this.events[d] === ev ? d : this.events.lastIndexOf(ev, this.nEvents - 1);
+    const at = i >= 0 ? this.packetOf[i] : d < this.nEvents ? this.packetOf[d] : -1;
     this.out.findings.push({
       sig: s.index,
       seq: at >= 0 ? this.seqs[at] : this.lastSeq,

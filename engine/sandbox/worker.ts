@@ -13,7 +13,8 @@ import { parentPort, workerData } from "node:worker_threads";
 import { VM, VMScript } from "vm2";
 import { withLocalGlobals } from "./globals";
 
-export interface WorkerSignature { index: number; file: string; code: string }
+/** `rule`: a module the rule compiler wrote (engine/rules/compile.ts), not user code */
+export interface WorkerSignature { index: number; file: string; code: string; rule?: boolean }
 
 export interface WorkerInit {
   bundle: string;
@@ -85,7 +86,7 @@ function main(): void {
   const register = (s: WorkerSignature): string => {
     // the module wrapper keeps the code on its own lines, so stack lines are the file's
     // (and sees the common globals as locals, as the realm does: bundle.ts)
-    const script = new VMScript(`${R}.register(${s.index}, ${JSON.stringify(s.file)}, function (module, exports, require) {${withLocalGlobals(s.code)}\n})`, s.file);
+    const script = new VMScript(`${R}.register(${s.index}, ${JSON.stringify(s.file)}, function (module, exports, require) {${withLocalGlobals(s.code)}\n}, ${s.rule === true})`, s.file);
     try {
       return vm.run(script) as string;
     } catch (e) {

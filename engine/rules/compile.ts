@@ -1,0 +1,626 @@
+// Rule files -> compiled rules. Every YAML document of every rule file is
+// parsed with positions (parse.ts), checked against schema.json (ajv), and
+// compiled into a validated, normalized IR (ir.ts): lists expanded, macros
+// and selections inlined, modifiers resolved, fields checked against the
+// selected events. Each rule and correlation becomes a signature module of
+// one line, `module.exports = require("netsig/rules").compileRules(IR)`,
+// evaluated in the sandbox realm like any signature.
+//
+// Problems are reported as file:line:column with the offending text and,
+// where one is close, a suggestion; a broken document is skipped and the
+// others load. Lists (and macros) are shared by all the files compiled
+// together, so a file may extend another's list (append: true).
+// Host side only.
+
+import { basename } from "node:path";
+import Ajv2020, { type ErrorObject, type ValidateFunction } from "ajv/dist/2020";
+import schema from "./schema.json";
+import { entry, nodeAt, parseYamlDocs, plain, RuleError, type Pos, type YMap, type YNode, type YScalar } from "./parse";
+import { ConditionError, matchPattern, parseCondition, suggest, type Cond } from "./condition";
+import { compileItem, itemValues, type ItemContext, type ListDef } from "./modifiers";
+import { FieldError, parseFieldPath, RCODE_BY_NUMBER } from "./fields";
+import type { BaseRuleIR, CorrelationIR, ExprIR, FieldIR, RuleIR, SuppressIR, TemplateIR, UnitIR } from "./ir";
+import { EVENT_NAMES, type EventName } from "../events/types";
+import type { SignatureMetadata } from "../sdk/index";
+import { attackProperties, LEVELS, logsourceProblem, RESPONSE_FIELDS, sigmaField, slug, unsupported } from "./sigma";
+import type { LoadProblem } from "../sandbox/loader";
+
+export interface RuleFile { file: string; text: string }
+
+export interface CompiledUnit {
+  /** identity for hot reload: file#id */
+  key: string;
+  file: string;
+  line: number;
+  id: string;
+  /** native rule, Sigma rule, or correlation */
+  kind: "rule" | "sigma" | "correlation";
+  ir: UnitIR;
+  /** the module the realm evaluates */
+  code: string;
+}
+
+export interface CompileResult {
+  units: CompiledUnit[];
+  problems: LoadProblem[];
+  /** files that could not be read as YAML at all */
+  brokenFiles: Set<string>;
+  /** keys (file#id) of rules that failed to compile */
+  failedKeys: Set<string>;
+}
+
+type Kind = "rule" | "sigmaRule" | "correlation" | "list" | "macro";
+
+interface Doc { file: string; root: YMap; kind: Kind; id: string | null }
+
+const EXTENSIONS = [".yaml", ".yml"];
+
+export function isRuleFile(name: string): boolean {
+  return EXTENSIONS.some((e) => name.endsWith(e)) && !name.startsWith(".");
+}
+
+let validators: Map<Kind, ValidateFunction> | null = null;
+
+function validator(kind: Kind): ValidateFunction {
+  if (validators === null) {
+    const ajv = new Ajv2020({ allErrors: true, strict: false });
+    ajv.addSchema(schema);
+    validators = new Map();
+    for (const k of ["rule", "sigmaRule", "correlation", "list", "macro"] as Kind[]) {
+      validators.set(k, ajv.compile({ $ref: `netsig-rules.schema.json#/$defs/${k}` }));
+    }
+  }
+  return validators.get(kind)!;
+}
+
+function kindOf(m: YMap): Kind {
+  const has = (k: string) => entry(m, k) !== undefined;
+  if (has("list")) return "list";
+  if (has("macro")) return "macro";
+  if (has("correlation")) return "correlation";
+  if (has("logsource") || (has("title") && !has("events"))) return "sigmaRule";
+  return "rule";
+}
+
+/** the schema's allowed keys for a kind (for suggestions) */
+function allowedKeys(kind: Kind, path: string): string[] {
+  const defs = (schema as { $defs: Record<string, { properties?: Record<string, unknown> }> }).$defs;
+  let s: { properties?: Record<string, unknown> } | undefined = defs[kind];
+  for (const p of path.split("/").slice(1)) {
+    const next = s?.properties?.[p] as { properties?: Record<string, unknown>; $ref?: string } | undefined;
+    s = next?.$ref ? defs[next.$ref.split("/").pop()!] : next;
+  }
+  return Object.keys(s?.properties ?? {});
+}
+
+/** the first schema error of a document, as a RuleError at its place */
+function schemaError(doc: YMap, kind: Kind, errors: ErrorObject[]): RuleError {
+  // the most telling error: an unknown key, a value not among the allowed ones, a missing key, then the rest
+  const rank = (x: ErrorObject) => ["additionalProperties", "enum", "required"].indexOf(x.keyword) >>> 0;
+  const e = [...errors].filter((x) => x.keyword !== "anyOf" && x.keyword !== "if").sort((a, b) => rank(a) - rank(b))[0] ?? errors[0];
+  const { node, key } = nodeAt(doc, e.instancePath);
+  const path = e.instancePath.split("/").slice(1).join(".") || "the document";
+  const what = kind === "sigmaRule" ? "Sigma rule" : kind;
+  switch (e.keyword) {
+    case "additionalProperties": {
+      const k = (e.params as { additionalProperty: string }).additionalProperty;
+      const at = node.kind === "map" ? entry(node, k)?.key.pos ?? node.pos : node.pos;
+      const keys = allowedKeys(kind, e.instancePath);
+      return new RuleError(at, `unknown key "${k}"${e.instancePath ? ` in ${path}` : ` in a ${what}`}${suggest(k, keys)}; known keys: ${keys.join(", ")}`);
+    }
+    case "required": {
+      const k = (e.params as { missingProperty: string }).missingProperty;
+      return new RuleError(node.pos, `${e.instancePath ? path : `a ${what}`} needs "${k}"`);
+    }
+    case "enum": {
+      const allowed = (e.params as { allowedValues: unknown[] }).allowedValues.map(String);
+      const v = node.kind === "scalar" ? node.text : "";
+      return new RuleError(node.pos, `${path}: "${v}" is not one of ${allowed.join(", ")}${suggest(v, allowed)}`);
+    }
+    default: {
+      const at = key && node.kind !== "scalar" ? node.pos : node.pos;
+      const field = e.instancePath.split("/").slice(1).find((p) => !/^\d+$/.test(p)) ?? "";
+      if (field === "severity" || path.endsWith("severity")) return new RuleError(at, `severity must be 0-4 or informational, low, medium, high, critical`);
+      if (/window|timespan/.test(path)) return new RuleError(at, `${path}: a duration is seconds or a number with s, m, h or d (e.g. 10m)`);
+      if (/rate$/.test(path)) return new RuleError(at, `${path}: a rate is N/period, e.g. 10/m or 5/10s`);
+      const shown = node.kind === "scalar" ? ` (got "${node.text}")` : node.kind === "seq" ? " (got a list)" : " (got a mapping)";
+      return new RuleError(at, `${path} ${e.message ?? "is not valid"}${shown}`);
+    }
+  }
+}
+
+function seconds(v: unknown): number {
+  if (typeof v === "number") return v;
+  const m = /^(\d+)([smhd])$/.exec(String(v));
+  if (!m) return NaN;
+  return Number(m[1]) * { s: 1, m: 60, h: 3600, d: 86400 }[m[2] as "s"];
+}
+
+function str(m: YMap, k: string): string | undefined {
+  const e = entry(m, k);
+  return e && e.value.kind === "scalar" && e.value.value !== null ? String(e.value.value) : undefined;
+}
+
+function strings(m: YMap, k: string): string[] {
+  const e = entry(m, k);
+  if (!e || e.value.kind !== "seq") return [];
+  return e.value.items.map((n) => (n.kind === "scalar" ? String(n.value) : ""));
+}
+
+function at(p: Pos, offset: number): Pos {
+  return { line: p.line, column: p.column + offset };
+}
+
+interface MacroDef { node: YMap; file: string }
+
+interface DetContext {
+  item: ItemContext;
+  macros: Map<string, MacroDef>;
+  /** macros being expanded (cycles) */
+  stack: string[];
+}
+
+function compileSelection(name: YScalar, node: YNode, ctx: DetContext): ExprIR {
+  const mapExpr = (m: YMap): ExprIR => {
+    if (m.entries.length === 0) throw new RuleError(m.pos, `selection "${name.text}" is empty`);
+    const args = m.entries.map((e) => compileItem(e.key, e.value, ctx.item));
+    return args.length === 1 ? args[0] : { k: "and", args };
+  };
+  if (node.kind === "map") return mapExpr(node);
+  if (node.kind === "seq") {
+    if (node.items.length === 0) throw new RuleError(node.pos, `selection "${name.text}" is an empty list`);
+    if (node.items.every((n) => n.kind === "map")) {
+      const args = node.items.map((n) => mapExpr(n as YMap));
+      return args.length === 1 ? args[0] : { k: "or", args };
+    }
+    if (node.items.every((n) => n.kind === "scalar")) {
+      throw unsupportedOr(ctx, node.pos, `selection "${name.text}" is a keyword list (values without a field): it searches a whole log line, and an event has none; name the field (e.g. ${ctx.item.fieldMap ? "query" : "args.dns_questions[].query"}|contains: ...)`);
+    }
+    throw new RuleError(node.pos, `selection "${name.text}": a list of selections holds mappings only`);
+  }
+  throw new RuleError(node.pos, `selection "${name.text}" must be a mapping of fields (or a list of mappings), not a plain value`);
+}
+
+function unsupportedOr(ctx: DetContext, pos: Pos, why: string): RuleError {
+  return ctx.item.sigma ? unsupported(pos, why) : new RuleError(pos, why);
+}
+
+/** Sigma's detection: selections and a condition, into one expression */
+function compileDetection(det: YMap, ctx: DetContext): ExprIR {
+  const sels = new Map<string, { key: YScalar; node: YNode }>();
+  let condNode: YNode | undefined;
+  for (const e of det.entries) {
+    if (e.key.text === "condition") { condNode = e.value; continue; }
+    if (e.key.text === "timeframe") throw unsupportedOr(ctx, e.key.pos, `"timeframe" (Sigma v1 aggregation): write a correlation rule (correlation: {type: event_count, timespan: ...})`);
+    sels.set(e.key.text, { key: e.key, node: e.value });
+  }
+  if (!condNode) throw new RuleError(det.pos, `detection needs a "condition"`);
+  const compiled = new Map<string, ExprIR>();
+  const selection = (name: string): ExprIR => {
+    let c = compiled.get(name);
+    if (!c) {
+      const s = sels.get(name)!;
+      c = compileSelection(s.key, s.node, ctx);
+      compiled.set(name, c);
+    }
+    return c;
+  };
+  // every selection is compiled (its mistakes are reported even when unused)
+  for (const name of sels.keys()) selection(name);
+  const conds: YScalar[] = condNode.kind === "scalar" ? [condNode] : condNode.kind === "seq" ? condNode.items.filter((n): n is YScalar => n.kind === "scalar") : [];
+  const exprs = conds.map((c) => {
+    const text = String(c.value ?? "");
+    const posAt = (offset: number): Pos => (text.includes("\n") || c.style > 3 ? c.pos : at(c.pos, offset));
+    if (/\|/.test(text)) {
+      throw unsupportedOr(ctx, posAt(text.indexOf("|")), `"${text.slice(text.indexOf("|")).trim()}": aggregations in the condition are Sigma v1; write a correlation rule (correlation: {type: event_count, ...})`);
+    }
+    let tree: Cond;
+    try {
+      tree = parseCondition(text);
+    } catch (e) {
+      if (e instanceof ConditionError) throw new RuleError(posAt(e.at), `condition "${text}": ${e.message}`);
+      throw e;
+    }
+    const names = [...sels.keys()];
+    const walk = (n: Cond): ExprIR => {
+      switch (n.k) {
+        case "and": case "or": return { k: n.k, args: n.args.map(walk) };
+        case "not": return { k: "not", arg: walk(n.arg) };
+        case "ref": {
+          if (!sels.has(n.name)) {
+            throw new RuleError(posAt(n.at), `condition "${text}" names "${n.name}", which is not a selection of this detection${suggest(n.name, names)}${names.length ? `; selections: ${names.join(", ")}` : ""}`);
+          }
+          return selection(n.name);
+        }
+        case "of": {
+          const hit = matchPattern(n.pattern, names);
+          if (hit.length === 0) throw new RuleError(posAt(n.at), `condition "${text}": "${n.pattern}" matches no selection${names.length ? ` (selections: ${names.join(", ")})` : ""}`);
+          const args = hit.map(selection);
+          return args.length === 1 ? args[0] : { k: n.quant === "all" ? "and" : "or", args };
+        }
+        case "macro": {
+          const m = ctx.macros.get(n.name);
+          if (!m) throw new RuleError(posAt(n.at), `condition "${text}" names macro "%${n.name}", which is not defined${suggest(n.name, ctx.macros.keys())}`);
+          if (ctx.stack.includes(n.name)) throw new RuleError(posAt(n.at), `macro "%${n.name}" uses itself (${[...ctx.stack, n.name].join(" -> ")})`);
+          const det2 = entry(m.node, "detection")!.value as YMap;
+          try {
+            return compileDetection(det2, { ...ctx, stack: [...ctx.stack, n.name] });
+          } catch (e) {
+            if (e instanceof RuleError && !(e instanceof MacroError)) throw new MacroError(e.pos, m.file, `in macro "%${n.name}" (used here for this rule's events): ${e.message}`, posAt(n.at));
+            throw e;
+          }
+        }
+      }
+    };
+    return walk(tree);
+  });
+  return exprs.length === 1 ? exprs[0] : { k: "or", args: exprs };
+}
+
+/** an error inside a macro: reported at the macro's place, and the use's */
+class MacroError extends RuleError {
+  constructor(pos: Pos, readonly file: string, message: string, readonly usedAt: Pos) {
+    super(pos, message);
+  }
+}
+
+/** `{field}` placeholders of an output template */
+function compileTemplate(node: YScalar, events: readonly EventName[], fieldMap: ((n: string, p: Pos) => string) | null): TemplateIR {
+  const text = String(node.value ?? "");
+  const out: TemplateIR = [];
+  let lit = "";
+  for (let i = 0; i < text.length; i++) {
+    const c = text[i];
+    if (c === "{" && text[i + 1] === "{") { lit += "{"; i++; continue; }
+    if (c === "}" && text[i + 1] === "}") { lit += "}"; i++; continue; }
+    if (c !== "{") { lit += c; continue; }
+    const end = text.indexOf("}", i);
+    if (end < 0) throw new RuleError(at(node.pos, i), `output: "{" without "}" (write {{ for a literal brace)`);
+    const name = text.slice(i + 1, end).trim();
+    try {
+      const f = parseFieldPath(fieldMap ? fieldMap(name, at(node.pos, i + 1)) : name, events).f;
+      if (lit) out.push(lit);
+      lit = "";
+      out.push(f);
+    } catch (e) {
+      if (e instanceof FieldError) throw new RuleError(at(node.pos, i + 1 + e.offset), `output: ${e.message}`);
+      throw e;
+    }
+    i = end;
+  }
+  if (lit) out.push(lit);
+  return out;
+}
+
+function compileSuppress(m: YMap | undefined, events: readonly EventName[], fieldMap: ((n: string, p: Pos) => string) | null): SuppressIR | null {
+  if (!m) return null;
+  const by: FieldIR[] = [];
+  const byNode = entry(m, "by")?.value;
+  if (byNode?.kind === "seq") {
+    for (const n of byNode.items) {
+      if (n.kind !== "scalar") continue;
+      try {
+        by.push(parseFieldPath(fieldMap ? fieldMap(String(n.value), n.pos) : String(n.value), events).f);
+      } catch (e) {
+        if (e instanceof FieldError) throw new RuleError(at(n.pos, e.offset), `suppress.by: ${e.message}`);
+        throw e;
+      }
+    }
+  }
+  const window = entry(m, "window") ? seconds(plain(entry(m, "window")!.value)) : 0;
+  let rate = 0, per = 0;
+  const rateText = str(m, "rate");
+  if (rateText) {
+    const r = /^(\d+)\/(\d*)([smhd])$/.exec(rateText)!;
+    rate = Number(r[1]);
+    per = (r[2] ? Number(r[2]) : 1) * { s: 1, m: 60, h: 3600, d: 86400 }[r[3] as "s"];
+    if (rate === 0 || per === 0) throw new RuleError(entry(m, "rate")!.value.pos, `suppress.rate: "${rateText}" allows nothing; use at least 1/period`);
+  }
+  if (by.length && window === 0) throw new RuleError(m.pos, `suppress: "by" needs a "window" (the same key within the window counts once)`);
+  if (window === 0 && rate === 0) throw new RuleError(m.pos, `suppress needs a "window" (with "by") or a "rate"`);
+  const maxKeys = Number(plain(entry(m, "max_keys")?.value ?? null) ?? 4096);
+  return { by, window, rate, per, maxKeys };
+}
+
+/** Tracee metadata of a rule */
+function metadata(o: { id: string; name: string; eventName: string; description: string; version: string; tags: string[]; severity: number }): SignatureMetadata {
+  const props: Record<string, unknown> = { Severity: o.severity, ...attackProperties(o.tags) };
+  return { id: o.id, version: o.version, name: o.name, eventName: o.eventName, description: o.description, tags: o.tags, properties: props as SignatureMetadata["properties"] };
+}
+
+function severityOf(m: YMap, fallback: number): number {
+  const v = plain(entry(m, "severity")?.value ?? null) ?? plain(entry(m, "level")?.value ?? null);
+  if (typeof v === "number") return v;
+  if (typeof v === "string" && v in LEVELS) return LEVELS[v];
+  return fallback;
+}
+
+/** Sigma numbers for rcode become its name (NXDOMAIN), as the events carry */
+function fixRcodes(e: ExprIR): ExprIR {
+  switch (e.k) {
+    case "and": case "or": return { k: e.k, args: e.args.map(fixRcodes) };
+    case "not": return { k: "not", arg: fixRcodes(e.arg) };
+    case "test": {
+      if (e.f.n !== "dns.rcode") return e;
+      const fix = (m: import("./ir").MatchIR): import("./ir").MatchIR => {
+        if (m.k === "num" && m.op === "eq") return { k: "str", op: "eq", vals: m.vals.map((n) => (RCODE_BY_NUMBER[n] ?? String(n)).toLowerCase()), cased: false, all: false };
+        if (m.k === "or" || m.k === "and") return { k: m.k, ms: m.ms.map(fix) };
+        if (m.k === "neq") return { k: "neq", m: fix(m.m) };
+        return m;
+      };
+      return { ...e, m: fix(e.m) };
+    }
+    default: return e;
+  }
+}
+
+function usesFields(e: ExprIR, names: Set<string>): boolean {
+  switch (e.k) {
+    case "and": case "or": return e.args.some((a) => usesFields(a, names));
+    case "not": return usesFields(e.arg, names);
+    case "test": return names.has(e.f.n);
+    default: return false;
+  }
+}
+
+interface CompiledRule { base: BaseRuleIR; unit: RuleIR; doc: Doc; sigma: boolean; enabled: boolean }
+
+export function moduleCode(ir: UnitIR): string {
+  return `module.exports = require("netsig/rules").compileRules(${JSON.stringify(ir)});\n`;
+}
+
+/** compile the documents of these files together (lists and macros are shared) */
+export function compileRuleFiles(files: RuleFile[]): CompileResult {
+  const problems: LoadProblem[] = [];
+  const brokenFiles = new Set<string>();
+  const failedKeys = new Set<string>();
+  const report = (file: string, e: unknown, key?: string | null): void => {
+    if (key) failedKeys.add(key);
+    if (e instanceof MacroError) {
+      problems.push({ file: e.file, line: e.pos.line, column: e.pos.column, message: e.message, kind: "rule" });
+      problems.push({ file, line: e.usedAt.line, column: e.usedAt.column, message: `the rule's macro failed (see ${basename(e.file)}:${e.pos.line}:${e.pos.column})`, kind: "rule" });
+      return;
+    }
+    if (e instanceof RuleError) { problems.push({ file, line: e.pos.line, column: e.pos.column, message: e.message, kind: "rule" }); return; }
+    throw e;
+  };
+
+  // 1. parse, classify, check against the schema
+  const docs: Doc[] = [];
+  for (const { file, text } of files) {
+    let parsed;
+    try {
+      parsed = parseYamlDocs(text);
+    } catch (e) {
+      brokenFiles.add(file);
+      report(file, e);
+      continue;
+    }
+    for (const d of parsed) {
+      if (d.root === null) continue;
+      if (d.root.kind !== "map") { report(file, new RuleError(d.root.pos, `a rules document is a mapping (id:, events:, detection: ...), not ${d.root.kind === "seq" ? "a list" : "a plain value"}`)); continue; }
+      const kind = kindOf(d.root);
+      const idText = kind === "list" ? null : kind === "macro" ? null : str(d.root, "id") ?? str(d.root, "name") ?? (str(d.root, "title") ? slug(str(d.root, "title")!) : null);
+      const doc: Doc = { file, root: d.root, kind, id: idText };
+      const validate = validator(kind);
+      if (!validate(plain(d.root))) { report(file, schemaError(d.root, kind, validate.errors ?? []), idText && `${file}#${idText}`); continue; }
+      docs.push(doc);
+    }
+  }
+
+  // 2. lists: definitions, then appends (in file order)
+  const lists = new Map<string, ListDef>();
+  for (const pass of [false, true]) {
+    for (const d of docs) {
+      if (d.kind !== "list") continue;
+      const name = str(d.root, "list")!;
+      const append = plain(entry(d.root, "append")?.value ?? null) === true;
+      if (append !== pass) continue;
+      const itemsNode = entry(d.root, "items")!.value;
+      try {
+        const items = itemValues(itemsNode, { events: [], lists, sigma: false, fieldMap: null }, `list ${name}`);
+        const prev = lists.get(name);
+        if (!append) {
+          if (prev) throw new RuleError(entry(d.root, "list")!.value.pos, `list "${name}" is already defined (${basename(prev.file)}:${prev.pos.line}); to add to it, write append: true`);
+          lists.set(name, { items, pos: d.root.pos, file: d.file });
+        } else {
+          if (!prev) throw new RuleError(entry(d.root, "list")!.value.pos, `append: list "${name}" is not defined in any rules file${suggest(name, lists.keys())}`);
+          prev.items = [...prev.items, ...items];
+        }
+      } catch (e) {
+        report(d.file, e);
+      }
+    }
+  }
+
+  // 3. macros
+  const macros = new Map<string, MacroDef>();
+  for (const d of docs) {
+    if (d.kind !== "macro") continue;
+    const name = str(d.root, "macro")!;
+    const prev = macros.get(name);
+    if (prev) { report(d.file, new RuleError(entry(d.root, "macro")!.value.pos, `macro "${name}" is already defined (${basename(prev.file)}:${prev.node.pos.line})`)); continue; }
+    macros.set(name, { node: d.root, file: d.file });
+  }
+
+  // 4. rules
+  const byRef = new Map<string, CompiledRule>();
+  const ids = new Map<string, Doc>();
+  const rules: CompiledRule[] = [];
+  for (const d of docs) {
+    if (d.kind !== "rule" && d.kind !== "sigmaRule") continue;
+    const key = `${d.file}#${d.id}`;
+    try {
+      const prev = ids.get(d.id!);
+      if (prev) throw new RuleError((entry(d.root, "id") ?? entry(d.root, "title"))!.value.pos, `duplicate rule id "${d.id}" (already defined at ${basename(prev.file)}:${prev.root.pos.line})`);
+      const r = d.kind === "rule" ? compileNative(d, lists, macros) : compileSigma(d, lists, macros);
+      ids.set(d.id!, d);
+      rules.push(r);
+      byRef.set(d.id!, r);
+      const name = str(d.root, "name");
+      if (name && !byRef.has(name)) byRef.set(name, r);
+    } catch (e) {
+      report(d.file, e, key);
+    }
+  }
+
+  // 5. correlations
+  const consumed = new Set<CompiledRule>();
+  const correlations: { doc: Doc; ir: CorrelationIR }[] = [];
+  for (const d of docs) {
+    if (d.kind !== "correlation") continue;
+    try {
+      const prev = ids.get(d.id!);
+      if (prev) throw new RuleError(d.root.pos, `duplicate rule id "${d.id}" (already defined at ${basename(prev.file)}:${prev.root.pos.line})`);
+      const { ir, used, generate } = compileCorrelation(d, byRef);
+      ids.set(d.id!, d);
+      if (!generate) for (const u of used) consumed.add(u);
+      correlations.push({ doc: d, ir });
+    } catch (e) {
+      report(d.file, e, `${d.file}#${d.id}`);
+    }
+  }
+
+  const units: CompiledUnit[] = [];
+  for (const r of rules) {
+    if (!r.enabled || consumed.has(r)) continue;
+    units.push({ key: `${r.doc.file}#${r.doc.id}`, file: r.doc.file, line: r.doc.root.pos.line, id: r.unit.meta.id, kind: r.sigma ? "sigma" : "rule", ir: r.unit, code: moduleCode(r.unit) });
+  }
+  for (const c of correlations) {
+    units.push({ key: `${c.doc.file}#${c.doc.id}`, file: c.doc.file, line: c.doc.root.pos.line, id: c.ir.meta.id, kind: "correlation", ir: c.ir, code: moduleCode(c.ir) });
+  }
+  problems.sort((a, b) => (a.file === b.file ? a.line - b.line || a.column - b.column : a.file < b.file ? -1 : 1));
+  return { units, problems, brokenFiles, failedKeys };
+}
+
+function eventsOf(m: YMap): EventName[] {
+  const names = strings(m, "events");
+  return names.includes("*") ? [...EVENT_NAMES] : [...new Set(names)] as EventName[];
+}
+
+function compileNative(d: Doc, lists: Map<string, ListDef>, macros: Map<string, MacroDef>): CompiledRule {
+  const m = d.root;
+  const events = eventsOf(m);
+  const item: ItemContext = { events, lists, sigma: false, fieldMap: null };
+  const match = fixRcodes(compileDetection(entry(m, "detection")!.value as YMap, { item, macros, stack: [] }));
+  const fields: { name: string; f: FieldIR }[] = [];
+  const fNode = entry(m, "fields")?.value;
+  const addField = (name: string, node: YScalar) => {
+    try {
+      fields.push({ name, f: parseFieldPath(String(node.value), events).f });
+    } catch (e) {
+      if (e instanceof FieldError) throw new RuleError(at(node.pos, e.offset), `fields: ${e.message}`);
+      throw e;
+    }
+  };
+  if (fNode?.kind === "seq") for (const n of fNode.items) if (n.kind === "scalar") addField(String(n.value), n);
+  if (fNode?.kind === "map") for (const e of fNode.entries) if (e.value.kind === "scalar") addField(e.key.text, e.value);
+  const outNode = entry(m, "output")?.value;
+  const output = outNode?.kind === "scalar" ? compileTemplate(outNode, events, null) : null;
+  const suppressNode = entry(m, "suppress")?.value;
+  const suppress = compileSuppress(suppressNode?.kind === "map" ? suppressNode : undefined, events, null);
+  const id = str(m, "id")!;
+  const meta = metadata({
+    id, name: str(m, "name") ?? id, eventName: id, description: str(m, "description") ?? "", version: str(m, "version") ?? "1.0",
+    tags: strings(m, "tags"), severity: severityOf(m, 2),
+  });
+  const base: BaseRuleIR = { ref: id, events, match, fields };
+  const unit: RuleIR = { kind: "rule", ...base, meta, output, suppress, at: `${d.file}:${m.pos.line}` };
+  return { base, unit, doc: d, sigma: false, enabled: plain(entry(m, "enabled")?.value ?? null) !== false };
+}
+
+function compileSigma(d: Doc, lists: Map<string, ListDef>, macros: Map<string, MacroDef>): CompiledRule {
+  const m = d.root;
+  const ls = entry(m, "logsource")!;
+  const why = logsourceProblem(plain(ls.value) as Record<string, unknown>);
+  if (why) throw unsupported(ls.key.pos, why);
+  const item: ItemContext = { events: ["net_packet_dns"], lists, sigma: true, fieldMap: sigmaField };
+  let match = fixRcodes(compileDetection(entry(m, "detection")!.value as YMap, { item, macros, stack: [] }));
+  // queries (net_packet_dns_request), or responses (the whole message,
+  // net_packet_dns, for its rcode) when the rule names a field only responses have
+  const responses = usesFields(match, RESPONSE_FIELDS);
+  const events: EventName[] = responses ? ["net_packet_dns"] : ["net_packet_dns_request"];
+  if (responses) {
+    const qr: ExprIR = { k: "test", f: { h: "virt", n: "dns.qr", s: [], text: "dns.qr" }, q: "any", m: { k: "num", op: "eq", vals: [1], all: false }, cost: 1 };
+    match = { k: "and", args: [qr, match] };
+  }
+  const title = str(m, "title")!;
+  const id = str(m, "id") ?? str(m, "name") ?? slug(title);
+  const fieldNames = strings(m, "fields").filter((n) => n in { query: 1, record_type: 1, answer: 1, src_ip: 1, dst_ip: 1, src_port: 1, dst_port: 1, rcode: 1, parent_domain: 1 });
+  const names = fieldNames.length ? fieldNames : ["query", "record_type", ...(responses ? ["answer", "rcode"] : []), "src_ip", "dst_ip"];
+  const fields = names.map((name) => ({ name, f: parseFieldPath(sigmaField(name, m.pos), events).f }));
+  const suppressNode = entry(m, "suppress")?.value;
+  const suppress = compileSuppress(suppressNode?.kind === "map" ? suppressNode : undefined, events, sigmaField);
+  const meta = metadata({
+    id, name: title, eventName: str(m, "name") ?? id, description: str(m, "description") ?? "",
+    version: str(m, "modified") ?? str(m, "date") ?? "1", tags: strings(m, "tags"), severity: severityOf(m, 2),
+  });
+  const base: BaseRuleIR = { ref: id, events, match, fields };
+  const unit: RuleIR = { kind: "rule", ...base, meta, output: null, suppress, at: `${d.file}:${m.pos.line}` };
+  return { base, unit, doc: d, sigma: true, enabled: true };
+}
+
+function compileCorrelation(d: Doc, byRef: Map<string, CompiledRule>): { ir: CorrelationIR; used: CompiledRule[]; generate: boolean } {
+  const m = d.root;
+  const c = entry(m, "correlation")!.value as YMap;
+  const type = str(c, "type") as CorrelationIR["type"];
+  const rulesNode = entry(c, "rules")!.value;
+  const used: CompiledRule[] = [];
+  for (const n of rulesNode.kind === "seq" ? rulesNode.items : []) {
+    if (n.kind !== "scalar") continue;
+    const ref = String(n.value);
+    const r = byRef.get(ref);
+    if (!r) throw new RuleError(n.pos, `correlation: rule "${ref}" is not loaded (a rule's id or name)${suggest(ref, byRef.keys())}`);
+    used.push(r);
+  }
+  const groupNode = entry(c, "group-by")?.value;
+  const groupItems = groupNode?.kind === "seq" ? groupNode.items.filter((n): n is YScalar => n.kind === "scalar") : [];
+  const aliases = plain(entry(c, "aliases")?.value ?? null) as Record<string, Record<string, string>> | null;
+  const condMap = entry(c, "condition")?.value;
+  const condPlain = (plain(condMap ?? null) ?? {}) as Record<string, unknown>;
+  const fieldName = typeof condPlain.field === "string" ? condPlain.field : undefined;
+  const cond: CorrelationIR["cond"] = {};
+  for (const k of ["gt", "gte", "lt", "lte", "eq", "neq"] as const) if (typeof condPlain[k] === "number") cond[k] = condPlain[k] as number;
+  if (type === "temporal" && Object.keys(cond).length === 0) cond.gte = used.length;
+  if ((type === "event_count" || type === "value_count") && Object.keys(cond).length === 0) {
+    throw new RuleError(condMap?.pos ?? c.pos, `correlation ${type} needs a condition with a count (gt, gte, lt, lte, eq or neq)`);
+  }
+  if (type === "value_count" && !fieldName) throw new RuleError(condMap?.pos ?? c.pos, `correlation value_count needs condition.field (the field whose distinct values are counted)`);
+  if (type !== "value_count" && fieldName) throw new RuleError(condMap!.pos, `condition.field applies to value_count only`);
+  if (type === "temporal_ordered" && used.length < 2) throw new RuleError(rulesNode.pos, `temporal_ordered needs at least two rules`);
+  const fieldFor = (r: CompiledRule, name: string, pos: Pos, what: string): FieldIR => {
+    const alias = aliases?.[name];
+    const actual = alias ? alias[r.base.ref] ?? alias[str(r.doc.root, "name") ?? ""] : name;
+    if (actual === undefined) throw new RuleError(pos, `alias "${name}" has no field for rule "${r.base.ref}"`);
+    try {
+      return parseFieldPath(r.sigma ? sigmaField(actual, pos) : actual, r.base.events as EventName[]).f;
+    } catch (e) {
+      if (e instanceof FieldError) throw new RuleError(at(pos, e.offset), `${what} of rule "${r.base.ref}": ${e.message}`);
+      throw e;
+    }
+  };
+  const rules = used.map((r) => ({
+    ...r.base,
+    groupBy: groupItems.map((n) => fieldFor(r, String(n.value), n.pos, "group-by")),
+    field: fieldName ? fieldFor(r, fieldName, condMap!.pos, "condition.field") : null,
+  }));
+  const timespan = seconds(plain(entry(c, "timespan")!.value));
+  if (!(timespan > 0)) throw new RuleError(entry(c, "timespan")!.value.pos, `timespan must be more than 0`);
+  const title = str(m, "title") ?? d.id!;
+  const events = [...new Set(used.flatMap((r) => r.base.events))] as EventName[];
+  const sigma = used.every((r) => r.sigma);
+  const outNode = entry(m, "output")?.value;
+  const output = outNode?.kind === "scalar" ? compileTemplate(outNode, events, sigma ? sigmaField : null) : null;
+  const suppressNode = entry(m, "suppress")?.value;
+  const suppress = compileSuppress(suppressNode?.kind === "map" ? suppressNode : undefined, events, sigma ? sigmaField : null);
+  if (suppress && suppress.by.length) throw new RuleError(suppressNode!.pos, `suppress.by is not used in a correlation: its key is the group (group-by)`);
+  const meta = metadata({
+    id: d.id!, name: title, eventName: str(m, "name") ?? d.id!, description: str(m, "description") ?? "",
+    version: str(m, "modified") ?? str(m, "date") ?? "1", tags: strings(m, "tags"), severity: severityOf(m, 2),
+  });
+  const ir: CorrelationIR = {
+    kind: "correlation", meta, type, rules, groupNames: groupItems.map((n) => String(n.value)), timespan, cond,
+    maxGroups: Number(plain(entry(m, "max_groups")?.value ?? null) ?? 4096), output, suppress, at: `${d.file}:${m.pos.line}`,
+  };
+  return { ir, used, generate: plain(entry(m, "generate")?.value ?? null) === true };
+}

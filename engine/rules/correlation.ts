@@ -1,0 +1,212 @@
+// Sigma correlations inside the sandbox realm: event_count, value_count,
+// temporal and temporal_ordered over the events that the referenced rules
+// match, per group (the group-by fields' values), in packet time.
+//
+// Windows: a group's window opens with its first event and lasts `timespan`;
+// an event after it opens a new one. A condition with only lower bounds
+// (gt, gte) fires as soon as it holds, once per window; any other condition
+// (lt, lte, eq, neq, ranges) is decided when the window closes (a later
+// event of the group, its age, or the end of the source) and the finding
+// names the window's last event. temporal fires when the rules (all of them,
+// or as many as the condition says) matched within `timespan` of each other;
+// temporal_ordered, when they matched in the listed order.
+//
+// Memory: at most `maxGroups` groups, kept in the order their windows opened:
+// expired ones are closed from the front as time passes, and when the cap is
+// reached the oldest open one is evicted (counted, and reported in the log at
+// the end). A value_count group keeps at most bound+1 distinct values.
+
+import type { EventSelector, Finding, Signal, Signature, SignatureContext, SignatureMetadata } from "../sdk/index";
+import type { TraceeEvent } from "../events/types";
+import type { CorrelationIR, FieldIR } from "./ir";
+import { buildPred, current, type Pred } from "./matchers";
+import { firstValue } from "./fields";
+import { render, Suppressor } from "./suppress";
+
+interface Group {
+  key: string;
+  parts: unknown[];
+  start: number;
+  count: number;
+  values: Set<string> | null;
+  last: TraceeEvent | null;
+  fired: boolean;
+  /** temporal: when each rule last matched (-1: not yet); temporal_ordered: seen[0] is the step reached */
+  seen: number[];
+}
+
+interface CompiledRule { events: Set<string>; pred: Pred; groupBy: FieldIR[]; field: FieldIR | null }
+
+export class CorrelationSignature implements Signature {
+  private ctx: SignatureContext | null = null;
+  private readonly rules: CompiledRule[];
+  private readonly selected: EventSelector[];
+  readonly groups = new Map<string, Group>();
+  private readonly spanNs: number;
+  /** the condition holds once the count reaches the lower bound: decide at once */
+  private readonly early: boolean;
+  private readonly valueCap: number;
+  private readonly suppress: Suppressor | null;
+  /** groups dropped because of the cap before their window closed */
+  evicted = 0;
+  /** the start of the oldest open window (Infinity: none known) */
+  private oldest = Infinity;
+
+  constructor(private readonly ir: CorrelationIR) {
+    this.rules = ir.rules.map((r) => ({ events: new Set(r.events), pred: buildPred(r.match), groupBy: r.groupBy, field: r.field }));
+    const names = new Set<string>();
+    for (const r of ir.rules) for (const e of r.events) names.add(e);
+    this.selected = [...names].map((name) => ({ source: "tracee", name }));
+    this.spanNs = ir.timespan * 1e9;
+    const c = ir.cond;
+    this.early = c.lt === undefined && c.lte === undefined && c.eq === undefined && c.neq === undefined;
+    const bounds = [c.gt, c.gte, c.lt, c.lte, c.eq, c.neq].filter((x): x is number => x !== undefined);
+    this.valueCap = Math.max(1, ...bounds) + 1;
+    this.suppress = ir.suppress ? new Suppressor(ir.suppress) : null;
+  }
+
+  getMetadata(): SignatureMetadata {
+    return this.ir.meta;
+  }
+
+  getSelectedEvents(): EventSelector[] {
+    return this.selected;
+  }
+
+  init(ctx: SignatureContext): void {
+    this.ctx = ctx;
+    this.groups.clear();
+    this.oldest = Infinity;
+    this.suppress?.clear();
+  }
+
+  private holds(n: number): boolean {
+    const c = this.ir.cond;
+    return (c.gt === undefined || n > c.gt) && (c.gte === undefined || n >= c.gte) && (c.lt === undefined || n < c.lt) &&
+      (c.lte === undefined || n <= c.lte) && (c.eq === undefined || n === c.eq) && (c.neq === undefined || n !== c.neq);
+  }
+
+  onEvent(ev: TraceeEvent): void {
+    const rules = this.rules;
+    for (let i = 0; i < rules.length; i++) {
+      const r = rules[i];
+      if (!r.events.has(ev.eventName)) continue;
+      current.ev = ev;
+      const hit = r.pred.eval(ev);
+      current.ev = null;
+      if (hit) this.matched(i, r, ev);
+    }
+  }
+
+  private matched(index: number, r: CompiledRule, ev: TraceeEvent): void {
+    const now = ev.timestamp;
+    this.expire(now);
+    let key = "";
+    for (let i = 0; i < r.groupBy.length; i++) {
+      const v = firstValue(ev, r.groupBy[i]);
+      key += (i ? "\u001f" : "") + (v === undefined || v === null ? "" : String(v));
+    }
+    let g = this.groups.get(key);
+    if (g !== undefined && (now < g.start || now - g.start > this.spanNs)) {
+      this.closeWindow(g);
+      this.groups.delete(key);
+      g = undefined;
+    }
+    if (g === undefined) {
+      if (this.groups.size >= this.ir.maxGroups) {
+        const oldest = this.groups.keys().next().value as string;
+        this.groups.delete(oldest);
+        this.evicted++;
+      }
+      g = {
+        key, parts: r.groupBy.map((f) => firstValue(ev, f) ?? null), start: now, count: 0,
+        values: this.ir.type === "value_count" ? new Set() : null, last: null, fired: false,
+        seen: this.ir.type === "temporal" ? this.ir.rules.map(() => -1) : [0],
+      };
+      this.groups.set(key, g);
+      if (this.groups.size === 1 || now < this.oldest) this.oldest = now;
+    }
+    switch (this.ir.type) {
+      case "event_count": g.count++; break;
+      case "value_count": {
+        const v = r.field ? firstValue(ev, r.field) : undefined;
+        if (v !== undefined && v !== null && g.values!.size < this.valueCap) g.values!.add(String(v));
+        g.count = g.values!.size;
+        break;
+      }
+      case "temporal": {
+        g.seen[index] = now;
+        let n = 0;
+        for (let i = 0; i < g.seen.length; i++) if (g.seen[i] >= 0 && now - g.seen[i] <= this.spanNs) n++;
+        g.count = n;
+        break;
+      }
+      case "temporal_ordered": {
+        // the rule of the next step in the sequence moves it on
+        if (index === g.seen[0]) { if (g.seen[0] === 0) g.start = now; g.seen[0]++; }
+        g.count = g.seen[0];
+        break;
+      }
+    }
+    g.last = ev;
+    if (this.ir.type === "temporal" || this.ir.type === "temporal_ordered") {
+      const need = this.ir.type === "temporal_ordered" ? this.ir.rules.length : undefined;
+      if (need !== undefined ? g.count >= need : this.holds(g.count)) {
+        this.fire(g, ev);
+        this.groups.delete(key);
+      }
+      return;
+    }
+    if (this.early && !g.fired && this.holds(g.count)) {
+      g.fired = true;
+      this.fire(g, ev);
+    }
+  }
+
+  /** close the windows that ended before `now` (they are at the front: the map is in opening order) */
+  private expire(now: number): void {
+    // (most events end no window: the oldest start is kept to skip the walk)
+    if (now >= this.oldest && now - this.oldest <= this.spanNs) return;
+    this.oldest = Infinity;
+    for (const g of this.groups.values()) {
+      if (now >= g.start && now - g.start <= this.spanNs) { this.oldest = g.start; break; }
+      this.closeWindow(g);
+      this.groups.delete(g.key);
+    }
+  }
+
+  /** a window ends: decide a condition that waited for its end */
+  private closeWindow(g: Group): void {
+    if (this.early || g.fired || this.ir.type === "temporal" || this.ir.type === "temporal_ordered") return;
+    if (this.holds(g.count) && g.last !== null) {
+      g.fired = true;
+      this.fire(g, g.last);
+    }
+  }
+
+  private fire(g: Group, ev: TraceeEvent): void {
+    if (this.suppress !== null && !this.suppress.allow(ev, g.key)) return;
+    const data: Record<string, unknown> = {};
+    const names = this.ir.groupNames;
+    for (let i = 0; i < names.length; i++) data[names[i]] = g.parts[i];
+    data.count = g.count;
+    data.window_seconds = this.ir.timespan;
+    if (this.ir.output !== null) data.output = render(this.ir.output, ev);
+    this.ctx!.callback({ sigMetadata: this.ir.meta, event: ev, data } as Finding);
+  }
+
+  onSignal(s: Signal): void {
+    if (s.type !== "source_complete") return;
+    for (const g of this.groups.values()) this.closeWindow(g);
+    this.groups.clear();
+    this.oldest = Infinity;
+    if (this.evicted > 0) this.ctx?.logger.info(`${this.evicted} groups evicted before their window closed (at most ${this.ir.maxGroups} groups)`);
+    if (this.suppress && this.suppress.suppressed > 0) this.ctx?.logger.info(`${this.suppress.suppressed} findings suppressed`);
+  }
+
+  close(): void {
+    this.groups.clear();
+    this.oldest = Infinity;
+    this.suppress?.clear();
+  }
+}

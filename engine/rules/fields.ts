@@ -1,0 +1,331 @@
+// Field paths over a Tracee event, e.g. `args.dns_questions[].query`:
+//   NAME          an envelope field (hostName, eventName, timestamp, ...)
+//   args.NAME     the value of the arg named NAME
+//   .key          descend into an object
+//   []            any element of a list (with the `all` modifier: every element)
+//   [N]           element N
+//   dns.NAME      a derived DNS field (engine/rules/shapes.ts VIRTUAL_FIELDS)
+// parseFieldPath() is the host's (it checks the path against the selected
+// events' shapes); the rest runs in the sandbox realm: no allocation per
+// event but the strings the DNS fields derive.
+
+import type { FieldIR } from "./ir";
+import type { EventName } from "../events/types";
+import { ARG_SHAPES, DNS_EVENTS, shapeName, TOP_SHAPES, VIRTUAL_FIELDS, type Shape } from "./shapes";
+import { suggest } from "./condition";
+import { registeredDomain } from "../sdk/helpers";
+import type { DnsQueryData, DnsResponseData, PktMeta, ProtoDNS, ProtoDNSResourceRecord, TraceeEvent } from "../events/types";
+
+// ---- host: parsing and checking
+
+/** a field path error: `offset` is where in the path text it is */
+export class FieldError extends Error {
+  constructor(readonly offset: number, message: string) {
+    super(message);
+  }
+}
+
+/** parse and check a field path against the events a rule selects; returns the field and the shape it reaches */
+export function parseFieldPath(text: string, events: readonly EventName[]): { f: FieldIR; shape: Shape } {
+  if (text === "") throw new FieldError(0, "empty field name");
+  if (VIRTUAL_FIELDS[text]) {
+    if (!events.some((e) => DNS_EVENTS.includes(e))) {
+      throw new FieldError(0, `${text} is a DNS field, but the rule selects no DNS event (${DNS_EVENTS.join(", ")})`);
+    }
+    return { f: { h: "virt", n: text, s: [], text }, shape: VIRTUAL_FIELDS[text].shape };
+  }
+  const m = /^[A-Za-z_][A-Za-z0-9_]*/.exec(text);
+  if (!m) throw new FieldError(0, `bad field "${text}": a field starts with a name`);
+  let i = m[0].length;
+  const head = m[0];
+  let f: FieldIR;
+  // one shape per selected event that has the field
+  let shapes: Shape[];
+  if (head === "args") {
+    const a = /^\.([A-Za-z_][A-Za-z0-9_]*)/.exec(text.slice(i));
+    if (!a) throw new FieldError(i, `"args" needs an arg name: args.NAME (e.g. args.${Object.keys(ARG_SHAPES[events[0]] ?? { src: 1 })[0]})`);
+    const name = a[1];
+    shapes = events.map((e) => ARG_SHAPES[e][name]).filter((s): s is Shape => s !== undefined);
+    if (shapes.length === 0) {
+      const known = new Set(events.flatMap((e) => Object.keys(ARG_SHAPES[e])));
+      throw new FieldError(i + 1, `no selected event (${events.join(", ")}) has an arg "${name}"${suggest(name, known)}; its args: ${[...known].join(", ")}`);
+    }
+    f = { h: "arg", n: name, s: [], text };
+    i += a[0].length;
+  } else if (head === "dns" && text[i] === ".") {
+    throw new FieldError(0, `unknown DNS field "${text}"${suggest(text, Object.keys(VIRTUAL_FIELDS))}; the DNS fields: ${Object.keys(VIRTUAL_FIELDS).join(", ")}`);
+  } else {
+    const s = TOP_SHAPES[head];
+    if (s === undefined) {
+      const hint = VIRTUAL_FIELDS[`dns.${head}`] ? ` (did you mean "dns.${head}"?)` : suggest(head, [...Object.keys(TOP_SHAPES), "args", ...Object.keys(VIRTUAL_FIELDS)]);
+      throw new FieldError(0, `unknown field "${head}"${hint} (fields: the envelope's, args.NAME, dns.NAME)`);
+    }
+    shapes = [s];
+    f = { h: "top", n: head, s: [], text };
+  }
+  while (i < text.length) {
+    const rest = text.slice(i);
+    let seg: string | number;
+    let len: number;
+    const key = /^\.([A-Za-z_][A-Za-z0-9_]*)/.exec(rest);
+    const idx = /^\[(\d*)\]/.exec(rest);
+    if (key) { seg = key[1]; len = key[0].length; } else if (idx) { seg = idx[1] === "" ? -1 : Number(idx[1]); len = idx[0].length; } else {
+      throw new FieldError(i, `bad field path at "${rest}": expected .key, [] or [N]`);
+    }
+    const next: Shape[] = [];
+    for (const s of shapes) {
+      if (s === "any") { next.push("any"); continue; }
+      if (typeof seg === "string") {
+        if (Array.isArray(s)) throw new FieldError(i, `${text.slice(0, i)} is a list: use ${text.slice(0, i)}[].${seg} (any element) or [N]`);
+        if (typeof s === "object") { const v = s[seg]; if (v !== undefined) next.push(v); continue; }
+        throw new FieldError(i, `${text.slice(0, i)} is ${shapeName(s)}, it has no .${seg}`);
+      }
+      if (!Array.isArray(s)) throw new FieldError(i, `${text.slice(0, i)} is ${shapeName(s)}, not a list: remove the [${seg < 0 ? "" : seg}]`);
+      next.push(s[0]);
+    }
+    if (next.length === 0 && typeof seg === "string") {
+      const keys = new Set<string>();
+      for (const s of shapes) if (typeof s === "object" && !Array.isArray(s)) for (const k of Object.keys(s)) keys.add(k);
+      throw new FieldError(i + 1, `${text.slice(0, i)} has no "${seg}"${suggest(seg, keys)}; its keys: ${[...keys].join(", ")}`);
+    }
+    shapes = next;
+    f.s.push(seg);
+    i += len;
+  }
+  // a leaf that is an object or a list is compared as a whole: only exists/null make sense then
+  return { f, shape: shapes[0] };
+}
+
+// ---- realm: reading values
+
+/** something that tests one value */
+export interface ValueTest { test(v: unknown): boolean }
+
+function argValue(ev: TraceeEvent, name: string): unknown {
+  const args = ev.args;
+  for (let i = 0; i < args.length; i++) if (args[i].name === name) return args[i].value;
+  return undefined;
+}
+
+/** some value at the path (from segment i) passes */
+function walkAny(v: unknown, s: (string | number)[], i: number, t: ValueTest): boolean {
+  if (i === s.length) return t.test(v);
+  if (v === null || typeof v !== "object") return t.test(undefined);
+  const seg = s[i];
+  if (seg === -1) {
+    if (!Array.isArray(v)) return false;
+    for (let j = 0; j < v.length; j++) if (walkAny(v[j], s, i + 1, t)) return true;
+    return false;
+  }
+  return walkAny((v as Record<string, unknown>)[seg as string], s, i + 1, t);
+}
+
+/** every value at the path passes, and there is at least one */
+function walkAll(v: unknown, s: (string | number)[], i: number, t: ValueTest): boolean {
+  if (i === s.length) return t.test(v);
+  if (v === null || typeof v !== "object") return t.test(undefined);
+  const seg = s[i];
+  if (seg === -1) {
+    if (!Array.isArray(v) || v.length === 0) return false;
+    for (let j = 0; j < v.length; j++) if (!walkAll(v[j], s, i + 1, t)) return false;
+    return true;
+  }
+  return walkAll((v as Record<string, unknown>)[seg as string], s, i + 1, t);
+}
+
+/** the first value at the path (undefined when none) */
+function walkFirst(v: unknown, s: (string | number)[], i: number): unknown {
+  for (; i < s.length; i++) {
+    if (v === null || typeof v !== "object") return undefined;
+    const seg = s[i];
+    if (seg === -1) {
+      if (!Array.isArray(v) || v.length === 0) return undefined;
+      v = v[0];
+    } else v = (v as Record<string, unknown>)[seg as string];
+  }
+  return v;
+}
+
+// Derived DNS fields: each has a code, and its values are tested as they are
+// found in the event (no list is built). A scan's state lives in a small pool
+// of reusable objects (a fieldref test reads a second field during a scan).
+
+const RCODES: Record<string, string> = {
+  "no error": "NOERROR", "format error": "FORMERR", "server failure ": "SERVFAIL", "non-existent domain": "NXDOMAIN",
+  "not implemented": "NOTIMP", "query refused": "REFUSED", "name exists when it should not": "YXDOMAIN",
+  "rr set exists when it should not": "YXRRSET", "rr set that should exist does not": "NXRRSET",
+  "server not authoritative for zone": "NOTAUTH", "name not contained in zone": "NOTZONE", "bad opt version": "BADVERS",
+  "key not recognized": "BADKEY", "signature out of time window": "BADTIME", "bad tkey mode": "BADMODE",
+  "duplicate key name": "BADNAME", "algorithm not supported": "BADALG", "bad truncation": "BADTRUNC", "bad cookie": "BADCOOKIE",
+};
+/** Sigma/RFC names of response codes, by number */
+export const RCODE_BY_NUMBER: Record<number, string> = {
+  0: "NOERROR", 1: "FORMERR", 2: "SERVFAIL", 3: "NXDOMAIN", 4: "NOTIMP", 5: "REFUSED", 6: "YXDOMAIN", 7: "YXRRSET", 8: "NXRRSET",
+  9: "NOTAUTH", 10: "NOTZONE", 16: "BADVERS", 17: "BADKEY", 18: "BADTIME", 19: "BADMODE", 20: "BADNAME", 21: "BADALG", 22: "BADTRUNC", 23: "BADCOOKIE",
+};
+
+/** codes of the derived DNS fields */
+const enum V { Query, RecordType, Answer, AnswerType, SrcIp, DstIp, SrcPort, DstPort, Rcode, ParentDomain, Qr }
+const CODES: Record<string, V> = {
+  "dns.query": V.Query, "dns.record_type": V.RecordType, "dns.answer": V.Answer, "dns.answer_type": V.AnswerType,
+  "dns.src_ip": V.SrcIp, "dns.dst_ip": V.DstIp, "dns.src_port": V.SrcPort, "dns.dst_port": V.DstPort, "dns.rcode": V.Rcode,
+  "dns.parent_domain": V.ParentDomain, "dns.qr": V.Qr,
+};
+
+/** the code of a derived field (-1: not one) */
+export function virtualCode(name: string): number {
+  const c = CODES[name];
+  return c === undefined ? -1 : c;
+}
+
+class Scan {
+  t: ValueTest | null = null;
+  all = false;
+  /** take the first value only */
+  first = false;
+  seen = 0;
+  stopped = false;
+  result = false;
+  value: unknown = undefined;
+  /** one value; true when the scan is decided */
+  visit(v: unknown): boolean {
+    this.seen++;
+    if (this.first) { this.value = v; this.stopped = true; return true; }
+    const ok = this.t!.test(v);
+    if (this.all ? ok : !ok) return false;
+    this.result = ok;
+    this.stopped = true;
+    return true;
+  }
+}
+const POOL = [new Scan(), new Scan(), new Scan(), new Scan()];
+let depth = 0;
+
+function rrScan(r: ProtoDNSResourceRecord, s: Scan): boolean {
+  switch (r.type) {
+    case "A": case "AAAA": return s.visit(r.IP);
+    case "CNAME": return s.visit(r.CNAME);
+    case "NS": return s.visit(r.NS);
+    case "PTR": return s.visit(r.PTR);
+    case "MX": return s.visit(r.MX.name);
+    case "SRV": return s.visit(r.SRV.name);
+    case "SOA": return s.visit(r.SOA.MName);
+    case "TXT": { const t = r.TXTs; if (t) for (let i = 0; i < t.length; i++) if (s.visit(t[i])) return true; return false; }
+    case "URI": return s.visit(r.URI.target);
+    default: return r.IP ? s.visit(r.IP) : false;
+  }
+}
+
+function arg(ev: TraceeEvent, i: number, name: string): unknown {
+  const a = ev.args[i];
+  return a !== undefined && a.name === name ? a.value : argValue(ev, name);
+}
+
+/** visit the values of a derived DNS field of an event, until the scan is decided */
+function dnsScan(ev: TraceeEvent, code: V, s: Scan): void {
+  const name = ev.eventName;
+  if (name === "net_packet_dns_request" || name === "net_packet_dns_response") {
+    const meta = arg(ev, 0, "metadata") as PktMeta | undefined;
+    if (meta === undefined) return;
+    const resp = name === "net_packet_dns_response";
+    switch (code) {
+      case V.SrcIp: s.visit(resp ? meta.dst_ip : meta.src_ip); return;
+      case V.DstIp: s.visit(resp ? meta.src_ip : meta.dst_ip); return;
+      case V.SrcPort: s.visit(resp ? meta.dst_port : meta.src_port); return;
+      case V.DstPort: s.visit(resp ? meta.src_port : meta.dst_port); return;
+      case V.Qr: s.visit(resp ? 1 : 0); return;
+      case V.Rcode: return;
+      default: break;
+    }
+    if (!resp) {
+      const qs = arg(ev, 1, "dns_questions") as DnsQueryData[] | undefined;
+      if (!Array.isArray(qs) || code === V.Answer || code === V.AnswerType) return;
+      for (let i = 0; i < qs.length; i++) {
+        const q = qs[i];
+        if (s.visit(code === V.Query ? q.query : code === V.RecordType ? q.query_type : registeredDomain(q.query))) return;
+      }
+      return;
+    }
+    const rs = arg(ev, 1, "dns_response") as DnsResponseData[] | undefined;
+    if (!Array.isArray(rs)) return;
+    for (let i = 0; i < rs.length; i++) {
+      const r = rs[i];
+      if (code === V.Answer || code === V.AnswerType) {
+        const as = r.dns_answer;
+        if (as) for (let j = 0; j < as.length; j++) if (s.visit(code === V.Answer ? as[j].answer : as[j].answer_type)) return;
+        continue;
+      }
+      const q = r.query_data;
+      if (s.visit(code === V.Query ? q.query : code === V.RecordType ? q.query_type : registeredDomain(q.query))) return;
+    }
+    return;
+  }
+  const d = arg(ev, 4, "proto_dns") as ProtoDNS | undefined;
+  if (d === undefined || d === null) return;
+  const response = d.QR === 1;
+  switch (code) {
+    case V.SrcIp: s.visit(arg(ev, response ? 1 : 0, response ? "dst" : "src")); return;
+    case V.DstIp: s.visit(arg(ev, response ? 0 : 1, response ? "src" : "dst")); return;
+    case V.SrcPort: s.visit(arg(ev, response ? 3 : 2, response ? "dst_port" : "src_port")); return;
+    case V.DstPort: s.visit(arg(ev, response ? 2 : 3, response ? "src_port" : "dst_port")); return;
+    case V.Qr: s.visit(d.QR); return;
+    case V.Rcode: if (response) s.visit(RCODES[d.responseCode] ?? d.responseCode.toUpperCase()); return;
+    case V.Answer: { const as = d.answers; for (let i = 0; i < as.length; i++) if (rrScan(as[i], s)) return; return; }
+    case V.AnswerType: { const as = d.answers; for (let i = 0; i < as.length; i++) if (s.visit(as[i].type)) return; return; }
+    default: {
+      const qs = d.questions;
+      for (let i = 0; i < qs.length; i++) {
+        const q = qs[i];
+        if (s.visit(code === V.Query ? q.name : code === V.RecordType ? q.type : registeredDomain(q.name))) return;
+      }
+    }
+  }
+}
+
+/** `t` passes for some value of a derived field ("any") or for every one ("all") */
+export function testVirtual(ev: TraceeEvent, code: number, t: ValueTest, all: boolean): boolean {
+  const s = POOL[depth++];
+  s.t = t; s.all = all; s.first = false; s.seen = 0; s.stopped = false; s.result = false;
+  try {
+    dnsScan(ev, code as V, s);
+    if (s.stopped) return s.result;
+    return all ? s.seen > 0 : s.seen === 0 ? t.test(undefined) : false;
+  } finally {
+    s.t = null;
+    depth--;
+  }
+}
+
+function root(ev: TraceeEvent, f: FieldIR): unknown {
+  return f.h === "arg" ? argValue(ev, f.n) : (ev as unknown as Record<string, unknown>)[f.n];
+}
+
+/** `t` passes for some value of the field ("any") or for every one ("all") */
+export function testField(ev: TraceeEvent, f: FieldIR, t: ValueTest, all: boolean): boolean {
+  if (f.h === "virt") return testVirtual(ev, virtualCode(f.n), t, all);
+  const v = root(ev, f);
+  return all ? walkAll(v, f.s, 0, t) : walkAny(v, f.s, 0, t);
+}
+
+/** `t` passes for some value at a path ("any") or for every one ("all") */
+export function testPath(ev: TraceeEvent, f: FieldIR, t: ValueTest, all: boolean): boolean {
+  const v = root(ev, f);
+  return all ? walkAll(v, f.s, 0, t) : walkAny(v, f.s, 0, t);
+}
+
+/** the field's first value (undefined when it has none) */
+export function firstValue(ev: TraceeEvent, f: FieldIR): unknown {
+  if (f.h === "virt") {
+    const s = POOL[depth++];
+    s.first = true; s.seen = 0; s.stopped = false; s.value = undefined;
+    try {
+      dnsScan(ev, virtualCode(f.n) as V, s);
+      const v = s.value;
+      s.value = undefined;
+      return v;
+    } finally {
+      depth--;
+    }
+  }
+  return walkFirst(root(ev, f), f.s, 0);
+}

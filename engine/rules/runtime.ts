@@ -1,0 +1,82 @@
+// `netsig/rules` inside the sandbox realm: a compiled rule (its IR, written
+// into the rule's module by the host) becomes a Signature like any other, so
+// rules share the signatures' dispatch, findings, outputs, hot reload and
+// quarantine. The predicates are built once, here, when the module loads.
+
+import type { EventSelector, Finding, Signal, Signature, SignatureContext, SignatureMetadata } from "../sdk/index";
+import type { TraceeEvent } from "../events/types";
+import type { RuleIR, UnitIR } from "./ir";
+import { buildPred, current, type Pred } from "./matchers";
+import { firstValue } from "./fields";
+import { render, Suppressor } from "./suppress";
+import { CidrSet, ReportLimiter } from "../sdk/helpers";
+import { CorrelationSignature } from "./correlation";
+
+class RuleSignature implements Signature {
+  private ctx: SignatureContext | null = null;
+  private readonly pred: Pred;
+  private readonly selected: EventSelector[];
+  private readonly suppress: Suppressor | null;
+  /** the rule compares fields with each other (fieldref reads the current event) */
+  private readonly fieldref: boolean;
+
+  constructor(private readonly ir: RuleIR) {
+    this.pred = buildPred(ir.match);
+    this.fieldref = JSON.stringify(ir.match).includes('"k":"fieldref"');
+    this.selected = ir.events.map((name) => ({ source: "tracee", name }));
+    this.suppress = ir.suppress ? new Suppressor(ir.suppress) : null;
+  }
+
+  getMetadata(): SignatureMetadata {
+    return this.ir.meta;
+  }
+
+  getSelectedEvents(): EventSelector[] {
+    return this.selected;
+  }
+
+  init(ctx: SignatureContext): void {
+    this.ctx = ctx;
+    this.suppress?.clear();
+  }
+
+  onEvent(ev: TraceeEvent): void {
+    let hit: boolean;
+    if (this.fieldref) {
+      current.ev = ev;
+      hit = this.pred.eval(ev);
+      current.ev = null;
+    } else hit = this.pred.eval(ev);
+    if (!hit || (this.suppress !== null && !this.suppress.allow(ev))) return;
+    const data: Record<string, unknown> = {};
+    const fields = this.ir.fields;
+    for (let i = 0; i < fields.length; i++) {
+      const v = firstValue(ev, fields[i].f);
+      if (v !== undefined) data[fields[i].name] = v;
+    }
+    if (this.ir.output !== null) data.output = render(this.ir.output, ev);
+    this.ctx!.callback({ sigMetadata: this.ir.meta, event: ev, data } as Finding);
+  }
+
+  onSignal(s: Signal): void {
+    if (s.type === "source_complete" && this.suppress && this.suppress.suppressed > 0) {
+      this.ctx?.logger.info(`${this.suppress.suppressed} findings suppressed`);
+    }
+  }
+
+  close(): void {
+    this.suppress?.clear();
+  }
+}
+
+/** the signature of a compiled rule or correlation (the IR the host wrote) */
+export function compileRules(ir: UnitIR): Signature {
+  if (ir.kind === "correlation") return new CorrelationSignature(ir);
+  return new RuleSignature(ir);
+}
+
+// (see matchers.ts: what signature files can reach is frozen)
+for (const c of [RuleSignature, CorrelationSignature, Suppressor, CidrSet, ReportLimiter]) {
+  Object.freeze(c.prototype);
+  Object.freeze(c);
+}
