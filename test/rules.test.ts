@@ -276,8 +276,19 @@ describe("correlations (packet time)", () => {
     r.feed([query("10.0.195.79", "10.255.0.53", "t.example.com", "TXT", { t: 60 })]);
     assert.deepEqual(r.hits.map((h) => h.data["dns.src_ip"]), ["10.0.195.79"]);
     r.end();
-    assert.match(r.logs.join("\n"), /corr: 49000 groups evicted before their window closed \(at most 1000 groups\)/);
+    assert.match(r.logs.join("\n"), /corr: 49000 groups evicted before their window closed \(at most 1000 groups; 0 closed by age\)/);
     assert.equal(sig.groups.size, 0);
+  });
+
+  test("memory: groups whose window closed are dropped by age, counted", () => {
+    const c = compileTexts({ "a.yaml": base + corr("correlation:\n  type: event_count\n  rules: [txt]\n  group-by: [dns.src_ip]\n  timespan: 10s\n  condition: {gte: 2}\n") });
+    const r = new RuleRunner(c.units);
+    const sig = r.sigs[0].sig as unknown as { groups: Map<string, unknown>; evicted: number; expired: number };
+    // 100 sources, one a second: at any time only the last ~10 s of them are open
+    r.feed(Array.from({ length: 100 }, (_, i) => query(`10.0.0.${i}`, "10.255.0.53", "t.example.com", "TXT", { t: i })));
+    assert.ok(sig.groups.size <= 11, `${sig.groups.size} groups open`);
+    assert.equal(sig.expired + sig.groups.size, 100);
+    assert.equal(sig.evicted, 0);
   });
 });
 

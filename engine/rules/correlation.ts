@@ -49,6 +49,8 @@ export class CorrelationSignature implements Signature {
   private readonly suppress: Suppressor | null;
   /** groups dropped because of the cap before their window closed */
   evicted = 0;
+  /** groups dropped because their window closed (by age) */
+  expired = 0;
   /** the start of the oldest open window (Infinity: none known) */
   private oldest = Infinity;
 
@@ -172,6 +174,7 @@ export class CorrelationSignature implements Signature {
       if (now >= g.start && now - g.start <= this.spanNs) { this.oldest = g.start; break; }
       this.closeWindow(g);
       this.groups.delete(g.key);
+      this.expired++;
     }
   }
 
@@ -200,7 +203,7 @@ export class CorrelationSignature implements Signature {
     for (const g of this.groups.values()) this.closeWindow(g);
     this.groups.clear();
     this.oldest = Infinity;
-    if (this.evicted > 0) this.ctx?.logger.info(`${this.evicted} groups evicted before their window closed (at most ${this.ir.maxGroups} groups)`);
+    if (this.evicted > 0) this.ctx?.logger.info(`${this.evicted} groups evicted before their window closed (at most ${this.ir.maxGroups} groups; ${this.expired} closed by age)`);
     if (this.suppress && this.suppress.suppressed > 0) this.ctx?.logger.info(`${this.suppress.suppressed} findings suppressed`);
   }
 
