@@ -107,3 +107,41 @@ test("as root, the sandbox process runs as an unprivileged user; one that does n
     await engine.close();
   }
 });
+
+test("a sandbox that cannot be restarted: said once, packets counted as not checked, and replay still finishes", { skip: process.getuid?.() !== 0 ? "needs root (the sandbox user)" : false, timeout: 120_000 }, async () => {
+  const { SignatureEngine } = await import("../engine/sandbox/host");
+  const { transpileSignature } = await import("../engine/sandbox/loader");
+  const { readCapture } = await import("../engine/capture/reader");
+  const { EventPipeline } = await import("../engine/events/pipeline");
+  const { mkdtempSync, writeFileSync } = await import("node:fs");
+  const dir = mkdtempSync(join(tmpdir(), "netsig-norestart-"));
+  try {
+    // fills the sandbox's heap on its first DNS event: the worker dies
+    writeFileSync(join(dir, "alloc.ts"), `export default class A {
+  getMetadata() { return { id: "ALLOC", version: "1", name: "alloc", description: "" }; }
+  getSelectedEvents() { return [{ source: "tracee", name: "net_packet_dns" }]; }
+  init() {}
+  onEvent() { const a = []; for (;;) a.push(new Array(1 << 20).fill(1)); }
+  onSignal() {}
+  close() {}
+}
+`);
+    const logs: string[] = [];
+    const engine = await SignatureEngine.start([transpileSignature(join(dir, "alloc.ts"))], { hostName: "h", memoryMb: 64, timeoutMs: 60_000, log: (l) => logs.push(l) });
+    // the replacement cannot start: its user is gone
+    (engine as unknown as { opts: { user: string } }).opts.user = "no-such-netsig-user";
+    const pipeline = new EventPipeline(0, "h", () => undefined);
+    pipeline.needDns = true;
+    let n = 0;
+    pipeline.tap = (p) => { engine.push(p, n++); };
+    const file = join(__dirname, "..", "..", "examples", "dns-lo.pcap");
+    await readCapture(file, pipeline.onPacket, { chunkSize: 4096, between: () => { engine.sendPartial(); return engine.drain(); } });
+    await engine.signal({ type: "source_complete" });
+    await engine.close();
+    assert.equal(logs.filter((l) => /could not restart the sandbox: the sandbox user "no-such-netsig-user" does not exist/.test(l)).length, 1, logs.join("\n"));
+    assert.ok(engine.failed !== null);
+    assert.ok(engine.stats.shed > 0, "packets after the failure are counted as not checked");
+  } finally {
+    rmSync(dir, { recursive: true, force: true });
+  }
+});

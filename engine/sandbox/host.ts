@@ -127,7 +127,9 @@ export class SignatureEngine {
   private waiters: (() => void)[] = [];
   private closed = false;
   /** while a signature is added, replaced or removed, batches wait here (then go in order) */
-  private held: { data: string; last: number }[] | null = null;
+  private held: { data: string; last: number; count: number }[] | null = null;
+  /** while a crashed sandbox is replaced: calls made meanwhile, sent once the old ones were resent */
+  private restarting: Pending[] | null = null;
   private exclusiveChain: Promise<void> = Promise.resolve();
 
   private constructor(opts: EngineOptions) {
@@ -184,6 +186,10 @@ export class SignatureEngine {
 
   /** record a signature the realm registered (or report why not); `replacing` is the index it takes over from */
   private registered(s: LoadedSignature, json: string, replacing?: number): boolean {
+    if (json === "") {
+      this.problem({ file: s.file, line: 1, column: 1, message: `not loaded: ${this.failed ?? "the sandbox is not running"}`, kind: s.source.kind });
+      return false;
+    }
     const r = JSON.parse(json) as { ok: boolean; meta?: SignatureMetadata; mask?: number; message?: string; stack?: string; out?: RealmResult };
     if (!r.ok) {
       const at = mapStack(s.source, r.stack ?? "");
@@ -253,11 +259,15 @@ export class SignatureEngine {
 
   private call(msg: ToWorker): Promise<string> {
     if (this.realm) return Promise.resolve(this.callRealm(msg));
+    // the sandbox could not be restarted: nothing runs (counted as shed)
+    if (this.failed !== null || this.worker === null) return Promise.resolve("");
     const id = this.nextId++;
     const m = { ...msg, id } as ToWorker;
     return new Promise((resolve) => {
-      this.pending.set(id, { id, msg: m, resolve });
-      this.worker!.post(m);
+      const p = { id, msg: m, resolve };
+      this.pending.set(id, p);
+      if (this.restarting !== null) this.restarting.push(p);
+      else this.worker!.post(m);
     });
   }
 
@@ -310,15 +320,24 @@ export class SignatureEngine {
     this.pending.clear();
     const active = [...this.signatures.values()].filter((s) => s.state === "active");
     for (const s of active) this.signatures.delete(s.index);
+    // what is sent while the new sandbox starts waits, so that it goes after the resent batches
+    const waiting: Pending[] = (this.restarting = []);
     void this.spawn(active).then((loaded) => {
       active.forEach((s, i) => this.registered(s, loaded[i]));
       for (const p of resend) {
         this.pending.set(p.id, p);
         this.worker!.post(p.msg);
       }
+      this.restarting = null;
+      for (const p of waiting) this.worker!.post(p.msg);
     }, (e: Error) => {
       this.failed = `could not restart the sandbox: ${e.message}`;
-      this.opts.log(`netsig: ${this.failed}`, "error");
+      this.opts.log(`netsig: ${this.failed}; packets are no longer checked`, "error");
+      this.restarting = null;
+      this.worker = null;
+      // nothing will answer: let everyone waiting go on
+      for (const p of [...resend, ...waiting]) { this.pending.delete(p.id); p.resolve(""); }
+      while (this.waiters.length) this.waiters.shift()!();
     });
   }
 
@@ -335,6 +354,7 @@ export class SignatureEngine {
   /** hand over a decoded packet; returns true when the caller should await drain() */
   push(p: Packet, packetNumber: number): boolean {
     if ((kindsOf(p) & this.mask) === 0) return false;
+    if (this.failed !== null) { this.stats.shed++; return false; }
     if (this.pending.size + (this.held?.length ?? 0) >= this.opts.maxQueued) {
       if (this.stats.shed++ === 0) {
         this.opts.log(`netsig: the signatures are ${this.opts.maxQueued} batches behind the capture: packets skip them until they catch up (counted)`, "warn");
@@ -360,15 +380,21 @@ export class SignatureEngine {
   }
 
   private send(): void {
-    if (this.batch.count === 0) return;
+    const count = this.batch.count;
+    if (count === 0) return;
     const data = this.batch.take();
     const last = this.batchLastPacket;
-    if (this.held) { this.held.push({ data, last }); return; }
-    this.post(data, last);
+    if (this.held) { this.held.push({ data, last, count }); return; }
+    this.post(data, last, count);
   }
 
-  private post(data: string, last: number): void {
-    void this.call({ type: "batch", id: 0, data }).then((r) => { this.collect(r); this.onComplete(last); });
+  private post(data: string, last: number, count: number): void {
+    void this.call({ type: "batch", id: 0, data }).then((r) => {
+      // "": the sandbox is gone for good (failed): the batch was not checked
+      if (r === "") this.stats.shed += count;
+      else this.collect(r);
+      this.onComplete(last);
+    });
   }
 
   /** send the batch being built even if it is not full (live capture: at most a few ms of delay) */
@@ -392,7 +418,7 @@ export class SignatureEngine {
       } finally {
         const held = this.held;
         this.held = null;
-        for (const b of held) this.post(b.data, b.last);
+        for (const b of held) this.post(b.data, b.last, b.count);
       }
     });
     this.exclusiveChain = run.then(() => undefined, () => undefined);
