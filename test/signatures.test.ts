@@ -145,3 +145,22 @@ test("a sandbox that cannot be restarted: said once, packets counted as not chec
     rmSync(dir, { recursive: true, force: true });
   }
 });
+
+test("as root, netsig installed where nobody cannot read it: one line that says so, exit 2, no stack trace", { skip: process.getuid?.() !== 0 ? "needs root (the sandbox user)" : false, timeout: 60_000 }, async () => {
+  const { cpSync, mkdirSync, mkdtempSync, symlinkSync } = await import("node:fs");
+  const { spawnSync } = await import("node:child_process");
+  const root = join(__dirname, "..", "..");
+  const dir = mkdtempSync(join(tmpdir(), "netsig-private-")); // mode 700: only root can go in
+  try {
+    cpSync(join(root, "dist"), join(dir, "dist"), { recursive: true });
+    symlinkSync(join(root, "node_modules"), join(dir, "node_modules"));
+    mkdirSync(join(dir, "sigs"));
+    cpSync(join(root, "signatures", "e2e-dns.ts"), join(dir, "sigs", "e2e-dns.ts"));
+    const r = spawnSync(process.execPath, [join(dir, "dist", "engine", "cli", "main.js"), "replay", join(root, "examples", "dns-lo.pcap"), "--signatures", join(dir, "sigs")], { encoding: "utf8" });
+    assert.equal(r.status, 2, r.stderr);
+    assert.equal(r.stderr.trim().split("\n").length, 1, r.stderr);
+    assert.match(r.stderr, /^netsig: error: the signature sandbox did not start as user nobody \(.*Cannot find module .*supervisor\.js.*\): that user must be able to read netsig's files\n$/);
+  } finally {
+    rmSync(dir, { recursive: true, force: true });
+  }
+});

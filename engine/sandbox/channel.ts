@@ -74,18 +74,34 @@ export class ProcessChannel implements SandboxChannel {
       ...(user ? { uid: user.uid, gid: user.gid } : {}),
     });
     this.pid = this.child.pid;
+    // before it is ready, what it prints is kept: a start that fails is told in one line
     let err = "";
+    let ready = false;
+    const early: string[] = [];
     this.child.stderr!.setEncoding("utf8").on("data", (d: string) => {
       err += d;
       let nl: number;
-      while ((nl = err.indexOf("\n")) >= 0) { const l = err.slice(0, nl); err = err.slice(nl + 1); if (l.trim()) log(`netsig: sandbox process: ${l}`); }
+      while ((nl = err.indexOf("\n")) >= 0) {
+        const l = err.slice(0, nl);
+        err = err.slice(nl + 1);
+        if (!l.trim()) continue;
+        if (ready) log(`netsig: sandbox process: ${l}`);
+        else if (early.length < 100) early.push(l);
+      }
     });
-    const exit = (why: string) => { if (!this.gone) { this.gone = true; on.exit(why); } };
+    const exit = (why: string) => {
+      if (this.gone) return;
+      this.gone = true;
+      const cause = ready ? undefined : early.find((l) => /^\w*Error\b|^Error:/.test(l.trim()));
+      on.exit(cause ? `${why}: ${cause.trim()}` : why);
+    };
     this.child.on("message", (m: FromSupervisor) => {
       switch (m.type) {
         case "progress": this.progress[0] = m.running; this.progress[1] = m.beat; return;
         case "worker-exit": this.progress[0] = m.running; exit(m.why); return;
-        default: on.message(m);
+        default:
+          if (m.type === "ready") ready = true;
+          on.message(m);
       }
     });
     this.child.on("error", (e) => exit(e.message));

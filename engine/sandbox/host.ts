@@ -21,6 +21,7 @@ import type { SignatureMetadata } from "../sdk/index";
 import { Layer, type Packet } from "../decode/packet";
 import { BatchPacker } from "../dispatch/compact";
 import { Ev } from "../events/types";
+import { UsageError } from "../events/filter";
 
 export { sandboxWorkerOptions } from "./channel";
 
@@ -221,7 +222,7 @@ export class SignatureEngine {
     let user: { uid: number; gid: number } | null = null;
     if (process.getuid?.() === 0) {
       user = lookupUser(this.opts.user);
-      if (!user) return Promise.reject(new Error(`the sandbox user "${this.opts.user}" does not exist: create it or choose another`));
+      if (!user) return Promise.reject(new UsageError(`the sandbox user "${this.opts.user}" does not exist: create it or choose another`));
     }
     return new Promise((resolve, reject) => {
       let ready = false;
@@ -233,7 +234,7 @@ export class SignatureEngine {
         },
         exit: (why) => {
           if (!ready) {
-            reject(new Error(user && this.opts.user !== "root"
+            reject(new UsageError(user && this.opts.user !== "root"
               ? `the signature sandbox did not start as user ${this.opts.user} (${why}): that user must be able to read netsig's files`
               : `the signature sandbox did not start (${why})`));
           } else if (this.worker === ch && !this.closed) this.crashed(ch, why);
