@@ -30,7 +30,6 @@ export function nativeAddon(): PktStats | null {
   }
   return addon;
 }
-const loadAddon = nativeAddon;
 
 /** the snapshot length the next capture opens with; false when it cannot be set (no native part) */
 export function setSnaplen(n: number): boolean {
@@ -63,7 +62,7 @@ export function packetSocketFds(): number[] {
 export class KernelDrops {
   /** packets the kernel dropped (ring full) since the capture started */
   drops = 0;
-  private readonly addon = loadAddon();
+  private readonly addon = nativeAddon();
   private readonly fds: number[];
 
   /**

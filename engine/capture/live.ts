@@ -11,7 +11,7 @@
 //  - it asks libpcap for a 65535-byte snap length (netsig's native part
 //    substitutes --snaplen: see LiveOptions.snaplen); it has no pcap_stats.
 
-import { KernelDrops, nativeAddon, packetSocketFds, setSnaplen } from "./drops";
+import { KernelDrops, packetSocketFds, setSnaplen } from "./drops";
 import { LinkType, type PacketHandler, type PacketRecord } from "./types";
 
 interface CapInstance {
@@ -87,8 +87,7 @@ export class LiveCapture {
     if (!names.includes(opts.iface)) {
       throw new LiveCaptureError(`no interface "${opts.iface}"; interfaces: ${names.join(", ")}`);
     }
-    // (before cap's first open: the native part must be loaded when cap calls libpcap)
-    nativeAddon();
+    // (this also loads the native part, which must be there before cap calls libpcap)
     const snaplen = opts.snaplen ?? DEFAULT_SNAPLEN;
     if (!setSnaplen(snaplen)) {
       if (opts.snaplenRequired) throw new LiveCaptureError(`--snaplen needs netsig's native part (native/pktstats): run npm run native (it needs a C compiler and libpcap-dev)`);

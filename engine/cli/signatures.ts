@@ -89,8 +89,10 @@ export class FindingsOutput {
   private findingsByPacket = new Map<number, { line: string; json: string }[]>();
   /** signature id -> the eventId of its findings (a reloaded signature keeps its number) */
   private readonly eventIds = new Map<string, number>();
-  /** each finding's JSON line and Tracee severity, as it comes (webhooks) */
+  /** the JSON lines and Tracee severities of each delivered batch's findings (webhooks) */
   sink: ((json: string[], severity: number[]) => void) | null = null;
+  private sinkJson: string[] = [];
+  private sinkSeverity: number[] = [];
   /** print findings on standard output (off: --quiet-findings; the file still gets them) */
   print = true;
 
@@ -142,8 +144,6 @@ export class FindingsOutput {
       this.sink(json, sev);
     }
   }
-  private sinkJson: string[] = [];
-  private sinkSeverity: number[] = [];
 
   private finding(l: { line: string; json: string }): void {
     if (this.print) this.out.line(l.line);
