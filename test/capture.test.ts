@@ -159,8 +159,9 @@ function tsharkFile(file: string): Promise<TsharkOut> {
     for (const p of ["eth", "sll", "null", "ip", "ipv6", "raw"]) args.push("--disable-protocol", p);
     for (const f of TSHARK_FIELDS) args.push("-e", f);
     const child = spawn("tshark", args, { stdio: ["ignore", "pipe", "pipe"] });
-    // never wait forever on a peer: a stuck tshark is killed (status null) after 2 minutes
-    const timer = setTimeout(() => child.kill("SIGKILL"), 120_000);
+    // never wait forever on a peer: a stuck tshark is killed (status null) after 30 s
+    // (a corpus file takes under 2 s; three tries stay well inside the file's 5 minutes)
+    const timer = setTimeout(() => child.kill("SIGKILL"), 30_000);
     const out: Buffer[] = [];
     const err: Buffer[] = [];
     child.stdout.on("data", (d: Buffer) => out.push(d));
@@ -1121,8 +1122,13 @@ test("streaming: a 200 MB capture is read with bounded memory", async () => {
 
 for (const rel of CAPTURES) {
   test(`corpus vs tshark: ${rel}`, { skip: NO_TSHARK }, async () => {
-    const t = await TSHARK_RUNS.get(rel)!;
+    let t = await TSHARK_RUNS.get(rel)!;
     const { pkts, sum } = await collect(corpus(rel));
+    if (tsharkPackets(t).length !== pkts.length && t.status === 0) {
+      // a CI run once saw tshark print 1 of 30 frames and exit 0: ask the peer again before judging
+      console.log(`# tshark on ${rel}: ${tsharkPackets(t).length} frames, netsig ${pkts.length}; running tshark again`);
+      t = await tsharkAgain(corpus(rel));
+    }
     const want = tsharkPackets(t);
     if (tsharkDamaged(t)) {
       // tshark prints the frames before the damage, then fails

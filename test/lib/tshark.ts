@@ -175,10 +175,18 @@ export function tsharkArgs(file: string, reassemble = false): string[] {
   return ["-r", file, ...(reassemble ? TSHARK_REASSEMBLY_OPTIONS : TSHARK_OPTIONS), "-T", "json", "-J", TSHARK_PROTOCOLS.join(" ")];
 }
 
-/** Run tshark on one capture (asynchronously, so several files can run at once). */
-export function runTshark(file: string, reassemble = false): Promise<TsFrame[]> {
+/**
+ * Run tshark on one capture (asynchronously, so several files can run at once).
+ * A tshark that hangs (a CI run saw one) is killed after a minute and run once more.
+ */
+export function runTshark(file: string, reassemble = false, tries = 2): Promise<TsFrame[]> {
   return new Promise((resolve, reject) => {
-    execFile("tshark", tsharkArgs(file, reassemble), { maxBuffer: 1 << 30, encoding: "utf8" }, (err, stdout, stderr) => {
+    execFile("tshark", tsharkArgs(file, reassemble), { maxBuffer: 1 << 30, encoding: "utf8", timeout: 60_000, killSignal: "SIGKILL" }, (err, stdout, stderr) => {
+      if (err && (err as { killed?: boolean }).killed && tries > 1) {
+        console.log(`# tshark on ${file} did not finish in 60 s; running it again`);
+        runTshark(file, reassemble, tries - 1).then(resolve, reject);
+        return;
+      }
       if (err) { reject(new Error(`tshark ${file}: ${err.message}\n${stderr}`)); return; }
       try {
         resolve(framesOf(stdout));
