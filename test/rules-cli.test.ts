@@ -81,7 +81,8 @@ test("--rules @shipped, and rules: in --config", () => {
   assert.match(shipped.stderr, /\[info\] 6f0b8a1e-5d1c-4e0a-9a55-2c1e0d7b3a03: 3 findings suppressed/);
   // the lab answers its own names with loopback and ULA addresses: exactly what rebinding looks like
   const rows = shipped.stdout.trim().split("\n").map((l) => l.split(/\s+/)[1]);
-  assert.deepEqual(rows, ["dns-public-name-private-answer", "netsig_dns_loopback_answer", "dns-public-name-private-answer"]);
+  // (in event order: the Sigma rule reads net_packet_dns, which comes before the packet's net_packet_dns_response)
+  assert.deepEqual(rows, ["netsig_dns_loopback_answer", "dns-public-name-private-answer", "dns-public-name-private-answer"]);
   const cfg = join(work, "netsig.yaml");
   writeFileSync(cfg, `rules:\n  - ${folder({ "w.yaml": WATCH("cfg-watch", "uol.com.br") })}\n`);
   const r = netsig(["replay", EXAMPLE, "--config", cfg]);

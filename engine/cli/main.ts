@@ -9,6 +9,10 @@ import { runCommand, RUN_USAGE } from "./run";
 import { signaturesCommand, SIGNATURES_USAGE } from "./authoring";
 import { rulesCommand, RULES_USAGE } from "./rules";
 import { log } from "./log";
+import { linearRegexps } from "../rules/linear";
+
+// before any rule's regular expression is compiled (rules/linear.ts)
+linearRegexps();
 
 const USAGE = `usage: netsig <command> [options]
 

@@ -195,7 +195,7 @@ export function protoDNS(m: DnsMessage): ProtoDNS {
 
 // ---- the simpler dns_request / dns_response args (types/trace DnsQueryData...)
 
-function queryData(m: DnsMessage): DnsQueryData[] {
+export function queryData(m: DnsMessage): DnsQueryData[] {
   const out = new Array<DnsQueryData>(m.questions.length);
   for (let i = 0; i < out.length; i++) {
     const q = m.questions[i];
@@ -220,7 +220,7 @@ export function answerText(rr: DnsRecord): string {
 }
 
 /** Tracee's dns_response value: one element, the question and the answer section (null when empty) */
-function responseData(m: DnsMessage): DnsResponseData[] {
+export function responseData(m: DnsMessage): DnsResponseData[] {
   let answers: DnsAnswer[] | null = null;
   if (m.answers.length > 0) {
     answers = new Array<DnsAnswer>(m.answers.length);
@@ -232,7 +232,7 @@ function responseData(m: DnsMessage): DnsResponseData[] {
   return [{ query_data: queryData(m)[0], dns_answer: answers }];
 }
 
-function pktMeta(p: Packet): PktMeta {
+export function pktMeta(p: Packet): PktMeta {
   return {
     src_ip: p.srcIP,
     dst_ip: p.dstIP,
@@ -244,6 +244,77 @@ function pktMeta(p: Packet): PktMeta {
     // Tracee always prints "any"; netsig names the interface when the capture says which
     iface: p.iface === "" ? "any" : p.iface,
   };
+}
+
+// ---- each arg's value, from the decoded packet (also read one by one: rules/lazy.ts)
+
+export function protoIPv4(p: Packet): Record<string, unknown> {
+  return {
+    version: 4, IHL: p.ihl, TOS: p.tos, length: p.ipTotalLen, id: p.ipId, flags: p.ipFlags,
+    fragOffset: p.fragOffset, TTL: p.ttl, protocol: ipProtocolName(p.ipProtocol), checksum: p.ipChecksum,
+    srcIP: p.srcIP, dstIP: p.dstIP,
+  };
+}
+
+export function protoIPv6(p: Packet): Record<string, unknown> {
+  return {
+    version: 6, trafficClass: p.trafficClass, flowLabel: p.flowLabel, length: p.payloadLen,
+    nextHeader: ipProtocolName(p.ipProtocol), hopLimit: p.hopLimit, srcIP: p.srcIP, dstIP: p.dstIP,
+  };
+}
+
+export function protoTCP(p: Packet): Record<string, unknown> {
+  const f = p.tcpFlags;
+  return {
+    srcPort: p.srcPort, dstPort: p.dstPort, seq: p.tcpSeq, ack: p.tcpAck, dataOffset: p.tcpDataOffset,
+    FIN: f & 1, SYN: (f >> 1) & 1, RST: (f >> 2) & 1, PSH: (f >> 3) & 1, ACK: (f >> 4) & 1,
+    URG: (f >> 5) & 1, ECE: (f >> 6) & 1, CWR: (f >> 7) & 1, NS: (f >> 8) & 1,
+    window: p.tcpWindow, checksum: p.tcpChecksum, urgent: p.tcpUrgent,
+  };
+}
+
+export function protoUDP(p: Packet): Record<string, unknown> {
+  return { srcPort: p.srcPort, dstPort: p.dstPort, length: p.udpLength, checksum: p.udpChecksum };
+}
+
+export function protoICMP(p: Packet): Record<string, unknown> {
+  return { typeCode: icmpv4TypeCodeName(p.icmpType, p.icmpCode), checksum: p.icmpChecksum, id: p.icmpId, seq: p.icmpSeq };
+}
+
+export function protoICMPv6(p: Packet): Record<string, unknown> {
+  return { typeCode: icmpv6TypeCodeName(p.icmpType, p.icmpCode), checksum: p.icmpChecksum };
+}
+
+/** the args of one event of a packet (`m`: the DNS message of a DNS event) */
+export function eventArgs(kind: Ev, p: Packet, m: DnsMessage | null): Arg[] {
+  switch (kind) {
+    case Ev.IPv4: return [srcArg(p.srcIP), dstArg(p.dstIP), { name: "proto_ipv4", type: "trace.ProtoIPv4", value: protoIPv4(p) }];
+    case Ev.IPv6: return [srcArg(p.srcIP), dstArg(p.dstIP), { name: "proto_ipv6", type: "trace.ProtoIPv6", value: protoIPv6(p) }];
+    case Ev.TCP: return [srcArg(p.srcIP), dstArg(p.dstIP), { name: "proto_tcp", type: "trace.ProtoTCP", value: protoTCP(p) }];
+    case Ev.UDP: return [srcArg(p.srcIP), dstArg(p.dstIP), { name: "proto_udp", type: "trace.ProtoUDP", value: protoUDP(p) }];
+    case Ev.ICMP: return [srcArg(p.srcIP), dstArg(p.dstIP), { name: "proto_icmp", type: "trace.ProtoICMP", value: protoICMP(p) }];
+    case Ev.ICMPv6: return [srcArg(p.srcIP), dstArg(p.dstIP), { name: "proto_icmpv6", type: "trace.ProtoICMPv6", value: protoICMPv6(p) }];
+    case Ev.DNS: return [
+      srcArg(p.srcIP), dstArg(p.dstIP),
+      { name: "src_port", type: "u16", value: p.srcPort },
+      { name: "dst_port", type: "u16", value: p.dstPort },
+      { name: "proto_dns", type: "trace.ProtoDNS", value: protoDNS(m as DnsMessage) },
+    ];
+    case Ev.DNSRequest: return [
+      { name: "metadata", type: "trace.PktMeta", value: pktMeta(p) },
+      { name: "dns_questions", type: "[]trace.DnsQueryData", value: queryData(m as DnsMessage) },
+    ];
+    case Ev.DNSResponse: return [
+      { name: "metadata", type: "trace.PktMeta", value: pktMeta(p) },
+      { name: "dns_response", type: "[]trace.DnsResponseData", value: responseData(m as DnsMessage) },
+    ];
+    default: return [];
+  }
+}
+
+/** one event of a packet, built whole (`m`: the DNS message of a DNS event) */
+export function buildEvent(kind: Ev, p: Packet, m: DnsMessage | null, hostName: string): TraceeEvent {
+  return envelope(kind, p.timestampNumber(), hostName, eventArgs(kind, p, m));
 }
 
 /**
@@ -263,21 +334,10 @@ export class EventBuilder {
     const host = this.ctx.hostName;
     if (p.ipVersion === 4) {
       if (mask & (1 << Ev.IPv4)) {
-        sink(envelope(Ev.IPv4, ts, host, [srcArg(p.srcIP), dstArg(p.dstIP), {
-          name: "proto_ipv4", type: "trace.ProtoIPv4", value: {
-            version: 4, IHL: p.ihl, TOS: p.tos, length: p.ipTotalLen, id: p.ipId, flags: p.ipFlags,
-            fragOffset: p.fragOffset, TTL: p.ttl, protocol: ipProtocolName(p.ipProtocol), checksum: p.ipChecksum,
-            srcIP: p.srcIP, dstIP: p.dstIP,
-          },
-        }]), Ev.IPv4, p);
+        sink(envelope(Ev.IPv4, ts, host, eventArgs(Ev.IPv4, p, null)), Ev.IPv4, p);
       }
     } else if (mask & (1 << Ev.IPv6)) {
-      sink(envelope(Ev.IPv6, ts, host, [srcArg(p.srcIP), dstArg(p.dstIP), {
-        name: "proto_ipv6", type: "trace.ProtoIPv6", value: {
-          version: 6, trafficClass: p.trafficClass, flowLabel: p.flowLabel, length: p.payloadLen,
-          nextHeader: ipProtocolName(p.ipProtocol), hopLimit: p.hopLimit, srcIP: p.srcIP, dstIP: p.dstIP,
-        },
-      }]), Ev.IPv6, p);
+      sink(envelope(Ev.IPv6, ts, host, eventArgs(Ev.IPv6, p, null)), Ev.IPv6, p);
     }
     this.buildTransport(p, ts, sink);
     if (p.dns !== null) {
@@ -296,46 +356,10 @@ export class EventBuilder {
     const mask = this.mask;
     const host = this.ctx.hostName;
     switch (p.last) {
-      case Layer.TCP: {
-        if (!(mask & (1 << Ev.TCP))) return;
-        const f = p.tcpFlags;
-        sink(envelope(Ev.TCP, ts, host, [srcArg(p.srcIP), dstArg(p.dstIP), {
-          name: "proto_tcp", type: "trace.ProtoTCP", value: {
-            srcPort: p.srcPort, dstPort: p.dstPort, seq: p.tcpSeq, ack: p.tcpAck, dataOffset: p.tcpDataOffset,
-            FIN: f & 1, SYN: (f >> 1) & 1, RST: (f >> 2) & 1, PSH: (f >> 3) & 1, ACK: (f >> 4) & 1,
-            URG: (f >> 5) & 1, ECE: (f >> 6) & 1, CWR: (f >> 7) & 1, NS: (f >> 8) & 1,
-            window: p.tcpWindow, checksum: p.tcpChecksum, urgent: p.tcpUrgent,
-          },
-        }]), Ev.TCP, p);
-        return;
-      }
-      case Layer.UDP: {
-        if (!(mask & (1 << Ev.UDP))) return;
-        sink(envelope(Ev.UDP, ts, host, [srcArg(p.srcIP), dstArg(p.dstIP), {
-          name: "proto_udp", type: "trace.ProtoUDP", value: {
-            srcPort: p.srcPort, dstPort: p.dstPort, length: p.udpLength, checksum: p.udpChecksum,
-          },
-        }]), Ev.UDP, p);
-        return;
-      }
-      case Layer.ICMPv4: {
-        if (!(mask & (1 << Ev.ICMP))) return;
-        sink(envelope(Ev.ICMP, ts, host, [srcArg(p.srcIP), dstArg(p.dstIP), {
-          name: "proto_icmp", type: "trace.ProtoICMP", value: {
-            typeCode: icmpv4TypeCodeName(p.icmpType, p.icmpCode), checksum: p.icmpChecksum, id: p.icmpId, seq: p.icmpSeq,
-          },
-        }]), Ev.ICMP, p);
-        return;
-      }
-      case Layer.ICMPv6: {
-        if (!(mask & (1 << Ev.ICMPv6))) return;
-        sink(envelope(Ev.ICMPv6, ts, host, [srcArg(p.srcIP), dstArg(p.dstIP), {
-          name: "proto_icmpv6", type: "trace.ProtoICMPv6", value: {
-            typeCode: icmpv6TypeCodeName(p.icmpType, p.icmpCode), checksum: p.icmpChecksum,
-          },
-        }]), Ev.ICMPv6, p);
-        return;
-      }
+      case Layer.TCP: if (mask & (1 << Ev.TCP)) sink(envelope(Ev.TCP, ts, host, eventArgs(Ev.TCP, p, null)), Ev.TCP, p); return;
+      case Layer.UDP: if (mask & (1 << Ev.UDP)) sink(envelope(Ev.UDP, ts, host, eventArgs(Ev.UDP, p, null)), Ev.UDP, p); return;
+      case Layer.ICMPv4: if (mask & (1 << Ev.ICMP)) sink(envelope(Ev.ICMP, ts, host, eventArgs(Ev.ICMP, p, null)), Ev.ICMP, p); return;
+      case Layer.ICMPv6: if (mask & (1 << Ev.ICMPv6)) sink(envelope(Ev.ICMPv6, ts, host, eventArgs(Ev.ICMPv6, p, null)), Ev.ICMPv6, p); return;
       default: return;
     }
   }
@@ -345,29 +369,12 @@ export class EventBuilder {
     const m = p.dns as DnsMessage;
     const mask = this.mask;
     const host = this.ctx.hostName;
-    if (mask & (1 << Ev.DNS)) {
-      sink(envelope(Ev.DNS, ts, host, [
-        srcArg(p.srcIP), dstArg(p.dstIP),
-        { name: "src_port", type: "u16", value: p.srcPort },
-        { name: "dst_port", type: "u16", value: p.dstPort },
-        { name: "proto_dns", type: "trace.ProtoDNS", value: protoDNS(m) },
-      ]), Ev.DNS, p);
-    }
+    if (mask & (1 << Ev.DNS)) sink(envelope(Ev.DNS, ts, host, eventArgs(Ev.DNS, p, m)), Ev.DNS, p);
     // Tracee emits the simple DNS events only for a message with exactly one question
     if (m.questions.length !== 1) return;
     const qr = m.flags >>> 15;
-    if (qr === 0 && mask & (1 << Ev.DNSRequest)) {
-      sink(envelope(Ev.DNSRequest, ts, host, [
-        { name: "metadata", type: "trace.PktMeta", value: pktMeta(p) },
-        { name: "dns_questions", type: "[]trace.DnsQueryData", value: queryData(m) },
-      ]), Ev.DNSRequest, p);
-    }
-    if (qr === 1 && mask & (1 << Ev.DNSResponse)) {
-      sink(envelope(Ev.DNSResponse, ts, host, [
-        { name: "metadata", type: "trace.PktMeta", value: pktMeta(p) },
-        { name: "dns_response", type: "[]trace.DnsResponseData", value: responseData(m) },
-      ]), Ev.DNSResponse, p);
-    }
+    if (qr === 0 && mask & (1 << Ev.DNSRequest)) sink(envelope(Ev.DNSRequest, ts, host, eventArgs(Ev.DNSRequest, p, m)), Ev.DNSRequest, p);
+    if (qr === 1 && mask & (1 << Ev.DNSResponse)) sink(envelope(Ev.DNSResponse, ts, host, eventArgs(Ev.DNSResponse, p, m)), Ev.DNSResponse, p);
   }
 }
 

@@ -18,6 +18,7 @@
 
 import type { EventSelector, Finding, Signal, Signature, SignatureContext, SignatureMetadata } from "../sdk/index";
 import type { TraceeEvent } from "../events/types";
+import { pin } from "./lazy";
 import type { CorrelationIR, FieldIR } from "./ir";
 import { buildPred, current, type Pred } from "./matchers";
 import { firstValue } from "./fields";
@@ -45,6 +46,8 @@ export class CorrelationSignature implements Signature {
   private readonly spanNs: number;
   /** the condition holds once the count reaches the lower bound: decide at once */
   private readonly early: boolean;
+  /** a finding may come when a window ends (it names the window's last event) */
+  private readonly atEnd: boolean;
   private readonly valueCap: number;
   private readonly suppress: Suppressor | null;
   /** groups dropped because of the cap before their window closed */
@@ -62,6 +65,7 @@ export class CorrelationSignature implements Signature {
     this.spanNs = ir.timespan * 1e9;
     const c = ir.cond;
     this.early = c.lt === undefined && c.lte === undefined && c.eq === undefined && c.neq === undefined;
+    this.atEnd = !this.early && ir.type !== "temporal" && ir.type !== "temporal_ordered";
     const bounds = [c.gt, c.gte, c.lt, c.lte, c.eq, c.neq].filter((x): x is number => x !== undefined);
     this.valueCap = Math.max(1, ...bounds) + 1;
     this.suppress = ir.suppress ? new Suppressor(ir.suppress) : null;
@@ -150,7 +154,9 @@ export class CorrelationSignature implements Signature {
         break;
       }
     }
-    g.last = ev;
+    // the event a finding at the window's end names (kept past its packet: an
+    // event the rules read in-process is built now, so only when it may be needed)
+    if (this.atEnd) g.last = pin(ev);
     if (this.ir.type === "temporal" || this.ir.type === "temporal_ordered") {
       const need = this.ir.type === "temporal_ordered" ? this.ir.rules.length : undefined;
       if (need !== undefined ? g.count >= need : this.holds(g.count)) {

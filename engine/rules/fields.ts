@@ -10,11 +10,18 @@
 // event but the strings the DNS fields derive.
 
 import type { FieldIR } from "./ir";
-import type { EventName } from "../events/types";
+import { Ev, type EventName } from "../events/types";
 import { ARG_SHAPES, DNS_EVENTS, shapeName, TOP_SHAPES, VIRTUAL_FIELDS, type Shape } from "./shapes";
 import { suggest } from "./condition";
 import { registeredDomain } from "../sdk/helpers";
 import type { DnsQueryData, DnsResponseData, PktMeta, ProtoDNS, ProtoDNSResourceRecord, TraceeEvent } from "../events/types";
+import { LazyEvent } from "./lazy";
+import { answerText, responseCode } from "../events/build";
+import { dnsResponseCodeName, dnsTypeName } from "../events/vocab";
+import {
+  DNS_TYPE_A, DNS_TYPE_AAAA, DNS_TYPE_CNAME, DNS_TYPE_MX, DNS_TYPE_NS, DNS_TYPE_PTR, DNS_TYPE_SOA, DNS_TYPE_SRV, DNS_TYPE_TXT, DNS_TYPE_URI,
+  type DnsMessage, type DnsMX, type DnsRecord, type DnsSOA, type DnsSRV, type DnsURI,
+} from "../decode/dnstypes";
 
 // ---- host: parsing and checking
 
@@ -102,6 +109,7 @@ export function parseFieldPath(text: string, events: readonly EventName[]): { f:
 export interface ValueTest { test(v: unknown): boolean }
 
 function argValue(ev: TraceeEvent, name: string): unknown {
+  if (ev instanceof LazyEvent) return (ev as LazyEvent).arg(name);
   const args = ev.args;
   for (let i = 0; i < args.length; i++) if (args[i].name === name) return args[i].value;
   return undefined;
@@ -217,12 +225,63 @@ function rrScan(r: ProtoDNSResourceRecord, s: Scan): boolean {
 }
 
 function arg(ev: TraceeEvent, i: number, name: string): unknown {
+  if (ev instanceof LazyEvent) return (ev as LazyEvent).arg(name);
   const a = ev.args[i];
   return a !== undefined && a.name === name ? a.value : argValue(ev, name);
 }
 
+/** the values of an answer record that dns.answer names (rrScan's, from the decoded record) */
+function recordScan(rr: DnsRecord, s: Scan): boolean {
+  switch (rr.type) {
+    case DNS_TYPE_A: case DNS_TYPE_AAAA: case DNS_TYPE_CNAME: case DNS_TYPE_NS: case DNS_TYPE_PTR: return s.visit(rr.data);
+    case DNS_TYPE_MX: return s.visit((rr.data as DnsMX).exchange);
+    case DNS_TYPE_SRV: return s.visit((rr.data as DnsSRV).target);
+    case DNS_TYPE_SOA: return s.visit((rr.data as DnsSOA).mname);
+    case DNS_TYPE_URI: return s.visit((rr.data as DnsURI).target);
+    case DNS_TYPE_TXT: { const t = rr.data as string[]; for (let i = 0; i < t.length; i++) if (s.visit(t[i])) return true; return false; }
+    default: return false;
+  }
+}
+
+/** dnsScan of an event not built: the same values, read from the decoded message */
+function lazyScan(ev: LazyEvent, code: V, s: Scan): void {
+  const p = ev.p;
+  const m = ev.m as DnsMessage;
+  const resp = m.flags >>> 15 === 1;
+  switch (code) {
+    case V.SrcIp: s.visit(resp ? p.dstIP : p.srcIP); return;
+    case V.DstIp: s.visit(resp ? p.srcIP : p.dstIP); return;
+    case V.SrcPort: s.visit(resp ? p.dstPort : p.srcPort); return;
+    case V.DstPort: s.visit(resp ? p.srcPort : p.dstPort); return;
+    case V.Qr: s.visit(resp ? 1 : 0); return;
+    default: break;
+  }
+  const full = ev.kind === Ev.DNS;
+  if (code === V.Rcode) {
+    if (full && resp) { const n = dnsResponseCodeName(responseCode(m)); s.visit(RCODES[n] ?? n.toUpperCase()); }
+    return;
+  }
+  if (code === V.Answer || code === V.AnswerType) {
+    if (!resp && !full) return;
+    const as = m.answers;
+    for (let i = 0; i < as.length; i++) {
+      const rr = as[i];
+      if (code === V.AnswerType ? s.visit(dnsTypeName(rr.type)) : full ? recordScan(rr, s) : s.visit(answerText(rr))) return;
+    }
+    return;
+  }
+  // a dns_response event holds its first question only
+  const qs = m.questions;
+  const n = full || !resp ? qs.length : Math.min(qs.length, 1);
+  for (let i = 0; i < n; i++) {
+    const q = qs[i];
+    if (s.visit(code === V.Query ? q.name : code === V.RecordType ? dnsTypeName(q.type) : registeredDomain(q.name))) return;
+  }
+}
+
 /** visit the values of a derived DNS field of an event, until the scan is decided */
 function dnsScan(ev: TraceeEvent, code: V, s: Scan): void {
+  if (ev instanceof LazyEvent) { lazyScan(ev as LazyEvent, code, s); return; }
   const name = ev.eventName;
   if (name === "net_packet_dns_request" || name === "net_packet_dns_response") {
     const meta = arg(ev, 0, "metadata") as PktMeta | undefined;
@@ -297,7 +356,8 @@ export function testVirtual(ev: TraceeEvent, code: number, t: ValueTest, all: bo
 }
 
 function root(ev: TraceeEvent, f: FieldIR): unknown {
-  return f.h === "arg" ? argValue(ev, f.n) : (ev as unknown as Record<string, unknown>)[f.n];
+  if (f.h === "arg") return argValue(ev, f.n);
+  return ev instanceof LazyEvent ? (ev as LazyEvent).top(f.n) : (ev as unknown as Record<string, unknown>)[f.n];
 }
 
 /** `t` passes for some value of the field ("any") or for every one ("all") */

@@ -6,6 +6,7 @@ import { readdirSync, readFileSync, statSync } from "node:fs";
 import { join, resolve } from "node:path";
 import type { LoadProblem, SignatureSource } from "../sandbox/loader";
 import { compileRuleFiles, isRuleFile, type CompileResult, type CompiledUnit, type RuleFile } from "./compile";
+import { sandboxReason } from "./linear";
 
 /** the shipped rule pack */
 export const SHIPPED_RULES = join(__dirname, "..", "..", "..", "rules");
@@ -55,9 +56,8 @@ export function readRuleFiles(paths: string[]): { files: RuleFile[]; problems: L
   }
   return { files, problems };
 }
-
 export function unitSource(u: CompiledUnit, text: string): SignatureSource {
-  return { file: u.file, code: u.code, text, key: u.key, line: u.line, kind: "rule" };
+  return { file: u.file, code: u.code, text, key: u.key, line: u.line, kind: "rule", ir: u.ir, sandboxReason: sandboxReason(u.ir) };
 }
 
 /**

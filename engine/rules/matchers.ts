@@ -6,6 +6,8 @@
 
 import type { ExprIR, FieldIR, MatchIR } from "./ir";
 import { firstValue, testPath, testVirtual, virtualCode, type ValueTest } from "./fields";
+import { expandCounts } from "./regex";
+import { LazyEvent } from "./lazy";
 import type { TraceeEvent } from "../events/types";
 
 /** the event being evaluated (fieldref tests read another field of it) */
@@ -117,11 +119,21 @@ class StrTest implements ValueTest {
   }
 }
 
+// (see regex.ts: the same pattern, in a form V8's linear-time fallback can run)
 class RegexTest implements ValueTest {
   constructor(private readonly re: RegExp) {}
   test(v: unknown): boolean {
     const s = text(v);
     return s !== null && this.re.test(s);
+  }
+}
+
+/** a case-insensitive wildcard value: a pattern of lowercase text, tested on lowercased text (no `i` flag: see linear.ts) */
+class LowerRegexTest implements ValueTest {
+  constructor(private readonly re: RegExp) {}
+  test(v: unknown): boolean {
+    const s = text(v);
+    return s !== null && this.re.test(s.toLowerCase());
   }
 }
 
@@ -337,8 +349,8 @@ class AnyTest implements ValueTest {
 export function buildTest(m: MatchIR): ValueTest {
   switch (m.k) {
     case "str": return new StrTest(m.op, m.vals, m.cased);
-    case "glob": return new RegexTest(new RegExp(m.srcs.join("|"), m.cased ? "s" : "is"));
-    case "re": return new RegexTest(new RegExp(m.src, m.flags));
+    case "glob": return m.cased ? new RegexTest(new RegExp(m.srcs.join("|"), "s")) : new LowerRegexTest(new RegExp(m.srcs.join("|").toLowerCase(), "s"));
+    case "re": return new RegexTest(new RegExp(expandCounts(m.src), m.flags));
     case "num": return new NumTest(m.op, m.vals, m.all);
     case "bool": return new BoolTest(m.v);
     case "cidr": return new CidrTest(m.vals, m.all);
@@ -367,14 +379,15 @@ class ArgPred implements Pred {
     this.key = segs.length ? segs[0] as string : null;
   }
   eval(ev: TraceeEvent): boolean {
+    if (ev instanceof LazyEvent) return this.value((ev as LazyEvent).arg(this.name));
     const args = ev.args;
-    for (let i = 0; i < args.length; i++) {
-      if (args[i].name !== this.name) continue;
-      const v = args[i].value;
-      if (this.key === null) return this.t.test(v);
-      return this.t.test(v !== null && typeof v === "object" ? (v as Record<string, unknown>)[this.key] : undefined);
-    }
+    for (let i = 0; i < args.length; i++) if (args[i].name === this.name) return this.value(args[i].value);
     return this.t.test(undefined);
+  }
+
+  private value(v: unknown): boolean {
+    if (this.key === null) return this.t.test(v);
+    return this.t.test(v !== null && typeof v === "object" ? (v as Record<string, unknown>)[this.key] : undefined);
   }
 }
 

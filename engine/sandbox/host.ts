@@ -22,6 +22,8 @@ import { Layer, type Packet } from "../decode/packet";
 import { BatchPacker } from "../dispatch/compact";
 import { Ev } from "../events/types";
 import { UsageError } from "../events/filter";
+import { HostRules } from "../rules/host";
+import type { RealmResult as Result } from "./realm";
 
 export { sandboxWorkerOptions } from "./channel";
 
@@ -59,6 +61,8 @@ export interface LoadedSignature {
   source: SignatureSource;
   errors: number[];
   state: "active" | "disabled" | "quarantined";
+  /** a compiled rule that runs in netsig's process (rules/host.ts), not in the sandbox */
+  host: boolean;
 }
 
 export interface HostFinding {
@@ -128,7 +132,14 @@ export class SignatureEngine {
   private waiters: (() => void)[] = [];
   private closed = false;
   /** while a signature is added, replaced or removed, batches wait here (then go in order) */
-  private held: { data: string; last: number; count: number }[] | null = null;
+  private held: { data: string | null; last: number; count: number; rules: Result | null }[] | null = null;
+  /** the rules that run in-process, and the order in which results are handed on */
+  private readonly rules: HostRules;
+  private tail: Promise<void> = Promise.resolve();
+  /** [every active unit's events, the sandbox's] (null: count again: the set or a state changed) */
+  private masks: [number, number] | null = null;
+  /** no sandbox process yet (nothing needed one so far) */
+  private unstarted = false;
   /** while a crashed sandbox is replaced: calls made meanwhile, sent once the old ones were resent */
   private restarting: Pending[] | null = null;
   private exclusiveChain: Promise<void> = Promise.resolve();
@@ -138,6 +149,7 @@ export class SignatureEngine {
       sandboxed: true, user: "nobody", timeoutMs: 1000, watchdogMs: 10_000, memoryMb: 256, maxErrors: 100, errorWindowMs: 10_000,
       batchSize: 1024, maxInFlight: 4, maxQueued: 256, log: (l) => process.stderr.write(l + "\n"), ...opts,
     } as SignatureEngine["opts"];
+    this.rules = new HostRules(this.opts.hostName);
   }
 
   /** load the signatures (problems are reported and skipped) and start the sandbox */
@@ -146,17 +158,45 @@ export class SignatureEngine {
     const ok: LoadedSignature[] = [];
     for (const s of sources) {
       if (!("code" in s)) { e.problem(s); continue; }
-      ok.push({ index: e.nextIndex++, file: s.file, meta: { id: "", version: "", name: "", description: "" }, mask: 0, source: s, errors: [], state: "active" });
+      ok.push(e.unit(s));
     }
     await e.boot(ok);
     return e;
   }
 
+  private unit(s: SignatureSource): LoadedSignature {
+    const host = s.kind === "rule" && s.ir !== undefined && s.sandboxReason === "";
+    if (s.kind === "rule" && !host && s.sandboxReason) this.opts.log(`netsig: rule ${s.key ?? s.file} runs in the signature sandbox: ${s.sandboxReason}`, "info");
+    return { index: this.nextIndex++, file: s.file, meta: { id: "", version: "", name: "", description: "" }, mask: 0, source: s, errors: [], state: "active", host };
+  }
+
   /** the event types any active signature selected */
   get mask(): number {
-    let m = 0;
-    for (const s of this.signatures.values()) if (s.state === "active") m |= s.mask;
-    return m;
+    if (this.masks === null) this.countMasks();
+    return this.masks![0];
+  }
+
+  /** the event types the active signatures in the sandbox selected */
+  private get sandboxMask(): number {
+    if (this.masks === null) this.countMasks();
+    return this.masks![1];
+  }
+
+  private countMasks(): void {
+    let all = 0;
+    let sandbox = 0;
+    for (const s of this.signatures.values()) {
+      if (s.state !== "active") continue;
+      all |= s.mask;
+      if (!s.host) sandbox |= s.mask;
+    }
+    this.masks = [all, sandbox];
+  }
+
+  /** take a signature or rule out of where it runs (close(): its close() is called) */
+  private remove(s: LoadedSignature, close: boolean): Promise<void> {
+    if (s.host) { this.collectResult(this.rules.unregister(s.index, close)); return Promise.resolve(); }
+    return this.call({ type: "remove", id: 0, index: s.index, close }).then((r) => this.collect(r));
   }
 
   private problem(p: LoadProblem): void {
@@ -174,15 +214,21 @@ export class SignatureEngine {
   }
 
   /** start the realm (a worker, or in-process) with these signatures; keep those that load */
-  private async boot(list: LoadedSignature[]): Promise<void> {
+  private async boot(all: LoadedSignature[]): Promise<void> {
+    const list = all.filter((s) => !s.host);
     let loaded: string[];
     if (!this.opts.sandboxed) {
       this.realm = new Realm(this.opts.hostName);
       loaded = list.map((s) => this.realm!.register(s.index, s.file, moduleFunction(s.source.code), s.source.kind === "rule"));
+    } else if (list.length === 0) {
+      // only in-process rules: the sandbox starts when a signature is loaded (hot reload)
+      loaded = [];
+      this.unstarted = true;
     } else {
       loaded = await this.spawn(list);
     }
     list.forEach((s, i) => this.registered(s, loaded[i]));
+    for (const s of all) if (s.host) this.registered(s, this.rules.register(s.index, s.file, s.source.ir!));
   }
 
   /** record a signature the realm registered (or report why not); `replacing` is the index it takes over from */
@@ -200,12 +246,13 @@ export class SignatureEngine {
     const dup = [...this.signatures.values()].find((o) => o.meta.id === r.meta!.id && o.state !== "quarantined" && o.index !== replacing);
     if (dup) {
       this.problem({ file: s.file, line: s.source.line ?? lineOf(s.source.text, "getMetadata"), column: 1, message: `duplicate ${this.what(s)} id "${r.meta!.id}" (already loaded from ${dup.file})`, kind: s.source.kind });
-      void this.call({ type: "remove", id: 0, index: s.index, close: true });
+      void this.remove(s, true);
       return false;
     }
     s.meta = r.meta!;
     s.mask = r.mask!;
     this.signatures.set(s.index, s);
+    this.masks = null;
     // what init() logged or reported
     if (r.out) this.collectResult(r.out);
     return true;
@@ -319,8 +366,10 @@ export class SignatureEngine {
     else this.opts.log(`netsig: sandbox restarted (${why}); signature state was reset`, "warn");
     const resend = [...this.pending.values()].sort((a, b) => a.id - b.id);
     this.pending.clear();
-    const active = [...this.signatures.values()].filter((s) => s.state === "active");
+    // (the rules that run in-process are not the sandbox's)
+    const active = [...this.signatures.values()].filter((s) => s.state === "active" && !s.host);
     for (const s of active) this.signatures.delete(s.index);
+    this.masks = null;
     // what is sent while the new sandbox starts waits, so that it goes after the resent batches
     const waiting: Pending[] = (this.restarting = []);
     void this.spawn(active).then((loaded) => {
@@ -346,15 +395,25 @@ export class SignatureEngine {
     const s = this.signatures.get(index);
     if (!s || s.state === "quarantined") return;
     s.state = "quarantined";
+    this.masks = null;
     this.opts.log(`netsig: signature ${s.meta.id || "?"} (${s.file}) quarantined: it ${why}; the others keep running`, "warn");
-    if (this.worker) void this.call({ type: "remove", id: 0, index, close: false }).then((r) => this.collect(r));
+    if (this.worker) void this.remove(s, false);
   }
 
   // ---- events in
 
   /** hand over a decoded packet; returns true when the caller should await drain() */
   push(p: Packet, packetNumber: number): boolean {
-    if ((kindsOf(p) & this.mask) === 0) return false;
+    const kinds = kindsOf(p);
+    if ((kinds & this.mask) === 0) return false;
+    // the in-process rules see every packet at once; their results wait for the batch's
+    if (kinds & this.rules.mask) {
+      this.rules.push(p, packetNumber);
+      this.batchLastPacket = packetNumber;
+      this.stats.packetsSent++;
+      if (this.rules.held >= this.opts.batchSize) this.send();
+    }
+    if ((kinds & this.sandboxMask) === 0) return this.pending.size >= this.opts.maxInFlight;
     if (this.failed !== null) { this.stats.shed++; return false; }
     if (this.pending.size + (this.held?.length ?? 0) >= this.opts.maxQueued) {
       if (this.stats.shed++ === 0) {
@@ -362,9 +421,9 @@ export class SignatureEngine {
       }
       return true;
     }
+    if (!(kinds & this.rules.mask)) this.stats.packetsSent++;
     this.batch.add(p, packetNumber);
     this.batchLastPacket = packetNumber;
-    this.stats.packetsSent++;
     if (this.batch.count >= this.opts.batchSize) this.send();
     return this.pending.size >= this.opts.maxInFlight;
   }
@@ -382,20 +441,40 @@ export class SignatureEngine {
 
   private send(): void {
     const count = this.batch.count;
-    if (count === 0) return;
-    const data = this.batch.take();
+    if (count === 0 && this.rules.held === 0) return;
+    const data = count > 0 ? this.batch.take() : null;
+    const rules = this.rules.held > 0 ? this.rules.take() : null;
     const last = this.batchLastPacket;
-    if (this.held) { this.held.push({ data, last, count }); return; }
-    this.post(data, last, count);
+    if (this.held) { this.held.push({ data, last, count, rules }); return; }
+    this.post(data, last, count, rules);
   }
 
-  private post(data: string, last: number, count: number): void {
-    void this.call({ type: "batch", id: 0, data }).then((r) => {
+  /**
+   * Send a batch to the sandbox; hand on its results with those of the
+   * in-process rules over the same packets, in packet order, after the
+   * batches before it.
+   */
+  private post(data: string | null, last: number, count: number, rules: Result | null): void {
+    const answer = data === null ? Promise.resolve(null) : this.call({ type: "batch", id: 0, data });
+    this.tail = Promise.all([answer, this.tail]).then(([r]) => {
       // "": the sandbox is gone for good (failed): the batch was not checked
       if (r === "") this.stats.shed += count;
-      else this.collect(r);
+      this.collectBoth(r === null || r === "" ? null : r, rules);
       this.onComplete(last);
     });
+  }
+
+  /** collect a sandbox answer (JSON) and the rules' results as one, findings in packet order */
+  private collectBoth(json: string | null, rules: Result | null): void {
+    let r: Result | null = null;
+    if (json !== null) {
+      try { r = JSON.parse(json) as Result; } catch { r = null; }
+    }
+    if (r === null) { if (rules !== null) this.collectResult(rules); return; }
+    if (rules === null) { this.collectResult(r); return; }
+    const findings = rules.findings.length === 0 ? r.findings : [...r.findings, ...rules.findings].sort((a, b) => a.seq - b.seq);
+    const events = r.events && rules.events ? r.events.map((n, i) => n + rules.events![i]) : r.events ?? rules.events;
+    this.collectResult({ findings, errors: [...r.errors, ...rules.errors], logs: [...r.logs, ...rules.logs], done: true, events });
   }
 
   /** send the batch being built even if it is not full (live capture: at most a few ms of delay) */
@@ -419,7 +498,7 @@ export class SignatureEngine {
       } finally {
         const held = this.held;
         this.held = null;
-        for (const b of held) this.post(b.data, b.last, b.count);
+        for (const b of held) this.post(b.data, b.last, b.count, b.rules);
       }
     });
     this.exclusiveChain = run.then(() => undefined, () => undefined);
@@ -441,13 +520,19 @@ export class SignatureEngine {
     return this.exclusive(async () => {
       if (!("code" in source)) { this.problem(source); return null; }
       const old = this.byFile(source.key ?? source.file);
-      const s: LoadedSignature = { index: this.nextIndex++, file: source.file, meta: { id: "", version: "", name: "", description: "" }, mask: 0, source, errors: [], state: "active" };
-      const json = this.realm ? this.realm.register(s.index, s.file, moduleFunction(source.code), source.kind === "rule") : await this.call({ type: "add", id: 0, sig: this.workerSig(s) });
+      const s = this.unit(source);
+      if (!s.host && this.unstarted) {
+        this.unstarted = false;
+        await this.spawn([]);
+      }
+      const json = s.host ? this.rules.register(s.index, s.file, source.ir!)
+        : this.realm ? this.realm.register(s.index, s.file, moduleFunction(source.code), source.kind === "rule") : await this.call({ type: "add", id: 0, sig: this.workerSig(s) });
       if (!this.registered(s, json, old?.index)) return null;
       if (old) {
         // (still in the map while its close() runs, so what it logs is named)
-        this.collect(await this.call({ type: "remove", id: 0, index: old.index, close: true }));
+        await this.remove(old, true);
         this.signatures.delete(old.index);
+        this.masks = null;
       }
       this.opts.log(`netsig: ${this.what(s)} ${old ? "reloaded" : "loaded"}: ${s.meta.id} (${s.file})`);
       this.onChange();
@@ -462,8 +547,9 @@ export class SignatureEngine {
       for (const s of [...this.signatures.values()]) {
         if ((s.source.key ?? s.file) !== key) continue;
         found = true;
-        if (s.state === "active") this.collect(await this.call({ type: "remove", id: 0, index: s.index, close: true }));
+        if (s.state === "active") await this.remove(s, true);
         this.signatures.delete(s.index);
+        this.masks = null;
         this.opts.log(`netsig: ${this.what(s)} unloaded: ${s.meta.id} (${s.file})`);
       }
       if (found) this.onChange();
@@ -476,16 +562,18 @@ export class SignatureEngine {
     await this.exclusiveChain;
     this.send();
     while (this.pending.size > 0) await new Promise<void>((r) => this.waiters.push(r));
+    await this.tail;
   }
 
   async signal(signal: { type: string; [k: string]: unknown }): Promise<void> {
     await this.flush();
-    this.collect(await this.call({ type: "signal", id: 0, data: JSON.stringify(signal) }));
+    this.collectBoth(await this.call({ type: "signal", id: 0, data: JSON.stringify(signal) }) || null, this.rules.signal(signal));
   }
 
   async close(): Promise<void> {
     await this.flush();
-    if (this.realm || this.worker) this.collect(await this.call({ type: "close", id: 0 }));
+    const rules = this.rules.closeAll();
+    this.collectBoth(this.realm || this.worker ? await this.call({ type: "close", id: 0 }) || null : null, rules);
     this.closed = true;
     if (this.watchdog) clearInterval(this.watchdog);
     if (this.worker) await this.worker.terminate();
@@ -541,8 +629,9 @@ export class SignatureEngine {
     }
     if (s.errors.length > this.opts.maxErrors && s.state === "active") {
       s.state = "disabled";
+      this.masks = null;
       this.opts.log(`netsig: signature ${s.meta.id} (${s.file}) disabled: more than ${this.opts.maxErrors} errors in ${this.opts.errorWindowMs / 1000} s`, "warn");
-      void this.call({ type: "remove", id: 0, index, close: true }).then((r) => this.collect(r));
+      void this.remove(s, true);
     }
   }
 }

@@ -8,6 +8,7 @@
 import { readdirSync, readFileSync, statSync } from "node:fs";
 import { join, resolve } from "node:path";
 import { transformSync, type TransformFailure } from "esbuild";
+import type { UnitIR } from "../rules/ir";
 
 export interface SignatureSource {
   /** absolute path of the file */
@@ -22,6 +23,10 @@ export interface SignatureSource {
   line?: number;
   /** "rule" for a compiled YAML rule */
   kind?: "rule";
+  /** a rule's compiled form (it runs in-process unless `sandboxReason` says why not) */
+  ir?: UnitIR;
+  /** why a rule runs in the sandbox ("": in netsig's process; rules/linear.ts) */
+  sandboxReason?: string;
 }
 
 export interface LoadProblem {

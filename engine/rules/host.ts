@@ -1,0 +1,195 @@
+// The compiled YAML rules that run in netsig's own process. A rule is not
+// user code: it is netsig's rule runtime (runtime.ts) driven by data the rule
+// compiler checked, so it needs no sandbox, and here it reads the packet being
+// decoded through LazyEvents: nothing is built for an event no rule fires on.
+// A rule whose regular expressions could backtrack without bound runs in the
+// sandbox instead (linear.ts). What the rules produce has the shape of the
+// sandbox realm's results (findings in packet order, errors, log lines), so
+// the signature engine treats both alike.
+
+import type { Packet } from "../decode/packet";
+import { Layer } from "../decode/packet";
+import type { DnsMessage } from "../decode/dnstypes";
+import { Ev, type TraceeEvent } from "../events/types";
+import type { Finding, Signature, SignatureMetadata } from "../sdk/index";
+import type { RealmResult } from "../sandbox/realm";
+import { selectorMask } from "../sandbox/realm";
+import type { UnitIR } from "./ir";
+import { compileRules } from "./runtime";
+import { LazyEvent } from "./lazy";
+
+interface Entry { index: number; file: string; sig: Signature; meta: SignatureMetadata; mask: number; disabled: boolean }
+
+const DNS_EVENTS = (1 << Ev.DNS) | (1 << Ev.DNSRequest) | (1 << Ev.DNSResponse);
+
+function safeJSON(v: unknown): string {
+  try {
+    return JSON.stringify(v) ?? "null";
+  } catch (e) {
+    return JSON.stringify({ unserializable: String((e as Error)?.message ?? e) });
+  }
+}
+
+function fresh(): RealmResult {
+  return { findings: [], errors: [], logs: [], done: true, events: [0, 0, 0, 0, 0, 0, 0, 0, 0] };
+}
+
+export class HostRules {
+  /** the event types some rule selects */
+  mask = 0;
+  private entries: Entry[] = [];
+  private readonly byKind: Entry[][] = [[], [], [], [], [], [], [], [], []];
+  private readonly lazy: LazyEvent[];
+  private out: RealmResult = fresh();
+  /** the packet being handled (its number) and the event being delivered */
+  private seq = -1;
+  private packet: Packet | null = null;
+  private current: LazyEvent | null = null;
+  /** packets handled since the last take() */
+  held = 0;
+
+  constructor(hostName: string) {
+    this.lazy = [0, 1, 2, 3, 4, 5, 6, 7, 8].map((k) => new LazyEvent(k as Ev, hostName));
+  }
+
+  /** compile and initialise a rule; the answer has the shape of Realm.register's */
+  register(index: number, file: string, ir: UnitIR): string {
+    try {
+      const sig = compileRules(ir);
+      const meta = sig.getMetadata();
+      const mask = selectorMask(sig.getSelectedEvents());
+      const e: Entry = { index, file, sig, meta, mask, disabled: false };
+      const logger = (level: string) => (...args: unknown[]) => {
+        this.out.logs.push({ sig: index, level, message: args.map((a) => (typeof a === "string" ? a : safeJSON(a))).join(" ") });
+      };
+      sig.init({
+        callback: (f: Finding) => this.finding(e, f),
+        logger: { debug: logger("debug"), info: logger("info"), warn: logger("warn"), error: logger("error") },
+      });
+      this.entries.push(e);
+      this.index();
+      return JSON.stringify({ ok: true, meta, mask, out: this.take() });
+    } catch (err) {
+      return JSON.stringify({ ok: false, message: String((err as Error)?.message ?? err), stack: String((err as Error)?.stack ?? ""), out: this.take() });
+    }
+  }
+
+  /** take a rule out (close() is called unless it is being disabled for good without it) */
+  unregister(index: number, callClose: boolean): RealmResult {
+    const i = this.entries.findIndex((e) => e.index === index);
+    if (i >= 0) {
+      const e = this.entries[i];
+      this.entries.splice(i, 1);
+      this.index();
+      if (callClose) this.call(e, "close", () => e.sig.close());
+    }
+    return this.take();
+  }
+
+  private index(): void {
+    for (const l of this.byKind) l.length = 0;
+    let m = 0;
+    for (const e of this.entries) {
+      if (e.disabled) continue;
+      m |= e.mask;
+      for (let k = 0; k < 9; k++) if (e.mask & (1 << k)) this.byKind[k].push(e);
+    }
+    this.mask = m;
+  }
+
+  /** run the rules over a decoded packet's events (in Tracee's order) */
+  push(p: Packet, seq: number): void {
+    const mask = this.mask;
+    if (p.ipVersion === 0 || mask === 0) return;
+    this.seq = seq;
+    this.packet = p;
+    this.held++;
+    const ts = p.timestampNumber();
+    if (p.ipVersion === 4) { if (mask & (1 << Ev.IPv4)) this.deliver(Ev.IPv4, p, null, ts); } else if (mask & (1 << Ev.IPv6)) this.deliver(Ev.IPv6, p, null, ts);
+    switch (p.last) {
+      case Layer.TCP: if (mask & (1 << Ev.TCP)) this.deliver(Ev.TCP, p, null, ts); break;
+      case Layer.UDP: if (mask & (1 << Ev.UDP)) this.deliver(Ev.UDP, p, null, ts); break;
+      case Layer.ICMPv4: if (mask & (1 << Ev.ICMP)) this.deliver(Ev.ICMP, p, null, ts); break;
+      case Layer.ICMPv6: if (mask & (1 << Ev.ICMPv6)) this.deliver(Ev.ICMPv6, p, null, ts); break;
+      default: break;
+    }
+    if (p.dns !== null && mask & DNS_EVENTS) {
+      this.dns(p, p.dns, ts);
+      const more = p.dnsMore;
+      if (more !== null) for (let i = 0; i < more.length; i++) this.dns(p, more[i], ts);
+    }
+    this.packet = null;
+  }
+
+  private dns(p: Packet, m: DnsMessage, ts: number): void {
+    const mask = this.mask;
+    if (mask & (1 << Ev.DNS)) this.deliver(Ev.DNS, p, m, ts);
+    // Tracee's simple DNS events: messages with exactly one question (events/build.ts)
+    if (m.questions.length !== 1) return;
+    const qr = m.flags >>> 15;
+    if (qr === 0 && mask & (1 << Ev.DNSRequest)) this.deliver(Ev.DNSRequest, p, m, ts);
+    if (qr === 1 && mask & (1 << Ev.DNSResponse)) this.deliver(Ev.DNSResponse, p, m, ts);
+  }
+
+  private deliver(kind: Ev, p: Packet, m: DnsMessage | null, ts: number): void {
+    const list = this.byKind[kind];
+    const ev = this.lazy[kind];
+    ev.reset(p, m, ts);
+    this.current = ev;
+    this.out.events![kind]++;
+    for (let i = 0; i < list.length; i++) {
+      const e = list[i];
+      if (e.disabled) continue;
+      try {
+        e.sig.onEvent(ev as unknown as TraceeEvent);
+      } catch (err) {
+        this.out.errors.push({ sig: e.index, method: "onEvent", message: String((err as Error)?.message ?? err), stack: String((err as Error)?.stack ?? "") });
+      }
+    }
+    this.current = null;
+    ev.reset(null as unknown as Packet, null, 0);
+  }
+
+  private finding(e: Entry, f: Finding): void {
+    const ev = (f && f.event) as unknown;
+    let event: unknown = ev ?? null;
+    let ts = "";
+    if (ev instanceof LazyEvent) {
+      // the event being delivered (a rule keeps no LazyEvent: correlations pin() theirs)
+      event = ev === this.current ? ev.event() : null;
+      if (ev === this.current && this.packet !== null) ts = this.packet.timestampString();
+    } else if (ev && typeof (ev as TraceeEvent).timestamp === "number" && Number.isFinite((ev as TraceeEvent).timestamp)) {
+      ts = BigInt(Math.round((ev as TraceeEvent).timestamp)).toString();
+    }
+    this.out.findings.push({ sig: e.index, seq: this.seq, ts, event: safeJSON(event), data: safeJSON(f && f.data !== undefined ? f.data : {}) });
+  }
+
+  private call(e: Entry, method: string, fn: () => void): void {
+    try {
+      fn();
+    } catch (err) {
+      this.out.errors.push({ sig: e.index, method, message: String((err as Error)?.message ?? err), stack: String((err as Error)?.stack ?? "") });
+    }
+  }
+
+  signal(signal: { type: string }): RealmResult {
+    const s = Object.freeze({ ...signal });
+    for (const e of this.entries) if (!e.disabled) this.call(e, "onSignal", () => e.sig.onSignal(s));
+    return this.take();
+  }
+
+  closeAll(): RealmResult {
+    for (const e of this.entries) this.call(e, "close", () => e.sig.close());
+    this.entries = [];
+    this.index();
+    return this.take();
+  }
+
+  /** what the rules produced since the last take() */
+  take(): RealmResult {
+    const out = this.out;
+    this.out = fresh();
+    this.held = 0;
+    return out;
+  }
+}
