@@ -1,0 +1,122 @@
+// The rules that run in netsig's process read LazyEvents (engine/rules/lazy.ts):
+// every arg, every derived DNS field and the whole event must be what the
+// event builder makes, on every packet of the corpus. And the regexp rules
+// that run there cannot hang netsig: the linear-time fallback, and the
+// sandbox for the patterns it cannot run.
+
+import assert from "node:assert/strict";
+import { spawnSync } from "node:child_process";
+import { mkdtempSync, mkdirSync, rmSync, writeFileSync } from "node:fs";
+import { tmpdir } from "node:os";
+import { join } from "node:path";
+import { after, test } from "node:test";
+import { readCapture } from "../engine/capture/reader";
+import { Decoder } from "../engine/decode/decoder";
+import { ALL_EVENTS, EventBuilder } from "../engine/events/build";
+import type { Ev, TraceeEvent } from "../engine/events/types";
+import { LazyEvent, pin } from "../engine/rules/lazy";
+import { testVirtual, virtualCode, type ValueTest } from "../engine/rules/fields";
+import { expandCounts } from "../engine/rules/regex";
+import { linearSafe, sandboxReason } from "../engine/rules/linear";
+import { loadRules } from "../engine/rules/load";
+import { captureFiles } from "./lib/replay";
+import { CLI } from "./lib/run";
+import { pcapFile } from "./lib/craft";
+import { query } from "./lib/rules";
+
+const HOST = "lazy-test";
+const DNS_FIELDS = ["dns.query", "dns.record_type", "dns.answer", "dns.answer_type", "dns.src_ip", "dns.dst_ip", "dns.src_port", "dns.dst_port", "dns.rcode", "dns.parent_domain", "dns.qr"];
+
+/** every value a derived field has on an event, in scan order */
+function values(ev: TraceeEvent, field: string): unknown[] {
+  const seen: unknown[] = [];
+  const t: ValueTest = { test: (v) => { seen.push(v); return false; } };
+  testVirtual(ev, virtualCode(field), t, false);
+  // (with no value at all, the scan tests undefined once: keep that too)
+  return seen;
+}
+
+test("a LazyEvent reads the same args, DNS fields and event as the builder makes, on every corpus packet", async () => {
+  let events = 0;
+  let dnsEvents = 0;
+  for (const file of captureFiles()) {
+    const d = new Decoder();
+    d.dnsEnabled = true;
+    const b = new EventBuilder(ALL_EVENTS, { hostName: HOST });
+    const check = (ev: TraceeEvent, kind: Ev, p: Parameters<EventBuilder["build"]>[0]): void => {
+      events++;
+      const at = `${file} packet ${d.stats.packets} ${ev.eventName}`;
+      const m = kind >= 6 ? p.dns : null;
+      const lazy = new LazyEvent(kind, HOST);
+      lazy.reset(p, m, p.timestampNumber());
+      assert.equal(lazy.eventName, ev.eventName, at);
+      assert.equal(lazy.timestamp, ev.timestamp, at);
+      for (const a of ev.args) assert.deepEqual(lazy.arg(a.name), a.value, `${at} args.${a.name}`);
+      assert.equal(lazy.arg("no_such_arg"), undefined, at);
+      for (const top of ["hostName", "processName", "eventId", "argsNum", "timestamp"]) {
+        assert.deepEqual(lazy.top(top), (ev as unknown as Record<string, unknown>)[top], `${at} ${top}`);
+      }
+      if (kind >= 6) {
+        dnsEvents++;
+        for (const f of DNS_FIELDS) assert.deepEqual(values(lazy as unknown as TraceeEvent, f), values(ev, f), `${at} ${f}`);
+      }
+      // the whole event: after parts were read (they are kept in it), and from nothing
+      assert.deepEqual(lazy.event(), ev, at);
+      const fresh = new LazyEvent(kind, HOST);
+      fresh.reset(p, m, p.timestampNumber());
+      assert.deepEqual(pin(fresh as unknown as TraceeEvent), ev, at);
+    };
+    await readCapture(file, (rec) => b.build(d.decode(rec), check));
+  }
+  assert.ok(events > 10_000, `only ${events} events`);
+  assert.ok(dnsEvents > 2_000, `only ${dnsEvents} DNS events`);
+});
+
+test("counted repetitions are split for the linear-time engine, matching the same texts", () => {
+  const cases = ["(^|\\.)[^.]{48,}(\\.|$)", "[0-9a-fA-F]{24,}", "a{17}", "a{3,40}?b", "\\d{20,30}", "x{2}", "[\\]a]{20}", "\\u0041{17}", "\\.{17,}"];
+  for (const c of cases) {
+    const e = expandCounts(c);
+    assert.ok(linearSafe(c, ""), `${c} (as ${e}) should run in linear time`);
+    const r1 = new RegExp(`^(?:${c})$`);
+    const r2 = new RegExp(`^(?:${e})$`);
+    for (let n = 0; n < 60; n++) {
+      for (const ch of ["a", "0", ".", "]", "A", "b", "ab"]) {
+        const s = ch.repeat(n) + (n % 3 ? "b" : "");
+        assert.equal(r2.test(s), r1.test(s), `${c} vs ${e} on ${JSON.stringify(s)}`);
+      }
+    }
+  }
+  // a group's count is left alone; backreferences, lookaround and the i flag cannot run in linear time
+  assert.equal(expandCounts("(ab){20}"), "(ab){20}");
+  for (const [src, flags] of [["(a)\\1", ""], ["a(?=b)", ""], ["(?<!a)b", ""], ["abc", "i"]]) assert.equal(linearSafe(src, flags), false, src);
+});
+
+const work = mkdtempSync(join(tmpdir(), "netsig-lazy-"));
+after(() => rmSync(work, { recursive: true, force: true }));
+
+test("a catastrophic regexp: in-process it falls back to the linear engine; with the i flag it runs in the sandbox and is stopped there", () => {
+  const dir = join(work, "rules");
+  mkdirSync(dir);
+  const rule = (id: string, sel: string) => `id: ${id}\nevents: [net_packet_dns_request]\ndetection:\n  s:\n    ${sel}\n  condition: s\n`;
+  writeFileSync(join(dir, "a.yaml"), [
+    rule("nested-plus", "dns.query|re: '^(a+)+$'"),
+    rule("nested-plus-i", "dns.query|re|i: '^(a+)+$'"),
+    rule("control", "dns.query|endswith: '.example'"),
+  ].join("---\n"));
+  const loaded = loadRules([dir]);
+  assert.deepEqual(loaded.problems, []);
+  const reason = new Map(loaded.result.units.map((u) => [u.id, sandboxReason(u.ir)]));
+  assert.equal(reason.get("nested-plus"), "");
+  assert.equal(reason.get("control"), "");
+  assert.match(reason.get("nested-plus-i")!, /with the i flag may backtrack without bound/);
+  // 40 a's then a b: 2^40 backtracking steps for a backtracking engine
+  const pcap = join(work, "evil.pcap");
+  const name = `${"a".repeat(40)}b.example`;
+  writeFileSync(pcap, pcapFile(1, [query("10.0.0.5", "10.0.0.53", name, "A", { t: 1 })].map((p) => ({ tsSec: 1_700_000_000, tsUsec: 0, data: p.data }))));
+  const r = spawnSync(process.execPath, [CLI, "replay", pcap, "--rules", dir, "--output", "json"], { encoding: "utf8", timeout: 120_000 });
+  assert.equal(r.status, 0, `replay did not finish: ${r.signal ?? ""} ${r.stderr}`);
+  assert.match(r.stderr, /nested-plus-i runs in the signature sandbox/);
+  assert.match(r.stderr, /nested-plus-i .* quarantined: it ran longer than/);
+  const findings = r.stdout.trim().split("\n").filter(Boolean).map((l) => JSON.parse(l) as { eventName: string });
+  assert.deepEqual(findings.map((f) => f.eventName), ["control"]);
+});
