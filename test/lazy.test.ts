@@ -51,6 +51,16 @@ test("a LazyEvent reads the same args, DNS fields and event as the builder makes
       lazy.reset(p, m, p.timestampNumber());
       assert.equal(lazy.eventName, ev.eventName, at);
       assert.equal(lazy.timestamp, ev.timestamp, at);
+      // args.NAME.KEY first (read without making the arg), on a LazyEvent of its own
+      const keys = new LazyEvent(kind, HOST);
+      keys.reset(p, m, p.timestampNumber());
+      for (const a of ev.args) {
+        if (a.value === null || typeof a.value !== "object" || Array.isArray(a.value)) continue;
+        for (const k of [...Object.keys(a.value), "no_such_key"]) {
+          assert.deepEqual(keys.argKey(a.name, k), (a.value as Record<string, unknown>)[k], `${at} args.${a.name}.${k}`);
+        }
+      }
+      assert.equal(keys.argKey("no_such_arg", "x"), undefined, at);
       for (const a of ev.args) assert.deepEqual(lazy.arg(a.name), a.value, `${at} args.${a.name}`);
       assert.equal(lazy.arg("no_such_arg"), undefined, at);
       for (const top of ["hostName", "processName", "eventId", "argsNum", "timestamp"]) {

@@ -275,7 +275,7 @@ function lazyScan(ev: LazyEvent, code: V, s: Scan): void {
   const n = full || !resp ? qs.length : Math.min(qs.length, 1);
   for (let i = 0; i < n; i++) {
     const q = qs[i];
-    if (s.visit(code === V.Query ? q.name : code === V.RecordType ? dnsTypeName(q.type) : registeredDomain(q.name))) return;
+    if (s.visit(code === V.Query ? q.name : code === V.RecordType ? dnsTypeName(q.type) : i === 0 ? ev.parentDomain() : registeredDomain(q.name))) return;
   }
 }
 

@@ -11,6 +11,8 @@ import type { Packet } from "../decode/packet";
 import type { DnsMessage } from "../decode/dnstypes";
 import { buildEvent, protoDNS, protoICMP, protoICMPv6, protoIPv4, protoIPv6, protoTCP, protoUDP, pktMeta, queryData, responseData } from "../events/build";
 import { Ev, EVENT_NAMES, type TraceeEvent } from "../events/types";
+import { ipProtocolName } from "../events/vocab";
+import { registeredDomain } from "../sdk/helpers";
 
 /** the args of each event type, by name, in Tracee's order */
 const ARG_NAMES: readonly (readonly string[])[] = [
@@ -36,6 +38,7 @@ export class LazyEvent {
   private obj: unknown = undefined;
   private list: unknown = undefined;
   private full: TraceeEvent | null = null;
+  private parent: string | undefined = undefined;
 
   constructor(readonly kind: Ev, private readonly hostName: string) {
     this.eventName = EVENT_NAMES[kind];
@@ -50,6 +53,13 @@ export class LazyEvent {
     this.obj = undefined;
     this.list = undefined;
     this.full = null;
+    this.parent = undefined;
+  }
+
+  /** dns.parent_domain of the first question (several rules and correlations group by it) */
+  parentDomain(): string {
+    if (this.parent === undefined) this.parent = registeredDomain((this.m as DnsMessage).questions[0].name);
+    return this.parent;
   }
 
   /** the value of the arg with this name (undefined when the event has none) */
@@ -70,6 +80,58 @@ export class LazyEvent {
     }
     if (this.obj === undefined) this.obj = this.object(name);
     return this.obj;
+  }
+
+  /**
+   * `args.NAME.KEY` (a rule's most common path): for the packet metadata and
+   * the IP and TCP headers, the one value, without making the arg's object
+   */
+  argKey(name: string, key: string): unknown {
+    if (this.obj === undefined && this.names.indexOf(name) >= 0) {
+      const p = this.p;
+      switch (name) {
+        case "metadata":
+          switch (key) {
+            case "src_ip": return p.srcIP;
+            case "dst_ip": return p.dstIP;
+            case "src_port": return p.srcPort;
+            case "dst_port": return p.dstPort;
+            case "protocol": return p.l4Protocol;
+            default: break;
+          }
+          break;
+        case "proto_ipv4":
+          switch (key) {
+            case "length": return p.ipTotalLen;
+            case "protocol": return ipProtocolName(p.ipProtocol);
+            case "TTL": return p.ttl;
+            default: break;
+          }
+          break;
+        case "proto_ipv6":
+          switch (key) {
+            case "length": return p.payloadLen;
+            case "nextHeader": return ipProtocolName(p.ipProtocol);
+            default: break;
+          }
+          break;
+        case "proto_tcp":
+          switch (key) {
+            case "srcPort": return p.srcPort;
+            case "dstPort": return p.dstPort;
+            case "FIN": return p.tcpFlags & 1;
+            case "SYN": return (p.tcpFlags >> 1) & 1;
+            case "RST": return (p.tcpFlags >> 2) & 1;
+            case "PSH": return (p.tcpFlags >> 3) & 1;
+            case "ACK": return (p.tcpFlags >> 4) & 1;
+            default: break;
+          }
+          break;
+        default: break;
+      }
+    }
+    const v = this.arg(name);
+    return v !== null && typeof v === "object" ? (v as Record<string, unknown>)[key] : undefined;
   }
 
   private object(name: string): unknown {

@@ -137,6 +137,9 @@ class LowerRegexTest implements ValueTest {
   }
 }
 
+/** `*` alone: any text (or number) */
+const ANY_TEXT: ValueTest = { test: (v) => text(v) !== null };
+
 class NumTest implements ValueTest {
   constructor(private readonly op: string, private readonly vals: number[], private readonly all: boolean) {}
   test(v: unknown): boolean {
@@ -349,7 +352,8 @@ class AnyTest implements ValueTest {
 export function buildTest(m: MatchIR): ValueTest {
   switch (m.k) {
     case "str": return new StrTest(m.op, m.vals, m.cased);
-    case "glob": return m.cased ? new RegexTest(new RegExp(m.srcs.join("|"), "s")) : new LowerRegexTest(new RegExp(m.srcs.join("|").toLowerCase(), "s"));
+    case "glob": if (m.srcs.every((x) => x === "^(?:.*)$")) return ANY_TEXT;
+      return m.cased ? new RegexTest(new RegExp(m.srcs.join("|"), "s")) : new LowerRegexTest(new RegExp(m.srcs.join("|").toLowerCase(), "s"));
     case "re": return new RegexTest(new RegExp(expandCounts(m.src), m.flags));
     case "num": return new NumTest(m.op, m.vals, m.all);
     case "bool": return new BoolTest(m.v);
@@ -379,7 +383,10 @@ class ArgPred implements Pred {
     this.key = segs.length ? segs[0] as string : null;
   }
   eval(ev: TraceeEvent): boolean {
-    if (ev instanceof LazyEvent) return this.value((ev as LazyEvent).arg(this.name));
+    if (ev instanceof LazyEvent) {
+      const lazy = ev as LazyEvent;
+      return this.key === null ? this.t.test(lazy.arg(this.name)) : this.t.test(lazy.argKey(this.name, this.key));
+    }
     const args = ev.args;
     for (let i = 0; i < args.length; i++) if (args[i].name === this.name) return this.value(args[i].value);
     return this.t.test(undefined);
