@@ -473,7 +473,8 @@ export class SignatureEngine {
     if (r === null) { if (rules !== null) this.collectResult(rules); return; }
     if (rules === null) { this.collectResult(r); return; }
     const findings = rules.findings.length === 0 ? r.findings : [...r.findings, ...rules.findings].sort((a, b) => a.seq - b.seq);
-    const events = r.events && rules.events ? r.events.map((n, i) => n + rules.events![i]) : r.events ?? rules.events;
+    // (the same packets' events: one that reached both the sandbox and the rules is one event)
+    const events = r.events && rules.events ? r.events.map((n, i) => Math.max(n, rules.events![i])) : r.events ?? rules.events;
     this.collectResult({ findings, errors: [...r.errors, ...rules.errors], logs: [...r.logs, ...rules.logs], done: true, events });
   }
 
