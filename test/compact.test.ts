@@ -193,30 +193,41 @@ function everyDnsSignature(work: string): string {
 `;
 }
 
-test("live capture cannot wait: when the sandbox falls behind, packets skip the signatures, counted and logged once, and the rest is checked", async () => {
+/** one DNS query for x.example, as an Ethernet frame */
+function queryFrame(): Buffer {
+  const msg = dns({ type: "query", id: 1, flags: 0x0100, questions: [{ type: "A", class: "IN", name: "x.example" }] });
+  return ethernet(ipv4({ src: "127.0.0.1", dst: "127.0.0.53", protocol: 17 }, udp({ srcPort: 40000, dstPort: 53 }, msg)));
+}
+
+/** start the engine on one signature file and a pipeline that hands it every packet; findings are counted */
+async function engineOn(file: string, opts: { batchSize: number; maxQueued: number }, logs: string[]) {
   const { SignatureEngine } = await import("../engine/sandbox/host");
   const { transpileSignature } = await import("../engine/sandbox/loader");
+  const engine = await SignatureEngine.start([transpileSignature(file)], { hostName: "h", ...opts, log: (l) => logs.push(l) });
+  const counted = { findings: 0 };
+  engine.onFindings = (fs) => { counted.findings += fs.length; };
+  const pipeline = new EventPipeline(0, "h", () => undefined);
+  pipeline.needDns = true;
+  let n = 0;
+  pipeline.tap = (p) => { engine.push(p, n++); };
+  return { engine, pipeline, counted };
+}
+
+test("live capture cannot wait: when the sandbox falls behind, packets skip the signatures, counted and logged once, and the rest is checked", async () => {
   const dir = mkdtempSync(join(tmpdir(), "netsig-shed-"));
   try {
     const file = join(dir, "count.ts");
     writeFileSync(file, everyDnsSignature(""));
     const logs: string[] = [];
-    const engine = await SignatureEngine.start([transpileSignature(file)], { hostName: "h", batchSize: 100, maxQueued: 4, log: (l) => logs.push(l) });
-    let findings = 0;
-    engine.onFindings = (fs) => { findings += fs.length; };
-    const pipeline = new EventPipeline(0, "h", () => undefined);
-    pipeline.needDns = true;
-    let n = 0;
-    pipeline.tap = (p) => { engine.push(p, n++); };
-    const msg = dns({ type: "query", id: 1, flags: 0x0100, questions: [{ type: "A", class: "IN", name: "x.example" }] });
-    const data = ethernet(ipv4({ src: "127.0.0.1", dst: "127.0.0.53", protocol: 17 }, udp({ srcPort: 40000, dstPort: 53 }, msg)));
+    const { engine, pipeline, counted } = await engineOn(file, { batchSize: 100, maxQueued: 4 }, logs);
+    const data = queryFrame();
     // 2000 packets handed over at once, as a capture callback would: the worker cannot answer meanwhile
     for (let i = 0; i < 2000; i++) {
       pipeline.onPacket({ tsSec: 1700000000, tsNsec: i, linkType: 1, iface: "", buf: data, offset: 0, caplen: data.length, origLen: data.length, fileOffset: 0 });
     }
     await engine.close();
     assert.equal(engine.stats.shed, 2000 - 4 * 100, "4 batches queued, the rest shed");
-    assert.equal(findings, 400, "what was queued was checked");
+    assert.equal(counted.findings, 400, "what was queued was checked");
     assert.equal(logs.filter((l) => /fell|behind/.test(l)).length, 1, logs.join("\n"));
   } finally {
     rmSync(dir, { recursive: true, force: true });
@@ -224,30 +235,21 @@ test("live capture cannot wait: when the sandbox falls behind, packets skip the 
 });
 
 test("replay waits for the sandbox: however far the signatures fall behind, no packet is shed and every one is checked", async () => {
-  const { SignatureEngine } = await import("../engine/sandbox/host");
-  const { transpileSignature } = await import("../engine/sandbox/loader");
   const dir = mkdtempSync(join(tmpdir(), "netsig-drain-"));
   try {
     const file = join(dir, "count.ts");
     writeFileSync(file, everyDnsSignature("let x = 0; for (let i = 0; i < 2000; i++) x += i; if (x > 0) "));
-    const msg = dns({ type: "query", id: 1, flags: 0x0100, questions: [{ type: "A", class: "IN", name: "x.example" }] });
-    const data = ethernet(ipv4({ src: "127.0.0.1", dst: "127.0.0.53", protocol: 17 }, udp({ srcPort: 40000, dstPort: 53 }, msg)));
+    const data = queryFrame();
     const N = 20000;
     const pcap = join(dir, "many.pcap");
     writeFileSync(pcap, pcapFile(1, Array.from({ length: N }, (_, i) => ({ tsSec: 1700000000, tsUsec: i % 1000000, data }))));
     const logs: string[] = [];
     // each 16 KB chunk makes about two batches, more than come back meanwhile
-    const engine = await SignatureEngine.start([transpileSignature(file)], { hostName: "h", batchSize: 100, maxQueued: 8, log: (l) => logs.push(l) });
-    let findings = 0;
-    engine.onFindings = (fs) => { findings += fs.length; };
-    const pipeline = new EventPipeline(0, "h", () => undefined);
-    pipeline.needDns = true;
-    let n = 0;
-    pipeline.tap = (p) => { engine.push(p, n++); };
+    const { engine, pipeline, counted } = await engineOn(file, { batchSize: 100, maxQueued: 8 }, logs);
     await readCapture(pcap, pipeline.onPacket, { chunkSize: 16384, between: () => { engine.sendPartial(); return engine.drain(); } });
     await engine.close();
     assert.equal(engine.stats.shed, 0, logs.join("\n"));
-    assert.equal(findings, N, "every packet went through the signature");
+    assert.equal(counted.findings, N, "every packet went through the signature");
   } finally {
     rmSync(dir, { recursive: true, force: true });
   }
