@@ -70,7 +70,7 @@ test("a LazyEvent reads the same args, DNS fields and event as the builder makes
         dnsEvents++;
         for (const f of DNS_FIELDS) assert.deepEqual(values(lazy as unknown as TraceeEvent, f), values(ev, f), `${at} ${f}`);
       }
-      // the whole event: after parts were read (they are kept in it), and from nothing
+      // the whole event: after parts were read, and from nothing
       assert.deepEqual(lazy.event(), ev, at);
       const fresh = new LazyEvent(kind, HOST);
       fresh.reset(p, m, p.timestampNumber());

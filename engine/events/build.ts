@@ -317,64 +317,66 @@ export function buildEvent(kind: Ev, p: Packet, m: DnsMessage | null, hostName: 
   return envelope(kind, p.timestampNumber(), hostName, eventArgs(kind, p, m));
 }
 
+/** what visitEvents hands each event of a packet to (`m`: the DNS message of a DNS event) */
+export interface EventVisitor {
+  visit(kind: Ev, p: Packet, m: DnsMessage | null, ts: number): void;
+}
+
 /**
- * Build every wanted event of a decoded packet, in Tracee's order (IP, then
- * transport, then DNS), handing each to `sink`.
+ * The events of a decoded packet that `mask` asks for, in Tracee's order (IP,
+ * then transport, then the DNS events of each message), one visit each; the
+ * event builder builds them, the in-process rules read them (rules/host.ts).
+ * While the extra DNS messages of one TCP segment are visited, p.dns is that
+ * message.
  */
-export class EventBuilder {
+export function visitEvents(p: Packet, mask: EventMask, v: EventVisitor): void {
+  if (p.ipVersion === 0) return;
+  const ts = p.timestampNumber();
+  if (p.ipVersion === 4) { if (mask & (1 << Ev.IPv4)) v.visit(Ev.IPv4, p, null, ts); } else if (mask & (1 << Ev.IPv6)) v.visit(Ev.IPv6, p, null, ts);
+  // (transport events are not repeated for the extra DNS messages)
+  switch (p.last) {
+    case Layer.TCP: if (mask & (1 << Ev.TCP)) v.visit(Ev.TCP, p, null, ts); break;
+    case Layer.UDP: if (mask & (1 << Ev.UDP)) v.visit(Ev.UDP, p, null, ts); break;
+    case Layer.ICMPv4: if (mask & (1 << Ev.ICMP)) v.visit(Ev.ICMP, p, null, ts); break;
+    case Layer.ICMPv6: if (mask & (1 << Ev.ICMPv6)) v.visit(Ev.ICMPv6, p, null, ts); break;
+    default: break;
+  }
+  if (p.dns === null || (mask & DNS_EVENTS) === 0) return;
+  visitDns(p, p.dns, mask, ts, v);
+  const more = p.dnsMore;
+  if (more !== null) {
+    const first = p.dns;
+    for (let i = 0; i < more.length; i++) { p.dns = more[i]; visitDns(p, more[i], mask, ts, v); }
+    p.dns = first;
+  }
+}
+
+function visitDns(p: Packet, m: DnsMessage, mask: EventMask, ts: number, v: EventVisitor): void {
+  if (mask & (1 << Ev.DNS)) v.visit(Ev.DNS, p, m, ts);
+  // Tracee emits the simple DNS events only for a message with exactly one question
+  if (m.questions.length !== 1) return;
+  const qr = m.flags >>> 15;
+  if (qr === 0 && mask & (1 << Ev.DNSRequest)) v.visit(Ev.DNSRequest, p, m, ts);
+  if (qr === 1 && mask & (1 << Ev.DNSResponse)) v.visit(Ev.DNSResponse, p, m, ts);
+}
+
+/** builds every wanted event of a decoded packet, in Tracee's order, handing each to the sink */
+export class EventBuilder implements EventVisitor {
+  /** the sink of the packet being built */
+  private sink: EventSink | null = null;
+
   constructor(public mask: EventMask, private readonly ctx: EventContext) {}
 
   /** does this mask need DNS decoded? */
   get wantsDns(): boolean { return (this.mask & DNS_EVENTS) !== 0; }
 
   build(p: Packet, sink: EventSink): void {
-    const mask = this.mask;
-    if (p.ipVersion === 0) return;
-    const ts = p.timestampNumber();
-    const host = this.ctx.hostName;
-    if (p.ipVersion === 4) {
-      if (mask & (1 << Ev.IPv4)) {
-        sink(envelope(Ev.IPv4, ts, host, eventArgs(Ev.IPv4, p, null)), Ev.IPv4, p);
-      }
-    } else if (mask & (1 << Ev.IPv6)) {
-      sink(envelope(Ev.IPv6, ts, host, eventArgs(Ev.IPv6, p, null)), Ev.IPv6, p);
-    }
-    this.buildTransport(p, ts, sink);
-    if (p.dns !== null) {
-      this.buildDns(p, ts, sink);
-      const more = p.dnsMore;
-      if (more !== null) {
-        const first = p.dns;
-        for (let i = 0; i < more.length; i++) { p.dns = more[i]; this.buildDns(p, ts, sink); }
-        p.dns = first;
-      }
-    }
+    this.sink = sink;
+    visitEvents(p, this.mask, this);
+    this.sink = null;
   }
 
-  /** transport events (not repeated for the extra DNS messages of one TCP segment) */
-  private buildTransport(p: Packet, ts: number, sink: EventSink): void {
-    const mask = this.mask;
-    const host = this.ctx.hostName;
-    switch (p.last) {
-      case Layer.TCP: if (mask & (1 << Ev.TCP)) sink(envelope(Ev.TCP, ts, host, eventArgs(Ev.TCP, p, null)), Ev.TCP, p); return;
-      case Layer.UDP: if (mask & (1 << Ev.UDP)) sink(envelope(Ev.UDP, ts, host, eventArgs(Ev.UDP, p, null)), Ev.UDP, p); return;
-      case Layer.ICMPv4: if (mask & (1 << Ev.ICMP)) sink(envelope(Ev.ICMP, ts, host, eventArgs(Ev.ICMP, p, null)), Ev.ICMP, p); return;
-      case Layer.ICMPv6: if (mask & (1 << Ev.ICMPv6)) sink(envelope(Ev.ICMPv6, ts, host, eventArgs(Ev.ICMPv6, p, null)), Ev.ICMPv6, p); return;
-      default: return;
-    }
-  }
-
-  /** DNS events of p.dns (also called once per extra message a TCP segment completed) */
-  buildDns(p: Packet, ts: number, sink: EventSink): void {
-    const m = p.dns as DnsMessage;
-    const mask = this.mask;
-    const host = this.ctx.hostName;
-    if (mask & (1 << Ev.DNS)) sink(envelope(Ev.DNS, ts, host, eventArgs(Ev.DNS, p, m)), Ev.DNS, p);
-    // Tracee emits the simple DNS events only for a message with exactly one question
-    if (m.questions.length !== 1) return;
-    const qr = m.flags >>> 15;
-    if (qr === 0 && mask & (1 << Ev.DNSRequest)) sink(envelope(Ev.DNSRequest, ts, host, eventArgs(Ev.DNSRequest, p, m)), Ev.DNSRequest, p);
-    if (qr === 1 && mask & (1 << Ev.DNSResponse)) sink(envelope(Ev.DNSResponse, ts, host, eventArgs(Ev.DNSResponse, p, m)), Ev.DNSResponse, p);
+  visit(kind: Ev, p: Packet, m: DnsMessage | null, ts: number): void {
+    this.sink!(envelope(kind, ts, this.ctx.hostName, eventArgs(kind, p, m)), kind, p);
   }
 }
-

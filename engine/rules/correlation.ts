@@ -1,4 +1,4 @@
-// Sigma correlations inside the sandbox realm: event_count, value_count,
+// Sigma correlations (in-process or in the sandbox realm): event_count, value_count,
 // temporal and temporal_ordered over the events that the referenced rules
 // match, per group (the group-by fields' values), in packet time.
 //

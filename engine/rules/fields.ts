@@ -6,8 +6,9 @@
 //   [N]           element N
 //   dns.NAME      a derived DNS field (engine/rules/shapes.ts VIRTUAL_FIELDS)
 // parseFieldPath() is the host's (it checks the path against the selected
-// events' shapes); the rest runs in the sandbox realm: no allocation per
-// event but the strings the DNS fields derive.
+// events' shapes); the rest reads events, built ones in the sandbox realm or
+// LazyEvents in netsig's process (rules/host.ts): no allocation per event but
+// the strings the DNS fields derive.
 
 import type { FieldIR } from "./ir";
 import { Ev, type EventName } from "../events/types";
@@ -224,8 +225,8 @@ function rrScan(r: ProtoDNSResourceRecord, s: Scan): boolean {
   }
 }
 
+/** (built events only: dnsScan sends a LazyEvent to lazyScan) */
 function arg(ev: TraceeEvent, i: number, name: string): unknown {
-  if (ev instanceof LazyEvent) return (ev as LazyEvent).arg(name);
   const a = ev.args[i];
   return a !== undefined && a.name === name ? a.value : argValue(ev, name);
 }

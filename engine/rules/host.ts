@@ -8,33 +8,23 @@
 // the signature engine treats both alike.
 
 import type { Packet } from "../decode/packet";
-import { Layer } from "../decode/packet";
 import type { DnsMessage } from "../decode/dnstypes";
 import { Ev, type TraceeEvent } from "../events/types";
 import type { Finding, Signature, SignatureMetadata } from "../sdk/index";
 import type { RealmResult } from "../sandbox/realm";
-import { selectorMask } from "../sandbox/realm";
+import { messageOf, safeJSON, selectorMask, stackOf } from "../sandbox/realm";
 import type { UnitIR } from "./ir";
 import { compileRules } from "./runtime";
+import { visitEvents, type EventVisitor } from "../events/build";
 import { LazyEvent } from "./lazy";
 
 interface Entry { index: number; file: string; sig: Signature; meta: SignatureMetadata; mask: number; disabled: boolean }
-
-const DNS_EVENTS = (1 << Ev.DNS) | (1 << Ev.DNSRequest) | (1 << Ev.DNSResponse);
-
-function safeJSON(v: unknown): string {
-  try {
-    return JSON.stringify(v) ?? "null";
-  } catch (e) {
-    return JSON.stringify({ unserializable: String((e as Error)?.message ?? e) });
-  }
-}
 
 function fresh(): RealmResult {
   return { findings: [], errors: [], logs: [], done: true, events: [0, 0, 0, 0, 0, 0, 0, 0, 0] };
 }
 
-export class HostRules {
+export class HostRules implements EventVisitor {
   /** the event types some rule selects */
   mask = 0;
   private entries: Entry[] = [];
@@ -70,7 +60,7 @@ export class HostRules {
       this.index();
       return JSON.stringify({ ok: true, meta, mask, out: this.take() });
     } catch (err) {
-      return JSON.stringify({ ok: false, message: String((err as Error)?.message ?? err), stack: String((err as Error)?.stack ?? ""), out: this.take() });
+      return JSON.stringify({ ok: false, message: messageOf(err), stack: stackOf(err), out: this.take() });
     }
   }
 
@@ -99,39 +89,16 @@ export class HostRules {
 
   /** run the rules over a decoded packet's events (in Tracee's order) */
   push(p: Packet, seq: number): void {
-    const mask = this.mask;
-    if (p.ipVersion === 0 || mask === 0) return;
+    if (p.ipVersion === 0 || this.mask === 0) return;
     this.seq = seq;
     this.packet = p;
     this.held++;
-    const ts = p.timestampNumber();
-    if (p.ipVersion === 4) { if (mask & (1 << Ev.IPv4)) this.deliver(Ev.IPv4, p, null, ts); } else if (mask & (1 << Ev.IPv6)) this.deliver(Ev.IPv6, p, null, ts);
-    switch (p.last) {
-      case Layer.TCP: if (mask & (1 << Ev.TCP)) this.deliver(Ev.TCP, p, null, ts); break;
-      case Layer.UDP: if (mask & (1 << Ev.UDP)) this.deliver(Ev.UDP, p, null, ts); break;
-      case Layer.ICMPv4: if (mask & (1 << Ev.ICMP)) this.deliver(Ev.ICMP, p, null, ts); break;
-      case Layer.ICMPv6: if (mask & (1 << Ev.ICMPv6)) this.deliver(Ev.ICMPv6, p, null, ts); break;
-      default: break;
-    }
-    if (p.dns !== null && mask & DNS_EVENTS) {
-      this.dns(p, p.dns, ts);
-      const more = p.dnsMore;
-      if (more !== null) for (let i = 0; i < more.length; i++) this.dns(p, more[i], ts);
-    }
+    visitEvents(p, this.mask, this);
     this.packet = null;
   }
 
-  private dns(p: Packet, m: DnsMessage, ts: number): void {
-    const mask = this.mask;
-    if (mask & (1 << Ev.DNS)) this.deliver(Ev.DNS, p, m, ts);
-    // Tracee's simple DNS events: messages with exactly one question (events/build.ts)
-    if (m.questions.length !== 1) return;
-    const qr = m.flags >>> 15;
-    if (qr === 0 && mask & (1 << Ev.DNSRequest)) this.deliver(Ev.DNSRequest, p, m, ts);
-    if (qr === 1 && mask & (1 << Ev.DNSResponse)) this.deliver(Ev.DNSResponse, p, m, ts);
-  }
-
-  private deliver(kind: Ev, p: Packet, m: DnsMessage | null, ts: number): void {
+  /** deliver one event of the packet to the rules that selected it */
+  visit(kind: Ev, p: Packet, m: DnsMessage | null, ts: number): void {
     const list = this.byKind[kind];
     const ev = this.lazy[kind];
     ev.reset(p, m, ts);
@@ -143,7 +110,7 @@ export class HostRules {
       try {
         e.sig.onEvent(ev as unknown as TraceeEvent);
       } catch (err) {
-        this.out.errors.push({ sig: e.index, method: "onEvent", message: String((err as Error)?.message ?? err), stack: String((err as Error)?.stack ?? "") });
+        this.out.errors.push({ sig: e.index, method: "onEvent", message: messageOf(err), stack: stackOf(err) });
       }
     }
     this.current = null;
@@ -168,7 +135,7 @@ export class HostRules {
     try {
       fn();
     } catch (err) {
-      this.out.errors.push({ sig: e.index, method, message: String((err as Error)?.message ?? err), stack: String((err as Error)?.stack ?? "") });
+      this.out.errors.push({ sig: e.index, method, message: messageOf(err), stack: stackOf(err) });
     }
   }
 

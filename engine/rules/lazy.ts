@@ -159,18 +159,7 @@ export class LazyEvent {
 
   /** the whole Tracee event (built once) */
   event(): TraceeEvent {
-    if (this.full === null) {
-      this.full = buildEvent(this.kind, this.p, this.m, this.hostName);
-      // the same values as the parts already read (a rule's data may hold them)
-      if (this.obj !== undefined || this.list !== undefined) {
-        const args = this.full.args;
-        for (let i = 0; i < args.length; i++) {
-          const n = args[i].name;
-          if (n === "dns_questions" || n === "dns_response") { if (this.list !== undefined) args[i].value = this.list; }
-          else if (this.obj !== undefined && (n === "metadata" || n.startsWith("proto_"))) args[i].value = this.obj;
-        }
-      }
-    }
+    if (this.full === null) this.full = buildEvent(this.kind, this.p, this.m, this.hostName);
     return this.full;
   }
 }

@@ -56,6 +56,7 @@ export function readRuleFiles(paths: string[]): { files: RuleFile[]; problems: L
   }
   return { files, problems };
 }
+
 export function unitSource(u: CompiledUnit, text: string): SignatureSource {
   return { file: u.file, code: u.code, text, key: u.key, line: u.line, kind: "rule", ir: u.ir, sandboxReason: sandboxReason(u.ir) };
 }

@@ -1,4 +1,4 @@
-// Predicates built once from a rule's IR, inside the sandbox realm: regular
+// Predicates built once from a rule's IR (in-process or in the sandbox realm): regular
 // expressions compiled once, CIDR lists parsed once, lowercased value lists,
 // and the children of every and/or ordered cheapest first. Evaluating an
 // event allocates nothing but what String#toLowerCase returns for a value

@@ -1,5 +1,6 @@
-// `netsig/rules` inside the sandbox realm: a compiled rule (its IR, written
-// into the rule's module by the host) becomes a Signature like any other, so
+// `netsig/rules`: a compiled rule (its IR) becomes a Signature like any
+// other, in netsig's process (rules/host.ts) or, for a rule with a regexp that
+// could backtrack without bound, in the sandbox realm (its module), so
 // rules share the signatures' dispatch, findings, outputs, hot reload and
 // quarantine. The predicates are built once, here, when the module loads.
 

@@ -23,7 +23,6 @@ import { BatchPacker } from "../dispatch/compact";
 import { Ev } from "../events/types";
 import { UsageError } from "../events/filter";
 import { HostRules } from "../rules/host";
-import type { RealmResult as Result } from "./realm";
 
 export { sandboxWorkerOptions } from "./channel";
 
@@ -132,7 +131,7 @@ export class SignatureEngine {
   private waiters: (() => void)[] = [];
   private closed = false;
   /** while a signature is added, replaced or removed, batches wait here (then go in order) */
-  private held: { data: string | null; last: number; count: number; rules: Result | null }[] | null = null;
+  private held: { data: string | null; last: number; count: number; rules: RealmResult | null }[] | null = null;
   /** the rules that run in-process, and the order in which results are handed on */
   private readonly rules: HostRules;
   private tail: Promise<void> = Promise.resolve();
@@ -421,6 +420,7 @@ export class SignatureEngine {
       }
       return true;
     }
+    // (counted once: a packet the rules checked was counted above)
     if (!(kinds & this.rules.mask)) this.stats.packetsSent++;
     this.batch.add(p, packetNumber);
     this.batchLastPacket = packetNumber;
@@ -454,7 +454,7 @@ export class SignatureEngine {
    * in-process rules over the same packets, in packet order, after the
    * batches before it.
    */
-  private post(data: string | null, last: number, count: number, rules: Result | null): void {
+  private post(data: string | null, last: number, count: number, rules: RealmResult | null): void {
     const answer = data === null ? Promise.resolve(null) : this.call({ type: "batch", id: 0, data });
     this.tail = Promise.all([answer, this.tail]).then(([r]) => {
       // "": the sandbox is gone for good (failed): the batch was not checked
@@ -465,10 +465,10 @@ export class SignatureEngine {
   }
 
   /** collect a sandbox answer (JSON) and the rules' results as one, findings in packet order */
-  private collectBoth(json: string | null, rules: Result | null): void {
-    let r: Result | null = null;
+  private collectBoth(json: string | null, rules: RealmResult | null): void {
+    let r: RealmResult | null = null;
     if (json !== null) {
-      try { r = JSON.parse(json) as Result; } catch { r = null; }
+      try { r = JSON.parse(json) as RealmResult; } catch { r = null; }
     }
     if (r === null) { if (rules !== null) this.collectResult(rules); return; }
     if (rules === null) { this.collectResult(r); return; }
@@ -583,13 +583,7 @@ export class SignatureEngine {
   // ---- results out
 
   private collect(json: string): void {
-    let r: RealmResult;
-    try {
-      r = JSON.parse(json) as RealmResult;
-    } catch {
-      return;
-    }
-    this.collectResult(r);
+    this.collectBoth(json, null);
   }
 
   private collectResult(r: RealmResult): void {

@@ -45,7 +45,7 @@ const RULES_MODULE = Object.freeze({ compileRules });
 /** packets per chunk of a batch (see Realm.reader) */
 const CHUNK = 128;
 
-function messageOf(e: unknown): string {
+export function messageOf(e: unknown): string {
   try {
     if (e !== null && typeof e === "object" && "message" in e) return String((e as Error).message);
     return String(e);
@@ -54,7 +54,7 @@ function messageOf(e: unknown): string {
   }
 }
 
-function stackOf(e: unknown): string {
+export function stackOf(e: unknown): string {
   try {
     return e !== null && typeof e === "object" && typeof (e as Error).stack === "string" ? (e as Error).stack as string : "";
   } catch {
@@ -427,7 +427,7 @@ export class Realm {
   }
 }
 
-function safeJSON(v: unknown): string {
+export function safeJSON(v: unknown): string {
   try {
     return JSON.stringify(v) ?? "null";
   } catch (e) {
