@@ -37,7 +37,7 @@ export function expandCounts(src: string): string {
     } else if (c === "[") {
       i++;
       if (src[i] === "^") i++;
-      if (src[i] === "]") i++;
+      // (in JavaScript a ] right after [ or [^ ends the class: [] matches nothing, [^] anything)
       while (i < src.length && src[i] !== "]") i += src[i] === "\\" ? 2 : 1;
       i++;
     } else {
