@@ -18,7 +18,7 @@ import { compileRules } from "./runtime";
 import { visitEvents, type EventVisitor } from "../events/build";
 import { LazyEvent } from "./lazy";
 
-interface Entry { index: number; file: string; sig: Signature; meta: SignatureMetadata; mask: number; disabled: boolean }
+interface Entry { index: number; file: string; sig: Signature; meta: SignatureMetadata; mask: number }
 
 function fresh(): RealmResult {
   return { findings: [], errors: [], logs: [], done: true, events: [0, 0, 0, 0, 0, 0, 0, 0, 0] };
@@ -42,45 +42,64 @@ export class HostRules implements EventVisitor {
     this.lazy = [0, 1, 2, 3, 4, 5, 6, 7, 8].map((k) => new LazyEvent(k as Ev, hostName));
   }
 
-  /** compile and initialise a rule; the answer has the shape of Realm.register's */
-  register(index: number, file: string, ir: UnitIR): string {
+  /**
+   * What a call outside the packets produced (loading, unloading, a signal),
+   * apart from the results of the packets handled since the last take(),
+   * which go on with their batch.
+   */
+  private control(fn: () => void): RealmResult {
+    const batch = this.out;
+    this.out = fresh();
     try {
-      const sig = compileRules(ir);
-      const meta = sig.getMetadata();
-      const mask = selectorMask(sig.getSelectedEvents());
-      const e: Entry = { index, file, sig, meta, mask, disabled: false };
-      const logger = (level: string) => (...args: unknown[]) => {
-        this.out.logs.push({ sig: index, level, message: args.map((a) => (typeof a === "string" ? a : safeJSON(a))).join(" ") });
-      };
-      sig.init({
-        callback: (f: Finding) => this.finding(e, f),
-        logger: { debug: logger("debug"), info: logger("info"), warn: logger("warn"), error: logger("error") },
-      });
-      this.entries.push(e);
-      this.index();
-      return JSON.stringify({ ok: true, meta, mask, out: this.take() });
-    } catch (err) {
-      return JSON.stringify({ ok: false, message: messageOf(err), stack: stackOf(err), out: this.take() });
+      fn();
+      return this.out;
+    } finally {
+      this.out = batch;
     }
   }
 
-  /** take a rule out (close() is called unless it is being disabled for good without it) */
+  /** compile and initialise a rule; the answer has the shape of Realm.register's */
+  register(index: number, file: string, ir: UnitIR): string {
+    let answer: Record<string, unknown> = {};
+    const out = this.control(() => {
+      try {
+        const sig = compileRules(ir);
+        const meta = sig.getMetadata();
+        const mask = selectorMask(sig.getSelectedEvents());
+        const e: Entry = { index, file, sig, meta, mask };
+        const logger = (level: string) => (...args: unknown[]) => {
+          this.out.logs.push({ sig: index, level, message: args.map((a) => (typeof a === "string" ? a : safeJSON(a))).join(" ") });
+        };
+        sig.init({
+          callback: (f: Finding) => this.finding(e, f),
+          logger: { debug: logger("debug"), info: logger("info"), warn: logger("warn"), error: logger("error") },
+        });
+        this.entries.push(e);
+        this.index();
+        answer = { ok: true, meta, mask };
+      } catch (err) {
+        answer = { ok: false, message: messageOf(err), stack: stackOf(err) };
+      }
+    });
+    return JSON.stringify({ ...answer, out });
+  }
+
+  /** take a rule out (close() is called unless it is quarantined) */
   unregister(index: number, callClose: boolean): RealmResult {
-    const i = this.entries.findIndex((e) => e.index === index);
-    if (i >= 0) {
+    return this.control(() => {
+      const i = this.entries.findIndex((e) => e.index === index);
+      if (i < 0) return;
       const e = this.entries[i];
       this.entries.splice(i, 1);
       this.index();
       if (callClose) this.call(e, "close", () => e.sig.close());
-    }
-    return this.take();
+    });
   }
 
   private index(): void {
     for (const l of this.byKind) l.length = 0;
     let m = 0;
     for (const e of this.entries) {
-      if (e.disabled) continue;
       m |= e.mask;
       for (let k = 0; k < 9; k++) if (e.mask & (1 << k)) this.byKind[k].push(e);
     }
@@ -106,7 +125,6 @@ export class HostRules implements EventVisitor {
     this.out.events![kind]++;
     for (let i = 0; i < list.length; i++) {
       const e = list[i];
-      if (e.disabled) continue;
       try {
         e.sig.onEvent(ev as unknown as TraceeEvent);
       } catch (err) {
@@ -141,18 +159,18 @@ export class HostRules implements EventVisitor {
 
   signal(signal: { type: string }): RealmResult {
     const s = Object.freeze({ ...signal });
-    for (const e of this.entries) if (!e.disabled) this.call(e, "onSignal", () => e.sig.onSignal(s));
-    return this.take();
+    return this.control(() => { for (const e of this.entries) this.call(e, "onSignal", () => e.sig.onSignal(s)); });
   }
 
   closeAll(): RealmResult {
-    for (const e of this.entries) this.call(e, "close", () => e.sig.close());
-    this.entries = [];
-    this.index();
-    return this.take();
+    return this.control(() => {
+      for (const e of this.entries) this.call(e, "close", () => e.sig.close());
+      this.entries = [];
+      this.index();
+    });
   }
 
-  /** what the rules produced since the last take() */
+  /** what the rules produced over the packets handled since the last take() */
   take(): RealmResult {
     const out = this.out;
     this.out = fresh();
