@@ -15,8 +15,9 @@ import { Decoder } from "../engine/decode/decoder";
 import { ALL_EVENTS, EventBuilder } from "../engine/events/build";
 import type { Ev, TraceeEvent } from "../engine/events/types";
 import { LazyEvent, pin } from "../engine/rules/lazy";
-import { testVirtual, virtualCode, type ValueTest } from "../engine/rules/fields";
-import { expandCounts } from "../engine/rules/regex";
+import { firstValue, testVirtual, virtualCode, type ValueTest } from "../engine/rules/fields";
+import type { FieldIR } from "../engine/rules/ir";
+import { expandCounts, minMatchLength } from "../engine/rules/regex";
 import { linearSafe, sandboxReason } from "../engine/rules/linear";
 import { loadRules } from "../engine/rules/load";
 import { captureFiles } from "./lib/replay";
@@ -43,11 +44,13 @@ test("a LazyEvent reads the same args, DNS fields and event as the builder makes
     const d = new Decoder();
     d.dnsEnabled = true;
     const b = new EventBuilder(ALL_EVENTS, { hostName: HOST });
+    // (one LazyEvent per event type, reused from event to event as the rules host does)
+    const reused = [0, 1, 2, 3, 4, 5, 6, 7, 8].map((k) => new LazyEvent(k as Ev, HOST));
     const check = (ev: TraceeEvent, kind: Ev, p: Parameters<EventBuilder["build"]>[0]): void => {
       events++;
       const at = `${file} packet ${d.stats.packets} ${ev.eventName}`;
       const m = kind >= 6 ? p.dns : null;
-      const lazy = new LazyEvent(kind, HOST);
+      const lazy = reused[kind];
       lazy.reset(p, m, p.timestampNumber());
       assert.equal(lazy.eventName, ev.eventName, at);
       assert.equal(lazy.timestamp, ev.timestamp, at);
@@ -68,7 +71,16 @@ test("a LazyEvent reads the same args, DNS fields and event as the builder makes
       }
       if (kind >= 6) {
         dnsEvents++;
-        for (const f of DNS_FIELDS) assert.deepEqual(values(lazy as unknown as TraceeEvent, f), values(ev, f), `${at} ${f}`);
+        const yes: ValueTest = { test: () => true };
+        for (const f of DNS_FIELDS) {
+          const want = values(ev, f);
+          // (twice: the second read of a field is remembered for the event)
+          assert.deepEqual(values(lazy as unknown as TraceeEvent, f), want, `${at} ${f}`);
+          assert.deepEqual(values(lazy as unknown as TraceeEvent, f), want, `${at} ${f} again`);
+          const fi: FieldIR = { h: "virt", n: f, s: [], text: f };
+          assert.deepEqual(firstValue(lazy as unknown as TraceeEvent, fi), firstValue(ev, fi), `${at} first ${f}`);
+          assert.equal(testVirtual(lazy as unknown as TraceeEvent, virtualCode(f), yes, true), testVirtual(ev, virtualCode(f), yes, true), `${at} all ${f}`);
+        }
       }
       // the whole event: after parts were read, and from nothing
       assert.deepEqual(lazy.event(), ev, at);
@@ -99,6 +111,32 @@ test("counted repetitions are split for the linear-time engine, matching the sam
   // a group's count is left alone; backreferences, lookaround and the i flag cannot run in linear time
   assert.equal(expandCounts("(ab){20}"), "(ab){20}");
   for (const [src, flags] of [["(a)\\1", ""], ["a(?=b)", ""], ["(?<!a)b", ""], ["abc", "i"]]) assert.equal(linearSafe(src, flags), false, src);
+});
+
+test("a regexp is skipped for a value shorter than any of its matches (a lower bound, never too high)", () => {
+  const exact: [string, number][] = [
+    ["(^|\\.)[^.]{48,}(\\.|$)", 48], ["(^|\\.)(?:[^.]{16}[^.]{16}[^.]{16}[^.]*)(\\.|$)", 48], ["[0-9a-f]{24,}=*", 24],
+    ["a|bc", 1], ["(?:ab|cde)f?", 2], ["(?=abc)", 0], ["(?<!ab)c", 1], ["(a)\\1", 1], ["(?<n>ab)\\k<n>", 2], ["x{3,5}y?", 3],
+    ["^$", 0], ["\\bab\\B", 2], ["[]]", 2], ["\\u{0}", 0], ["\\u0041{2}", 2], ["\\x4", 2], ["\\012", 1], ["\\08", 2],
+    ["a{,3}", 5], ["\\p{0}", 0], ["(a", 0], ["a)", 0], ["(?i:a)", 0],
+  ];
+  for (const [src, n] of exact) assert.equal(minMatchLength(src), n, src);
+  assert.equal(minMatchLength("abc", "u"), 0);
+  // soundness: no text shorter than the bound matches (every text over a small alphabet up to 5 characters)
+  const alphabet = ["a", "b", "c", ".", "0", "u", "k", "x", "{", "}", ",", "3", "\0"];
+  const texts: string[] = [""];
+  for (let len = 1, from = 0; len <= 4; len++) {
+    const to = texts.length;
+    for (let i = from; i < to; i++) for (const ch of alphabet) texts.push(texts[i] + ch);
+    from = to;
+  }
+  const patterns = [...exact.map((e) => e[0]), "(?:a|b{0})c", "a*b+c?", "(a|)b", "[^.]{2,}\\.", "a{2}{0}", "\\u{3}", "\\k", "\\c", "\\cx", "(?:)", "\\0{3}", "x(?=.{9})"];
+  for (const src of patterns) {
+    let re: RegExp;
+    try { re = new RegExp(src, "s"); } catch { continue; }
+    const min = minMatchLength(src);
+    for (const t of texts) if (t.length < min) assert.equal(re.test(t), false, `${src} (bound ${min}) matches ${JSON.stringify(t)}`);
+  }
 });
 
 const work = mkdtempSync(join(tmpdir(), "netsig-lazy-"));

@@ -20,7 +20,7 @@ import type { EventSelector, Finding, Signal, Signature, SignatureContext, Signa
 import type { TraceeEvent } from "../events/types";
 import { pin } from "./lazy";
 import type { CorrelationIR, FieldIR } from "./ir";
-import { buildPred, current, type Pred } from "./matchers";
+import { current, sharedPred, type Pred } from "./matchers";
 import { firstValue } from "./fields";
 import { render, Suppressor } from "./suppress";
 
@@ -58,7 +58,7 @@ export class CorrelationSignature implements Signature {
   private oldest = Infinity;
 
   constructor(private readonly ir: CorrelationIR) {
-    this.rules = ir.rules.map((r) => ({ events: new Set(r.events), pred: buildPred(r.match), groupBy: r.groupBy, field: r.field }));
+    this.rules = ir.rules.map((r) => ({ events: new Set(r.events), pred: sharedPred(r.match), groupBy: r.groupBy, field: r.field }));
     const names = new Set<string>();
     for (const r of ir.rules) for (const e of r.events) names.add(e);
     this.selected = [...names].map((name) => ({ source: "tracee", name }));

@@ -196,10 +196,17 @@ class Scan {
   stopped = false;
   result = false;
   value: unknown = undefined;
+  /** count the values, keeping the first (stopped at the second) */
+  count = false;
   /** one value; true when the scan is decided */
   visit(v: unknown): boolean {
     this.seen++;
     if (this.first) { this.value = v; this.stopped = true; return true; }
+    if (this.count) {
+      if (this.seen === 1) { this.value = v; return false; }
+      this.stopped = true;
+      return true;
+    }
     const ok = this.t!.test(v);
     if (this.all ? ok : !ok) return false;
     this.result = ok;
@@ -280,6 +287,30 @@ function lazyScan(ev: LazyEvent, code: V, s: Scan): void {
   }
 }
 
+// A derived field of an event read in-process has one value nearly always
+// (one question, one answer): several rules read it, so it is found once.
+const NONE = Object.freeze({ none: true });
+const MULTI = Object.freeze({ multi: true });
+
+/** the value of a derived field of a LazyEvent when it has one (found once per event), NONE, or MULTI for several */
+function lazyOne(ev: LazyEvent, code: V): unknown {
+  const bit = 1 << code;
+  if ((ev.vhave & bit) !== 0) return ev.vval[code];
+  const s = POOL[depth++];
+  s.t = null; s.first = false; s.count = true; s.seen = 0; s.stopped = false; s.value = undefined;
+  try {
+    lazyScan(ev, code, s);
+    const v = s.seen === 0 ? NONE : s.seen === 1 ? s.value : MULTI;
+    ev.vval[code] = v;
+    ev.vhave |= bit;
+    return v;
+  } finally {
+    s.count = false;
+    s.value = undefined;
+    depth--;
+  }
+}
+
 /** visit the values of a derived DNS field of an event, until the scan is decided */
 function dnsScan(ev: TraceeEvent, code: V, s: Scan): void {
   if (ev instanceof LazyEvent) { lazyScan(ev as LazyEvent, code, s); return; }
@@ -344,8 +375,13 @@ function dnsScan(ev: TraceeEvent, code: V, s: Scan): void {
 
 /** `t` passes for some value of a derived field ("any") or for every one ("all") */
 export function testVirtual(ev: TraceeEvent, code: number, t: ValueTest, all: boolean): boolean {
+  if (ev instanceof LazyEvent) {
+    const v = lazyOne(ev as LazyEvent, code as V);
+    // (a test of no value: false for "all", as for "any" what the test says of nothing)
+    if (v !== MULTI) return v === NONE ? !all && t.test(undefined) : t.test(v);
+  }
   const s = POOL[depth++];
-  s.t = t; s.all = all; s.first = false; s.seen = 0; s.stopped = false; s.result = false;
+  s.t = t; s.all = all; s.first = false; s.count = false; s.seen = 0; s.stopped = false; s.result = false;
   try {
     dnsScan(ev, code as V, s);
     if (s.stopped) return s.result;
@@ -377,8 +413,12 @@ export function testPath(ev: TraceeEvent, f: FieldIR, t: ValueTest, all: boolean
 /** the field's first value (undefined when it has none) */
 export function firstValue(ev: TraceeEvent, f: FieldIR): unknown {
   if (f.h === "virt") {
+    if (ev instanceof LazyEvent) {
+      const v = lazyOne(ev as LazyEvent, virtualCode(f.n) as V);
+      if (v !== MULTI) return v === NONE ? undefined : v;
+    }
     const s = POOL[depth++];
-    s.first = true; s.seen = 0; s.stopped = false; s.value = undefined;
+    s.first = true; s.count = false; s.seen = 0; s.stopped = false; s.value = undefined;
     try {
       dnsScan(ev, virtualCode(f.n) as V, s);
       const v = s.value;

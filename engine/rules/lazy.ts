@@ -27,8 +27,16 @@ const ARG_NAMES: readonly (readonly string[])[] = [
   ["metadata", "dns_response"],
 ];
 
+/** numbers each event a LazyEvent stands for (rules shared by several rules remember their answer per event: matchers.ts) */
+let serials = 0;
+
 export class LazyEvent {
   eventName: string;
+  /** which event it stands for now (unique in the process) */
+  serial = 0;
+  /** derived DNS fields read so far (rules/fields.ts): a bit per field code, and the values */
+  vhave = 0;
+  readonly vval: unknown[] = [undefined, undefined, undefined, undefined, undefined, undefined, undefined, undefined, undefined, undefined, undefined];
   timestamp = 0;
   /** the packet (valid while it is handled) and, for DNS events, the message */
   p: Packet = null as unknown as Packet;
@@ -50,6 +58,8 @@ export class LazyEvent {
     this.p = p;
     this.m = m;
     this.timestamp = ts;
+    this.serial = ++serials;
+    this.vhave = 0;
     this.obj = undefined;
     this.list = undefined;
     this.full = null;

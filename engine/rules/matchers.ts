@@ -6,7 +6,7 @@
 
 import type { ExprIR, FieldIR, MatchIR } from "./ir";
 import { firstValue, testPath, testVirtual, virtualCode, type ValueTest } from "./fields";
-import { expandCounts } from "./regex";
+import { expandCounts, minMatchLength } from "./regex";
 import { LazyEvent } from "./lazy";
 import type { TraceeEvent } from "../events/types";
 
@@ -120,20 +120,29 @@ class StrTest implements ValueTest {
 }
 
 // (see regex.ts: the same pattern, in a form V8's linear-time fallback can run)
+// (both skip a value shorter than any match: regex.ts minMatchLength)
 class RegexTest implements ValueTest {
-  constructor(private readonly re: RegExp) {}
+  private readonly min: number;
+  constructor(private readonly re: RegExp, src: string) {
+    this.min = minMatchLength(src, re.flags);
+  }
   test(v: unknown): boolean {
     const s = text(v);
-    return s !== null && this.re.test(s);
+    return s !== null && s.length >= this.min && this.re.test(s);
   }
 }
 
 /** a case-insensitive wildcard value: a pattern of lowercase text, tested on lowercased text (no `i` flag: see linear.ts) */
 class LowerRegexTest implements ValueTest {
-  constructor(private readonly re: RegExp) {}
+  private readonly min: number;
+  constructor(private readonly re: RegExp, src: string) {
+    this.min = minMatchLength(src, re.flags);
+  }
   test(v: unknown): boolean {
     const s = text(v);
-    return s !== null && this.re.test(s.toLowerCase());
+    if (s === null) return false;
+    const low = s.toLowerCase();
+    return low.length >= this.min && this.re.test(low);
   }
 }
 
@@ -353,8 +362,9 @@ export function buildTest(m: MatchIR): ValueTest {
   switch (m.k) {
     case "str": return new StrTest(m.op, m.vals, m.cased);
     case "glob": if (m.srcs.every((x) => x === "^(?:.*)$")) return ANY_TEXT;
-      return m.cased ? new RegexTest(new RegExp(m.srcs.join("|"), "s")) : new LowerRegexTest(new RegExp(m.srcs.join("|").toLowerCase(), "s"));
-    case "re": return new RegexTest(new RegExp(expandCounts(m.src), m.flags));
+      if (m.cased) { const src = m.srcs.join("|"); return new RegexTest(new RegExp(src, "s"), src); }
+      else { const src = m.srcs.join("|").toLowerCase(); return new LowerRegexTest(new RegExp(src, "s"), src); }
+    case "re": { const src = expandCounts(m.src); return new RegexTest(new RegExp(src, m.flags), src); }
     case "num": return new NumTest(m.op, m.vals, m.all);
     case "bool": return new BoolTest(m.v);
     case "cidr": return new CidrTest(m.vals, m.all);
@@ -443,6 +453,42 @@ class NotPred implements Pred {
   }
 }
 
+/**
+ * A condition several loaded rules share (a correlation's rule is usually
+ * loaded as a rule too; lists like %private_suffixes recur): evaluated once
+ * per event read in-process (a LazyEvent's serial tells the events apart).
+ */
+class SharedPred implements Pred {
+  private serial = -1;
+  private last = false;
+  readonly cost: number;
+  constructor(private readonly p: Pred) { this.cost = p.cost; }
+  eval(ev: TraceeEvent): boolean {
+    if (!(ev instanceof LazyEvent)) return this.p.eval(ev);
+    const n = (ev as LazyEvent).serial;
+    if (n === this.serial) return this.last;
+    const r = this.p.eval(ev);
+    this.serial = n;
+    this.last = r;
+    return r;
+  }
+}
+
+const SHARED = new Map<string, SharedPred>();
+
+/** the condition of the IR, the same object for the same IR (see SharedPred) */
+export function sharedPred(e: ExprIR): Pred {
+  const key = JSON.stringify(e);
+  let p = SHARED.get(key);
+  if (p === undefined) {
+    // (a hot-reloaded rule leaves its old conditions here: bounded)
+    if (SHARED.size >= 4096) SHARED.clear();
+    p = new SharedPred(e.k === "test" ? buildLeaf(e) : buildPred(e));
+    SHARED.set(key, p);
+  }
+  return p;
+}
+
 const TRUE: Pred = { cost: 0, eval: () => true };
 const FALSE: Pred = { cost: 0, eval: () => false };
 
@@ -452,18 +498,20 @@ export function buildPred(e: ExprIR): Pred {
     case "or": return e.args.length === 1 ? buildPred(e.args[0]) : new OrPred(e.args.map(buildPred));
     case "not": return new NotPred(buildPred(e.arg));
     case "const": return e.v ? TRUE : FALSE;
-    case "test": {
-      const t = buildTest(e.m);
-      if (e.f.h === "virt") return new VirtualPred(e.f, t, e.q === "all", e.cost);
-      if (e.f.h === "arg" && e.f.s.length <= 1 && e.f.s.every((x) => typeof x === "string")) return new ArgPred(e.f.n, e.f.s, t, e.cost);
-      return new TestPred(e.f, t, e.q === "all", e.cost);
-    }
+    case "test": return sharedPred(e);
   }
+}
+
+function buildLeaf(e: Extract<ExprIR, { k: "test" }>): Pred {
+  const t = buildTest(e.m);
+  if (e.f.h === "virt") return new VirtualPred(e.f, t, e.q === "all", e.cost);
+  if (e.f.h === "arg" && e.f.s.length <= 1 && e.f.s.every((x) => typeof x === "string")) return new ArgPred(e.f.n, e.f.s, t, e.cost);
+  return new TestPred(e.f, t, e.q === "all", e.cost);
 }
 
 // Signature files can reach these classes (require("netsig/rules")): frozen,
 // so that none can change how the loaded rules evaluate.
-for (const c of [StrTest, RegexTest, NumTest, BoolTest, CidrTest, NeqTest, FieldRefTest, AnyTest, TestPred, ArgPred, VirtualPred, AndPred, OrPred, NotPred]) {
+for (const c of [StrTest, RegexTest, NumTest, BoolTest, CidrTest, NeqTest, FieldRefTest, AnyTest, TestPred, ArgPred, VirtualPred, AndPred, OrPred, NotPred, SharedPred]) {
   Object.freeze(c.prototype);
   Object.freeze(c);
 }

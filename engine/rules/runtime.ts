@@ -7,7 +7,7 @@
 import type { EventSelector, Finding, Signal, Signature, SignatureContext, SignatureMetadata } from "../sdk/index";
 import type { TraceeEvent } from "../events/types";
 import type { RuleIR, UnitIR } from "./ir";
-import { buildPred, current, type Pred } from "./matchers";
+import { current, sharedPred, type Pred } from "./matchers";
 import { firstValue } from "./fields";
 import { render, Suppressor } from "./suppress";
 import { CidrSet, ReportLimiter } from "../sdk/helpers";
@@ -22,7 +22,7 @@ class RuleSignature implements Signature {
   private readonly fieldref: boolean;
 
   constructor(private readonly ir: RuleIR) {
-    this.pred = buildPred(ir.match);
+    this.pred = sharedPred(ir.match);
     this.fieldref = JSON.stringify(ir.match).includes('"k":"fieldref"');
     this.selected = ir.events.map((name) => ({ source: "tracee", name }));
     this.suppress = ir.suppress ? new Suppressor(ir.suppress) : null;
