@@ -24,6 +24,7 @@ import { EVENT_NAMES, type EventName } from "../events/types";
 import type { SignatureMetadata } from "../sdk/index";
 import { attackProperties, LEVELS, logsourceProblem, RESPONSE_FIELDS, sigmaField, slug, unsupported } from "./sigma";
 import type { LoadProblem } from "../sandbox/loader";
+import { RULE_KINDS, VALIDATOR_OPTIONS, type Kind } from "./kinds";
 
 export interface RuleFile { file: string; text: string }
 
@@ -49,7 +50,6 @@ export interface CompileResult {
   failedKeys: Set<string>;
 }
 
-type Kind = "rule" | "sigmaRule" | "correlation" | "list" | "macro";
 
 interface Doc { file: string; root: YMap; kind: Kind; id: string | null }
 
@@ -63,11 +63,19 @@ let validators: Map<Kind, ValidateFunction> | null = null;
 
 function validator(kind: Kind): ValidateFunction {
   if (validators === null) {
-    const ajv = new Ajv2020({ allErrors: true, strict: false });
-    ajv.addSchema(schema);
     validators = new Map();
-    for (const k of ["rule", "sigmaRule", "correlation", "list", "macro"] as Kind[]) {
-      validators.set(k, ajv.compile({ $ref: `netsig-rules.schema.json#/$defs/${k}` }));
+    let built: Record<string, ValidateFunction> | null = null;
+    try {
+      // (made by the build from schema.json: standalone.ts)
+      // eslint-disable-next-line @typescript-eslint/no-require-imports
+      built = require("./schema-validators.js") as Record<string, ValidateFunction>;
+    } catch {
+      built = null;
+    }
+    const ajv = built === null ? new Ajv2020(VALIDATOR_OPTIONS) : null;
+    ajv?.addSchema(schema);
+    for (const k of RULE_KINDS) {
+      validators.set(k, built !== null ? built[k] : ajv!.compile({ $ref: `netsig-rules.schema.json#/$defs/${k}` }));
     }
   }
   return validators.get(kind)!;
