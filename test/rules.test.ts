@@ -7,6 +7,7 @@
 import assert from "node:assert/strict";
 import { describe, test } from "node:test";
 import { compileTexts, ping, problemLines, query, response, RuleRunner, runRules, syn } from "./lib/rules";
+import { buildTest } from "../engine/rules/matchers";
 
 /** one native rule over DNS requests with this detection (YAML lines, indented by 2) */
 const rule = (id: string, detection: string, extra = "", events = "[net_packet_dns_request]") =>
@@ -264,13 +265,14 @@ describe("correlations (packet time)", () => {
   test("memory: at most max_groups groups under 50000 sources; evictions counted and reported", () => {
     const c = compileTexts({ "a.yaml": base + corr("max_groups: 1000\ncorrelation:\n  type: event_count\n  rules: [txt]\n  group-by: [dns.src_ip]\n  timespan: 1h\n  condition: {gte: 2}\n") });
     const r = new RuleRunner(c.units);
-    const sig = r.sigs[0].sig as unknown as { groups: Map<string, unknown>; evicted: number };
+    const sig = r.sigs[0].sig as unknown as { groups: Map<string, unknown>; index: Map<string, unknown>; evicted: number };
     let maxSize = 0;
     for (let b = 0; b < 50; b++) {
       r.feed(Array.from({ length: 1000 }, (_, i) => { const n = b * 1000 + i; return query(`10.${n >> 16}.${(n >> 8) & 255}.${n & 255}`, "10.255.0.53", "t.example.com", "TXT", { t: n / 1000 }); }));
       maxSize = Math.max(maxSize, sig.groups.size);
     }
     assert.equal(maxSize, 1000);
+    assert.equal(leaves(sig.index), sig.groups.size, "the groups' index holds what the groups hold");
     assert.equal(sig.evicted, 49_000);
     // the most recent groups are the ones kept: a second query from the last source fires
     r.feed([query("10.0.195.79", "10.255.0.53", "t.example.com", "TXT", { t: 60 })]);
@@ -278,19 +280,30 @@ describe("correlations (packet time)", () => {
     r.end();
     assert.match(r.logs.join("\n"), /corr: 49000 groups evicted before their window closed \(at most 1000 groups; 0 closed by age\)/);
     assert.equal(sig.groups.size, 0);
+    assert.equal(sig.index.size, 0);
   });
 
   test("memory: groups whose window closed are dropped by age, counted", () => {
-    const c = compileTexts({ "a.yaml": base + corr("correlation:\n  type: event_count\n  rules: [txt]\n  group-by: [dns.src_ip]\n  timespan: 10s\n  condition: {gte: 2}\n") });
+    // (grouped by two fields: the groups' index has a level per field)
+    const c = compileTexts({ "a.yaml": base + corr("correlation:\n  type: event_count\n  rules: [txt]\n  group-by: [dns.src_ip, dns.query]\n  timespan: 10s\n  condition: {gte: 2}\n") });
     const r = new RuleRunner(c.units);
-    const sig = r.sigs[0].sig as unknown as { groups: Map<string, unknown>; evicted: number; expired: number };
+    const sig = r.sigs[0].sig as unknown as { groups: Map<string, unknown>; index: Map<string, unknown>; evicted: number; expired: number };
     // 100 sources, one a second: at any time only the last ~10 s of them are open
-    r.feed(Array.from({ length: 100 }, (_, i) => query(`10.0.0.${i}`, "10.255.0.53", "t.example.com", "TXT", { t: i })));
+    r.feed(Array.from({ length: 100 }, (_, i) => query(`10.0.0.${i}`, "10.255.0.53", `t${i % 3}.example.com`, "TXT", { t: i })));
     assert.ok(sig.groups.size <= 11, `${sig.groups.size} groups open`);
     assert.equal(sig.expired + sig.groups.size, 100);
     assert.equal(sig.evicted, 0);
+    assert.equal(leaves(sig.index), sig.groups.size);
+    assert.equal(sig.index.size, sig.groups.size, "one source per group: no empty level is left behind");
   });
 });
+
+/** the groups in a correlation's index (a Map level per group-by field) */
+function leaves(m: Map<string, unknown>): number {
+  let n = 0;
+  for (const v of m.values()) n += v instanceof Map ? leaves(v as Map<string, unknown>) : 1;
+  return n;
+}
 
 describe("errors: file:line:column, the offending text, a suggestion; the other rules load", () => {
   const cases: [string, string, string, number?][] = [
@@ -386,4 +399,26 @@ test("the rules' CIDR test agrees with the SDK's CidrSet (addresses parsed witho
   const refAll = new CidrSet(prefixes);
   for (const a of addrs) assert.equal(all(a), refAll.has(a), `${a} in any`);
   assert.ok(n > 500);
+});
+
+test("the rules' text tests agree with lowercase-then-compare on mixed-case, non-ASCII and odd texts (every operator, short and long value lists, cased or not)", () => {
+  const texts = ["", "a", "A", ".", "www.Example.COM", "xn--bcher-kva.example", "WPAD.lan", "\u212Aelvin.com", "\u0130stanbul.tr", "a.b.c", "iex(New-Object", "x.DUCKDNS.ORG", "duckdns.org", "..", "caf\u00e9.fr", "CAF\u00c9.FR"];
+  const lists = [["."], ["k"], [".com", ".org"], [".duckdns.org", ".no-ip.org", ".ddns.net", ".hopto.org", ".zapto.org", ".com"], ["www", "wpad.", "xn--", "iex(", "\u0130", "caf\u00e9"], ["-", "(", ".", "..", ".fr", "a.b"]];
+  const ops = ["eq", "contains", "startswith", "endswith"] as const;
+  let checked = 0;
+  for (const op of ops) {
+    for (const vals of lists) {
+      for (const cased of [false, true]) {
+        const want = cased ? vals : vals.map((v) => v.toLowerCase());
+        const t = buildTest({ k: "str", op, vals: want, cased, all: false });
+        for (const s of texts) {
+          const x = cased ? s : s.toLowerCase();
+          const expect = want.some((w) => (op === "eq" ? x === w : op === "contains" ? x.includes(w) : op === "startswith" ? x.startsWith(w) : x.endsWith(w)));
+          assert.equal(t.test(s), expect, `${op} ${JSON.stringify(want)} ${cased ? "cased" : ""} on ${JSON.stringify(s)}`);
+          checked++;
+        }
+      }
+    }
+  }
+  assert.equal(checked, ops.length * lists.length * 2 * texts.length);
 });

@@ -26,6 +26,8 @@ import { render, Suppressor } from "./suppress";
 
 interface Group {
   key: string;
+  /** the group-by values as the key has them (text), and as the event had them */
+  kparts: string[];
   parts: unknown[];
   start: number;
   count: number;
@@ -43,6 +45,13 @@ export class CorrelationSignature implements Signature {
   private readonly rules: CompiledRule[];
   private readonly selected: EventSelector[];
   readonly groups = new Map<string, Group>();
+  /**
+   * the same groups found by their key's parts, one Map level per part (an
+   * event's key is not joined into one text, which the lookup would copy)
+   */
+  private readonly index = new Map<string, unknown>();
+  private readonly depth: number;
+  private readonly scratch: string[];
   private readonly spanNs: number;
   /** the condition holds once the count reaches the lower bound: decide at once */
   private readonly early: boolean;
@@ -69,6 +78,47 @@ export class CorrelationSignature implements Signature {
     const bounds = [c.gt, c.gte, c.lt, c.lte, c.eq, c.neq].filter((x): x is number => x !== undefined);
     this.valueCap = Math.max(1, ...bounds) + 1;
     this.suppress = ir.suppress ? new Suppressor(ir.suppress) : null;
+    this.depth = Math.max(1, ...ir.rules.map((r) => r.groupBy.length));
+    this.scratch = new Array<string>(this.depth).fill("");
+  }
+
+  private find(parts: string[]): Group | undefined {
+    let node: unknown = this.index;
+    for (let i = 0; i < this.depth; i++) {
+      node = (node as Map<string, unknown>).get(parts[i]);
+      if (node === undefined) return undefined;
+    }
+    return node as Group;
+  }
+
+  private add(g: Group): void {
+    this.groups.set(g.key, g);
+    let map = this.index;
+    for (let i = 0; i < this.depth - 1; i++) {
+      let next = map.get(g.kparts[i]) as Map<string, unknown> | undefined;
+      if (next === undefined) { next = new Map(); map.set(g.kparts[i], next); }
+      map = next;
+    }
+    map.set(g.kparts[this.depth - 1], g);
+  }
+
+  private drop(g: Group): void {
+    this.groups.delete(g.key);
+    const path: Map<string, unknown>[] = [this.index];
+    for (let i = 0; i < this.depth - 1; i++) {
+      const next = path[i].get(g.kparts[i]) as Map<string, unknown> | undefined;
+      if (next === undefined) return;
+      path.push(next);
+    }
+    for (let i = this.depth - 1; i >= 0; i--) {
+      path[i].delete(g.kparts[i]);
+      if (path[i].size > 0) break;
+    }
+  }
+
+  private clearGroups(): void {
+    this.groups.clear();
+    this.index.clear();
   }
 
   getMetadata(): SignatureMetadata {
@@ -81,7 +131,7 @@ export class CorrelationSignature implements Signature {
 
   init(ctx: SignatureContext): void {
     this.ctx = ctx;
-    this.groups.clear();
+    this.clearGroups();
     this.oldest = Infinity;
     this.suppress?.clear();
   }
@@ -107,29 +157,30 @@ export class CorrelationSignature implements Signature {
   private matched(index: number, r: CompiledRule, ev: TraceeEvent): void {
     const now = ev.timestamp;
     this.expire(now);
-    let key = "";
-    for (let i = 0; i < r.groupBy.length; i++) {
-      const v = firstValue(ev, r.groupBy[i]);
-      key += (i ? "\u001f" : "") + (v === undefined || v === null ? "" : String(v));
+    const parts = this.scratch;
+    const gb = r.groupBy;
+    for (let i = 0; i < this.depth; i++) {
+      const v = i < gb.length ? firstValue(ev, gb[i]) : undefined;
+      parts[i] = v === undefined || v === null ? "" : typeof v === "string" ? v : String(v);
     }
-    let g = this.groups.get(key);
+    let g = this.find(parts);
     if (g !== undefined && (now < g.start || now - g.start > this.spanNs)) {
       this.closeWindow(g);
-      this.groups.delete(key);
+      this.drop(g);
       g = undefined;
     }
     if (g === undefined) {
       if (this.groups.size >= this.ir.maxGroups) {
-        const oldest = this.groups.keys().next().value as string;
-        this.groups.delete(oldest);
+        this.drop(this.groups.values().next().value as Group);
         this.evicted++;
       }
+      const kparts = parts.slice();
       g = {
-        key, parts: r.groupBy.map((f) => firstValue(ev, f) ?? null), start: now, count: 0,
+        key: kparts.join("\u001f"), kparts, parts: gb.map((f) => firstValue(ev, f) ?? null), start: now, count: 0,
         values: this.ir.type === "value_count" ? new Set() : null, last: null, fired: false,
         seen: this.ir.type === "temporal" ? this.ir.rules.map(() => -1) : [0],
       };
-      this.groups.set(key, g);
+      this.add(g);
       if (this.groups.size === 1 || now < this.oldest) this.oldest = now;
     }
     switch (this.ir.type) {
@@ -161,7 +212,7 @@ export class CorrelationSignature implements Signature {
       const need = this.ir.type === "temporal_ordered" ? this.ir.rules.length : undefined;
       if (need !== undefined ? g.count >= need : this.holds(g.count)) {
         this.fire(g, ev);
-        this.groups.delete(key);
+        this.drop(g);
       }
       return;
     }
@@ -179,7 +230,7 @@ export class CorrelationSignature implements Signature {
     for (const g of this.groups.values()) {
       if (now >= g.start && now - g.start <= this.spanNs) { this.oldest = g.start; break; }
       this.closeWindow(g);
-      this.groups.delete(g.key);
+      this.drop(g);
       this.expired++;
     }
   }
@@ -207,14 +258,14 @@ export class CorrelationSignature implements Signature {
   onSignal(s: Signal): void {
     if (s.type !== "source_complete") return;
     for (const g of this.groups.values()) this.closeWindow(g);
-    this.groups.clear();
+    this.clearGroups();
     this.oldest = Infinity;
     if (this.evicted > 0) this.ctx?.logger.info(`${this.evicted} groups evicted before their window closed (at most ${this.ir.maxGroups} groups; ${this.expired} closed by age)`);
     if (this.suppress && this.suppress.suppressed > 0) this.ctx?.logger.info(`${this.suppress.suppressed} findings suppressed`);
   }
 
   close(): void {
-    this.groups.clear();
+    this.clearGroups();
     this.oldest = Infinity;
     this.suppress?.clear();
   }

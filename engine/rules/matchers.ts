@@ -39,18 +39,18 @@ function regionEq(s: string, at: number, v: string, cased: boolean): number {
 class StrTest implements ValueTest {
   private readonly set: Set<string> | null;
   private readonly lengths: Set<number> | null;
-  /** startswith/endswith of many values: the values by their first/last character */
-  private readonly byChar: Map<number, string[]> | null = null;
+  /** startswith/endswith of many values: the values by their first/last character (ASCII) */
+  private readonly byChar: (string[] | undefined)[] | null = null;
+  /** which values are ASCII without letters */
+  private readonly plain: boolean[];
   constructor(private readonly op: string, private readonly vals: string[], private readonly cased: boolean) {
+    this.plain = vals.map((v) => /^[\x00-\x40\x5b-\x60\x7b-\x7f]*$/.test(v));
     this.set = op === "eq" && vals.length > 4 ? new Set(vals) : null;
     this.lengths = this.set ? new Set(vals.map((v) => v.length)) : null;
-    if ((op === "startswith" || op === "endswith") && vals.length > 4 && !vals.includes("")) {
-      const m = new Map<number, string[]>();
-      for (const v of vals) {
-        const c = op === "startswith" ? v.charCodeAt(0) : v.charCodeAt(v.length - 1);
-        const list = m.get(c);
-        if (list) list.push(v); else m.set(c, [v]);
-      }
+    const key = (v: string) => (op === "startswith" ? v.charCodeAt(0) : v.charCodeAt(v.length - 1));
+    if ((op === "startswith" || op === "endswith") && vals.length > 4 && vals.every((v) => v !== "" && key(v) < 128)) {
+      const m: (string[] | undefined)[] = new Array(128).fill(undefined);
+      for (const v of vals) (m[key(v)] ??= []).push(v);
       this.byChar = m;
     }
   }
@@ -74,6 +74,8 @@ class StrTest implements ValueTest {
       case "contains": {
         for (let i = 0; i < vals.length; i++) {
           const w = vals[i];
+          // (case does not matter for a value of ASCII characters that are not letters)
+          if (cased || this.plain[i]) { if (s.includes(w)) return true; continue; }
           for (let at = 0; at + w.length <= s.length; at++) {
             const r = regionEq(s, at, w, cased);
             if (r === 1) return true;
@@ -89,8 +91,8 @@ class StrTest implements ValueTest {
         if (this.byChar !== null && s.length > 0) {
           let c = s.charCodeAt(start ? 0 : s.length - 1);
           if (!cased && c >= 65 && c <= 90) c += 32;
-          else if (!cased && c >= 128) return this.slow(s);
-          const l = this.byChar.get(c);
+          else if (c >= 128) return cased ? false : this.slow(s);
+          const l = this.byChar[c];
           if (l === undefined) return false;
           list = l;
         }
