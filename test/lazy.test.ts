@@ -20,12 +20,22 @@ import type { FieldIR } from "../engine/rules/ir";
 import { expandCounts, minMatchLength } from "../engine/rules/regex";
 import { linearSafe, sandboxReason } from "../engine/rules/linear";
 import { loadRules } from "../engine/rules/load";
+import { compileRuleFiles } from "../engine/rules/compile";
+import { compileCondition, type LazyCondition } from "../engine/rules/codegen";
+import { buildPred, current, type Pred } from "../engine/rules/matchers";
 import { captureFiles } from "./lib/replay";
 import { CLI } from "./lib/run";
 import { pcapFile } from "./lib/craft";
 import { query } from "./lib/rules";
 
 const HOST = "lazy-test";
+
+/** the compiled units of a rule file's text (its problems fail the test) */
+function compileRules(text: string) {
+  const r = compileRuleFiles([{ file: "/rules/kinds.yaml", text }]);
+  assert.deepEqual(r.problems.map((p) => `${p.line}:${p.column}: ${p.message}`), []);
+  return r.units;
+}
 const DNS_FIELDS = ["dns.query", "dns.record_type", "dns.answer", "dns.answer_type", "dns.src_ip", "dns.dst_ip", "dns.src_port", "dns.dst_port", "dns.rcode", "dns.parent_domain", "dns.qr"];
 
 /** every value a derived field has on an event, in scan order */
@@ -92,6 +102,72 @@ test("a LazyEvent reads the same args, DNS fields and event as the builder makes
   }
   assert.ok(events > 10_000, `only ${events} events`);
   assert.ok(dnsEvents > 2_000, `only ${dnsEvents} DNS events`);
+});
+
+test("a rule's condition compiled to code answers as the predicate tree does, on every corpus event (the pack, Sigma rules and every kind of test)", async () => {
+  // every selection as a rule of its own too (a combined condition can hide one that answers wrongly)
+  const kinds: [string, string, Record<string, string>, string][] = [
+    ["kinds-dns", "[net_packet_dns, net_packet_dns_request, net_packet_dns_response]", {
+      a: "dns.answer|cidr: '%nets'", b: "dns.answer|all|cidr: '%nets'", c: "dns.rcode: [NXDOMAIN, REFUSED]", d: "{dns.qr: 1, dns.record_type: [A, AAAA, MX]}",
+      e: "dns.query|fieldref|endswith: dns.parent_domain", f: "dns.answer_type: CNAME", g: "dns.query|contains|all: [e, o]",
+      h: "{dns.src_port|gte: 1024, dns.dst_port: 53}", i: "dns.answer: null", j: "dns.answer|endswith: ['.1', '.com']",
+    }, "(a and not b) or (c and d) or (e and not f) or (g and h) or (1 of i) or j"],
+    ["kinds-args", "[net_packet_ipv4, net_packet_ipv6, net_packet_tcp, net_packet_udp, net_packet_icmp, net_packet_icmpv6]", {
+      a: "args.src|cidr: '%nets'", b: "{args.proto_tcp.SYN: 1, args.proto_tcp.ACK: 0}", c: "args.proto_ipv4.TTL|lt: 64",
+      d: "args.proto_ipv6.nextHeader: [ICMPv6, UDP]", e: "hostName|startswith: lazy", f: "args.proto_udp.length|gt: 100",
+      g: "args.proto_icmp.typeCode|re: '^Echo'", h: "args.proto_tcp: null",
+    }, "(a and (b or c)) or (d and not e) or f or g or h"],
+    ["kinds-lists", "[net_packet_dns_request, net_packet_dns_response, net_packet_dns]", {
+      q: "args.dns_questions[].query|endswith: [.com, .net, .org, .br, .arpa]", r: "args.dns_response[].dns_answer[].answer|cidr: '%nets'",
+      s: "args.proto_dns.answers[].type: [A, PTR]", t: "args.metadata.dst_port: 53",
+    }, "(q and t) or r or s"],
+  ];
+  let extra = "list: nets\nitems: [127.0.0.0/8, \"::1\", 10.0.0.0/8]\n";
+  const rule = (id: string, events: string, sels: Record<string, string>, cond: string) =>
+    `---\nid: ${id}\nevents: ${events}\ndetection:\n${Object.entries(sels).map(([k, v]) => `  ${k}:\n    ${v}\n`).join("")}  condition: ${cond}\n`;
+  for (const [id, events, sels, cond] of kinds) {
+    extra += rule(id, events, sels, cond);
+    for (const [k, v] of Object.entries(sels)) extra += rule(`${id}-${k}`, events, { [k]: v }, k);
+  }
+  const units = [...loadRules(["rules"]).result.units, ...compileRules(extra)];
+  const conds: { id: string; events: string[]; tree: Pred; code: LazyCondition }[] = [];
+  for (const u of units) {
+    const rules = u.ir.kind === "correlation" ? u.ir.rules : [u.ir];
+    for (const r of rules) {
+      const code = compileCondition(r.match);
+      assert.ok(code !== null, `${u.id}: no code`);
+      conds.push({ id: u.id, events: r.events, tree: buildPred(r.match), code });
+    }
+  }
+  assert.ok(conds.length >= 19, `${conds.length} conditions`);
+  const hits = new Map<string, number>();
+  let evs = 0;
+  for (const file of captureFiles()) {
+    const d = new Decoder();
+    d.dnsEnabled = true;
+    const b = new EventBuilder(ALL_EVENTS, { hostName: HOST });
+    const reused = [0, 1, 2, 3, 4, 5, 6, 7, 8].map((k) => new LazyEvent(k as Ev, HOST));
+    await readCapture(file, (rec) => b.build(d.decode(rec), (ev, kind, p) => {
+      evs++;
+      const lazy = reused[kind];
+      lazy.reset(p, kind >= 6 ? p.dns : null, p.timestampNumber());
+      for (const c of conds) {
+        if (!c.events.includes(ev.eventName)) continue;
+        current.ev = ev;
+        const want = c.tree.eval(ev);
+        current.ev = lazy as unknown as TraceeEvent;
+        const got = c.code(lazy);
+        const tree = c.tree.eval(lazy as unknown as TraceeEvent);
+        current.ev = null;
+        assert.equal(got, want, `${file} packet ${d.stats.packets} ${ev.eventName}: ${c.id} as code`);
+        assert.equal(tree, want, `${file} packet ${d.stats.packets} ${ev.eventName}: ${c.id} as a tree on a LazyEvent`);
+        if (got) hits.set(c.id, (hits.get(c.id) ?? 0) + 1);
+      }
+    }));
+  }
+  assert.ok(evs > 10_000);
+  // the comparison means something only if the conditions hold on some events
+  for (const id of ["kinds-dns", "kinds-args", "kinds-lists", "dns-public-name-private-answer", "dns-txt-heavy-client", "tcp-syn-scan", "dns-long-label", "icmp-oversized"]) assert.ok((hits.get(id) ?? 0) > 0, `${id} never held`);
 });
 
 test("counted repetitions are split for the linear-time engine, matching the same texts", () => {

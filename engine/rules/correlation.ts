@@ -20,7 +20,9 @@ import type { EventSelector, Finding, Signal, Signature, SignatureContext, Signa
 import type { TraceeEvent } from "../events/types";
 import { pin } from "./lazy";
 import type { CorrelationIR, FieldIR } from "./ir";
-import { current, sharedPred, type Pred } from "./matchers";
+import { buildPred, current, type Pred } from "./matchers";
+import { ask, sharedCondition, type SharedCondition } from "./codegen";
+import { LazyEvent } from "./lazy";
 import { firstValue } from "./fields";
 import { render, Suppressor } from "./suppress";
 
@@ -38,7 +40,7 @@ interface Group {
   seen: number[];
 }
 
-interface CompiledRule { events: Set<string>; pred: Pred; groupBy: FieldIR[]; field: FieldIR | null }
+interface CompiledRule { events: Set<string>; pred: Pred; fast: SharedCondition | null; groupBy: FieldIR[]; field: FieldIR | null }
 
 export class CorrelationSignature implements Signature {
   private ctx: SignatureContext | null = null;
@@ -66,8 +68,10 @@ export class CorrelationSignature implements Signature {
   /** the start of the oldest open window (Infinity: none known) */
   private oldest = Infinity;
 
-  constructor(private readonly ir: CorrelationIR) {
-    this.rules = ir.rules.map((r) => ({ events: new Set(r.events), pred: sharedPred(r.match), groupBy: r.groupBy, field: r.field }));
+  constructor(private readonly ir: CorrelationIR, inProcess = false) {
+    this.rules = ir.rules.map((r) => ({
+      events: new Set(r.events), pred: buildPred(r.match), fast: inProcess === true ? sharedCondition(r.match) : null, groupBy: r.groupBy, field: r.field,
+    }));
     const names = new Set<string>();
     for (const r of ir.rules) for (const e of r.events) names.add(e);
     this.selected = [...names].map((name) => ({ source: "tracee", name }));
@@ -148,7 +152,7 @@ export class CorrelationSignature implements Signature {
       const r = rules[i];
       if (!r.events.has(ev.eventName)) continue;
       current.ev = ev;
-      const hit = r.pred.eval(ev);
+      const hit = r.fast !== null && ev instanceof LazyEvent ? ask(r.fast, ev as LazyEvent) : r.pred.eval(ev);
       current.ev = null;
       if (hit) this.matched(i, r, ev);
     }

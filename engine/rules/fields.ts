@@ -289,11 +289,11 @@ function lazyScan(ev: LazyEvent, code: V, s: Scan): void {
 
 // A derived field of an event read in-process has one value nearly always
 // (one question, one answer): several rules read it, so it is found once.
-const NONE = Object.freeze({ none: true });
-const MULTI = Object.freeze({ multi: true });
+export const NONE = Object.freeze({ none: true });
+export const MULTI = Object.freeze({ multi: true });
 
 /** the value of a derived field of a LazyEvent when it has one (found once per event), NONE, or MULTI for several */
-function lazyOne(ev: LazyEvent, code: V): unknown {
+export function lazyOne(ev: LazyEvent, code: V): unknown {
   const bit = 1 << code;
   if ((ev.vhave & bit) !== 0) return ev.vval[code];
   const s = POOL[depth++];

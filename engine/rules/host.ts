@@ -63,7 +63,7 @@ export class HostRules implements EventVisitor {
     let answer: Record<string, unknown> = {};
     const out = this.control(() => {
       try {
-        const sig = compileRules(ir);
+        const sig = compileRules(ir, true);
         const meta = sig.getMetadata();
         const mask = selectorMask(sig.getSelectedEvents());
         const e: Entry = { index, file, sig, meta, mask };

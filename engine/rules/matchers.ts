@@ -455,42 +455,6 @@ class NotPred implements Pred {
   }
 }
 
-/**
- * A condition several loaded rules share (a correlation's rule is usually
- * loaded as a rule too; lists like %private_suffixes recur): evaluated once
- * per event read in-process (a LazyEvent's serial tells the events apart).
- */
-class SharedPred implements Pred {
-  private serial = -1;
-  private last = false;
-  readonly cost: number;
-  constructor(private readonly p: Pred) { this.cost = p.cost; }
-  eval(ev: TraceeEvent): boolean {
-    if (!(ev instanceof LazyEvent)) return this.p.eval(ev);
-    const n = (ev as LazyEvent).serial;
-    if (n === this.serial) return this.last;
-    const r = this.p.eval(ev);
-    this.serial = n;
-    this.last = r;
-    return r;
-  }
-}
-
-const SHARED = new Map<string, SharedPred>();
-
-/** the condition of the IR, the same object for the same IR (see SharedPred) */
-export function sharedPred(e: ExprIR): Pred {
-  const key = JSON.stringify(e);
-  let p = SHARED.get(key);
-  if (p === undefined) {
-    // (a hot-reloaded rule leaves its old conditions here: bounded)
-    if (SHARED.size >= 4096) SHARED.clear();
-    p = new SharedPred(e.k === "test" ? buildLeaf(e) : buildPred(e));
-    SHARED.set(key, p);
-  }
-  return p;
-}
-
 const TRUE: Pred = { cost: 0, eval: () => true };
 const FALSE: Pred = { cost: 0, eval: () => false };
 
@@ -500,7 +464,7 @@ export function buildPred(e: ExprIR): Pred {
     case "or": return e.args.length === 1 ? buildPred(e.args[0]) : new OrPred(e.args.map(buildPred));
     case "not": return new NotPred(buildPred(e.arg));
     case "const": return e.v ? TRUE : FALSE;
-    case "test": return sharedPred(e);
+    case "test": return buildLeaf(e);
   }
 }
 
@@ -513,7 +477,7 @@ function buildLeaf(e: Extract<ExprIR, { k: "test" }>): Pred {
 
 // Signature files can reach these classes (require("netsig/rules")): frozen,
 // so that none can change how the loaded rules evaluate.
-for (const c of [StrTest, RegexTest, NumTest, BoolTest, CidrTest, NeqTest, FieldRefTest, AnyTest, TestPred, ArgPred, VirtualPred, AndPred, OrPred, NotPred, SharedPred]) {
+for (const c of [StrTest, RegexTest, NumTest, BoolTest, CidrTest, NeqTest, FieldRefTest, AnyTest, TestPred, ArgPred, VirtualPred, AndPred, OrPred, NotPred]) {
   Object.freeze(c.prototype);
   Object.freeze(c);
 }

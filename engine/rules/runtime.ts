@@ -7,7 +7,9 @@
 import type { EventSelector, Finding, Signal, Signature, SignatureContext, SignatureMetadata } from "../sdk/index";
 import type { TraceeEvent } from "../events/types";
 import type { RuleIR, UnitIR } from "./ir";
-import { current, sharedPred, type Pred } from "./matchers";
+import { buildPred, current, type Pred } from "./matchers";
+import { ask, sharedCondition, type SharedCondition } from "./codegen";
+import { LazyEvent } from "./lazy";
 import { firstValue } from "./fields";
 import { render, Suppressor } from "./suppress";
 import { CidrSet, ReportLimiter } from "../sdk/helpers";
@@ -16,13 +18,16 @@ import { CorrelationSignature } from "./correlation";
 class RuleSignature implements Signature {
   private ctx: SignatureContext | null = null;
   private readonly pred: Pred;
+  /** in netsig's process: the condition as code, for LazyEvents (codegen.ts) */
+  private readonly fast: SharedCondition | null;
   private readonly selected: EventSelector[];
   private readonly suppress: Suppressor | null;
   /** the rule compares fields with each other (fieldref reads the current event) */
   private readonly fieldref: boolean;
 
-  constructor(private readonly ir: RuleIR) {
-    this.pred = sharedPred(ir.match);
+  constructor(private readonly ir: RuleIR, inProcess: boolean) {
+    this.pred = buildPred(ir.match);
+    this.fast = inProcess ? sharedCondition(ir.match) : null;
     this.fieldref = JSON.stringify(ir.match).includes('"k":"fieldref"');
     this.selected = ir.events.map((name) => ({ source: "tracee", name }));
     this.suppress = ir.suppress ? new Suppressor(ir.suppress) : null;
@@ -43,11 +48,12 @@ class RuleSignature implements Signature {
 
   onEvent(ev: TraceeEvent): void {
     let hit: boolean;
+    const fast = this.fast !== null && ev instanceof LazyEvent;
     if (this.fieldref) {
       current.ev = ev;
-      hit = this.pred.eval(ev);
+      hit = fast ? ask(this.fast!, ev as LazyEvent) : this.pred.eval(ev);
       current.ev = null;
-    } else hit = this.pred.eval(ev);
+    } else hit = fast ? ask(this.fast!, ev as LazyEvent) : this.pred.eval(ev);
     if (!hit || (this.suppress !== null && !this.suppress.allow(ev))) return;
     const data: Record<string, unknown> = {};
     const fields = this.ir.fields;
@@ -70,10 +76,13 @@ class RuleSignature implements Signature {
   }
 }
 
-/** the signature of a compiled rule or correlation (the IR the host wrote) */
-export function compileRules(ir: UnitIR): Signature {
-  if (ir.kind === "correlation") return new CorrelationSignature(ir);
-  return new RuleSignature(ir);
+/**
+ * the signature of a compiled rule or correlation (the IR the host wrote);
+ * `inProcess`: it runs in netsig's process (rules/host.ts), on LazyEvents
+ */
+export function compileRules(ir: UnitIR, inProcess = false): Signature {
+  if (ir.kind === "correlation") return new CorrelationSignature(ir, inProcess);
+  return new RuleSignature(ir, inProcess === true);
 }
 
 // (see matchers.ts: what signature files can reach is frozen)
