@@ -120,7 +120,9 @@ test("a rule's condition compiled to code answers as the predicate tree does, on
     ["kinds-lists", "[net_packet_dns_request, net_packet_dns_response, net_packet_dns]", {
       q: "args.dns_questions[].query|endswith: [.com, .net, .org, .br, .arpa]", r: "args.dns_response[].dns_answer[].answer|cidr: '%nets'",
       s: "args.proto_dns.answers[].type: [A, PTR]", t: "args.metadata.dst_port: 53",
-    }, "(q and t) or r or s"],
+      u: "args.dns_response[].dns_answer[].answer: null", v: "args.dns_response[].query_data.query|endswith: [.com, .br, .arpa]",
+      w: "args.dns_questions[].query|contains: [www, mail, '.']", x: "args.dns_response[].dns_answer[].answer|endswith: ['.1', '.com', '.']",
+    }, "(q and t) or r or s or (u and not v) or (w and x)"],
   ];
   let extra = "list: nets\nitems: [127.0.0.0/8, \"::1\", 10.0.0.0/8]\n";
   const rule = (id: string, events: string, sels: Record<string, string>, cond: string) =>

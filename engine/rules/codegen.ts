@@ -12,6 +12,7 @@ import type { ExprIR, FieldIR } from "./ir";
 import { lazyOne, MULTI, NONE, testPath, testVirtual, virtualCode, type ValueTest } from "./fields";
 import { buildTest } from "./matchers";
 import type { LazyEvent } from "./lazy";
+import { Ev } from "../events/types";
 
 export type LazyCondition = (ev: LazyEvent) => boolean;
 
@@ -22,6 +23,23 @@ function costOf(e: ExprIR): number {
     case "const": return 0;
     default: return e.args.reduce((a, x) => a + costOf(x), 0);
   }
+}
+
+const SEGS = (f: FieldIR) => JSON.stringify(f.s);
+
+/**
+ * Paths into the lists of a dns_request or dns_response event that hold the
+ * values of a derived field (fields.ts lazyScan): the one question's name,
+ * and the answers' texts. With no answer, `dns_answer` is null, and a walk
+ * tests nothing (undefined) as a derived field does; `none: "walk"` where
+ * the two could differ.
+ */
+function listPath(f: FieldIR): { kind: Ev; code: number; none: "test" | "walk" } | null {
+  const segs = SEGS(f);
+  if (f.n === "dns_questions" && segs === '[-1,"query"]') return { kind: Ev.DNSRequest, code: virtualCode("dns.query"), none: "walk" };
+  if (f.n === "dns_response" && segs === '[-1,"query_data","query"]') return { kind: Ev.DNSResponse, code: virtualCode("dns.query"), none: "walk" };
+  if (f.n === "dns_response" && segs === '[-1,"dns_answer",-1,"answer"]') return { kind: Ev.DNSResponse, code: virtualCode("dns.answer"), none: "test" };
+  return null;
 }
 
 /** the condition as a function of a LazyEvent (null when this process cannot make code) */
@@ -58,7 +76,14 @@ export function compileCondition(e: ExprIR): LazyCondition | null {
         }
         const i = F.length;
         F.push(f);
-        return `path(ev, F[${i}], T[${t}], ${all})`;
+        const walk = `path(ev, F[${i}], T[${t}], ${all})`;
+        // the lists of a simple DNS event, read as derived fields when they have one value (see listPath)
+        const lp = f.h === "arg" ? listPath(f) : null;
+        if (lp !== null) {
+          const none = lp.none === "walk" ? walk : `T[${t}].test(undefined)`;
+          return `(ev.kind === ${lp.kind} ? ((v = one(ev, ${lp.code})) === MULTI ? ${walk} : v === NONE ? ${none} : T[${t}].test(v)) : ${walk})`;
+        }
+        return walk;
       }
     }
   };
