@@ -16,7 +16,7 @@ import { EventJSONWriter } from "../engine/events/json";
 import { EventPipeline } from "../engine/events/pipeline";
 import type { Packet } from "../engine/decode/packet";
 import { CORPUS } from "./lib/run";
-import { dns, ethernet, ipv4, pcapFile, udp } from "./lib/craft";
+import { dns, ethernet, ipv4, pcapFile, tcp, udp, type PcapPacket } from "./lib/craft";
 import { writeFileSync, mkdtempSync, rmSync } from "node:fs";
 import { tmpdir } from "node:os";
 
@@ -250,6 +250,30 @@ test("replay waits for the sandbox: however far the signatures fall behind, no p
     await engine.close();
     assert.equal(engine.stats.shed, 0, logs.join("\n"));
     assert.equal(counted.findings, N, "every packet went through the signature");
+  } finally {
+    rmSync(dir, { recursive: true, force: true });
+  }
+});
+
+test("the transport's numbers: every width of the 7-bit encoding, up to 2^32-1, and timestamps, restore exactly", async () => {
+  // TCP sequence and acknowledgement numbers, DNS TTLs and serials at the edges of each byte count
+  const edges = [0, 1, 127, 128, 16383, 16384, 2097151, 2097152, 268435455, 268435456, 2 ** 31 - 1, 2 ** 31, 2 ** 32 - 2, 2 ** 32 - 1];
+  const frames: PcapPacket[] = [];
+  for (let i = 0; i < edges.length; i++) {
+    const seg = tcp({ srcPort: 1024 + i, dstPort: 80, seq: edges[i], ack: edges[edges.length - 1 - i], flags: 0x12 });
+    // (timestamps up to the end of pcap's 32-bit seconds)
+    frames.push({ data: ethernet(ipv4({ src: "10.0.0.1", dst: "10.0.0.2", protocol: 6, id: edges[i] & 0xffff }, seg)), tsSec: Math.min(1_700_000_000 + i * 200_000_000, 2 ** 32 - 1), tsUsec: 123456 + i });
+    const ans = { type: "SOA" as const, name: "x.test", ttl: edges[i], data: { mname: "ns.x.test", rname: "root.x.test", serial: edges[i], refresh: 1, retry: 2, expire: 3, minimum: edges[edges.length - 1 - i] } };
+    frames.push({ data: ethernet(ipv4({ src: "10.0.0.53", dst: "10.0.0.1", protocol: 17 }, udp({ srcPort: 53, dstPort: 3000 + i }, dns({ type: "response", id: i, questions: [{ type: "SOA", name: "x.test" }], answers: [ans] })))), tsSec: 1_700_000_000 + i, tsUsec: 999_999 });
+  }
+  const dir = mkdtempSync(join(tmpdir(), "netsig-varint-"));
+  try {
+    const file = join(dir, "edges.pcap");
+    writeFileSync(file, pcapFile(1, frames));
+    const { host, restored } = await both(file, 5);
+    assert.equal(host.length, edges.length * (2 + 4), "ipv4 + tcp per segment, ipv4 + udp + dns + dns_response per answer");
+    assert.deepEqual(restored, host);
+    for (const e of edges) assert.ok(host.some((l) => l.includes(`"seq":${e},`) || l.includes(`"seq":${e}}`)), `seq ${e} present`);
   } finally {
     rmSync(dir, { recursive: true, force: true });
   }
