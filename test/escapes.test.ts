@@ -11,6 +11,8 @@ import assert from "node:assert/strict";
 import { readdirSync, readFileSync } from "node:fs";
 import { before, test } from "node:test";
 import { Worker } from "node:worker_threads";
+import vm from "node:vm";
+import { freezeIntrinsics, lockObject } from "../engine/sandbox/realm";
 import { sandboxWorkerOptions } from "../engine/sandbox/host";
 import { missingTools, recordDnsSession } from "./lab/dnslab";
 import { ESCAPES, escapeFile } from "./lib/escapes";
@@ -62,3 +64,43 @@ test("the sandbox worker starts with an empty environment: a secret of the host'
   }
 });
 
+
+test("the realm's intrinsics end up frozen (Object.isFrozen), and a signature cannot pollute or replace them", () => {
+  // (run inside the context, as in a sandbox: the prototypes reached through instances are the context's own)
+  const ctx = vm.createContext({});
+  vm.runInContext(`${lockObject.toString()}\n(${freezeIntrinsics.toString()})(globalThis);`, ctx);
+  const checked = vm.runInContext(`(() => {
+    const names = ["Object", "Array", "Function", "String", "Number", "Boolean", "Symbol", "Error", "RegExp", "Date", "Map", "Set",
+      "Promise", "JSON", "Math", "Reflect", "ArrayBuffer", "DataView", "Uint8Array", "Uint16Array", "Float64Array"];
+    const notFrozen = [];
+    for (const n of names) {
+      const v = globalThis[n];
+      if (!Object.isFrozen(v)) notFrozen.push(n);
+      if (typeof v === "function" && v.prototype && !Object.isFrozen(v.prototype)) notFrozen.push(n + ".prototype");
+    }
+    const gen = Object.getPrototypeOf(function* () {});
+    for (const [n, h] of [["%TypedArray%.prototype", Object.getPrototypeOf(Uint8Array.prototype)], ["%ArrayIteratorPrototype%", Object.getPrototypeOf([][Symbol.iterator]())],
+      ["%IteratorPrototype%", Object.getPrototypeOf(Object.getPrototypeOf([][Symbol.iterator]()))], ["%MapIteratorPrototype%", Object.getPrototypeOf(new Map()[Symbol.iterator]())],
+      ["%SetIteratorPrototype%", Object.getPrototypeOf(new Set()[Symbol.iterator]())], ["%StringIteratorPrototype%", Object.getPrototypeOf(""[Symbol.iterator]())],
+      ["%GeneratorFunction.prototype%", gen], ["%GeneratorPrototype%", gen.prototype], ["%GeneratorFunction%", gen.constructor]]) {
+      if (!Object.isFrozen(h)) notFrozen.push(n);
+    }
+    const tries = [];
+    const attempt = (what, f, ok) => { try { f(); } catch (e) { /* strict code throws; both count */ } if (!ok()) tries.push(what); };
+    attempt("Object.prototype.x", () => { Object.prototype.polluted = 1; }, () => ({}).polluted === undefined);
+    attempt("Array.prototype[0]", () => { Array.prototype[0] = "p"; }, () => [,][0] === undefined);
+    attempt("Array.prototype.push", () => { Array.prototype.push = () => 0; }, () => { const a = []; a.push(1); return a.length === 1; });
+    attempt("Uint8Array.prototype.fill", () => { Uint8Array.prototype.fill = null; }, () => typeof new Uint8Array(1).fill === "function");
+    attempt("%TypedArray%.prototype.set", () => { Object.getPrototypeOf(Uint8Array.prototype).set = null; }, () => typeof new Uint8Array(1).set === "function");
+    attempt("JSON.stringify", () => { JSON.stringify = () => "x"; }, () => JSON.stringify(1) === "1");
+    attempt("%ArrayIteratorPrototype%.next", () => { Object.getPrototypeOf([][Symbol.iterator]()).next = () => ({ done: true }); }, () => { let n = 0; for (const x of [1, 2]) n += x; return n === 3; });
+    attempt("globalThis.JSON", () => { globalThis.JSON = {}; }, () => typeof JSON.parse === "function");
+    // typed arrays and arrays still work as values
+    const u = new Uint8Array(4); u[1] = 200; const a = new Array(3); a[2] = 5;
+    return JSON.stringify({ notFrozen, tries, works: u[1] === 200 && a[2] === 5 });
+  })()`, ctx) as string;
+  const check = JSON.parse(checked) as { notFrozen: string[]; tries: string[]; works: boolean };
+  assert.deepEqual(check.notFrozen, []);
+  assert.deepEqual(check.tries, [], "these changes took effect");
+  assert.equal(check.works, true);
+});
