@@ -12,7 +12,7 @@ import { readdirSync, readFileSync } from "node:fs";
 import { before, test } from "node:test";
 import { Worker } from "node:worker_threads";
 import vm from "node:vm";
-import { freezeIntrinsics, lockObject } from "../engine/sandbox/realm";
+import { realmBundle } from "../engine/sandbox/bundle";
 import { sandboxWorkerOptions } from "../engine/sandbox/host";
 import { missingTools, recordDnsSession } from "./lab/dnslab";
 import { ESCAPES, escapeFile } from "./lib/escapes";
@@ -66,9 +66,9 @@ test("the sandbox worker starts with an empty environment: a secret of the host'
 
 
 test("the realm's intrinsics end up frozen (Object.isFrozen), and a signature cannot pollute or replace them", () => {
-  // (run inside the context, as in a sandbox: the prototypes reached through instances are the context's own)
-  const ctx = vm.createContext({});
-  vm.runInContext(`${lockObject.toString()}\n(${freezeIntrinsics.toString()})(globalThis);`, ctx);
+  // the sandbox's own realm script (bundle.ts), in a fresh context, as the worker runs it
+  const ctx = vm.createContext({ __hostName: "t", __mark: () => undefined, __key: "k" });
+  vm.runInContext(realmBundle(), ctx);
   const checked = vm.runInContext(`(() => {
     const names = ["Object", "Array", "Function", "String", "Number", "Boolean", "Symbol", "Error", "RegExp", "Date", "Map", "Set",
       "Promise", "JSON", "Math", "Reflect", "ArrayBuffer", "DataView", "Uint8Array", "Uint16Array", "Float64Array"];

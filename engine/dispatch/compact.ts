@@ -193,10 +193,12 @@ export class BatchPacker {
 
 // The numbers of the batch being read, decoded in one pass when it arrives
 // (one reader at a time: the realm is single-threaded), so that reading a
-// field is an array load the restore code inlines. (A plain array filled by
-// push: a typed array this size is over the sandbox's buffer limit, and in
-// the sandbox realm, whose prototypes are frozen, push is the fast store.)
-const NUMS: number[] = [];
+// field is two array loads the restore code inlines. Typed arrays of 64k
+// numbers: vm2 refuses a typed array over 1 MiB, and stores into a plain
+// array take V8's slow path in the sandbox realm, whose prototypes are frozen.
+const PAGE_BITS = 16;
+const PAGE = 1 << PAGE_BITS;
+const NUMS: Uint32Array[] = [];
 
 /** Reads a batch string (sandbox side: no Node.js API). */
 export class BatchReader {
@@ -209,12 +211,19 @@ export class BatchReader {
   constructor(batch: string) {
     const cut = batch.indexOf("\0");
     this.strs = JSON.parse(batch.slice(0, cut)) as string[];
-    const nums = NUMS;
-    nums.length = 0;
+    let page = 0;
+    let nums = NUMS.length > 0 ? NUMS[0] : (NUMS.push(new Uint32Array(PAGE)), NUMS[0]);
+    let j = 0;
     const end = batch.length;
     for (let i = cut + 1; i < end;) {
+      if (j === PAGE) {
+        page++;
+        if (NUMS.length === page) NUMS.push(new Uint32Array(PAGE));
+        nums = NUMS[page];
+        j = 0;
+      }
       let c = batch.charCodeAt(i++);
-      if (c < 0x80) { nums.push(c); continue; }
+      if (c < 0x80) { nums[j++] = c; continue; }
       let x = c & 0x7f;
       c = batch.charCodeAt(i++);
       x |= (c & 0x7f) << 7;
@@ -227,9 +236,9 @@ export class BatchReader {
           if (c >= 0x80) x |= (batch.charCodeAt(i++) & 0x0f) << 28;
         }
       }
-      nums.push(x >>> 0);
+      nums[j++] = x >>> 0;
     }
-    this.n = nums.length;
+    this.n = page * PAGE + j;
   }
 
   more(): boolean {
@@ -238,16 +247,17 @@ export class BatchReader {
 
   /** the next number (BatchPacker.num: 7 bits a byte, low bits first) */
   u32(): number {
-    return NUMS[this.k++];
+    const k = this.k++;
+    return NUMS[k >>> PAGE_BITS][k & (PAGE - 1)];
   }
 
   str(): string {
-    return this.strs[NUMS[this.k++]];
+    return this.strs[this.u32()];
   }
 
   float(): number {
-    this.f64u32[0] = NUMS[this.k++];
-    this.f64u32[1] = NUMS[this.k++];
+    this.f64u32[0] = this.u32();
+    this.f64u32[1] = this.u32();
     return this.f64[0];
   }
 }

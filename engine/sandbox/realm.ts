@@ -438,12 +438,14 @@ export function safeJSON(v: unknown): string {
 /**
  * Object.freeze's end state (Object.isFrozen is true: every own property
  * non-configurable, data ones read-only, no new ones), reached property by
- * property. V8 moves a frozen prototype's elements to a frozen kind, after
- * which every store into a typed array of the realm took the slow path, ~35x
- * slower (the transport reader, the IPv6 parser); the same lock leaves them
- * fast. Anything left unfrozen is frozen the plain way.
+ * property. For Object.prototype and the typed arrays' prototypes: frozen by
+ * Object.freeze, their elements move to a frozen kind after which every store
+ * into a typed array of the realm took V8's slow path, ~35x slower (the
+ * transport reader, the IPv6 parser). The other intrinsics are frozen with
+ * Object.freeze, which keeps their properties fast (locked property by
+ * property, String.prototype made charCodeAt a full call, 3x slower).
  */
-export function lockObject(o: object): void {
+function lockObject(o: object): void {
   for (const k of Reflect.ownKeys(o)) {
     const d = Reflect.getOwnPropertyDescriptor(o, k);
     if (d === undefined) continue;
@@ -454,6 +456,11 @@ export function lockObject(o: object): void {
   Object.preventExtensions(o);
   if (!Object.isFrozen(o)) Object.freeze(o);
 }
+
+const TYPED_ARRAYS = [
+  "Uint8Array", "Int8Array", "Uint16Array", "Int16Array", "Uint32Array", "Int32Array", "Float32Array", "Float64Array",
+  "BigInt64Array", "BigUint64Array", "Uint8ClampedArray",
+];
 
 /**
  * Make the realm's shared objects immutable before any signature runs, so one
@@ -468,12 +475,16 @@ export function freezeIntrinsics(g: Record<string, unknown>): void {
     "Int16Array", "Uint32Array", "Int32Array", "Float32Array", "Float64Array", "BigInt64Array", "BigUint64Array",
     "Uint8ClampedArray", "Intl",
   ];
+  // (see lockObject: the prototypes a typed-array store looks at are locked, the rest frozen)
+  const lockHere = new Set<unknown>([Object.prototype, Object.getPrototypeOf(Uint8Array.prototype)]);
+  for (const n of TYPED_ARRAYS) { const t = g[n] as { prototype?: object } | undefined; if (t && t.prototype) lockHere.add(t.prototype); }
+  const freezeOne = (o: object) => { if (lockHere.has(o)) lockObject(o); else Object.freeze(o); };
   for (const n of names) {
     const v = g[n] as { prototype?: object } | undefined;
     if (v === undefined || v === null) continue;
     const proto = (v as { prototype?: object }).prototype;
-    if (typeof v === "function" && proto) lockObject(proto);
-    lockObject(v as object);
+    if (typeof v === "function" && proto) freezeOne(proto);
+    freezeOne(v as object);
   }
   // the prototypes reached only through instances
   const genFn = Object.getPrototypeOf(function* () { /* generator */ }) as { prototype: object; constructor: object };
@@ -485,7 +496,7 @@ export function freezeIntrinsics(g: Record<string, unknown>): void {
     Object.getPrototypeOf(""[Symbol.iterator]()), Object.getPrototypeOf(/x/[Symbol.matchAll]("x")),
     Object.getPrototypeOf(Uint8Array.prototype), Object.getPrototypeOf(Uint8Array),
   ];
-  for (const h of hidden) if (h) lockObject(h);
+  for (const h of hidden) if (h) freezeOne(h);
   // and the global's own bindings: the realm's code names Object, JSON, Array...
   // through the global, so a signature that could replace them could rewrite
   // what the realm returns for every signature (new globals may still be added)
