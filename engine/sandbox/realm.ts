@@ -161,26 +161,29 @@ export class Realm {
   // batch's events held at once outlived the young generation: the GC copied
   // and promoted them; a chunk's die young. Per chunk, not per event, because
   // `mark` crosses into the host.)
+  // (the numbers are kept in typed arrays: in the sandbox realm, whose
+  // prototypes are frozen, a store into a plain array takes V8's slow path)
   private reader: BatchReader | null = null;
   private readonly events: TraceeEvent[] = [];
-  private readonly kinds: number[] = [];
+  // (they start small and grow in the first chunk: every test that runs a realm runs grow())
+  private kinds = new Int32Array(16);
   /** per event type: the chunk's events of that type (their places in `events`), and how many */
-  private readonly byKind: number[][] = [[], [], [], [], [], [], [], [], []];
-  private readonly kindN = [0, 0, 0, 0, 0, 0, 0, 0, 0];
+  private readonly byKind: Int32Array[] = [0, 1, 2, 3, 4, 5, 6, 7, 8].map(() => new Int32Array(16));
+  private readonly kindN = new Int32Array(9);
   /** the place in `events` of the event being delivered */
   private delivering = 0;
   /** per event: its packet's place in the chunk */
-  private readonly packetOf: number[] = [];
+  private packetOf = new Int32Array(16);
   private nEvents = 0;
   private chunkKinds = 0;
   // per packet of the chunk: sequence number and timestamp (its literal is made only for a finding)
-  private readonly seqs: number[] = [];
-  private readonly tsSecs: number[] = [];
-  private readonly tsNsecs: number[] = [];
+  private readonly seqs = new Float64Array(CHUNK);
+  private readonly tsSecs = new Float64Array(CHUNK);
+  private readonly tsNsecs = new Float64Array(CHUNK);
   private nPackets = 0;
   /** the last packet restored (findings of onSignal, or of an event no longer held, follow it) */
   private lastSeq = -1;
-  private counts = [0, 0, 0, 0, 0, 0, 0, 0, 0];
+  private readonly counts = new Float64Array(9);
   private cursorSig = 0;
   private cursorEvent = 0;
   private current = -1;
@@ -269,7 +272,7 @@ export class Realm {
   /** deliver a batch (dispatch/compact.ts); returns the RealmResult JSON */
   batch(data: string): string {
     this.reader = new BatchReader(data);
-    this.counts = [0, 0, 0, 0, 0, 0, 0, 0, 0];
+    this.counts.fill(0);
     this.nEvents = 0;
     this.kindN.fill(0);
     this.nPackets = 0;
@@ -283,6 +286,7 @@ export class Realm {
     // signature receives is its own (freezing cost ~1 µs an event)
     if (this.sharedMask & (1 << kind)) freezeEvent(ev);
     const i = this.nEvents++;
+    if (i === this.kinds.length) this.grow();
     this.events[i] = ev;
     this.kinds[i] = kind;
     this.byKind[kind][this.kindN[kind]++] = i;
@@ -290,6 +294,15 @@ export class Realm {
     this.chunkKinds |= 1 << kind;
     this.counts[kind]++;
   };
+
+  /** room for more events in a chunk (a packet may hold many DNS messages) */
+  private grow(): void {
+    const n = this.kinds.length * 2;
+    const bigger = (a: Int32Array) => { const b = new Int32Array(n); b.set(a); return b; };
+    this.kinds = bigger(this.kinds);
+    this.packetOf = bigger(this.packetOf);
+    for (let k = 0; k < 9; k++) this.byKind[k] = bigger(this.byKind[k]);
+  }
 
   /** build the next chunk's events; false at the end of the batch */
   private nextChunk(): boolean {
@@ -357,7 +370,7 @@ export class Realm {
     this.nEvents = 0;
     this.kindN.fill(0);
     this.nPackets = 0;
-    this.out.events = this.counts;
+    this.out.events = Array.from(this.counts);
     return JSON.stringify(this.takeOut());
   }
 
