@@ -2,12 +2,14 @@
 // netsig's events, plus DNS/IP utilities detections need.
 //
 // This file runs inside the signature sandbox (it is loaded into each
-// sandbox realm as source), so it uses no Node.js API and imports only types.
+// sandbox realm as source), so it uses no Node.js API and imports only types
+// and sdk/addr.ts (which uses none either).
 
 import type {
   Arg, DnsQueryData, DnsResponseData, PktMeta, ProtoDNS, ProtoICMP, ProtoICMPv6, ProtoIPv4, ProtoIPv6, ProtoTCP,
   ProtoUDP, TraceeEvent,
 } from "../events/types";
+import { in4, in6, parse4, parse6, type Prefix4, type Prefix6 } from "./addr";
 
 /** where netsig's events put each arg (events/build.ts): looked at first */
 const ARG_PLACE: Readonly<Record<string, number>> = Object.freeze({
@@ -164,24 +166,32 @@ export function ipInCidr(ip: string, cidr: string): boolean {
  * test, not once per prefix. Malformed prefixes are left out (see `invalid`).
  */
 export class CidrSet {
-  private readonly v4: Cidr[] = [];
-  private readonly v6: Cidr[] = [];
+  // (the prefixes as sdk/addr.ts tests them: an address is parsed without making anything)
+  private readonly v4: Prefix4[] = [];
+  private readonly v6: Prefix6[] = [];
   /** the prefixes that did not parse */
   readonly invalid: string[] = [];
   constructor(cidrs: readonly string[]) {
     for (const text of cidrs) {
       const c = parsedCidr(text);
       if (c === null) this.invalid.push(text);
-      else (c.v4 ? this.v4 : this.v6).push(c);
+      else if (c.v4) this.v4.push({ base: ((c.base[0] << 24) >>> 0) + (c.base[1] << 16) + (c.base[2] << 8) + c.base[3], bits: c.bits });
+      else this.v6.push({ base: Uint16Array.from(c.base), bits: c.bits });
     }
   }
   has(ip: string): boolean {
-    const v6 = ip.includes(":");
-    const list = v6 ? this.v6 : this.v4;
+    if (typeof ip !== "string") return false;
+    if (ip.includes(":")) {
+      const list = this.v6;
+      if (list.length === 0 || !parse6(ip)) return false;
+      for (let i = 0; i < list.length; i++) if (in6(list[i])) return true;
+      return false;
+    }
+    const list = this.v4;
     if (list.length === 0) return false;
-    const a = v6 ? parseIPv6(ip) : parseIPv4(ip);
-    if (!a) return false;
-    for (let i = 0; i < list.length; i++) if (inCidr(a, list[i])) return true;
+    const a = parse4(ip, 0, ip.length);
+    if (a < 0) return false;
+    for (let i = 0; i < list.length; i++) if (in4(a, list[i])) return true;
     return false;
   }
 }
