@@ -211,3 +211,45 @@ export default class Count {
     rmSync(dir, { recursive: true, force: true });
   }
 });
+
+test("a reported event is the one the signature saw: changing it afterwards changes nothing (it is frozen when reported)", () => {
+  const frames: PcapPacket[] = [];
+  for (let i = 0; i < 3; i++) {
+    const q = dns({ type: "query", id: i, flags: 256, questions: [{ type: "A", name: `r${i}.example` }] });
+    frames.push({ tsSec: 1_700_000_000 + i, tsUsec: 0, data: ethernet(ipv4({ src: "10.0.0.2", dst: "10.0.0.53", protocol: 17 }, udp({ srcPort: 30000 + i, dstPort: 53 }, q))) });
+  }
+  const dir = folder({
+    "mutate.ts": `let ctx, refused = 0;
+export default class Mutate {
+  getMetadata() { return { id: "MUTATE", version: "1", name: "mutate", description: "test" }; }
+  getSelectedEvents() { return [{ source: "tracee", name: "net_packet_dns_request" }]; }
+  init(c) { ctx = c; }
+  onEvent(ev) {
+    ctx.callback({ sigMetadata: this.getMetadata(), event: ev, data: { query: ev.args[1].value[0].query } });
+    try { ev.args[1].value[0].query = "changed.example"; } catch { refused++; }
+    try { ev.eventName = "changed"; } catch { refused++; }
+  }
+  onSignal(s) { if (s.type === "source_complete") ctx.callback({ sigMetadata: this.getMetadata(), event: null, data: { refused } }); }
+  close() {}
+}
+`,
+  });
+  try {
+    const file = join(dir, "three.pcap");
+    writeFileSync(file, pcapFile(1, frames));
+    const r = netsig(["replay", file, "--signatures", dir, "--output", "json"]);
+    assert.equal(r.code, 0, r.stderr);
+    const fs = findings(r.stdout).filter((f) => f.eventName === "MUTATE");
+    assert.equal(fs.length, 4, r.stdout.slice(0, 400));
+    const arg = (f: Record<string, any>, name: string) => (f.args as { name: string; value: any }[]).find((a) => a.name === name)?.value;
+    for (let i = 0; i < 3; i++) {
+      const trig = arg(fs[i], "triggeredBy");
+      assert.equal(trig.name, "net_packet_dns_request");
+      assert.equal(trig.args.find((a: { name: string }) => a.name === "dns_questions").value[0].query, `r${i}.example`);
+      assert.equal(arg(fs[i], "query"), `r${i}.example`);
+    }
+    assert.equal(arg(fs[3], "refused"), 6, "both changes to each reported event were refused");
+  } finally {
+    rmSync(dir, { recursive: true, force: true });
+  }
+});

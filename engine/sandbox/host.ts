@@ -604,7 +604,7 @@ export class SignatureEngine {
         if (!sig) continue;
         const key = `${sig.meta.id}\t${Number(sig.meta.properties?.Severity ?? 0)}`;
         this.findingsBy.set(key, (this.findingsBy.get(key) ?? 0) + 1);
-        out.push({ sig, packet: f.seq, ts: f.ts, event: JSON.parse(f.event), data: JSON.parse(f.data) ?? {} });
+        out.push({ sig, packet: f.seq, ts: f.ts, event: typeof f.event === "string" ? JSON.parse(f.event) : f.event, data: JSON.parse(f.data) ?? {} });
       }
       this.stats.findings += out.length;
       if (out.length) this.onFindings(out);

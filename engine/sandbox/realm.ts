@@ -33,7 +33,12 @@ interface Loaded {
   rule: boolean;
 }
 
-export interface RealmFinding { sig: number; seq: number; ts: string; event: string; data: string }
+/**
+ * `event`: the event the realm built and delivered (as a JSON value: it is
+ * frozen when reported, so it is what the signature saw), or JSON text of
+ * any other value a signature reported as its event; `data`: JSON text
+ */
+export interface RealmFinding { sig: number; seq: number; ts: string; event: unknown; data: string }
 export interface RealmError { sig: number; method: string; message: string; stack: string }
 export interface RealmLog { sig: number; level: string; message: string }
 /** `events`: the events a batch built, per event type (Ev) */
@@ -426,7 +431,9 @@ export class Realm {
       // an event of an earlier chunk (kept by the signature): its timestamp number (exact to ~0.25 µs)
       ts: i >= 0 ? timestampString(this.tsSecs[at], this.tsNsecs[at])
         : ev && typeof ev.timestamp === "number" && Number.isFinite(ev.timestamp) ? BigInt(Math.round(ev.timestamp)).toString() : "",
-      event: ev ? safeJSON(ev) : "null",
+      // (one of the realm's events crosses as part of the batch's JSON, not as a
+      // second, escaped JSON text of its own)
+      event: i >= 0 ? reported(ev as TraceeEvent) : ev ? safeJSON(ev) : "null",
       data: safeJSON(f && f.data !== undefined ? f.data : {}),
     });
   }
@@ -438,6 +445,12 @@ export class Realm {
     this.out = { findings: [], errors: [], logs: [], done: true };
     return out;
   }
+}
+
+/** a reported event of the realm's: frozen (if it was not shared, it was its signature's to change) */
+function reported(ev: TraceeEvent): TraceeEvent {
+  if (!Object.isFrozen(ev)) freezeEvent(ev);
+  return ev;
 }
 
 export function safeJSON(v: unknown): string {
