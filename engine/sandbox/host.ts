@@ -458,7 +458,7 @@ export class SignatureEngine {
    * batches before it.
    */
   private post(data: string | null, last: number, count: number, rules: RealmResult | null): void {
-    const answer = data === null ? Promise.resolve(null) : this.call({ type: "batch", id: 0, data });
+    const answer = data === null ? Promise.resolve(null) : this.call({ type: "batch", id: 0, data, packets: count });
     this.tail = Promise.all([answer, this.tail]).then(([r]) => {
       // "": the sandbox is gone for good (failed): the batch was not checked
       if (r === "") this.stats.shed += count;

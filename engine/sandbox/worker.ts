@@ -26,7 +26,7 @@ export interface WorkerInit {
 }
 
 export type ToWorker =
-  | { type: "batch"; id: number; data: string }
+  | { type: "batch"; id: number; data: string; packets?: number }
   | { type: "signal"; id: number; data: string }
   | { type: "add"; id: number; sig: WorkerSignature }
   | { type: "remove"; id: number; index: number; close: boolean }
@@ -106,8 +106,15 @@ function main(): void {
         case "signal": {
           vm.setGlobal("__in", m.data);
           const hung: number[] = [];
+          // a batch has the time budget of a call per 1024 packets (vm2's timeout covers a whole run)
+          if (m.type === "batch") vm.timeout = init.timeoutMs * Math.max(1, Math.ceil((m.packets ?? 1024) / 1024));
           const t0 = performance.now();
-          const result = runGuarded(m.type === "batch" ? batchScript : signalScript, hung);
+          let result: string;
+          try {
+            result = runGuarded(m.type === "batch" ? batchScript : signalScript, hung);
+          } finally {
+            vm.timeout = init.timeoutMs;
+          }
           const ms = performance.now() - t0;
           vm.setGlobal("__in", "");
           parentPort!.postMessage({ type: "result", id: m.id, result, hung, ms } satisfies FromWorker);
