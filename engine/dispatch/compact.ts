@@ -46,6 +46,7 @@ export class BatchPacker {
 
   /** an unsigned 32-bit number, 7 bits a byte (most fields take one) */
   private num(x: number): void {
+    if (x >= 0 && x < 0x80 && this.n < this.bytes.length) { this.bytes[this.n++] = x; return; }
     this.room(5);
     const b = this.bytes;
     let n = this.n;
