@@ -47,59 +47,69 @@ function values(ev: TraceeEvent, field: string): unknown[] {
   return seen;
 }
 
-test("a LazyEvent reads the same args, DNS fields and event as the builder makes, on every corpus packet", async () => {
-  let events = 0;
-  let dnsEvents = 0;
+type BuiltPacket = Parameters<EventBuilder["build"]>[0];
+
+/**
+ * every event of every corpus capture as the builder makes it, with the
+ * LazyEvent of its type pointed at the same packet (one LazyEvent per type,
+ * reused from event to event as the rules host does)
+ */
+async function eachCorpusEvent(fn: (ev: TraceeEvent, kind: Ev, p: BuiltPacket, lazy: LazyEvent, at: string) => void): Promise<void> {
   for (const file of captureFiles()) {
     const d = new Decoder();
     d.dnsEnabled = true;
     const b = new EventBuilder(ALL_EVENTS, { hostName: HOST });
-    // (one LazyEvent per event type, reused from event to event as the rules host does)
     const reused = [0, 1, 2, 3, 4, 5, 6, 7, 8].map((k) => new LazyEvent(k as Ev, HOST));
-    const check = (ev: TraceeEvent, kind: Ev, p: Parameters<EventBuilder["build"]>[0]): void => {
-      events++;
-      const at = `${file} packet ${d.stats.packets} ${ev.eventName}`;
-      const m = kind >= 6 ? p.dns : null;
+    await readCapture(file, (rec) => b.build(d.decode(rec), (ev, kind, p) => {
       const lazy = reused[kind];
-      lazy.reset(p, m, p.timestampNumber());
-      assert.equal(lazy.eventName, ev.eventName, at);
-      assert.equal(lazy.timestamp, ev.timestamp, at);
-      // args.NAME.KEY first (read without making the arg), on a LazyEvent of its own
-      const keys = new LazyEvent(kind, HOST);
-      keys.reset(p, m, p.timestampNumber());
-      for (const a of ev.args) {
-        if (a.value === null || typeof a.value !== "object" || Array.isArray(a.value)) continue;
-        for (const k of [...Object.keys(a.value), "no_such_key"]) {
-          assert.deepEqual(keys.argKey(a.name, k), (a.value as Record<string, unknown>)[k], `${at} args.${a.name}.${k}`);
-        }
-      }
-      assert.equal(keys.argKey("no_such_arg", "x"), undefined, at);
-      for (const a of ev.args) assert.deepEqual(lazy.arg(a.name), a.value, `${at} args.${a.name}`);
-      assert.equal(lazy.arg("no_such_arg"), undefined, at);
-      for (const top of ["hostName", "processName", "eventId", "argsNum", "timestamp"]) {
-        assert.deepEqual(lazy.top(top), (ev as unknown as Record<string, unknown>)[top], `${at} ${top}`);
-      }
-      if (kind >= 6) {
-        dnsEvents++;
-        const yes: ValueTest = { test: () => true };
-        for (const f of DNS_FIELDS) {
-          const want = values(ev, f);
-          // (twice: the second read of a field is remembered for the event)
-          assert.deepEqual(values(lazy as unknown as TraceeEvent, f), want, `${at} ${f}`);
-          assert.deepEqual(values(lazy as unknown as TraceeEvent, f), want, `${at} ${f} again`);
-          const fi: FieldIR = { h: "virt", n: f, s: [], text: f };
-          assert.deepEqual(firstValue(lazy as unknown as TraceeEvent, fi), firstValue(ev, fi), `${at} first ${f}`);
-          assert.equal(testVirtual(lazy as unknown as TraceeEvent, virtualCode(f), yes, true), testVirtual(ev, virtualCode(f), yes, true), `${at} all ${f}`);
-        }
-      }
-      // the whole event: after parts were read, and from nothing
-      assert.deepEqual(lazy.event(), ev, at);
-      const fresh = new LazyEvent(kind, HOST);
-      fresh.reset(p, m, p.timestampNumber());
-      assert.deepEqual(pin(fresh as unknown as TraceeEvent), ev, at);
-    };
-    await readCapture(file, (rec) => b.build(d.decode(rec), check));
+      lazy.reset(p, kind >= 6 ? p.dns : null, p.timestampNumber());
+      fn(ev, kind, p, lazy, `${file} packet ${d.stats.packets} ${ev.eventName}`);
+    }));
   }
+}
+
+test("a LazyEvent reads the same args, DNS fields and event as the builder makes, on every corpus packet", async () => {
+  let events = 0;
+  let dnsEvents = 0;
+  await eachCorpusEvent((ev, kind, p, lazy, at) => {
+    events++;
+    const m = kind >= 6 ? p.dns : null;
+    assert.equal(lazy.eventName, ev.eventName, at);
+    assert.equal(lazy.timestamp, ev.timestamp, at);
+    // args.NAME.KEY first (read without making the arg), on a LazyEvent of its own
+    const keys = new LazyEvent(kind, HOST);
+    keys.reset(p, m, p.timestampNumber());
+    for (const a of ev.args) {
+      if (a.value === null || typeof a.value !== "object" || Array.isArray(a.value)) continue;
+      for (const k of [...Object.keys(a.value), "no_such_key"]) {
+        assert.deepEqual(keys.argKey(a.name, k), (a.value as Record<string, unknown>)[k], `${at} args.${a.name}.${k}`);
+      }
+    }
+    assert.equal(keys.argKey("no_such_arg", "x"), undefined, at);
+    for (const a of ev.args) assert.deepEqual(lazy.arg(a.name), a.value, `${at} args.${a.name}`);
+    assert.equal(lazy.arg("no_such_arg"), undefined, at);
+    for (const top of ["hostName", "processName", "eventId", "argsNum", "timestamp"]) {
+      assert.deepEqual(lazy.top(top), (ev as unknown as Record<string, unknown>)[top], `${at} ${top}`);
+    }
+    if (kind >= 6) {
+      dnsEvents++;
+      const yes: ValueTest = { test: () => true };
+      for (const f of DNS_FIELDS) {
+        const want = values(ev, f);
+        // (twice: the second read of a field is remembered for the event)
+        assert.deepEqual(values(lazy as unknown as TraceeEvent, f), want, `${at} ${f}`);
+        assert.deepEqual(values(lazy as unknown as TraceeEvent, f), want, `${at} ${f} again`);
+        const fi: FieldIR = { h: "virt", n: f, s: [], text: f };
+        assert.deepEqual(firstValue(lazy as unknown as TraceeEvent, fi), firstValue(ev, fi), `${at} first ${f}`);
+        assert.equal(testVirtual(lazy as unknown as TraceeEvent, virtualCode(f), yes, true), testVirtual(ev, virtualCode(f), yes, true), `${at} all ${f}`);
+      }
+    }
+    // the whole event: after parts were read, and from nothing
+    assert.deepEqual(lazy.event(), ev, at);
+    const fresh = new LazyEvent(kind, HOST);
+    fresh.reset(p, m, p.timestampNumber());
+    assert.deepEqual(pin(fresh as unknown as TraceeEvent), ev, at);
+  });
   assert.ok(events > 10_000, `only ${events} events`);
   assert.ok(dnsEvents > 2_000, `only ${dnsEvents} DNS events`);
 });
@@ -144,29 +154,21 @@ test("a rule's condition compiled to code answers as the predicate tree does, on
   assert.ok(conds.length >= 19, `${conds.length} conditions`);
   const hits = new Map<string, number>();
   let evs = 0;
-  for (const file of captureFiles()) {
-    const d = new Decoder();
-    d.dnsEnabled = true;
-    const b = new EventBuilder(ALL_EVENTS, { hostName: HOST });
-    const reused = [0, 1, 2, 3, 4, 5, 6, 7, 8].map((k) => new LazyEvent(k as Ev, HOST));
-    await readCapture(file, (rec) => b.build(d.decode(rec), (ev, kind, p) => {
-      evs++;
-      const lazy = reused[kind];
-      lazy.reset(p, kind >= 6 ? p.dns : null, p.timestampNumber());
-      for (const c of conds) {
-        if (!c.events.includes(ev.eventName)) continue;
-        current.ev = ev;
-        const want = c.tree.eval(ev);
-        current.ev = lazy as unknown as TraceeEvent;
-        const got = c.code(lazy);
-        const tree = c.tree.eval(lazy as unknown as TraceeEvent);
-        current.ev = null;
-        assert.equal(got, want, `${file} packet ${d.stats.packets} ${ev.eventName}: ${c.id} as code`);
-        assert.equal(tree, want, `${file} packet ${d.stats.packets} ${ev.eventName}: ${c.id} as a tree on a LazyEvent`);
-        if (got) hits.set(c.id, (hits.get(c.id) ?? 0) + 1);
-      }
-    }));
-  }
+  await eachCorpusEvent((ev, _kind, _p, lazy, at) => {
+    evs++;
+    for (const c of conds) {
+      if (!c.events.includes(ev.eventName)) continue;
+      current.ev = ev;
+      const want = c.tree.eval(ev);
+      current.ev = lazy as unknown as TraceeEvent;
+      const got = c.code(lazy);
+      const tree = c.tree.eval(lazy as unknown as TraceeEvent);
+      current.ev = null;
+      assert.equal(got, want, `${at}: ${c.id} as code`);
+      assert.equal(tree, want, `${at}: ${c.id} as a tree on a LazyEvent`);
+      if (got) hits.set(c.id, (hits.get(c.id) ?? 0) + 1);
+    }
+  });
   assert.ok(evs > 10_000);
   // the comparison means something only if the conditions hold on some events
   for (const id of ["kinds-dns", "kinds-args", "kinds-lists", "dns-public-name-private-answer", "dns-txt-heavy-client", "tcp-syn-scan", "dns-long-label", "icmp-oversized"]) assert.ok((hits.get(id) ?? 0) > 0, `${id} never held`);

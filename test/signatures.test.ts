@@ -166,6 +166,24 @@ test("as root, netsig installed where nobody cannot read it: one line that says 
   }
 });
 
+/** replay frames (written as a pcap into the signature folder `dir`) with that folder's signatures; the folder is removed after */
+function replayFrames(dir: string, frames: PcapPacket[]): { code: number; stdout: string; stderr: string } {
+  try {
+    const file = join(dir, "frames.pcap");
+    writeFileSync(file, pcapFile(1, frames));
+    const r = netsig(["replay", file, "--signatures", dir, "--output", "json"]);
+    assert.equal(r.code, 0, r.stderr);
+    return r;
+  } finally {
+    rmSync(dir, { recursive: true, force: true });
+  }
+}
+
+/** a DNS message over UDP in an Ethernet frame */
+function udpDns(src: string, dst: string, sport: number, dport: number, msg: Buffer): Buffer {
+  return ethernet(ipv4({ src, dst, protocol: 17 }, udp({ srcPort: sport, dstPort: dport }, msg)));
+}
+
 test("full batches through the real sandbox: 10000 DNS queries and answers reach a signature, every event once, no sandbox error", () => {
   // (a batch is 4096 packets: several full ones and a partial one, with the
   // numbers, strings and timestamps of busy traffic; the sandbox's limits,
@@ -175,8 +193,8 @@ test("full batches through the real sandbox: 10000 DNS queries and answers reach
     const name = `host${i}.x${i % 97}.example`;
     const q = dns({ type: "query", id: i & 0xffff, flags: 256, questions: [{ type: "A", name }] });
     const r = dns({ type: "response", id: i & 0xffff, flags: 0x8180, questions: [{ type: "A", name }], answers: [{ type: "A", name, ttl: 300 + i, data: `10.${(i >> 8) & 255}.${i & 255}.1` }] });
-    frames.push({ tsSec: 1_700_000_000 + Math.floor(i / 1000), tsUsec: (i % 1000) * 1000, data: ethernet(ipv4({ src: "10.0.0.2", dst: "10.0.0.53", protocol: 17 }, udp({ srcPort: 20000 + (i % 1000), dstPort: 53 }, q))) });
-    frames.push({ tsSec: 1_700_000_000 + Math.floor(i / 1000), tsUsec: (i % 1000) * 1000 + 500, data: ethernet(ipv4({ src: "10.0.0.53", dst: "10.0.0.2", protocol: 17 }, udp({ srcPort: 53, dstPort: 20000 + (i % 1000) }, r))) });
+    frames.push({ tsSec: 1_700_000_000 + Math.floor(i / 1000), tsUsec: (i % 1000) * 1000, data: udpDns("10.0.0.2", "10.0.0.53", 20000 + (i % 1000), 53, q) });
+    frames.push({ tsSec: 1_700_000_000 + Math.floor(i / 1000), tsUsec: (i % 1000) * 1000 + 500, data: udpDns("10.0.0.53", "10.0.0.2", 53, 20000 + (i % 1000), r) });
   }
   const dir = folder({
     "count.ts": `let n = 0, answers = 0, last = -1, order = true, ctx;
@@ -196,27 +214,20 @@ export default class Count {
 }
 `,
   });
-  try {
-    const file = join(dir, "busy.pcap");
-    writeFileSync(file, pcapFile(1, frames));
-    const r = netsig(["replay", file, "--signatures", dir, "--output", "json"]);
-    assert.equal(r.code, 0, r.stderr);
-    assert.doesNotMatch(r.stderr, /sandbox error|quarantined|not checked/);
-    const count = findings(r.stdout).find((f) => f.eventName === "COUNT");
-    assert.ok(count, r.stdout.slice(0, 500));
-    const data = Object.fromEntries((count.args as { name: string; value: unknown }[]).map((a) => [a.name, a.value]));
-    assert.deepEqual({ n: data.n, order: data.order }, { n: 10_000, order: true });
-    assert.equal(data.answers, 5000, "every answer's TTL came through");
-  } finally {
-    rmSync(dir, { recursive: true, force: true });
-  }
+  const r = replayFrames(dir, frames);
+  assert.doesNotMatch(r.stderr, /sandbox error|quarantined|not checked/);
+  const count = findings(r.stdout).find((f) => f.eventName === "COUNT");
+  assert.ok(count, r.stdout.slice(0, 500));
+  const data = Object.fromEntries((count.args as { name: string; value: unknown }[]).map((a) => [a.name, a.value]));
+  assert.deepEqual({ n: data.n, order: data.order }, { n: 10_000, order: true });
+  assert.equal(data.answers, 5000, "every answer's TTL came through");
 });
 
 test("a reported event is the one the signature saw: changing it afterwards changes nothing (it is frozen when reported)", () => {
   const frames: PcapPacket[] = [];
   for (let i = 0; i < 3; i++) {
     const q = dns({ type: "query", id: i, flags: 256, questions: [{ type: "A", name: `r${i}.example` }] });
-    frames.push({ tsSec: 1_700_000_000 + i, tsUsec: 0, data: ethernet(ipv4({ src: "10.0.0.2", dst: "10.0.0.53", protocol: 17 }, udp({ srcPort: 30000 + i, dstPort: 53 }, q))) });
+    frames.push({ tsSec: 1_700_000_000 + i, tsUsec: 0, data: udpDns("10.0.0.2", "10.0.0.53", 30000 + i, 53, q) });
   }
   const dir = folder({
     "mutate.ts": `let ctx, refused = 0;
@@ -234,11 +245,8 @@ export default class Mutate {
 }
 `,
   });
-  try {
-    const file = join(dir, "three.pcap");
-    writeFileSync(file, pcapFile(1, frames));
-    const r = netsig(["replay", file, "--signatures", dir, "--output", "json"]);
-    assert.equal(r.code, 0, r.stderr);
+  {
+    const r = replayFrames(dir, frames);
     const fs = findings(r.stdout).filter((f) => f.eventName === "MUTATE");
     assert.equal(fs.length, 4, r.stdout.slice(0, 400));
     const arg = (f: Record<string, any>, name: string) => (f.args as { name: string; value: any }[]).find((a) => a.name === name)?.value;
@@ -249,7 +257,5 @@ export default class Mutate {
       assert.equal(arg(fs[i], "query"), `r${i}.example`);
     }
     assert.equal(arg(fs[3], "refused"), 6, "both changes to each reported event were refused");
-  } finally {
-    rmSync(dir, { recursive: true, force: true });
   }
 });
