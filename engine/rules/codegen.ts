@@ -97,9 +97,9 @@ export function compileCondition(e: ExprIR): LazyCondition | null {
 }
 
 /**
- * The condition of this IR, one per IR (a correlation's rule is usually
- * loaded as a rule too), answering once per event: `serial` and `last` are
- * the event it last answered and what.
+ * The condition of this IR, one per IR (a correlation over a rule that is
+ * also loaded on its own, two copies of a rule), answering once per event:
+ * `serial` and `last` are the event it last answered and what.
  */
 export interface SharedCondition { fn: LazyCondition; serial: number; last: boolean }
 
