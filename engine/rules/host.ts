@@ -14,11 +14,13 @@ import type { Finding, Signature, SignatureMetadata } from "../sdk/index";
 import type { RealmResult } from "../sandbox/realm";
 import { messageOf, safeJSON, selectorMask, stackOf } from "../sandbox/realm";
 import type { UnitIR } from "./ir";
-import { compileRules } from "./runtime";
+import { compileRules, RuleSignature } from "./runtime";
+import { ask, type SharedCondition } from "./codegen";
 import { visitEvents, type EventVisitor } from "../events/build";
 import { LazyEvent } from "./lazy";
 
-interface Entry { index: number; file: string; sig: Signature; meta: SignatureMetadata; mask: number }
+/** `cond`: a rule's compiled condition, asked here before the rule is called (null: call onEvent) */
+interface Entry { index: number; file: string; sig: Signature; meta: SignatureMetadata; mask: number; cond: SharedCondition | null }
 
 function fresh(): RealmResult {
   return { findings: [], errors: [], logs: [], done: true, events: [0, 0, 0, 0, 0, 0, 0, 0, 0] };
@@ -66,7 +68,7 @@ export class HostRules implements EventVisitor {
         const sig = compileRules(ir, true);
         const meta = sig.getMetadata();
         const mask = selectorMask(sig.getSelectedEvents());
-        const e: Entry = { index, file, sig, meta, mask };
+        const e: Entry = { index, file, sig, meta, mask, cond: sig instanceof RuleSignature ? sig.hostCondition : null };
         const logger = (level: string) => (...args: unknown[]) => {
           this.out.logs.push({ sig: index, level, message: args.map((a) => (typeof a === "string" ? a : safeJSON(a))).join(" ") });
         };
@@ -125,8 +127,11 @@ export class HostRules implements EventVisitor {
     this.out.events![kind]++;
     for (let i = 0; i < list.length; i++) {
       const e = list[i];
+      const c = e.cond;
       try {
-        e.sig.onEvent(ev as unknown as TraceeEvent);
+        // (a rule's condition asked here: most events match no rule, and the rule is called only for those that do)
+        if (c === null) e.sig.onEvent(ev as unknown as TraceeEvent);
+        else if (c.serial === ev.serial ? c.last : ask(c, ev)) (e.sig as RuleSignature).matched(ev as unknown as TraceeEvent);
       } catch (err) {
         this.out.errors.push({ sig: e.index, method: "onEvent", message: messageOf(err), stack: stackOf(err) });
       }

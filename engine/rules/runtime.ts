@@ -54,7 +54,21 @@ class RuleSignature implements Signature {
       hit = fast ? ask(this.fast!, ev as LazyEvent) : this.pred.eval(ev);
       current.ev = null;
     } else hit = fast ? ask(this.fast!, ev as LazyEvent) : this.pred.eval(ev);
-    if (!hit || (this.suppress !== null && !this.suppress.allow(ev))) return;
+    if (hit) this.matched(ev);
+  }
+
+  /**
+   * For netsig's process (rules/host.ts): the compiled condition, which the
+   * host asks itself before calling matched() (null: call onEvent, e.g. a
+   * rule comparing fields with each other)
+   */
+  get hostCondition(): SharedCondition | null {
+    return this.fieldref ? null : this.fast;
+  }
+
+  /** the condition held for this event: suppression, then the finding */
+  matched(ev: TraceeEvent): void {
+    if (this.suppress !== null && !this.suppress.allow(ev)) return;
     const data: Record<string, unknown> = {};
     const fields = this.ir.fields;
     for (let i = 0; i < fields.length; i++) {
@@ -84,6 +98,8 @@ export function compileRules(ir: UnitIR, inProcess = false): Signature {
   if (ir.kind === "correlation") return new CorrelationSignature(ir, inProcess);
   return new RuleSignature(ir, inProcess === true);
 }
+
+export { RuleSignature };
 
 // (see matchers.ts: what signature files can reach is frozen)
 for (const c of [RuleSignature, CorrelationSignature, Suppressor, CidrSet, ReportLimiter]) {
