@@ -18,11 +18,10 @@
 
 import type { EventSelector, Finding, Signal, Signature, SignatureContext, SignatureMetadata } from "../sdk/index";
 import type { TraceeEvent } from "../events/types";
-import { pin } from "./lazy";
 import type { CorrelationIR, FieldIR } from "./ir";
 import { buildPred, current, type Pred } from "./matchers";
 import { ask, sharedCondition, type SharedCondition } from "./codegen";
-import { LazyEvent } from "./lazy";
+import { LazyEvent, pin } from "./lazy";
 import { firstValue } from "./fields";
 import { render, Suppressor } from "./suppress";
 

@@ -12,7 +12,7 @@ import type { DnsMessage } from "../decode/dnstypes";
 import { Ev, type TraceeEvent } from "../events/types";
 import type { Finding, Signature, SignatureMetadata } from "../sdk/index";
 import type { RealmResult } from "../sandbox/realm";
-import { messageOf, safeJSON, selectorMask, stackOf } from "../sandbox/realm";
+import { messageOf, safeJSON, selectorMask, signatureContext, stackOf } from "../sandbox/realm";
 import type { UnitIR } from "./ir";
 import { compileRules, RuleSignature } from "./runtime";
 import { ask, type SharedCondition } from "./codegen";
@@ -69,13 +69,7 @@ export class HostRules implements EventVisitor {
         const meta = sig.getMetadata();
         const mask = selectorMask(sig.getSelectedEvents());
         const e: Entry = { index, file, sig, meta, mask, cond: sig instanceof RuleSignature ? sig.hostCondition : null };
-        const logger = (level: string) => (...args: unknown[]) => {
-          this.out.logs.push({ sig: index, level, message: args.map((a) => (typeof a === "string" ? a : safeJSON(a))).join(" ") });
-        };
-        sig.init({
-          callback: (f: Finding) => this.finding(e, f),
-          logger: { debug: logger("debug"), info: logger("info"), warn: logger("warn"), error: logger("error") },
-        });
+        sig.init(signatureContext(index, () => this.out.logs, (f) => this.finding(e, f)));
         this.entries.push(e);
         this.index();
         answer = { ok: true, meta, mask };

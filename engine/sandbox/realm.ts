@@ -16,7 +16,7 @@ import { timestampString } from "../decode/timestamp";
 import { EVENT_NAMES, type DnsResponseData, type Ev, type ProtoDNS, type ProtoDNSResourceRecord, type TraceeEvent } from "../events/types";
 import * as helpers from "../sdk/helpers";
 import { compileRules } from "../rules/runtime";
-import type { EventSelector, Finding, Signature, SignatureMetadata, Signal } from "../sdk/index";
+import type { EventSelector, Finding, Signature, SignatureContext, SignatureMetadata, Signal } from "../sdk/index";
 
 type ModuleFn = (module: { exports: unknown }, exports: unknown, require: (name: string) => unknown) => void;
 
@@ -229,13 +229,7 @@ export class Realm {
       const mask = selectorMask(sig.getSelectedEvents());
       const single = mask !== 0 && (mask & (mask - 1)) === 0 ? 31 - Math.clz32(mask) : -1;
       const entry: Loaded = { index, file, sig, meta: JSON.parse(JSON.stringify(meta)) as SignatureMetadata, mask, single, disabled: false, rule };
-      const logger = (level: string) => (...args: unknown[]) => {
-        this.out.logs.push({ sig: index, level, message: args.map((a) => (typeof a === "string" ? a : safeJSON(a))).join(" ") });
-      };
-      sig.init({
-        callback: (f: Finding) => this.finding(entry, f),
-        logger: { debug: logger("debug"), info: logger("info"), warn: logger("warn"), error: logger("error") },
-      });
+      sig.init(signatureContext(index, () => this.out.logs, (f) => this.finding(entry, f)));
       this.sigs.push(entry);
       this.updateMask();
       return JSON.stringify({ ok: true, meta: entry.meta, mask, out: this.takeOut() });
@@ -451,6 +445,20 @@ export class Realm {
 function reported(ev: TraceeEvent): TraceeEvent {
   if (!Object.isFrozen(ev)) freezeEvent(ev);
   return ev;
+}
+
+/**
+ * the context a signature's init() gets: its findings go to `report`, its log
+ * lines to the logs of the result being gathered (`logs()`: read at each line)
+ */
+export function signatureContext(index: number, logs: () => RealmLog[], report: (f: Finding) => void): SignatureContext {
+  const logger = (level: string) => (...args: unknown[]) => {
+    logs().push({ sig: index, level, message: args.map((a) => (typeof a === "string" ? a : safeJSON(a))).join(" ") });
+  };
+  return {
+    callback: (f: Finding) => report(f),
+    logger: { debug: logger("debug"), info: logger("info"), warn: logger("warn"), error: logger("error") },
+  };
 }
 
 export function safeJSON(v: unknown): string {
