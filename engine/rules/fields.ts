@@ -251,19 +251,28 @@ function recordScan(rr: DnsRecord, s: Scan): boolean {
   }
 }
 
+/**
+ * dns.src_ip, dst_ip, src_port, dst_port and qr of a message sent from
+ * `src` to `dst` (the client's side is src_*, whichever way it goes); false
+ * when `code` is none of them
+ */
+function endpointScan(s: Scan, code: V, resp: boolean, srcIp: unknown, dstIp: unknown, srcPort: unknown, dstPort: unknown): boolean {
+  switch (code) {
+    case V.SrcIp: s.visit(resp ? dstIp : srcIp); return true;
+    case V.DstIp: s.visit(resp ? srcIp : dstIp); return true;
+    case V.SrcPort: s.visit(resp ? dstPort : srcPort); return true;
+    case V.DstPort: s.visit(resp ? srcPort : dstPort); return true;
+    case V.Qr: s.visit(resp ? 1 : 0); return true;
+    default: return false;
+  }
+}
+
 /** dnsScan of an event not built: the same values, read from the decoded message */
 function lazyScan(ev: LazyEvent, code: V, s: Scan): void {
   const p = ev.p;
   const m = ev.m as DnsMessage;
   const resp = m.flags >>> 15 === 1;
-  switch (code) {
-    case V.SrcIp: s.visit(resp ? p.dstIP : p.srcIP); return;
-    case V.DstIp: s.visit(resp ? p.srcIP : p.dstIP); return;
-    case V.SrcPort: s.visit(resp ? p.dstPort : p.srcPort); return;
-    case V.DstPort: s.visit(resp ? p.srcPort : p.dstPort); return;
-    case V.Qr: s.visit(resp ? 1 : 0); return;
-    default: break;
-  }
+  if (endpointScan(s, code, resp, p.srcIP, p.dstIP, p.srcPort, p.dstPort)) return;
   const full = ev.kind === Ev.DNS;
   if (code === V.Rcode) {
     if (full && resp) { const n = dnsResponseCodeName(responseCode(m)); s.visit(RCODES[n] ?? n.toUpperCase()); }
@@ -319,15 +328,7 @@ function dnsScan(ev: TraceeEvent, code: V, s: Scan): void {
     const meta = arg(ev, 0, "metadata") as PktMeta | undefined;
     if (meta === undefined) return;
     const resp = name === "net_packet_dns_response";
-    switch (code) {
-      case V.SrcIp: s.visit(resp ? meta.dst_ip : meta.src_ip); return;
-      case V.DstIp: s.visit(resp ? meta.src_ip : meta.dst_ip); return;
-      case V.SrcPort: s.visit(resp ? meta.dst_port : meta.src_port); return;
-      case V.DstPort: s.visit(resp ? meta.src_port : meta.dst_port); return;
-      case V.Qr: s.visit(resp ? 1 : 0); return;
-      case V.Rcode: return;
-      default: break;
-    }
+    if (code === V.Rcode || endpointScan(s, code, resp, meta.src_ip, meta.dst_ip, meta.src_port, meta.dst_port)) return;
     if (!resp) {
       const qs = arg(ev, 1, "dns_questions") as DnsQueryData[] | undefined;
       if (!Array.isArray(qs) || code === V.Answer || code === V.AnswerType) return;
