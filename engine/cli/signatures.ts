@@ -57,15 +57,21 @@ export async function startSignatures(o: SignatureSet, hostName: string): Promis
   const { files, problems } = listSignatureFiles(dirs);
   files.push(...(o.files ?? []).map((f) => resolve(f)));
   const texts = new Map<string, string>();
-  const sources = files.map((f) => {
-    let text: string | undefined;
-    try { text = readFileSync(f, "utf8"); texts.set(f, text); } catch { /* reported by transpileSignature */ }
-    return transpileSignature(f, text);
-  });
+  let rules: ReturnType<typeof loadRules> | null = null;
   const ruleDirs = (o.ruleDirs ?? []).map(ruleDir);
-  const rules = ruleDirs.length || o.ruleFiles?.length ? loadRules(ruleDirs, o.ruleFiles ?? [], (o.ruleContext ?? []).map(ruleDir)) : null;
-  const engine = await SignatureEngine.start([...problems, ...sources, ...(rules ? [...rules.problems, ...rules.sources] : [])], { hostName, sandboxed: o.sandboxed, log });
+  // (the sandbox process starts while the files are transpiled)
+  const engine = await SignatureEngine.start(() => {
+    const sources = files.map((f) => {
+      let text: string | undefined;
+      try { text = readFileSync(f, "utf8"); texts.set(f, text); } catch { /* reported by transpileSignature */ }
+      return transpileSignature(f, text);
+    });
+    rules = ruleDirs.length || o.ruleFiles?.length ? loadRules(ruleDirs, o.ruleFiles ?? [], (o.ruleContext ?? []).map(ruleDir)) : null;
+    return [...problems, ...sources, ...(rules ? [...rules.problems, ...rules.sources] : [])];
+  }, { hostName, sandboxed: o.sandboxed, log }, files.length > 0);
   if (!o.watch) return { engine, watcher: null };
+  // (set by the function above: TypeScript does not see assignments in a callback)
+  rules = rules as ReturnType<typeof loadRules> | null;
   const sigWatcher = dirs.length ? new SignatureWatcher(dirs, engine, texts, { log }) : null;
   const ruleWatcher = rules && ruleDirs.length
     ? new RuleWatcher(ruleDirs, engine, { texts: rules.texts, units: rules.result.units, problems: rules.problems }, { log })

@@ -22,10 +22,11 @@ export interface WorkerInit {
   timeoutMs: number;
   /** Int32Array over a SharedArrayBuffer: [0] = the signature running now (-1 none), [1] = a heartbeat */
   progress: SharedArrayBuffer;
-  signatures: WorkerSignature[];
 }
 
 export type ToWorker =
+  // the signatures to start with (sent once, after init: the VM is built while netsig transpiles them); answered by "ready"
+  | { type: "load"; id: number; signatures: WorkerSignature[] }
   | { type: "batch"; id: number; data: string; packets?: number }
   | { type: "signal"; id: number; data: string }
   | { type: "add"; id: number; sig: WorkerSignature }
@@ -94,14 +95,14 @@ function main(): void {
     }
   };
 
-  // (the realm froze its intrinsics before any signature code runs)
-  const loaded = init.signatures.map(register);
-  parentPort!.postMessage({ type: "ready", loaded } satisfies FromWorker);
-
   parentPort!.on("message", (m: ToWorker) => {
     Atomics.add(progress, 1, 1);
     try {
       switch (m.type) {
+        case "load":
+          // (the realm froze its intrinsics before any signature code runs)
+          parentPort!.postMessage({ type: "ready", loaded: m.signatures.map(register) } satisfies FromWorker);
+          break;
         case "batch":
         case "signal": {
           vm.setGlobal("__in", m.data);
