@@ -255,9 +255,10 @@ test("replay waits for the sandbox: however far the signatures fall behind, no p
   }
 });
 
-test("the transport's numbers: every width of the 7-bit encoding, up to 2^32-1, and timestamps, restore exactly", async () => {
-  // TCP sequence and acknowledgement numbers, DNS TTLs and serials at the edges of each byte count
-  const edges = [0, 1, 127, 128, 16383, 16384, 2097151, 2097152, 268435455, 268435456, 2 ** 31 - 1, 2 ** 31, 2 ** 32 - 2, 2 ** 32 - 1];
+test("the transport's numbers: one unit below 0xFFFF, three from there up to 2^32-1, and timestamps, restore exactly", async () => {
+  // TCP sequence and acknowledgement numbers, DNS TTLs and serials at the edges of the one- and three-unit forms
+  // (and of a 7-bit byte count, which an earlier form used)
+  const edges = [0, 1, 127, 128, 16383, 16384, 0xfffe, 0xffff, 0x10000, 0x1ffff, 2097152, 0xd800, 0xdfff, 268435456, 2 ** 31 - 1, 2 ** 31, 2 ** 32 - 2, 2 ** 32 - 1];
   const frames: PcapPacket[] = [];
   for (let i = 0; i < edges.length; i++) {
     const seg = tcp({ srcPort: 1024 + i, dstPort: 80, seq: edges[i], ack: edges[edges.length - 1 - i], flags: 0x12 });
@@ -266,7 +267,7 @@ test("the transport's numbers: every width of the 7-bit encoding, up to 2^32-1, 
     const ans = { type: "SOA" as const, name: "x.test", ttl: edges[i], data: { mname: "ns.x.test", rname: "root.x.test", serial: edges[i], refresh: 1, retry: 2, expire: 3, minimum: edges[edges.length - 1 - i] } };
     frames.push({ data: ethernet(ipv4({ src: "10.0.0.53", dst: "10.0.0.1", protocol: 17 }, udp({ srcPort: 53, dstPort: 3000 + i }, dns({ type: "response", id: i, questions: [{ type: "SOA", name: "x.test" }], answers: [ans] })))), tsSec: 1_700_000_000 + i, tsUsec: 999_999 });
   }
-  const dir = mkdtempSync(join(tmpdir(), "netsig-varint-"));
+  const dir = mkdtempSync(join(tmpdir(), "netsig-numbers-"));
   try {
     const file = join(dir, "edges.pcap");
     writeFileSync(file, pcapFile(1, frames));
