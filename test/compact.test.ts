@@ -149,7 +149,7 @@ test("events that more than one signature receives are frozen all the way down; 
   await readCapture(file, pipeline.onPacket);
   const batch = packer.take();
 
-  const seen: { sig: string; kind: string; unfrozen: string[] }[] = [];
+  const seen: { sig: string; kind: string; unfrozen: string[]; src: unknown; dst: unknown; ts: number }[] = [];
   const walk = (o: unknown, path: string, out: string[]) => {
     if (o === null || typeof o !== "object") return;
     if (!Object.isFrozen(o)) out.push(path);
@@ -160,7 +160,11 @@ test("events that more than one signature receives are frozen all the way down; 
       getMetadata: () => ({ id, version: "1", name: id, description: "" }),
       getSelectedEvents: () => events.map((name) => ({ source: "tracee", name })),
       init() {},
-      onEvent(e: { eventName: string }) { const u: string[] = []; walk(e, "event", u); seen.push({ sig: id, kind: e.eventName, unfrozen: u }); },
+      onEvent(e: { eventName: string; timestamp: number; args: unknown[] }) {
+        const u: string[] = [];
+        walk(e, "event", u);
+        seen.push({ sig: id, kind: e.eventName, unfrozen: u, src: e.args[0], dst: e.args[1], ts: e.timestamp });
+      },
       onSignal() {},
       close() {},
     };
@@ -178,6 +182,12 @@ test("events that more than one signature receives are frozen all the way down; 
   assert.deepEqual(leaks.slice(0, 3), [], "every object of a shared event is frozen");
   const own = seen.filter((s) => s.kind === "net_packet_udp");
   assert.ok(own.length > 0 && own.every((s) => s.sig === "B" && s.unfrozen.includes("event")), "B's own udp events are left as built");
+  // but not their addresses: the events of a packet share one frozen src/dst pair
+  assert.ok(own.every((s) => !s.unfrozen.some((p) => p.startsWith("event.args.0") || p.startsWith("event.args.1"))), "src and dst are frozen in every event");
+  for (const u of own) {
+    const ip = seen.find((s) => s.sig === "B" && s.ts === u.ts && (s.kind === "net_packet_ipv4" || s.kind === "net_packet_ipv6"));
+    assert.ok(ip && ip.src === u.src && ip.dst === u.dst, "the udp event's src/dst args are its IP event's");
+  }
 });
 
 /** a signature that reports every net_packet_dns event (`work` runs before, e.g. to slow it down) */

@@ -285,17 +285,21 @@ export function protoICMPv6(p: Packet): Record<string, unknown> {
   return { typeCode: icmpv6TypeCodeName(p.icmpType, p.icmpCode), checksum: p.icmpChecksum };
 }
 
-/** the args of one event of a packet (`m`: the DNS message of a DNS event) */
-export function eventArgs(kind: Ev, p: Packet, m: DnsMessage | null): Arg[] {
+/**
+ * The args of one event of a packet (`m`: the DNS message of a DNS event).
+ * `src`/`dst`: the packet's address args, when one pair serves all its
+ * events (EventBuilder.shareAddresses); made here otherwise.
+ */
+export function eventArgs(kind: Ev, p: Packet, m: DnsMessage | null, src: Arg | null = null, dst: Arg | null = null): Arg[] {
   switch (kind) {
-    case Ev.IPv4: return [srcArg(p.srcIP), dstArg(p.dstIP), { name: "proto_ipv4", type: "trace.ProtoIPv4", value: protoIPv4(p) }];
-    case Ev.IPv6: return [srcArg(p.srcIP), dstArg(p.dstIP), { name: "proto_ipv6", type: "trace.ProtoIPv6", value: protoIPv6(p) }];
-    case Ev.TCP: return [srcArg(p.srcIP), dstArg(p.dstIP), { name: "proto_tcp", type: "trace.ProtoTCP", value: protoTCP(p) }];
-    case Ev.UDP: return [srcArg(p.srcIP), dstArg(p.dstIP), { name: "proto_udp", type: "trace.ProtoUDP", value: protoUDP(p) }];
-    case Ev.ICMP: return [srcArg(p.srcIP), dstArg(p.dstIP), { name: "proto_icmp", type: "trace.ProtoICMP", value: protoICMP(p) }];
-    case Ev.ICMPv6: return [srcArg(p.srcIP), dstArg(p.dstIP), { name: "proto_icmpv6", type: "trace.ProtoICMPv6", value: protoICMPv6(p) }];
+    case Ev.IPv4: return [src ?? srcArg(p.srcIP), dst ?? dstArg(p.dstIP), { name: "proto_ipv4", type: "trace.ProtoIPv4", value: protoIPv4(p) }];
+    case Ev.IPv6: return [src ?? srcArg(p.srcIP), dst ?? dstArg(p.dstIP), { name: "proto_ipv6", type: "trace.ProtoIPv6", value: protoIPv6(p) }];
+    case Ev.TCP: return [src ?? srcArg(p.srcIP), dst ?? dstArg(p.dstIP), { name: "proto_tcp", type: "trace.ProtoTCP", value: protoTCP(p) }];
+    case Ev.UDP: return [src ?? srcArg(p.srcIP), dst ?? dstArg(p.dstIP), { name: "proto_udp", type: "trace.ProtoUDP", value: protoUDP(p) }];
+    case Ev.ICMP: return [src ?? srcArg(p.srcIP), dst ?? dstArg(p.dstIP), { name: "proto_icmp", type: "trace.ProtoICMP", value: protoICMP(p) }];
+    case Ev.ICMPv6: return [src ?? srcArg(p.srcIP), dst ?? dstArg(p.dstIP), { name: "proto_icmpv6", type: "trace.ProtoICMPv6", value: protoICMPv6(p) }];
     case Ev.DNS: return [
-      srcArg(p.srcIP), dstArg(p.dstIP),
+      src ?? srcArg(p.srcIP), dst ?? dstArg(p.dstIP),
       { name: "src_port", type: "u16", value: p.srcPort },
       { name: "dst_port", type: "u16", value: p.dstPort },
       { name: "proto_dns", type: "trace.ProtoDNS", value: protoDNS(m as DnsMessage) },
@@ -364,6 +368,15 @@ function visitDns(p: Packet, m: DnsMessage, mask: EventMask, ts: number, v: Even
 export class EventBuilder implements EventVisitor {
   /** the sink of the packet being built */
   private sink: EventSink | null = null;
+  /**
+   * One frozen pair of src/dst args for all the events of a packet (the
+   * sandbox realm, which freezes what more than one signature sees: two
+   * objects and no freezing, instead of two objects per event and freezing
+   * them in each shared event)
+   */
+  shareAddresses = false;
+  private src: Arg | null = null;
+  private dst: Arg | null = null;
 
   constructor(public mask: EventMask, private readonly ctx: EventContext) {}
 
@@ -372,11 +385,19 @@ export class EventBuilder implements EventVisitor {
 
   build(p: Packet, sink: EventSink): void {
     this.sink = sink;
+    this.src = null;
+    this.dst = null;
     visitEvents(p, this.mask, this);
     this.sink = null;
+    this.src = null;
+    this.dst = null;
   }
 
   visit(kind: Ev, p: Packet, m: DnsMessage | null, ts: number): void {
-    this.sink!(envelope(kind, ts, this.ctx.hostName, eventArgs(kind, p, m)), kind, p);
+    if (this.shareAddresses && kind <= Ev.DNS && this.src === null) {
+      this.src = Object.freeze(srcArg(p.srcIP));
+      this.dst = Object.freeze(dstArg(p.dstIP));
+    }
+    this.sink!(envelope(kind, ts, this.ctx.hostName, eventArgs(kind, p, m, this.src, this.dst)), kind, p);
   }
 }

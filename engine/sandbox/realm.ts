@@ -198,6 +198,7 @@ export class Realm {
 
   constructor(hostName: string, private readonly mark: (sig: number) => void = () => undefined) {
     this.builder = new EventBuilder(0, { hostName });
+    this.builder.shareAddresses = true;
   }
 
   /**

@@ -11,18 +11,17 @@ import type {
 } from "../events/types";
 import { in4, in6, parse4, parse6, type Prefix4, type Prefix6 } from "./addr";
 
-/** where netsig's events put each arg (events/build.ts): looked at first */
-const ARG_PLACE: Readonly<Record<string, number>> = Object.freeze({
-  __proto__: null, src: 0, dst: 1, proto_ipv4: 2, proto_ipv6: 2, proto_tcp: 2, proto_udp: 2, proto_icmp: 2, proto_icmpv6: 2,
-  src_port: 2, dst_port: 3, proto_dns: 4, metadata: 0, dns_questions: 1, dns_response: 1,
-} as unknown as Record<string, number>);
-
-/** the arg named `name`, or undefined */
+/**
+ * the arg named `name`, or undefined (a scan: events have at most five args,
+ * and their names are the same interned strings; a table of where each arg
+ * sits, looked at first, was slower)
+ */
 export function getArg(event: TraceeEvent, name: string): Arg | undefined {
   const args = event.args;
-  const at = ARG_PLACE[name];
-  if (at !== undefined && at < args.length && args[at].name === name) return args[at];
-  for (let i = 0; i < args.length; i++) if (args[i].name === name) return args[i];
+  for (let i = 0; i < args.length; i++) {
+    const a = args[i];
+    if (a.name === name) return a;
+  }
   return undefined;
 }
 
