@@ -90,6 +90,10 @@ test("the realm's intrinsics end up frozen (Object.isFrozen), and a signature ca
     attempt("Object.prototype.x", () => { Object.prototype.polluted = 1; }, () => ({}).polluted === undefined);
     attempt("Array.prototype[0]", () => { Array.prototype[0] = "p"; }, () => [,][0] === undefined);
     attempt("Array.prototype.push", () => { Array.prototype.push = () => 0; }, () => { const a = []; a.push(1); return a.length === 1; });
+    attempt("Array.prototype.map (defineProperty)", () => { Object.defineProperty(Array.prototype, "map", { value: () => [] }); }, () => [1].map((x) => x + 1)[0] === 2);
+    attempt("Array.prototype[1] (getter)", () => { Object.defineProperty(Array.prototype, "1", { get: () => "p" }); }, () => [0, , 2][1] === undefined);
+    attempt("Array.prototype.length", () => { Array.prototype.length = 3; }, () => Array.prototype.length === 0 && [].concat([]).length === 0);
+    attempt("Array.prototype.__proto__", () => { Object.setPrototypeOf(Array.prototype, { polluted: 1 }); }, () => [].polluted === undefined);
     attempt("Uint8Array.prototype.fill", () => { Uint8Array.prototype.fill = null; }, () => typeof new Uint8Array(1).fill === "function");
     attempt("%TypedArray%.prototype.set", () => { Object.getPrototypeOf(Uint8Array.prototype).set = null; }, () => typeof new Uint8Array(1).set === "function");
     attempt("JSON.stringify", () => { JSON.stringify = () => "x"; }, () => JSON.stringify(1) === "1");

@@ -166,8 +166,8 @@ export class Realm {
   // batch's events held at once outlived the young generation: the GC copied
   // and promoted them; a chunk's die young. Per chunk, not per event, because
   // `mark` crosses into the host.)
-  // (the numbers are kept in typed arrays: in the sandbox realm, whose
-  // prototypes are frozen, a store into a plain array takes V8's slow path)
+  // (the numbers are kept in typed arrays: see lockObject on stores into
+  // arrays in the sandbox realm, whose prototypes are frozen)
   private reader: BatchReader | null = null;
   private readonly events: TraceeEvent[] = [];
   // (they start small and grow in the first chunk: every test that runs a realm runs grow())
@@ -473,12 +473,19 @@ export function safeJSON(v: unknown): string {
 /**
  * Object.freeze's end state (Object.isFrozen is true: every own property
  * non-configurable, data ones read-only, no new ones), reached property by
- * property. For Object.prototype and the typed arrays' prototypes: frozen by
- * Object.freeze, their elements move to a frozen kind after which every store
- * into a typed array of the realm took V8's slow path, ~35x slower (the
- * transport reader, the IPv6 parser). The other intrinsics are frozen with
- * Object.freeze, which keeps their properties fast (locked property by
- * property, String.prototype made charCodeAt a full call, 3x slower).
+ * property. What V8 makes of each way (measured here, Node 20):
+ *  - Object.prototype and the typed arrays' prototypes frozen by
+ *    Object.freeze: every store into a typed array of the realm took V8's
+ *    slow path, ~35x slower (the transport reader, the IPv6 parser);
+ *  - Array.prototype frozen by Object.freeze: every store into an array's
+ *    hole (`new Array(n)` then `a[i] = x`, as the event builder fills its
+ *    arrays) took the slow path, ~6x slower: the sandbox spent ~15% more time
+ *    on the shipped signatures. Locked, such stores stay fast, but slice,
+ *    map, filter and the other methods that make a new array are ~3-8x
+ *    slower (~0.3 µs a call);
+ *  - String.prototype locked made charCodeAt a full call, 3x slower.
+ * So these prototypes are locked, and the other intrinsics frozen with
+ * Object.freeze, which keeps their properties fast.
  */
 function lockObject(o: object): void {
   for (const k of Reflect.ownKeys(o)) {
@@ -490,6 +497,10 @@ function lockObject(o: object): void {
   }
   Object.preventExtensions(o);
   if (!Object.isFrozen(o)) Object.freeze(o);
+  // (redefining its properties left `o` with slow properties: used as a
+  // prototype once more, V8 makes them fast again, e.g. Array.prototype.push
+  // 2x faster)
+  Object.create(o);
 }
 
 const TYPED_ARRAYS = [
@@ -510,8 +521,8 @@ export function freezeIntrinsics(g: Record<string, unknown>): void {
     "Int16Array", "Uint32Array", "Int32Array", "Float32Array", "Float64Array", "BigInt64Array", "BigUint64Array",
     "Uint8ClampedArray", "Intl",
   ];
-  // (see lockObject: the prototypes a typed-array store looks at are locked, the rest frozen)
-  const lockHere = new Set<unknown>([Object.prototype, Object.getPrototypeOf(Uint8Array.prototype)]);
+  // (see lockObject: the prototypes an array or typed-array store looks at are locked, the rest frozen)
+  const lockHere = new Set<unknown>([Object.prototype, Array.prototype, Object.getPrototypeOf(Uint8Array.prototype)]);
   for (const n of TYPED_ARRAYS) { const t = g[n] as { prototype?: object } | undefined; if (t && t.prototype) lockHere.add(t.prototype); }
   const freezeOne = (o: object) => { if (lockHere.has(o)) lockObject(o); else Object.freeze(o); };
   for (const n of names) {
