@@ -138,7 +138,8 @@ test("odd values survive the transport: 64-bit and negative seconds, non-Latin-1
   }
 });
 
-test("events that more than one signature receives are frozen all the way down; one signature's own events are not", async () => {
+/** the events of dns-lo.pcap (every kind but udp is built for a DNS capture on lo), delivered in a realm to the given signatures */
+async function deliverIn(sigs: { id: string; events: string[]; rule?: boolean }[]) {
   const { Realm } = await import("../engine/sandbox/realm");
   const file = join(EXAMPLES, "dns-lo.pcap");
   const packer = new BatchPacker();
@@ -148,12 +149,11 @@ test("events that more than one signature receives are frozen all the way down; 
   pipeline.tap = (p) => packer.add(p, n++);
   await readCapture(file, pipeline.onPacket);
   const batch = packer.take();
-
-  const seen: { sig: string; kind: string; unfrozen: string[]; src: unknown; dst: unknown; ts: number }[] = [];
-  const walk = (o: unknown, path: string, out: string[]) => {
+  const seen: { sig: string; kind: string; ev: { eventName: string; timestamp: number; args: unknown[] }; unfrozen: object[]; paths: string[] }[] = [];
+  const walk = (o: unknown, path: string, objs: object[], paths: string[]) => {
     if (o === null || typeof o !== "object") return;
-    if (!Object.isFrozen(o)) out.push(path);
-    for (const [k, v] of Object.entries(o)) walk(v, `${path}.${k}`, out);
+    if (!Object.isFrozen(o)) { objs.push(o); paths.push(path); }
+    for (const [k, v] of Object.entries(o)) walk(v, `${path}.${k}`, objs, paths);
   };
   const sig = (id: string, events: string[]) => (module: { exports: unknown }) => {
     module.exports = {
@@ -161,34 +161,65 @@ test("events that more than one signature receives are frozen all the way down; 
       getSelectedEvents: () => events.map((name) => ({ source: "tracee", name })),
       init() {},
       onEvent(e: { eventName: string; timestamp: number; args: unknown[] }) {
-        const u: string[] = [];
-        walk(e, "event", u);
-        seen.push({ sig: id, kind: e.eventName, unfrozen: u, src: e.args[0], dst: e.args[1], ts: e.timestamp });
+        const objs: object[] = [];
+        const paths: string[] = [];
+        walk(e, "event", objs, paths);
+        seen.push({ sig: id, kind: e.eventName, ev: e, unfrozen: objs, paths });
       },
       onSignal() {},
       close() {},
     };
   };
   const realm = new Realm("h");
-  // A and B share every event type but net_packet_udp, which only B receives
-  const all = ["net_packet_ipv4", "net_packet_ipv6", "net_packet_tcp", "net_packet_icmp", "net_packet_icmpv6", "net_packet_dns", "net_packet_dns_request", "net_packet_dns_response"];
-  realm.register(0, "a.ts", sig("A", all));
-  realm.register(1, "b.ts", sig("B", [...all, "net_packet_udp"]));
+  sigs.forEach((s, i) => realm.register(i, `${s.id}.ts`, sig(s.id, s.events), s.rule === true));
   realm.batch(batch);
+  return seen;
+}
+
+const ALL_BUT_UDP = ["net_packet_ipv4", "net_packet_ipv6", "net_packet_tcp", "net_packet_icmp", "net_packet_icmpv6", "net_packet_dns", "net_packet_dns_request", "net_packet_dns_response"];
+
+test("an event type three signatures receive: one instance, frozen all the way down; one signature's own events are left as built", async () => {
+  // A, B and C share every event type but net_packet_udp, which only C receives
+  const seen = await deliverIn([{ id: "A", events: ALL_BUT_UDP }, { id: "B", events: ALL_BUT_UDP }, { id: "C", events: [...ALL_BUT_UDP, "net_packet_udp"] }]);
   const shared = seen.filter((s) => s.kind !== "net_packet_udp");
-  assert.ok(shared.length > 400, `${shared.length} shared events`);
-  for (const k of all) assert.ok(shared.some((s) => s.kind === k), `${k} seen`);
+  assert.ok(shared.length > 600, `${shared.length} shared events`);
+  for (const k of ALL_BUT_UDP) assert.ok(shared.some((s) => s.kind === k), `${k} seen`);
   const leaks = shared.filter((s) => s.unfrozen.length);
-  assert.deepEqual(leaks.slice(0, 3), [], "every object of a shared event is frozen");
+  assert.deepEqual(leaks.slice(0, 3).map((s) => s.paths), [], "every object of a shared event is frozen");
+  // one instance for all three
+  const a = shared.filter((s) => s.sig === "A");
+  const c = shared.filter((s) => s.sig === "C");
+  assert.equal(a.length, c.length);
+  assert.ok(a.every((s, i) => s.ev === c[i].ev), "A and C got the same objects");
   const own = seen.filter((s) => s.kind === "net_packet_udp");
-  assert.ok(own.length > 0 && own.every((s) => s.sig === "B" && s.unfrozen.includes("event")), "B's own udp events are left as built");
+  assert.ok(own.length > 0 && own.every((s) => s.sig === "C" && s.paths.includes("event")), "C's own udp events are left as built");
   // but not their addresses: the events of a packet share one frozen src/dst pair
-  assert.ok(own.every((s) => !s.unfrozen.some((p) => p.startsWith("event.args.0") || p.startsWith("event.args.1"))), "src and dst are frozen in every event");
+  assert.ok(own.every((s) => !s.paths.some((p) => p.startsWith("event.args.0") || p.startsWith("event.args.1"))), "src and dst are frozen in every event");
   for (const u of own) {
-    const ip = seen.find((s) => s.sig === "B" && s.ts === u.ts && (s.kind === "net_packet_ipv4" || s.kind === "net_packet_ipv6"));
-    assert.ok(ip && ip.src === u.src && ip.dst === u.dst, "the udp event's src/dst args are its IP event's");
+    const ip = seen.find((s) => s.sig === "C" && s.ev.timestamp === u.ev.timestamp && (s.kind === "net_packet_ipv4" || s.kind === "net_packet_ipv6"));
+    assert.ok(ip && ip.ev.args[0] === u.ev.args[0] && ip.ev.args[1] === u.ev.args[1], "the udp event's src/dst args are its IP event's");
   }
 });
+
+for (const second of [{ id: "B", what: "two signatures" }, { id: "R", what: "a signature and a compiled rule", rule: true }]) {
+  test(`an event type ${second.what} receive: an instance each, equal, sharing no object that is not frozen`, async () => {
+    const seen = await deliverIn([{ id: "A", events: ALL_BUT_UDP }, { id: second.id, events: ALL_BUT_UDP, rule: second.rule }]);
+    const a = seen.filter((s) => s.sig === "A");
+    const b = seen.filter((s) => s.sig === second.id);
+    assert.ok(a.length > 600 && a.length === b.length, `${a.length}/${b.length} events`);
+    for (const k of ALL_BUT_UDP) assert.ok(a.some((s) => s.kind === k), `${k} seen`);
+    for (let i = 0; i < a.length; i++) {
+      assert.notEqual(a[i].ev, b[i].ev, "two instances");
+      assert.equal(JSON.stringify(a[i].ev), JSON.stringify(b[i].ev));
+      const mine = new Set(a[i].unfrozen);
+      const both = b[i].unfrozen.filter((o) => mine.has(o));
+      assert.equal(both.length, 0, `${a[i].kind}: an unfrozen object in both instances (${b[i].paths.join(", ")})`);
+      assert.ok(a[i].paths.includes("event") && b[i].paths.includes("event"), "left as built: not frozen");
+    }
+    // TXT strings too (a record's strings are copied for each instance)
+    assert.ok(a.some((s) => JSON.stringify(s.ev).includes('"TXTs":["')), "the capture has TXT answers");
+  });
+}
 
 /** a signature that reports every net_packet_dns event (`work` runs before, e.g. to slow it down) */
 function everyDnsSignature(work: string): string {

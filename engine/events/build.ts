@@ -115,8 +115,14 @@ function resourceRecord(rr: DnsRecord): ProtoDNSResourceRecord {
     case DNS_TYPE_PTR: r.PTR = rr.data as string; break;
     case DNS_TYPE_TXT: case DNS_TYPE_HINFO: {
       // Tracee: TXTs lists the character-strings (null when there are none); TXT is the raw RDATA
+      // (a copy: two builds of one event share no object: EventBuilder.again)
       const parts = rr.data as string[];
-      r.TXTs = parts.length > 0 ? parts : null;
+      let txts: string[] | null = null;
+      if (parts.length > 0) {
+        txts = new Array<string>(parts.length);
+        for (let i = 0; i < parts.length; i++) txts[i] = parts[i];
+      }
+      r.TXTs = txts;
       r.TXT = rr.raw;
       break;
     }
@@ -377,6 +383,11 @@ export class EventBuilder implements EventVisitor {
   shareAddresses = false;
   private src: Arg | null = null;
   private dst: Arg | null = null;
+  // the event being handed to the sink (again())
+  private kind: Ev = Ev.IPv4;
+  private p: Packet | null = null;
+  private m: DnsMessage | null = null;
+  private ts = 0;
 
   constructor(public mask: EventMask, private readonly ctx: EventContext) {}
 
@@ -391,6 +402,8 @@ export class EventBuilder implements EventVisitor {
     this.sink = null;
     this.src = null;
     this.dst = null;
+    this.p = null;
+    this.m = null;
   }
 
   visit(kind: Ev, p: Packet, m: DnsMessage | null, ts: number): void {
@@ -398,6 +411,19 @@ export class EventBuilder implements EventVisitor {
       this.src = Object.freeze(srcArg(p.srcIP));
       this.dst = Object.freeze(dstArg(p.dstIP));
     }
+    this.kind = kind;
+    this.p = p;
+    this.m = m;
+    this.ts = ts;
     this.sink!(envelope(kind, ts, this.ctx.hostName, eventArgs(kind, p, m, this.src, this.dst)), kind, p);
+  }
+
+  /**
+   * The event being handed to the sink, built once more (from the sink only):
+   * equal to it, and sharing no object with it but frozen ones (the envelope's
+   * constants, the packet's src/dst pair when shared)
+   */
+  again(): TraceeEvent {
+    return envelope(this.kind, this.ts, this.ctx.hostName, eventArgs(this.kind, this.p!, this.m, this.src, this.dst));
   }
 }

@@ -31,6 +31,10 @@ interface Loaded {
   disabled: boolean;
   /** a compiled YAML rule: the rules runtime's code, which never changes an event */
   rule: boolean;
+  /** the event types of which it gets the second instance (Realm.updateMask), in this chunk */
+  copyKinds: number;
+  /** and from the next chunk on */
+  nextCopyKinds: number;
 }
 
 /**
@@ -170,6 +174,8 @@ export class Realm {
   // arrays in the sandbox realm, whose prototypes are frozen)
   private reader: BatchReader | null = null;
   private readonly events: TraceeEvent[] = [];
+  /** the second instance of each event of a type two signatures get (copyMask), at the same place */
+  private readonly copies: TraceeEvent[] = [];
   // (they start small and grow in the first chunk: every test that runs a realm runs grow())
   private kinds = new Int32Array(16);
   /** per event type: the chunk's events of that type (their places in `events`), and how many */
@@ -193,8 +199,15 @@ export class Realm {
   private cursorEvent = 0;
   private current = -1;
   private readonly packet = new RestoredPacket();
-  /** event types more than one signature receives: those events are frozen */
-  private sharedMask = 0;
+  /** event types three or more signatures receive (counting the rules as one): those events are frozen */
+  private freezeMask = 0;
+  /** event types two signatures receive: each gets an instance of its own (built twice) */
+  private copyMask = 0;
+  // (what updateMask decided: it takes effect at the next chunk, so that a
+  // chunk's events are delivered as they were built when a signature is
+  // skipped in the middle of one)
+  private nextFreezeMask = 0;
+  private nextCopyMask = 0;
 
   constructor(hostName: string, private readonly mark: (sig: number) => void = () => undefined) {
     this.builder = new EventBuilder(0, { hostName });
@@ -229,7 +242,7 @@ export class Realm {
       if (!meta || typeof meta.id !== "string" || meta.id === "") throw new Error("getMetadata() must return an id");
       const mask = selectorMask(sig.getSelectedEvents());
       const single = mask !== 0 && (mask & (mask - 1)) === 0 ? 31 - Math.clz32(mask) : -1;
-      const entry: Loaded = { index, file, sig, meta: JSON.parse(JSON.stringify(meta)) as SignatureMetadata, mask, single, disabled: false, rule };
+      const entry: Loaded = { index, file, sig, meta: JSON.parse(JSON.stringify(meta)) as SignatureMetadata, mask, single, disabled: false, rule, copyKinds: 0, nextCopyKinds: 0 };
       sig.init(signatureContext(index, () => this.out.logs, (f) => this.finding(entry, f)));
       this.sigs.push(entry);
       this.updateMask();
@@ -251,22 +264,33 @@ export class Realm {
     return JSON.stringify(this.takeOut());
   }
 
-  // An event is frozen when more than one signature receives it and one of
-  // them is a signature file (which could change it for the others): events
-  // that only compiled rules share are left as they are (the rules runtime
-  // never writes to an event, and its prototypes are frozen).
+  // One signature cannot change what another sees. Compiled rules never
+  // write to an event (and their prototypes are frozen): they share one
+  // instance. Each event type's events need as many instances as signature
+  // files receive them, plus one for the rules if any: one is left as built;
+  // two: the event is built twice, the second instance for the second
+  // signature file (or the only one, when rules read the first); three or
+  // more: one instance, frozen all the way down. (Building an event again
+  // costs less than freezing it: ~6 objects frozen at ~35 ns each.)
   private updateMask(): void {
     let m = 0;
-    let shared = 0;
-    let untrusted = 0;
-    for (const s of this.sigs) {
-      if (s.disabled) continue;
-      shared |= m & s.mask;
-      m |= s.mask;
-      if (!s.rule) untrusted |= s.mask;
+    let freeze = 0;
+    let copy = 0;
+    const active = this.sigs.filter((s) => !s.disabled);
+    for (const s of active) { s.nextCopyKinds = 0; m |= s.mask; }
+    for (let k = 0; k < EVENT_NAMES.length; k++) {
+      const bit = 1 << k;
+      const files = active.filter((s) => !s.rule && s.mask & bit);
+      const instances = files.length + (active.some((s) => s.rule && s.mask & bit) ? 1 : 0);
+      if (instances >= 3) freeze |= bit;
+      else if (instances === 2 && files.length > 0) {
+        copy |= bit;
+        files[files.length - 1].nextCopyKinds |= bit;
+      }
     }
     this.builder.mask = m;
-    this.sharedMask = shared & untrusted;
+    this.nextFreezeMask = freeze;
+    this.nextCopyMask = copy;
   }
 
   /** deliver a batch (dispatch/compact.ts); returns the RealmResult JSON */
@@ -282,12 +306,14 @@ export class Realm {
   }
 
   private readonly sink = (ev: TraceeEvent, kind: Ev): void => {
-    // one signature cannot change what another sees; an event only one
-    // signature receives is its own (freezing cost ~1 µs an event)
-    if (this.sharedMask & (1 << kind)) freezeEvent(ev);
+    // one signature cannot change what another sees (updateMask); an event
+    // only one signature receives is its own
+    const bit = 1 << kind;
+    if (this.freezeMask & bit) freezeEvent(ev);
     const i = this.nEvents++;
     if (i === this.kinds.length) this.grow();
     this.events[i] = ev;
+    if (this.copyMask & bit) this.copies[i] = this.builder.again();
     this.kinds[i] = kind;
     this.byKind[kind][this.kindN[kind]++] = i;
     this.packetOf[i] = this.nPackets - 1;
@@ -309,6 +335,9 @@ export class Realm {
     const r = this.reader;
     if (r === null || !r.more()) return false;
     const p = this.packet;
+    this.freezeMask = this.nextFreezeMask;
+    this.copyMask = this.nextCopyMask;
+    for (const s of this.sigs) s.copyKinds = s.nextCopyKinds;
     this.nEvents = 0;
     this.nPackets = 0;
     this.chunkKinds = 0;
@@ -342,10 +371,11 @@ export class Realm {
           // one event type (most signatures and rules): only the chunk's events of it
           const list = this.byKind[s.single];
           const m = this.kindN[s.single];
+          const mine = s.copyKinds === 0 ? events : this.copies;
           for (; this.cursorEvent < m; this.cursorEvent++) {
             const i = (this.delivering = list[this.cursorEvent]);
             try {
-              s.sig.onEvent(events[i]);
+              s.sig.onEvent(mine[i]);
             } catch (e) {
               this.out.errors.push({ sig: s.index, method: "onEvent", message: messageOf(e), stack: stackOf(e) });
             }
@@ -353,10 +383,11 @@ export class Realm {
           continue;
         }
         for (; this.cursorEvent < n; this.cursorEvent++) {
-          if (!(s.mask & (1 << kinds[this.cursorEvent]))) continue;
+          const bit = 1 << kinds[this.cursorEvent];
+          if (!(s.mask & bit)) continue;
           this.delivering = this.cursorEvent;
           try {
-            s.sig.onEvent(events[this.cursorEvent]);
+            s.sig.onEvent(s.copyKinds & bit ? this.copies[this.cursorEvent] : events[this.cursorEvent]);
           } catch (e) {
             this.out.errors.push({ sig: s.index, method: "onEvent", message: messageOf(e), stack: stackOf(e) });
           }
@@ -367,6 +398,7 @@ export class Realm {
     this.mark(-1);
     this.reader = null;
     this.events.fill(undefined as unknown as TraceeEvent, 0, this.nEvents);
+    this.copies.fill(undefined as unknown as TraceeEvent);
     this.nEvents = 0;
     this.kindN.fill(0);
     this.nPackets = 0;
@@ -418,7 +450,7 @@ export class Realm {
     // most often the event being delivered
     let i = -1;
     const d = this.delivering;
-    if (ev) i = d < this.nEvents && this.events[d] === ev ? d : this.events.lastIndexOf(ev, this.nEvents - 1);
+    if (ev) i = this.placeOf(ev, d);
     const at = i >= 0 ? this.packetOf[i] : d < this.nEvents ? this.packetOf[d] : -1;
     this.out.findings.push({
       sig: s.index,
@@ -431,6 +463,16 @@ export class Realm {
       event: i >= 0 ? reported(ev as TraceeEvent) : ev ? safeJSON(ev) : "null",
       data: safeJSON(f && f.data !== undefined ? f.data : {}),
     });
+  }
+
+  /** where in the chunk a reported event is (most often `d`, the one being delivered); -1: not there */
+  private placeOf(ev: TraceeEvent, d: number): number {
+    const n = this.nEvents;
+    // (a place of `copies` holds this chunk's event only for the types copied)
+    const copy = (i: number) => (this.copyMask & (1 << this.kinds[i])) !== 0 && this.copies[i] === ev;
+    if (d < n && (this.events[d] === ev || copy(d))) return d;
+    for (let i = n - 1; i >= 0; i--) if (this.events[i] === ev || copy(i)) return i;
+    return -1;
   }
 
   private takeOut(): RealmResult {
