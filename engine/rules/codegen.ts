@@ -13,6 +13,7 @@ import { lazyOne, MULTI, NONE, testPath, testVirtual, virtualCode, type ValueTes
 import { buildTest } from "./matchers";
 import type { LazyEvent } from "./lazy";
 import { Ev } from "../events/types";
+import { makeFunction } from "../sandbox/realm-guard";
 
 export type LazyCondition = (ev: LazyEvent) => boolean;
 
@@ -88,12 +89,9 @@ export function compileCondition(e: ExprIR): LazyCondition | null {
     }
   };
   const body = gen(e);
-  try {
-    const make = new Function("T", "N", "F", "one", "scan", "path", "MULTI", "NONE", `"use strict"; return function condition(ev) { let v; return ${body}; };`);
-    return make(T, N, F, lazyOne, testVirtual, testPath, MULTI, NONE) as LazyCondition;
-  } catch {
-    return null;
-  }
+  // (null in the sandbox realm, where code generation is off: the rule keeps its predicate tree)
+  const make = makeFunction(["T", "N", "F", "one", "scan", "path", "MULTI", "NONE"], `"use strict"; return function condition(ev) { let v; return ${body}; };`);
+  return make === null ? null : make(T, N, F, lazyOne, testVirtual, testPath, MULTI, NONE) as LazyCondition;
 }
 
 /**

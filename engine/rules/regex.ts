@@ -70,6 +70,9 @@ export function expandCounts(src: string): string {
 export function minMatchLength(src: string, flags = ""): number {
   if (flags.includes("u") || flags.includes("v")) return 0;
   let i = 0;
+  // (no exceptions here: this runs in the sandbox realm too, whose scripts keep clear of catch: realm-guard.ts)
+  let unreadable = false;
+  let depth = 0;
   // alternatives: the shortest; a sequence: the sum of its atoms' minimums
   function alternation(): number {
     let best = sequence();
@@ -131,8 +134,11 @@ export function minMatchLength(src: string, flags = ""): number {
         else if (src[i + 1] === ":") i += 2;
         else { i = src.length; return 0; }
       }
+      // (deep nesting: give up rather than run out of stack)
+      if (++depth > 100) { unreadable = true; i = src.length; return 0; }
       const n = alternation();
-      if (src[i] !== ")") throw new SyntaxError("unclosed group");
+      depth--;
+      if (src[i] !== ")") { unreadable = true; i = src.length; return 0; }
       i++;
       return look ? 0 : n;
     }
@@ -140,10 +146,6 @@ export function minMatchLength(src: string, flags = ""): number {
     if (c === "^" || c === "$") return 0;
     return 1;
   }
-  try {
-    const n = alternation();
-    return i >= src.length && Number.isFinite(n) ? n : 0;
-  } catch {
-    return 0;
-  }
+  const n = alternation();
+  return !unreadable && i >= src.length && Number.isFinite(n) ? n : 0;
 }

@@ -1,75 +1,103 @@
-// The code a sandbox realm runs: realm-entry.ts with the event builder, the
-// packet transport and netsig/helpers, bundled by esbuild into one script
-// (from the compiled JavaScript next to this file), once per process.
+// The code a sandbox realm runs, bundled by esbuild from the TypeScript
+// sources, as two scripts run one after the other:
+//  1. realm-guard.ts, every try/catch of the realm (vm2 rewrites its catch
+//     clauses: a small script);
+//  2. realm-entry.ts with the realm, the event builder, the packet transport
+//     and netsig/helpers, which reaches the guard's functions through a
+//     global the first script sets and the second deletes. It has none of
+//     the words vm2 rewrites for (catch, import, async, with), so vm2 runs it
+//     as it is: parsing the whole bundle with vm2's acorn took ~80 ms of every
+//     sandbox start (test/bundle.test.ts keeps it so).
+// Without the TypeScript sources (dist only), one script from the compiled
+// JavaScript, which vm2 rewrites.
 //
-// `npm run build` writes the bundle (`node dist/engine/sandbox/bundle.js`,
-// realm-bundle.json here) with the size and time of every file it was made
-// of: a start then reads it (~1 ms) instead of bundling (~50 ms). When any of
-// those files changed since (a `tsc` without the build step), the bundle is
-// made again at run time, so a stale one is never used.
+// `npm run build` writes the scripts (`node dist/engine/sandbox/bundle.js`,
+// realm-bundle.json here) with the size and time of every file they were
+// made of: a start then reads them (~1 ms) instead of bundling (~50 ms). When
+// any of those files changed since, they are made again at run time, so a
+// stale realm is never used.
 
-import { buildSync, type BuildResult } from "esbuild";
-import { readFileSync, statSync, writeFileSync } from "node:fs";
+import { buildSync, type BuildOptions } from "esbuild";
+import { existsSync, readFileSync, statSync, writeFileSync } from "node:fs";
 import { join } from "node:path";
 import { withLocalGlobals } from "./globals";
 
-/** the folder esbuild's input paths are relative to (dist/) */
-const DIST = join(__dirname, "..", "..");
+/** the repository (TypeScript sources under engine/) */
+const ROOT = join(__dirname, "..", "..", "..");
+const SOURCES = join(ROOT, "engine", "sandbox");
 const PREBUILT = join(__dirname, "realm-bundle.json");
+/** the global through which the second script gets the first one's functions */
+const GUARD_GLOBAL = "__netsigGuard";
+/** the first script's entry (no file: it is written here) */
+const GUARD_ENTRY = "realm-guard-entry.ts";
 
-interface Prebuilt { inputs: [file: string, size: number, mtimeMs: number][]; code: string }
+interface Prebuilt { inputs: [file: string, size: number, mtimeMs: number][]; scripts: string[] }
 
-let cached: string | undefined;
+let cached: string[] | undefined;
 
-function bundle(): BuildResult & { outputFiles: { text: string }[] } {
-  return buildSync({
-    entryPoints: [join(__dirname, "realm-entry.js")],
-    absWorkingDir: DIST,
-    bundle: true,
-    write: false,
-    metafile: true,
-    format: "iife",
-    platform: "neutral",
-    target: "es2022",
-    logLevel: "silent",
+const COMMON: BuildOptions = {
+  bundle: true, write: false, metafile: true, format: "iife", platform: "neutral", target: "es2022", logLevel: "silent",
+  // (no comments, and non-ASCII text as it is rather than as \u escapes, which also make vm2 rewrite a script)
+  minifyWhitespace: true, charset: "utf8",
+};
+
+/** the scripts, and the files (relative to ROOT) they were made of */
+function bundle(): { scripts: string[]; inputs: string[] } {
+  if (!existsSync(join(SOURCES, "realm-entry.ts"))) {
+    // (no sources: one script from the compiled JavaScript)
+    const out = buildSync({ ...COMMON, minifyWhitespace: false, absWorkingDir: ROOT, entryPoints: [join(__dirname, "realm-entry.js")] });
+    return { scripts: [withLocalGlobals(out.outputFiles![0].text)], inputs: Object.keys(out.metafile!.inputs) };
+  }
+  const guard = buildSync({
+    ...COMMON, absWorkingDir: ROOT,
+    stdin: { contents: `import * as guard from "./realm-guard";\n(globalThis as any).${GUARD_GLOBAL} = guard;\n`, resolveDir: SOURCES, loader: "ts", sourcefile: GUARD_ENTRY },
   });
+  // (realm-guard stays out of the second script: its imports become calls of
+  // a `require` the wrapper defines, which hands over the guard's functions)
+  const core = buildSync({ ...COMMON, absWorkingDir: ROOT, entryPoints: [join(SOURCES, "realm-entry.ts")], external: ["./realm-guard", "../sandbox/realm-guard"] });
+  const inputs = [...Object.keys(guard.metafile!.inputs), ...Object.keys(core.metafile!.inputs)].filter((f) => !f.endsWith(GUARD_ENTRY));
+  const scripts = [
+    withLocalGlobals(guard.outputFiles![0].text),
+    withLocalGlobals(core.outputFiles![0].text, { require: `((g) => () => g)(globalThis.${GUARD_GLOBAL})` }),
+  ];
+  return { scripts, inputs: [...new Set(inputs)] };
 }
 
-/** the bundle `npm run build` wrote, if it exists and every file it was made of is unchanged */
-export function prebuiltBundle(file = PREBUILT): string | undefined {
+/** the scripts `npm run build` wrote, if they exist and every file they were made of is unchanged */
+export function prebuiltBundle(file = PREBUILT): string[] | undefined {
   let saved: Prebuilt;
   try {
     saved = JSON.parse(readFileSync(file, "utf8")) as Prebuilt;
   } catch {
     return undefined;
   }
-  if (!Array.isArray(saved?.inputs) || typeof saved.code !== "string") return undefined;
+  if (!Array.isArray(saved?.inputs) || !Array.isArray(saved.scripts) || !saved.scripts.every((s) => typeof s === "string")) return undefined;
   for (const [f, size, mtimeMs] of saved.inputs) {
     try {
-      const st = statSync(join(DIST, f));
+      const st = statSync(join(ROOT, f));
       if (st.size !== size || st.mtimeMs !== mtimeMs) return undefined;
     } catch {
       return undefined;
     }
   }
-  return saved.code;
+  return saved.scripts;
 }
 
-export function realmBundle(): string {
-  if (cached === undefined) cached = prebuiltBundle() ?? withLocalGlobals(bundle().outputFiles[0].text);
+/** the realm's scripts, to run in this order */
+export function realmBundle(): string[] {
+  if (cached === undefined) cached = prebuiltBundle() ?? bundle().scripts;
   return cached;
 }
 
 /** build step: bundle now and write realm-bundle.json (`file`: elsewhere, for tests) */
-export function writeRealmBundle(file = PREBUILT): string {
-  const out = bundle();
-  const inputs = Object.keys(out.metafile!.inputs).map((f): Prebuilt["inputs"][number] => {
-    const st = statSync(join(DIST, f));
+export function writeRealmBundle(file = PREBUILT): string[] {
+  const { scripts, inputs } = bundle();
+  const withStats = inputs.map((f): Prebuilt["inputs"][number] => {
+    const st = statSync(join(ROOT, f));
     return [f, st.size, st.mtimeMs];
   });
-  const code = withLocalGlobals(out.outputFiles[0].text);
-  writeFileSync(file, JSON.stringify({ inputs, code } satisfies Prebuilt));
-  return code;
+  writeFileSync(file, JSON.stringify({ inputs: withStats, scripts } satisfies Prebuilt));
+  return scripts;
 }
 
 if (require.main === module) writeRealmBundle();

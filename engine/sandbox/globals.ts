@@ -13,8 +13,12 @@ export const REALM_GLOBALS = [
   "isFinite", "encodeURIComponent", "decodeURIComponent", "NaN", "Infinity", "undefined",
 ] as const;
 
-/** `code` run with the common globals as local variables (its lines stay where they were) */
-export function withLocalGlobals(code: string): string {
-  const names = REALM_GLOBALS.join(", ");
-  return `(function (${names}) {${code}\n})(${names});`;
+/**
+ * `code` run with the common globals as local variables (its lines stay
+ * where they were); `extra`: more locals, name -> the expression they hold
+ */
+export function withLocalGlobals(code: string, extra: Record<string, string> = {}): string {
+  const names = [...Object.keys(extra), ...REALM_GLOBALS].join(", ");
+  const values = [...Object.values(extra), ...REALM_GLOBALS].join(", ");
+  return `(function (${names}) {${code}\n})(${values});`;
 }

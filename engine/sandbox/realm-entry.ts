@@ -27,6 +27,8 @@ const key = __key;
 delete g.__hostName;
 delete g.__mark;
 delete g.__key;
+// (realm-guard.ts's functions, taken by the bundle's first lines: bundle.ts)
+delete g.__netsigGuard;
 const realm = new Realm(hostName, (i) => mark(i));
 Object.defineProperty(g, "__netsig", {
   value: (k: unknown): Realm => {
@@ -36,3 +38,6 @@ Object.defineProperty(g, "__netsig", {
   writable: false, configurable: false, enumerable: false,
 });
 freezeIntrinsics(g);
+
+// (a module, so that esbuild bundles it without a CommonJS wrapper, whose try/catch vm2 would rewrite: bundle.ts)
+export {};

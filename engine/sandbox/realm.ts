@@ -16,6 +16,9 @@ import { timestampString } from "../decode/timestamp";
 import { EVENT_NAMES, type DnsResponseData, type Ev, type ProtoDNS, type ProtoDNSResourceRecord, type TraceeEvent } from "../events/types";
 import * as helpers from "../sdk/helpers";
 import { compileRules } from "../rules/runtime";
+import { attempt, deliverKind, deliverMixed, messageOf, notAModule, safeJSON, stackOf, type DeliveryCursor } from "./realm-guard";
+
+export { messageOf, safeJSON, stackOf };
 import type { EventSelector, Finding, Signature, SignatureContext, SignatureMetadata, Signal } from "../sdk/index";
 
 type ModuleFn = (module: { exports: unknown }, exports: unknown, require: (name: string) => unknown) => void;
@@ -53,23 +56,6 @@ const SDK_TYPES_MODULE = Object.freeze({});
 const RULES_MODULE = Object.freeze({ compileRules });
 /** packets per chunk of a batch (see Realm.reader) */
 const CHUNK = 128;
-
-export function messageOf(e: unknown): string {
-  try {
-    if (e !== null && typeof e === "object" && "message" in e) return String((e as Error).message);
-    return String(e);
-  } catch {
-    return "(an exception that cannot be printed)";
-  }
-}
-
-export function stackOf(e: unknown): string {
-  try {
-    return e !== null && typeof e === "object" && typeof (e as Error).stack === "string" ? (e as Error).stack as string : "";
-  } catch {
-    return "";
-  }
-}
 
 // (Object.values, not for-in: with the realm's prototypes frozen, for-in
 // loses its fast path and freezing cost 3x more)
@@ -161,7 +147,7 @@ export function selectorMask(selectors: EventSelector[]): number {
   return mask;
 }
 
-export class Realm {
+export class Realm implements DeliveryCursor {
   private sigs: Loaded[] = [];
   private builder = new EventBuilder(0, { hostName: "" });
   private out: RealmResult = { findings: [], errors: [], logs: [], done: true };
@@ -182,7 +168,7 @@ export class Realm {
   private readonly byKind: Int32Array[] = [0, 1, 2, 3, 4, 5, 6, 7, 8].map(() => new Int32Array(16));
   private readonly kindN = new Int32Array(9);
   /** the place in `events` of the event being delivered */
-  private delivering = 0;
+  delivering = 0;
   /** per event: its packet's place in the chunk */
   private packetOf = new Int32Array(16);
   private nEvents = 0;
@@ -196,7 +182,8 @@ export class Realm {
   private lastSeq = -1;
   private readonly counts = new Float64Array(9);
   private cursorSig = 0;
-  private cursorEvent = 0;
+  /** (DeliveryCursor: realm-guard.ts delivers) */
+  cursorEvent = 0;
   private current = -1;
   private readonly packet = new RestoredPacket();
   /** event types three or more signatures receive (counting the rules as one): those events are frozen */
@@ -220,13 +207,14 @@ export class Realm {
    * compiler wrote it), whose runtime never changes an event.
    */
   register(index: number, file: string, fn: ModuleFn, rule = false): string {
-    try {
+    let ok = "";
+    const failed = attempt(() => {
       const module = { exports: {} as Record<string, unknown> };
       const require = (name: string): unknown => {
         if (name === "netsig") return SDK_TYPES_MODULE;
         if (name === "netsig/helpers") return helpers;
         if (name === "netsig/rules") return RULES_MODULE;
-        throw new Error(`signatures can import only "netsig" and "netsig/helpers", not "${name}"`);
+        throw notAModule(name);
       };
       this.mark(index);
       fn(module, module.exports, require);
@@ -246,10 +234,10 @@ export class Realm {
       sig.init(signatureContext(index, () => this.out.logs, (f) => this.finding(entry, f)));
       this.sigs.push(entry);
       this.updateMask();
-      return JSON.stringify({ ok: true, meta: entry.meta, mask, out: this.takeOut() });
-    } catch (e) {
-      return JSON.stringify({ ok: false, message: messageOf(e), stack: stackOf(e), out: this.takeOut() });
-    }
+      ok = JSON.stringify({ ok: true, meta: entry.meta, mask, out: this.takeOut() });
+    });
+    if (failed === null) return ok;
+    return JSON.stringify({ ok: false, message: messageOf(failed.error), stack: stackOf(failed.error), out: this.takeOut() });
   }
 
   /** take a signature out (hot reload, or quarantine): close() is called unless it is quarantined */
@@ -371,27 +359,10 @@ export class Realm {
           // one event type (most signatures and rules): only the chunk's events of it
           const list = this.byKind[s.single];
           const m = this.kindN[s.single];
-          const mine = s.copyKinds === 0 ? events : this.copies;
-          for (; this.cursorEvent < m; this.cursorEvent++) {
-            const i = (this.delivering = list[this.cursorEvent]);
-            try {
-              s.sig.onEvent(mine[i]);
-            } catch (e) {
-              this.out.errors.push({ sig: s.index, method: "onEvent", message: messageOf(e), stack: stackOf(e) });
-            }
-          }
+          deliverKind(this, s.sig, s.copyKinds === 0 ? events : this.copies, list, m);
           continue;
         }
-        for (; this.cursorEvent < n; this.cursorEvent++) {
-          const bit = 1 << kinds[this.cursorEvent];
-          if (!(s.mask & bit)) continue;
-          this.delivering = this.cursorEvent;
-          try {
-            s.sig.onEvent(s.copyKinds & bit ? this.copies[this.cursorEvent] : events[this.cursorEvent]);
-          } catch (e) {
-            this.out.errors.push({ sig: s.index, method: "onEvent", message: messageOf(e), stack: stackOf(e) });
-          }
-        }
+        deliverMixed(this, s.sig, events, this.copies, kinds, n, s.mask, s.copyKinds);
       }
     } while (this.nextChunk());
     this.current = -1;
@@ -436,13 +407,19 @@ export class Realm {
   private call(s: Loaded, method: string, fn: () => void): void {
     this.current = s.index;
     this.mark(s.index);
-    try {
-      fn();
-    } catch (e) {
-      this.out.errors.push({ sig: s.index, method, message: messageOf(e), stack: stackOf(e) });
-    }
+    const failed = attempt(fn);
+    if (failed !== null) this.error(s.index, method, failed.error);
     this.current = -1;
     this.mark(-1);
+  }
+
+  private error(sig: number, method: string, e: unknown): void {
+    this.out.errors.push({ sig, method, message: messageOf(e), stack: stackOf(e) });
+  }
+
+  /** the signature being delivered to threw (realm-guard.ts: DeliveryCursor) */
+  failed(e: unknown): void {
+    this.error(this.current, "onEvent", e);
   }
 
   private finding(s: Loaded, f: Finding): void {
@@ -502,14 +479,6 @@ export function signatureContext(index: number, logs: () => RealmLog[], report: 
     callback: (f: Finding) => report(f),
     logger: { debug: logger("debug"), info: logger("info"), warn: logger("warn"), error: logger("error") },
   };
-}
-
-export function safeJSON(v: unknown): string {
-  try {
-    return JSON.stringify(v) ?? "null";
-  } catch (e) {
-    return JSON.stringify({ unserializable: messageOf(e) });
-  }
 }
 
 /**

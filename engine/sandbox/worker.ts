@@ -17,7 +17,8 @@ import { withLocalGlobals } from "./globals";
 export interface WorkerSignature { index: number; file: string; code: string; rule?: boolean }
 
 export interface WorkerInit {
-  bundle: string;
+  /** the realm's scripts, run in this order (bundle.ts) */
+  bundle: string[];
   hostName: string;
   timeoutMs: number;
   /** Int32Array over a SharedArrayBuffer: [0] = the signature running now (-1 none), [1] = a heartbeat */
@@ -59,7 +60,8 @@ function main(): void {
       __mark: (i: number) => { Atomics.store(progress, 0, i); Atomics.add(progress, 1, 1); },
     },
   });
-  vm.run(init.bundle, "netsig-realm.js");
+  // (the realm's scripts: realm-guard.ts, then the rest: bundle.ts)
+  init.bundle.forEach((code, i) => vm.run(code, i === init.bundle.length - 1 ? "netsig-realm.js" : "netsig-realm-guard.js"));
 
   const batchScript = new VMScript(`${R}.batch(__in)`, "netsig-batch.js");
   const resumeScript = new VMScript(`${R}.resume()`, "netsig-resume.js");
