@@ -898,7 +898,7 @@ export interface RecordOptions {
   iface?: string;
   /** capture file; default a fresh file in a temp dir that is kept */
   file?: string;
-  /** BPF filter (default "port 53") */
+  /** BPF filter (default: DNS on loopback addresses) */
   filter?: string;
   /** start (and stop) the lab server around the capture (default true); set
    *  false when the caller already holds a startDnsmasq() handle */
@@ -922,7 +922,8 @@ export async function recordDnsSession(opts: RecordOptions): Promise<RecordedSes
   const server = opts.startServer === false ? undefined : await startDnsmasq(opts.dnsmasq);
   let td: TcpdumpHandle | undefined;
   try {
-    td = await startTcpdump(opts.iface ?? "lo", file, opts.filter ?? "port 53", opts.tcpdump);
+    // (loopback only: on `any`, the machine's own DNS traffic, e.g. to its resolver, would be recorded too)
+    td = await startTcpdump(opts.iface ?? "lo", file, opts.filter ?? "port 53 and (net 127.0.0.0/8 or host ::1)", opts.tcpdump);
     const outputs: string[] = [];
     for (const qq of opts.queries) {
       const dq: DigQuery = Array.isArray(qq) ? { args: qq } : qq;
