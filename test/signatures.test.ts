@@ -184,15 +184,15 @@ function udpDns(src: string, dst: string, sport: number, dport: number, msg: Buf
   return ethernet(ipv4({ src, dst, protocol: 17 }, udp({ srcPort: sport, dstPort: dport }, msg)));
 }
 
-test("full batches through the real sandbox: 10000 DNS queries and answers reach a signature, every event once, no sandbox error", () => {
-  // (a batch is 4096 packets: several full ones and a partial one, with the
+test("full batches through the real sandbox: 20000 DNS queries and answers reach a signature, every event once, no sandbox error", () => {
+  // (a batch is 8192 packets: two full ones and a partial one, with the
   // numbers, strings and timestamps of busy traffic; the sandbox's limits,
   // e.g. vm2's buffer allocation limit, apply only here)
   const frames: PcapPacket[] = [];
   // TTLs from just below 0xD800 to past 0xFFFF: units that are lone UTF-16
   // surrogates in the batch string, and the three-unit form, cross the pipes whole
   const TTL0 = 0xd7f0;
-  for (let i = 0; i < 5000; i++) {
+  for (let i = 0; i < 10000; i++) {
     const name = `host${i}.x${i % 97}.example`;
     const q = dns({ type: "query", id: i & 0xffff, flags: 256, questions: [{ type: "A", name }] });
     const r = dns({ type: "response", id: i & 0xffff, flags: 0x8180, questions: [{ type: "A", name }], answers: [{ type: "A", name, ttl: TTL0 + i * 13, data: `10.${(i >> 8) & 255}.${i & 255}.1` }] });
@@ -222,8 +222,8 @@ export default class Count {
   const count = findings(r.stdout).find((f) => f.eventName === "COUNT");
   assert.ok(count, r.stdout.slice(0, 500));
   const data = Object.fromEntries((count.args as { name: string; value: unknown }[]).map((a) => [a.name, a.value]));
-  assert.deepEqual({ n: data.n, order: data.order }, { n: 10_000, order: true });
-  assert.equal(data.answers, 5000, "every answer's TTL came through");
+  assert.deepEqual({ n: data.n, order: data.order }, { n: 20_000, order: true });
+  assert.equal(data.answers, 10000, "every answer's TTL came through");
 });
 
 test("a reported event is the one the signature saw: changing it afterwards changes nothing (it is frozen when reported)", () => {
