@@ -16,10 +16,10 @@ import { timestampString } from "../decode/timestamp";
 import { EVENT_NAMES, type DnsResponseData, type Ev, type ProtoDNS, type ProtoDNSResourceRecord, type TraceeEvent } from "../events/types";
 import * as helpers from "../sdk/helpers";
 import { compileRules } from "../rules/runtime";
+import type { EventSelector, Finding, Signature, SignatureContext, SignatureMetadata, Signal } from "../sdk/index";
 import { attempt, deliverKind, deliverMixed, messageOf, notAModule, safeJSON, stackOf, type DeliveryCursor } from "./realm-guard";
 
 export { messageOf, safeJSON, stackOf };
-import type { EventSelector, Finding, Signature, SignatureContext, SignatureMetadata, Signal } from "../sdk/index";
 
 type ModuleFn = (module: { exports: unknown }, exports: unknown, require: (name: string) => unknown) => void;
 
