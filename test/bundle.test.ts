@@ -11,6 +11,11 @@ import { join } from "node:path";
 import { test } from "node:test";
 import vm from "node:vm";
 import { prebuiltBundle, realmBundle, writeRealmBundle } from "../engine/sandbox/bundle";
+import { readCapture } from "../engine/capture/reader";
+import { BatchPacker } from "../engine/dispatch/compact";
+import { ALL_EVENTS } from "../engine/events/build";
+import { EventPipeline } from "../engine/events/pipeline";
+import { allCaptures } from "./lib/run";
 
 test("npm run build wrote the realm bundle, and a start reads it", () => {
   const scripts = prebuiltBundle();
@@ -76,4 +81,39 @@ test("a written bundle is used only while every file it was made of is unchanged
   } finally {
     rmSync(dir, { recursive: true, force: true });
   }
+});
+
+test("the realm the two scripts make builds the host's events, byte for byte, on every corpus capture", async () => {
+  // (what the real sandbox runs; test/compact.test.ts checks the realm compiled by tsc in-process)
+  const ctx = vm.createContext({ __hostName: "h", __mark: () => undefined, __key: "k" });
+  for (const script of realmBundle()) vm.runInContext(script, ctx);
+  const realm = vm.runInContext(`__netsig("k")`, ctx) as { register(i: number, f: string, fn: unknown): string; batch(d: string): string };
+  let seen: string[] = [];
+  const loaded = JSON.parse(realm.register(0, "all.ts", (module: { exports: unknown }) => {
+    module.exports = {
+      getMetadata: () => ({ id: "ALL", version: "1", name: "all", description: "" }),
+      getSelectedEvents: () => [{ source: "tracee", name: "*" }],
+      init() {}, onSignal() {}, close() {},
+      onEvent(e: unknown) { seen.push(JSON.stringify(e)); },
+    };
+  })) as { ok: boolean };
+  assert.equal(loaded.ok, true);
+  let files = 0;
+  let events = 0;
+  for (const file of allCaptures()) {
+    const host: string[] = [];
+    const packer = new BatchPacker();
+    let n = 0;
+    const pipeline = new EventPipeline(ALL_EVENTS, "h", (ev) => host.push(JSON.stringify(ev)));
+    pipeline.tap = (p) => packer.add(p, n++);
+    await readCapture(file, pipeline.onPacket).catch(() => undefined);
+    seen = [];
+    const out = JSON.parse(realm.batch(packer.take())) as { errors: unknown[] };
+    assert.deepEqual(out.errors, [], file);
+    assert.equal(seen.length, host.length, `${file}: events`);
+    for (let i = 0; i < host.length; i++) if (seen[i] !== host[i]) assert.fail(`${file}: event ${i} differs`);
+    files++;
+    events += host.length;
+  }
+  assert.ok(files > 50 && events > 10_000, `${files} captures, ${events} events`);
 });

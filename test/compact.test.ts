@@ -5,7 +5,6 @@
 // and invalid-UTF-8 names, every RDATA shape the builder shows).
 
 import assert from "node:assert/strict";
-import { existsSync, readdirSync, statSync } from "node:fs";
 import { join } from "node:path";
 import { test } from "node:test";
 import dnsPacket from "dns-packet";
@@ -15,25 +14,11 @@ import { ALL_EVENTS, EventBuilder } from "../engine/events/build";
 import { EventJSONWriter } from "../engine/events/json";
 import { EventPipeline } from "../engine/events/pipeline";
 import type { Packet } from "../engine/decode/packet";
-import { CORPUS } from "./lib/run";
+import { allCaptures as captures, EXAMPLES } from "./lib/run";
 import { dns, ethernet, ipv4, pcapFile, tcp, udp, type PcapPacket } from "./lib/craft";
 import { writeFileSync, mkdtempSync, rmSync } from "node:fs";
 import { tmpdir } from "node:os";
 
-const EXAMPLES = join(__dirname, "..", "..", "examples");
-
-function captures(): string[] {
-  const out: string[] = [];
-  if (existsSync(CORPUS)) {
-    for (const d of readdirSync(CORPUS).sort()) {
-      const dir = join(CORPUS, d);
-      if (!statSync(dir).isDirectory()) continue;
-      for (const f of readdirSync(dir).sort()) if (/\.pcap(ng)?$/.test(f)) out.push(join(dir, f));
-    }
-  }
-  for (const f of readdirSync(EXAMPLES)) if (/\.pcap(ng)?$/.test(f)) out.push(join(EXAMPLES, f));
-  return out;
-}
 
 /** where two JSON lines part (assert's diff of long one-line strings takes minutes) */
 function firstDiff(a: string, b: string): string {

@@ -10,7 +10,7 @@ export type {
   DnsAnswer, DnsResponseData, EventName,
 } from "../events/types";
 
-/** a Tracee-shaped network event, as signatures receive it (frozen) */
+/** a Tracee-shaped network event, as signatures receive it: treat it as read-only (shared parts are frozen) */
 export type NetEvent = TraceeEvent;
 
 /** 0 informative ... 4 critical, as Tracee's signature severity */

@@ -1,6 +1,7 @@
 // Test helpers: run netsig's pipeline on packet bytes, or its CLI on a file.
 
 import { spawnSync } from "node:child_process";
+import { existsSync, readdirSync, statSync } from "node:fs";
 import { join } from "node:path";
 import type { PacketRecord } from "../../engine/capture/types";
 import { ALL_EVENTS, type EventMask } from "../../engine/events/build";
@@ -43,4 +44,19 @@ export function netsig(args: string[], input?: Buffer): { code: number; stdout: 
 }
 
 export const CORPUS = join(__dirname, "..", "..", "..", "..", "shared", "corpus");
+export const EXAMPLES = join(__dirname, "..", "..", "..", "examples");
+
+/** every capture of the corpus (read in place) and of examples/ */
+export function allCaptures(): string[] {
+  const out: string[] = [];
+  if (existsSync(CORPUS)) {
+    for (const d of readdirSync(CORPUS).sort()) {
+      const dir = join(CORPUS, d);
+      if (!statSync(dir).isDirectory()) continue;
+      for (const f of readdirSync(dir).sort()) if (/\.pcap(ng)?$/.test(f)) out.push(join(dir, f));
+    }
+  }
+  for (const f of readdirSync(EXAMPLES)) if (/\.pcap(ng)?$/.test(f)) out.push(join(EXAMPLES, f));
+  return out;
+}
 export const SPEC = join(__dirname, "..", "..", "..", "..", "shared", "spec", "tracee-net-events.jsonl");
