@@ -34,10 +34,14 @@ export default class S implements Signature {
 }
 `;
 
-/** a DNS query to 127.0.0.1:53 (no server needed: the query is what is captured) */
+/**
+ * a DNS query to 127.0.0.1 port 5355 (LLMNR, decoded as DNS; no server needed:
+ * the query is what is captured). Not port 53: the lab's captures of port 53 on
+ * loopback, in tests running meanwhile, would record it too.
+ */
 function query(name: string): void {
   const send = `const s = require("node:dgram").createSocket("udp4"); const enc = require(${JSON.stringify(require.resolve("dns-packet"))}).encode;
-s.send(enc({ type: "query", id: 9, flags: 256, questions: [{ type: "A", class: "IN", name: ${JSON.stringify(name)} }] }), 53, "127.0.0.1", () => s.close());`;
+s.send(enc({ type: "query", id: 9, flags: 256, questions: [{ type: "A", class: "IN", name: ${JSON.stringify(name)} }] }), 5355, "127.0.0.1", () => s.close());`;
   const r = spawnSync(process.execPath, ["-e", send]);
   assert.equal(r.status, 0, String(r.stderr));
 }
@@ -68,7 +72,7 @@ webhook: http://127.0.0.1:${rx.port}/hook
 webhook-batch-age: 50
 spool-dir: ${join(dir, "spool")}
 ${extra}`;
-  const BPF = "(icmp and ip[2:2] == 1328) or udp dst port 53";
+  const BPF = "(icmp and ip[2:2] == 1328) or udp dst port 5355";
   writeFileSync(cfg, base(BPF, `signatures:\n  - ${sigsA}\n`));
   const child = spawn(process.execPath, [CLI, "run", "--config", cfg]);
   let out = "";
