@@ -75,6 +75,14 @@ test("a written bundle is used only while every file it was made of is unchanged
     assert.equal(variant((s) => { s.inputs[0][1] += 1; }), undefined, "an input of another size: bundle again");
     assert.equal(variant((s) => { s.inputs.push(["engine/sandbox/no-such-file.js", 1, 1]); }), undefined);
     assert.equal(variant((s) => { (s as { scripts?: string[] }).scripts = undefined; }), undefined);
+    // stale: the realm is bundled from the compiled JavaScript netsig runs (one script), and works
+    variant((s) => { s.inputs[1][2] -= 1000; });
+    const fallback = realmBundle(file);
+    assert.equal(fallback.length, 1);
+    assert.match(fallback[0], /dist\/engine\/sandbox\/realm-entry\.js/);
+    const ctx = vm.createContext({ __hostName: "t", __mark: () => undefined, __key: "k" });
+    vm.runInContext(fallback[0], ctx);
+    assert.equal(vm.runInContext(`typeof __netsig("k").batch`, ctx), "function");
     writeFileSync(file, "{not json");
     assert.equal(prebuiltBundle(file), undefined);
     assert.equal(prebuiltBundle(join(dir, "missing.json")), undefined);

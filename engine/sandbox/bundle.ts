@@ -8,14 +8,15 @@
 //     the words vm2 rewrites for (catch, import, async, with), so vm2 runs it
 //     as it is: parsing the whole bundle with vm2's acorn took ~80 ms of every
 //     sandbox start (test/bundle.test.ts keeps it so).
-// Without the TypeScript sources (dist only), one script from the compiled
-// JavaScript, which vm2 rewrites.
 //
 // `npm run build` writes the scripts (`node dist/engine/sandbox/bundle.js`,
-// realm-bundle.json here) with the size and time of every file they were
-// made of: a start then reads them (~1 ms) instead of bundling (~50 ms). When
-// any of those files changed since, they are made again at run time, so a
-// stale realm is never used.
+// realm-bundle.json here, right after tsc compiled the same sources) with
+// the size and time of every file they were made of: a start then reads them
+// (~1 ms). When any of those files changed since (a source edited, dist not
+// built again), or without the TypeScript sources, the realm is bundled at
+// start (~50 ms) from the compiled JavaScript netsig itself runs, as one
+// script vm2 rewrites: slower to start, never a realm that differs from the
+// host's code.
 
 import { buildSync, type BuildOptions } from "esbuild";
 import { existsSync, readFileSync, statSync, writeFileSync } from "node:fs";
@@ -41,13 +42,16 @@ const COMMON: BuildOptions = {
   minifyWhitespace: true, charset: "utf8",
 };
 
-/** the scripts, and the files (relative to ROOT) they were made of */
-function bundle(): { scripts: string[]; inputs: string[] } {
-  if (!existsSync(join(SOURCES, "realm-entry.ts"))) {
-    // (no sources: one script from the compiled JavaScript)
-    const out = buildSync({ ...COMMON, minifyWhitespace: false, absWorkingDir: ROOT, entryPoints: [join(__dirname, "realm-entry.js")] });
-    return { scripts: [withLocalGlobals(out.outputFiles![0].text)], inputs: Object.keys(out.metafile!.inputs) };
-  }
+interface Bundled { scripts: string[]; inputs: string[] }
+
+/** one script from the compiled JavaScript next to this file (vm2 rewrites it) */
+function fromDist(): Bundled {
+  const out = buildSync({ ...COMMON, minifyWhitespace: false, absWorkingDir: ROOT, entryPoints: [join(__dirname, "realm-entry.js")] });
+  return { scripts: [withLocalGlobals(out.outputFiles![0].text)], inputs: Object.keys(out.metafile!.inputs) };
+}
+
+/** the two scripts from the TypeScript sources, and the files (relative to ROOT) they were made of */
+function fromSources(): Bundled {
   const guard = buildSync({
     ...COMMON, absWorkingDir: ROOT,
     stdin: { contents: `import * as guard from "./realm-guard";\n(globalThis as any).${GUARD_GLOBAL} = guard;\n`, resolveDir: SOURCES, loader: "ts", sourcefile: GUARD_ENTRY },
@@ -83,15 +87,16 @@ export function prebuiltBundle(file = PREBUILT): string[] | undefined {
   return saved.scripts;
 }
 
-/** the realm's scripts, to run in this order */
-export function realmBundle(): string[] {
-  if (cached === undefined) cached = prebuiltBundle() ?? bundle().scripts;
+/** the realm's scripts, to run in this order (`file`: the written ones, elsewhere, for tests) */
+export function realmBundle(file = PREBUILT): string[] {
+  if (file !== PREBUILT) return prebuiltBundle(file) ?? fromDist().scripts;
+  if (cached === undefined) cached = prebuiltBundle() ?? fromDist().scripts;
   return cached;
 }
 
 /** build step: bundle now and write realm-bundle.json (`file`: elsewhere, for tests) */
 export function writeRealmBundle(file = PREBUILT): string[] {
-  const { scripts, inputs } = bundle();
+  const { scripts, inputs } = existsSync(join(SOURCES, "realm-entry.ts")) ? fromSources() : fromDist();
   const withStats = inputs.map((f): Prebuilt["inputs"][number] => {
     const st = statSync(join(ROOT, f));
     return [f, st.size, st.mtimeMs];
