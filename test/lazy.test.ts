@@ -202,6 +202,9 @@ test("a regexp is skipped for a value shorter than any of its matches (a lower b
   ];
   for (const [src, n] of exact) assert.equal(minMatchLength(src), n, src);
   assert.equal(minMatchLength("abc", "u"), 0);
+  // nesting deeper than 100 groups: unread (0), not a stack overflow; 100 are read
+  assert.equal(minMatchLength("(".repeat(5000) + "ab" + ")".repeat(5000)), 0);
+  assert.equal(minMatchLength("(".repeat(100) + "ab" + ")".repeat(100)), 2);
   // soundness: no text shorter than the bound matches (every text over a small alphabet up to 5 characters)
   const alphabet = ["a", "b", "c", ".", "0", "u", "k", "x", "{", "}", ",", "3", "\0"];
   const texts: string[] = [""];

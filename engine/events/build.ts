@@ -376,9 +376,9 @@ export class EventBuilder implements EventVisitor {
   private sink: EventSink | null = null;
   /**
    * One frozen pair of src/dst args for all the events of a packet (the
-   * sandbox realm, which freezes what more than one signature sees: two
-   * objects and no freezing, instead of two objects per event and freezing
-   * them in each shared event)
+   * sandbox realm, which keeps signatures apart by freezing or building twice
+   * what two or more see: two objects a packet, frozen once, instead of two
+   * an event)
    */
   shareAddresses = false;
   private src: Arg | null = null;
