@@ -399,9 +399,8 @@ export class EventBuilder implements EventVisitor {
     this.src = null;
     this.dst = null;
     visitEvents(p, this.mask, this);
+    // (no reference to the packet is kept)
     this.sink = null;
-    this.src = null;
-    this.dst = null;
     this.p = null;
     this.m = null;
   }

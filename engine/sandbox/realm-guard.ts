@@ -6,8 +6,8 @@
 // a ~0.2 s start. A script with none of the words catch, import, async and
 // with runs as it is. So the realm is two scripts (bundle.ts): this small one,
 // which vm2 rewrites, and the rest, which must keep clear of those words
-// (test/bundle.test.ts asserts it; error texts built there say "use" rather
-// than "import", and the rule code generator gets its compiler from the host).
+// (test/bundle.test.ts asserts it): texts with those words, like notAModule's
+// message, and the rule code generator's new Function (makeFunction) are here.
 //
 // Runs inside the sandbox realm: no Node.js API.
 

@@ -19,8 +19,6 @@ import { compileRules } from "../rules/runtime";
 import type { EventSelector, Finding, Signature, SignatureContext, SignatureMetadata, Signal } from "../sdk/index";
 import { attempt, deliverKind, deliverMixed, messageOf, notAModule, safeJSON, stackOf, type DeliveryCursor } from "./realm-guard";
 
-export { messageOf, safeJSON, stackOf };
-
 type ModuleFn = (module: { exports: unknown }, exports: unknown, require: (name: string) => unknown) => void;
 
 interface Loaded {
