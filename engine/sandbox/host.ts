@@ -309,9 +309,13 @@ export class SignatureEngine {
         },
         exit: (why) => {
           if (!ready) {
-            reject(new UsageError(user && this.opts.user !== "root"
-              ? `the signature sandbox did not start as user ${this.opts.user} (${why}): that user must be able to read netsig's files`
-              : `the signature sandbox did not start (${why})`));
+            const failed = (ch as ProcessChannel).startFailed;
+            reject(new UsageError(failed?.code === "EPERM"
+              ? `the signature sandbox cannot switch to user ${this.opts.user}: netsig runs as root without the SETUID and SETGID capabilities; ` +
+                "add them (docker/podman run --cap-add SETUID --cap-add SETGID, or the pod's securityContext.capabilities.add), or run netsig as a non-root user"
+              : failed
+                ? `the signature sandbox did not start as user ${this.opts.user} (${failed.why})`
+                : `the signature sandbox did not start (${why})`));
           } else if (this.worker === ch && !this.closed) this.crashed(ch, why);
         },
       }, user, this.opts.log);
