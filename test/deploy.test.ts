@@ -45,7 +45,7 @@ test("k8s: every document parses, with apiVersion, kind and name; an app contain
   assert.deepEqual(pod.containers.map((x: { name: string }) => x.name), ["app", "netsig"]);
   assert.equal(pod.hostNetwork, undefined, "the pod's own network namespace");
   assert.deepEqual(dep.spec.selector.matchLabels, dep.spec.template.metadata.labels);
-  assert.deepEqual(c.securityContext.capabilities, { drop: ["ALL"], add: ["NET_RAW", "NET_ADMIN"] });
+  assert.deepEqual(c.securityContext.capabilities, { drop: ["ALL"], add: ["NET_RAW", "NET_ADMIN", "SETUID", "SETGID"] });
   assert.equal(c.securityContext.privileged, false);
   assert.equal(c.securityContext.allowPrivilegeEscalation, false);
 });

@@ -3,6 +3,7 @@
 import { statSync } from "node:fs";
 import { hostname } from "node:os";
 import { parseArgs } from "node:util";
+import { handleSignals, unfinishedWork } from "./signals";
 import { readCapture } from "../capture/reader";
 import type { ReadSummary } from "../capture/types";
 import { EventFilter, parseEventNames, UsageError } from "../events/filter";
@@ -126,16 +127,31 @@ export async function replay(o: ReplayOptions): Promise<{ code: number; engine?:
   const progress = startProgress(file, pipeline, o.quiet);
   const t0 = performance.now();
   let summary: ReadSummary;
+  // SIGINT/SIGTERM: stop reading, then drain as at the end of the file
+  const abort = new AbortController();
+  const stopped = new Error("stopped by a signal");
+  const signals = handleSignals({
+    stop: () => abort.abort(stopped),
+    flush: () => out.flush(),
+    unfinished: () => unfinishedWork(engine, webhooks),
+    hupIgnored: "replay reads a capture once (hot reload of the signature and rule folders is on)",
+  });
   try {
     // each chunk read goes to the signatures at once (a slow source, like a paced
     // standard input, is not held back until a batch fills)
-    summary = await readCapture(file, pipeline.onPacket, engine ? { between: () => { engine!.sendPartial(); return engine!.drain(); } } : {});
+    const between = engine ? () => { engine!.sendPartial(); return engine!.drain(); } : undefined;
+    summary = await readCapture(file, pipeline.onPacket, { signal: abort.signal, between }).catch((e: unknown) => {
+      if (e !== stopped) throw e;
+      const st = pipeline.decoder.stats;
+      return { format: "unknown", packets: st.packets, bytes: 0 } satisfies ReadSummary;
+    });
     watcher?.close();
     if (engine) {
       await engine.signal({ type: "source_complete" });
       await engine.close();
     }
   } finally {
+    signals.close();
     watcher?.close();
     progress.stop();
     out.flush();

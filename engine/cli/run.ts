@@ -18,6 +18,7 @@ import { log } from "./log";
 import { Ops, OPS_OPTIONS, OPS_USAGE } from "./ops";
 import { FILE_OUTPUT_OPTIONS, FILE_OUTPUT_USAGE, fileOutputSummary } from "./fileoutput";
 import { reloadOnSighup } from "./reload";
+import { handleSignals, unfinishedWork } from "./signals";
 
 export const RUN_USAGE = `
 run options:
@@ -142,7 +143,16 @@ export async function runCommand(argv: string[]): Promise<number> {
       await ops.close();
       resolve(0);
     };
-    process.once("SIGINT", () => void stop());
-    process.once("SIGTERM", () => void stop());
+    const signals = handleSignals({
+      stop: () => void stop().finally(() => signals.close()),
+      flush: () => { out.flush(); },
+      unfinished: () => unfinishedWork(engine, webhooks),
+      // with --config, reload.ts answers SIGHUP; without, the folders are read again
+      hup: reload ? () => undefined : watcher ? () => {
+        log("netsig: SIGHUP: reading the signature and rule folders again (no --config to reload)", "info");
+        watcher.rescan();
+      } : undefined,
+      hupIgnored: "no --config, --signatures or --rules to reload",
+    });
   });
 }

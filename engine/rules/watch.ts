@@ -62,6 +62,11 @@ export class RuleWatcher {
     this.poller.unref();
   }
 
+  /** read the folders again now (SIGHUP) */
+  rescan(): void {
+    this.changed();
+  }
+
   private changed(): void {
     if (this.closed) return;
     if (this.timer) clearTimeout(this.timer);
