@@ -387,7 +387,21 @@ test("bad webhook options are one-line user errors (exit 2), secrets never echoe
   }
   const r = netsig(["replay", CAPTURE, "--webhook", "http://127.0.0.1:1/x"]);
   assert.equal(r.code, 2);
-  assert.match(r.stderr, /give --signatures DIR too/);
+  assert.match(r.stderr, /^netsig: error: --webhook sends findings: give --signatures DIR or --rules DIR \(--rules @shipped: the shipped pack\) too\n$/);
+});
+
+test("--webhook with --rules alone (no --signatures): the rules' findings are delivered", { timeout: 30_000 }, async () => {
+  const rx = await startReceiver();
+  const dir = spoolDir();
+  try {
+    const r = await netsigAsync(["replay", join(__dirname, "..", "..", "examples", "dns-lo.pcap"), "--rules", "@shipped",
+      "--webhook", `http://127.0.0.1:${rx.port}/hook`, "--spool-dir", dir]).done;
+    assert.equal(r.code, 0, r.stderr);
+    const printed = r.stdout.trim().split("\n").map((l) => JSON.parse(l).metadata.Properties.findingID);
+    assert.equal(printed.length, 3, r.stdout);
+    assert.deepEqual(traceeIds(rx.reqs), printed);
+    assert.equal(spoolLeft(dir), 0);
+  } finally { await rx.close(); }
 });
 
 test("a 400 is permanent: that batch is counted as rejected and logged once, not retried; the rest is delivered", { timeout: 30_000 }, async () => {
