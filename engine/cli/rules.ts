@@ -8,7 +8,7 @@
 
 import { existsSync, statSync } from "node:fs";
 import { relative, resolve } from "node:path";
-import { parseArgs } from "node:util";
+import { parseCommand } from "./args";
 import { UsageError } from "../events/filter";
 import { formatProblem } from "../sandbox/loader";
 import { loadRules, SHIPPED_RULES } from "../rules/load";
@@ -63,7 +63,7 @@ function lists(values: string[] | undefined): string[] {
 }
 
 function validate(argv: string[]): number {
-  const { values, positionals } = parseArgs({ args: argv, allowPositionals: true, options: { lists: { type: "string", multiple: true } } });
+  const { values, positionals } = parseCommand("netsig rules validate", { args: argv, allowPositionals: true, options: { lists: { type: "string", multiple: true } } });
   const { dirs, files } = split(positionals.length ? positionals : [SHIPPED_RULES]);
   const r = loadRules(dirs, files, lists(values.lists));
   for (const p of r.problems) process.stdout.write(formatProblem({ ...p, file: rel(p.file) }) + "\n");
@@ -73,7 +73,7 @@ function validate(argv: string[]): number {
 }
 
 async function testRules(argv: string[]): Promise<number> {
-  const { values, positionals } = parseArgs({
+  const { values, positionals } = parseCommand("netsig rules test", {
     args: argv, allowPositionals: true,
     options: {
       pcap: { type: "string" }, lists: { type: "string", multiple: true }, events: { type: "string" },
@@ -101,7 +101,7 @@ async function testRules(argv: string[]): Promise<number> {
 }
 
 function list(argv: string[]): number {
-  const { values, positionals } = parseArgs({
+  const { values, positionals } = parseCommand("netsig rules list", {
     args: argv, allowPositionals: true,
     options: { rules: { type: "string", multiple: true }, output: { type: "string", default: "table" } },
   });
