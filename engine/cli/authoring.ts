@@ -9,7 +9,7 @@
 import { existsSync, writeFileSync } from "node:fs";
 import { hostname } from "node:os";
 import { basename, join, relative, resolve } from "node:path";
-import { parseArgs } from "node:util";
+import { parseCommand } from "./args";
 import { UsageError } from "../events/filter";
 import { EVENT_NAMES } from "../events/types";
 import { SHIPPED_SIGNATURES, startSignatures } from "./signatures";
@@ -50,7 +50,7 @@ export function maskNames(mask: number): string {
 }
 
 async function list(argv: string[]): Promise<number> {
-  const { values, positionals } = parseArgs({
+  const { values, positionals } = parseCommand("netsig signatures list", {
     args: argv, allowPositionals: true,
     options: { signatures: { type: "string", multiple: true }, output: { type: "string", default: "table" } },
   });
@@ -78,7 +78,7 @@ async function list(argv: string[]): Promise<number> {
 }
 
 async function testOne(argv: string[]): Promise<number> {
-  const { values, positionals } = parseArgs({
+  const { values, positionals } = parseCommand("netsig signatures test", {
     args: argv, allowPositionals: true,
     options: {
       pcap: { type: "string" }, events: { type: "string" }, output: { type: "string", default: "json" },
@@ -184,7 +184,7 @@ export function tsconfigFor(dir: string): string {
 }
 
 function scaffold(argv: string[]): number {
-  const { values, positionals } = parseArgs({ args: argv, allowPositionals: true, options: { dir: { type: "string", default: "." } } });
+  const { values, positionals } = parseCommand("netsig signatures new", { args: argv, allowPositionals: true, options: { dir: { type: "string", default: "." } } });
   if (positionals.length !== 1) throw new UsageError("signatures new needs a NAME, e.g. netsig signatures new dns-beacon");
   const name = positionals[0].replace(/\.ts$/, "");
   if (!/^[A-Za-z][A-Za-z0-9_-]*$/.test(name)) throw new UsageError(`"${name}": a signature name is letters, digits, - and _, starting with a letter`);

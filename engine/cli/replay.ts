@@ -2,7 +2,7 @@
 
 import { statSync } from "node:fs";
 import { hostname } from "node:os";
-import { parseArgs } from "node:util";
+import { parseCommand } from "./args";
 import { handleSignals, unfinishedWork } from "./signals";
 import { readCapture } from "../capture/reader";
 import type { ReadSummary } from "../capture/types";
@@ -72,11 +72,11 @@ export const REPLAY_OPTIONS = {
 } as const;
 
 export async function replayCommand(argv: string[]): Promise<number> {
-  const { values, positionals } = parseArgs({
+  const { values, positionals } = parseCommand("netsig replay", {
     args: withConfig(argv, REPLAY_OPTIONS),
     allowPositionals: true,
     options: REPLAY_OPTIONS,
-  });
+  }, { also: ["config"] });
   if (values.help) {
     process.stdout.write(`usage: netsig replay FILE [options]\n${REPLAY_USAGE}\n`);
     return 0;

@@ -6,7 +6,7 @@
 // is decoded by its own interface's link type). SIGHUP reloads --config.
 
 import { hostname } from "node:os";
-import { parseArgs } from "node:util";
+import { parseCommand } from "./args";
 import { LiveCapture } from "../capture/live";
 import { EventFilter, parseEventNames, UsageError } from "../events/filter";
 import { EVENT_OUTPUT_OPTIONS } from "./output";
@@ -56,11 +56,11 @@ export const RUN_OPTIONS = {
 } as const;
 
 export async function runCommand(argv: string[]): Promise<number> {
-  const { values, positionals } = parseArgs({
+  const { values, positionals } = parseCommand("netsig run", {
     args: withConfig(argv, RUN_OPTIONS),
     allowPositionals: true,
     options: RUN_OPTIONS,
-  });
+  }, { also: ["config"] });
   if (values.help) {
     process.stdout.write(`usage: netsig run [options]\n${RUN_USAGE}\n`);
     return 0;

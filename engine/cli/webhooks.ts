@@ -13,7 +13,7 @@ import { WebhookOutput } from "../outputs/webhook";
 import { addSecret, log } from "./log";
 
 export const WEBHOOK_USAGE = `
-webhook options (findings of --signatures, POSTed in batches; at-least-once, spooled on disk):
+webhook options (findings of --signatures and --rules, POSTed in batches; at-least-once, spooled on disk):
   --webhook URL              http(s) receiver, repeatable; or a JSON object with a "url" and its own
                              options, which win over the ones below for it: '{"url":"https://siem/hook",
                              "format":"ecs","token-env":"SIEM_TOKEN","min-severity":3}' (keys: the
@@ -156,7 +156,7 @@ export function webhooksFrom(v: WebhookValues, withSignatures: boolean): Webhook
     if (stray) throw new UsageError(`--${stray} needs --webhook`);
     return undefined;
   }
-  if (!withSignatures) throw new UsageError("--webhook sends findings: give --signatures DIR too");
+  if (!withSignatures) throw new UsageError("--webhook sends findings: give --signatures DIR or --rules DIR (--rules @shipped: the shipped pack) too");
   const spoolDir = v["spool-dir"] ?? "netsig-spool";
   const waitMs = int("webhook-wait", v["webhook-wait"], 30, 0) * 1000;
   const seen = new Set<string>();

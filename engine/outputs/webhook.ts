@@ -7,7 +7,9 @@
 // backoff and full jitter (base * 2^attempt, capped, times a random 0..1),
 // or after Retry-After (seconds or an HTTP date) when the receiver says so.
 // Any other status (4xx, 3xx) is permanent for that request: its findings are
-// counted as rejected, one line is logged, and delivery moves on.
+// counted as rejected, one line is logged, and delivery moves on. When
+// delivery works again after failed requests, one line says for how long it
+// failed and how many findings were delayed.
 //
 // Secrets (the token, the HMAC key) are never logged; URLs are logged
 // without user info and query string.
@@ -87,6 +89,8 @@ export class WebhookOutput {
   private stopping = false;
   private flushing = false;
   private readonly writeErrors = new Set<string>();
+  /** failing since (ms), failed requests, the last reason, findings held meanwhile; null while delivery works */
+  private outage: { since: number; failures: number; why: string; held: number } | null = null;
   private readonly log: (msg: string) => void;
 
   constructor(o: WebhookOptions) {
@@ -127,6 +131,7 @@ export class WebhookOutput {
       this.writeErrors.add(code);
       return;
     }
+    if (this.outage) this.outage.held += keep.length;
     if (this.oldestAt === 0) this.oldestAt = Date.now();
     this.kick();
   }
@@ -204,18 +209,33 @@ export class WebhookOutput {
     for (let attempt = 0; !this.stopping; attempt++) {
       const r = await this.post(body, contentType);
       this.c.requests++;
-      if (r.ok) { this.c.sent += count; return true; }
+      if (r.ok) {
+        this.c.sent += count;
+        if (this.outage) this.recovered(this.outage);
+        return true;
+      }
       if (!r.retry) {
         this.c.rejected += count;
         this.log(`${r.why}: ${count} finding(s) rejected, not retried`);
         return true;
       }
       this.c.retried++;
+      // (an outage: what it held back is said once delivery works again)
+      if (!this.outage) this.outage = { since: Date.now(), failures: 0, why: r.why, held: count };
+      this.outage.failures++;
+      this.outage.why = r.why;
       const wait = r.after ?? Math.random() * Math.min(max, base * 2 ** attempt);
       if (attempt === 0 || attempt % 10 === 0) this.log(`${r.why}; retrying in ${(wait / 1000).toFixed(1)} s (attempt ${attempt + 1})`);
       await this.sleepUnlessStopping(wait);
     }
     return false;
+  }
+
+  /** one line when delivery works again after failures: for how long, and what waited */
+  private recovered(o: NonNullable<WebhookOutput["outage"]>): void {
+    this.outage = null;
+    this.log(`delivering again after ${((Date.now() - o.since) / 1000).toFixed(1)} s of failures (${o.failures} failed request(s), the last: ${o.why}); ` +
+      `${o.held} finding(s) were delayed in the spool meanwhile`);
   }
 
   private async sleepUnlessStopping(ms: number): Promise<void> {
