@@ -212,7 +212,8 @@ export function tsconfigFor(dir: string): string {
   const rel = (f: string) => { const r = relative(dir, join(sdk, f)); return r.startsWith(".") ? r : "./" + r; };
   return JSON.stringify({
     compilerOptions: {
-      target: "ES2022", module: "commonjs", moduleResolution: "bundler", lib: ["ES2022"], types: [],
+      // (module esnext: TypeScript 5 accepts "bundler" resolution only with it; 7 either way)
+      target: "ES2022", module: "esnext", moduleResolution: "bundler", lib: ["ES2022"], types: [],
       strict: true, noEmit: true, skipLibCheck: true,
       // netsig transpiles signature files itself; these paths only let editors and tsc find the API
       paths: { "netsig": [rel("index.d.ts")], "netsig/helpers": [rel("helpers.d.ts")] },
