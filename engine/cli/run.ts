@@ -7,6 +7,7 @@
 
 import { hostname } from "node:os";
 import { parseCommand } from "./args";
+import { nativeBuildCommand } from "../capture/drops";
 import { LiveCapture } from "../capture/live";
 import { EventFilter, parseEventNames, UsageError } from "../events/filter";
 import { EVENT_OUTPUT_OPTIONS } from "./output";
@@ -126,7 +127,7 @@ export async function runCommand(argv: string[]): Promise<number> {
         for (const c of captures) {
           log(`netsig: ${c.iface}: ${c.packets} packets captured` + (c.truncated ? ` (${c.truncated} cut at ${c.snaplen} bytes)` : "") + ", " + (c.kernel.available
             ? `${c.kernel.drops} dropped by the kernel`
-            : "kernel drop count unavailable (native/pktstats not built: npm run native)"),
+            : `kernel drop count unavailable (native/pktstats not built: ${nativeBuildCommand()})`),
           "info", { iface: c.iface, captured: c.packets, kernelDrops: c.kernel.available ? c.kernel.drops : null });
         }
         if (captures.length > 1 && captures.every((c) => c.kernel.available)) {
