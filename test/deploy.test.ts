@@ -16,6 +16,7 @@ import { join } from "node:path";
 import { test } from "node:test";
 import { loadAll } from "js-yaml";
 import { SHIPPED_SIGNATURES } from "../engine/cli/signatures";
+import { NETSIG_ENV, POD_ENV } from "../engine/cli/podinfo";
 import { netsig } from "./lib/run";
 
 const ROOT = join(__dirname, "..", "..");
@@ -105,6 +106,31 @@ test("k8s: the config ConfigMap is a valid --config file; --config points into i
     const m = c.volumeMounts.find((x: { mountPath: string }) => p.startsWith(x.mountPath + "/"));
     assert.ok(m && !m.readOnly, p);
   }
+});
+
+test("k8s: the pod's identity is wired: every Downward API variable netsig reads from a fieldRef is set from the right field, the container variables are set, --pod-info is the downwardAPI volume's mount with labels and annotations", () => {
+  const { all, pod, c } = sidecar();
+  const env = new Map<string, any>(c.env.map((e: { name: string }) => [e.name, e]));
+  const fieldOf: Record<keyof typeof POD_ENV, string> = {
+    podName: "metadata.name", podNamespace: "metadata.namespace", podUID: "metadata.uid", nodeName: "spec.nodeName", serviceAccount: "spec.serviceAccountName",
+  };
+  for (const [key, name] of Object.entries(POD_ENV)) {
+    assert.equal(env.get(name)?.valueFrom?.fieldRef?.fieldPath, fieldOf[key as keyof typeof POD_ENV], `${name} from its fieldRef`);
+  }
+  for (const name of [NETSIG_ENV.containerName, NETSIG_ENV.containerImage]) assert.ok(env.get(name)?.value, `${name} is set`);
+  assert.equal(env.get(NETSIG_ENV.containerName).value, pod.containers[0].name, "the app container's name");
+  assert.equal(env.get(NETSIG_ENV.containerImage).value, pod.containers[0].image, "and its image");
+  // every variable the example sets that looks like one of netsig's is one netsig reads
+  const known = new Set([...Object.values(POD_ENV), ...Object.values(NETSIG_ENV), "NETSIG_WEBHOOK_TOKEN"]);
+  for (const name of env.keys()) assert.ok(known.has(name), `${name} is read by netsig`);
+
+  const cfg = loadAll(all.find((d) => d.metadata.name === "netsig-config")!.data!["netsig.yaml"])[0] as Record<string, string>;
+  const mount = c.volumeMounts.find((m: { mountPath: string }) => m.mountPath === cfg["pod-info"]);
+  assert.ok(mount, `a volume is mounted on pod-info ${cfg["pod-info"]}`);
+  assert.equal(mount.subPath, undefined, "a folder mount (the kubelet's updates reach it)");
+  const vol = pod.volumes.find((v: { name: string }) => v.name === mount.name);
+  const items = Object.fromEntries(vol.downwardAPI.items.map((i: { path: string; fieldRef: { fieldPath: string } }) => [i.path, i.fieldRef.fieldPath]));
+  assert.deepEqual(items, { labels: "metadata.labels", annotations: "metadata.annotations" });
 });
 
 test("k8s: the signature ConfigMap loads and fires (signatures list, signatures test on the bundled capture)", () => {

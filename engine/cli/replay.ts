@@ -17,6 +17,7 @@ import { FILE_OUTPUT_OPTIONS, FILE_OUTPUT_USAGE, fileOutputSummary, type FileOut
 import { withConfig } from "./config";
 import { log, setLogFormat } from "./log";
 import type { SignatureSet } from "./signatures";
+import { POD_INFO_OPTIONS, POD_INFO_USAGE, startPodInfo } from "./podinfo";
 
 export const REPLAY_USAGE = `
 replay options:
@@ -32,6 +33,7 @@ replay options:
   --config FILE      options from a YAML file (keys: the long options above; flags win)
   --log-format F     text (default) or json: one pino JSON object per line on stderr
 ${FILE_OUTPUT_USAGE}
+${POD_INFO_USAGE}
 ${WEBHOOK_USAGE}`;
 
 export interface ReplayResult {
@@ -69,6 +71,7 @@ export const REPLAY_OPTIONS = {
   "log-format": { type: "string" },
   ...FILE_OUTPUT_OPTIONS,
   ...WEBHOOK_OPTIONS,
+  ...POD_INFO_OPTIONS,
 } as const;
 
 export async function replayCommand(argv: string[]): Promise<number> {
@@ -83,17 +86,22 @@ export async function replayCommand(argv: string[]): Promise<number> {
   }
   if (positionals.length !== 1) throw new UsageError("replay needs exactly one capture file (or - for standard input)");
   setLogFormat(values["log-format"]);
-  return (await replay({
-    file: positionals[0],
-    events: values.events,
-    filters: values.filter ?? [],
-    format: values.output,
-    quiet: values.quiet,
-    signatures: values.signatures || values.rules
-      ? { dirs: values.signatures ?? [], ruleDirs: values.rules ?? [], sandboxed: !values.unsandboxed, watch: true } : undefined,
-    webhooks: values,
-    fileOutput: values,
-  })).code;
+  const pod = startPodInfo(values["pod-info"], (l) => log(l, /last good/.test(l) ? "warn" : "info"));
+  try {
+    return (await replay({
+      file: positionals[0],
+      events: values.events,
+      filters: values.filter ?? [],
+      format: values.output,
+      quiet: values.quiet,
+      signatures: values.signatures || values.rules
+        ? { dirs: values.signatures ?? [], ruleDirs: values.rules ?? [], sandboxed: !values.unsandboxed, watch: true } : undefined,
+      webhooks: values,
+      fileOutput: values,
+    })).code;
+  } finally {
+    pod.close();
+  }
 }
 
 export interface ReplayOptions {

@@ -20,6 +20,7 @@ import { Ops, OPS_OPTIONS, OPS_USAGE } from "./ops";
 import { FILE_OUTPUT_OPTIONS, FILE_OUTPUT_USAGE, fileOutputSummary } from "./fileoutput";
 import { reloadOnSighup } from "./reload";
 import { handleSignals, unfinishedWork } from "./signals";
+import { POD_INFO_OPTIONS, POD_INFO_USAGE, startPodInfo } from "./podinfo";
 
 export const RUN_USAGE = `
 run options:
@@ -40,6 +41,7 @@ run options:
                      SIGHUP reads it again: signature folders, --min-severity and
                      --quiet-findings change at once, other options need a restart
 ${FILE_OUTPUT_USAGE}
+${POD_INFO_USAGE}
 ${OPS_USAGE}
 ${WEBHOOK_USAGE}`;
 
@@ -54,6 +56,7 @@ export const RUN_OPTIONS = {
   ...FILE_OUTPUT_OPTIONS,
   ...WEBHOOK_OPTIONS,
   ...OPS_OPTIONS,
+  ...POD_INFO_OPTIONS,
 } as const;
 
 export async function runCommand(argv: string[]): Promise<number> {
@@ -75,6 +78,7 @@ export async function runCommand(argv: string[]): Promise<number> {
   if (values.output !== "json" && values.output !== "table") throw new UsageError(`unknown --output "${values.output}": use json or table`);
   const snaplen = values.snaplen === undefined ? undefined : Number(values.snaplen);
   if (snaplen !== undefined && !(Number.isInteger(snaplen) && snaplen >= 64 && snaplen <= 65535)) throw new UsageError(`--snaplen must be a whole number from 64 to 65535, not "${values.snaplen}"`);
+  const pod = startPodInfo(values["pod-info"], (l) => log(l, /last good/.test(l) ? "warn" : "info"));
   const ops = await Ops.start(values, values.quiet);
   const ifaces = values.iface!;
   const twice = ifaces.find((n, i) => ifaces.indexOf(n) !== i);
@@ -91,6 +95,7 @@ export async function runCommand(argv: string[]): Promise<number> {
   } catch (e) {
     for (const c of captures) c.close();
     watcher?.close();
+    pod.close();
     await engine?.close();
     await ops.close();
     throw e;
@@ -110,6 +115,7 @@ export async function runCommand(argv: string[]): Promise<number> {
       clearInterval(flusher);
       clearInterval(poller);
       reload?.close();
+      pod.close();
       for (const c of captures) c.close();
       watcher?.close();
       if (engine) {

@@ -9,6 +9,7 @@ import { readFileSync } from "node:fs";
 import { join } from "node:path";
 import { UsageError } from "../events/filter";
 import { WEBHOOK_FORMATS, type WebhookFormat } from "../outputs/formats";
+import { podContext } from "./podinfo";
 import { WebhookOutput } from "../outputs/webhook";
 import { addSecret, log } from "./log";
 
@@ -145,6 +146,7 @@ function webhookSettings(v: WebhookValues) {
     batchAgeMs: int("webhook-batch-age", v["webhook-batch-age"], 1000, 0),
     timeoutMs: int("webhook-timeout", v["webhook-timeout"], 10_000, 1),
     log: (m: string) => log(m, "warn"),
+    pod: podContext,
   };
 }
 

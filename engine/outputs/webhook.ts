@@ -18,7 +18,7 @@ import { createHmac } from "node:crypto";
 import { request as httpRequest, type IncomingMessage } from "node:http";
 import { request as httpsRequest, Agent as HttpsAgent } from "node:https";
 import { Agent as HttpAgent } from "node:http";
-import { requestBodies, severityOf, type WebhookFormat } from "./formats";
+import { requestBodies, severityOf, type PodContext, type WebhookFormat } from "./formats";
 import { Spool, type SpoolItem } from "./spool";
 
 export interface WebhookOptions {
@@ -42,6 +42,8 @@ export interface WebhookOptions {
   retryBaseMs?: number;
   retryMaxMs?: number;
   log?: (msg: string) => void;
+  /** the pod's labels, node ... when a request is made (engine/cli/podinfo.ts) */
+  pod?: () => PodContext;
 }
 
 export interface WebhookCounters {
@@ -195,7 +197,7 @@ export class WebhookOutput {
     let settled: SpoolItem | undefined;
     for (let i = 0; i < items.length && !this.stopping; i += perRequest) {
       const chunk = items.slice(i, i + perRequest);
-      const [req] = requestBodies(this.o.format, chunk.map((it) => it.line));
+      const [req] = requestBodies(this.o.format, chunk.map((it) => it.line), this.o.pod?.());
       if (!(await this.sendWithRetry(req.body, req.contentType, chunk.length))) break; // stopping: the rest stays spooled
       settled = chunk[chunk.length - 1];
     }
