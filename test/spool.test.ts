@@ -2,7 +2,8 @@
 // a restart, a torn last line, and the bound (new lines refused and counted).
 
 import assert from "node:assert/strict";
-import { appendFileSync, mkdtempSync, readdirSync, readFileSync, rmSync } from "node:fs";
+import { execFileSync } from "node:child_process";
+import { appendFileSync, mkdirSync, mkdtempSync, readdirSync, readFileSync, rmSync, writeFileSync } from "node:fs";
 import { tmpdir } from "node:os";
 import { join } from "node:path";
 import { test } from "node:test";
@@ -108,4 +109,150 @@ test("the bound with one big append: the first lines that fit are taken, in orde
     assert.deepEqual(s.read(100).map((i) => JSON.parse(i.line).n), [...Array(fits).keys()]);
     s.close();
   } finally { rmSync(dir, { recursive: true, force: true }); }
+});
+
+/** the segment files of a spool folder, oldest first */
+const segs = (dir: string) => readdirSync(dir).filter((f) => /^seg-\d+\.jsonl$/.test(f)).sort();
+
+test("an offset.json past the end of its segment: nothing pending is lost; the segment is delivered again from its start, with one log line", () => {
+  const dir = tmp();
+  try {
+    const a = new Spool({ dir });
+    a.append(lines(1000));
+    a.close();
+    writeFileSync(join(dir, "offset.json"), JSON.stringify({ segment: 1, offset: 10_000_000 }));
+    const logs: string[] = [];
+    const b = new Spool({ dir, log: (m) => logs.push(m) });
+    assert.deepEqual(b.read(2000).map((i) => JSON.parse(i.line).n), [...Array(1000).keys()]);
+    assert.equal(logs.length, 1, logs.join("\n"));
+    assert.match(logs[0], /offset\.json .*past the end of segment 1.*from its start.*duplicates possible/);
+    b.close();
+  } finally { rmSync(dir, { recursive: true, force: true }); }
+});
+
+test("an offset.json naming a missing segment, with earlier segments on disk: they are delivered (not deleted), with one log line", () => {
+  const dir = tmp();
+  try {
+    const a = new Spool({ dir, segmentBytes: 20_000 });
+    for (let i = 0; i < 1000; i += 100) a.append(lines(100, i));
+    a.close();
+    assert.ok(segs(dir).length > 2);
+    writeFileSync(join(dir, "offset.json"), JSON.stringify({ segment: 99, offset: 0 }));
+    const logs: string[] = [];
+    const b = new Spool({ dir, log: (m) => logs.push(m) });
+    assert.deepEqual(b.read(2000).map((i) => JSON.parse(i.line).n), [...Array(1000).keys()]);
+    assert.equal(logs.length, 1, logs.join("\n"));
+    assert.match(logs[0], /offset\.json names segment 99, which is missing.*1000 line/);
+    // new lines go after the old ones, in order
+    b.append(lines(1, 1000));
+    assert.equal(JSON.parse(b.read(2000).at(-1)!.line).n, 1000);
+    b.close();
+  } finally { rmSync(dir, { recursive: true, force: true }); }
+});
+
+test("an offset in the middle of a line: delivery resumes at the start of that line, never mid-line, with one log line", () => {
+  const dir = tmp();
+  try {
+    const a = new Spool({ dir });
+    a.append(lines(10));
+    a.close();
+    const line = Buffer.byteLength(lines(1)[0]) + 1;
+    writeFileSync(join(dir, "offset.json"), JSON.stringify({ segment: 1, offset: 3 * line + 7 }));
+    const logs: string[] = [];
+    const b = new Spool({ dir, log: (m) => logs.push(m) });
+    assert.deepEqual(b.read(100).map((i) => JSON.parse(i.line).n), [3, 4, 5, 6, 7, 8, 9]);
+    assert.equal(logs.length, 1);
+    assert.match(logs[0], /middle of a line/);
+    b.close();
+  } finally { rmSync(dir, { recursive: true, force: true }); }
+});
+
+test("damaged lines (random bytes, a cut line, JSON that fails the check) are not read back: quarantined beside the spool, counted, logged once", () => {
+  const dir = tmp();
+  try {
+    const a = new Spool({ dir });
+    a.append(lines(3));
+    a.close();
+    const seg = join(dir, segs(dir)[0]);
+    const junk = Buffer.from([0xde, 0xad, 0xbe, 0xef, 0x00, 0x7b, 0xff]);
+    appendFileSync(seg, Buffer.concat([junk, Buffer.from("\n")]));
+    appendFileSync(seg, lines(1, 3)[0].slice(20) + "\n"); // the tail of a line
+    appendFileSync(seg, JSON.stringify({ other: true }) + "\n"); // JSON, but not what was written
+    appendFileSync(seg, lines(1, 4)[0] + "\n");
+    const logs: string[] = [];
+    const validate = (v: unknown) => (typeof (v as { n?: unknown }).n === "number" ? undefined : "not a spooled line");
+    const b = new Spool({ dir, log: (m) => logs.push(m), validate });
+    const got = b.read(100);
+    assert.deepEqual(got.map((i) => JSON.parse(i.line).n), [0, 1, 2, 4]);
+    assert.equal(b.damaged, 3);
+    // read again (a batch waiting): not quarantined twice
+    b.read(100);
+    assert.equal(b.damaged, 3);
+    assert.equal(logs.filter((l) => /damaged/.test(l)).length, 1, logs.join("\n"));
+    assert.match(logs.find((l) => /damaged/.test(l))!, /quarantine/);
+    const q = readFileSync(b.quarantinePath, "utf8").trim().split("\n").map((l) => JSON.parse(l));
+    assert.equal(q.length, 3);
+    assert.deepEqual(Buffer.from(q[0].base64, "base64"), junk);
+    assert.equal(q[1].line, lines(1, 3)[0].slice(20));
+    assert.deepEqual(q.map((r) => r.segment), [1, 1, 1]);
+    b.commit(got.at(-1)!.next);
+    assert.ok(b.empty);
+    b.close();
+  } finally { rmSync(dir, { recursive: true, force: true }); }
+});
+
+test("a segment of only damaged bytes (no newline, larger than a line may be) is quarantined and passed, not loaded whole", () => {
+  const dir = tmp();
+  try {
+    const a = new Spool({ dir });
+    a.append(lines(2));
+    a.close();
+    // a later segment of 20 MiB of random bytes without a newline, then a good line
+    const big = Buffer.alloc(20 * 1024 * 1024, 0x41);
+    writeFileSync(join(dir, "seg-0000000000000002.jsonl"), Buffer.concat([big, Buffer.from("\n" + lines(1, 2)[0] + "\n")]));
+    const b = new Spool({ dir, log: () => undefined });
+    assert.deepEqual(b.read(100).map((i) => JSON.parse(i.line).n), [0, 1, 2]);
+    assert.equal(b.damaged, 1);
+    b.close();
+  } finally { rmSync(dir, { recursive: true, force: true }); }
+});
+
+test("a spool folder that cannot be written (a read-only mount) is refused when opened, with the error code", () => {
+  const dir = tmp();
+  const ro = join(dir, "ro");
+  mkdirSync(ro);
+  execFileSync("mount", ["-t", "tmpfs", "-o", "ro,size=1m", "tmpfs", ro]);
+  try {
+    assert.throws(() => new Spool({ dir: join(ro, "sub") }), (e: NodeJS.ErrnoException) => e.code === "EROFS");
+    assert.throws(() => new Spool({ dir: ro }), (e: NodeJS.ErrnoException) => e.code === "EROFS");
+  } finally {
+    execFileSync("umount", ["-l", ro]);
+    rmSync(dir, { recursive: true, force: true });
+  }
+});
+
+test("a disk that fills up: the lines that fit are kept whole (no torn line), the rest counted as dropped for disk, apart from the bound", () => {
+  const dir = tmp();
+  const mnt = join(dir, "small");
+  mkdirSync(mnt);
+  execFileSync("mount", ["-t", "tmpfs", "-o", "size=200k", "tmpfs", mnt]);
+  try {
+    const logs: string[] = [];
+    const s = new Spool({ dir: join(mnt, "sub"), log: (m) => logs.push(m) });
+    const taken = s.append(lines(5000));
+    assert.ok(taken > 1000 && taken < 5000, String(taken));
+    assert.equal(s.droppedDisk, 5000 - taken);
+    assert.equal(s.droppedBound, 0);
+    assert.equal(logs.filter((l) => /ENOSPC/.test(l)).length, 1, logs.join("\n"));
+    assert.deepEqual(s.read(10_000).map((i) => JSON.parse(i.line).n), [...Array(taken).keys()], "the oldest kept, whole, in order");
+    assert.equal(s.append(lines(1, 9999)), 0);
+    assert.equal(s.droppedDisk, 5000 - taken + 1);
+    // room again once delivered
+    s.commit(s.read(10_000).at(-1)!.next);
+    assert.equal(s.append(lines(1, 10_000)), 1);
+    s.close();
+  } finally {
+    execFileSync("umount", ["-l", mnt]);
+    rmSync(dir, { recursive: true, force: true });
+  }
 });

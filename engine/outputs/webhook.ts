@@ -90,7 +90,6 @@ export class WebhookOutput {
   private running: Promise<void>;
   private stopping = false;
   private flushing = false;
-  private readonly writeErrors = new Set<string>();
   /** failing since (ms), failed requests, the last reason, findings held meanwhile; null while delivery works */
   private outage: { since: number; failures: number; why: string; held: number } | null = null;
   private readonly log: (msg: string) => void;
@@ -123,16 +122,8 @@ export class WebhookOutput {
     const keep = min <= 0 ? lines : lines.filter((l, i) => (severities?.[i] ?? severityOf(JSON.parse(l))) >= min);
     this.c.filtered += lines.length - keep.length;
     if (keep.length === 0 || this.stopping) return;
-    try {
-      this.spool.append(keep);
-    } catch (e) {
-      // a disk error (ENOSPC, EIO): counted like a full spool, logged once per kind
-      this.spool.dropped += keep.length;
-      const code = (e as NodeJS.ErrnoException).code ?? "error";
-      if (!this.writeErrors.has(code)) this.log(`cannot write the spool ${this.spool.dir} (${code}): findings dropped and counted`);
-      this.writeErrors.add(code);
-      return;
-    }
+    // a full spool or disk: counted and logged in the spool; the oldest stay
+    if (this.spool.append(keep) === 0) return;
     if (this.outage) this.outage.held += keep.length;
     if (this.oldestAt === 0) this.oldestAt = Date.now();
     this.kick();
