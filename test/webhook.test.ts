@@ -9,6 +9,8 @@ import { createHmac } from "node:crypto";
 import { mkdtempSync, readdirSync, readFileSync, rmSync, statSync, writeFileSync } from "node:fs";
 import { tmpdir } from "node:os";
 import { join } from "node:path";
+import { createServer } from "node:http";
+import type { AddressInfo } from "node:net";
 import { after, before, test } from "node:test";
 import { retryAfterMs } from "../engine/outputs/webhook";
 import { makeTestCerts, netsigAsync, startReceiver, until, type Received } from "./lib/receiver";
@@ -468,4 +470,195 @@ test("per-webhook options (a mapping in --config, or a JSON --webhook): each rec
   } finally {
     await Promise.all([a.close(), b.close(), c.close()]);
   }
+});
+
+/** a spool left undelivered: a replay with nobody listening and no wait */
+async function pendingSpool(dir: string, port: number): Promise<string> {
+  const r = await netsigAsync(args(port, dir, ["--webhook-wait", "0"])).done;
+  assert.equal(r.code, 0, r.stderr);
+  const subs = readdirSync(dir);
+  assert.equal(subs.length, 1);
+  return join(dir, subs[0]);
+}
+
+async function freePort(): Promise<number> {
+  const probe = await startReceiver();
+  await probe.close();
+  return probe.port;
+}
+
+const NO_STACK = /internal error|\n\s+at |node:internal/;
+
+test("a read-only --spool-dir (new, or holding a backlog): one line at start-up naming the folder and EROFS, exit 2, no stack trace", { timeout: 60_000 }, async () => {
+  const port = await freePort();
+  const ro = join(tmp, "ro-empty");
+  execFileSync("mkdir", ["-p", ro]);
+  execFileSync("mount", ["-t", "tmpfs", "-o", "ro,size=1m", "tmpfs", ro]);
+  const backlog = spoolDir();
+  await pendingSpool(backlog, port);
+  execFileSync("mount", ["--bind", backlog, backlog]);
+  execFileSync("mount", ["-o", "remount,ro,bind", backlog]);
+  const rx = await startReceiver(() => 200, { port });
+  try {
+    for (const dir of [ro, backlog]) {
+      const r = await netsigAsync(args(port, dir)).done;
+      assert.equal(r.code, 2, r.stderr);
+      assert.doesNotMatch(r.stderr, NO_STACK);
+      const lines = r.stderr.trim().split("\n");
+      assert.equal(lines.length, 1, r.stderr);
+      assert.match(lines[0], new RegExp(`^netsig: error: cannot use --spool-dir ${dir}: .* cannot be written: EROFS \\(read-only file system\\); give a writable folder$`));
+    }
+  } finally {
+    await rx.close();
+    execFileSync("umount", ["-l", ro]);
+    execFileSync("umount", ["-l", backlog]);
+  }
+});
+
+test("a damaged spool (offset.json past its segment; random bytes, a cut line and foreign JSON inside): every finding still delivered, the damaged lines quarantined, counted and named", { timeout: 60_000 }, async () => {
+  const port = await freePort();
+  const dir = spoolDir();
+  const sub = await pendingSpool(dir, port);
+  const segFiles = readdirSync(sub).filter((f) => f.startsWith("seg-"));
+  assert.equal(segFiles.length, 1);
+  const seg = join(sub, segFiles[0]);
+  const text = readFileSync(seg);
+  // damage inserted after line 500
+  let at = 0;
+  for (let i = 0; i < 500; i++) at = text.indexOf(10, at) + 1;
+  const junk = Buffer.concat([Buffer.from([0xff, 0x00, 0x13, 0x37, 0x7b]), Buffer.from("\n"), text.subarray(at + 30, text.indexOf(10, at) + 1), Buffer.from('{"not":"a finding"}\n')]);
+  writeFileSync(seg, Buffer.concat([text.subarray(0, at), junk, text.subarray(at)]));
+  writeFileSync(join(sub, "offset.json"), JSON.stringify({ segment: Number(/\d+/.exec(segFiles[0])![0]), offset: 99_999_999 }));
+  const rx = await startReceiver(() => 200, { port });
+  try {
+    const r = await netsigAsync(args(port, dir, [], quiet)).done;
+    assert.equal(r.code, 0, r.stderr);
+    assert.doesNotMatch(r.stderr, NO_STACK);
+    for (const q of rx.reqs) assert.doesNotThrow(() => JSON.parse(q.body));
+    const ids = traceeIds(rx.reqs);
+    assert.equal(ids.length, rx.reqs.reduce((n, q) => n + JSON.parse(q.body).length, 0), "every element a finding");
+    assert.deepEqual(ids, expected, "every pending finding, once, in order");
+    assert.match(r.stderr, /points past the end of segment \d+ .*from its start/);
+    assert.equal(r.stderr.match(/a damaged line/g)?.length, 1, r.stderr);
+    assert.match(r.stderr, /1994 findings sent .*, 3 damaged in the spool \(not sent, quarantined in .*quarantine\.jsonl\)/);
+    const q = readFileSync(join(sub, "quarantine.jsonl"), "utf8").trim().split("\n").map((l) => JSON.parse(l));
+    assert.deepEqual(q.map((x) => x.reason), ["not UTF-8", "not JSON", "no eventName"]);
+    assert.equal(spoolLeft(dir), 0);
+  } finally { await rx.close(); }
+});
+
+test("a receiver that sends its headers, then a huge body slowly: the timeout covers the body, the answer is cut, the status counts; every finding delivered", { timeout: 60_000 }, async () => {
+  const reqs: Received[] = [];
+  const server = createServer((req, res) => {
+    const chunks: Buffer[] = [];
+    req.on("data", (c: Buffer) => chunks.push(c));
+    req.on("end", () => {
+      reqs.push({ headers: req.headers, body: Buffer.concat(chunks).toString("utf8"), at: Date.now(), url: req.url ?? "" });
+      res.writeHead(200, { "Content-Length": String(2 * 1024 ** 3) });
+      // the first answer trickles (1 KiB every 50 ms, never ends); the others are 1 MiB at once
+      if (reqs.length === 1) { const t = setInterval(() => { if (res.destroyed) clearInterval(t); else res.write(Buffer.alloc(1024, 0x20)); }, 50); res.on("close", () => clearInterval(t)); }
+      else res.write(Buffer.alloc(1024 * 1024, 0x20));
+    });
+  });
+  await new Promise<void>((r) => server.listen(0, "127.0.0.1", () => r()));
+  const port = (server.address() as AddressInfo).port;
+  const dir = spoolDir();
+  try {
+    const r = await netsigAsync(args(port, dir, ["--webhook-timeout", "1000", "--webhook-batch", "500", "--webhook-wait", "20"])).done;
+    assert.equal(r.code, 0, r.stderr);
+    assert.deepEqual(traceeIds(reqs), expected, "each batch once, in order");
+    assert.match(r.stderr, /1994 findings sent in 4 requests, 0 retried.*, 4 answers cut/);
+    assert.equal(r.stderr.match(/the answer's body was cut/g)?.length, 1, r.stderr);
+    assert.equal(spoolLeft(dir), 0);
+  } finally { server.closeAllConnections(); server.close(); }
+});
+
+test("a receiver that always answers 200 after the timeout: the late answers count (no batch re-sent), every finding delivered, one line says to raise --webhook-timeout", { timeout: 60_000 }, async () => {
+  // 700 ms per answer, --webhook-timeout 500: each answer comes while the retry waits
+  const rx = await startReceiver(() => ({ status: 200, delayMs: 700 }));
+  const dir = spoolDir();
+  try {
+    const r = await netsigAsync(args(rx.port, dir, ["--webhook-timeout", "500", "--webhook-batch", "500", "--webhook-wait", "25"])).done;
+    assert.equal(r.code, 0, r.stderr);
+    assert.deepEqual(traceeIds(rx.reqs), expected, "each batch once, in order");
+    assert.match(r.stderr, /1994 findings sent in 4 requests, 0 retried.*, 4 answered late/);
+    const named = r.stderr.split("\n").filter((l) => /answered after the --webhook-timeout/.test(l));
+    assert.equal(named.length, 2, r.stderr); // at the first, and in the summary
+    assert.match(named[1], /^netsig: webhook http:\/\/127\.0\.0\.1:\d+\/hook: answered after the --webhook-timeout \(500 ms\) 4 times: raise --webhook-timeout$/);
+    assert.equal(spoolLeft(dir), 0);
+  } finally { await rx.close(); }
+});
+
+test("a receiver slower than the timeout and the retries' waits: batches re-sent with growing waits (not at once), progress shown; what arrives is in order", { timeout: 60_000 }, async () => {
+  // every answer after 3 s; --webhook-timeout 300: the first retries come before the answer
+  const rx = await startReceiver(() => ({ status: 200, delayMs: 3000 }));
+  const dir = spoolDir();
+  try {
+    const r = await netsigAsync(args(rx.port, dir, ["--webhook-timeout", "300", "--webhook-batch", "1000", "--webhook-wait", "12"])).done;
+    assert.equal(r.code, 0, r.stderr);
+    // without backoff: a request every 300 ms (40 in 12 s); with it, a few, further and further apart
+    assert.ok(rx.reqs.length >= 3 && rx.reqs.length <= 15, `${rx.reqs.length} requests in 12 s`);
+    const gaps = rx.reqs.slice(1).map((q, i) => q.at - rx.reqs[i].at);
+    assert.ok(gaps.every((g) => g >= 300), gaps.join(","));
+    assert.ok(Math.max(...gaps) >= 4 * Math.min(...gaps), `growing waits: ${gaps.join(",")}`);
+    assert.match(r.stderr, /no answer within 300 ms; retrying now \(attempt 1; \d+ bytes waiting in the spool\)/);
+    // the waits grew until an answer could come: the first batch was delivered by a late answer
+    const m = /(\d+) findings sent in \d+ requests, (\d+) retried.*, (\d+) answered late/.exec(r.stderr);
+    assert.ok(m && Number(m[1]) >= 1000 && Number(m[3]) >= 1, r.stderr);
+    assert.deepEqual(firstSeen(traceeIds(rx.reqs)), expected.slice(0, firstSeen(traceeIds(rx.reqs)).length));
+  } finally { await rx.close(); }
+});
+
+test("a disk that fills up (a 200 KB --spool-dir, receiver down): the oldest findings kept, the newest dropped, counted apart from the spool bound", { timeout: 60_000 }, async () => {
+  const port = await freePort();
+  const dir = join(tmp, "small-disk");
+  execFileSync("mkdir", ["-p", dir]);
+  execFileSync("mount", ["-t", "tmpfs", "-o", "size=200k", "tmpfs", dir]);
+  try {
+    const r = await netsigAsync(args(port, dir, ["--webhook-wait", "1"])).done;
+    assert.equal(r.code, 0, r.stderr);
+    assert.doesNotMatch(r.stderr, NO_STACK);
+    const m = /0 dropped \(spool full\), 0 below --min-severity, (\d+) dropped \(disk full or not writable\)/.exec(r.stderr);
+    assert.ok(m, r.stderr);
+    const dropped = Number(m[1]);
+    assert.ok(dropped > 1000 && dropped < 1994, String(dropped));
+    assert.equal(r.stderr.match(/ENOSPC: the disk is full\): the oldest findings are kept/g)?.length, 1, r.stderr);
+    // what is kept is the oldest, whole; a restart on a roomy copy delivers exactly them
+    const copy = spoolDir();
+    execFileSync("cp", ["-r", dir, copy]);
+    const rx = await startReceiver(() => 200, { port });
+    try {
+      const r2 = await netsigAsync(args(port, copy, [], quiet)).done;
+      assert.equal(r2.code, 0, r2.stderr);
+      assert.deepEqual(traceeIds(rx.reqs), expected.slice(0, 1994 - dropped));
+    } finally { await rx.close(); }
+  } finally { execFileSync("umount", ["-l", dir]); }
+});
+
+test("a spool left by a webhook no longer given: named in one line at start-up with its URL; netsig spool deliver sends it", { timeout: 60_000 }, async () => {
+  const port = await freePort();
+  const dir = spoolDir();
+  const old = await pendingSpool(dir, port);
+  const rx = await startReceiver(() => 200, { port });
+  try {
+    // the same spool folder, another URL (path /other)
+    const r = await netsigAsync(["replay", CAPTURE, "--signatures", quiet, "--webhook", `http://127.0.0.1:${port}/other`, "--spool-dir", dir, "--quiet-findings"]).done;
+    assert.equal(r.code, 0, r.stderr);
+    assert.equal(rx.reqs.length, 0);
+    const named = r.stderr.split("\n").filter((l) => /not given now/.test(l));
+    assert.equal(named.length, 1, r.stderr);
+    assert.equal(named[0], `netsig: --spool-dir ${dir} holds undelivered findings of 1 webhook(s) not given now: ${old} (http://127.0.0.1:${port}/hook, tracee; about ${spoolLeft(dir)} bytes); ` +
+      `they are kept, not sent: deliver with netsig spool deliver ${old} --webhook http://127.0.0.1:${port}/hook (or give that webhook again)`);
+    const d = await netsigAsync(["spool", "deliver", old, "--webhook", `http://127.0.0.1:${port}/hook`]).done;
+    assert.equal(d.code, 0, d.stderr);
+    assert.deepEqual(traceeIds(rx.reqs), expected);
+    assert.match(d.stderr, /1994 findings sent/);
+    assert.equal(spoolLeft(dir), 0);
+    // bad uses are one line
+    for (const a of [["spool", "deliver", join(tmp, "nope"), "--webhook", "http://127.0.0.1:1/"], ["spool", "deliver", old], ["spool", "send"]]) {
+      const e = netsig(a);
+      assert.equal(e.code, 2, e.stderr);
+      assert.equal(e.stderr.trim().split("\n").length, 1, e.stderr);
+    }
+  } finally { await rx.close(); }
 });

@@ -8,6 +8,7 @@ import { replayCommand, REPLAY_USAGE } from "./replay";
 import { runCommand, RUN_USAGE } from "./run";
 import { signaturesCommand, SIGNATURES_USAGE } from "./authoring";
 import { rulesCommand, RULES_USAGE } from "./rules";
+import { spoolCommand, SPOOL_USAGE } from "./spool";
 import { log } from "./log";
 import { linearRegexps } from "../rules/linear";
 
@@ -21,10 +22,12 @@ commands:
   run              capture live (libpcap) and decode into the same events
   signatures       list, test and scaffold signature files
   rules            validate, test and list YAML rules (native and Sigma)
+  spool deliver    send a webhook spool folder's findings (e.g. one left by an earlier URL)
 ${REPLAY_USAGE}
 ${RUN_USAGE}
 ${SIGNATURES_USAGE}
 ${RULES_USAGE}
+${SPOOL_USAGE}
 run \`netsig <command> --help\` for a command's options`;
 
 export function fail(message: string, code = 2): never {
@@ -43,6 +46,8 @@ async function main(argv: string[]): Promise<number> {
       return signaturesCommand(rest);
     case "rules":
       return rulesCommand(rest);
+    case "spool":
+      return spoolCommand(rest);
     case undefined:
     case "-h":
     case "--help":

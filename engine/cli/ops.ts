@@ -183,7 +183,11 @@ export class Ops {
       per("netsig_output_sent_total", "findings delivered (2xx), per webhook", (c) => c.sent);
       per("netsig_output_retried_total", "requests retried (network error, timeout, 429, 5xx), per webhook", (c) => c.retried);
       per("netsig_output_rejected_total", "findings rejected by the receiver (other 4xx), per webhook", (c) => c.rejected);
-      per("netsig_output_dropped_total", "findings dropped because the spool was full or not writable, per webhook", (c) => c.spoolDropped);
+      per("netsig_output_dropped_total", "findings dropped because the spool was full (--spool-max-bytes) or the disk full or not writable, per webhook", (c) => c.spoolDropped);
+      per("netsig_output_dropped_disk_total", "of netsig_output_dropped_total: findings dropped because the disk was full or not writable, per webhook", (c) => c.spoolDroppedDisk);
+      per("netsig_output_damaged_total", "damaged spool lines not delivered (quarantined), per webhook", (c) => c.damaged);
+      per("netsig_output_late_total", "2xx answers after --webhook-timeout (the batch counted as delivered), per webhook", (c) => c.late);
+      per("netsig_output_responses_cut_total", "answers whose body was cut (over 64 KiB or still coming at the timeout), per webhook", (c) => c.responsesCut);
       new Gauge({
         name: "netsig_spool_bytes", help: "undelivered bytes in the spool, per webhook", labelNames: ["output"], registers,
         collect() { for (const o of outs) this.set({ output: o.name }, o.counters.spoolBytes); },

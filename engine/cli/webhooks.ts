@@ -5,7 +5,7 @@
 // printed. Bad options are UsageErrors (one line, exit 2).
 
 import { createHash } from "node:crypto";
-import { readFileSync } from "node:fs";
+import { readdirSync, readFileSync, statSync } from "node:fs";
 import { join } from "node:path";
 import { UsageError } from "../events/filter";
 import { WEBHOOK_FORMATS, type WebhookFormat } from "../outputs/formats";
@@ -32,7 +32,9 @@ webhook options (findings of --signatures and --rules, POSTed in batches; at-lea
   --webhook-timeout MS       per request (default 10000)
   --webhook-wait SECONDS     at the end, wait this long for delivery (default 30); the rest stays spooled
   --spool-dir D              spool folder (default ./netsig-spool), one subfolder per webhook
-  --spool-max-bytes N        undelivered bytes per webhook before new findings are dropped (default 256 MiB)
+  --spool-max-bytes N        undelivered bytes per webhook before new findings are dropped (default 256 MiB;
+                             the oldest are kept). A spool left by a webhook no longer given is named at
+                             start-up: deliver it with netsig spool deliver DIR --webhook URL
   --min-severity N           send findings of Severity N (0-4) and above only
   --quiet-findings           do not print findings on standard output (--output-file still gets them)`;
 
@@ -150,8 +152,14 @@ function webhookSettings(v: WebhookValues) {
   };
 }
 
-/** undefined when no --webhook is given (the other webhook options are then refused) */
-export function webhooksFrom(v: WebhookValues, withSignatures: boolean): Webhooks | undefined {
+/** what a spool errno means, for the one-line error */
+const ERRNO_WORDS: Record<string, string> = {
+  EROFS: "read-only file system", EACCES: "permission denied", EPERM: "not permitted", ENOSPC: "the disk is full",
+  ENOTDIR: "a file is in the way", EEXIST: "a file is in the way", EIO: "an I/O error", ELOOP: "a symbolic link loop",
+};
+
+/** undefined when no --webhook is given (the other webhook options are then refused); `spool`: use this folder as the one webhook's spool (netsig spool deliver) */
+export function webhooksFrom(v: WebhookValues, withSignatures: boolean, o: { spool?: string } = {}): Webhooks | undefined {
   const urls = v.webhook ?? [];
   if (urls.length === 0) {
     const stray = Object.keys(WEBHOOK_OPTIONS).find((k) => k !== "quiet-findings" && v[k as keyof WebhookValues] !== undefined);
@@ -171,18 +179,64 @@ export function webhooksFrom(v: WebhookValues, withSignatures: boolean): Webhook
     try { addSecret(decodeURIComponent(url.password)); } catch { /* not percent-decodable: the raw form is registered */ }
     if (url.protocol !== "http:" && url.protocol !== "https:") throw new UsageError(`--webhook: use an http:// or https:// URL, not ${url.protocol}`);
     // one spool per receiver and format: a restart finds its own backlog
-    const id = createHash("sha256").update(settings.format + " " + url.href).digest("hex").slice(0, 16);
+    const id = spoolId(settings.format, url.href);
     if (seen.has(id)) throw new UsageError(`--webhook ${url.host}${url.pathname} given twice`);
     seen.add(id);
-    return { url: url.href, spoolDir: join(spoolDir, id), ...settings };
+    return { url: url.href, spoolDir: o.spool ?? join(spoolDir, id), ...settings };
   });
-  let made: WebhookOutput[];
-  try {
-    made = outputs.map((o) => new WebhookOutput(o));
-  } catch (e) {
-    throw new UsageError(`cannot use --spool-dir ${spoolDir}: ${(e as NodeJS.ErrnoException).code ?? (e as Error).message}`);
+  if (o.spool !== undefined && outputs.length !== 1) throw new UsageError("netsig spool deliver sends one spool to one --webhook: give it once");
+  const made: WebhookOutput[] = [];
+  for (const out of outputs) {
+    try {
+      made.push(new WebhookOutput(out));
+    } catch (e) {
+      const code = (e as NodeJS.ErrnoException).code;
+      const words = code && ERRNO_WORDS[code] ? ` (${ERRNO_WORDS[code]})` : "";
+      const what = o.spool !== undefined ? `cannot use the spool ${o.spool}` : `cannot use --spool-dir ${spoolDir}`;
+      throw new UsageError(`${what}: ${out.spoolDir} cannot be written: ${code ?? (e as Error).message}${words}; give a writable folder`);
+    }
+  }
+  if (o.spool === undefined) {
+    const orphans = orphanSpools(spoolDir, seen);
+    if (orphans) log(orphans, "warn");
   }
   return { outputs: made, waitMs };
+}
+
+/** a webhook's spool folder name under --spool-dir */
+export function spoolId(format: string, href: string): string {
+  return createHash("sha256").update(format + " " + href).digest("hex").slice(0, 16);
+}
+
+/** one line naming the spools under `dir` that hold findings for no webhook given now (left by an earlier URL or format); "" when none */
+export function orphanSpools(dir: string, ids: Set<string>): string {
+  let names: string[];
+  try { names = readdirSync(dir); } catch { return ""; }
+  const found: string[] = [];
+  let first = "";
+  let firstSub = "";
+  for (const name of names.sort()) {
+    if (!/^[0-9a-f]{16}$/.test(name) || ids.has(name)) continue;
+    const sub = join(dir, name);
+    let bytes = 0;
+    try {
+      for (const f of readdirSync(sub)) if (/^seg-\d{16}\.jsonl$/.test(f)) bytes += statSync(join(sub, f)).size;
+      bytes -= (JSON.parse(readFileSync(join(sub, "offset.json"), "utf8")) as { offset?: number }).offset ?? 0;
+    } catch { /* no offset yet, or not a spool */ }
+    if (bytes <= 0) continue;
+    let who = "a webhook not recorded";
+    try {
+      const w = JSON.parse(readFileSync(join(sub, "webhook.json"), "utf8")) as { url?: string; format?: string };
+      if (typeof w.url === "string") who = `${w.url}, ${w.format ?? "tracee"}`;
+      if (!first && typeof w.url === "string") first = ` --webhook ${w.url}${w.format && w.format !== "tracee" ? ` --webhook-format ${w.format}` : ""}`;
+    } catch { /* an older spool */ }
+    found.push(`${sub} (${who}; about ${bytes} bytes)`);
+    firstSub ||= sub;
+  }
+  if (found.length === 0) return "";
+  const example = found.length === 1 ? firstSub : "DIR";
+  return `netsig: --spool-dir ${dir} holds undelivered findings of ${found.length} webhook(s) not given now: ${found.join(", ")}; ` +
+    `they are kept, not sent: deliver with netsig spool deliver ${example}${found.length === 1 && first ? first : " --webhook URL"} (or give that webhook again)`;
 }
 
 /** at the end of a run: wait (bounded) for delivery; one line per webhook with findings left over */
@@ -190,8 +244,15 @@ export async function closeWebhooks(w: Webhooks, quiet: boolean): Promise<void> 
   const left = await Promise.all(w.outputs.map((o) => o.close(w.waitMs)));
   w.outputs.forEach((o, i) => {
     const c = o.counters;
-    const line = `netsig: webhook ${o.name}: ${c.sent} findings sent in ${c.requests} requests, ${c.retried} retried, ${c.rejected} rejected, ${c.spoolDropped} dropped (spool full), ${c.filtered} below --min-severity`;
+    const bound = c.spoolDropped - c.spoolDroppedDisk;
+    const line = `netsig: webhook ${o.name}: ${c.sent} findings sent in ${c.requests} requests, ${c.retried} retried, ${c.rejected} rejected, ${bound} dropped (spool full), ${c.filtered} below --min-severity` +
+      (c.spoolDroppedDisk ? `, ${c.spoolDroppedDisk} dropped (disk full or not writable)` : "") +
+      (c.damaged ? `, ${c.damaged} damaged in the spool (not sent, quarantined in ${o.spool.quarantinePath})` : "") +
+      (c.late ? `, ${c.late} answered late` : "") +
+      (c.responsesCut ? `, ${c.responsesCut} answers cut` : "");
     if (!quiet) log(line, "info", { webhook: o.name, ...c });
+    // named whatever --quiet says: the cause of duplicates and the fix
+    if (c.late) log(`netsig: webhook ${o.name}: answered after the --webhook-timeout (${o.timeoutMs} ms) ${c.late} times: raise --webhook-timeout`, "warn", { webhook: o.name, late: c.late });
     if (!left[i]) log(`netsig: webhook ${o.name}: not delivered yet, kept in ${o.spool.dir} (${c.spoolBytes} bytes) for the next run`, "warn", { webhook: o.name, spoolBytes: c.spoolBytes });
   });
 }

@@ -11,10 +11,23 @@
 // delivery works again after failed requests, one line says for how long it
 // failed and how many findings were delayed.
 //
+// The timeout covers the whole exchange: connecting, sending the body, the
+// answer's status and its body. The status decides; the answer's body is read
+// up to MAX_RESPONSE_BYTES and the connection is cut past that, or when the
+// body is still coming at the deadline (counted, logged once). A request
+// without an answer at the deadline is not abandoned at once: it may still
+// be answered while the retry waits (timeout * 2^attempt with equal jitter,
+// capped); a late 2xx then counts as delivered (counted as late, named once,
+// and in the summary) and the batch is not sent again. Only when the wait
+// ends without an answer is the request cut and the batch sent again (a
+// receiver that took it and answers later still gets it twice).
+//
 // Secrets (the token, the HMAC key) are never logged; URLs are logged
 // without user info and query string.
 
 import { createHmac } from "node:crypto";
+import { writeFileSync } from "node:fs";
+import { join } from "node:path";
 import { request as httpRequest, type IncomingMessage } from "node:http";
 import { request as httpsRequest, Agent as HttpsAgent } from "node:https";
 import { Agent as HttpAgent } from "node:http";
@@ -54,14 +67,36 @@ export interface WebhookCounters {
   retried: number;
   /** findings rejected by the receiver (a permanent 4xx) */
   rejected: number;
-  /** findings refused by the full spool */
+  /** findings refused by the spool: its bound and the disk together */
   spoolDropped: number;
+  /** ... of which because the disk was full or failed */
+  spoolDroppedDisk: number;
+  /** damaged spool lines not delivered (quarantined) */
+  damaged: number;
+  /** 2xx answers that came after the timeout (the batch counted as delivered) */
+  late: number;
+  /** answers whose body was cut (too large, or still coming at the deadline) */
+  responsesCut: number;
   /** findings below --min-severity */
   filtered: number;
   spoolBytes: number;
 }
 
-type Outcome = { ok: true } | { ok: false; retry: boolean; after?: number; why: string };
+type Outcome = { ok: true } | { ok: false; retry: boolean; after?: number; why: string; timedOut?: boolean };
+/** one request: its outcome; `lateMs` once a 2xx came after the timeout; abort() cuts it */
+interface Attempt { outcome: Promise<Outcome>; lateMs: number | null; abort(): void }
+
+/** the most of an answer's body netsig reads; past it the connection is cut */
+export const MAX_RESPONSE_BYTES = 64 * 1024;
+
+/** a spooled line is delivered only if it is a finding event as netsig writes it */
+export function checkFinding(v: unknown): string | undefined {
+  const o = v as { eventName?: unknown; metadata?: { Properties?: { findingID?: unknown } } } | null;
+  if (o === null || typeof o !== "object" || Array.isArray(o)) return "not a JSON object";
+  if (typeof o.eventName !== "string") return "no eventName";
+  if (typeof o.metadata?.Properties?.findingID !== "string") return "no metadata.Properties.findingID";
+  return undefined;
+}
 
 /** a URL fit for logs: no user info, no query string */
 export function safeURL(u: URL): string {
@@ -83,13 +118,14 @@ export class WebhookOutput {
   readonly name: string;
   private readonly o: WebhookOptions;
   private readonly agent: HttpAgent | HttpsAgent;
-  private readonly c = { sent: 0, requests: 0, retried: 0, rejected: 0, filtered: 0 };
+  private readonly c = { sent: 0, requests: 0, retried: 0, rejected: 0, filtered: 0, late: 0, responsesCut: 0 };
   private oldestAt = 0;
   private timer: NodeJS.Timeout | null = null;
   private wake: (() => void) | null = null;
   private running: Promise<void>;
   private stopping = false;
   private flushing = false;
+  private readonly loopErrors = new Set<string>();
   /** failing since (ms), failed requests, the last reason, findings held meanwhile; null while delivery works */
   private outage: { since: number; failures: number; why: string; held: number } | null = null;
   private readonly log: (msg: string) => void;
@@ -99,7 +135,9 @@ export class WebhookOutput {
     this.url = new URL(o.url);
     const name = (this.name = safeURL(this.url));
     this.log = (m) => (o.log ?? ((s: string) => process.stderr.write(s + "\n")))(`netsig: webhook ${name}: ${m}`);
-    this.spool = new Spool({ dir: o.spoolDir, maxBytes: o.spoolMaxBytes, fsync: o.fsync, log: this.log });
+    this.spool = new Spool({ dir: o.spoolDir, maxBytes: o.spoolMaxBytes, fsync: o.fsync, log: this.log, validate: checkFinding });
+    // whose spool this is, for a later run that no longer gives this webhook (no secrets: the URL without user info and query)
+    try { writeFileSync(join(o.spoolDir, "webhook.json"), JSON.stringify({ url: this.name, format: o.format }) + "\n"); } catch { /* only a hint */ }
     const tls = this.url.protocol === "https:";
     this.agent = tls ? new HttpsAgent({ keepAlive: true, ca: o.ca, cert: o.cert, key: o.key }) : new HttpAgent({ keepAlive: true });
     // what a previous run left in the spool goes first, at once
@@ -108,12 +146,16 @@ export class WebhookOutput {
   }
 
   /** findings below this Tracee severity are not sent from now on (a configuration reload) */
+  get timeoutMs(): number {
+    return this.o.timeoutMs ?? 10_000;
+  }
+
   setMinSeverity(n: number): void {
     this.o.minSeverity = n;
   }
 
   get counters(): WebhookCounters {
-    return { ...this.c, spoolDropped: this.spool.dropped, spoolBytes: this.spool.bytes };
+    return { ...this.c, spoolDropped: this.spool.dropped, spoolDroppedDisk: this.spool.droppedDisk, damaged: this.spool.damaged, spoolBytes: this.spool.bytes };
   }
 
   /** finding event JSON lines; those below the minimum severity are skipped */
@@ -169,12 +211,20 @@ export class WebhookOutput {
     const size = this.o.batchSize ?? 100;
     const age = this.o.batchAgeMs ?? 1000;
     while (!this.stopping) {
-      const items = this.spool.read(size);
-      if (items.length === 0) { this.oldestAt = 0; await this.idle(60_000); continue; }
-      const waited = this.oldestAt === 0 ? age : Date.now() - this.oldestAt;
-      if (items.length < size && waited < age && !this.flushing) { await this.idle(age - waited); continue; }
-      await this.deliver(items);
-      if (this.spool.empty) this.oldestAt = 0;
+      try {
+        const items = this.spool.read(size);
+        if (items.length === 0) { this.oldestAt = 0; await this.idle(60_000); continue; }
+        const waited = this.oldestAt === 0 ? age : Date.now() - this.oldestAt;
+        if (items.length < size && waited < age && !this.flushing) { await this.idle(age - waited); continue; }
+        await this.deliver(items);
+        if (this.spool.empty) this.oldestAt = 0;
+      } catch (e) {
+        // never an unhandled rejection (a spool read error: EIO, a file removed under it): said once per kind, tried again
+        const why = (e as NodeJS.ErrnoException).code ?? (e as Error).message;
+        if (!this.loopErrors.has(why)) this.log(`delivery stopped by an error (${why}); trying again every second, the findings stay spooled`);
+        this.loopErrors.add(why);
+        await this.sleepUnlessStopping(1000);
+      }
     }
   }
 
@@ -199,8 +249,10 @@ export class WebhookOutput {
   private async sendWithRetry(body: string, contentType: string, count: number): Promise<boolean> {
     const base = this.o.retryBaseMs ?? 500;
     const max = this.o.retryMaxMs ?? 30_000;
+    const timeout = this.o.timeoutMs ?? 10_000;
     for (let attempt = 0; !this.stopping; attempt++) {
-      const r = await this.post(body, contentType);
+      const a = this.post(body, contentType);
+      const r = await a.outcome;
       this.c.requests++;
       if (r.ok) {
         this.c.sent += count;
@@ -212,16 +264,36 @@ export class WebhookOutput {
         this.log(`${r.why}: ${count} finding(s) rejected, not retried`);
         return true;
       }
-      this.c.retried++;
-      // (an outage: what it held back is said once delivery works again)
-      if (!this.outage) this.outage = { since: Date.now(), failures: 0, why: r.why, held: count };
-      this.outage.failures++;
-      this.outage.why = r.why;
-      const wait = r.after ?? Math.random() * Math.min(max, base * 2 ** attempt);
-      if (attempt === 0 || attempt % 10 === 0) this.log(`${r.why}; retrying in ${(wait / 1000).toFixed(1)} s (attempt ${attempt + 1})`);
+      if (r.timedOut) {
+        // no answer yet: it may still come while the retry waits
+        const wait = r.after ?? Math.min(Math.max(max, timeout), timeout * 2 ** Math.min(attempt, 20)) * (0.5 + Math.random() / 2);
+        await this.sleepUnlessStopping(wait, () => a.lateMs !== null);
+        a.abort();
+        if (a.lateMs !== null) {
+          this.c.late++;
+          this.c.sent += count;
+          if (this.c.late === 1) this.log(`answered after the --webhook-timeout (${timeout} ms), in ${a.lateMs} ms: the batch counts as delivered (later ones are counted); raise --webhook-timeout`);
+          if (this.outage) this.recovered(this.outage);
+          return true;
+        }
+        if (this.stopping) break;
+      }
+      this.failed(r.why, count);
+      const wait = r.timedOut ? 0 : r.after ?? Math.random() * Math.min(max, base * 2 ** Math.min(attempt, 30));
+      if (attempt === 0 || attempt % 10 === 0) {
+        this.log(`${r.why}; retrying ${wait ? `in ${(wait / 1000).toFixed(1)} s` : "now"} (attempt ${attempt + 1}; ${this.spool.bytes} bytes waiting in the spool)`);
+      }
       await this.sleepUnlessStopping(wait);
     }
     return false;
+  }
+
+  private failed(why: string, count: number): void {
+    this.c.retried++;
+    // (an outage: what it held back is said once delivery works again)
+    if (!this.outage) this.outage = { since: Date.now(), failures: 0, why, held: count };
+    this.outage.failures++;
+    this.outage.why = why;
   }
 
   /** one line when delivery works again after failures: for how long, and what waited */
@@ -231,9 +303,9 @@ export class WebhookOutput {
       `${o.held} finding(s) were delayed in the spool meanwhile`);
   }
 
-  private async sleepUnlessStopping(ms: number): Promise<void> {
+  private async sleepUnlessStopping(ms: number, until?: () => boolean): Promise<void> {
     const end = Date.now() + ms;
-    while (!this.stopping && Date.now() < end) await sleep(Math.min(50, end - Date.now()));
+    while (!this.stopping && Date.now() < end && !until?.()) await sleep(Math.min(50, end - Date.now()));
   }
 
   private headers(body: string, contentType: string): Record<string, string> {
@@ -244,29 +316,60 @@ export class WebhookOutput {
     return h;
   }
 
-  private post(body: string, contentType: string): Promise<Outcome> {
+  /**
+   * One POST under one deadline for the whole exchange. The status decides
+   * the outcome; the body is read up to MAX_RESPONSE_BYTES (then, or when it
+   * is still coming at the deadline, the connection is cut). Without an
+   * answer at the deadline the outcome is a timeout, but the request stays
+   * open until abort(): a late 2xx sets lateMs.
+   */
+  private post(body: string, contentType: string): Attempt {
     const u = this.url;
+    const timeout = this.o.timeoutMs ?? 10_000;
+    const started = Date.now();
     const req = (u.protocol === "https:" ? httpsRequest : httpRequest)(u, {
-      method: "POST", agent: this.agent, headers: this.headers(body, contentType), timeout: this.o.timeoutMs ?? 10_000,
+      method: "POST", agent: this.agent, headers: this.headers(body, contentType),
     });
-    return new Promise((resolve) => {
-      let settled = false;
-      const done = (o: Outcome) => { if (!settled) { settled = true; resolve(o); } };
-      req.on("timeout", () => { req.destroy(new Error(`no answer within ${this.o.timeoutMs ?? 10_000} ms`)); });
-      req.on("error", (e: NodeJS.ErrnoException) => done({ ok: false, retry: true, why: e.code ?? e.message }));
-      req.on("response", (res: IncomingMessage) => {
-        res.resume();
-        res.on("error", () => undefined);
-        res.on("end", () => {
-          const s = res.statusCode ?? 0;
-          if (s >= 200 && s < 300) return done({ ok: true });
-          const retry = s === 429 || s >= 500;
-          const h = res.headers["retry-after"];
-          done({ ok: false, retry, after: retry ? retryAfterMs(Array.isArray(h) ? h[0] : h) : undefined, why: `HTTP ${s}` });
-        });
-      });
-      req.end(body);
+    let settle!: (o: Outcome) => void;
+    const attempt: Attempt = { outcome: new Promise<Outcome>((r) => { settle = r; }), lateMs: null, abort: () => { clearTimeout(timer); req.destroy(); } };
+    let settled = false;
+    const done = (o: Outcome) => { if (!settled) { settled = true; clearTimeout(timer); settle(o); } };
+    let finish: ((cut: string | null) => void) | null = null;
+    const timer = setTimeout(() => {
+      if (finish) return finish(`still coming after ${timeout} ms`);
+      settled = true;
+      settle({ ok: false, retry: true, timedOut: true, why: `no answer within ${timeout} ms` });
+    }, timeout);
+    timer.unref();
+    req.on("error", (e: NodeJS.ErrnoException) => done({ ok: false, retry: true, why: e.code ?? e.message }));
+    req.on("response", (res: IncomingMessage) => {
+      const s = res.statusCode ?? 0;
+      res.on("error", () => undefined);
+      if (settled) {
+        // an answer after the deadline: a 2xx means the batch was taken
+        if (s >= 200 && s < 300) attempt.lateMs = Date.now() - started;
+        req.destroy();
+        return;
+      }
+      let n = 0;
+      finish = (cut) => {
+        if (settled) return;
+        if (cut) {
+          this.c.responsesCut++;
+          if (this.c.responsesCut === 1) this.log(`the answer's body was cut (${cut}; netsig reads at most ${MAX_RESPONSE_BYTES} bytes within --webhook-timeout); the status (${s}) counts; later cuts are counted`);
+          req.destroy();
+        }
+        if (s >= 200 && s < 300) return done({ ok: true });
+        const retry = s === 429 || s >= 500;
+        const h = res.headers["retry-after"];
+        done({ ok: false, retry, after: retry ? retryAfterMs(Array.isArray(h) ? h[0] : h) : undefined, why: `HTTP ${s}` });
+      };
+      res.on("data", (c: Buffer) => { n += c.length; if (n > MAX_RESPONSE_BYTES) finish!(`larger than ${MAX_RESPONSE_BYTES} bytes`); });
+      res.on("end", () => finish!(null));
+      res.on("aborted", () => finish!("the connection closed before its end"));
     });
+    req.end(body);
+    return attempt;
   }
 }
 
