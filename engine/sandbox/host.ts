@@ -306,26 +306,34 @@ export class SignatureEngine {
       user = lookupUser(this.opts.user);
       if (!user) return Promise.reject(new UsageError(`the sandbox user "${this.opts.user}" does not exist: create it or choose another`));
     }
+    const who = user ? ` as user ${this.opts.user}` : "";
+    /** why the process did not start, in one line with what to do */
+    const cannot = (why: string): UsageError => new UsageError(/\bEPERM\b/.test(why) && user
+      ? `the signature sandbox cannot start as user ${this.opts.user}: netsig runs as root without the SETUID and SETGID capabilities; ` +
+        "add them (docker/podman run --cap-add SETUID --cap-add SETGID, or the pod's securityContext.capabilities.add), or run netsig as a non-root user"
+      : /\bEACCES\b/.test(why) && user
+        ? `the signature sandbox cannot start${who}: that user cannot run ${process.execPath} (${why}); install node where every user can run it`
+        : `the signature sandbox did not start${who} (${why})`);
     const opened = new Promise<string[]>((resolve, reject) => {
       let ready = false;
-      const ch: SandboxChannel = new ProcessChannel(init, this.opts.memoryMb, {
+      let ch: SandboxChannel;
+      try {
+        ch = new ProcessChannel(init, this.opts.memoryMb, {
         message: (m: FromWorker) => {
           if (m.type === "ready") { ready = true; resolve(m.loaded); return; }
           if (m.type === "result" || m.type === "added") this.answer(m);
           if (m.type === "fatal") this.opts.log(`netsig: sandbox error: ${m.message}`, "error");
         },
         exit: (why) => {
-          if (!ready) {
-            const failed = (ch as ProcessChannel).startFailed;
-            reject(new UsageError(failed?.code === "EPERM"
-              ? `the signature sandbox cannot switch to user ${this.opts.user}: netsig runs as root without the SETUID and SETGID capabilities; ` +
-                "add them (docker/podman run --cap-add SETUID --cap-add SETGID, or the pod's securityContext.capabilities.add), or run netsig as a non-root user"
-              : failed
-                ? `the signature sandbox did not start as user ${this.opts.user} (${failed.why})`
-                : `the signature sandbox did not start (${why})`));
-          } else if (this.worker === ch && !this.closed) this.crashed(ch, why);
+          if (!ready) reject(cannot(why));
+          else if (this.worker === ch && !this.closed) this.crashed(ch, why);
         },
       }, user, this.opts.log);
+      } catch (e) {
+        // (spawn throws EPERM at once where setuid/setgid are not allowed)
+        reject(cannot((e as NodeJS.ErrnoException).code ?? String((e as Error)?.message ?? e)));
+        return;
+      }
       this.worker = ch;
       this.watchdog ??= setInterval(() => this.checkWatchdog(), 500).unref() as unknown as NodeJS.Timeout;
     });
