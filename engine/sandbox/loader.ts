@@ -57,7 +57,8 @@ export function lineOf(text: string, method?: string): number {
 }
 
 export function formatProblem(p: LoadProblem): string {
-  return `${p.file}:${p.line}:${p.column}: ${p.message}`;
+  // (a problem with the whole file, e.g. one too large to read, has no line)
+  return p.line > 0 ? `${p.file}:${p.line}:${p.column}: ${p.message}` : `${p.file}: ${p.message}`;
 }
 
 const EXTENSIONS = [".ts", ".js", ".mts", ".cts", ".mjs", ".cjs"];
