@@ -11,6 +11,8 @@ const MiB = 1024 * 1024;
 
 /** a rule, list or Sigma file (SigmaHQ's largest rules are tens of KB; a list of 100,000 domains ~2.5 MB) */
 export const RULE_FILE_MAX_BYTES = 4 * MiB;
+/** a signature file (.ts/.js; the shipped ones are a few KB) */
+export const SIGNATURE_FILE_MAX_BYTES = 4 * MiB;
 /** the --config file (a few KB in practice) */
 export const CONFIG_FILE_MAX_BYTES = 1 * MiB;
 /** a webhook token, HMAC key, CA bundle, client certificate or key (Debian's whole CA bundle is ~220 KB) */

@@ -7,7 +7,7 @@
 
 import assert from "node:assert/strict";
 import { spawnSync } from "node:child_process";
-import { mkdirSync, mkdtempSync, rmSync, symlinkSync, writeFileSync } from "node:fs";
+import { copyFileSync, mkdirSync, mkdtempSync, rmSync, symlinkSync, writeFileSync } from "node:fs";
 import { tmpdir } from "node:os";
 import { join } from "node:path";
 import { after, test } from "node:test";
@@ -123,6 +123,17 @@ test("rule and list files past the cap (a 50 MB file, /dev/zero) are refused in 
   assert.equal(r.code, 0, r.stderr);
   assert.match(r.stderr, /rule skipped: .*big\.yaml: file not read/);
   assert.ok(r.stdout.includes('"eventName":"still-here"'));
+});
+
+test("a signature file that is /dev/zero is skipped in one line; the folder's other signatures run", () => {
+  const d = dir("sigs", {});
+  copyFileSync(join(SIGS, "dns-rebinding.ts"), join(d, "dns-rebinding.ts"));
+  symlinkSync("/dev/zero", join(d, "zero.ts"));
+  const r = capped(["replay", EXAMPLE, "--signatures", d]);
+  assert.equal(r.signal, null, `replay was killed (${r.signal})`);
+  assert.equal(r.code, 0, r.stderr);
+  assert.match(r.stderr, /signature skipped: \S+zero\.ts: file not read: it is larger than 4 MiB, past the 4 MiB limit for a signature file/);
+  assert.match(r.stderr, /signatures: 1 active, 1 skipped; [1-9]\d* findings/);
 });
 
 test("a list file just under the cap loads (3.9 MiB of domains)", () => {
