@@ -165,9 +165,10 @@ export async function fuzzTarget(name: string, opts: FuzzOptions): Promise<FuzzR
   const { state, input } = newShared();
   const limit = opts.inputLimitMs ?? t.timeLimitMs ?? 2000;
   const heap = t.heapBoundMb ?? 192;
+  const started = Date.now();
   const r = await supervise({ mode: "fuzz", target: name, seed, timeMs: opts.timeMs, strict: !!opts.strict, coverage: opts.coverage !== false, state, input }, limit, heap);
   const dir = opts.crashDir ?? CRASH_DIR;
-  const res: FuzzResult = { target: name, seed, execs: 0, ms: opts.timeMs };
+  const res: FuzzResult = { target: name, seed, execs: 0, ms: Date.now() - started };
   if (r.crash) {
     const c = r.crash;
     res.execs = c.index;
