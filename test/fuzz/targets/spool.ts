@@ -98,8 +98,11 @@ export const target: Target<SpoolInput> = {
         let o: { segment?: number; offset?: number } = {};
         try { o = JSON.parse(x.offset.toString("utf8")) as typeof o; } catch { /* damaged: logged already */ }
         const seg = x.segs.find((s) => s.n === o.segment);
-        const later = x.segs.some((s) => s.n > (o.segment ?? 0) && s.data.includes(10));
-        if (Number.isInteger(o.offset) && (seg ? o.offset! > seg.data.length : later || x.segs.length > 0) && logs.length === 0) {
+        // a missing segment with later ones is recovered (reading resumes at the next); past every
+        // segment, or past its own segment's end, the lines before it are dropped as delivered
+        const later = x.segs.some((s) => s.n > (o.segment ?? 0));
+        const earlier = x.segs.some((s) => s.n < (o.segment ?? 0) && s.data.includes(10));
+        if (Number.isInteger(o.segment) && Number.isInteger(o.offset) && (seg ? o.offset! > seg.data.length : !later && earlier) && logs.length === 0) {
           throw new Error(`offset.json ${x.offset.toString("utf8")} points past its segment or at a missing one, and nothing was logged`);
         }
       }
