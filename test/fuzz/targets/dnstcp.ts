@@ -16,9 +16,13 @@ interface Seg { flow: number; seq: number; flags: number; data: Buffer }
 const FLAGS = [0x18, 0x10, 0x02, 0x12, 0x01, 0x11, 0x04, 0x14, 0x19, 0x00, 0x3f];
 const MAX_FLOWS = 4, MAX_HELD = 4096;
 
+/** an IPv4 datagram holds at most 65535 bytes: a longer segment (three 63 KB seed messages) is cut */
+const MAX_SEGMENT = 65535 - 40;
+
 function frameOf(s: Seg): Buffer {
+  const data = s.data.length > MAX_SEGMENT ? s.data.subarray(0, MAX_SEGMENT) : s.data;
   return craft.ethernet(craft.ipv4({ src: "10.0.0.1", dst: "10.0.0.53", protocol: 6 },
-    craft.tcp({ srcPort: 40000 + s.flow, dstPort: 53, seq: s.seq >>> 0, ack: 1, flags: s.flags }, s.data)));
+    craft.tcp({ srcPort: 40000 + s.flow, dstPort: 53, seq: s.seq >>> 0, ack: 1, flags: s.flags }, data)));
 }
 
 function segOp(segs: Seg[], [k, a, b, c]: Op): Seg[] {
@@ -57,7 +61,7 @@ function arb(): fc.Arbitrary<Plan> {
     const seq0 = syn ? isn + 1 : isn;
     if (syn) segs.push({ flow: 0, seq: isn, flags: 0x02, data: Buffer.alloc(0) });
     for (const p of [...at, stream.length]) { if (p > prev) segs.push({ flow: 0, seq: seq0 + prev, flags: 0x18, data: stream.subarray(prev, p) }); prev = p; }
-    return { msgs, segs: ops.reduce(segOp, segs), clean: ops.length === 0 };
+    return { msgs, segs: ops.reduce(segOp, segs), clean: ops.length === 0 && segs.every((s) => s.data.length <= MAX_SEGMENT) };
   });
 }
 
