@@ -92,8 +92,10 @@ export function parseYamlDocs(text: string, o: { what?: string } = {}): YDoc[] {
 
   const scalar = (e: ScalarEvent): YScalar => {
     const raw = getScalarValue(text, e);
-    const pos = lines.pos(e.valueStart);
-    lastOffset = e.valueStart;
+    // an empty value (`key:` and nothing) has no offset (-1): it is where its key is
+    const at = e.valueStart >= 0 ? e.valueStart : lastOffset;
+    const pos = lines.pos(at);
+    lastOffset = at;
     let value: YScalar["value"] = raw;
     const tag = e.tagStart >= 0 ? text.slice(e.tagStart, e.tagEnd) : null;
     if (tag !== null && STR_TAGS.has(tag)) value = raw;
@@ -104,7 +106,7 @@ export function parseYamlDocs(text: string, o: { what?: string } = {}): YDoc[] {
       const v = r.value;
       value = typeof v === "string" || typeof v === "number" || typeof v === "boolean" || v === null ? v : raw;
     }
-    return { kind: "scalar", value, text: raw, pos, style: e.style, offset: e.valueStart };
+    return { kind: "scalar", value, text: raw, pos, style: e.style, offset: at };
   };
 
   const node = (): YNode => {
