@@ -33,8 +33,8 @@ COPY package.json package-lock.json tsconfig.json ./
 COPY engine engine
 COPY signatures signatures
 COPY native native
-# npm ci runs the `prepare` script: npm run build (tsc, the rule schema's
-# validators, the sandbox realm bundle) and npm run native (pktstats).
+# npm ci runs the `install` script (native/build.js: pktstats) and `prepare`
+# (npm run build: tsc, the rule schema's validators, the sandbox realm bundle).
 # node-gyp builds against the base's own Node.js headers (/usr/local in the
 # official node images, /usr in Debian's): nothing is downloaded but packages.
 # The realm bundle (realm-bundle.json) is used at run time only while its

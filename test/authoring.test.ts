@@ -6,7 +6,7 @@
 
 import assert from "node:assert/strict";
 import { spawnSync } from "node:child_process";
-import { mkdtempSync, readFileSync, rmSync, writeFileSync } from "node:fs";
+import { existsSync, mkdtempSync, readFileSync, rmSync, writeFileSync } from "node:fs";
 import { tmpdir } from "node:os";
 import { join } from "node:path";
 import { test } from "node:test";
@@ -104,6 +104,93 @@ export default class T {
     const usage = netsig(["signatures", "test", throws]);
     assert.equal(usage.code, 2);
     assert.match(usage.stderr, /needs --pcap CAPTURE/);
+  } finally {
+    rmSync(dir, { recursive: true, force: true });
+  }
+});
+
+/** a signature whose onEvent runs `body` on every DNS request */
+function hostile(id: string, body: string): string {
+  return `import type { NetEvent } from "netsig";
+export default class H {
+  getMetadata() { return { id: "${id}", version: "1", name: "${id.toLowerCase()}", description: "hostile" }; }
+  getSelectedEvents() { return [{ source: "tracee", name: "net_packet_dns_request" }]; }
+  init() {}
+  onEvent(_e: NetEvent) { ${body} }
+  onSignal() {}
+  close() {}
+}
+`;
+}
+
+test("signatures test fails (exit 1, one line naming the file) on a signature that never finishes, throws or does not load; a good one passes, alone or in a folder", () => {
+  const dir = tmp();
+  try {
+    const good = join(dir, "good");
+    const made = netsig(["signatures", "new", "watch", "--dir", good]);
+    assert.equal(made.code, 0, made.stderr);
+
+    // an endless loop is quarantined by the watchdog: that is a failure, not "0 findings, 0 errors"
+    const loop = join(dir, "loop.ts");
+    writeFileSync(loop, hostile("LOOP", "for (;;) {}"));
+    const l = netsig(["signatures", "test", loop, "--pcap", EXAMPLE]);
+    assert.equal(l.code, 1, l.stderr);
+    assert.match(l.stderr, /^netsig: loop\.ts: 0 findings, 0 errors; FAILED: LOOP quarantined \(it hung or stopped the sandbox; see above\)$/m);
+    assert.match(l.stderr, /signature LOOP \(.*loop\.ts\) quarantined: it ran longer than/);
+    // said even with --quiet (it is the result)
+    const lq = netsig(["signatures", "test", loop, "--pcap", EXAMPLE, "--quiet"]);
+    assert.equal(lq.code, 1);
+    assert.match(lq.stderr, /loop\.ts: .*FAILED/);
+
+    const throws = join(dir, "throws.ts");
+    writeFileSync(throws, hostile("THROWS", "throw new Error(\"boom\");"));
+    const t = netsig(["signatures", "test", throws, "--pcap", EXAMPLE]);
+    assert.equal(t.code, 1, t.stderr);
+    assert.match(t.stderr, /^netsig: throws\.ts: 0 findings, \d+ errors; FAILED: it threw \(see above\)$/m);
+
+    const syntax = join(dir, "syntax.ts");
+    writeFileSync(syntax, hostile("SYNTAX", "for (;;) {"));
+    const sx = netsig(["signatures", "test", syntax, "--pcap", EXAMPLE]);
+    assert.equal(sx.code, 1, sx.stderr);
+    assert.match(sx.stderr, /^netsig: syntax\.ts: not loaded \(see above\); FAILED$/m);
+
+    // a folder: the good file passes, the loop fails the run and is the one named
+    const mixed = join(dir, "mixed");
+    const mk = netsig(["signatures", "new", "watch", "--dir", mixed]);
+    assert.equal(mk.code, 0, mk.stderr);
+    writeFileSync(join(mixed, "loop.ts"), hostile("LOOP", "for (;;) {}"));
+    const m = netsig(["signatures", "test", mixed, "--pcap", EXAMPLE, "--quiet"]);
+    assert.equal(m.code, 1, m.stderr);
+    assert.match(m.stderr, /loop\.ts: 0 findings, 0 errors; FAILED: LOOP quarantined/);
+    assert.doesNotMatch(m.stderr, /watch\.ts/);
+    assert.equal(m.stdout.trim().split("\n").length, 16);
+
+    // the good one still passes, as a file and as a folder (the tsconfig.json beside it is not a signature)
+    for (const target of [join(good, "watch.ts"), good]) {
+      const g = netsig(["signatures", "test", target, "--pcap", EXAMPLE]);
+      assert.equal(g.code, 0, g.stderr);
+      assert.match(g.stderr, /watch\.ts: 16 findings, 0 errors\n/);
+      assert.doesNotMatch(g.stderr, /FAILED/);
+    }
+    assert.doesNotMatch(l.stderr + t.stderr + sx.stderr + m.stderr, /\n\s+at |internal error/);
+  } finally {
+    rmSync(dir, { recursive: true, force: true });
+  }
+});
+
+test("signatures new --dir creates the folder (and its parents) when it does not exist", () => {
+  const dir = tmp();
+  try {
+    const target = join(dir, "a", "b", "sigs");
+    const r = netsig(["signatures", "new", "beacon", "--dir", target]);
+    assert.equal(r.code, 0, r.stderr);
+    assert.match(readFileSync(join(target, "beacon.ts"), "utf8"), /export default class Beacon implements Signature/);
+    assert.ok(existsSync(join(target, "tsconfig.json")));
+    // a path that cannot be a folder: one line, no stack trace
+    writeFileSync(join(dir, "file"), "");
+    const bad = netsig(["signatures", "new", "beacon", "--dir", join(dir, "file", "sub")]);
+    assert.equal(bad.code, 2);
+    assert.match(bad.stderr, /^netsig: error: .*file\/sub: cannot create the folder \(ENOTDIR\); choose another --dir\n$/);
   } finally {
     rmSync(dir, { recursive: true, force: true });
   }

@@ -19,6 +19,7 @@ import { join } from "node:path";
 import { test } from "node:test";
 import { loadAll } from "js-yaml";
 import { SHIPPED_SIGNATURES } from "../engine/cli/signatures";
+import { NETSIG_ENV, POD_ENV } from "../engine/cli/podinfo";
 import { SHIPPED_RULES } from "../engine/rules/load";
 import { capMask, podmanEmptyDirArgs, podmanSecurityArgs, sidecarSpec } from "./lib/container";
 import { netsig } from "./lib/run";
@@ -115,6 +116,31 @@ test("k8s: the config ConfigMap is a valid --config file; --config points into i
   }
 });
 
+test("k8s: the pod's identity is wired: every Downward API variable netsig reads from a fieldRef is set from the right field, the container variables are set, --pod-info is the downwardAPI volume's mount with labels and annotations", () => {
+  const { all, pod, c } = sidecar();
+  const env = new Map<string, any>(c.env.map((e: { name: string }) => [e.name, e]));
+  const fieldOf: Record<keyof typeof POD_ENV, string> = {
+    podName: "metadata.name", podNamespace: "metadata.namespace", podUID: "metadata.uid", nodeName: "spec.nodeName", serviceAccount: "spec.serviceAccountName",
+  };
+  for (const [key, name] of Object.entries(POD_ENV)) {
+    assert.equal(env.get(name)?.valueFrom?.fieldRef?.fieldPath, fieldOf[key as keyof typeof POD_ENV], `${name} from its fieldRef`);
+  }
+  for (const name of [NETSIG_ENV.containerName, NETSIG_ENV.containerImage]) assert.ok(env.get(name)?.value, `${name} is set`);
+  assert.equal(env.get(NETSIG_ENV.containerName).value, pod.containers[0].name, "the app container's name");
+  assert.equal(env.get(NETSIG_ENV.containerImage).value, pod.containers[0].image, "and its image");
+  // every variable the example sets that looks like one of netsig's is one netsig reads
+  const known = new Set([...Object.values(POD_ENV), ...Object.values(NETSIG_ENV), "NETSIG_WEBHOOK_TOKEN"]);
+  for (const name of env.keys()) assert.ok(known.has(name), `${name} is read by netsig`);
+
+  const cfg = loadAll(all.find((d) => d.metadata.name === "netsig-config")!.data!["netsig.yaml"])[0] as Record<string, string>;
+  const mount = c.volumeMounts.find((m: { mountPath: string }) => m.mountPath === cfg["pod-info"]);
+  assert.ok(mount, `a volume is mounted on pod-info ${cfg["pod-info"]}`);
+  assert.equal(mount.subPath, undefined, "a folder mount (the kubelet's updates reach it)");
+  const vol = pod.volumes.find((v: { name: string }) => v.name === mount.name);
+  const items = Object.fromEntries(vol.downwardAPI.items.map((i: { path: string; fieldRef: { fieldPath: string } }) => [i.path, i.fieldRef.fieldPath]));
+  assert.deepEqual(items, { labels: "metadata.labels", annotations: "metadata.annotations" });
+});
+
 test("k8s: the signature ConfigMap loads and fires (signatures list, signatures test on the bundled capture)", () => {
   const cm = docs().find((d) => d.metadata.name === "netsig-signatures")!;
   const dir = mkdtempSync(join(tmpdir(), "netsig-deploy-sigs-"));
@@ -180,11 +206,12 @@ test("Dockerfile: both bases are build arguments with public defaults (Node 20);
   assert.match(runs, /apt-get install -y --no-install-recommends libpcap-dev/);
   // trixie renamed the runtime package (t64); either is installed, none when the base has libpcap
   assert.match(runs, /pkg=libpcap0\.8t64 && \{ apt-cache show "\$pkg" >\/dev\/null 2>&1 \|\| pkg=libpcap0\.8; \}/);
-  // npm ci runs `prepare`, which must build and compile the native part
+  // npm ci runs `install`, which compiles the native part (it is also what a project
+  // that installs the package runs), then `prepare`, which builds
   assert.match(runs, /npm ci/);
   assert.ok(existsSync(join(ROOT, "package-lock.json")));
   assert.match(pkg.scripts.prepare, /npm run build/);
-  assert.match(pkg.scripts.prepare, /npm run native/);
+  assert.equal(pkg.scripts.install, "node native/build.js");
   for (const s of [...runs.matchAll(/npm run ([\w:-]+)/g)].map((m) => m[1])) assert.ok(s in pkg.scripts, `npm run ${s}`);
   for (const s of pkg.scripts.prepare.match(/npm run ([\w:-]+)/g)!.map((m: string) => m.slice(8))) assert.ok(s in pkg.scripts, s);
   // node-gyp must not download headers: the base's own (official images /usr/local, Debian /usr)

@@ -52,6 +52,43 @@ test("rules validate: the shipped pack is clean (exit 0); a broken folder gives 
   assert.match(usage.stderr, /^netsig: error: .*nope: no such file or folder\n$/);
 });
 
+test("rules validate and rules test of a file alone: --lists DIR or FILE gives the lists and macros it uses; without it, the line says to give --lists", () => {
+  const dir = folder({
+    "lists.yaml": "list: uol\nitems: [uol.com.br]\n---\nmacro: is_uol\ndetection:\n  q:\n    dns.query|endswith: '%uol'\n  condition: q\n",
+    "watch.yaml": "id: uses-list\nevents: [net_packet_dns_request]\ndetection:\n  s:\n    dns.query|endswith: '%uol'\n  condition: s\n---\n" +
+      "id: uses-macro\nevents: [net_packet_dns_request]\ndetection:\n  s:\n    dns.query|contains: .com\n  condition: s and %is_uol\n",
+  });
+  const file = join(dir, "watch.yaml");
+  const alone = netsig(["rules", "validate", file]);
+  assert.equal(alone.code, 1);
+  assert.deepEqual(alone.stdout.trim().split("\n").map((l) => l.replace(/^.*watch\.yaml:/, "")), [
+    `5:26: undefined list "%uol" (if another file defines it, give its file or folder: --lists DIR)`,
+    `13:20: condition "s and %is_uol" names macro "%is_uol", which is not defined (if another file defines it, give its file or folder: --lists DIR)`,
+  ]);
+  for (const lists of [dir, join(dir, "lists.yaml")]) {
+    const r = netsig(["rules", "validate", file, "--lists", lists]);
+    assert.equal(r.code, 0, r.stdout + r.stderr);
+    assert.equal(r.stdout, "");
+    assert.match(r.stderr, /2 rules, 0 correlations; 0 problems/);
+  }
+  // a folder validated with the folder of its lists; a lists folder that is not there
+  assert.equal(netsig(["rules", "validate", mkdtempSync(join(work, "empty-")), "--lists", dir]).code, 0);
+  const missing = netsig(["rules", "validate", file, "--lists", join(work, "nope")]);
+  assert.equal(missing.code, 2);
+  assert.match(missing.stderr, /^netsig: error: --lists .*nope: no such file or folder\n$/);
+  // rules test: the same hint without --lists; with it, both rules fire (20 queries for uol.com.br names)
+  const t0 = netsig(["rules", "test", file, "--pcap", EXAMPLE]);
+  assert.equal(t0.code, 1);
+  assert.match(t0.stderr, /rule skipped: .*watch\.yaml:5:26: undefined list "%uol" \(if another file defines it, give its file or folder: --lists DIR\)\n/);
+  assert.doesNotMatch(t0.stderr, /define it with/);
+  const t1 = netsig(["rules", "test", file, "--pcap", EXAMPLE, "--lists", join(dir, "lists.yaml")]);
+  assert.equal(t1.code, 0, t1.stderr);
+  assert.match(t1.stderr, /2 rules loaded, 0 skipped; 40 findings \(uses-list: 20, uses-macro: 20\)/);
+  // in a folder run, an undefined list keeps the usual advice
+  const both = netsig(["rules", "validate", folder({ "w.yaml": "id: w\nevents: [net_packet_dns_request]\ndetection:\n  s:\n    dns.query|endswith: '%nope'\n  condition: s\n" })]);
+  assert.match(both.stdout, /undefined list "%nope" \(define it with "list: nope" and "items:" in a rules file\)\n/);
+});
+
 test("replay --rules beside --signatures: broken rules are skipped, the rest fire; signatures keep their finding numbers", () => {
   const sigs = join(ROOT, "signatures");
   const rules = folder({
@@ -136,7 +173,7 @@ test("hot reload of a rules folder: add, change, break, a list changed in anothe
     feed(30);
     await until(() => stdout, /v2 q29\.watch-a\.example/, "v2 sees packet 29");
     writeFileSync(file, rule(3).replace("condition: s", "condition: s and (t"));
-    await until(() => stderr, /rule skipped: .*watch\.yaml:7:\d+: condition "s and \(t": /, "breaking watch.yaml");
+    await until(() => stderr, /rule not reloaded: .*watch\.yaml:7:\d+: condition "s and \(t": [^\n]*; the previous version keeps running \(watch\)\n/, "breaking watch.yaml");
     feed(40);
     await until(() => stdout, /v2 q39\.watch-a\.example/, "v2 still runs");
     // the list is in another file: the rule is compiled again with the new items

@@ -147,7 +147,7 @@ test("a sandbox that cannot be restarted: said once, packets counted as not chec
   }
 });
 
-test("as root, netsig installed where nobody cannot read it: one line that says so, exit 2, no stack trace", { skip: process.getuid?.() !== 0 ? "needs root (the sandbox user)" : false, timeout: 60_000 }, async () => {
+test("as root, netsig installed where nobody cannot read it (a 0700 home, mktemp -d): signatures run, the sandbox as nobody", { skip: process.getuid?.() !== 0 ? "needs root (the sandbox user)" : false, timeout: 60_000 }, async () => {
   const { cpSync, mkdirSync, mkdtempSync, symlinkSync } = await import("node:fs");
   const { spawnSync } = await import("node:child_process");
   const root = join(__dirname, "..", "..");
@@ -158,9 +158,9 @@ test("as root, netsig installed where nobody cannot read it: one line that says 
     mkdirSync(join(dir, "sigs"));
     cpSync(join(root, "signatures", "e2e-dns.ts"), join(dir, "sigs", "e2e-dns.ts"));
     const r = spawnSync(process.execPath, [join(dir, "dist", "engine", "cli", "main.js"), "replay", join(root, "examples", "dns-lo.pcap"), "--signatures", join(dir, "sigs")], { encoding: "utf8" });
-    assert.equal(r.status, 2, r.stderr);
-    assert.equal(r.stderr.trim().split("\n").length, 1, r.stderr);
-    assert.match(r.stderr, /^netsig: error: the signature sandbox did not start as user nobody \(.*Cannot find module .*supervisor\.js.*\): that user must be able to read netsig's files\n$/);
+    // (the sandbox process reads its files as root, then becomes nobody: sandbox/supervisor.ts)
+    assert.equal(r.status, 0, r.stderr);
+    assert.match(r.stderr, /signatures: 1 active, 0 skipped; [1-9]\d* findings, 0 signature errors/);
   } finally {
     rmSync(dir, { recursive: true, force: true });
   }

@@ -7,8 +7,9 @@ import assert from "node:assert/strict";
 import { test } from "node:test";
 import { LinkType } from "../engine/capture/types";
 import { Ev } from "../engine/events/types";
+import { join } from "node:path";
 import * as craft from "./lib/craft";
-import { eventsOf } from "./lib/run";
+import { EXAMPLES, eventsOf, netsig } from "./lib/run";
 
 type Json = Record<string, any>;
 
@@ -164,4 +165,59 @@ test("IPv4 protocol names follow gopacket; IP events are emitted for every IP pa
   assert.equal(v.protocol, "IGMP");
   const unknown = craft.ipv4({ src: "10.0.0.1", dst: "10.0.0.2", protocol: 253 }, Buffer.alloc(8));
   assert.equal(arg(eventJson(unknown, Ev.IPv4)!, "proto_ipv4").protocol, "UnknownIPProtocol");
+});
+
+// ---- the pod's identity (engine/events/envelope.ts): Tracee's Container and
+// Kubernetes structs (types/trace/trace.go, v0.13.0 to v0.24.1), every field
+// `omitempty`, the structs themselves always printed
+
+const POD_ENV = {
+  POD_NAME: "web-7d4b9c-x2x5q", POD_NAMESPACE: "shop", POD_UID: "3f1c2a9e-5b6d-4e8f-9a0b-1c2d3e4f5a6b",
+  NETSIG_CONTAINER_ID: "8d5f1a2b3c4d5e6f7a8b9c0d1e2f3a4b5c6d7e8f9a0b1c2d3e4f5a6b7c8d9e0f",
+  NETSIG_CONTAINER_NAME: "app", NETSIG_CONTAINER_IMAGE: "nginx:1.27", NETSIG_CONTAINER_IMAGE_DIGEST: "sha256:0123abcd",
+};
+const FULL_ENVELOPE = '"hostName":HOST,"containerId":"8d5f1a2b3c4d5e6f7a8b9c0d1e2f3a4b5c6d7e8f9a0b1c2d3e4f5a6b7c8d9e0f",' +
+  '"container":{"id":"8d5f1a2b3c4d5e6f7a8b9c0d1e2f3a4b5c6d7e8f9a0b1c2d3e4f5a6b7c8d9e0f","name":"app","image":"nginx:1.27","imageDigest":"sha256:0123abcd"},' +
+  '"kubernetes":{"podName":"web-7d4b9c-x2x5q","podNamespace":"shop","podUID":"3f1c2a9e-5b6d-4e8f-9a0b-1c2d3e4f5a6b"},"eventId":';
+
+/** every line's text from hostName to eventId, with the host name taken out */
+function envelopes(stdout: string): string[] {
+  return stdout.trim().split("\n").map((l) => {
+    const m = /"hostName":("[^"]*"),.*?"eventId":/.exec(l);
+    assert.ok(m, l.slice(0, 300));
+    return m[0].replace(m[1], "HOST");
+  });
+}
+
+test("pod envelope: containerId, container {id, name, image, imageDigest}, kubernetes {podName, podNamespace, podUID} in Tracee's order, containerId = container.id, podSandbox never printed (netsig is never the pause container); events, sandboxed signatures' findings, in-process rules' findings", () => {
+  const dns = join(EXAMPLES, "dns-lo.pcap");
+  const runs = [
+    netsig(["replay", dns, "--quiet"], undefined, POD_ENV),
+    netsig(["replay", dns, "--quiet", "--signatures", join(__dirname, "..", "..", "signatures")], undefined, POD_ENV),
+    netsig(["replay", dns, "--quiet", "--signatures", join(__dirname, "..", "..", "signatures"), "--unsandboxed"], undefined, POD_ENV),
+    netsig(["replay", dns, "--quiet", "--rules", "@shipped"], undefined, POD_ENV),
+  ];
+  for (const r of runs) {
+    assert.equal(r.code, 0, r.stderr);
+    const all = envelopes(r.stdout);
+    assert.ok(all.length > 0);
+    for (const e of all) assert.equal(e, FULL_ENVELOPE);
+  }
+  assert.ok(runs[1].stdout.includes('"eventName":"dns_rebinding"'), "signature findings among them");
+});
+
+test("pod envelope: only what is known is printed (omitempty); nothing known is Tracee's {} and {}; a plain CONTAINER_NAME is not read", () => {
+  const dns = join(EXAMPLES, "dns-lo.pcap");
+  const some = netsig(["replay", dns, "--quiet", "--events", "net_packet_dns_request", "--signatures", join(__dirname, "..", "..", "signatures")], undefined,
+    { POD_NAME: "web-1", POD_NAMESPACE: "", CONTAINER_NAME: "not-netsigs", NETSIG_CONTAINER_IMAGE: "nginx:1.27" });
+  assert.equal(some.code, 0, some.stderr);
+  for (const e of envelopes(some.stdout)) assert.equal(e, '"hostName":HOST,"containerId":"","container":{"image":"nginx:1.27"},"kubernetes":{"podName":"web-1"},"eventId":');
+  const none = netsig(["replay", dns, "--quiet", "--events", "net_packet_dns_request"], undefined, { CONTAINER_NAME: "not-netsigs" });
+  for (const e of envelopes(none.stdout)) assert.equal(e, '"hostName":HOST,"containerId":"","container":{},"kubernetes":{},"eventId":');
+});
+
+test("pod envelope: values are Go-escaped like every string netsig prints (<, >, & and non-ASCII)", () => {
+  const r = netsig(["replay", join(EXAMPLES, "dns-lo.pcap"), "--quiet", "--events", "net_packet_dns_request"], undefined, { POD_NAME: "a<b>&\u00e9\"q" });
+  assert.equal(r.code, 0, r.stderr);
+  assert.ok(r.stdout.includes('"kubernetes":{"podName":"a\\u003cb\\u003e\\u0026\u00e9\\"q"}'), r.stdout.slice(0, 600));
 });

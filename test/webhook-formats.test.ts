@@ -2,19 +2,21 @@
 // synscan capture, and e2eDNS on a recorded dig session (dnsmasq + tcpdump).
 
 import assert from "node:assert/strict";
-import { copyFileSync, mkdtempSync, rmSync } from "node:fs";
+import { copyFileSync, mkdtempSync, rmSync, writeFileSync } from "node:fs";
 import { tmpdir } from "node:os";
 import { join } from "node:path";
 import { after, before, test } from "node:test";
 import { ecsBulkBody, falcoPayload, falcoPriority, parseFinding, requestBodies, rfc3339Nano, severityOf, splunkBody, traceeBody } from "../engine/outputs/formats";
 import { missingTools, recordDnsSession } from "./lab/dnslab";
 import { SHIPPED } from "./lib/hostile";
-import { CORPUS, netsig } from "./lib/run";
+import { CORPUS, EXAMPLES, netsig } from "./lib/run";
 
 const missing = missingTools();
 const skipDns = missing.length && !process.env.CI ? `needs ${missing.join(", ")}` : false;
 let scan = "";
 let dns = "";
+/** a rule's finding (with an output: template) on a net_packet_dns_request, with a pod's identity */
+let ruleLine = "";
 const dirs: string[] = [];
 
 function findingLines(capture: string, sig: string): string[] {
@@ -26,8 +28,27 @@ function findingLines(capture: string, sig: string): string[] {
   return r.stdout.trim().split("\n").filter(Boolean);
 }
 
+const RULE = `id: POD-TEST-QUERY
+name: pod test query
+description: every DNS query
+severity: low
+events: [net_packet_dns_request]
+detection:
+  q:
+    dns.query|contains: '.'
+  condition: q
+output: '{dns.src_ip} asked for {dns.query}'
+`;
+
 before(async () => {
   scan = findingLines(join(CORPUS, "ndpi", "synscan.pcap"), "tcp-syn-scan.ts")[0];
+  const d = mkdtempSync(join(tmpdir(), "netsig-fmt-rule-"));
+  dirs.push(d);
+  writeFileSync(join(d, "q.yaml"), RULE);
+  const r = netsig(["replay", join(EXAMPLES, "dns-lo.pcap"), "--rules", d, "--quiet"], undefined,
+    { POD_NAME: "web-1", POD_NAMESPACE: "shop", POD_UID: "uid-1", NETSIG_CONTAINER_NAME: "app", NETSIG_CONTAINER_IMAGE: "nginx:1.27", NETSIG_CONTAINER_ID: "8d5f1a2b3c4d5e6f7a8b9c0d" });
+  assert.equal(r.code, 0, r.stderr);
+  ruleLine = r.stdout.split("\n")[0];
   if (!skipDns) {
     const q = (t: string) => ["uol.com.br", t];
     const cap = (await recordDnsSession({ queries: [q("MX"), q("NS"), q("SOA"), q("TXT")] })).path;
@@ -119,4 +140,72 @@ test("ecs: dns.question.name and dns.answers from e2eDNS on a recorded dig sessi
   for (const a of d.dns.answers) { assert.equal(typeof a.name, "string"); assert.equal(typeof a.data, "string"); assert.ok(a.data.length > 0); }
   assert.equal(d.source.port, 53);
   assert.equal(d.network.protocol, "dns");
+});
+
+test("a rule's output: template is Falco's output and ECS's message (not netsig.output)", () => {
+  const f = parseFinding(ruleLine);
+  const p = falcoPayload(f);
+  assert.match(p.output as string, /^\d{4}-\d\d-\d\dT[\d:.]+Z: Notice 127\.0\.0\.1 asked for www\.uol\.com\.br( |$)/);
+  assert.equal((p.output_fields as Record<string, unknown>)["netsig.output"], undefined);
+  const d = JSON.parse(ecsBulkBody([f]).body.split("\n")[1]);
+  assert.equal(d.message, "127.0.0.1 asked for www.uol.com.br");
+  assert.equal(d.netsig.finding.output, undefined);
+});
+
+test("ecs: a finding on net_packet_dns_request/_response (PktMeta, no src/dst args) has source.ip, destination.ip and ports", () => {
+  const d = JSON.parse(ecsBulkBody([parseFinding(ruleLine)]).body.split("\n")[1]);
+  assert.equal(d.source.ip, "127.0.0.1");
+  assert.equal(d.destination.ip, "127.0.0.1");
+  assert.equal(d.destination.port, 53);
+  assert.equal(typeof d.source.port, "number");
+  assert.equal(d.network.transport, "udp");
+  assert.equal(d.network.protocol, "dns");
+  assert.deepEqual(d.dns.question, { name: "www.uol.com.br", type: "A", class: "IN" });
+  const p = falcoPayload(parseFinding(ruleLine)).output_fields as Record<string, unknown>;
+  assert.equal(p["fd.sip"], "127.0.0.1");
+  assert.equal(p["fd.dport"], 53);
+});
+
+test("splunk-hec: event.timestamp keeps its nanoseconds (the finding line itself is the event)", () => {
+  const line = scan.replace(/^\{"timestamp":\d+/, '{"timestamp":1278275057677893123');
+  const body = splunkBody([parseFinding(line)]).body;
+  assert.match(body, /"event":\{"timestamp":1278275057677893123,/);
+  const o = JSON.parse(body);
+  assert.equal(o.time, 1278275057.677);
+  assert.equal(o.event.eventName, "tcp_syn_scan");
+});
+
+test("pod fields: ECS orchestrator.*, container.*, host.* (the node), kubernetes.*; Falco k8s.* and container.*; Splunk host (the node) and fields", () => {
+  const f = parseFinding(ruleLine);
+  const ctx = { nodeName: "node-a", serviceAccount: "web-sa", clusterName: "prod-eu", labels: { app: "web", "app.kubernetes.io/version": "2" },
+    annotations: { team: "shop", "kubectl.kubernetes.io/last-applied-configuration": "{...}" } };
+  const d = JSON.parse(ecsBulkBody([f], ctx).body.split("\n")[1]);
+  assert.deepEqual(d.orchestrator, {
+    type: "kubernetes", namespace: "shop",
+    resource: { type: "pod", name: "web-1", id: "uid-1", label: ["app:web", "app.kubernetes.io/version:2"], annotation: ["team:shop"] },
+    cluster: { name: "prod-eu" },
+  });
+  assert.deepEqual(d.container, { id: "8d5f1a2b3c4d5e6f7a8b9c0d", name: "app", image: { name: "nginx:1.27" } });
+  assert.deepEqual(d.host, { hostname: "node-a", name: "node-a" });
+  assert.deepEqual(d.kubernetes, { pod: { name: "web-1", uid: "uid-1" }, namespace: "shop", node: { name: "node-a" },
+    labels: { app: "web", "app_kubernetes_io/version": "2" }, annotations: { team: "shop" }, serviceaccount: { name: "web-sa" }, container: { name: "app" } });
+  const p = falcoPayload(f, ctx);
+  const o = p.output_fields as Record<string, unknown>;
+  assert.equal(o["k8s.ns.name"], "shop");
+  assert.equal(o["k8s.pod.name"], "web-1");
+  assert.equal(o["container.id"], "8d5f1a2b3c4d", "Falco's 12-character container.id");
+  assert.equal(o["container.name"], "app");
+  assert.equal(o["k8s.pod.label[app]"], "web");
+  assert.equal(p.hostname, "node-a");
+  const h = JSON.parse(splunkBody([f], ctx).body);
+  assert.equal(h.host, "node-a");
+  assert.equal(h.fields.pod, "web-1");
+  assert.equal(h.fields.namespace, "shop");
+  assert.equal(h.event.kubernetes.podName, "web-1");
+  // without a pod: none of them, and host is the event's hostName
+  const bare = JSON.parse(ecsBulkBody([parseFinding(scan)]).body.split("\n")[1]);
+  assert.equal(bare.orchestrator, undefined);
+  assert.equal(bare.container, undefined);
+  assert.equal(bare.host.name, parseFinding(scan).ev.hostName);
+  assert.equal(JSON.parse(splunkBody([parseFinding(scan)]).body).fields, undefined);
 });

@@ -97,6 +97,7 @@ test("tracee format: every finding once, in order, in batches; bearer token, cus
     }
     assert.match(r.stderr, /1994 findings sent/);
     assert.ok(!r.stderr.includes(TOKEN) && !r.stderr.includes(HMAC_KEY), "no secret in logs");
+    assert.doesNotMatch(r.stderr, /delivering again/, "no outage, no recovery line");
     assert.equal(spoolLeft(dir), 0);
   } finally { await rx.close(); }
 });
@@ -187,6 +188,9 @@ test("500 twice, then 200: every finding arrives (once each after dedupe), the f
     assert.deepEqual(traceeIds(rx.reqs.slice(0, 1)), traceeIds(rx.reqs.slice(2, 3)), "the batch refused with 500 is sent again");
     assert.match(r.stderr, /HTTP 500; retrying/);
     assert.match(r.stderr, /2 retried/);
+    // the failed batch (its 100 findings, and any added while it was retried) was delayed
+    assert.match(r.stderr, /: delivering again after \d+\.\d s of failures \(2 failed request\(s\), the last: HTTP 500\); [1-9]\d{2,3} finding\(s\) were delayed in the spool meanwhile\n/);
+    assert.equal(r.stderr.split("delivering again").length, 2, r.stderr);
     assert.equal(spoolLeft(dir), 0);
   } finally { await rx.close(); }
 });
@@ -273,7 +277,7 @@ test("the receiver killed mid-batch (its connections destroyed, port closed) and
   } finally { await rx2.close(); }
 });
 
-test("receiver down at the start, then up: everything delivered in order", { timeout: 30_000 }, async () => {
+test("receiver down at the start, then up: everything delivered in order; one line says delivery works again, after how long and what was delayed", { timeout: 30_000 }, async () => {
   const probe = await startReceiver();
   const port = probe.port;
   await probe.close(); // a free port, nobody listening
@@ -288,6 +292,16 @@ test("receiver down at the start, then up: everything delivered in order", { tim
     assert.equal(r.code, 0, r.stderr);
     assert.deepEqual(traceeIds(rx.reqs), expected);
     assert.equal(spoolLeft(dir), 0);
+    const lines = r.stderr.trim().split("\n");
+    const back = lines.filter((l) => l.includes("delivering again"));
+    assert.equal(back.length, 1, r.stderr);
+    const m = /^netsig: webhook http:\/\/127\.0\.0\.1:\d+\/hook: delivering again after (\d+\.\d) s of failures \((\d+) failed request\(s\), the last: ECONNREFUSED\); (\d+) finding\(s\) were delayed in the spool meanwhile$/.exec(back[0]);
+    assert.ok(m, back[0]);
+    const retries = lines.filter((l) => /ECONNREFUSED; retrying/.test(l));
+    assert.ok(Number(m[2]) >= retries.length && retries.length >= 1, r.stderr);
+    // at least the first batch (100) waited, at most every finding
+    assert.ok(Number(m[3]) >= 100 && Number(m[3]) <= expected.length, back[0]);
+    assert.ok(lines.indexOf(back[0]) > lines.lastIndexOf(retries[retries.length - 1]), "after the retries");
   } finally { await rx.close(); }
 });
 
@@ -373,7 +387,21 @@ test("bad webhook options are one-line user errors (exit 2), secrets never echoe
   }
   const r = netsig(["replay", CAPTURE, "--webhook", "http://127.0.0.1:1/x"]);
   assert.equal(r.code, 2);
-  assert.match(r.stderr, /give --signatures DIR too/);
+  assert.match(r.stderr, /^netsig: error: --webhook sends findings: give --signatures DIR or --rules DIR \(--rules @shipped: the shipped pack\) too\n$/);
+});
+
+test("--webhook with --rules alone (no --signatures): the rules' findings are delivered", { timeout: 30_000 }, async () => {
+  const rx = await startReceiver();
+  const dir = spoolDir();
+  try {
+    const r = await netsigAsync(["replay", join(__dirname, "..", "..", "examples", "dns-lo.pcap"), "--rules", "@shipped",
+      "--webhook", `http://127.0.0.1:${rx.port}/hook`, "--spool-dir", dir]).done;
+    assert.equal(r.code, 0, r.stderr);
+    const printed = r.stdout.trim().split("\n").map((l) => JSON.parse(l).metadata.Properties.findingID);
+    assert.equal(printed.length, 3, r.stdout);
+    assert.deepEqual(traceeIds(rx.reqs), printed);
+    assert.equal(spoolLeft(dir), 0);
+  } finally { await rx.close(); }
 });
 
 test("a 400 is permanent: that batch is counted as rejected and logged once, not retried; the rest is delivered", { timeout: 30_000 }, async () => {

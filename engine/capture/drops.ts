@@ -6,8 +6,30 @@
 // drops: measured here, they stayed 0 while the ring overflowed.)
 
 import { readdirSync, readFileSync, readlinkSync } from "node:fs";
-import { join } from "node:path";
+import { basename, dirname, join } from "node:path";
 import { constants } from "node:os";
+
+/** netsig's own folder: a clone, or node_modules/netsig in the project that installed it */
+export const PACKAGE_ROOT = join(__dirname, "..", "..", "..");
+
+/** the folder whose node_modules holds netsig (a clone: the clone itself) */
+export function projectRoot(): string {
+  return basename(dirname(PACKAGE_ROOT)) === "node_modules" ? dirname(dirname(PACKAGE_ROOT)) : PACKAGE_ROOT;
+}
+
+/** a path as one shell word */
+export function shellWord(s: string): string {
+  return /^[\w@%+=:,./-]+$/.test(s) ? s : `'${s.replace(/'/g, `'\\''`)}'`;
+}
+
+/**
+ * The command that builds the native part where this netsig is. Not `npm run
+ * native`: a project that installed netsig has no such script, and npm runs
+ * netsig's install script (which builds it) only when allowed to.
+ */
+export function nativeBuildCommand(): string {
+  return `node ${shellWord(join(PACKAGE_ROOT, "native", "build.js"))}`;
+}
 
 interface PktStats { stats(fd: number): [number, number] | null; setSnaplen?(n: number): void }
 
@@ -23,7 +45,7 @@ export function nativeAddon(): PktStats | null {
   try {
     const m = { exports: {} as PktStats };
     const { RTLD_NOW, RTLD_GLOBAL } = constants.dlopen as Record<string, number>;
-    process.dlopen(m, join(__dirname, "..", "..", "..", "native", "pktstats", "build", "Release", "pktstats.node"), RTLD_NOW | RTLD_GLOBAL);
+    process.dlopen(m, join(PACKAGE_ROOT, "native", "pktstats", "build", "Release", "pktstats.node"), RTLD_NOW | RTLD_GLOBAL);
     addon = m.exports;
   } catch {
     addon = null;

@@ -11,7 +11,8 @@
 //  - it asks libpcap for a 65535-byte snap length (netsig's native part
 //    substitutes --snaplen: see LiveOptions.snaplen); it has no pcap_stats.
 
-import { KernelDrops, packetSocketFds, setSnaplen } from "./drops";
+import { join } from "node:path";
+import { KernelDrops, nativeBuildCommand, packetSocketFds, projectRoot, setSnaplen, shellWord } from "./drops";
 import { LinkType, type PacketHandler, type PacketRecord } from "./types";
 
 interface CapInstance {
@@ -35,10 +36,22 @@ export function loadCap(): CapModule {
     // eslint-disable-next-line @typescript-eslint/no-var-requires
     return require("cap") as CapModule;
   } catch {
-    throw new LiveCaptureError(
-      "live capture needs libpcap and the cap package: apt-get install libpcap-dev, then npm rebuild cap (replay works without them)",
-    );
+    throw new LiveCaptureError(capMissing());
   }
+}
+
+/**
+ * What to do when cap does not load: it is an optional dependency, so it may
+ * be absent (not installed), or present with its addon not built (no
+ * libpcap-dev at install time, or its install script not allowed).
+ */
+export function capMissing(): string {
+  const project = projectRoot();
+  let installed = true;
+  try { require.resolve("cap/package.json"); } catch { installed = false; }
+  return installed
+    ? `live capture needs the cap package's libpcap addon, which is not built: apt-get install libpcap-dev, allow cap's install script ("cap": true under "allowScripts" in ${shellWord(join(project, "package.json"))}), then run npm rebuild cap in ${shellWord(project)} (replay works without it)`
+    : `live capture needs the cap package (libpcap), which is not installed: apt-get install libpcap-dev, then run npm install cap in ${shellWord(project)} (replay works without it)`;
 }
 
 const LINK_TYPES: Record<string, number> = {
@@ -90,7 +103,7 @@ export class LiveCapture {
     // (this also loads the native part, which must be there before cap calls libpcap)
     const snaplen = opts.snaplen ?? DEFAULT_SNAPLEN;
     if (!setSnaplen(snaplen)) {
-      if (opts.snaplenRequired) throw new LiveCaptureError(`--snaplen needs netsig's native part (native/pktstats): run npm run native (it needs a C compiler and libpcap-dev)`);
+      if (opts.snaplenRequired) throw new LiveCaptureError(`--snaplen needs netsig's native part (native/pktstats), which is not built: run ${nativeBuildCommand()} (it needs make, python3 and a C compiler)`);
     } else this.snaplen = snaplen;
     this.cap = new mod.Cap();
     // (each capture counts the drops of its own socket only)

@@ -1,17 +1,20 @@
 // `netsig signatures list|test|new`: tools for signature authors.
 //   list  load the folders (in the sandbox, as `replay` would) and print each
 //         signature's id, name, version, selected events and file
-//   test  run one file against a capture: its findings on stdout, its load
-//         problems and errors (file:line) on stderr; exit 1 if it had any
+//   test  run a file (or a folder's files) against a capture: findings on
+//         stdout, load problems and errors (file:line) on stderr; exit 1 if a
+//         file did not load, threw, or was quarantined (hung)
 //   new   scaffold a typed signature and a tsconfig.json so editors resolve
 //         `netsig` and `netsig/helpers` and autocomplete the API
 
-import { existsSync, writeFileSync } from "node:fs";
+import { existsSync, mkdirSync, statSync, writeFileSync } from "node:fs";
 import { hostname } from "node:os";
 import { basename, join, relative, resolve } from "node:path";
-import { parseArgs } from "node:util";
+import { parseCommand } from "./args";
 import { UsageError } from "../events/filter";
 import { EVENT_NAMES } from "../events/types";
+import type { SignatureEngine } from "../sandbox/host";
+import { listSignatureFiles } from "../sandbox/loader";
 import { SHIPPED_SIGNATURES, startSignatures } from "./signatures";
 import { replay } from "./replay";
 
@@ -20,11 +23,12 @@ signatures commands:
   signatures list [--signatures DIR]... [--output table|json]
                      load the folders (default: the shipped signatures) and list
                      id, name, version, selected events and file of each
-  signatures test FILE --pcap CAPTURE [--events NAMES] [--output json|table]
-                     run one signature file against a capture: findings on stdout,
-                     load problems and errors (file:line) on stderr; exit 1 if any
+  signatures test FILE|FOLDER --pcap CAPTURE [--events NAMES] [--output json|table]
+                     run a signature file (or each file of a folder) against a capture:
+                     findings on stdout, load problems and errors (file:line) on stderr;
+                     exit 1 if one did not load, threw, or hung (was quarantined)
   signatures new NAME [--dir DIR]
-                     write DIR/NAME.ts (default DIR: .), a typed signature to start
+                     write DIR/NAME.ts (default DIR: ., created if missing), a typed signature to start
                      from, and DIR/tsconfig.json (if missing) so editors resolve
                      "netsig" and "netsig/helpers"`;
 
@@ -50,7 +54,7 @@ export function maskNames(mask: number): string {
 }
 
 async function list(argv: string[]): Promise<number> {
-  const { values, positionals } = parseArgs({
+  const { values, positionals } = parseCommand("netsig signatures list", {
     args: argv, allowPositionals: true,
     options: { signatures: { type: "string", multiple: true }, output: { type: "string", default: "table" } },
   });
@@ -78,30 +82,64 @@ async function list(argv: string[]): Promise<number> {
 }
 
 async function testOne(argv: string[]): Promise<number> {
-  const { values, positionals } = parseArgs({
+  const { values, positionals } = parseCommand("netsig signatures test", {
     args: argv, allowPositionals: true,
     options: {
       pcap: { type: "string" }, events: { type: "string" }, output: { type: "string", default: "json" },
       quiet: { type: "boolean", default: false },
     },
   });
-  if (positionals.length !== 1) throw new UsageError("signatures test needs exactly one signature file: netsig signatures test FILE --pcap CAPTURE");
+  if (positionals.length !== 1) throw new UsageError("signatures test needs exactly one signature file or folder: netsig signatures test FILE|FOLDER --pcap CAPTURE");
   if (!values.pcap) throw new UsageError("signatures test needs --pcap CAPTURE (a pcap or pcapng file to run the signature on)");
-  const file = resolve(positionals[0]);
-  if (!existsSync(file)) throw new UsageError(`${positionals[0]}: no such file`);
+  const target = resolve(positionals[0]);
+  let folder: boolean;
+  try { folder = statSync(target).isDirectory(); } catch { throw new UsageError(`${positionals[0]}: no such file or folder`); }
+  const files = folder ? listSignatureFiles([target]).files : [target];
+  if (files.length === 0) throw new UsageError(`${positionals[0]}: no signature file (.ts or .js) in this folder`);
   const r = await replay({
     file: values.pcap, events: values.events, filters: [], format: values.output!, quiet: values.quiet,
-    signatures: { files: [file], sandboxed: true, watch: false },
+    signatures: folder ? { dirs: [target], sandboxed: true, watch: false } : { files: [target], sandboxed: true, watch: false },
   });
   const e = r.engine;
   if (!e) return r.code;
-  const loaded = [...e.signatures.values()].length > 0;
-  if (!values.quiet) {
-    process.stderr.write(loaded
-      ? `netsig: ${basename(file)}: ${e.stats.findings} findings, ${e.stats.errors} errors\n`
-      : `netsig: ${basename(file)}: not loaded (see above)\n`);
+  let failed = false;
+  for (const f of files) {
+    const v = verdict(e, f);
+    failed ||= v.failed;
+    // a failure is said even with --quiet: it is the test's result
+    if (v.failed || !values.quiet) process.stderr.write(`netsig: ${folder ? relative(process.cwd(), f) || f : basename(f)}: ${v.line}\n`);
   }
-  return r.code !== 0 ? r.code : !loaded || e.stats.errors > 0 || e.problems.length > 0 ? 1 : 0;
+  // the sandbox could not be restarted: nothing after that point was tested
+  if (e.failed !== null) { process.stderr.write(`netsig: ${positionals[0]}: FAILED: the signature sandbox stopped (${e.failed})\n`); failed = true; }
+  return r.code !== 0 ? r.code : failed || e.problems.length > 0 ? 1 : 0;
+}
+
+/**
+ * What `signatures test` says of one file, and whether the test failed: it
+ * fails when the file did not load, when a signature of it threw (any error
+ * counts), or when it was quarantined (it hung: ran past the time limit in
+ * one call, or stopped the sandbox) or disabled (too many errors). A
+ * quarantined signature reports nothing more, so "0 findings, 0 errors"
+ * alone would read as a pass.
+ */
+export function verdict(e: SignatureEngine, file: string): { failed: boolean; line: string } {
+  const sigs = [...e.signatures.values()].filter((s) => s.file === file);
+  if (sigs.length === 0) return { failed: true, line: "not loaded (see above); FAILED" };
+  let findings = 0;
+  let errors = 0;
+  for (const s of sigs) {
+    for (const [k, n] of e.findingsBy) if (k.slice(0, k.indexOf("\t")) === s.meta.id) findings += n;
+    errors += e.errorsBy.get(s.meta.id) ?? 0;
+  }
+  const counts = `${findings} findings, ${errors} errors`;
+  const quarantined = sigs.filter((s) => s.state === "quarantined");
+  if (quarantined.length) {
+    return { failed: true, line: `${counts}; FAILED: ${quarantined.map((s) => s.meta.id || "?").join(", ")} quarantined (it hung or stopped the sandbox; see above)` };
+  }
+  const disabled = sigs.filter((s) => s.state === "disabled");
+  if (disabled.length) return { failed: true, line: `${counts}; FAILED: ${disabled.map((s) => s.meta.id).join(", ")} disabled after too many errors` };
+  if (errors > 0) return { failed: true, line: `${counts}; FAILED: it threw (see above)` };
+  return { failed: false, line: counts };
 }
 
 function pascal(name: string): string {
@@ -174,7 +212,8 @@ export function tsconfigFor(dir: string): string {
   const rel = (f: string) => { const r = relative(dir, join(sdk, f)); return r.startsWith(".") ? r : "./" + r; };
   return JSON.stringify({
     compilerOptions: {
-      target: "ES2022", module: "commonjs", moduleResolution: "bundler", lib: ["ES2022"], types: [],
+      // (module esnext: TypeScript 5 accepts "bundler" resolution only with it; 7 either way)
+      target: "ES2022", module: "esnext", moduleResolution: "bundler", lib: ["ES2022"], types: [],
       strict: true, noEmit: true, skipLibCheck: true,
       // netsig transpiles signature files itself; these paths only let editors and tsc find the API
       paths: { "netsig": [rel("index.d.ts")], "netsig/helpers": [rel("helpers.d.ts")] },
@@ -184,12 +223,16 @@ export function tsconfigFor(dir: string): string {
 }
 
 function scaffold(argv: string[]): number {
-  const { values, positionals } = parseArgs({ args: argv, allowPositionals: true, options: { dir: { type: "string", default: "." } } });
+  const { values, positionals } = parseCommand("netsig signatures new", { args: argv, allowPositionals: true, options: { dir: { type: "string", default: "." } } });
   if (positionals.length !== 1) throw new UsageError("signatures new needs a NAME, e.g. netsig signatures new dns-beacon");
   const name = positionals[0].replace(/\.ts$/, "");
   if (!/^[A-Za-z][A-Za-z0-9_-]*$/.test(name)) throw new UsageError(`"${name}": a signature name is letters, digits, - and _, starting with a letter`);
   const dir = resolve(values.dir!);
-  if (!existsSync(dir)) throw new UsageError(`${values.dir}: no such folder (create it first)`);
+  try {
+    mkdirSync(dir, { recursive: true });
+  } catch (e) {
+    throw new UsageError(`${values.dir}: cannot create the folder (${(e as NodeJS.ErrnoException).code ?? (e as Error).message}); choose another --dir`);
+  }
   const file = join(dir, `${name}.ts`);
   if (existsSync(file)) throw new UsageError(`${file} exists already; choose another name or delete it`);
   writeFileSync(file, signatureTemplate(name));

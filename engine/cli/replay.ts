@@ -2,7 +2,8 @@
 
 import { statSync } from "node:fs";
 import { hostname } from "node:os";
-import { parseArgs } from "node:util";
+import { parseCommand } from "./args";
+import { handleSignals, unfinishedWork } from "./signals";
 import { readCapture } from "../capture/reader";
 import type { ReadSummary } from "../capture/types";
 import { EventFilter, parseEventNames, UsageError } from "../events/filter";
@@ -16,6 +17,7 @@ import { FILE_OUTPUT_OPTIONS, FILE_OUTPUT_USAGE, fileOutputSummary, type FileOut
 import { withConfig } from "./config";
 import { log, setLogFormat } from "./log";
 import type { SignatureSet } from "./signatures";
+import { POD_INFO_OPTIONS, POD_INFO_USAGE, startPodInfo } from "./podinfo";
 
 export const REPLAY_USAGE = `
 replay options:
@@ -31,6 +33,7 @@ replay options:
   --config FILE      options from a YAML file (keys: the long options above; flags win)
   --log-format F     text (default) or json: one pino JSON object per line on stderr
 ${FILE_OUTPUT_USAGE}
+${POD_INFO_USAGE}
 ${WEBHOOK_USAGE}`;
 
 export interface ReplayResult {
@@ -68,31 +71,37 @@ export const REPLAY_OPTIONS = {
   "log-format": { type: "string" },
   ...FILE_OUTPUT_OPTIONS,
   ...WEBHOOK_OPTIONS,
+  ...POD_INFO_OPTIONS,
 } as const;
 
 export async function replayCommand(argv: string[]): Promise<number> {
-  const { values, positionals } = parseArgs({
+  const { values, positionals } = parseCommand("netsig replay", {
     args: withConfig(argv, REPLAY_OPTIONS),
     allowPositionals: true,
     options: REPLAY_OPTIONS,
-  });
+  }, { also: ["config"] });
   if (values.help) {
     process.stdout.write(`usage: netsig replay FILE [options]\n${REPLAY_USAGE}\n`);
     return 0;
   }
   if (positionals.length !== 1) throw new UsageError("replay needs exactly one capture file (or - for standard input)");
   setLogFormat(values["log-format"]);
-  return (await replay({
-    file: positionals[0],
-    events: values.events,
-    filters: values.filter ?? [],
-    format: values.output,
-    quiet: values.quiet,
-    signatures: values.signatures || values.rules
-      ? { dirs: values.signatures ?? [], ruleDirs: values.rules ?? [], sandboxed: !values.unsandboxed, watch: true } : undefined,
-    webhooks: values,
-    fileOutput: values,
-  })).code;
+  const pod = startPodInfo(values["pod-info"], (l) => log(l, /last good/.test(l) ? "warn" : "info"));
+  try {
+    return (await replay({
+      file: positionals[0],
+      events: values.events,
+      filters: values.filter ?? [],
+      format: values.output,
+      quiet: values.quiet,
+      signatures: values.signatures || values.rules
+        ? { dirs: values.signatures ?? [], ruleDirs: values.rules ?? [], sandboxed: !values.unsandboxed, watch: true } : undefined,
+      webhooks: values,
+      fileOutput: values,
+    })).code;
+  } finally {
+    pod.close();
+  }
 }
 
 export interface ReplayOptions {
@@ -126,16 +135,31 @@ export async function replay(o: ReplayOptions): Promise<{ code: number; engine?:
   const progress = startProgress(file, pipeline, o.quiet);
   const t0 = performance.now();
   let summary: ReadSummary;
+  // SIGINT/SIGTERM: stop reading, then drain as at the end of the file
+  const abort = new AbortController();
+  const stopped = new Error("stopped by a signal");
+  const signals = handleSignals({
+    stop: () => abort.abort(stopped),
+    flush: () => out.flush(),
+    unfinished: () => unfinishedWork(engine, webhooks),
+    hupIgnored: "replay reads a capture once (hot reload of the signature and rule folders is on)",
+  });
   try {
     // each chunk read goes to the signatures at once (a slow source, like a paced
     // standard input, is not held back until a batch fills)
-    summary = await readCapture(file, pipeline.onPacket, engine ? { between: () => { engine!.sendPartial(); return engine!.drain(); } } : {});
+    const between = engine ? () => { engine!.sendPartial(); return engine!.drain(); } : undefined;
+    summary = await readCapture(file, pipeline.onPacket, { signal: abort.signal, between }).catch((e: unknown) => {
+      if (e !== stopped) throw e;
+      const st = pipeline.decoder.stats;
+      return { format: "unknown", packets: st.packets, bytes: 0 } satisfies ReadSummary;
+    });
     watcher?.close();
     if (engine) {
       await engine.signal({ type: "source_complete" });
       await engine.close();
     }
   } finally {
+    signals.close();
     watcher?.close();
     progress.stop();
     out.flush();

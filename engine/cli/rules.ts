@@ -8,7 +8,7 @@
 
 import { existsSync, statSync } from "node:fs";
 import { relative, resolve } from "node:path";
-import { parseArgs } from "node:util";
+import { parseCommand } from "./args";
 import { UsageError } from "../events/filter";
 import { formatProblem } from "../sandbox/loader";
 import { loadRules, SHIPPED_RULES } from "../rules/load";
@@ -17,12 +17,13 @@ import { replay } from "./replay";
 
 export const RULES_USAGE = `
 rules commands:
-  rules validate [DIR|FILE]...
+  rules validate [DIR|FILE]... [--lists DIR|FILE]...
                      compile the YAML rules (default: the shipped pack) and print each
                      problem as file:line:column: message; exit 1 if there is one
-  rules test FILE --pcap CAPTURE [--lists DIR]... [--events NAMES] [--output json|table]
-                     run the rules of one file against a capture (--lists: folders whose
-                     lists and macros the file uses); findings on stdout, counts on stderr
+                     (--lists: folders or files whose lists and macros they use)
+  rules test FILE --pcap CAPTURE [--lists DIR|FILE]... [--events NAMES] [--output json|table]
+                     run the rules of one file against a capture (--lists: folders or files
+                     whose lists and macros the file uses); findings on stdout, counts on stderr
   rules list [--rules DIR]... [--output table|json]
                      id, kind, severity, events and place of each rule`;
 
@@ -52,10 +53,19 @@ function split(paths: string[]): { dirs: string[]; files: string[] } {
 
 const rel = (f: string) => relative(process.cwd(), f) || f;
 
+/** --lists: folders or files that must exist */
+function lists(values: string[] | undefined): string[] {
+  return (values ?? []).map((p) => {
+    const d = ruleDir(p);
+    if (!existsSync(d)) throw new UsageError(`--lists ${p}: no such file or folder`);
+    return d;
+  });
+}
+
 function validate(argv: string[]): number {
-  const { positionals } = parseArgs({ args: argv, allowPositionals: true, options: {} });
+  const { values, positionals } = parseCommand("netsig rules validate", { args: argv, allowPositionals: true, options: { lists: { type: "string", multiple: true } } });
   const { dirs, files } = split(positionals.length ? positionals : [SHIPPED_RULES]);
-  const r = loadRules(dirs, files);
+  const r = loadRules(dirs, files, lists(values.lists));
   for (const p of r.problems) process.stdout.write(formatProblem({ ...p, file: rel(p.file) }) + "\n");
   const n = (k: string) => r.result.units.filter((u) => u.ir.kind === k).length;
   process.stderr.write(`netsig: ${r.texts.size} files: ${n("rule")} rules, ${n("correlation")} correlations; ${r.problems.length} problem${r.problems.length === 1 ? "" : "s"}\n`);
@@ -63,7 +73,7 @@ function validate(argv: string[]): number {
 }
 
 async function testRules(argv: string[]): Promise<number> {
-  const { values, positionals } = parseArgs({
+  const { values, positionals } = parseCommand("netsig rules test", {
     args: argv, allowPositionals: true,
     options: {
       pcap: { type: "string" }, lists: { type: "string", multiple: true }, events: { type: "string" },
@@ -76,7 +86,7 @@ async function testRules(argv: string[]): Promise<number> {
   if (!existsSync(file) || statSync(file).isDirectory()) throw new UsageError(`${positionals[0]}: no such file`);
   const r = await replay({
     file: values.pcap, events: values.events, filters: [], format: values.output!, quiet: true,
-    signatures: { ruleFiles: [file], ruleContext: values.lists ?? [], sandboxed: true, watch: false },
+    signatures: { ruleFiles: [file], ruleContext: lists(values.lists), sandboxed: true, watch: false },
   });
   const e = r.engine;
   if (!e) return r.code;
@@ -91,7 +101,7 @@ async function testRules(argv: string[]): Promise<number> {
 }
 
 function list(argv: string[]): number {
-  const { values, positionals } = parseArgs({
+  const { values, positionals } = parseCommand("netsig rules list", {
     args: argv, allowPositionals: true,
     options: { rules: { type: "string", multiple: true }, output: { type: "string", default: "table" } },
   });

@@ -6,7 +6,8 @@
 // is decoded by its own interface's link type). SIGHUP reloads --config.
 
 import { hostname } from "node:os";
-import { parseArgs } from "node:util";
+import { parseCommand } from "./args";
+import { nativeBuildCommand } from "../capture/drops";
 import { LiveCapture } from "../capture/live";
 import { EventFilter, parseEventNames, UsageError } from "../events/filter";
 import { EVENT_OUTPUT_OPTIONS } from "./output";
@@ -18,6 +19,8 @@ import { log } from "./log";
 import { Ops, OPS_OPTIONS, OPS_USAGE } from "./ops";
 import { FILE_OUTPUT_OPTIONS, FILE_OUTPUT_USAGE, fileOutputSummary } from "./fileoutput";
 import { reloadOnSighup } from "./reload";
+import { handleSignals, unfinishedWork } from "./signals";
+import { POD_INFO_OPTIONS, POD_INFO_USAGE, startPodInfo } from "./podinfo";
 
 export const RUN_USAGE = `
 run options:
@@ -38,6 +41,7 @@ run options:
                      SIGHUP reads it again: signature folders, --min-severity and
                      --quiet-findings change at once, other options need a restart
 ${FILE_OUTPUT_USAGE}
+${POD_INFO_USAGE}
 ${OPS_USAGE}
 ${WEBHOOK_USAGE}`;
 
@@ -52,14 +56,15 @@ export const RUN_OPTIONS = {
   ...FILE_OUTPUT_OPTIONS,
   ...WEBHOOK_OPTIONS,
   ...OPS_OPTIONS,
+  ...POD_INFO_OPTIONS,
 } as const;
 
 export async function runCommand(argv: string[]): Promise<number> {
-  const { values, positionals } = parseArgs({
+  const { values, positionals } = parseCommand("netsig run", {
     args: withConfig(argv, RUN_OPTIONS),
     allowPositionals: true,
     options: RUN_OPTIONS,
-  });
+  }, { also: ["config"] });
   if (values.help) {
     process.stdout.write(`usage: netsig run [options]\n${RUN_USAGE}\n`);
     return 0;
@@ -73,6 +78,7 @@ export async function runCommand(argv: string[]): Promise<number> {
   if (values.output !== "json" && values.output !== "table") throw new UsageError(`unknown --output "${values.output}": use json or table`);
   const snaplen = values.snaplen === undefined ? undefined : Number(values.snaplen);
   if (snaplen !== undefined && !(Number.isInteger(snaplen) && snaplen >= 64 && snaplen <= 65535)) throw new UsageError(`--snaplen must be a whole number from 64 to 65535, not "${values.snaplen}"`);
+  const pod = startPodInfo(values["pod-info"], (l) => log(l, /last good/.test(l) ? "warn" : "info"));
   const ops = await Ops.start(values, values.quiet);
   const ifaces = values.iface!;
   const twice = ifaces.find((n, i) => ifaces.indexOf(n) !== i);
@@ -89,6 +95,7 @@ export async function runCommand(argv: string[]): Promise<number> {
   } catch (e) {
     for (const c of captures) c.close();
     watcher?.close();
+    pod.close();
     await engine?.close();
     await ops.close();
     throw e;
@@ -108,6 +115,7 @@ export async function runCommand(argv: string[]): Promise<number> {
       clearInterval(flusher);
       clearInterval(poller);
       reload?.close();
+      pod.close();
       for (const c of captures) c.close();
       watcher?.close();
       if (engine) {
@@ -125,7 +133,7 @@ export async function runCommand(argv: string[]): Promise<number> {
         for (const c of captures) {
           log(`netsig: ${c.iface}: ${c.packets} packets captured` + (c.truncated ? ` (${c.truncated} cut at ${c.snaplen} bytes)` : "") + ", " + (c.kernel.available
             ? `${c.kernel.drops} dropped by the kernel`
-            : "kernel drop count unavailable (native/pktstats not built: npm run native)"),
+            : `kernel drop count unavailable (native/pktstats not built: ${nativeBuildCommand()})`),
           "info", { iface: c.iface, captured: c.packets, kernelDrops: c.kernel.available ? c.kernel.drops : null });
         }
         if (captures.length > 1 && captures.every((c) => c.kernel.available)) {
@@ -142,7 +150,16 @@ export async function runCommand(argv: string[]): Promise<number> {
       await ops.close();
       resolve(0);
     };
-    process.once("SIGINT", () => void stop());
-    process.once("SIGTERM", () => void stop());
+    const signals = handleSignals({
+      stop: () => void stop().finally(() => signals.close()),
+      flush: () => { out.flush(); },
+      unfinished: () => unfinishedWork(engine, webhooks),
+      // with --config, reload.ts answers SIGHUP; without, the folders are read again
+      hup: reload ? () => undefined : watcher ? () => {
+        log("netsig: SIGHUP: reading the signature and rule folders again (no --config to reload)", "info");
+        watcher.rescan();
+      } : undefined,
+      hupIgnored: "no --config, --signatures or --rules to reload",
+    });
   });
 }

@@ -41,6 +41,11 @@ export class Watchers {
     await this.signatures?.settled();
     await this.rules?.settled();
   }
+  /** read the folders again now (SIGHUP without --config) */
+  rescan(): void {
+    this.signatures?.rescan();
+    this.rules?.rescan();
+  }
   close(): void {
     this.signatures?.close();
     this.rules?.close();

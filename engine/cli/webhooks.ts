@@ -9,11 +9,12 @@ import { readFileSync } from "node:fs";
 import { join } from "node:path";
 import { UsageError } from "../events/filter";
 import { WEBHOOK_FORMATS, type WebhookFormat } from "../outputs/formats";
+import { podContext } from "./podinfo";
 import { WebhookOutput } from "../outputs/webhook";
 import { addSecret, log } from "./log";
 
 export const WEBHOOK_USAGE = `
-webhook options (findings of --signatures, POSTed in batches; at-least-once, spooled on disk):
+webhook options (findings of --signatures and --rules, POSTed in batches; at-least-once, spooled on disk):
   --webhook URL              http(s) receiver, repeatable; or a JSON object with a "url" and its own
                              options, which win over the ones below for it: '{"url":"https://siem/hook",
                              "format":"ecs","token-env":"SIEM_TOKEN","min-severity":3}' (keys: the
@@ -145,6 +146,7 @@ function webhookSettings(v: WebhookValues) {
     batchAgeMs: int("webhook-batch-age", v["webhook-batch-age"], 1000, 0),
     timeoutMs: int("webhook-timeout", v["webhook-timeout"], 10_000, 1),
     log: (m: string) => log(m, "warn"),
+    pod: podContext,
   };
 }
 
@@ -156,7 +158,7 @@ export function webhooksFrom(v: WebhookValues, withSignatures: boolean): Webhook
     if (stray) throw new UsageError(`--${stray} needs --webhook`);
     return undefined;
   }
-  if (!withSignatures) throw new UsageError("--webhook sends findings: give --signatures DIR too");
+  if (!withSignatures) throw new UsageError("--webhook sends findings: give --signatures DIR or --rules DIR (--rules @shipped: the shipped pack) too");
   const spoolDir = v["spool-dir"] ?? "netsig-spool";
   const waitMs = int("webhook-wait", v["webhook-wait"], 30, 0) * 1000;
   const seen = new Set<string>();

@@ -7,7 +7,9 @@
 // Packet fields and runs the same event builder (events/build.ts, bundled into
 // the sandbox) on them.
 //
-// A batch is one string: a JSON array of the batch's distinct strings (IPs,
+// A batch is one string: the pod's identity (envelope.ts: "" when none; sent
+// with every batch, so that a sandbox started again after a crash has it, and
+// a reload of it reaches the realm with the next batch), a \u0001, a JSON array of the batch's distinct strings (IPs,
 // names, RDATA text), a NUL, then every number as UTF-16 code units: a
 // number below 0xFFFF is one unit (nearly every field), any other uint32 is
 // 0xFFFF and its two 16-bit halves; a timestamp's seconds (a float64) go as
@@ -26,7 +28,10 @@ import {
 } from "../decode/dnstypes";
 import { Layer, type Packet } from "../decode/packet";
 import { timestampNumber, timestampString } from "../decode/timestamp";
+import { POD } from "../events/envelope";
 
+/** ends the pod identity at the start of a batch (JSON text holds no raw control character) */
+const POD_END = "\u0001";
 const SCRATCH = new Float64Array(1);
 const SCRATCH32 = new Uint32Array(SCRATCH.buffer);
 
@@ -189,7 +194,7 @@ export class BatchPacker {
     const bytes = Buffer.from(this.units.buffer, this.units.byteOffset, this.n * 2);
     // (UTF-16LE: a big-endian host swaps a copy)
     const numbers = (LITTLE_ENDIAN ? bytes : Buffer.from(bytes).swap16()).toString("ucs2");
-    const out = JSON.stringify(this.strings) + "\0" + numbers;
+    const out = POD.envelope.transport + POD_END + JSON.stringify(this.strings) + "\0" + numbers;
     this.n = 0;
     this.count = 0;
     this.strings = [];
@@ -208,9 +213,14 @@ export class BatchReader {
   private readonly f64 = new Float64Array(1);
   private readonly f64u32 = new Uint32Array(this.f64.buffer);
 
+  /** the pod envelope the batch's events carry (envelope.ts: its transport string) */
+  readonly pod: string;
+
   constructor(batch: string) {
-    const cut = batch.indexOf("\0");
-    this.strs = JSON.parse(batch.slice(0, cut)) as string[];
+    const head = batch.indexOf(POD_END);
+    this.pod = batch.slice(0, head);
+    const cut = batch.indexOf("\0", head);
+    this.strs = JSON.parse(batch.slice(head + 1, cut)) as string[];
     this.s = batch;
     this.k = cut + 1;
   }

@@ -4,6 +4,7 @@
 // eBPF tracer knows (process, cgroup, namespaces, container) carry the neutral
 // values Tracee prints for an unknown context; the objects they hold are shared,
 // frozen constants, as are the empty SOA/SRV/MX/URI sub-records of DNS answers.
+// The pod's container and kubernetes objects are the process's (envelope.ts).
 
 import {
   DNS_TYPE_A, DNS_TYPE_AAAA, DNS_TYPE_CNAME, DNS_TYPE_HINFO, DNS_TYPE_MX, DNS_TYPE_NS, DNS_TYPE_OPT, DNS_TYPE_PTR,
@@ -15,6 +16,7 @@ import {
   dnsClassName, dnsOpCodeName, dnsOptionCodeName, dnsResponseCodeName, dnsTypeName, icmpv4TypeCodeName, icmpv6TypeCodeName,
   ipProtocolName,
 } from "./vocab";
+import { POD } from "./envelope";
 import {
   Ev, EVENT_NAMES, eventId,
   type Arg, type DnsAnswer, type DnsQueryData, type DnsResponseData, type PktMeta, type ProtoDNS,
@@ -22,7 +24,6 @@ import {
 } from "./types";
 
 const EXECUTABLE = Object.freeze({ path: "" });
-const EMPTY = Object.freeze({}) as Record<string, unknown>;
 const MATCHED_POLICIES = Object.freeze([""]) as string[];
 const STACK = Object.freeze([0]) as number[];
 const CONTEXT_FLAGS = Object.freeze({ containerStarted: false, isCompat: false });
@@ -44,6 +45,7 @@ export interface EventContext {
 export type EventSink = (ev: TraceeEvent, kind: Ev, p: Packet) => void;
 
 function envelope(kind: Ev, ts: number, hostName: string, args: Arg[]): TraceeEvent {
+  const pod = POD.envelope;
   return {
     timestamp: ts,
     threadStartTime: 0,
@@ -61,9 +63,9 @@ function envelope(kind: Ev, ts: number, hostName: string, args: Arg[]): TraceeEv
     processName: "",
     executable: EXECUTABLE,
     hostName,
-    containerId: "",
-    container: EMPTY,
-    kubernetes: EMPTY,
+    containerId: pod.containerId,
+    container: pod.container,
+    kubernetes: pod.kubernetes,
     eventId: EVENT_IDS[kind],
     eventName: EVENT_NAMES[kind],
     matchedPolicies: MATCHED_POLICIES,

@@ -8,6 +8,7 @@
 // written digit by digit, and ASCII strings byte by byte; only strings that
 // need escaping or are not ASCII go through goString.
 
+import { POD, type PodEnvelope } from "./envelope";
 import { goString } from "./json";
 import {
   EVENT_NAMES, eventId, type Arg, type DnsQueryData, type DnsResponseData, type Ev, type PktMeta, type ProtoDNS,
@@ -346,6 +347,14 @@ const ARG_LAYOUT: [string, string][][] = [
   [["metadata", "trace.PktMeta"], ["dns_response", "[]trace.DnsResponseData"]],
 ];
 
+const argHead = (name: string, type: string) => '{"name":' + goString(name) + ',"type":' + goString(type) + ',"value":';
+
+/** `"containerId":...,"container":{...},"kubernetes":{...}` as Go writes them (keys in Tracee's order) */
+export function podText(e: PodEnvelope): string {
+  const obj = (o: Readonly<Record<string, string>>) => "{" + Object.keys(o).map((k) => goString(k) + ":" + goString(o[k])).join(",") + "}";
+  return '"containerId":' + goString(e.containerId) + ',"container":' + obj(e.container) + ',"kubernetes":' + obj(e.kubernetes);
+}
+
 /**
  * Writes the events netsig built from packets, one JSON line each. Everything
  * but the timestamp and the arg values is the same for a run and an event
@@ -354,23 +363,31 @@ const ARG_LAYOUT: [string, string][][] = [
  */
 export class EventBytesWriter {
   /** per event type: from after the timestamp to the first arg's value */
-  private readonly heads: Uint8Array[];
+  private heads: Uint8Array[] = [];
   /** per event type and arg i > 0: from the end of arg i-1's value to arg i's value */
   private readonly between: Uint8Array[][];
   private readonly open = enc('{"timestamp":');
   private readonly close = enc("}]}\n");
+  /** the pod envelope (envelope.ts) the heads were made with */
+  private version = -1;
 
-  constructor(hostName: string, private readonly fallback: (v: unknown) => string) {
-    const argHead = (name: string, type: string) => '{"name":' + goString(name) + ',"type":' + goString(type) + ',"value":';
+  constructor(private readonly hostName: string, private readonly fallback: (v: unknown) => string) {
+    this.between = ARG_LAYOUT.map((layout) => layout.map(([n, t], j) => (j === 0 ? new Uint8Array(0) : enc("}," + argHead(n, t)))));
+    this.encodeHeads();
+  }
+
+  /** the envelope text, once per pod identity (a reload of it makes them again) */
+  private encodeHeads(): void {
+    this.version = POD.version;
+    const pod = podText(POD.envelope);
     this.heads = EVENT_NAMES.map((name, i) => new Uint8Array(Buffer.from(
       ',"threadStartTime":0,"processorId":0,"processId":0,"cgroupId":0,"threadId":0,"parentProcessId":0,' +
       '"hostProcessId":0,"hostThreadId":0,"hostParentProcessId":0,"userId":0,"mountNamespace":0,"pidNamespace":0,' +
-      '"processName":"","executable":{"path":""},"hostName":' + goString(hostName) +
-      ',"containerId":"","container":{},"kubernetes":{},"eventId":"' + eventId(i as Ev) + '","eventName":"' + name +
+      '"processName":"","executable":{"path":""},"hostName":' + goString(this.hostName) +
+      ',' + pod + ',"eventId":"' + eventId(i as Ev) + '","eventName":"' + name +
       '","matchedPolicies":[""],"argsNum":' + ARG_LAYOUT[i].length +
       ',"returnValue":0,"syscall":"","stackAddresses":[0],"contextFlags":{"containerStarted":false,"isCompat":false},' +
       '"threadEntityId":0,"processEntityId":0,"parentEntityId":0,"args":[' + argHead(...ARG_LAYOUT[i][0]), "utf8")));
-    this.between = ARG_LAYOUT.map((layout) => layout.map(([n, t], j) => (j === 0 ? new Uint8Array(0) : enc("}," + argHead(n, t)))));
   }
 
   /** one event and its newline; `ts` is the exact timestamp literal (digits only) */
@@ -381,6 +398,7 @@ export class EventBytesWriter {
     for (let i = 0; i < args.length; i++) {
       if (args[i].name !== layout[i][0] || args[i].type !== layout[i][1]) { this.writeGeneric(w, ev, kind, ts); return; }
     }
+    if (this.version !== POD.version) this.encodeHeads();
     w.raw(this.open);
     w.ascii(ts);
     w.raw(this.heads[kind]);
@@ -395,6 +413,7 @@ export class EventBytesWriter {
 
   /** an event whose args are not the standard layout (e.g. changed by a filter or a test) */
   private writeGeneric(w: ByteWriter, ev: TraceeEvent, kind: Ev, ts: string): void {
+    if (this.version !== POD.version) this.encodeHeads();
     const head = Buffer.from(this.heads[kind]).toString("utf8");
     const envelope = head.slice(0, head.indexOf('"argsNum":') + 10) + ev.args.length + head.slice(head.indexOf(',"returnValue"'), head.indexOf('"args":[') + 8);
     w.raw(this.open);

@@ -26,8 +26,10 @@ export interface TraceeEvent {
   executable: { path: string };
   hostName: string;
   containerId: string;
-  container: Record<string, unknown>;
-  kubernetes: Record<string, unknown>;
+  /** Tracee's Container {id, name, image, imageDigest}: only the keys with a value (engine/events/envelope.ts) */
+  container: Readonly<Record<string, unknown>>;
+  /** Tracee's Kubernetes {podName, podNamespace, podUID}: likewise */
+  kubernetes: Readonly<Record<string, unknown>>;
   eventId: string;
   eventName: string;
   matchedPolicies: string[];

@@ -7,7 +7,9 @@
 // backoff and full jitter (base * 2^attempt, capped, times a random 0..1),
 // or after Retry-After (seconds or an HTTP date) when the receiver says so.
 // Any other status (4xx, 3xx) is permanent for that request: its findings are
-// counted as rejected, one line is logged, and delivery moves on.
+// counted as rejected, one line is logged, and delivery moves on. When
+// delivery works again after failed requests, one line says for how long it
+// failed and how many findings were delayed.
 //
 // Secrets (the token, the HMAC key) are never logged; URLs are logged
 // without user info and query string.
@@ -16,7 +18,7 @@ import { createHmac } from "node:crypto";
 import { request as httpRequest, type IncomingMessage } from "node:http";
 import { request as httpsRequest, Agent as HttpsAgent } from "node:https";
 import { Agent as HttpAgent } from "node:http";
-import { requestBodies, severityOf, type WebhookFormat } from "./formats";
+import { requestBodies, severityOf, type PodContext, type WebhookFormat } from "./formats";
 import { Spool, type SpoolItem } from "./spool";
 
 export interface WebhookOptions {
@@ -40,6 +42,8 @@ export interface WebhookOptions {
   retryBaseMs?: number;
   retryMaxMs?: number;
   log?: (msg: string) => void;
+  /** the pod's labels, node ... when a request is made (engine/cli/podinfo.ts) */
+  pod?: () => PodContext;
 }
 
 export interface WebhookCounters {
@@ -87,6 +91,8 @@ export class WebhookOutput {
   private stopping = false;
   private flushing = false;
   private readonly writeErrors = new Set<string>();
+  /** failing since (ms), failed requests, the last reason, findings held meanwhile; null while delivery works */
+  private outage: { since: number; failures: number; why: string; held: number } | null = null;
   private readonly log: (msg: string) => void;
 
   constructor(o: WebhookOptions) {
@@ -127,6 +133,7 @@ export class WebhookOutput {
       this.writeErrors.add(code);
       return;
     }
+    if (this.outage) this.outage.held += keep.length;
     if (this.oldestAt === 0) this.oldestAt = Date.now();
     this.kick();
   }
@@ -190,7 +197,7 @@ export class WebhookOutput {
     let settled: SpoolItem | undefined;
     for (let i = 0; i < items.length && !this.stopping; i += perRequest) {
       const chunk = items.slice(i, i + perRequest);
-      const [req] = requestBodies(this.o.format, chunk.map((it) => it.line));
+      const [req] = requestBodies(this.o.format, chunk.map((it) => it.line), this.o.pod?.());
       if (!(await this.sendWithRetry(req.body, req.contentType, chunk.length))) break; // stopping: the rest stays spooled
       settled = chunk[chunk.length - 1];
     }
@@ -204,18 +211,33 @@ export class WebhookOutput {
     for (let attempt = 0; !this.stopping; attempt++) {
       const r = await this.post(body, contentType);
       this.c.requests++;
-      if (r.ok) { this.c.sent += count; return true; }
+      if (r.ok) {
+        this.c.sent += count;
+        if (this.outage) this.recovered(this.outage);
+        return true;
+      }
       if (!r.retry) {
         this.c.rejected += count;
         this.log(`${r.why}: ${count} finding(s) rejected, not retried`);
         return true;
       }
       this.c.retried++;
+      // (an outage: what it held back is said once delivery works again)
+      if (!this.outage) this.outage = { since: Date.now(), failures: 0, why: r.why, held: count };
+      this.outage.failures++;
+      this.outage.why = r.why;
       const wait = r.after ?? Math.random() * Math.min(max, base * 2 ** attempt);
       if (attempt === 0 || attempt % 10 === 0) this.log(`${r.why}; retrying in ${(wait / 1000).toFixed(1)} s (attempt ${attempt + 1})`);
       await this.sleepUnlessStopping(wait);
     }
     return false;
+  }
+
+  /** one line when delivery works again after failures: for how long, and what waited */
+  private recovered(o: NonNullable<WebhookOutput["outage"]>): void {
+    this.outage = null;
+    this.log(`delivering again after ${((Date.now() - o.since) / 1000).toFixed(1)} s of failures (${o.failures} failed request(s), the last: ${o.why}); ` +
+      `${o.held} finding(s) were delayed in the spool meanwhile`);
   }
 
   private async sleepUnlessStopping(ms: number): Promise<void> {

@@ -386,10 +386,10 @@ export function compileRuleFiles(files: RuleFile[]): CompileResult {
     if (key) failedKeys.add(key);
     if (e instanceof MacroError) {
       problems.push({ file: e.file, line: e.pos.line, column: e.pos.column, message: e.message, kind: "rule" });
-      problems.push({ file, line: e.usedAt.line, column: e.usedAt.column, message: `the rule's macro failed (see ${basename(e.file)}:${e.pos.line}:${e.pos.column})`, kind: "rule" });
+      problems.push({ file, line: e.usedAt.line, column: e.usedAt.column, message: `the rule's macro failed (see ${basename(e.file)}:${e.pos.line}:${e.pos.column})`, kind: "rule", ...(key ? { key } : {}) });
       return;
     }
-    if (e instanceof RuleError) { problems.push({ file, line: e.pos.line, column: e.pos.column, message: e.message, kind: "rule" }); return; }
+    if (e instanceof RuleError) { problems.push({ file, line: e.pos.line, column: e.pos.column, message: e.message, kind: "rule", ...(key ? { key } : {}) }); return; }
     throw e;
   };
 

@@ -69,14 +69,30 @@ export function unitSource(u: CompiledUnit, text: string): SignatureSource {
  */
 export function loadRules(dirs: string[], singleFiles: string[] = [], contextDirs: string[] = []):
   { sources: SignatureSource[]; problems: LoadProblem[]; result: CompileResult; texts: Map<string, string> } {
+  // (a context entry may be a lists file itself)
+  const isFile = (p: string): boolean => { try { return statSync(p).isFile(); } catch { return false; } };
+  const contextFiles = contextDirs.filter(isFile).map((f) => resolve(f));
+  contextDirs = contextDirs.filter((d) => !isFile(d));
   const listed = listRuleFiles([...dirs, ...contextDirs]);
   const single = singleFiles.map((f) => resolve(f));
-  const read = readRuleFiles([...new Set([...listed.files, ...single])]);
+  const read = readRuleFiles([...new Set([...listed.files, ...contextFiles, ...single])]);
   const result = compileRuleFiles(read.files);
   const texts = new Map(read.files.map((f) => [f.file, f.text]));
-  const runs = contextDirs.length ? new Set([...listRuleFiles(dirs).files, ...single]) : null;
+  const runs = contextDirs.length || contextFiles.length ? new Set([...listRuleFiles(dirs).files, ...single]) : null;
   const units = runs ? result.units.filter((u) => runs.has(u.file)) : result.units;
-  const problems = runs ? result.problems.filter((p) => runs.has(p.file)) : result.problems;
+  let problems = runs ? result.problems.filter((p) => runs.has(p.file)) : result.problems;
+  // a file given alone (rules validate FILE, rules test FILE) may use the lists
+  // and macros of its folder: say how to give them
+  const alone = new Set(single.filter((f) => !listed.files.includes(f)));
+  if (alone.size && !runs) problems = problems.map((p) => (alone.has(p.file) ? { ...p, message: withListsHint(p.message) } : p));
   const sources = units.map((u) => unitSource(u, texts.get(u.file) ?? ""));
   return { sources, problems: [...listed.problems, ...read.problems, ...problems], result: { ...result, units }, texts };
+}
+
+/** an undefined list or macro in a file given alone: the folder that defines it is given with --lists DIR */
+export function withListsHint(message: string): string {
+  const hint = "if another file defines it, give its file or folder: --lists DIR";
+  if (/^undefined list "%[^"]*"/.test(message)) return message.replace(/ \(define it with "list: [^"]*" and "items:" in a rules file\)$/, "") + ` (${hint})`;
+  if (/names macro "%[^"]*", which is not defined/.test(message) || /^append: list "[^"]*" is not defined in any rules file/.test(message)) return `${message} (${hint})`;
+  return message;
 }

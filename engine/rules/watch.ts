@@ -6,8 +6,8 @@
 // rule that no longer compiles keeps its previous version. Problems are
 // reported once, when they appear.
 
-import { watch, type FSWatcher } from "node:fs";
-import { resolve } from "node:path";
+import { readdirSync, statSync, watch, type FSWatcher } from "node:fs";
+import { join, resolve } from "node:path";
 import type { SignatureEngine } from "../sandbox/host";
 import { formatProblem, type LoadProblem } from "../sandbox/loader";
 import { listRuleFiles, readRuleFiles, unitSource } from "./load";
@@ -23,36 +23,71 @@ export class RuleWatcher {
   private texts: Map<string, string>;
   /** unit key -> the module loaded */
   private readonly loaded = new Map<string, string>();
+  /** unit key -> a module the engine would not load (not tried again) */
+  private readonly failed = new Map<string, string>();
   private reported: Set<string>;
-  private readonly watchers: FSWatcher[] = [];
+  /** folder -> its watch (and the folder's inode: a folder replaced is watched again) */
+  private readonly watchers = new Map<string, { watcher: FSWatcher; ino: number }>();
   private timer: NodeJS.Timeout | null = null;
   private poller: NodeJS.Timeout | null = null;
   private busy: Promise<void> = Promise.resolve();
   private closed = false;
   private readonly dirs: string[];
   private readonly settleMs: number;
+  private readonly pollMs: number;
   private readonly log: (line: string, level?: "info" | "warn") => void;
 
   constructor(dirs: string[], private readonly engine: SignatureEngine,
     start: { texts: Map<string, string>; units: { key: string; code: string }[]; problems: LoadProblem[] }, opts: RuleWatchOptions = {}) {
     this.dirs = dirs.map((d) => resolve(d));
     this.settleMs = opts.settleMs ?? 100;
+    this.pollMs = opts.pollMs ?? 500;
     this.log = opts.log ?? ((l) => process.stderr.write(l + "\n"));
     this.texts = new Map(start.texts);
     for (const u of start.units) this.loaded.set(u.key, u.code);
     this.reported = new Set(start.problems.map(formatProblem));
-    let polled = false;
-    for (const d of this.dirs) {
-      try {
-        const w = watch(d, { persistent: false, recursive: true }, () => this.changed());
-        w.on("error", () => { w.close(); this.poll(opts.pollMs ?? 500); });
-        this.watchers.push(w);
-      } catch {
-        polled = true;
-      }
-    }
-    if (polled) this.poll(opts.pollMs ?? 500);
+    if (!this.watchTrees()) this.poll(this.pollMs);
     this.changed();
+  }
+
+  /**
+   * Watch the rules folders and their subfolders, each on its own (not
+   * recursive: Node 20's recursive fs.watch on Linux watches each file's
+   * inode, and once a file was replaced — `sed -i`, an editor's save — its
+   * later edits went unseen). A folder's watch reports what happens to the
+   * files in it, whatever their inode. Called again on each change, for new,
+   * deleted and replaced subfolders. False where a folder cannot be watched
+   * (then they are polled).
+   */
+  private watchTrees(): boolean {
+    let ok = true;
+    const seen = new Set<string>();
+    const walk = (dir: string, depth: number): void => {
+      let st;
+      try { st = statSync(dir); } catch { if (depth === 0) ok = false; return; }
+      if (!st.isDirectory() || seen.has(dir)) return;
+      seen.add(dir);
+      const w = this.watchers.get(dir);
+      if (!w || w.ino !== st.ino) {
+        w?.watcher.close();
+        try {
+          const watcher = watch(dir, { persistent: false }, () => this.changed());
+          watcher.on("error", () => { watcher.close(); if (this.watchers.get(dir)?.watcher === watcher) this.watchers.delete(dir); this.changed(); });
+          this.watchers.set(dir, { watcher, ino: st.ino });
+        } catch {
+          this.watchers.delete(dir);
+          ok = false;
+          return;
+        }
+      }
+      if (depth >= 8) return;
+      let names: string[] = [];
+      try { names = readdirSync(dir); } catch { return; }
+      for (const n of names) if (!n.startsWith(".")) walk(join(dir, n), depth + 1);
+    };
+    for (const d of this.dirs) walk(d, 0);
+    for (const [dir, w] of this.watchers) if (!seen.has(dir)) { w.watcher.close(); this.watchers.delete(dir); }
+    return ok;
   }
 
   private poll(ms: number): void {
@@ -60,6 +95,11 @@ export class RuleWatcher {
     this.log(`netsig: cannot watch the rules folders for changes; checking them every ${ms} ms`, "warn");
     this.poller = setInterval(() => this.changed(), ms);
     this.poller.unref();
+  }
+
+  /** read the folders again now (SIGHUP) */
+  rescan(): void {
+    this.changed();
   }
 
   private changed(): void {
@@ -75,23 +115,42 @@ export class RuleWatcher {
 
   private async sync(): Promise<void> {
     if (this.closed) return;
+    if (!this.poller && !this.watchTrees()) this.poll(this.pollMs);
     const listed = listRuleFiles(this.dirs);
     const read = readRuleFiles(listed.files);
     const texts = new Map(read.files.map((f) => [f.file, f.text]));
     if (texts.size === this.texts.size && [...texts].every(([f, t]) => this.texts.get(f) === t)) return;
+    const edited = [...texts.keys()].filter((f) => this.texts.get(f) !== texts.get(f));
     this.texts = texts;
     const result = compileRuleFiles(read.files);
     const problems = [...listed.problems, ...read.problems, ...result.problems];
     const now = new Set(problems.map(formatProblem));
-    for (const p of problems) if (!this.reported.has(formatProblem(p))) await this.engine.load(p);
+    /** the ids of the loaded rules of a file */
+    const running = (file: string): string[] => [...this.loaded.keys()].filter((k) => k.slice(0, k.lastIndexOf("#")) === file).map((k) => k.slice(k.lastIndexOf("#") + 1));
+    let said = false;
+    for (const p of problems) {
+      if (this.reported.has(formatProblem(p))) continue;
+      // a broken file, or rule, keeps its running version: say so
+      const keeps = result.brokenFiles.has(p.file) ? running(p.file) : p.key && this.loaded.has(p.key) ? [p.key.slice(p.key.lastIndexOf("#") + 1)] : [];
+      await this.engine.load(keeps.length ? { ...p, keeps: keeps.join(", ") } : p);
+      said = true;
+    }
     this.reported = now;
     const keys = new Set<string>();
     for (const u of result.units) {
       keys.add(u.key);
-      if (this.loaded.get(u.key) === u.code) continue;
-      this.loaded.set(u.key, u.code);
-      await this.engine.load(unitSource(u, texts.get(u.file) ?? ""));
+      if ((this.loaded.get(u.key) ?? this.failed.get(u.key)) === u.code) continue;
+      said = true;
+      // (a version the engine refused is remembered as such, not as loaded:
+      // the running one, if any, stays what is compared with next time)
+      if (await this.engine.load(unitSource(u, texts.get(u.file) ?? ""))) {
+        this.loaded.set(u.key, u.code);
+        this.failed.delete(u.key);
+      } else {
+        this.failed.set(u.key, u.code);
+      }
     }
+    for (const key of [...this.failed.keys()]) if (!keys.has(key)) this.failed.delete(key);
     for (const key of [...this.loaded.keys()]) {
       if (keys.has(key)) continue;
       const file = key.slice(0, key.lastIndexOf("#"));
@@ -99,6 +158,14 @@ export class RuleWatcher {
       if (texts.has(file) && (result.brokenFiles.has(file) || result.failedKeys.has(key))) continue;
       this.loaded.delete(key);
       await this.engine.unload(key);
+      said = true;
+    }
+    // an edit that changed no rule (a comment, or a fix back to what runs) is said too
+    if (!said) {
+      for (const f of edited) {
+        const n = running(f).length;
+        this.log(`netsig: rules: ${f} changed: no rule changed${n ? ` (${n} running)` : ""}`, "info");
+      }
     }
   }
 
@@ -109,7 +176,7 @@ export class RuleWatcher {
 
   close(): void {
     this.closed = true;
-    for (const w of this.watchers) w.close();
+    for (const w of this.watchers.values()) w.watcher.close();
     if (this.timer) clearTimeout(this.timer);
     if (this.poller) clearInterval(this.poller);
   }

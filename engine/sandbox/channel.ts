@@ -15,7 +15,9 @@ import type { FromWorker, ToWorker, WorkerInit } from "./worker";
 export type FromSupervisor =
   | FromWorker
   | { type: "progress"; running: number; beat: number }
-  | { type: "worker-exit"; running: number; why: string };
+  | { type: "worker-exit"; running: number; why: string }
+  // it could not switch to the unprivileged user (code "EPERM": it lacks CAP_SETUID/CAP_SETGID)
+  | { type: "start-failed"; why: string; code: string };
 
 export type ToSupervisor =
   | ToWorker
@@ -64,14 +66,18 @@ export class ProcessChannel implements SandboxChannel {
   readonly pid: number | undefined;
   private readonly child: ChildProcess;
   private gone = false;
+  /** set when the process could not switch to the unprivileged user */
+  startFailed: { why: string; code: string } | null = null;
   constructor(init: Omit<WorkerInit, "progress">, memoryMb: number, on: ChannelEvents, user: { uid: number; gid: number } | null, log: (l: string) => void) {
     this.progress[0] = -1;
-    this.child = spawn(process.execPath, [join(__dirname, "supervisor.js")], {
+    // (as netsig's own user: it switches to `user` itself once its files are
+    // read, supervisor.ts; a session of its own: netsig decides when it ends)
+    this.child = spawn(process.execPath, [join(__dirname, "supervisor.js"), ...(user ? [`${user.uid}:${user.gid}`] : [])], {
       stdio: ["ignore", "ignore", "pipe", "ipc"],
       serialization: "advanced",
       env: {},
       cwd: "/",
-      ...(user ? { uid: user.uid, gid: user.gid } : {}),
+      detached: true,
     });
     this.pid = this.child.pid;
     // before it is ready, what it prints is kept: a start that fails is told in one line
@@ -99,6 +105,7 @@ export class ProcessChannel implements SandboxChannel {
       switch (m.type) {
         case "progress": this.progress[0] = m.running; this.progress[1] = m.beat; return;
         case "worker-exit": this.progress[0] = m.running; exit(m.why); return;
+        case "start-failed": this.startFailed = m; exit(m.why); return;
         default:
           if (m.type === "ready") ready = true;
           on.message(m);
@@ -111,12 +118,23 @@ export class ProcessChannel implements SandboxChannel {
   post(m: ToWorker): void {
     if (!this.gone && this.child.connected) this.child.send(m);
   }
-  terminate(): Promise<void> {
+  /**
+   * End the process. SIGKILL where netsig may signal it; where it may not
+   * (netsig is root without CAP_KILL and the process switched to another
+   * user), closing the channel ends it: it exits at once when its main
+   * thread is free, which only relays. Resolves when it is gone, or after
+   * `graceMs` (it goes on its own once its worker's call times out).
+   */
+  terminate(graceMs = 3000): Promise<void> {
     this.gone = true;
     if (this.child.exitCode !== null || this.child.signalCode !== null) return Promise.resolve();
     return new Promise((resolve) => {
-      this.child.once("exit", () => resolve());
-      this.child.kill("SIGKILL");
+      const t = setTimeout(resolve, graceMs);
+      t.unref();
+      this.child.once("exit", () => { clearTimeout(t); resolve(); });
+      let killed = false;
+      try { killed = this.child.kill("SIGKILL"); } catch { /* EPERM: the channel below */ }
+      if (!killed && this.child.connected) this.child.disconnect();
     });
   }
 }

@@ -217,7 +217,9 @@ export class SignatureEngine {
 
   private problem(p: LoadProblem): void {
     this.problems.push(p);
-    this.opts.log(`netsig: ${p.kind === "rule" ? "rule" : "signature"} skipped: ${formatProblem(p)}`, "warn");
+    const what = p.kind === "rule" ? "rule" : "signature";
+    this.opts.log(p.keeps ? `netsig: ${what} not reloaded: ${formatProblem(p)}; the previous version keeps running (${p.keeps})`
+      : `netsig: ${what} skipped: ${formatProblem(p)}`, "warn");
   }
 
   /** what a loaded unit is called in messages */
@@ -254,14 +256,17 @@ export class SignatureEngine {
       return false;
     }
     const r = JSON.parse(json) as { ok: boolean; meta?: SignatureMetadata; mask?: number; message?: string; stack?: string; out?: RealmResult };
+    // (a reload that fails: the version it was to replace keeps running)
+    const old = replacing === undefined ? undefined : this.signatures.get(replacing);
+    const keeps = old ? { keeps: old.meta.id } : {};
     if (!r.ok) {
       const at = mapStack(s.source, r.stack ?? "");
-      this.problem({ file: s.file, line: at?.line ?? s.source.line ?? lineOf(s.source.text), column: at?.column ?? 1, message: r.message ?? "failed to load", kind: s.source.kind });
+      this.problem({ file: s.file, line: at?.line ?? s.source.line ?? lineOf(s.source.text), column: at?.column ?? 1, message: r.message ?? "failed to load", kind: s.source.kind, ...keeps });
       return false;
     }
     const dup = [...this.signatures.values()].find((o) => o.meta.id === r.meta!.id && o.state !== "quarantined" && o.index !== replacing);
     if (dup) {
-      this.problem({ file: s.file, line: s.source.line ?? lineOf(s.source.text, "getMetadata"), column: 1, message: `duplicate ${this.what(s)} id "${r.meta!.id}" (already loaded from ${dup.file})`, kind: s.source.kind });
+      this.problem({ file: s.file, line: s.source.line ?? lineOf(s.source.text, "getMetadata"), column: 1, message: `duplicate ${this.what(s)} id "${r.meta!.id}" (already loaded from ${dup.file})`, kind: s.source.kind, ...keeps });
       void this.remove(s, true);
       return false;
     }
@@ -309,9 +314,13 @@ export class SignatureEngine {
         },
         exit: (why) => {
           if (!ready) {
-            reject(new UsageError(user && this.opts.user !== "root"
-              ? `the signature sandbox did not start as user ${this.opts.user} (${why}): that user must be able to read netsig's files`
-              : `the signature sandbox did not start (${why})`));
+            const failed = (ch as ProcessChannel).startFailed;
+            reject(new UsageError(failed?.code === "EPERM"
+              ? `the signature sandbox cannot switch to user ${this.opts.user}: netsig runs as root without the SETUID and SETGID capabilities; ` +
+                "add them (docker/podman run --cap-add SETUID --cap-add SETGID, or the pod's securityContext.capabilities.add), or run netsig as a non-root user"
+              : failed
+                ? `the signature sandbox did not start as user ${this.opts.user} (${failed.why})`
+                : `the signature sandbox did not start (${why})`));
           } else if (this.worker === ch && !this.closed) this.crashed(ch, why);
         },
       }, user, this.opts.log);
@@ -551,7 +560,12 @@ export class SignatureEngine {
    */
   load(source: SignatureSource | LoadProblem): Promise<LoadedSignature | null> {
     return this.exclusive(async () => {
-      if (!("code" in source)) { this.problem(source); return null; }
+      if (!("code" in source)) {
+        // (a signature file that no longer loads: its running version stays)
+        const running = source.keeps === undefined ? this.byFile(source.file) : undefined;
+        this.problem(running ? { ...source, keeps: running.meta.id } : source);
+        return null;
+      }
       const old = this.byFile(source.key ?? source.file);
       const s = this.unit(source);
       if (!s.host && this.unstarted) {

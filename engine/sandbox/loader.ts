@@ -36,6 +36,10 @@ export interface LoadProblem {
   message: string;
   /** "rule": a YAML rule's problem (reported as such) */
   kind?: "rule";
+  /** the rule's file#id, for a problem of one rule */
+  key?: string;
+  /** hot reload: what keeps running its previous version (ids), said instead of "skipped" */
+  keeps?: string;
 }
 
 /**

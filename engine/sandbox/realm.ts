@@ -12,6 +12,7 @@
 import { BatchReader, RestoredPacket } from "../dispatch/compact";
 import type { Packet } from "../decode/packet";
 import { EventBuilder } from "../events/build";
+import { envelopeFromTransport, POD, setPodEnvelope } from "../events/envelope";
 import { timestampString } from "../decode/timestamp";
 import { EVENT_NAMES, type DnsResponseData, type Ev, type ProtoDNS, type ProtoDNSResourceRecord, type TraceeEvent } from "../events/types";
 import * as helpers from "../sdk/helpers";
@@ -282,6 +283,8 @@ export class Realm implements DeliveryCursor {
   /** deliver a batch (dispatch/compact.ts); returns the RealmResult JSON */
   batch(data: string): string {
     this.reader = new BatchReader(data);
+    // the pod's identity, as the host has it now (events built from here on carry it)
+    if (this.reader.pod !== POD.envelope.transport) setPodEnvelope(envelopeFromTransport(this.reader.pod));
     this.counts.fill(0);
     this.nEvents = 0;
     this.kindN.fill(0);

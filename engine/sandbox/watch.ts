@@ -122,6 +122,11 @@ export class SignatureWatcher {
     this.pollers.set(dir, timer);
   }
 
+  /** read every folder again now (SIGHUP): what changed is applied as when it is seen */
+  rescan(): void {
+    for (const d of this.dirs) this.changed(d);
+  }
+
   private changed(dir: string): void {
     if (this.closed) return;
     const t = this.timers.get(dir);

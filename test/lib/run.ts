@@ -38,8 +38,9 @@ export function eventsOf(
 
 export const CLI = join(__dirname, "..", "..", "engine", "cli", "main.js");
 
-export function netsig(args: string[], input?: Buffer): { code: number; stdout: string; stderr: string } {
-  const r = spawnSync(process.execPath, [CLI, ...args], { input, maxBuffer: 1 << 30, encoding: "buffer" });
+/** run netsig; `env`: variables added to this process's */
+export function netsig(args: string[], input?: Buffer, env?: Record<string, string>): { code: number; stdout: string; stderr: string } {
+  const r = spawnSync(process.execPath, [CLI, ...args], { input, maxBuffer: 1 << 30, encoding: "buffer", env: env ? { ...process.env, ...env } : undefined });
   return { code: r.status ?? -1, stdout: r.stdout.toString("utf8"), stderr: r.stderr.toString("utf8") };
 }
 
