@@ -91,6 +91,24 @@ test("a written bundle is used only while every file it was made of is unchanged
   }
 });
 
+test("without the TypeScript sources (an installed package, the image), the written bundle is used while the compiled JavaScript is what it was made with", () => {
+  const { cpSync, symlinkSync, appendFileSync } = require("node:fs") as typeof import("node:fs");
+  const { spawnSync } = require("node:child_process") as typeof import("node:child_process");
+  const root = join(__dirname, "..", "..");
+  const dir = mkdtempSync(join(tmpdir(), "netsig-nosources-"));
+  try {
+    cpSync(join(root, "dist", "engine"), join(dir, "dist", "engine"), { recursive: true });
+    symlinkSync(join(root, "node_modules"), join(dir, "node_modules"));
+    const used = () => spawnSync(process.execPath, ["-e", `process.stdout.write(String(require(${JSON.stringify(join(dir, "dist", "engine", "sandbox", "bundle.js"))}).prebuiltBundle() !== undefined))`], { encoding: "utf8" }).stdout;
+    assert.equal(used(), "true");
+    // a compiled file of the realm changed since the build: bundled again at start
+    appendFileSync(join(dir, "dist", "engine", "sandbox", "realm.js"), "\n");
+    assert.equal(used(), "false");
+  } finally {
+    rmSync(dir, { recursive: true, force: true });
+  }
+});
+
 test("the realm the two scripts make builds the host's events, byte for byte, on every corpus capture", async () => {
   // (what the real sandbox runs; test/compact.test.ts checks the realm compiled by tsc in-process)
   const ctx = vm.createContext({ __hostName: "h", __mark: () => undefined, __key: "k" });

@@ -143,6 +143,7 @@ export async function runCommand(argv: string[]): Promise<number> {
         }
         if (engine) {
           log(`netsig: signatures: ${engine.stats.findings} findings, ${engine.stats.errors} signature errors` +
+            (engine.stats.findingsDropped ? `, ${engine.stats.findingsDropped} findings dropped (over a signature's limit)` : "") +
             (engine.stats.shed ? `, ${engine.stats.shed} packets not checked (the signatures fell behind)` : "") + "\n",
           "info", { findings: engine.stats.findings, signatureErrors: engine.stats.errors, shed: engine.stats.shed });
         }
