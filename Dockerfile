@@ -37,15 +37,10 @@ COPY native native
 # (npm run build: tsc, the rule schema's validators, the sandbox realm bundle).
 # node-gyp builds against the base's own Node.js headers (/usr/local in the
 # official node images, /usr in Debian's): nothing is downloaded but packages.
-# The realm bundle (realm-bundle.json) is used at run time only while its
-# TypeScript inputs under engine/ have the size and mtime it recorded: they
-# get a whole-second mtime first, which survives any layer format, and are
-# copied to the runtime stage with it.
 # Both native parts must have built: without them the image could not capture.
 RUN if [ -f /usr/local/include/node/node_api.h ]; then export npm_config_nodedir=/usr/local; \
     elif [ -f /usr/include/node/node_api.h ]; then export npm_config_nodedir=/usr; \
     else echo "the base image has no Node.js headers (node_api.h): install them (Debian: libnode-dev)" >&2; exit 1; fi \
- && now="$(date +%s)" && find engine -type f -exec touch -d "@$now" {} + \
  && npm ci --no-audit --no-fund \
  && test -f node_modules/cap/build/Release/cap.node \
  && test -f native/pktstats/build/Release/pktstats.node \
@@ -65,20 +60,19 @@ WORKDIR /opt/netsig
 COPY --from=build /src/package.json ./
 COPY --from=build /src/node_modules node_modules
 COPY --from=build /src/dist/engine dist/engine
-# the realm bundle's inputs (see above); also what sourcemap-less errors point at
-COPY --from=build /src/engine engine
 COPY --from=build /src/signatures signatures
 COPY --from=build /src/native/pktstats/build/Release/pktstats.node native/pktstats/build/Release/pktstats.node
 # the shipped rule pack (--rules @shipped)
 COPY rules rules
 # The image must run as it will be run: the sandbox's prebuilt realm is used
-# (its inputs unchanged), the addons load, the rule pack is valid and the
+# (realm-bundle.json, checked against the compiled JavaScript: the image has no
+# TypeScript sources), the addons load, the rule pack is valid and the
 # signatures are there. Any failure stops the build here rather than at a
 # user's start. (Running signatures is left to test/image.test.ts: a build
 # step runs with the builder's capabilities, not the deployment's.)
 RUN chmod +x dist/engine/cli/main.js \
  && ln -s /opt/netsig/dist/engine/cli/main.js /usr/local/bin/netsig \
- && node -e 'if (!require("/opt/netsig/dist/engine/sandbox/bundle.js").prebuiltBundle()) { console.error("the prebuilt sandbox realm does not match engine/ (mtimes lost by COPY?)"); process.exit(1); }' \
+ && node -e 'if (!require("/opt/netsig/dist/engine/sandbox/bundle.js").prebuiltBundle()) { console.error("the prebuilt sandbox realm does not match dist/engine: every start would bundle it again"); process.exit(1); }' \
  && node -e 'require("/opt/netsig/node_modules/cap"); process.dlopen({ exports: {} }, "/opt/netsig/native/pktstats/build/Release/pktstats.node")' \
  && netsig rules validate /opt/netsig/rules >/dev/null \
  && test -f signatures/dns-tunnel.ts \
