@@ -73,6 +73,7 @@ COPY rules rules
 RUN chmod +x dist/engine/cli/main.js \
  && ln -s /opt/netsig/dist/engine/cli/main.js /usr/local/bin/netsig \
  && node -e 'if (!require("/opt/netsig/dist/engine/sandbox/bundle.js").prebuiltBundle()) { console.error("the prebuilt sandbox realm does not match dist/engine: every start would bundle it again"); process.exit(1); }' \
+ && node -e 'if (!require("/opt/netsig/dist/engine/sandbox/process-bundle.js").sandboxProcessCode().written) { console.error("the sandbox process scripts do not match dist/engine and node_modules: every start would bundle them again"); process.exit(1); }' \
  && node -e 'require("/opt/netsig/node_modules/cap"); process.dlopen({ exports: {} }, "/opt/netsig/native/pktstats/build/Release/pktstats.node")' \
  && netsig rules validate /opt/netsig/rules >/dev/null \
  && test -f signatures/dns-tunnel.ts \

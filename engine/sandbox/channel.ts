@@ -21,17 +21,7 @@ export type ToSupervisor =
   | ToWorker
   | { type: "init"; init: Omit<WorkerInit, "progress">; memoryMb: number; workerCode: string };
 
-/**
- * How a sandbox worker is started: bounded memory and stack, its output
- * piped to us, and an empty environment (code that escaped the VM into the
- * worker finds no secret in process.env).
- */
-export function sandboxWorkerOptions(memoryMb: number) {
-  return {
-    resourceLimits: { maxOldGenerationSizeMb: memoryMb, maxYoungGenerationSizeMb: 32, stackSizeMb: 4 },
-    stdout: true, stderr: true, env: {},
-  };
-}
+export { sandboxWorkerOptions } from "./worker-options";
 
 export interface ChannelEvents {
   message(m: FromWorker): void;

@@ -13,9 +13,10 @@
 
 import { createHash } from "node:crypto";
 import { readFileSync, writeFileSync } from "node:fs";
-import { join } from "node:path";
+import { dirname, join } from "node:path";
 
-export interface ProcessCode { supervisor: string; worker: string }
+/** `written`: the build's scripts were used (false: bundled at this start) */
+export interface ProcessCode { supervisor: string; worker: string; written?: boolean }
 interface Written extends ProcessCode { inputs: [file: string, sha256: string][] }
 
 /** the repository (or the installed package): inputs are named relative to it */
@@ -31,7 +32,17 @@ export const BOOTSTRAP =
   "process.once('message',(m)=>{const module={exports:{}};" +
   "new Function('require','module','exports',m.code)(require,module,module.exports)})";
 
-const sha256 = (f: string) => createHash("sha256").update(readFileSync(join(ROOT, f))).digest("hex");
+/**
+ * where an input is: netsig's own files under ROOT; a dependency's
+ * (node_modules/NAME/...) wherever Node finds NAME from here, which is
+ * elsewhere once netsig is installed into a project (hoisted)
+ */
+function located(f: string): string {
+  const m = /^(?:.*\/)?node_modules\/((?:@[^/]+\/)?[^/]+)\/(.*)$/.exec(f);
+  if (!m) return join(ROOT, f);
+  return join(dirname(require.resolve(`${m[1]}/package.json`)), m[2]);
+}
+const sha256 = (f: string) => createHash("sha256").update(readFileSync(located(f))).digest("hex");
 
 /** bundle both scripts now (esbuild) from the compiled JavaScript beside this file */
 function bundle(): Written {
@@ -59,11 +70,11 @@ export function sandboxProcessCode(file = WRITTEN): ProcessCode {
   try {
     const w = JSON.parse(readFileSync(file, "utf8")) as Written;
     if (typeof w.supervisor === "string" && typeof w.worker === "string" && Array.isArray(w.inputs) && w.inputs.length > 0 &&
-      w.inputs.every(([f, h]) => sha256(f) === h)) code = { supervisor: w.supervisor, worker: w.worker };
+      w.inputs.every(([f, h]) => sha256(f) === h)) code = { supervisor: w.supervisor, worker: w.worker, written: true };
   } catch {
     code = undefined;
   }
-  code ??= bundle();
+  code ??= { ...bundle(), written: false };
   if (file === WRITTEN) cached = code;
   return code;
 }

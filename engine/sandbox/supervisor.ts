@@ -10,7 +10,8 @@
 // which needs no permission to signal it.
 
 import { Worker } from "node:worker_threads";
-import { sandboxWorkerOptions, type FromSupervisor, type ToSupervisor } from "./channel";
+import type { FromSupervisor, ToSupervisor } from "./channel";
+import { sandboxWorkerOptions } from "./worker-options";
 import type { FromWorker } from "./worker";
 
 let worker: Worker | null = null;
