@@ -11,6 +11,7 @@ import { join } from "node:path";
 import { test } from "node:test";
 import vm from "node:vm";
 import { prebuiltBundle, realmBundle, writeRealmBundle } from "../engine/sandbox/bundle";
+import { sandboxProcessCode } from "../engine/sandbox/process-bundle";
 import { readCapture } from "../engine/capture/reader";
 import { BatchPacker } from "../engine/dispatch/compact";
 import { ALL_EVENTS } from "../engine/events/build";
@@ -91,6 +92,24 @@ test("a written bundle is used only while every file it was made of is unchanged
   }
 });
 
+test("without the TypeScript sources (an installed package, the image), the written bundle is used while the compiled JavaScript is what it was made with", () => {
+  const { cpSync, symlinkSync, appendFileSync } = require("node:fs") as typeof import("node:fs");
+  const { spawnSync } = require("node:child_process") as typeof import("node:child_process");
+  const root = join(__dirname, "..", "..");
+  const dir = mkdtempSync(join(tmpdir(), "netsig-nosources-"));
+  try {
+    cpSync(join(root, "dist", "engine"), join(dir, "dist", "engine"), { recursive: true });
+    symlinkSync(join(root, "node_modules"), join(dir, "node_modules"));
+    const used = () => spawnSync(process.execPath, ["-e", `process.stdout.write(String(require(${JSON.stringify(join(dir, "dist", "engine", "sandbox", "bundle.js"))}).prebuiltBundle() !== undefined))`], { encoding: "utf8" }).stdout;
+    assert.equal(used(), "true");
+    // a compiled file of the realm changed since the build: bundled again at start
+    appendFileSync(join(dir, "dist", "engine", "sandbox", "realm.js"), "\n");
+    assert.equal(used(), "false");
+  } finally {
+    rmSync(dir, { recursive: true, force: true });
+  }
+});
+
 test("the realm the two scripts make builds the host's events, byte for byte, on every corpus capture", async () => {
   // (what the real sandbox runs; test/compact.test.ts checks the realm compiled by tsc in-process)
   const ctx = vm.createContext({ __hostName: "h", __mark: () => undefined, __key: "k" });
@@ -124,4 +143,23 @@ test("the realm the two scripts make builds the host's events, byte for byte, on
     events += host.length;
   }
   assert.ok(files > 50 && events > 10_000, `${files} captures, ${events} events`);
+});
+
+test("the sandbox process's scripts: the build's are used while every input hashes the same, else bundled again; they hold no esbuild", () => {
+  const written = join(__dirname, "..", "engine", "sandbox", "sandbox-process.json");
+  const code = sandboxProcessCode(written);
+  assert.equal(code.written, true, "npm run build wrote them and nothing changed since");
+  assert.doesNotMatch(code.supervisor, /esbuild/, "the supervisor's script is small: no bundler in it");
+  assert.match(code.worker, /class VMScript|VMScript/, "vm2 is bundled into the worker's script");
+  const dir = mkdtempSync(join(tmpdir(), "netsig-procbundle-"));
+  try {
+    const saved = JSON.parse(readFileSync(written, "utf8")) as { inputs: [string, string][] };
+    saved.inputs[0][1] = "0".repeat(64);
+    writeFileSync(join(dir, "p.json"), JSON.stringify(saved));
+    const again = sandboxProcessCode(join(dir, "p.json"));
+    assert.equal(again.written, false);
+    assert.equal(again.worker, code.worker, "bundled again from the same files: the same script");
+  } finally {
+    rmSync(dir, { recursive: true, force: true });
+  }
 });

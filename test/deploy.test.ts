@@ -4,11 +4,14 @@
 // config ConfigMap is a valid --config file; the signature ConfigMap loads and
 // fires; volumes, ConfigMaps and the Secret referenced exist; the probes'
 // command works against a real server; the Dockerfile's npm scripts, copied
-// paths and entry point exist.
+// paths and entry point exist, everything under what it copies is sent to the
+// build, and the podman options test/image.test.ts runs the image with are
+// the example's securityContext. (The image itself is built and run by
+// test/image.test.ts.)
 
 import assert from "node:assert/strict";
 import { spawn } from "node:child_process";
-import { existsSync, mkdtempSync, readFileSync, rmSync, writeFileSync } from "node:fs";
+import { existsSync, mkdtempSync, readdirSync, readFileSync, rmSync, statSync, writeFileSync } from "node:fs";
 import { createServer } from "node:http";
 import type { AddressInfo } from "node:net";
 import { tmpdir } from "node:os";
@@ -17,6 +20,8 @@ import { test } from "node:test";
 import { loadAll } from "js-yaml";
 import { SHIPPED_SIGNATURES } from "../engine/cli/signatures";
 import { NETSIG_ENV, POD_ENV } from "../engine/cli/podinfo";
+import { SHIPPED_RULES } from "../engine/rules/load";
+import { capMask, podmanEmptyDirArgs, podmanSecurityArgs, sidecarSpec } from "./lib/container";
 import { netsig } from "./lib/run";
 
 const ROOT = join(__dirname, "..", "..");
@@ -46,7 +51,10 @@ test("k8s: every document parses, with apiVersion, kind and name; an app contain
   assert.deepEqual(pod.containers.map((x: { name: string }) => x.name), ["app", "netsig"]);
   assert.equal(pod.hostNetwork, undefined, "the pod's own network namespace");
   assert.deepEqual(dep.spec.selector.matchLabels, dep.spec.template.metadata.labels);
+  // the packet socket (NET_RAW, NET_ADMIN for its buffer) and the sandbox's switch to nobody (SETUID, SETGID)
   assert.deepEqual(c.securityContext.capabilities, { drop: ["ALL"], add: ["NET_RAW", "NET_ADMIN", "SETUID", "SETGID"] });
+  assert.equal(c.securityContext.runAsUser, 0, "uid 0: added capabilities reach no other user under no_new_privs");
+  assert.equal(c.securityContext.readOnlyRootFilesystem, true);
   assert.equal(c.securityContext.privileged, false);
   assert.equal(c.securityContext.allowPrivilegeEscalation, false);
 });
@@ -181,15 +189,23 @@ test("k8s: the probes ask /healthz and /readyz at --listen's address; their comm
   assert.deepEqual(paths, ["/healthz", "/healthz", "/readyz", "/readyz"]);
 });
 
-test("Dockerfile: npm scripts it runs exist, what it copies exists and is not .dockerignored, the entry point is the bin", () => {
-  const df = readFileSync(join(ROOT, "Dockerfile"), "utf8").replace(/\\\n/g, " ");
+test("Dockerfile: both bases are build arguments with public defaults (Node 20); npm scripts it runs exist; libpcap's runtime is found or installed", () => {
+  const lines = dockerfileLines();
   const pkg = JSON.parse(readFileSync(join(ROOT, "package.json"), "utf8"));
-  const lines = df.split("\n").map((l) => l.trim()).filter((l) => l && !l.startsWith("#"));
   const from = lines.filter((l) => l.startsWith("FROM "));
-  assert.deepEqual(from, ["FROM node:20-bookworm AS build", "FROM node:20-bookworm-slim"]);
+  assert.deepEqual(from, ["FROM ${BASE} AS build", "FROM ${RUNTIME_BASE}"]);
+  // ARGs before the first FROM: the defaults a plain `docker build .` uses
+  const first = lines.indexOf(from[0]);
+  const args = Object.fromEntries(lines.slice(0, first).filter((l) => l.startsWith("ARG ")).map((l) => l.slice(4).split("=")));
+  assert.match(args.BASE, /^node:20-/, "a public Node 20 image");
+  assert.match(args.RUNTIME_BASE, /^node:20-/);
+  // the build script gives the local base for both
+  const script = readFileSync(join(ROOT, "deploy", "build-image.sh"), "utf8");
+  assert.match(script, /--build-arg "BASE=\$BASE" --build-arg "RUNTIME_BASE=\$BASE"/);
   const runs = lines.filter((l) => l.startsWith("RUN ")).join("\n");
   assert.match(runs, /apt-get install -y --no-install-recommends libpcap-dev/);
-  assert.match(runs, /apt-get install -y --no-install-recommends libpcap0\.8/);
+  // trixie renamed the runtime package (t64); either is installed, none when the base has libpcap
+  assert.match(runs, /pkg=libpcap0\.8t64 && \{ apt-cache show "\$pkg" >\/dev\/null 2>&1 \|\| pkg=libpcap0\.8; \}/);
   // npm ci runs `install`, which compiles the native part (it is also what a project
   // that installs the package runs), then `prepare`, which builds
   assert.match(runs, /npm ci/);
@@ -198,29 +214,65 @@ test("Dockerfile: npm scripts it runs exist, what it copies exists and is not .d
   assert.equal(pkg.scripts.install, "node native/build.js");
   for (const s of [...runs.matchAll(/npm run ([\w:-]+)/g)].map((m) => m[1])) assert.ok(s in pkg.scripts, `npm run ${s}`);
   for (const s of pkg.scripts.prepare.match(/npm run ([\w:-]+)/g)!.map((m: string) => m.slice(8))) assert.ok(s in pkg.scripts, s);
+  // node-gyp must not download headers: the base's own (official images /usr/local, Debian /usr)
+  assert.match(runs, /npm_config_nodedir=\/usr\/local/);
+  assert.match(runs, /npm_config_nodedir=\/usr;/);
+});
 
-  // COPY from the build context: present, and sent (not excluded by .dockerignore)
-  const ignore = readFileSync(join(ROOT, ".dockerignore"), "utf8").split("\n").map((l) => l.trim()).filter((l) => l && !l.startsWith("#"));
-  const sent = (p: string) => {
-    let inc = true;
-    for (const pat of ignore) {
-      const neg = pat.startsWith("!");
-      const q = neg ? pat.slice(1) : pat;
-      if (q === "*" || p === q || p.startsWith(q + "/")) inc = neg;
-    }
-    return inc;
-  };
+test("Dockerfile: every file under what it copies from the context is sent (.dockerignore, as Docker and podman read it); nothing built here is", () => {
+  const lines = dockerfileLines();
+  const ignore = dockerignore(readFileSync(join(ROOT, ".dockerignore"), "utf8"));
   const fromContext = lines.filter((l) => l.startsWith("COPY ") && !l.includes("--from=")).flatMap((l) => l.split(/\s+/).slice(1, -1));
-  assert.deepEqual(fromContext, ["package.json", "package-lock.json", "tsconfig.json", "engine", "signatures", "native"]);
+  assert.deepEqual(fromContext, ["package.json", "package-lock.json", "tsconfig.json", "engine", "signatures", "native", "rules"]);
+  let files = 0;
   for (const p of fromContext) {
     assert.ok(existsSync(join(ROOT, p)), p);
-    assert.ok(sent(p), `${p} is sent to the build`);
+    for (const f of walk(p)) {
+      // (native/pktstats/build: what a local build made, rebuilt in the image)
+      if (f.startsWith("native/pktstats/build/")) continue;
+      files++;
+      assert.ok(ignore(f), `${f} is sent to the build`);
+    }
   }
-  assert.ok(!sent("node_modules") && !sent("dist") && !sent(".git") && !sent("native/pktstats/build"), "nothing built here is sent");
+  assert.ok(files > 100, `${files} files`);
+  // what `npm ci`'s prepare runs and reads (issue 13: native/build.js once was not sent)
+  for (const f of ["native/build.js", "native/pktstats/binding.gyp", "native/pktstats/pktstats.c", "signatures/tsconfig.json", "engine/rules/standalone.ts", "engine/sandbox/bundle.ts", "engine/rules/schema.json"]) {
+    assert.ok(existsSync(join(ROOT, f)), f);
+    assert.ok(ignore(f), `${f} is sent`);
+  }
+  for (const f of ["node_modules/ajv/package.json", "dist/engine/cli/main.js", ".git/HEAD", "native/pktstats/build/Makefile", "test/deploy.test.ts", ".ci/run"]) {
+    assert.ok(!ignore(f), `${f} is not sent`);
+  }
+});
+
+test("dockerignore matcher: the last matching pattern wins, a pattern matches a path or a folder above it, ** spans folders", () => {
+  const m = dockerignore("*\n!native\nnative/pktstats/build\n!a/**/*.ts\n");
+  assert.equal(m("native/build.js"), true);
+  assert.equal(m("native/pktstats/build/x.o"), false);
+  assert.equal(m("engine/x.ts"), false);
+  assert.equal(m("a/b/c/x.ts"), true);
+  assert.equal(m("a/b/c/x.js"), false);
+});
+
+test("Dockerfile: the runtime stage has what netsig reads at run time; the entry point is the bin", () => {
+  const lines = dockerfileLines();
+  const pkg = JSON.parse(readFileSync(join(ROOT, "package.json"), "utf8"));
+  const runs = lines.filter((l) => l.startsWith("RUN ")).join("\n");
   // what the build stage produces, which the runtime stage copies: the same paths a local build makes
   const fromBuild = lines.filter((l) => l.startsWith("COPY --from=build ")).map((l) => l.split(/\s+/)[2].replace(/^\/src\//, ""));
   assert.deepEqual(fromBuild, ["package.json", "node_modules", "dist/engine", "signatures", "native/pktstats/build/Release/pktstats.node"]);
   for (const p of fromBuild.slice(0, 4)) assert.ok(existsSync(join(ROOT, p)), p);
+  // generated at build time and read at run time
+  for (const f of ["dist/engine/sandbox/realm-bundle.json", "dist/engine/rules/schema-validators.js"]) assert.ok(existsSync(join(ROOT, f)), f);
+  assert.match(runs, /test -f dist\/engine\/sandbox\/realm-bundle\.json/);
+  assert.match(runs, /prebuiltBundle\(\)/, "the build fails when the image's realm bundle would be stale");
+  // without the TypeScript sources the bundle is checked against the compiled files, which the image has
+  const bundle = JSON.parse(readFileSync(join(ROOT, "dist", "engine", "sandbox", "realm-bundle.json"), "utf8")) as { compiled: [string][] };
+  assert.ok(bundle.compiled.length > 0);
+  for (const [f] of bundle.compiled) assert.match(f, /^dist\/engine\//, "copied by COPY dist/engine");
+  // the rule pack: --rules @shipped is /opt/netsig/rules
+  assert.ok(lines.includes("COPY rules rules"));
+  assert.equal(SHIPPED_RULES, join(ROOT, "rules"));
   // the entry point: `netsig`, linked to package.json's bin, a node script
   assert.ok(lines.includes('ENTRYPOINT ["netsig"]'));
   const link = /ln -s \/opt\/netsig\/(\S+) \/usr\/local\/bin\/netsig/.exec(runs);
@@ -230,3 +282,49 @@ test("Dockerfile: npm scripts it runs exist, what it copies exists and is not .d
   // the image keeps the repository's layout under /opt/netsig: dist/engine/cli finds ../../../signatures
   assert.equal(SHIPPED_SIGNATURES, join(ROOT, "signatures"));
 });
+
+test("k8s -> podman: the image test's options are the sidecar's securityContext and emptyDirs", () => {
+  const s = sidecarSpec(K8S);
+  assert.deepEqual(podmanSecurityArgs(s.securityContext), [
+    "--user", "0", "--cap-drop", "ALL", "--cap-add", "NET_RAW", "--cap-add", "NET_ADMIN", "--cap-add", "SETUID", "--cap-add", "SETGID",
+    "--security-opt", "no-new-privileges", "--read-only", "--read-only-tmpfs=false",
+  ]);
+  assert.deepEqual(podmanEmptyDirArgs(s), ["--tmpfs", "/var/lib/netsig", "--tmpfs", "/var/log/netsig"]);
+  assert.throws(() => podmanSecurityArgs({ ...s.securityContext, seccompProfile: { type: "RuntimeDefault" } } as never), /seccompProfile/);
+  assert.equal(capMask(["NET_ADMIN", "NET_RAW"]), 0x3000n);
+});
+
+function dockerfileLines(): string[] {
+  const df = readFileSync(join(ROOT, "Dockerfile"), "utf8").replace(/\\\n/g, " ");
+  return df.split("\n").map((l) => l.trim()).filter((l) => l && !l.startsWith("#"));
+}
+
+/** every file under a path of the repository (relative paths), or the path itself when a file */
+function walk(p: string): string[] {
+  const full = join(ROOT, p);
+  if (!statSync(full).isDirectory()) return [p];
+  return readdirSync(full).flatMap((e) => walk(`${p}/${e}`));
+}
+
+/**
+ * .dockerignore as Docker (moby/patternmatcher) and podman read it: a path is
+ * excluded when the last pattern matching it, or a folder above it, is not
+ * negated; `*` and `?` stay within a folder, `**` spans any number of them.
+ * Returns whether a path is sent.
+ */
+function dockerignore(text: string): (path: string) => boolean {
+  const pats = text.split("\n").map((l) => l.trim()).filter((l) => l && !l.startsWith("#")).map((l) => {
+    const neg = l.startsWith("!");
+    const glob = (neg ? l.slice(1) : l).replace(/^\/+/, "").replace(/\/+$/, "");
+    const re = glob.split(/(\*\*\/?|\*|\?)/).map((t) =>
+      t === "**" || t === "**/" ? "(?:.*/)?" + (t === "**" ? ".*" : "") : t === "*" ? "[^/]*" : t === "?" ? "[^/]" : t.replace(/[.+^${}()|[\]\\]/g, "\\$&")).join("");
+    return { neg, re: new RegExp(`^${re}$`) };
+  });
+  return (path) => {
+    const parts = path.split("/");
+    const prefixes = parts.map((_, i) => parts.slice(0, i + 1).join("/"));
+    let sent = true;
+    for (const p of pats) if (prefixes.some((x) => p.re.test(x))) sent = p.neg;
+    return sent;
+  };
+}

@@ -197,7 +197,7 @@ test("without SETUID/SETGID: one line saying what to add, exit 2", { skip, timeo
   assert.equal(r.status, 2, r.stderr);
   const lines = r.stderr.trim().split("\n");
   assert.equal(lines.length, 1, r.stderr);
-  assert.match(lines[0], /^netsig: error: the signature sandbox cannot switch to user nobody: .*SETUID and SETGID.*--cap-add SETUID --cap-add SETGID/);
+  assert.match(lines[0], /^netsig: error: the signature sandbox cannot start as user nobody: .*SETUID and SETGID.*--cap-add SETUID --cap-add SETGID/);
 });
 
 test("Ctrl-C (SIGINT to the process group) during traffic drains and blames no signature", { skip, timeout: 90_000 }, async () => {

@@ -111,7 +111,7 @@ ${extra}`;
     const errors = err.split("\n").filter((l) => l.includes("error: SIGHUP"));
     assert.equal(errors.length, 2, err);
     assert.match(errors[0], new RegExp(`^netsig: error: SIGHUP: ${cfg}:\\d+: not valid YAML: .*; the running configuration is unchanged$`));
-    assert.equal(errors[1], `netsig: error: SIGHUP: ${cfg}:9: signatures folder ${broken}: ENOENT; the running configuration is unchanged`);
+    assert.equal(errors[1], `netsig: error: SIGHUP: ${cfg}:9: --signatures folder ${broken}: ENOENT; the running configuration is unchanged`);
     query("three.hup.netsig.test");
     assert.ok(await until(() => count("HUP-B") >= 2, 10_000), out);
 

@@ -376,7 +376,7 @@ test("bad webhook options are one-line user errors (exit 2), secrets never echoe
     [["--webhook", "not a url"], /not a URL/],
     [["--webhook", "http://127.0.0.1:1/x", "--webhook-token-env", "NETSIG_NO_SUCH_VAR"], /NETSIG_NO_SUCH_VAR is not set/],
     [["--webhook", "http://127.0.0.1:1/x", "--webhook-cert", "/nonexistent.pem"], /--webhook-cert and --webhook-key go together/],
-    [["--webhook", "http://127.0.0.1:1/x", "--webhook-ca", "/nonexistent.pem"], /cannot read CA file \/nonexistent\.pem: ENOENT/],
+    [["--webhook", "http://127.0.0.1:1/x", "--webhook-ca", "/nonexistent.pem"], /cannot read --webhook-ca \/nonexistent\.pem: ENOENT/],
     [["--webhook", "http://127.0.0.1:1/x", "--min-severity", "7"], /--min-severity must be a whole number from 0 to 4/],
     [["--webhook", "http://127.0.0.1:1/x", "--webhook-header", "no colon"], /--webhook-header must be "Name: value"/],
     [["--webhook-format", "ecs"], /--webhook-format needs --webhook/],

@@ -10,6 +10,7 @@ import { signaturesCommand, SIGNATURES_USAGE } from "./authoring";
 import { rulesCommand, RULES_USAGE } from "./rules";
 import { spoolCommand, SPOOL_USAGE } from "./spool";
 import { log } from "./log";
+import { placeConfigError } from "./config";
 import { linearRegexps } from "../rules/linear";
 
 // before any rule's regular expression is compiled (rules/linear.ts)
@@ -67,7 +68,8 @@ if (require.main === module) {
   main(process.argv.slice(2)).then(
     (code) => { process.exitCode = code; },
     (e: unknown) => {
-      if (isUserError(e)) fail(e.message);
+      // (a value from --config: its file:line first)
+      if (isUserError(e)) fail(placeConfigError(e.message));
       // a bug, not a user error: say so plainly, with the stack for the report
       process.stderr.write(`netsig: internal error (please report): ${(e as Error)?.stack ?? String(e)}\n`);
       process.exit(70);

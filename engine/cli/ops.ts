@@ -158,6 +158,8 @@ export class Ops {
         () => [...engine.findingsBy].map(([k, n]) => { const [signature, severity] = k.split("\t"); return [{ signature, severity }, n] as [Record<"signature" | "severity", string>, number]; }));
       labelled("netsig_signature_errors_total", "exceptions thrown by signatures, per signature id", ["signature"],
         () => [...engine.errorsBy].map(([signature, n]) => [{ signature }, n] as [Record<"signature", string>, number]));
+      labelled("netsig_findings_dropped_total", "findings dropped over a signature's per-batch limit (realm.ts FINDING_LIMITS), per signature id", ["signature"],
+        () => [...engine.droppedBy].map(([signature, n]) => [{ signature }, n] as [Record<"signature", string>, number]));
       counter("netsig_signature_packets_total", "packets handed to the signatures", () => engine.stats.packetsSent);
       counter("netsig_packets_shed_total", "packets that skipped the signatures because they were 64 batches (256k packets) behind", () => engine.stats.shed);
       counter("netsig_sandbox_restarts_total", "sandbox workers replaced (died or stopped answering)", () => engine.stats.restarts);

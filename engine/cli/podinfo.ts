@@ -25,10 +25,11 @@
 // node, the service account and the cluster are not part of Tracee's event,
 // and go only into the webhook formats' own fields (outputs/formats.ts).
 
-import { readFileSync, statSync, watch, type FSWatcher } from "node:fs";
+import { statSync, watch, type FSWatcher } from "node:fs";
 import { join } from "node:path";
 import { podEnvelope, setPodEnvelope, type PodFields } from "../events/envelope";
 import { UsageError } from "../events/filter";
+import { FileTooLargeError, formatBytes, POD_INFO_FILE_MAX_BYTES, readBoundedText } from "../bounded";
 import { NO_POD_CONTEXT, type PodContext } from "../outputs/formats";
 
 export const POD_INFO_OPTIONS = {
@@ -156,8 +157,11 @@ export function readPodInfo(env: Env, dir?: string): PodInfo {
     const read = (name: string): string | undefined => {
       const file = join(dir, name);
       try {
-        return readFileSync(file, "utf8");
+        return readBoundedText(file, POD_INFO_FILE_MAX_BYTES);
       } catch (e) {
+        if (e instanceof FileTooLargeError) {
+          throw new UsageError(`--pod-info ${dir}: ${file} is ${e.size !== undefined ? formatBytes(e.size) : `larger than ${formatBytes(e.cap)}`}, past the ${formatBytes(e.cap)} limit for a pod-info file: mount the pod's downwardAPI volume there`);
+        }
         const code = (e as NodeJS.ErrnoException).code;
         if (code === "ENOENT") return undefined;
         throw new UsageError(`cannot read ${file} (${code ?? (e as Error).message}): netsig's user must be able to read the --pod-info folder`);

@@ -5,12 +5,12 @@
 // they are named in one line and left as they are. A file with a mistake is
 // one line (file:line), and the running configuration stays.
 
-import { readFileSync, statSync } from "node:fs";
+import { statSync } from "node:fs";
 import { resolve } from "node:path";
 import { parseArgs } from "node:util";
 import { UsageError } from "../events/filter";
 import type { SignatureWatcher } from "../sandbox/watch";
-import { configPath, withConfig } from "./config";
+import { configPath, placeConfigError, withConfig } from "./config";
 import type { FindingsOutput } from "./signatures";
 import { int, type Webhooks } from "./webhooks";
 
@@ -47,16 +47,6 @@ export function reloadOnSighup(t: ReloadTargets): { close(): void; settled(): Pr
   return { close: () => { process.off("SIGHUP", onHup); }, settled: () => chain };
 }
 
-/** the line of the file where `value` is written (for a folder that cannot be read) */
-function lineOf(file: string, value: string): number {
-  try {
-    const i = readFileSync(file, "utf8").split("\n").findIndex((l) => l.includes(value));
-    return i + 1;
-  } catch {
-    return 0;
-  }
-}
-
 async function reload(t: ReloadTargets, file: string, log: (line: string) => void): Promise<void> {
   let next: Values;
   try {
@@ -65,10 +55,11 @@ async function reload(t: ReloadTargets, file: string, log: (line: string) => voi
     for (const d of (next.signatures as string[] | undefined) ?? []) {
       let why = "";
       try { if (!statSync(d).isDirectory()) why = "not a folder"; } catch (e) { why = (e as NodeJS.ErrnoException).code ?? "cannot read it"; }
-      if (why) throw new UsageError(`${file}:${lineOf(file, d)}: signatures folder ${d}: ${why}`);
+      if (why) throw new UsageError(`--signatures folder ${d}: ${why}`);
     }
   } catch (e) {
-    const msg = (e as Error).message.split("\n")[0];
+    // (a value from the file: its file:line first)
+    const msg = placeConfigError((e as Error).message.split("\n")[0]);
     log(`netsig: error: SIGHUP: ${msg}; the running configuration is unchanged`);
     return;
   }

@@ -180,7 +180,9 @@ export async function replay(o: ReplayOptions): Promise<{ code: number; engine?:
       const ruleProblems = engine.problems.filter((p) => p.kind === "rule").length;
       log(`netsig: signatures: ${sigs} active, ${engine.problems.length - ruleProblems} skipped` +
         (withRules ? `; rules: ${rules} active, ${ruleProblems} skipped` : "") +
-        `; ${st.findings} findings, ${st.errors} signature errors`, "info", { findings: st.findings, signatureErrors: st.errors });
+        `; ${st.findings} findings, ${st.errors} signature errors` +
+        (st.findingsDropped ? `, ${st.findingsDropped} findings dropped (over a signature's limit)` : ""),
+      "info", { findings: st.findings, signatureErrors: st.errors, findingsDropped: st.findingsDropped });
     }
   }
   if (outFile) { const l = fileOutputSummary(outFile, o.quiet); if (l) log(l, outFile.droppedLines ? "warn" : "info"); }

@@ -102,7 +102,6 @@ export async function runCommand(argv: string[]): Promise<number> {
   }
   ops.attach({ pipeline, captures, engine, webhooks });
   const reload = reloadOnSighup({ argv, options: RUN_OPTIONS, values, watcher: watcher?.signatures ?? null, findings, webhooks, log: (l) => log(l, /error/.test(l) ? "error" : "info") });
-  if (!values.quiet) log(`netsig: capturing on ${ifaces.join(", ")}${values.bpf ? ` (${values.bpf})` : ""}; Ctrl-C to stop`, "info", { iface: ifaces, bpf: values.bpf });
   // live output is flushed, and packets go to the signatures, at least every 100 ms
   const flusher = setInterval(() => { engine?.sendPartial(); out.flush(); }, 100);
   const poller = setInterval(() => { for (const c of captures) c.kernel.poll(); }, 1000);
@@ -143,6 +142,7 @@ export async function runCommand(argv: string[]): Promise<number> {
         }
         if (engine) {
           log(`netsig: signatures: ${engine.stats.findings} findings, ${engine.stats.errors} signature errors` +
+            (engine.stats.findingsDropped ? `, ${engine.stats.findingsDropped} findings dropped (over a signature's limit)` : "") +
             (engine.stats.shed ? `, ${engine.stats.shed} packets not checked (the signatures fell behind)` : "") + "\n",
           "info", { findings: engine.stats.findings, signatureErrors: engine.stats.errors, shed: engine.stats.shed });
         }
@@ -161,5 +161,7 @@ export async function runCommand(argv: string[]): Promise<number> {
       } : undefined,
       hupIgnored: "no --config, --signatures or --rules to reload",
     });
+    // (said once the signals are netsig's: a SIGHUP sent as soon as this line is seen must not kill it)
+    if (!values.quiet) log(`netsig: capturing on ${ifaces.join(", ")}${values.bpf ? ` (${values.bpf})` : ""}; Ctrl-C to stop`, "info", { iface: ifaces, bpf: values.bpf });
   });
 }

@@ -2,7 +2,7 @@
 // print findings — alone, or in order with the events (a packet's events,
 // then the findings it triggered).
 
-import { readFileSync } from "node:fs";
+import { readBoundedText, SIGNATURE_FILE_MAX_BYTES } from "../bounded";
 import { join, resolve } from "node:path";
 import { SignatureWatcher } from "../sandbox/watch";
 import { findingEvent, SIGNATURE_EVENT_BASE } from "../findings/finding";
@@ -68,7 +68,7 @@ export async function startSignatures(o: SignatureSet, hostName: string): Promis
   const engine = await SignatureEngine.start(() => {
     const sources = files.map((f) => {
       let text: string | undefined;
-      try { text = readFileSync(f, "utf8"); texts.set(f, text); } catch { /* reported by transpileSignature */ }
+      try { text = readBoundedText(f, SIGNATURE_FILE_MAX_BYTES); texts.set(f, text); } catch { /* reported by transpileSignature */ }
       return transpileSignature(f, text);
     });
     rules = ruleDirs.length || o.ruleFiles?.length ? loadRules(ruleDirs, o.ruleFiles ?? [], (o.ruleContext ?? []).map(ruleDir)) : null;

@@ -5,13 +5,14 @@
 // printed. Bad options are UsageErrors (one line, exit 2).
 
 import { createHash } from "node:crypto";
-import { readdirSync, readFileSync, statSync } from "node:fs";
+import { readdirSync, statSync } from "node:fs";
 import { join } from "node:path";
 import { UsageError } from "../events/filter";
 import { WEBHOOK_FORMATS, type WebhookFormat } from "../outputs/formats";
 import { podContext } from "./podinfo";
 import { WebhookOutput } from "../outputs/webhook";
 import { addSecret, log } from "./log";
+import { FileTooLargeError, formatBytes, readBounded, SECRET_FILE_MAX_BYTES } from "../bounded";
 
 export const WEBHOOK_USAGE = `
 webhook options (findings of --signatures and --rules, POSTed in batches; at-least-once, spooled on disk):
@@ -61,23 +62,51 @@ export const WEBHOOK_OPTIONS = {
 
 export type WebhookValues = { [K in keyof typeof WEBHOOK_OPTIONS]?: (typeof WEBHOOK_OPTIONS)[K] extends { multiple: true } ? string[] : (typeof WEBHOOK_OPTIONS)[K] extends { type: "boolean" } ? boolean : string };
 
-function readFile(what: string, f: string): Buffer {
-  try { return readFileSync(f); } catch (e) { throw new UsageError(`cannot read ${what} ${f}: ${(e as NodeJS.ErrnoException).code ?? "error"}`); }
+/** a file named by an option (--webhook-ca, --webhook-token-file, ...), read up to SECRET_FILE_MAX_BYTES */
+function readFile(option: string, f: string): Buffer {
+  try {
+    return readBounded(f, SECRET_FILE_MAX_BYTES);
+  } catch (e) {
+    if (e instanceof FileTooLargeError) {
+      const size = e.size !== undefined ? `${formatBytes(e.size)} (${e.size} bytes)` : `larger than ${formatBytes(e.cap)}`;
+      throw new UsageError(`--${option} ${f}: the file is ${size}, past the ${formatBytes(e.cap)} limit for a key, certificate or token file: give the file that holds only it`);
+    }
+    throw new UsageError(`cannot read --${option} ${f}: ${(e as NodeJS.ErrnoException).code ?? "error"}`);
+  }
 }
 
-function secret(what: string, env: string | undefined, file: string | undefined): string | undefined {
-  if (env !== undefined && file !== undefined) throw new UsageError(`give the ${what} by environment variable or by file, not both`);
+/**
+ * What Node's HTTP client refuses in a header value (ERR_INVALID_CHAR): any
+ * control character but tab, and anything past U+00FF.
+ */
+const BAD_HEADER_CHAR = /[^\t\x20-\x7e\x80-\xff]/;
+
+/** the first character a header value may not hold, described without the value (it may be a secret) */
+function badHeaderChar(v: string): string | undefined {
+  const m = BAD_HEADER_CHAR.exec(v);
+  if (!m) return undefined;
+  const c = m[0].codePointAt(0)!;
+  return `${c < 0x20 || c === 0x7f ? "a control character" : "a character past U+00FF"} (U+${c.toString(16).toUpperCase().padStart(4, "0")}) at character ${m.index + 1}`;
+}
+
+function secret(what: string, option: string, env: string | undefined, file: string | undefined, header: boolean): string | undefined {
+  if (env !== undefined && file !== undefined) throw new UsageError(`give the ${what} by environment variable or by file, not both: --${option}-env or --${option}-file`);
+  let v: string | undefined;
+  let from = "";
   if (env !== undefined) {
-    const v = process.env[env];
-    if (!v) throw new UsageError(`the ${what} environment variable ${env} is not set or empty`);
-    return v;
+    v = process.env[env];
+    if (!v) throw new UsageError(`--${option}-env: the ${what} environment variable ${env} is not set or empty`);
+    from = `--${option}-env ${env}`;
   }
   if (file !== undefined) {
-    const v = readFile(what + " file", file).toString("utf8").trim();
-    if (!v) throw new UsageError(`the ${what} file ${file} is empty`);
-    return v;
+    v = readFile(`${option}-file`, file).toString("utf8").trim();
+    if (!v) throw new UsageError(`--${option}-file ${file}: the ${what} file is empty`);
+    from = `--${option}-file ${file}`;
   }
-  return undefined;
+  // the token goes in a header: a character HTTP forbids there is refused now, not at the first POST
+  const bad = v !== undefined && header ? badHeaderChar(v) : undefined;
+  if (bad) throw new UsageError(`${from}: the ${what} holds ${bad}, which an HTTP header cannot carry; write the ${what} alone on one line`);
+  return v;
 }
 
 export function int(name: string, v: string | undefined, def: number, min: number, max = Number.MAX_SAFE_INTEGER): number {
@@ -93,7 +122,7 @@ export interface Webhooks {
 }
 
 /** keys of a webhook given as an object (--webhook '{"url":...}', or a mapping in --config) */
-const PER_WEBHOOK: Record<string, keyof WebhookValues> = {
+export const PER_WEBHOOK: Record<string, keyof WebhookValues> = {
   format: "webhook-format", header: "webhook-header", "token-env": "webhook-token-env", "token-file": "webhook-token-file",
   "hmac-key-env": "webhook-hmac-key-env", "hmac-key-file": "webhook-hmac-key-file", ca: "webhook-ca", cert: "webhook-cert",
   key: "webhook-key", batch: "webhook-batch", "batch-age": "webhook-batch-age", timeout: "webhook-timeout",
@@ -130,16 +159,18 @@ function webhookSettings(v: WebhookValues) {
   const headers = (v["webhook-header"] ?? []).map((h): [string, string] => {
     const m = /^([!#$%&'*+.^_`|~0-9A-Za-z-]+):\s*(.*)$/.exec(h);
     if (!m || /[\r\n]/.test(m[2])) throw new UsageError(`--webhook-header must be "Name: value", not "${h.split(":")[0]}..."`);
+    const bad = badHeaderChar(m[2]);
+    if (bad) throw new UsageError(`--webhook-header "${m[1]}: ...": the value holds ${bad}, which an HTTP header cannot carry`);
     return [m[1], m[2]];
   });
-  const token = secret("token", v["webhook-token-env"], v["webhook-token-file"]);
-  const hmacKey = secret("HMAC key", v["webhook-hmac-key-env"], v["webhook-hmac-key-file"]);
+  const token = secret("token", "webhook-token", v["webhook-token-env"], v["webhook-token-file"], true);
+  const hmacKey = secret("HMAC key", "webhook-hmac-key", v["webhook-hmac-key-env"], v["webhook-hmac-key-file"], false);
   addSecret(token);
   addSecret(hmacKey);
   if ((v["webhook-cert"] === undefined) !== (v["webhook-key"] === undefined)) throw new UsageError("--webhook-cert and --webhook-key go together");
-  const ca = v["webhook-ca"] !== undefined ? readFile("CA file", v["webhook-ca"]) : undefined;
-  const cert = v["webhook-cert"] !== undefined ? readFile("certificate file", v["webhook-cert"]) : undefined;
-  const key = v["webhook-key"] !== undefined ? readFile("key file", v["webhook-key"]) : undefined;
+  const ca = v["webhook-ca"] !== undefined ? readFile("webhook-ca", v["webhook-ca"]) : undefined;
+  const cert = v["webhook-cert"] !== undefined ? readFile("webhook-cert", v["webhook-cert"]) : undefined;
+  const key = v["webhook-key"] !== undefined ? readFile("webhook-key", v["webhook-key"]) : undefined;
   return {
     format, headers, token, hmacKey, ca, cert, key,
     minSeverity: int("min-severity", v["min-severity"], 0, 0, 4),
@@ -221,12 +252,12 @@ export function orphanSpools(dir: string, ids: Set<string>): string {
     let bytes = 0;
     try {
       for (const f of readdirSync(sub)) if (/^seg-\d{16}\.jsonl$/.test(f)) bytes += statSync(join(sub, f)).size;
-      bytes -= (JSON.parse(readFileSync(join(sub, "offset.json"), "utf8")) as { offset?: number }).offset ?? 0;
+      bytes -= (JSON.parse(readBounded(join(sub, "offset.json"), 4096).toString("utf8")) as { offset?: number }).offset ?? 0;
     } catch { /* no offset yet, or not a spool */ }
     if (bytes <= 0) continue;
     let who = "a webhook not recorded";
     try {
-      const w = JSON.parse(readFileSync(join(sub, "webhook.json"), "utf8")) as { url?: string; format?: string };
+      const w = JSON.parse(readBounded(join(sub, "webhook.json"), 4096).toString("utf8")) as { url?: string; format?: string };
       if (typeof w.url === "string") who = `${w.url}, ${w.format ?? "tracee"}`;
       if (!first && typeof w.url === "string") first = ` --webhook ${w.url}${w.format && w.format !== "tracee" ? ` --webhook-format ${w.format}` : ""}`;
     } catch { /* an older spool */ }

@@ -34,7 +34,7 @@ export function parseEventNames(spec: string | undefined): EventMask {
     let hit = false;
     EVENT_NAMES.forEach((n, i) => { if (re.test(n)) { mask |= 1 << i; hit = true; } });
     if (!hit) {
-      throw new UsageError(`unknown event "${name}"; known events: ${EVENT_NAMES.join(", ")} (net_packet_* wildcards allowed)`);
+      throw new UsageError(`--events: unknown event "${name}"; known events: ${EVENT_NAMES.join(", ")} (net_packet_* wildcards allowed)`);
     }
   }
   return mask;
@@ -65,18 +65,18 @@ function valueMatcher(v: string): (s: string) => boolean {
 export function parseFilter(text: string): ArgFilter[] {
   const m = FILTER_RE.exec(text.trim());
   if (!m) {
-    throw new UsageError(`bad filter "${text}": expected EVENT.args.ARG=VALUE (also !=, <, >, <=, >=), e.g. net_packet_dns.args.src=8.8.8.8`);
+    throw new UsageError(`--filter: bad filter "${text}": expected EVENT.args.ARG=VALUE (also !=, <, >, <=, >=), e.g. net_packet_dns.args.src=8.8.8.8`);
   }
   const [, ev, argName, rest, op, valueText] = m;
   const kinds: Ev[] = [];
   const re = globToRegExp(ev);
   EVENT_NAMES.forEach((n, i) => { if (re.test(n)) kinds.push(i as Ev); });
-  if (kinds.length === 0) throw new UsageError(`bad filter "${text}": unknown event "${ev}"; known events: ${EVENT_NAMES.join(", ")}`);
+  if (kinds.length === 0) throw new UsageError(`--filter: bad filter "${text}": unknown event "${ev}"; known events: ${EVENT_NAMES.join(", ")}`);
   const values = valueText.split(",").map((v) => v.trim());
-  if (values.length === 0 || values.some((v) => v === "")) throw new UsageError(`bad filter "${text}": missing value after ${op}`);
+  if (values.length === 0 || values.some((v) => v === "")) throw new UsageError(`--filter: bad filter "${text}": missing value after ${op}`);
   const numbers = values.map(Number);
   if (op !== "=" && op !== "!=" && numbers.some((n) => Number.isNaN(n))) {
-    throw new UsageError(`bad filter "${text}": ${op} needs a number`);
+    throw new UsageError(`--filter: bad filter "${text}": ${op} needs a number`);
   }
   return kinds.map((kind) => ({
     text, kind, argName, path: rest === "" ? [] : rest.slice(1).split("."), op: op as Op, values,

@@ -269,8 +269,11 @@ function endpointScan(s: Scan, code: V, resp: boolean, srcIp: unknown, dstIp: un
 
 /** dnsScan of an event not built: the same values, read from the decoded message */
 function lazyScan(ev: LazyEvent, code: V, s: Scan): void {
+  // a rule may select DNS and other events together (events: ["*"]): the DNS
+  // fields of a non-DNS event have no value, as a built event's (no proto_dns)
+  if (ev.kind < Ev.DNS || ev.m === null) return;
   const p = ev.p;
-  const m = ev.m as DnsMessage;
+  const m = ev.m;
   const resp = m.flags >>> 15 === 1;
   if (endpointScan(s, code, resp, p.srcIP, p.dstIP, p.srcPort, p.dstPort)) return;
   const full = ev.kind === Ev.DNS;

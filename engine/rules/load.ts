@@ -2,11 +2,12 @@
 // (subfolders too), compiled together (compile.ts), each rule and correlation
 // one SignatureSource keyed file#id. Host side only.
 
-import { readdirSync, readFileSync, statSync } from "node:fs";
+import { readdirSync, statSync } from "node:fs";
 import { join, resolve } from "node:path";
 import type { LoadProblem, SignatureSource } from "../sandbox/loader";
 import { compileRuleFiles, isRuleFile, type CompileResult, type CompiledUnit, type RuleFile } from "./compile";
 import { sandboxReason } from "./linear";
+import { FileTooLargeError, formatBytes, readBoundedText, RULE_FILE_MAX_BYTES } from "../bounded";
 
 /** the shipped rule pack */
 export const SHIPPED_RULES = join(__dirname, "..", "..", "..", "rules");
@@ -49,12 +50,22 @@ export function readRuleFiles(paths: string[]): { files: RuleFile[]; problems: L
   const problems: LoadProblem[] = [];
   for (const f of paths) {
     try {
-      files.push({ file: f, text: readFileSync(f, "utf8") });
+      files.push({ file: f, text: readBoundedText(f, RULE_FILE_MAX_BYTES) });
     } catch (e) {
+      if (e instanceof FileTooLargeError) {
+        problems.push({ file: f, line: 0, column: 0, message: tooLarge(e), kind: "rule" });
+        continue;
+      }
       problems.push({ file: f, line: 0, column: 0, message: `cannot read file (${(e as NodeJS.ErrnoException).code ?? (e as Error).message})`, kind: "rule" });
     }
   }
   return { files, problems };
+}
+
+/** a rule or list file past RULE_FILE_MAX_BYTES: what to do */
+export function tooLarge(e: FileTooLargeError): string {
+  const size = e.size !== undefined ? `${formatBytes(e.size)} (${e.size} bytes)` : `larger than ${formatBytes(e.cap)}`;
+  return `file not read: it is ${size}, past the ${formatBytes(e.cap)} limit for a rule or list file; split it into several files (a list continues in another file with "append: true")`;
 }
 
 export function unitSource(u: CompiledUnit, text: string): SignatureSource {

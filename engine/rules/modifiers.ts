@@ -60,7 +60,8 @@ export function itemValues(node: YNode, ctx: ItemContext, what: string): YScalar
     const m = typeof v.value === "string" ? LIST_REF.exec(v.value) : null;
     if (m) {
       const list = ctx.lists.get(m[1]);
-      if (list) { out.push(...list.items); continue; }
+      // (one at a time: a spread of a list of 100,000 items overflows the stack)
+      if (list) { for (const it of list.items) out.push(it); continue; }
       if (!ctx.sigma) throw new RuleError(v.pos, `undefined list "%${m[1]}"${suggest(m[1], ctx.lists.keys())} (define it with "list: ${m[1]}" and "items:" in a rules file)`);
     }
     out.push(v);

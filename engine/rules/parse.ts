@@ -39,6 +39,16 @@ export class LineIndex {
   }
 }
 
+/**
+ * Nodes YAML aliases may add to one file, all documents together. An alias
+ * (`*name`) stands for a copy of its anchor's whole node, so nine levels of
+ * nine aliases ("billion laughs") stand for 9^9 nodes written in a few
+ * hundred bytes, and whatever walks the tree (validation, compilation,
+ * JSON) would expand them. Rules use aliases sparingly (a shared selection,
+ * a list of values): 100,000 is far past that and costs little.
+ */
+export const YAML_ALIAS_NODES_MAX = 100_000;
+
 const STR_TAGS = new Set(["!!str", "!", "tag:yaml.org,2002:str"]);
 
 /**
@@ -46,7 +56,7 @@ const STR_TAGS = new Set(["!!str", "!", "tag:yaml.org,2002:str"]);
  * at its place; duplicate keys, anchors used before their definition and
  * unsupported tags too.
  */
-export function parseYamlDocs(text: string): YDoc[] {
+export function parseYamlDocs(text: string, o: { what?: string } = {}): YDoc[] {
   const lines = new LineIndex(text);
   let events: Event[];
   try {
@@ -63,12 +73,29 @@ export function parseYamlDocs(text: string): YDoc[] {
   let i = 0;
   let lastOffset = 0;
 
-  const anchorOf = (start: number, end: number): string | null => (start >= 0 ? text.slice(start + 1, end) : null);
+  // (js-yaml's anchor range is the name, without its & or *)
+  const anchorOf = (start: number, end: number): string | null => (start >= 0 ? text.slice(start, end) : null);
+  // the size of every node with an anchor (itself and everything below it), and
+  // what the aliases added so far: a node is counted once for each place it is used
+  const sizes = new Map<YNode, number>();
+  let aliased = 0;
+  const sizeOf = (n: YNode): number => {
+    if (n.kind === "scalar") return 1;
+    const known = sizes.get(n);
+    if (known !== undefined) return known;
+    let s = 1;
+    if (n.kind === "seq") for (const it of n.items) s += sizeOf(it);
+    else for (const e of n.entries) s += 1 + sizeOf(e.value);
+    sizes.set(n, s);
+    return s;
+  };
 
   const scalar = (e: ScalarEvent): YScalar => {
     const raw = getScalarValue(text, e);
-    const pos = lines.pos(e.valueStart);
-    lastOffset = e.valueStart;
+    // an empty value (`key:` and nothing) has no offset (-1): it is where its key is
+    const at = e.valueStart >= 0 ? e.valueStart : lastOffset;
+    const pos = lines.pos(at);
+    lastOffset = at;
     let value: YScalar["value"] = raw;
     const tag = e.tagStart >= 0 ? text.slice(e.tagStart, e.tagEnd) : null;
     if (tag !== null && STR_TAGS.has(tag)) value = raw;
@@ -79,7 +106,7 @@ export function parseYamlDocs(text: string): YDoc[] {
       const v = r.value;
       value = typeof v === "string" || typeof v === "number" || typeof v === "boolean" || v === null ? v : raw;
     }
-    return { kind: "scalar", value, text: raw, pos, style: e.style, offset: e.valueStart };
+    return { kind: "scalar", value, text: raw, pos, style: e.style, offset: at };
   };
 
   const node = (): YNode => {
@@ -92,9 +119,13 @@ export function parseYamlDocs(text: string): YDoc[] {
         return n;
       }
       case EVENT_ID.ALIAS: {
-        const name = text.slice(e.anchorStart + 1, e.anchorEnd);
+        const name = text.slice(e.anchorStart, e.anchorEnd);
         const n = anchors.get(name);
-        if (!n) throw new RuleError(lines.pos(e.anchorStart), `alias *${name} names no anchor defined before it`);
+        if (!n) throw new RuleError(lines.pos(e.anchorStart - 1), `alias *${name} names no anchor defined before it`);
+        aliased += sizeOf(n);
+        if (aliased > YAML_ALIAS_NODES_MAX) {
+          throw new RuleError(lines.pos(e.anchorStart - 1), `YAML aliases expand past ${YAML_ALIAS_NODES_MAX} nodes in this file (alias *${name} stands for ${sizeOf(n)}): an alias bomb? write the values out, or use fewer aliases`);
+        }
         return n;
       }
       case EVENT_ID.SEQUENCE: {
@@ -115,7 +146,7 @@ export function parseYamlDocs(text: string): YDoc[] {
           const keyEvent = events[i];
           const k = node();
           if (k.kind !== "scalar") throw new RuleError(k.pos, "a mapping key must be a plain value, not a list or mapping");
-          if (keyEvent.type === EVENT_ID.SCALAR && k.text === "<<") throw new RuleError(k.pos, "YAML merge keys (<<) are not supported in rules");
+          if (keyEvent.type === EVENT_ID.SCALAR && k.text === "<<") throw new RuleError(k.pos, `YAML merge keys (<<) are not supported in ${o.what ?? "rules"}`);
           const key: YScalar = { ...k, value: k.text };
           const prev = seen.get(key.text);
           if (prev) throw new RuleError(key.pos, `duplicate key "${key.text}" (first at line ${prev.line})`);

@@ -19,6 +19,7 @@
 // host's code.
 
 import { buildSync, type BuildOptions } from "esbuild";
+import { createHash } from "node:crypto";
 import { existsSync, readFileSync, statSync, writeFileSync } from "node:fs";
 import { join } from "node:path";
 import { withLocalGlobals } from "./globals";
@@ -32,7 +33,12 @@ const GUARD_GLOBAL = "__netsigGuard";
 /** the first script's entry (no file: it is written here) */
 const GUARD_ENTRY = "realm-guard-entry.ts";
 
-interface Prebuilt { inputs: [file: string, size: number, mtimeMs: number][]; scripts: string[] }
+interface Prebuilt {
+  inputs: [file: string, size: number, mtimeMs: number][];
+  /** the compiled JavaScript of those inputs (engine/X.ts -> dist/engine/X.js; others as they are) and its SHA-256 */
+  compiled?: [file: string, sha256: string][];
+  scripts: string[];
+}
 
 let cached: string[] | undefined;
 
@@ -76,6 +82,10 @@ export function prebuiltBundle(file = PREBUILT): string[] | undefined {
     return undefined;
   }
   if (!Array.isArray(saved?.inputs) || !Array.isArray(saved.scripts) || !saved.scripts.every((s) => typeof s === "string")) return undefined;
+  // an installed package or the image carries no TypeScript sources (and npm
+  // sets every file's time): there the compiled JavaScript must be what the
+  // scripts were made with, byte for byte
+  if (!existsSync(join(SOURCES, "realm-entry.ts"))) return compiledUnchanged(saved) ? saved.scripts : undefined;
   for (const [f, size, mtimeMs] of saved.inputs) {
     try {
       const st = statSync(join(ROOT, f));
@@ -85,6 +95,19 @@ export function prebuiltBundle(file = PREBUILT): string[] | undefined {
     }
   }
   return saved.scripts;
+}
+
+/** the compiled file of a bundle input (relative to ROOT) */
+const compiledOf = (f: string) => /^engine\/.*\.ts$/.test(f) ? join("dist", f.replace(/\.ts$/, ".js")) : f;
+const sha256 = (f: string) => createHash("sha256").update(readFileSync(join(ROOT, f))).digest("hex");
+
+function compiledUnchanged(saved: Prebuilt): boolean {
+  if (!Array.isArray(saved.compiled) || saved.compiled.length === 0) return false;
+  try {
+    return saved.compiled.every(([f, h]) => sha256(f) === h);
+  } catch {
+    return false;
+  }
 }
 
 /** the realm's scripts, to run in this order (`file`: the written ones, elsewhere, for tests) */
@@ -101,7 +124,9 @@ export function writeRealmBundle(file = PREBUILT): string[] {
     const st = statSync(join(ROOT, f));
     return [f, st.size, st.mtimeMs];
   });
-  writeFileSync(file, JSON.stringify({ inputs: withStats, scripts } satisfies Prebuilt));
+  // (with the sources: what tsc made of them, for a copy without them)
+  const compiled = existsSync(join(SOURCES, "realm-entry.ts")) ? inputs.map((f): [string, string] => [compiledOf(f), sha256(compiledOf(f))]) : undefined;
+  writeFileSync(file, JSON.stringify({ inputs: withStats, compiled, scripts } satisfies Prebuilt));
   return scripts;
 }
 

@@ -8,32 +8,20 @@
 
 import { spawn, type ChildProcess } from "node:child_process";
 import { readFileSync } from "node:fs";
-import { join } from "node:path";
+import { BOOTSTRAP, sandboxProcessCode } from "./process-bundle";
 import type { FromWorker, ToWorker, WorkerInit } from "./worker";
 
 /** what the supervisor process says besides the worker's own messages */
 export type FromSupervisor =
   | FromWorker
   | { type: "progress"; running: number; beat: number }
-  | { type: "worker-exit"; running: number; why: string }
-  // it could not switch to the unprivileged user (code "EPERM": it lacks CAP_SETUID/CAP_SETGID)
-  | { type: "start-failed"; why: string; code: string };
+  | { type: "worker-exit"; running: number; why: string };
 
 export type ToSupervisor =
   | ToWorker
-  | { type: "init"; init: Omit<WorkerInit, "progress">; memoryMb: number };
+  | { type: "init"; init: Omit<WorkerInit, "progress">; memoryMb: number; workerCode: string };
 
-/**
- * How a sandbox worker is started: bounded memory and stack, its output
- * piped to us, and an empty environment (code that escaped the VM into the
- * worker finds no secret in process.env).
- */
-export function sandboxWorkerOptions(memoryMb: number) {
-  return {
-    resourceLimits: { maxOldGenerationSizeMb: memoryMb, maxYoungGenerationSizeMb: 32, stackSizeMb: 4 },
-    stdout: true, stderr: true, env: {},
-  };
-}
+export { sandboxWorkerOptions } from "./worker-options";
 
 export interface ChannelEvents {
   message(m: FromWorker): void;
@@ -66,18 +54,18 @@ export class ProcessChannel implements SandboxChannel {
   readonly pid: number | undefined;
   private readonly child: ChildProcess;
   private gone = false;
-  /** set when the process could not switch to the unprivileged user */
-  startFailed: { why: string; code: string } | null = null;
   constructor(init: Omit<WorkerInit, "progress">, memoryMb: number, on: ChannelEvents, user: { uid: number; gid: number } | null, log: (l: string) => void) {
     this.progress[0] = -1;
-    // (as netsig's own user: it switches to `user` itself once its files are
-    // read, supervisor.ts; a session of its own: netsig decides when it ends)
-    this.child = spawn(process.execPath, [join(__dirname, "supervisor.js"), ...(user ? [`${user.uid}:${user.gid}`] : [])], {
+    // (as `user`, its code over the channel: process-bundle.ts; a session of
+    // its own: netsig decides when it ends)
+    const code = sandboxProcessCode();
+    this.child = spawn(process.execPath, ["-e", BOOTSTRAP], {
       stdio: ["ignore", "ignore", "pipe", "ipc"],
       serialization: "advanced",
       env: {},
       cwd: "/",
       detached: true,
+      ...(user ? { uid: user.uid, gid: user.gid } : {}),
     });
     this.pid = this.child.pid;
     // before it is ready, what it prints is kept: a start that fails is told in one line
@@ -105,7 +93,6 @@ export class ProcessChannel implements SandboxChannel {
       switch (m.type) {
         case "progress": this.progress[0] = m.running; this.progress[1] = m.beat; return;
         case "worker-exit": this.progress[0] = m.running; exit(m.why); return;
-        case "start-failed": this.startFailed = m; exit(m.why); return;
         default:
           if (m.type === "ready") ready = true;
           on.message(m);
@@ -113,7 +100,8 @@ export class ProcessChannel implements SandboxChannel {
     });
     this.child.on("error", (e) => exit(e.message));
     this.child.on("exit", (code, signal) => exit(signal ? `sandbox process killed by ${signal}` : `sandbox process exit code ${code}`));
-    this.child.send({ type: "init", init, memoryMb } satisfies ToSupervisor);
+    this.child.send({ code: code.supervisor });
+    this.child.send({ type: "init", init, memoryMb, workerCode: code.worker } satisfies ToSupervisor);
   }
   post(m: ToWorker): void {
     if (!this.gone && this.child.connected) this.child.send(m);

@@ -11,7 +11,7 @@
 //    sandbox process says which) is quarantined, the others are loaded again.
 // Unsandboxed mode runs the same realm in-process (benchmarks, authoring).
 
-import { Realm, type RealmResult } from "./realm";
+import { FINDING_LIMITS, Realm, type RealmResult } from "./realm";
 import { realmBundle } from "./bundle";
 import { formatProblem, lineOf, type LoadProblem, type SignatureSource } from "./loader";
 import { mapStack } from "./sourcemap";
@@ -108,12 +108,14 @@ export class SignatureEngine {
   /** called after a signature was loaded, replaced or unloaded (the selected events may differ) */
   onChange: () => void = () => undefined;
   /** packets sent to the sandbox, findings, errors: counters for the summary */
-  readonly stats = { packetsSent: 0, findings: 0, errors: 0, restarts: 0, shed: 0 };
+  readonly stats = { packetsSent: 0, findings: 0, errors: 0, restarts: 0, shed: 0, findingsDropped: 0 };
   /** events built for the signatures, per event type (Ev), counted in the realm per batch */
   readonly events: number[] = [0, 0, 0, 0, 0, 0, 0, 0, 0];
   /** findings per signature id and severity (key "id\tseverity"), errors per signature id (metrics) */
   readonly findingsBy = new Map<string, number>();
   readonly errorsBy = new Map<string, number>();
+  /** signature id -> findings dropped over the per-result limits */
+  readonly droppedBy = new Map<string, number>();
   /** called with the time a batch took in the signatures (s), measured in the worker */
   onBatchTime: ((seconds: number) => void) | null = null;
   /** why the engine cannot run any more (the sandbox could not be restarted); null while it can */
@@ -304,26 +306,34 @@ export class SignatureEngine {
       user = lookupUser(this.opts.user);
       if (!user) return Promise.reject(new UsageError(`the sandbox user "${this.opts.user}" does not exist: create it or choose another`));
     }
+    const who = user ? ` as user ${this.opts.user}` : "";
+    /** why the process did not start, in one line with what to do */
+    const cannot = (why: string): UsageError => new UsageError(/\bEPERM\b/.test(why) && user
+      ? `the signature sandbox cannot start as user ${this.opts.user}: netsig runs as root without the SETUID and SETGID capabilities; ` +
+        "add them (docker/podman run --cap-add SETUID --cap-add SETGID, or the pod's securityContext.capabilities.add), or run netsig as a non-root user"
+      : /\bEACCES\b/.test(why) && user
+        ? `the signature sandbox cannot start${who}: that user cannot run ${process.execPath} (${why}); install node where every user can run it`
+        : `the signature sandbox did not start${who} (${why})`);
     const opened = new Promise<string[]>((resolve, reject) => {
       let ready = false;
-      const ch: SandboxChannel = new ProcessChannel(init, this.opts.memoryMb, {
+      let ch: SandboxChannel;
+      try {
+        ch = new ProcessChannel(init, this.opts.memoryMb, {
         message: (m: FromWorker) => {
           if (m.type === "ready") { ready = true; resolve(m.loaded); return; }
           if (m.type === "result" || m.type === "added") this.answer(m);
           if (m.type === "fatal") this.opts.log(`netsig: sandbox error: ${m.message}`, "error");
         },
         exit: (why) => {
-          if (!ready) {
-            const failed = (ch as ProcessChannel).startFailed;
-            reject(new UsageError(failed?.code === "EPERM"
-              ? `the signature sandbox cannot switch to user ${this.opts.user}: netsig runs as root without the SETUID and SETGID capabilities; ` +
-                "add them (docker/podman run --cap-add SETUID --cap-add SETGID, or the pod's securityContext.capabilities.add), or run netsig as a non-root user"
-              : failed
-                ? `the signature sandbox did not start as user ${this.opts.user} (${failed.why})`
-                : `the signature sandbox did not start (${why})`));
-          } else if (this.worker === ch && !this.closed) this.crashed(ch, why);
+          if (!ready) reject(cannot(why));
+          else if (this.worker === ch && !this.closed) this.crashed(ch, why);
         },
       }, user, this.opts.log);
+      } catch (e) {
+        // (spawn throws EPERM at once where setuid/setgid are not allowed)
+        reject(cannot((e as NodeJS.ErrnoException).code ?? String((e as Error)?.message ?? e)));
+        return;
+      }
       this.worker = ch;
       this.watchdog ??= setInterval(() => this.checkWatchdog(), 500).unref() as unknown as NodeJS.Timeout;
     });
@@ -516,7 +526,8 @@ export class SignatureEngine {
     const findings = rules.findings.length === 0 ? r.findings : [...r.findings, ...rules.findings].sort((a, b) => a.seq - b.seq);
     // (the same packets' events: one that reached both the sandbox and the rules is one event)
     const events = r.events && rules.events ? r.events.map((n, i) => Math.max(n, rules.events![i])) : r.events ?? rules.events;
-    this.collectResult({ findings, errors: [...r.errors, ...rules.errors], logs: [...r.logs, ...rules.logs], done: true, events });
+    const dropped = r.dropped && rules.dropped ? [...r.dropped, ...rules.dropped] : r.dropped ?? rules.dropped;
+    this.collectResult({ findings, errors: [...r.errors, ...rules.errors], logs: [...r.logs, ...rules.logs], done: true, events, dropped });
   }
 
   /** send the batch being built even if it is not full (live capture: at most a few ms of delay) */
@@ -639,6 +650,7 @@ export class SignatureEngine {
       this.opts.log(`netsig: [${l.level}] ${s?.meta.id ?? l.sig}: ${l.message}`, level);
     }
     if (r.events) for (let i = 0; i < r.events.length; i++) this.events[i] += r.events[i];
+    if (r.dropped) for (const d of r.dropped) this.droppedFindings(d.sig, d.count);
     for (const e of r.errors ?? []) this.error(e.sig, e.method, e.message, e.stack);
     if (r.findings?.length) {
       const out: HostFinding[] = [];
@@ -651,6 +663,21 @@ export class SignatureEngine {
       }
       this.stats.findings += out.length;
       if (out.length) this.onFindings(out);
+    }
+  }
+
+  /** findings a signature reported over its per-result limits (realm.ts FINDING_LIMITS): counted, logged once */
+  private droppedFindings(index: number, count: number): void {
+    const s = this.signatures.get(index);
+    if (!s) return;
+    this.stats.findingsDropped += count;
+    const before = this.droppedBy.get(s.meta.id) ?? 0;
+    this.droppedBy.set(s.meta.id, before + count);
+    if (before === 0) {
+      const l = FINDING_LIMITS;
+      this.opts.log(`netsig: signature ${s.meta.id} (${s.file}): findings dropped: more than ${l.perResult} findings or ${l.bytesPerResult >> 20} MB ` +
+        `in one batch, or data over ${l.dataBytes >> 20} MB in one finding (ctx.callback in a loop?); the other signatures' findings are kept; ` +
+        "counted in the summary and netsig_findings_dropped_total", "warn");
     }
   }
 

@@ -5,7 +5,8 @@
 // others load. The transpiled code is evaluated later, inside a sandbox
 // (sandbox/realm.ts) or, for benchmarks and authoring, in-process.
 
-import { readdirSync, readFileSync, statSync } from "node:fs";
+import { readdirSync, statSync } from "node:fs";
+import { FileTooLargeError, formatBytes, readBoundedText, SIGNATURE_FILE_MAX_BYTES } from "../bounded";
 import { join, resolve } from "node:path";
 import { transformSync, type TransformFailure } from "esbuild";
 import type { UnitIR } from "../rules/ir";
@@ -57,7 +58,8 @@ export function lineOf(text: string, method?: string): number {
 }
 
 export function formatProblem(p: LoadProblem): string {
-  return `${p.file}:${p.line}:${p.column}: ${p.message}`;
+  // (a problem with the whole file, e.g. one too large to read, has no line)
+  return p.line > 0 ? `${p.file}:${p.line}:${p.column}: ${p.message}` : `${p.file}: ${p.message}`;
 }
 
 const EXTENSIONS = [".ts", ".js", ".mts", ".cts", ".mjs", ".cjs"];
@@ -90,8 +92,12 @@ export function listSignatureFiles(dirs: string[]): { files: string[]; problems:
 export function transpileSignature(file: string, text?: string): SignatureSource | LoadProblem {
   let source: string;
   try {
-    source = text ?? readFileSync(file, "utf8");
+    source = text ?? readBoundedText(file, SIGNATURE_FILE_MAX_BYTES);
   } catch (e) {
+    if (e instanceof FileTooLargeError) {
+      const size = e.size !== undefined ? `${formatBytes(e.size)} (${e.size} bytes)` : `larger than ${formatBytes(e.cap)}`;
+      return { file, line: 0, column: 0, message: `file not read: it is ${size}, past the ${formatBytes(e.cap)} limit for a signature file` };
+    }
     return { file, line: 0, column: 0, message: `cannot read file (${(e as NodeJS.ErrnoException).code ?? (e as Error).message})` };
   }
   const loader = file.endsWith("ts") ? "ts" : "js";

@@ -37,7 +37,24 @@ interface Loaded {
   copyKinds: number;
   /** and from the next chunk on */
   nextCopyKinds: number;
+  /** this result's findings so far: how many, their size (estimated), and how many were dropped over the limits */
+  outCount: number;
+  outBytes: number;
+  outDropped: number;
 }
+
+/**
+ * Per signature and per result (a batch, a signal, a load): at most this many
+ * findings and this much finding text; one finding's data at most
+ * FINDING_DATA_BYTES of JSON. What is over is dropped and counted (the host
+ * logs it once per signature and counts it in the summary and /metrics): a
+ * signature that calls ctx.callback in a loop cannot make a result too large
+ * to cross to netsig, which lost every signature's findings of that batch.
+ * (A batch is up to 8192 packets: two findings a packet fit.)
+ */
+export const FINDING_LIMITS = Object.freeze({ perResult: 16384, bytesPerResult: 16 << 20, dataBytes: 1 << 20 });
+/** the JSON size counted for an event the realm built (its real size is ~1-2 KB) */
+const EVENT_BYTES = 2048;
 
 /**
  * `event`: the event the realm built and delivered (as a JSON value: it is
@@ -48,7 +65,9 @@ export interface RealmFinding { sig: number; seq: number; ts: string; event: unk
 export interface RealmError { sig: number; method: string; message: string; stack: string }
 export interface RealmLog { sig: number; level: string; message: string }
 /** `events`: the events a batch built, per event type (Ev) */
-export interface RealmResult { findings: RealmFinding[]; errors: RealmError[]; logs: RealmLog[]; done: boolean; events?: number[] }
+/** `dropped`: findings over FINDING_LIMITS, per signature */
+export interface RealmDropped { sig: number; count: number }
+export interface RealmResult { findings: RealmFinding[]; errors: RealmError[]; logs: RealmLog[]; done: boolean; events?: number[]; dropped?: RealmDropped[] }
 
 const SDK_TYPES_MODULE = Object.freeze({});
 /** `netsig/rules`: what a compiled YAML rule's module calls (engine/rules/compile.ts) */
@@ -150,6 +169,8 @@ export class Realm implements DeliveryCursor {
   private sigs: Loaded[] = [];
   private builder = new EventBuilder(0, { hostName: "" });
   private out: RealmResult = { findings: [], errors: [], logs: [], done: true };
+  /** an onSignal or close round in progress (resumeEach), with its cursor */
+  private each: { method: "onSignal" | "close"; at: number; signal: Signal | null } | null = null;
   // The batch being delivered, a chunk of CHUNK packets at a time: the
   // chunk's events are built, then delivered signature by signature. (A whole
   // batch's events held at once outlived the young generation: the GC copied
@@ -229,7 +250,7 @@ export class Realm implements DeliveryCursor {
       if (!meta || typeof meta.id !== "string" || meta.id === "") throw new Error("getMetadata() must return an id");
       const mask = selectorMask(sig.getSelectedEvents());
       const single = mask !== 0 && (mask & (mask - 1)) === 0 ? 31 - Math.clz32(mask) : -1;
-      const entry: Loaded = { index, file, sig, meta: JSON.parse(JSON.stringify(meta)) as SignatureMetadata, mask, single, disabled: false, rule, copyKinds: 0, nextCopyKinds: 0 };
+      const entry: Loaded = { index, file, sig, meta: JSON.parse(JSON.stringify(meta)) as SignatureMetadata, mask, single, disabled: false, rule, copyKinds: 0, nextCopyKinds: 0, outCount: 0, outBytes: 0, outDropped: 0 };
       sig.init(signatureContext(index, () => this.out.logs, (f) => this.finding(entry, f)));
       this.sigs.push(entry);
       this.updateMask();
@@ -346,6 +367,9 @@ export class Realm implements DeliveryCursor {
 
   /** continue delivering the current batch (after a signature was stopped mid-batch) */
   resume(): string {
+    if (this.each !== null) return this.resumeEach();
+    // (no batch in progress: nothing to deliver, and no event counts to report again)
+    if (this.reader === null) return JSON.stringify(this.takeOut());
     do {
       const sigs = this.sigs;
       const events = this.events;
@@ -385,6 +409,13 @@ export class Realm implements DeliveryCursor {
 
   /** skip the rest of the batch for a signature (it hung on an event); the host quarantines it */
   skipCurrent(): void {
+    if (this.each !== null) {
+      const h = this.sigs[this.each.at];
+      if (h) h.disabled = true;
+      this.each.at++;
+      this.updateMask();
+      return;
+    }
     const s = this.sigs[this.cursorSig];
     if (s) s.disabled = true;
     this.cursorSig++;
@@ -395,13 +426,29 @@ export class Realm implements DeliveryCursor {
   signal(json: string): string {
     const signal = JSON.parse(json) as Signal;
     deepFreeze(signal);
-    for (const s of this.sigs) if (!s.disabled) this.call(s, "onSignal", () => s.sig.onSignal(signal));
-    return JSON.stringify(this.takeOut());
+    this.each = { method: "onSignal", at: 0, signal };
+    return this.resumeEach();
   }
 
   closeAll(): string {
-    for (const s of this.sigs) this.call(s, "close", () => s.sig.close());
-    this.sigs = [];
+    this.each = { method: "close", at: 0, signal: null };
+    return this.resumeEach();
+  }
+
+  /**
+   * onSignal or close to every signature from the cursor on: after one hung
+   * (skipCurrent), the others still get theirs, and the result is this call's
+   * alone (not the last batch's event counts again)
+   */
+  private resumeEach(): string {
+    const e = this.each!;
+    for (; e.at < this.sigs.length; e.at++) {
+      const s = this.sigs[e.at];
+      if (e.method === "close") this.call(s, "close", () => s.sig.close());
+      else if (!s.disabled) this.call(s, "onSignal", () => s.sig.onSignal(e.signal!));
+    }
+    this.each = null;
+    if (e.method === "close") this.sigs = [];
     return JSON.stringify(this.takeOut());
   }
 
@@ -424,12 +471,18 @@ export class Realm implements DeliveryCursor {
   }
 
   private finding(s: Loaded, f: Finding): void {
+    if (s.outCount >= FINDING_LIMITS.perResult || s.outBytes >= FINDING_LIMITS.bytesPerResult) { s.outDropped++; return; }
+    const data = safeJSON(f && f.data !== undefined ? f.data : {});
+    if (data.length > FINDING_LIMITS.dataBytes) { s.outDropped++; return; }
     const ev = (f && f.event) as TraceeEvent | undefined;
     // most often the event being delivered
     let i = -1;
     const d = this.delivering;
     if (ev) i = this.placeOf(ev, d);
     const at = i >= 0 ? this.packetOf[i] : d < this.nEvents ? this.packetOf[d] : -1;
+    const event = i >= 0 ? reported(ev as TraceeEvent) : ev ? safeJSON(ev) : "null";
+    s.outCount++;
+    s.outBytes += data.length + (typeof event === "string" ? event.length : EVENT_BYTES);
     this.out.findings.push({
       sig: s.index,
       seq: at >= 0 ? this.seqs[at] : this.lastSeq,
@@ -438,8 +491,8 @@ export class Realm implements DeliveryCursor {
         : ev && typeof ev.timestamp === "number" && Number.isFinite(ev.timestamp) ? BigInt(Math.round(ev.timestamp)).toString() : "",
       // (one of the realm's events crosses as part of the batch's JSON, not as a
       // second, escaped JSON text of its own)
-      event: i >= 0 ? reported(ev as TraceeEvent) : ev ? safeJSON(ev) : "null",
-      data: safeJSON(f && f.data !== undefined ? f.data : {}),
+      event,
+      data,
     });
   }
 
@@ -458,6 +511,14 @@ export class Realm implements DeliveryCursor {
     // findings in event order (delivery is signature by signature)
     out.findings.sort((a, b) => a.seq - b.seq);
     this.out = { findings: [], errors: [], logs: [], done: true };
+    const sigs = this.sigs;
+    for (let k = 0; k < sigs.length; k++) {
+      const s = sigs[k];
+      if (s.outDropped) (out.dropped ??= []).push({ sig: s.index, count: s.outDropped });
+      s.outCount = 0;
+      s.outBytes = 0;
+      s.outDropped = 0;
+    }
     return out;
   }
 }

@@ -8,7 +8,8 @@
 // is not available (inotify watches exhausted, some network file systems) the
 // folders are polled.
 
-import { readFileSync, readdirSync, watch, type FSWatcher } from "node:fs";
+import { readdirSync, watch, type FSWatcher } from "node:fs";
+import { readBoundedText, SIGNATURE_FILE_MAX_BYTES } from "../bounded";
 import { join, resolve } from "node:path";
 import type { SignatureEngine } from "./host";
 import { isSignatureFile, transpileSignature } from "./loader";
@@ -106,9 +107,9 @@ export class SignatureWatcher {
       if (!isSignatureFile(n)) continue;
       const f = join(dir, n);
       try {
-        files.set(f, readFileSync(f, "utf8"));
+        files.set(f, readBoundedText(f, SIGNATURE_FILE_MAX_BYTES));
       } catch {
-        /* deleted meanwhile, or a folder: left out */
+        /* deleted meanwhile, a folder, or past the cap (reported when loaded): left out */
       }
     }
     return files;

@@ -38,9 +38,7 @@ export type FromWorker =
   | { type: "ready"; loaded: string[] }
   | { type: "result"; id: number; result: string; hung: number[]; ms?: number }
   | { type: "added"; id: number; loaded: string }
-  | { type: "fatal"; message: string }
-  // the VM is built and no signature has run: the sandbox process may give up its privileges now
-  | { type: "built" };
+  | { type: "fatal"; message: string };
 
 function main(): void {
   const init = workerData as WorkerInit;
@@ -69,8 +67,6 @@ function main(): void {
   const resumeScript = new VMScript(`${R}.resume()`, "netsig-resume.js");
   const signalScript = new VMScript(`${R}.signal(__in)`, "netsig-signal.js");
   const closeScript = new VMScript(`${R}.closeAll()`, "netsig-close.js");
-
-  parentPort!.postMessage({ type: "built" } satisfies FromWorker);
 
   const isTimeout = (e: unknown) => /timed out/i.test(String((e as Error)?.message));
 
