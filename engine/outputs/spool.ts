@@ -42,9 +42,10 @@
 // at most QUARANTINE_MAX_BYTES, past it only counted), counted in `damaged`,
 // and logged once.
 
-import { closeSync, fsyncSync, ftruncateSync, mkdirSync, openSync, readdirSync, readFileSync, readSync, renameSync, statSync, truncateSync, unlinkSync, writeSync, appendFileSync } from "node:fs";
+import { closeSync, fsyncSync, ftruncateSync, mkdirSync, openSync, readdirSync, readSync, renameSync, statSync, truncateSync, unlinkSync, writeSync, appendFileSync } from "node:fs";
 import { isUtf8 } from "node:buffer";
 import { dirname, join } from "node:path";
+import { readBounded } from "../bounded";
 
 export interface SpoolOptions {
   dir: string;
@@ -67,6 +68,8 @@ export const DEFAULT_SPOOL_BYTES = 256 * 1024 * 1024;
 export const MAX_LINE_BYTES = 16 * 1024 * 1024;
 /** the quarantine file stops growing here; further damaged lines are only counted */
 export const QUARANTINE_MAX_BYTES = 16 * 1024 * 1024;
+/** offset.json is a few dozen bytes; a larger one is damaged */
+const OFFSET_FILE_MAX_BYTES = 4096;
 /** segments are read in chunks of this size, not whole */
 const READ_CHUNK = 1024 * 1024;
 const SEGMENT_RE = /^seg-(\d{16})\.jsonl$/;
@@ -370,10 +373,12 @@ export class Spool {
   private readOffset(nums: number[]): SpoolPosition {
     const first = { segment: nums[0] ?? 0, offset: 0 };
     const file = join(this.dir, "offset.json");
-    let text: string;
-    try { text = readFileSync(file, "utf8"); } catch { return first; }
     let o: Partial<SpoolPosition> = {};
-    try { o = JSON.parse(text) as Partial<SpoolPosition>; } catch { /* below */ }
+    try {
+      o = JSON.parse(readBounded(file, OFFSET_FILE_MAX_BYTES).toString("utf8")) as Partial<SpoolPosition>;
+    } catch (e) {
+      if ((e as NodeJS.ErrnoException).code === "ENOENT") return first;
+    }
     if (!(o !== null && Number.isSafeInteger(o.segment) && Number.isSafeInteger(o.offset) && o.offset! >= 0 && o.segment! >= 0)) {
       this.log(`spool ${this.dir}: ${file} is damaged; delivering the spool from its start (duplicates possible)`);
       return first;
