@@ -15,11 +15,13 @@ import { report } from "./fuzz/run";
 
 const SECONDS = Number(process.env.FUZZ_SECONDS ?? 6);
 const SEED = process.env.FUZZ_SEED === undefined ? undefined : Number(process.env.FUZZ_SEED);
+/** targets whose issue 14 defects are fixed: run with their strict checks (the others once theirs land) */
+const STRICT = new Set(["rules", "config"]);
 
 describe("fuzz targets, a short run each", () => {
   for (const name of TARGETS) {
     test(`${name}: ${SECONDS} s without a crash, a hang or memory past the bound`, async () => {
-      const r = await fuzzTarget(name, { timeMs: SECONDS * 1000, seed: SEED, coverage: false });
+      const r = await fuzzTarget(name, { timeMs: SECONDS * 1000, seed: SEED, coverage: false, strict: STRICT.has(name) });
       assert.ok(!r.crash, report(r) + `\n(replay: npm run fuzz -- --replay --target ${name} ${r.crash?.file ?? ""})`);
       assert.ok(r.execs > 0, `${name} ran no input`);
     });

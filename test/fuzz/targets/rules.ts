@@ -9,13 +9,14 @@ import { eventsOf } from "../../lib/run";
 import { mutated, YAML_OPS, yamlOp } from "../mutate";
 import { frameSeeds, ruleSeeds } from "../seeds";
 import type { Target } from "../harness";
+import { RULE_FILE_MAX_BYTES } from "../../../engine/bounded";
 
 let events: TraceeEvent[] = [];
 
 export const target: Target<string> = {
   name: "rules",
   property: "compiling never throws (a mistake is a problem with file:line:column); a rule that compiled loads and evaluates the events of real packets without throwing " +
-    "(strict: also with unbounded alias bombs, 8 MiB scalars and 5000-deep nesting: issue 14 defects 2 and 11; and rules whose fields are absent from a selected event: defect 8)",
+    "(strict: also with unbounded alias bombs, 8 MiB scalars and 5000-deep nesting: issue 14 defects 2 and 11, fixed; a text past the rule file cap is refused unread, as netsig reads files)",
   modules: ["engine/rules/parse.js", "engine/rules/compile.js", "engine/rules/condition.js", "engine/rules/fields.js", "engine/rules/matchers.js",
     "engine/rules/modifiers.js", "engine/rules/regex.js", "engine/rules/runtime.js", "engine/rules/codegen.js", "engine/rules/lazy.js", "engine/rules/sigma.js",
     "engine/rules/suppress.js", "engine/rules/correlation.js", "engine/rules/shapes.js", "engine/rules/linear.js"],
@@ -29,7 +30,9 @@ export const target: Target<string> = {
   arbitrary: (strict) => mutated(ruleSeeds(), YAML_OPS, (t, op) => yamlOp(t, op, strict)),
   encode: (t) => Buffer.from(t, "utf8"),
   decode: (b) => b.toString("utf8"),
-  run(text, strict) {
+  run(text) {
+    // (as netsig reads a rule file: past the cap it is refused before parsing, engine/bounded.ts)
+    if (Buffer.byteLength(text) > RULE_FILE_MAX_BYTES) return;
     const r = compileRuleFiles([{ file: "/rules/fuzz.yaml", text }]);
     for (const p of r.problems) if (!(p.line >= 1 && p.column >= 1)) throw new Error(`a problem without its place: ${JSON.stringify(p)}`);
     for (const u of r.units) {
@@ -38,12 +41,8 @@ export const target: Target<string> = {
       const sel = sig.getSelectedEvents().map((s) => s.name);
       for (const ev of events) {
         if (!sel.includes(ev.eventName) && !sel.includes("*")) continue;
-        try {
-          sig.onEvent(ev);
-        } catch (e) {
-          // issue 14 defect 8: validate accepts rules that throw at run time; strict finds them
-          if (strict) throw e;
-        }
+        // (issue 14 defect 8, fixed: a field absent from the event is no value, never an exception)
+        sig.onEvent(ev);
       }
       sig.onSignal({ type: "source_complete" });
     }
