@@ -310,7 +310,8 @@ test("run --listen: a port in use, a bad address or --log-format are one-line er
     writeFileSync(cfg, `iface: lo\nlisten: "127.0.0.1:${port}"\nlog-format: json\n`);
     const line = JSON.parse(one(["--config", cfg])) as { level: string; msg: string };
     assert.equal(line.level, "error");
-    assert.equal(line.msg, `error: --listen 127.0.0.1:${port}: address already in use`);
+    // (a value from --config names its file:line: issue 14 item 14)
+    assert.equal(line.msg, `error: ${cfg}:2: --listen 127.0.0.1:${port}: address already in use`);
   } finally {
     busy.close();
     rmSync(root, { recursive: true, force: true });
