@@ -35,7 +35,7 @@ function socketInodes(pid: number): Set<string> {
 /** what the sandbox process of a netsig process holds: its user, capabilities, environment, packet sockets */
 function sandboxOf(pid: number): { pid: number; uids: string; capEff: string; environ: string; packetSockets: number; parentPacketSockets: number } {
   const kids = readdirSync(`/proc/${pid}/task`).flatMap((t) => readFileSync(`/proc/${pid}/task/${t}/children`, "utf8").trim().split(/\s+/).filter(Boolean)).map(Number)
-    .filter((k) => readFileSync(`/proc/${k}/cmdline`, "utf8").includes("supervisor.js"));
+    .filter((k) => readFileSync(`/proc/${k}/cmdline`, "utf8").includes("netsig signature sandbox"));
   assert.equal(kids.length, 1, "netsig runs one sandbox process");
   const sb = kids[0];
   const status = readFileSync(`/proc/${sb}/status`, "utf8");

@@ -29,7 +29,8 @@ const WRITTEN = join(__dirname, "sandbox-process.json");
  * modules are required from it.
  */
 export const BOOTSTRAP =
-  "process.once('message',(m)=>{const module={exports:{}};" +
+  // (the comment names the process in ps and /proc/PID/cmdline)
+  "/* netsig signature sandbox */process.once('message',(m)=>{const module={exports:{}};" +
   "new Function('require','module','exports',m.code)(require,module,module.exports)})";
 
 /**
