@@ -108,7 +108,7 @@ export class ProcessChannel implements SandboxChannel {
   }
   /**
    * End the process. SIGKILL where netsig may signal it; where it may not
-   * (netsig is root without CAP_KILL and the process switched to another
+   * (netsig is root without CAP_KILL and the process runs as another
    * user), closing the channel ends it: it exits at once when its main
    * thread is free, which only relays. Resolves when it is gone, or after
    * `graceMs` (it goes on its own once its worker's call times out).
