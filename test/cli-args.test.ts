@@ -6,7 +6,8 @@
 import assert from "node:assert/strict";
 import { test } from "node:test";
 import { closestOption } from "../engine/cli/args";
-import { netsig } from "./lib/run";
+import { join } from "node:path";
+import { CLI, netsig } from "./lib/run";
 
 const one = (args: string[], want: string) => {
   const r = netsig(args);
@@ -41,4 +42,14 @@ test("did-you-mean: a typo or a prefix, not a different word", () => {
   assert.equal(closestOption("--color", names), "");
   assert.equal(closestOption("--hlp", names), "", "help is not suggested");
   assert.equal(closestOption("-q", names), "", "one letter: no guess");
+});
+
+test("standard output closed early (netsig ... | head -1): no stack trace", () => {
+  const { spawnSync } = require("node:child_process") as typeof import("node:child_process");
+  const pcap = join(__dirname, "..", "..", "examples", "dns-lo.pcap");
+  for (const args of [`replay ${pcap} --output json`, "signatures list"]) {
+    const r = spawnSync("bash", ["-c", `set -o pipefail; node ${JSON.stringify(CLI)} ${args} | head -c 10`], { encoding: "utf8" });
+    assert.equal(r.stdout.length, 10, args);
+    assert.doesNotMatch(r.stderr, /EPIPE|\n\s+at |Unhandled/, `${args}: ${r.stderr}`);
+  }
 });

@@ -65,6 +65,13 @@ export function isUserError(e: unknown): e is Error {
 }
 
 if (require.main === module) {
+  // the reader of standard output went away (`netsig ... | head`): stop as
+  // Unix tools do, without a stack trace (what was not printed is not wanted)
+  process.stdout.on("error", (e: NodeJS.ErrnoException) => {
+    if (e.code === "EPIPE") process.exit(process.exitCode ?? 0);
+    process.stderr.write(`netsig: error: standard output: ${e.message}\n`);
+    process.exit(1);
+  });
   main(process.argv.slice(2)).then(
     (code) => { process.exitCode = code; },
     (e: unknown) => {
