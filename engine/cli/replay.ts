@@ -104,6 +104,12 @@ export async function replayCommand(argv: string[]): Promise<number> {
   }
 }
 
+/** "N findings, M signature errors[, K findings dropped ...]": the summary's counts, run and replay alike */
+export function signatureCounts(st: SignatureEngine["stats"]): string {
+  return `${st.findings} findings, ${st.errors} signature errors` +
+    (st.findingsDropped ? `, ${st.findingsDropped} findings dropped (over a signature's limit)` : "");
+}
+
 export interface ReplayOptions {
   file: string;
   /** --events (undefined: all nine, or none when signatures run) */
@@ -180,8 +186,7 @@ export async function replay(o: ReplayOptions): Promise<{ code: number; engine?:
       const ruleProblems = engine.problems.filter((p) => p.kind === "rule").length;
       log(`netsig: signatures: ${sigs} active, ${engine.problems.length - ruleProblems} skipped` +
         (withRules ? `; rules: ${rules} active, ${ruleProblems} skipped` : "") +
-        `; ${st.findings} findings, ${st.errors} signature errors` +
-        (st.findingsDropped ? `, ${st.findingsDropped} findings dropped (over a signature's limit)` : ""),
+        `; ${signatureCounts(st)}`,
       "info", { findings: st.findings, signatureErrors: st.errors, findingsDropped: st.findingsDropped });
     }
   }

@@ -11,7 +11,7 @@ import { nativeBuildCommand } from "../capture/drops";
 import { LiveCapture } from "../capture/live";
 import { EventFilter, parseEventNames, UsageError } from "../events/filter";
 import { EVENT_OUTPUT_OPTIONS } from "./output";
-import { formatSummary } from "./replay";
+import { formatSummary, signatureCounts } from "./replay";
 import { startSession } from "./session";
 import { withConfig } from "./config";
 import { closeWebhooks, WEBHOOK_OPTIONS, WEBHOOK_USAGE } from "./webhooks";
@@ -141,8 +141,7 @@ export async function runCommand(argv: string[]): Promise<number> {
           log(`netsig: all interfaces: ${captured} packets captured, ${drops} dropped by the kernel`, "info", { captured, kernelDrops: drops });
         }
         if (engine) {
-          log(`netsig: signatures: ${engine.stats.findings} findings, ${engine.stats.errors} signature errors` +
-            (engine.stats.findingsDropped ? `, ${engine.stats.findingsDropped} findings dropped (over a signature's limit)` : "") +
+          log(`netsig: signatures: ${signatureCounts(engine.stats)}` +
             (engine.stats.shed ? `, ${engine.stats.shed} packets not checked (the signatures fell behind)` : "") + "\n",
           "info", { findings: engine.stats.findings, signatureErrors: engine.stats.errors, shed: engine.stats.shed });
         }

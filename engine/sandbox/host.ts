@@ -319,16 +319,16 @@ export class SignatureEngine {
       let ch: SandboxChannel;
       try {
         ch = new ProcessChannel(init, this.opts.memoryMb, {
-        message: (m: FromWorker) => {
-          if (m.type === "ready") { ready = true; resolve(m.loaded); return; }
-          if (m.type === "result" || m.type === "added") this.answer(m);
-          if (m.type === "fatal") this.opts.log(`netsig: sandbox error: ${m.message}`, "error");
-        },
-        exit: (why) => {
-          if (!ready) reject(cannot(why));
-          else if (this.worker === ch && !this.closed) this.crashed(ch, why);
-        },
-      }, user, this.opts.log);
+          message: (m: FromWorker) => {
+            if (m.type === "ready") { ready = true; resolve(m.loaded); return; }
+            if (m.type === "result" || m.type === "added") this.answer(m);
+            if (m.type === "fatal") this.opts.log(`netsig: sandbox error: ${m.message}`, "error");
+          },
+          exit: (why) => {
+            if (!ready) reject(cannot(why));
+            else if (this.worker === ch && !this.closed) this.crashed(ch, why);
+          },
+        }, user, this.opts.log);
       } catch (e) {
         // (spawn throws EPERM at once where setuid/setgid are not allowed)
         reject(cannot((e as NodeJS.ErrnoException).code ?? String((e as Error)?.message ?? e)));
