@@ -45,7 +45,7 @@ RUN if [ -f /usr/local/include/node/node_api.h ]; then export npm_config_nodedir
  && test -f node_modules/cap/build/Release/cap.node \
  && test -f native/pktstats/build/Release/pktstats.node \
  && test -f dist/engine/sandbox/realm-bundle.json \
- && test -f dist/engine/rules/schema-validators.js \
+ && test -f dist/engine/rules/compile/schema-validators.js \
  && npm prune --omit=dev --no-audit --no-fund
 
 FROM ${RUNTIME_BASE}

@@ -15,8 +15,8 @@ import { EventBytesWriter } from "../engine/events/jsonbytes";
 import { EventPipeline } from "../engine/events/pipeline";
 import { FdOutput } from "../engine/outputs/stdout";
 import { openSync } from "node:fs";
-import { startSignatures } from "../engine/cli/signatures";
-import { Ev } from "../engine/events/types";
+import { startSignatures } from "../engine/app/detection";
+import { Ev } from "../engine/types/events";
 
 const DNS_EVENTS = (1 << Ev.DNS) | (1 << Ev.DNSRequest) | (1 << Ev.DNSResponse);
 

@@ -31,7 +31,7 @@ import { spawn, spawnSync } from "node:child_process";
 import { existsSync, mkdirSync, openSync, closeSync, readFileSync, rmSync, writeFileSync } from "node:fs";
 import { join } from "node:path";
 import { LIVE_RUNGS, liveLadder, liveSkipReason, RUNG_SECONDS, webhookFindings } from "./live";
-import { loadRules } from "../engine/rules/load";
+import { loadRules } from "../engine/rules/compile/load";
 
 const ROOT = join(__dirname, "..", "..");
 const OUT_DIR = join(ROOT, "bench", "out");

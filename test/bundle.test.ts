@@ -13,7 +13,7 @@ import vm from "node:vm";
 import { prebuiltBundle, realmBundle, writeRealmBundle } from "../engine/sandbox/bundle";
 import { sandboxProcessCode } from "../engine/sandbox/process-bundle";
 import { readCapture } from "../engine/capture/reader";
-import { BatchPacker } from "../engine/dispatch/compact";
+import { BatchPacker } from "../engine/wire/compact";
 import { ALL_EVENTS } from "../engine/events/build";
 import { EventPipeline } from "../engine/events/pipeline";
 import { allCaptures } from "./lib/run";
@@ -26,13 +26,13 @@ test("npm run build wrote the realm bundle, and a start reads it", () => {
   assert.match(scripts[1], /__netsig/);
 });
 
-test("vm2 runs the realm's main script as it is: no catch, import, async or with in it (those are in realm-guard.ts)", () => {
+test("vm2 runs the realm's main script as it is: no catch, import, async or with in it (those are in realm/guard.ts)", () => {
   // vm2's own rewriting step: it returns the code unchanged only when it needs no rewriting
   // eslint-disable-next-line @typescript-eslint/no-require-imports
   const { transformer } = require("vm2/lib/transformer") as { transformer: (a: null, code: string, async: boolean, gen: boolean, file: string) => { code: string } };
   const [guard, core] = realmBundle();
   const words = core.match(/\b(?:catch|import|async|with)\b.{0,40}/g) ?? [];
-  assert.deepEqual(words, [], "move the try/catch into realm-guard.ts, or reword the text");
+  assert.deepEqual(words, [], "move the try/catch into realm/guard.ts, or reword the text");
   assert.equal(transformer(null, core, false, false, "netsig-realm.js").code, core, "vm2 would rewrite the realm's main script");
   // the guard is the small one, and it is rewritten (its catch clauses)
   assert.ok(guard.length < core.length / 10, `guard ${guard.length} bytes, core ${core.length}`);
@@ -63,7 +63,7 @@ test("a written bundle is used only while every file it was made of is unchanged
     assert.deepEqual(code, realmBundle(), "a fresh bundle differs from the one the build wrote");
     const saved = JSON.parse(readFileSync(file, "utf8")) as { inputs: [string, number, number][]; scripts: string[] };
     assert.ok(saved.inputs.some(([f]) => f.endsWith("engine/sandbox/realm-entry.ts")));
-    assert.ok(saved.inputs.some(([f]) => f.endsWith("engine/sandbox/realm-guard.ts")));
+    assert.ok(saved.inputs.some(([f]) => f.endsWith("engine/realm/guard.ts")));
     assert.ok(saved.inputs.some(([f]) => f.endsWith("engine/events/build.ts")), "the event builder is part of the bundle");
     const variant = (edit: (s: typeof saved) => void): string[] | undefined => {
       const copy = JSON.parse(JSON.stringify(saved)) as typeof saved;
@@ -103,7 +103,7 @@ test("without the TypeScript sources (an installed package, the image), the writ
     const used = () => spawnSync(process.execPath, ["-e", `process.stdout.write(String(require(${JSON.stringify(join(dir, "dist", "engine", "sandbox", "bundle.js"))}).prebuiltBundle() !== undefined))`], { encoding: "utf8" }).stdout;
     assert.equal(used(), "true");
     // a compiled file of the realm changed since the build: bundled again at start
-    appendFileSync(join(dir, "dist", "engine", "sandbox", "realm.js"), "\n");
+    appendFileSync(join(dir, "dist", "engine", "realm", "realm.js"), "\n");
     assert.equal(used(), "false");
   } finally {
     rmSync(dir, { recursive: true, force: true });

@@ -5,7 +5,7 @@
 
 import assert from "node:assert/strict";
 import { test } from "node:test";
-import { closestOption } from "../engine/cli/args";
+import { closestOption } from "../engine/app/args";
 import { join } from "node:path";
 import { CLI, netsig } from "./lib/run";
 

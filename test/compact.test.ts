@@ -9,7 +9,7 @@ import { join } from "node:path";
 import { test } from "node:test";
 import dnsPacket from "dns-packet";
 import { readCapture } from "../engine/capture/reader";
-import { BatchPacker, BatchReader, RestoredPacket } from "../engine/dispatch/compact";
+import { BatchPacker, BatchReader, RestoredPacket } from "../engine/wire/compact";
 import { ALL_EVENTS, EventBuilder } from "../engine/events/build";
 import { EventJSONWriter } from "../engine/events/json";
 import { EventPipeline } from "../engine/events/pipeline";
@@ -125,7 +125,7 @@ test("odd values survive the transport: 64-bit and negative seconds, non-Latin-1
 
 /** the events of dns-lo.pcap (every kind but udp is built for a DNS capture on lo), delivered in a realm to the given signatures */
 async function deliverIn(sigs: { id: string; events: string[]; rule?: boolean }[]) {
-  const { Realm } = await import("../engine/sandbox/realm");
+  const { Realm } = await import("../engine/realm/realm");
   const file = join(EXAMPLES, "dns-lo.pcap");
   const packer = new BatchPacker();
   let n = 0;
@@ -227,7 +227,7 @@ function queryFrame(): Buffer {
 
 /** start the engine on one signature file and a pipeline that hands it every packet; findings are counted */
 async function engineOn(file: string, opts: { batchSize: number; maxQueued: number }, logs: string[]) {
-  const { SignatureEngine } = await import("../engine/sandbox/host");
+  const { SignatureEngine } = await import("../engine/detect/engine");
   const { transpileSignature } = await import("../engine/sandbox/loader");
   const engine = await SignatureEngine.start([transpileSignature(file)], { hostName: "h", ...opts, log: (l) => logs.push(l) });
   const counted = { findings: 0 };

@@ -8,7 +8,7 @@ import assert from "node:assert/strict";
 import { readFileSync } from "node:fs";
 import { test } from "node:test";
 import { LinkType } from "../engine/capture/types";
-import { Ev, EVENT_NAMES, type Arg } from "../engine/events/types";
+import { Ev, EVENT_NAMES, type Arg } from "../engine/types/events";
 import * as craft from "./lib/craft";
 import { eventsOf, HOST, SPEC } from "./lib/run";
 

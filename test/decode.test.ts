@@ -6,7 +6,7 @@ import { test } from "node:test";
 import { LinkType } from "../engine/capture/types";
 import { Decoder } from "../engine/decode/decoder";
 import { ipv6String } from "../engine/decode/ipaddr";
-import { Ev } from "../engine/events/types";
+import { Ev } from "../engine/types/events";
 import * as craft from "./lib/craft";
 import { eventsOf } from "./lib/run";
 

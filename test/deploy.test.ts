@@ -18,9 +18,9 @@ import { tmpdir } from "node:os";
 import { join } from "node:path";
 import { test } from "node:test";
 import { loadAll } from "js-yaml";
-import { SHIPPED_SIGNATURES } from "../engine/cli/signatures";
-import { NETSIG_ENV, POD_ENV } from "../engine/cli/podinfo";
-import { SHIPPED_RULES } from "../engine/rules/load";
+import { SHIPPED_SIGNATURES } from "../engine/app/detection";
+import { NETSIG_ENV, POD_ENV } from "../engine/app/podinfo";
+import { SHIPPED_RULES } from "../engine/rules/compile/load";
 import { capMask, podmanEmptyDirArgs, podmanSecurityArgs, sidecarSpec } from "./lib/container";
 import { netsig } from "./lib/run";
 
@@ -236,7 +236,7 @@ test("Dockerfile: every file under what it copies from the context is sent (.doc
   }
   assert.ok(files > 100, `${files} files`);
   // what `npm ci`'s prepare runs and reads (issue 13: native/build.js once was not sent)
-  for (const f of ["native/build.js", "native/pktstats/binding.gyp", "native/pktstats/pktstats.c", "signatures/tsconfig.json", "engine/rules/standalone.ts", "engine/sandbox/bundle.ts", "engine/rules/schema.json"]) {
+  for (const f of ["native/build.js", "native/pktstats/binding.gyp", "native/pktstats/pktstats.c", "signatures/tsconfig.json", "engine/rules/compile/standalone.ts", "engine/sandbox/bundle.ts", "engine/rules/compile/schema.json"]) {
     assert.ok(existsSync(join(ROOT, f)), f);
     assert.ok(ignore(f), `${f} is sent`);
   }
@@ -263,7 +263,7 @@ test("Dockerfile: the runtime stage has what netsig reads at run time; the entry
   assert.deepEqual(fromBuild, ["package.json", "node_modules", "dist/engine", "signatures", "native/pktstats/build/Release/pktstats.node"]);
   for (const p of fromBuild.slice(0, 4)) assert.ok(existsSync(join(ROOT, p)), p);
   // generated at build time and read at run time
-  for (const f of ["dist/engine/sandbox/realm-bundle.json", "dist/engine/rules/schema-validators.js"]) assert.ok(existsSync(join(ROOT, f)), f);
+  for (const f of ["dist/engine/sandbox/realm-bundle.json", "dist/engine/rules/compile/schema-validators.js"]) assert.ok(existsSync(join(ROOT, f)), f);
   assert.match(runs, /test -f dist\/engine\/sandbox\/realm-bundle\.json/);
   assert.match(runs, /prebuiltBundle\(\)/, "the build fails when the image's realm bundle would be stale");
   // without the TypeScript sources the bundle is checked against the compiled files, which the image has

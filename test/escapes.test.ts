@@ -13,7 +13,7 @@ import { before, test } from "node:test";
 import { Worker } from "node:worker_threads";
 import vm from "node:vm";
 import { realmBundle } from "../engine/sandbox/bundle";
-import { sandboxWorkerOptions } from "../engine/sandbox/host";
+import { sandboxWorkerOptions } from "../engine/detect/engine";
 import { missingTools, recordDnsSession } from "./lab/dnslab";
 import { ESCAPES, escapeFile } from "./lib/escapes";
 import { runWith } from "./lib/hostile";

@@ -21,7 +21,7 @@ import { join } from "node:path";
 import { test } from "node:test";
 import dnsPacket from "dns-packet";
 import { loadAll } from "js-yaml";
-import { SHIPPED_SIGNATURES } from "../engine/cli/signatures";
+import { SHIPPED_SIGNATURES } from "../engine/app/detection";
 import { capMask, K8S, podmanEmptyDirArgs, podmanSecurityArgs, ROOT, sidecarSpec } from "./lib/container";
 import { until } from "./lib/receiver";
 import { EXAMPLES, netsig } from "./lib/run";

@@ -13,7 +13,7 @@ import { join } from "node:path";
 import { after, test } from "node:test";
 import { CLI } from "./lib/run";
 import { RULE_FILE_MAX_BYTES } from "../engine/bounded";
-import { YAML_ALIAS_NODES_MAX } from "../engine/rules/parse";
+import { YAML_ALIAS_NODES_MAX } from "../engine/rules/compile/parse";
 
 const ROOT = join(__dirname, "..", "..");
 const EXAMPLE = join(ROOT, "examples", "dns-lo.pcap");

@@ -13,7 +13,7 @@ import type { AddressInfo } from "node:net";
 import { tmpdir } from "node:os";
 import { join } from "node:path";
 import { after, test } from "node:test";
-import { parseDownwardMap, readPodInfo, unquoteGo } from "../engine/cli/podinfo";
+import { parseDownwardMap, readPodInfo, unquoteGo } from "../engine/app/podinfo";
 import { CLI, EXAMPLES, netsig } from "./lib/run";
 
 const dirs: string[] = [];

@@ -6,7 +6,7 @@ import assert from "node:assert/strict";
 import { test } from "node:test";
 import { LinkType } from "../engine/capture/types";
 import { validateEvent } from "../engine/events/schemas";
-import { Ev } from "../engine/events/types";
+import { Ev } from "../engine/types/events";
 import * as craft from "./lib/craft";
 import { replayBuffer } from "./lib/replay";
 import { eventsOf } from "./lib/run";

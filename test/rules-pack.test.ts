@@ -11,7 +11,7 @@ import { mkdtempSync, readFileSync, rmSync } from "node:fs";
 import { tmpdir } from "node:os";
 import { join } from "node:path";
 import { after, before, describe, test } from "node:test";
-import { loadRules } from "../engine/rules/load";
+import { loadRules } from "../engine/rules/compile/load";
 import { transpileSignature, type SignatureSource } from "../engine/sandbox/loader";
 import { engineRun, query, response, ping, type EngineHit, type Packet } from "./lib/rules";
 import { pcapFile } from "./lib/craft";

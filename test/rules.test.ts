@@ -7,7 +7,7 @@
 import assert from "node:assert/strict";
 import { describe, test } from "node:test";
 import { compileTexts, ping, problemLines, query, response, RuleRunner, runRules, syn } from "./lib/rules";
-import { buildTest } from "../engine/rules/matchers";
+import { buildTest } from "../engine/rules/run/matchers";
 
 /** one native rule over DNS requests with this detection (YAML lines, indented by 2) */
 const rule = (id: string, detection: string, extra = "", events = "[net_packet_dns_request]") =>
@@ -381,7 +381,7 @@ test("ICMP and TCP: rules over other events", () => {
 });
 
 test("the rules' CIDR test agrees with the SDK's CidrSet (addresses parsed without allocation)", async () => {
-  const { cidrMatcher } = await import("../engine/rules/matchers");
+  const { cidrMatcher } = await import("../engine/rules/run/matchers");
   const { CidrSet } = await import("../engine/sdk/helpers");
   const prefixes = ["10.0.0.0/8", "0.0.0.0/0", "192.168.1.128/25", "8.8.8.8", "0.0.0.0/1", "128.0.0.0/1", "::/0", "::1", "fe80::/10", "2001:db8::/32",
     "2001:db8:0:0:8:800:200c:417a/128", "::ffff:0:0/96", "fc00::/7", "1::/16", "ffff:ffff::/33"];

@@ -11,7 +11,7 @@ import { existsSync, readFileSync } from "node:fs";
 import { basename, join } from "node:path";
 import { test } from "node:test";
 import { ENVELOPE_SCHEMA, EVENT_SCHEMAS, validateArgs, validateEvent } from "../engine/events/schemas";
-import { EVENT_NAMES } from "../engine/events/types";
+import { EVENT_NAMES } from "../engine/types/events";
 import { captureFiles, replayFile } from "./lib/replay";
 import { SPEC } from "./lib/run";
 

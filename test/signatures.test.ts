@@ -93,7 +93,7 @@ for (const [what, files, expect] of HOSTILE) {
 }
 
 test("as root, the sandbox process runs as an unprivileged user; one that does not exist is a clear error, not a root sandbox", { skip: process.getuid?.() !== 0 ? "needs root" : false }, async () => {
-  const { SignatureEngine } = await import("../engine/sandbox/host");
+  const { SignatureEngine } = await import("../engine/detect/engine");
   const { transpileSignature } = await import("../engine/sandbox/loader");
   const file = join(__dirname, "..", "..", "signatures", "e2e-dns.ts");
   await assert.rejects(SignatureEngine.start([transpileSignature(file)], { hostName: "h", user: "no-such-netsig-user", log: () => undefined }),
@@ -110,7 +110,7 @@ test("as root, the sandbox process runs as an unprivileged user; one that does n
 });
 
 test("a sandbox that cannot be restarted: said once, packets counted as not checked, and replay still finishes", { skip: process.getuid?.() !== 0 ? "needs root (the sandbox user)" : false, timeout: 120_000 }, async () => {
-  const { SignatureEngine } = await import("../engine/sandbox/host");
+  const { SignatureEngine } = await import("../engine/detect/engine");
   const { transpileSignature } = await import("../engine/sandbox/loader");
   const { readCapture } = await import("../engine/capture/reader");
   const { EventPipeline } = await import("../engine/events/pipeline");

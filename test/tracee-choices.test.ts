@@ -6,7 +6,7 @@
 import assert from "node:assert/strict";
 import { test } from "node:test";
 import { LinkType } from "../engine/capture/types";
-import { Ev } from "../engine/events/types";
+import { Ev } from "../engine/types/events";
 import { join } from "node:path";
 import * as craft from "./lib/craft";
 import { EXAMPLES, eventsOf, netsig } from "./lib/run";

@@ -6,12 +6,12 @@ import { UsageError } from "../events/filter";
 import { LiveCaptureError } from "../capture/live";
 import { replayCommand, REPLAY_USAGE } from "./replay";
 import { runCommand, RUN_USAGE } from "./run";
-import { signaturesCommand, SIGNATURES_USAGE } from "./authoring";
+import { signaturesCommand, SIGNATURES_USAGE } from "./signatures";
 import { rulesCommand, RULES_USAGE } from "./rules";
 import { spoolCommand, SPOOL_USAGE } from "./spool";
-import { log } from "./log";
-import { placeConfigError } from "./config";
-import { linearRegexps } from "../rules/linear";
+import { log } from "../app/log";
+import { placeConfigError } from "../app/config";
+import { linearRegexps } from "../rules/compile/linear";
 
 // before any rule's regular expression is compiled (rules/linear.ts)
 linearRegexps();

@@ -2,22 +2,22 @@
 
 import { statSync } from "node:fs";
 import { hostname } from "node:os";
-import { parseCommand } from "./args";
-import { handleSignals, unfinishedWork } from "./signals";
+import { parseCommand } from "../app/args";
+import { handleSignals, unfinishedWork } from "../app/signals";
 import { readCapture } from "../capture/reader";
 import type { ReadSummary } from "../capture/types";
 import { EventFilter, parseEventNames, UsageError } from "../events/filter";
 import type { EventPipeline } from "../events/pipeline";
-import type { SignatureEngine } from "../sandbox/host";
-import { EVENT_NAMES } from "../events/types";
-import { EVENT_OUTPUT_OPTIONS } from "./output";
-import { closeWebhooks, WEBHOOK_OPTIONS, WEBHOOK_USAGE, type webhooksFrom } from "./webhooks";
-import { startSession } from "./session";
-import { FILE_OUTPUT_OPTIONS, FILE_OUTPUT_USAGE, fileOutputSummary, type FileOutputValues } from "./fileoutput";
-import { withConfig } from "./config";
-import { log, setLogFormat } from "./log";
-import type { SignatureSet } from "./signatures";
-import { POD_INFO_OPTIONS, POD_INFO_USAGE, startPodInfo } from "./podinfo";
+import type { SignatureEngine } from "../detect/engine";
+import { EVENT_NAMES } from "../types/events";
+import { EVENT_OUTPUT_OPTIONS } from "../app/event-output";
+import { closeWebhooks, WEBHOOK_OPTIONS, WEBHOOK_USAGE, type webhooksFrom } from "../app/webhook-options";
+import { startSession } from "../app/session";
+import { FILE_OUTPUT_OPTIONS, FILE_OUTPUT_USAGE, fileOutputSummary, type FileOutputValues } from "../app/file-output";
+import { withConfig } from "../app/config";
+import { log, setLogFormat } from "../app/log";
+import type { SignatureSet } from "../app/detection";
+import { POD_INFO_OPTIONS, POD_INFO_USAGE, startPodInfo } from "../app/podinfo";
 
 export const REPLAY_USAGE = `
 replay options:

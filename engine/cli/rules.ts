@@ -8,11 +8,11 @@
 
 import { existsSync, statSync } from "node:fs";
 import { relative, resolve } from "node:path";
-import { parseCommand } from "./args";
+import { parseCommand } from "../app/args";
 import { UsageError } from "../events/filter";
 import { formatProblem } from "../sandbox/loader";
-import { loadRules, SHIPPED_RULES } from "../rules/load";
-import { ruleDir } from "./signatures";
+import { loadRules, SHIPPED_RULES } from "../rules/compile/load";
+import { ruleDir } from "../app/detection";
 import { replay } from "./replay";
 
 export const RULES_USAGE = `

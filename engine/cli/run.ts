@@ -6,21 +6,21 @@
 // is decoded by its own interface's link type). SIGHUP reloads --config.
 
 import { hostname } from "node:os";
-import { parseCommand } from "./args";
+import { parseCommand } from "../app/args";
 import { nativeBuildCommand } from "../capture/drops";
 import { LiveCapture } from "../capture/live";
 import { EventFilter, parseEventNames, UsageError } from "../events/filter";
-import { EVENT_OUTPUT_OPTIONS } from "./output";
+import { EVENT_OUTPUT_OPTIONS } from "../app/event-output";
 import { formatSummary, signatureCounts } from "./replay";
-import { startSession } from "./session";
-import { withConfig } from "./config";
-import { closeWebhooks, WEBHOOK_OPTIONS, WEBHOOK_USAGE } from "./webhooks";
-import { log } from "./log";
-import { Ops, OPS_OPTIONS, OPS_USAGE } from "./ops";
-import { FILE_OUTPUT_OPTIONS, FILE_OUTPUT_USAGE, fileOutputSummary } from "./fileoutput";
-import { reloadOnSighup } from "./reload";
-import { handleSignals, unfinishedWork } from "./signals";
-import { POD_INFO_OPTIONS, POD_INFO_USAGE, startPodInfo } from "./podinfo";
+import { startSession } from "../app/session";
+import { withConfig } from "../app/config";
+import { closeWebhooks, WEBHOOK_OPTIONS, WEBHOOK_USAGE } from "../app/webhook-options";
+import { log } from "../app/log";
+import { Ops, OPS_OPTIONS, OPS_USAGE } from "../app/ops-server";
+import { FILE_OUTPUT_OPTIONS, FILE_OUTPUT_USAGE, fileOutputSummary } from "../app/file-output";
+import { reloadOnSighup } from "../app/reload";
+import { handleSignals, unfinishedWork } from "../app/signals";
+import { POD_INFO_OPTIONS, POD_INFO_USAGE, startPodInfo } from "../app/podinfo";
 
 export const RUN_USAGE = `
 run options:

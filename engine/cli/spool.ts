@@ -7,9 +7,9 @@
 
 import { existsSync, readdirSync } from "node:fs";
 import { UsageError } from "../events/filter";
-import { parseCommand } from "./args";
-import { log } from "./log";
-import { closeWebhooks, WEBHOOK_OPTIONS, webhooksFrom } from "./webhooks";
+import { parseCommand } from "../app/args";
+import { log } from "../app/log";
+import { closeWebhooks, WEBHOOK_OPTIONS, webhooksFrom } from "../app/webhook-options";
 
 export const SPOOL_USAGE = `
 spool deliver DIR --webhook URL [options]

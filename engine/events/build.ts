@@ -21,7 +21,7 @@ import {
   Ev, EVENT_NAMES, eventId,
   type Arg, type DnsAnswer, type DnsQueryData, type DnsResponseData, type PktMeta, type ProtoDNS,
   type ProtoDNSOPT, type ProtoDNSQuestion, type ProtoDNSResourceRecord, type TraceeEvent,
-} from "./types";
+} from "../types/events";
 
 const EXECUTABLE = Object.freeze({ path: "" });
 const MATCHED_POLICIES = Object.freeze([""]) as string[];
@@ -337,7 +337,7 @@ export interface EventVisitor {
 /**
  * The events of a decoded packet that `mask` asks for, in Tracee's order (IP,
  * then transport, then the DNS events of each message), one visit each; the
- * event builder builds them, the in-process rules read them (rules/host.ts).
+ * event builder builds them, the in-process rules read them (rules/run/backend.ts).
  * While the extra DNS messages of one TCP segment are visited, p.dns is that
  * message.
  */

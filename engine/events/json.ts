@@ -8,7 +8,7 @@
 // The per-event hot path is in jsonbytes.ts.
 
 import { ByteWriter, EventBytesWriter } from "./jsonbytes";
-import type { Ev, TraceeEvent } from "./types";
+import type { Ev, TraceeEvent } from "../types/events";
 
 // characters that force the slow path: control chars, '"', '\\', '<', '>', '&', and everything >= 0x7f
 function needsEscape(s: string): boolean {

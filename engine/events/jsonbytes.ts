@@ -14,7 +14,7 @@ import {
   EVENT_NAMES, eventId, type Arg, type DnsQueryData, type DnsResponseData, type Ev, type PktMeta, type ProtoDNS,
   type ProtoDNSResourceRecord, type ProtoICMP, type ProtoICMPv6, type ProtoIPv4, type ProtoIPv6, type ProtoTCP, type ProtoUDP,
   type TraceeEvent,
-} from "./types";
+} from "../types/events";
 
 const enc = (s: string): Uint8Array => new Uint8Array(Buffer.from(s, "latin1"));
 

@@ -7,7 +7,7 @@ import { Decoder } from "../decode/decoder";
 import type { Packet } from "../decode/packet";
 import { EventBuilder, type EventMask } from "./build";
 import type { EventFilter } from "./filter";
-import { EVENT_NAMES, type Ev, type TraceeEvent } from "./types";
+import { EVENT_NAMES, type Ev, type TraceeEvent } from "../types/events";
 
 export type EventConsumer = (ev: TraceeEvent, kind: Ev, p: Packet) => void;
 

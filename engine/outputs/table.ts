@@ -1,7 +1,7 @@
 // --output table: one readable line per event.
 //   TIME(UTC)                       EVENT                    SOURCE -> DESTINATION   DETAILS
 
-import type { Arg, PktMeta, ProtoDNS, ProtoICMP, ProtoICMPv6, ProtoIPv4, ProtoIPv6, ProtoTCP, ProtoUDP, TraceeEvent, DnsQueryData, DnsResponseData } from "../events/types";
+import type { Arg, PktMeta, ProtoDNS, ProtoICMP, ProtoICMPv6, ProtoIPv4, ProtoIPv6, ProtoTCP, ProtoUDP, TraceeEvent, DnsQueryData, DnsResponseData } from "../types/events";
 
 function isoTime(tsSec: number, tsNsec: number): string {
   const d = new Date(tsSec * 1000);

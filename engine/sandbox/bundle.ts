@@ -1,6 +1,6 @@
 // The code a sandbox realm runs, bundled by esbuild from the TypeScript
 // sources, as two scripts run one after the other:
-//  1. realm-guard.ts, every try/catch of the realm (vm2 rewrites its catch
+//  1. realm/guard.ts, every try/catch of the realm (vm2 rewrites its catch
 //     clauses: a small script);
 //  2. realm-entry.ts with the realm, the event builder, the packet transport
 //     and netsig/helpers, which reaches the guard's functions through a
@@ -60,11 +60,11 @@ function fromDist(): Bundled {
 function fromSources(): Bundled {
   const guard = buildSync({
     ...COMMON, absWorkingDir: ROOT,
-    stdin: { contents: `import * as guard from "./realm-guard";\n(globalThis as any).${GUARD_GLOBAL} = guard;\n`, resolveDir: SOURCES, loader: "ts", sourcefile: GUARD_ENTRY },
+    stdin: { contents: `import * as guard from "../realm/guard";\n(globalThis as any).${GUARD_GLOBAL} = guard;\n`, resolveDir: SOURCES, loader: "ts", sourcefile: GUARD_ENTRY },
   });
-  // (realm-guard stays out of the second script: its imports become calls of
+  // (realm/guard.ts stays out of the second script: its imports become calls of
   // a `require` the wrapper defines, which hands over the guard's functions)
-  const core = buildSync({ ...COMMON, absWorkingDir: ROOT, entryPoints: [join(SOURCES, "realm-entry.ts")], external: ["./realm-guard", "../sandbox/realm-guard"] });
+  const core = buildSync({ ...COMMON, absWorkingDir: ROOT, entryPoints: [join(SOURCES, "realm-entry.ts")], external: ["./guard", "*/realm/guard"] });
   const inputs = [...Object.keys(guard.metafile!.inputs), ...Object.keys(core.metafile!.inputs)].filter((f) => !f.endsWith(GUARD_ENTRY));
   const scripts = [
     withLocalGlobals(guard.outputFiles![0].text),

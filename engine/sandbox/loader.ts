@@ -3,13 +3,13 @@
 //
 // A file is a unit: one that fails to transpile is reported and skipped, the
 // others load. The transpiled code is evaluated later, inside a sandbox
-// (sandbox/realm.ts) or, for benchmarks and authoring, in-process.
+// (realm/realm.ts) or, for benchmarks and authoring, in-process.
 
 import { readdirSync, statSync } from "node:fs";
 import { FileTooLargeError, formatBytes, readBoundedText, SIGNATURE_FILE_MAX_BYTES } from "../bounded";
 import { join, resolve } from "node:path";
 import { transformSync, type TransformFailure } from "esbuild";
-import type { UnitIR } from "../rules/ir";
+import type { UnitIR } from "../types/rule-ir";
 
 export interface SignatureSource {
   /** absolute path of the file */

@@ -14,7 +14,8 @@
 //    freeze when it came after registration, and could pollute Array.prototype
 //    for the others).
 
-import { freezeIntrinsics, Realm } from "./realm";
+import { freezeIntrinsics, Realm } from "../realm/realm";
+import { compileRules } from "../rules/run/runtime";
 
 declare const __hostName: string;
 declare const __mark: (sig: number) => void;
@@ -27,9 +28,9 @@ const key = __key;
 delete g.__hostName;
 delete g.__mark;
 delete g.__key;
-// (realm-guard.ts's functions, taken by the bundle's first lines: bundle.ts)
+// (realm/guard.ts's functions, taken by the bundle's first lines: bundle.ts)
 delete g.__netsigGuard;
-const realm = new Realm(hostName, (i) => mark(i));
+const realm = new Realm(hostName, (i) => mark(i), Object.freeze({ compileRules }));
 Object.defineProperty(g, "__netsig", {
   value: (k: unknown): Realm => {
     if (k !== key) throw new Error("not available to signatures");

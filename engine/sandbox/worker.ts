@@ -5,7 +5,7 @@
 // a signature that loops forever is stopped, reported and quarantined while
 // the others keep their state. Memory is bounded by the worker's
 // resourceLimits; a worker that dies anyway is replaced by the host
-// (sandbox/host.ts), which reads here, in shared memory, which signature was
+// (detect/engine.ts), which reads here, in shared memory, which signature was
 // running.
 
 import { randomBytes } from "node:crypto";
@@ -60,7 +60,7 @@ function main(): void {
       __mark: (i: number) => { Atomics.store(progress, 0, i); Atomics.add(progress, 1, 1); },
     },
   });
-  // (the realm's scripts: realm-guard.ts, then the rest: bundle.ts)
+  // (the realm's scripts: realm/guard.ts, then the rest: bundle.ts)
   init.bundle.forEach((code, i) => vm.run(code, i === init.bundle.length - 1 ? "netsig-realm.js" : "netsig-realm-guard.js"));
 
   const batchScript = new VMScript(`${R}.batch(__in)`, "netsig-batch.js");

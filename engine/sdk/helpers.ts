@@ -8,7 +8,7 @@
 import type {
   Arg, DnsQueryData, DnsResponseData, PktMeta, ProtoDNS, ProtoICMP, ProtoICMPv6, ProtoIPv4, ProtoIPv6, ProtoTCP,
   ProtoUDP, TraceeEvent,
-} from "../events/types";
+} from "../types/events";
 import { in4, in6, parse4, parse6, type Prefix4, type Prefix6 } from "./addr";
 
 /**

@@ -2,13 +2,13 @@
 // A signature file default-exports a class (or an object) implementing
 // `Signature`; `import type { ... } from "netsig"` gives editors the types.
 
-import type { TraceeEvent } from "../events/types";
+import type { TraceeEvent } from "../types/events";
 
 export type {
   Arg, TraceeEvent, ProtoIPv4, ProtoIPv6, ProtoTCP, ProtoUDP, ProtoICMP, ProtoICMPv6, ProtoDNS, ProtoDNSQuestion,
   ProtoDNSResourceRecord, ProtoDNSSOA, ProtoDNSSRV, ProtoDNSMX, ProtoDNSURI, ProtoDNSOPT, PktMeta, DnsQueryData,
   DnsAnswer, DnsResponseData, EventName,
-} from "../events/types";
+} from "../types/events";
 
 /** a Tracee-shaped network event, as signatures receive it: treat it as read-only (shared parts are frozen) */
 export type NetEvent = TraceeEvent;

@@ -17,7 +17,7 @@ import { readCapture } from "../../engine/capture/reader";
 import { ALL_EVENTS } from "../../engine/events/build";
 import { EventJSONWriter } from "../../engine/events/json";
 import { EventPipeline } from "../../engine/events/pipeline";
-import { EVENT_NAMES, Ev } from "../../engine/events/types";
+import { EVENT_NAMES, Ev } from "../../engine/types/events";
 import {
   dnsClassName, dnsOpCodeName, dnsOptionCodeName, dnsResponseCodeName, dnsTypeName, icmpv4TypeCodeName,
   icmpv6TypeCodeName, ipProtocolName,

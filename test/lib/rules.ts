@@ -4,17 +4,17 @@
 // and collect findings and log lines.
 
 import * as dnsPacket from "dns-packet";
-import { compileRuleFiles, type CompileResult } from "../../engine/rules/compile";
-import { compileRules } from "../../engine/rules/runtime";
-import type { UnitIR } from "../../engine/rules/ir";
+import { compileRuleFiles, type CompileResult } from "../../engine/rules/compile/compile";
+import { compileRules } from "../../engine/rules/run/runtime";
+import type { UnitIR } from "../../engine/types/rule-ir";
 import type { Signature } from "../../engine/sdk/index";
 import { dns, ethernet, icmp, ipv4, ipv6, tcp, udp } from "./craft";
 import { eventsOf } from "./run";
 import { readCapture } from "../../engine/capture/reader";
 import { EventPipeline } from "../../engine/events/pipeline";
-import { SignatureEngine, type HostFinding } from "../../engine/sandbox/host";
+import { SignatureEngine, type HostFinding } from "../../engine/detect/engine";
 import type { LoadProblem, SignatureSource } from "../../engine/sandbox/loader";
-import { Ev } from "../../engine/events/types";
+import { Ev } from "../../engine/types/events";
 
 /** compile rule files given as name -> text (names become /rules/NAME) */
 export function compileTexts(files: Record<string, string>): CompileResult {

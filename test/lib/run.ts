@@ -7,7 +7,7 @@ import type { PacketRecord } from "../../engine/capture/types";
 import { ALL_EVENTS, type EventMask } from "../../engine/events/build";
 import { EventJSONWriter } from "../../engine/events/json";
 import { EventPipeline } from "../../engine/events/pipeline";
-import type { Ev, TraceeEvent } from "../../engine/events/types";
+import type { Ev, TraceeEvent } from "../../engine/types/events";
 
 export const HOST = "netsig-test";
 

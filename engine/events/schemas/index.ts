@@ -8,7 +8,7 @@
 // on first use.
 
 import Ajv2020, { type ErrorObject, type SchemaObject, type ValidateFunction } from "ajv/dist/2020";
-import { EVENT_NAMES, type EventName } from "../types";
+import { EVENT_NAMES, type EventName } from "../../types/events";
 import envelope from "./net_packet_envelope.schema.json";
 import dns from "./net_packet_dns.schema.json";
 import dnsRequest from "./net_packet_dns_request.schema.json";

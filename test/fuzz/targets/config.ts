@@ -3,8 +3,8 @@
 import { mkdtempSync, rmSync, writeFileSync } from "node:fs";
 import { tmpdir } from "node:os";
 import { join } from "node:path";
-import { withConfig } from "../../../engine/cli/config";
-import { parseCommand } from "../../../engine/cli/args";
+import { withConfig } from "../../../engine/app/config";
+import { parseCommand } from "../../../engine/app/args";
 import { RUN_OPTIONS } from "../../../engine/cli/run";
 import { UsageError } from "../../../engine/events/filter";
 import { mutated, YAML_OPS, yamlOp } from "../mutate";

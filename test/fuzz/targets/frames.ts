@@ -4,7 +4,7 @@
 import { ALL_EVENTS } from "../../../engine/events/build";
 import { EventJSONWriter } from "../../../engine/events/json";
 import { EventPipeline } from "../../../engine/events/pipeline";
-import { EVENT_NAMES } from "../../../engine/events/types";
+import { EVENT_NAMES } from "../../../engine/types/events";
 import type { PacketRecord } from "../../../engine/capture/types";
 
 export interface Frames { linkType: number; frames: Buffer[] }

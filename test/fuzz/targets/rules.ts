@@ -1,10 +1,10 @@
 // Target: the rule parser and compiler (engine/rules: YAML text -> parse ->
 // schema -> lists/macros -> IR -> compileRules) and the compiled rules run on
 // the events of real packets (the IR through JSON, as into the sandbox).
-import { compileRuleFiles } from "../../../engine/rules/compile";
-import { compileRules } from "../../../engine/rules/runtime";
-import type { UnitIR } from "../../../engine/rules/ir";
-import type { TraceeEvent } from "../../../engine/events/types";
+import { compileRuleFiles } from "../../../engine/rules/compile/compile";
+import { compileRules } from "../../../engine/rules/run/runtime";
+import type { UnitIR } from "../../../engine/types/rule-ir";
+import type { TraceeEvent } from "../../../engine/types/events";
 import { eventsOf } from "../../lib/run";
 import { mutated, YAML_OPS, yamlOp } from "../mutate";
 import { frameSeeds, ruleSeeds } from "../seeds";

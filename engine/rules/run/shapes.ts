@@ -3,7 +3,7 @@
 // is an error with a suggestion, not a rule that silently never fires.
 // Host side only.
 
-import type { EventName } from "../events/types";
+import type { EventName } from "../../types/events";
 
 /** "s" string, "n" number, "b" boolean, [T] array of T, {..} object, "any" unchecked */
 export type Shape = "s" | "n" | "b" | "any" | Shape[] | { [k: string]: Shape };

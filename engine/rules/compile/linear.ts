@@ -7,8 +7,8 @@
 // signature sandbox, where the watchdog stops it. (Host only: it sets V8 flags.)
 
 import { setFlagsFromString } from "node:v8";
-import type { ExprIR, MatchIR, UnitIR } from "./ir";
-import { expandCounts } from "./regex";
+import type { ExprIR, MatchIR, UnitIR } from "../../types/rule-ir";
+import { expandCounts } from "../run/regex";
 
 let on = false;
 

@@ -1,18 +1,18 @@
 // `netsig/rules`: a compiled rule (its IR) becomes a Signature like any
-// other, in netsig's process (rules/host.ts) or, for a rule with a regexp that
+// other, in netsig's process (rules/run/backend.ts) or, for a rule with a regexp that
 // could backtrack without bound, in the sandbox realm (its module), so
 // rules share the signatures' dispatch, findings, outputs, hot reload and
 // quarantine. The predicates are built once, here, when the module loads.
 
-import type { EventSelector, Finding, Signal, Signature, SignatureContext, SignatureMetadata } from "../sdk/index";
-import type { TraceeEvent } from "../events/types";
-import type { RuleIR, UnitIR } from "./ir";
+import type { EventSelector, Finding, Signal, Signature, SignatureContext, SignatureMetadata } from "../../sdk/index";
+import type { TraceeEvent } from "../../types/events";
+import type { RuleIR, UnitIR } from "../../types/rule-ir";
 import { buildPred, current, type Pred } from "./matchers";
 import { ask, sharedCondition, type SharedCondition } from "./codegen";
 import { LazyEvent } from "./lazy";
 import { firstValue } from "./fields";
 import { render, Suppressor } from "./suppress";
-import { CidrSet, ReportLimiter } from "../sdk/helpers";
+import { CidrSet, ReportLimiter } from "../../sdk/helpers";
 import { CorrelationSignature } from "./correlation";
 
 class RuleSignature implements Signature {
@@ -58,7 +58,7 @@ class RuleSignature implements Signature {
   }
 
   /**
-   * For netsig's process (rules/host.ts): the compiled condition, which the
+   * For netsig's process (rules/run/backend.ts): the compiled condition, which the
    * host asks itself before calling matched() (null: call onEvent, e.g. a
    * rule comparing fields with each other)
    */
@@ -92,7 +92,7 @@ class RuleSignature implements Signature {
 
 /**
  * the signature of a compiled rule or correlation (the IR the host wrote);
- * `inProcess`: it runs in netsig's process (rules/host.ts), on LazyEvents
+ * `inProcess`: it runs in netsig's process (rules/run/backend.ts), on LazyEvents
  */
 export function compileRules(ir: UnitIR, inProcess = false): Signature {
   if (ir.kind === "correlation") return new CorrelationSignature(ir, inProcess);

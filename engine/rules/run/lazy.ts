@@ -7,12 +7,12 @@
 // test/lazy.test.ts checks every arg, every derived DNS field and the whole
 // event against the built events on the corpus.
 
-import type { Packet } from "../decode/packet";
-import type { DnsMessage } from "../decode/dnstypes";
-import { buildEvent, protoDNS, protoICMP, protoICMPv6, protoIPv4, protoIPv6, protoTCP, protoUDP, pktMeta, queryData, responseData } from "../events/build";
-import { Ev, EVENT_NAMES, type TraceeEvent } from "../events/types";
-import { ipProtocolName } from "../events/vocab";
-import { registeredDomain } from "../sdk/helpers";
+import type { Packet } from "../../decode/packet";
+import type { DnsMessage } from "../../decode/dnstypes";
+import { buildEvent, protoDNS, protoICMP, protoICMPv6, protoIPv4, protoIPv6, protoTCP, protoUDP, pktMeta, queryData, responseData } from "../../events/build";
+import { Ev, EVENT_NAMES, type TraceeEvent } from "../../types/events";
+import { ipProtocolName } from "../../events/vocab";
+import { registeredDomain } from "../../sdk/helpers";
 
 /** the args of each event type, by name, in Tracee's order */
 const ARG_NAMES: readonly (readonly string[])[] = [

@@ -18,12 +18,12 @@ import schema from "./schema.json";
 import { entry, nodeAt, parseYamlDocs, plain, RuleError, type Pos, type YMap, type YNode, type YScalar } from "./parse";
 import { ConditionError, matchPattern, parseCondition, suggest, type Cond } from "./condition";
 import { compileItem, itemValues, type ItemContext, type ListDef } from "./modifiers";
-import { FieldError, parseFieldPath, RCODE_BY_NUMBER } from "./fields";
-import type { BaseRuleIR, CorrelationIR, ExprIR, FieldIR, RuleIR, SuppressIR, TemplateIR, UnitIR } from "./ir";
-import { EVENT_NAMES, type EventName } from "../events/types";
-import type { SignatureMetadata } from "../sdk/index";
+import { FieldError, parseFieldPath, RCODE_BY_NUMBER } from "../run/fields";
+import type { BaseRuleIR, CorrelationIR, ExprIR, FieldIR, RuleIR, SuppressIR, TemplateIR, UnitIR } from "../../types/rule-ir";
+import { EVENT_NAMES, type EventName } from "../../types/events";
+import type { SignatureMetadata } from "../../sdk/index";
 import { attackProperties, LEVELS, logsourceProblem, RESPONSE_FIELDS, sigmaField, slug, unsupported } from "./sigma";
-import type { LoadProblem } from "../sandbox/loader";
+import type { LoadProblem } from "../../sandbox/loader";
 import { RULE_KINDS, VALIDATOR_OPTIONS, type Kind } from "./kinds";
 
 export interface RuleFile { file: string; text: string }
@@ -350,7 +350,7 @@ function fixRcodes(e: ExprIR): ExprIR {
     case "not": return { k: "not", arg: fixRcodes(e.arg) };
     case "test": {
       if (e.f.n !== "dns.rcode") return e;
-      const fix = (m: import("./ir").MatchIR): import("./ir").MatchIR => {
+      const fix = (m: import("../../types/rule-ir").MatchIR): import("../../types/rule-ir").MatchIR => {
         if (m.k === "num" && m.op === "eq") return { k: "str", op: "eq", vals: m.vals.map((n) => (RCODE_BY_NUMBER[n] ?? String(n)).toLowerCase()), cased: false, all: false };
         if (m.k === "or" || m.k === "and") return { k: m.k, ms: m.ms.map(fix) };
         if (m.k === "neq") return { k: "neq", m: fix(m.m) };

@@ -18,12 +18,12 @@
 // booleans, null (the field is missing or empty), and `%name` for all the
 // items of a list. Host side only.
 
-import type { ExprIR, FieldIR, MatchIR } from "./ir";
-import type { EventName } from "../events/types";
-import { FieldError, parseFieldPath } from "./fields";
+import type { ExprIR, FieldIR, MatchIR } from "../../types/rule-ir";
+import type { EventName } from "../../types/events";
+import { FieldError, parseFieldPath } from "../run/fields";
 import { suggest } from "./condition";
 import { RuleError, type Pos, type YNode, type YScalar } from "./parse";
-import { CidrSet, parseIPv6 } from "../sdk/helpers";
+import { CidrSet, parseIPv6 } from "../../sdk/helpers";
 
 export const MODIFIERS = [
   "contains", "startswith", "endswith", "all", "re", "i", "m", "s", "cidr", "base64", "base64offset", "utf16le", "utf16be",

@@ -9,10 +9,10 @@ import { statSync } from "node:fs";
 import { resolve } from "node:path";
 import { parseArgs } from "node:util";
 import { UsageError } from "../events/filter";
-import type { SignatureWatcher } from "../sandbox/watch";
+import type { SignatureWatcher } from "../detect/watch-signatures";
 import { configPath, placeConfigError, withConfig } from "./config";
-import type { FindingsOutput } from "./signatures";
-import { int, type Webhooks } from "./webhooks";
+import type { FindingsOutput } from "./detection";
+import { int, type Webhooks } from "./webhook-options";
 
 type Options = Parameters<typeof withConfig>[1];
 type Values = Record<string, unknown>;

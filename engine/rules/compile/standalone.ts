@@ -1,5 +1,5 @@
 // Build step (npm run build): the rule file schema's validators as plain
-// JavaScript (ajv's standalone code, dist/engine/rules/schema-validators.js),
+// JavaScript (ajv's standalone code, dist/engine/rules/compile/schema-validators.js),
 // so that netsig does not compile the schema each time it starts (~0.1 s of
 // every run with rules). compile.ts compiles it at run time when the file is
 // missing.

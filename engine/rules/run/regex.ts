@@ -70,7 +70,7 @@ export function expandCounts(src: string): string {
 export function minMatchLength(src: string, flags = ""): number {
   if (flags.includes("u") || flags.includes("v")) return 0;
   let i = 0;
-  // (no exceptions here: this runs in the sandbox realm too, whose scripts keep clear of catch: realm-guard.ts)
+  // (no exceptions here: this runs in the sandbox realm too, whose scripts keep clear of catch: realm/guard.ts)
   let unreadable = false;
   let depth = 0;
   // alternatives: the shortest; a sequence: the sum of its atoms' minimums

@@ -15,10 +15,10 @@ import { isIP } from "node:net";
 import { collectDefaultMetrics, Counter, Gauge, Histogram, Registry } from "prom-client";
 import { UsageError } from "../events/filter";
 import type { EventPipeline } from "../events/pipeline";
-import { EVENT_NAMES } from "../events/types";
-import type { SignatureEngine } from "../sandbox/host";
+import { EVENT_NAMES } from "../types/events";
+import type { SignatureEngine } from "../detect/engine";
 import type { KernelDrops } from "../capture/drops";
-import type { Webhooks } from "./webhooks";
+import type { Webhooks } from "./webhook-options";
 import { log, setLogFormat } from "./log";
 
 export const OPS_OPTIONS = {

@@ -4,14 +4,14 @@
 
 import { EventFilter } from "../events/filter";
 import { EventPipeline, type EventConsumer } from "../events/pipeline";
-import { Ev } from "../events/types";
-import type { SignatureEngine } from "../sandbox/host";
-import type { SignatureWatcher } from "../sandbox/watch";
+import { Ev } from "../types/events";
+import type { SignatureEngine } from "../detect/engine";
+import type { SignatureWatcher } from "../detect/watch-signatures";
 import type { RotatingFile } from "../outputs/rotating";
-import { fileOutputFrom, type FileOutputValues } from "./fileoutput";
-import { eventOutput } from "./output";
-import { FindingsOutput, startSignatures, type SignatureSet, type Watchers } from "./signatures";
-import { webhooksFrom, type Webhooks } from "./webhooks";
+import { fileOutputFrom, type FileOutputValues } from "./file-output";
+import { eventOutput } from "./event-output";
+import { FindingsOutput, startSignatures, type SignatureSet, type Watchers } from "./detection";
+import { webhooksFrom, type Webhooks } from "./webhook-options";
 
 const DNS_EVENTS = (1 << Ev.DNS) | (1 << Ev.DNSRequest) | (1 << Ev.DNSResponse);
 

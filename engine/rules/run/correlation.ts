@@ -16,9 +16,9 @@
 // reached the oldest open one is evicted (counted, and reported in the log at
 // the end). A value_count group keeps at most bound+1 distinct values.
 
-import type { EventSelector, Finding, Signal, Signature, SignatureContext, SignatureMetadata } from "../sdk/index";
-import type { TraceeEvent } from "../events/types";
-import type { CorrelationIR, FieldIR } from "./ir";
+import type { EventSelector, Finding, Signal, Signature, SignatureContext, SignatureMetadata } from "../../sdk/index";
+import type { TraceeEvent } from "../../types/events";
+import type { CorrelationIR, FieldIR } from "../../types/rule-ir";
 import { buildPred, current, type Pred } from "./matchers";
 import { ask, sharedCondition, type SharedCondition } from "./codegen";
 import { LazyEvent, pin } from "./lazy";

@@ -7,17 +7,17 @@
 // sandbox realm's results (findings in packet order, errors, log lines), so
 // the signature engine treats both alike.
 
-import type { Packet } from "../decode/packet";
-import type { DnsMessage } from "../decode/dnstypes";
-import { Ev, type TraceeEvent } from "../events/types";
-import type { Finding, Signature, SignatureMetadata } from "../sdk/index";
-import type { RealmResult } from "../sandbox/realm";
-import { selectorMask, signatureContext } from "../sandbox/realm";
-import { messageOf, safeJSON, stackOf } from "../sandbox/realm-guard";
-import type { UnitIR } from "./ir";
+import type { Packet } from "../../decode/packet";
+import type { DnsMessage } from "../../decode/dnstypes";
+import { Ev, type TraceeEvent } from "../../types/events";
+import type { Finding, Signature, SignatureMetadata } from "../../sdk/index";
+import type { RealmResult } from "../../realm/realm";
+import { selectorMask, signatureContext } from "../../realm/realm";
+import { messageOf, safeJSON, stackOf } from "../../realm/guard";
+import type { UnitIR } from "../../types/rule-ir";
 import { compileRules, RuleSignature } from "./runtime";
 import { ask, type SharedCondition } from "./codegen";
-import { visitEvents, type EventVisitor } from "../events/build";
+import { visitEvents, type EventVisitor } from "../../events/build";
 import { LazyEvent } from "./lazy";
 
 /** `cond`: a rule's compiled condition, asked here before the rule is called (null: call onEvent) */

@@ -12,7 +12,7 @@
 // Runs inside the sandbox realm: no Node.js API.
 
 import type { Signature } from "../sdk/index";
-import type { TraceeEvent } from "../events/types";
+import type { TraceeEvent } from "../types/events";
 
 export function messageOf(e: unknown): string {
   try {

@@ -10,8 +10,8 @@
 import Ajv from "ajv";
 import { UsageError } from "../events/filter";
 import { CONFIG_FILE_MAX_BYTES, FileTooLargeError, formatBytes, readBoundedText } from "../bounded";
-import { PER_WEBHOOK } from "./webhooks";
-import { entry, parseYamlDocs, plain, RuleError, type YMap, type YNode } from "../rules/parse";
+import { PER_WEBHOOK } from "./webhook-options";
+import { entry, parseYamlDocs, plain, RuleError, type YMap, type YNode } from "../rules/compile/parse";
 
 type OptionSpec = { type: "string" | "boolean"; multiple?: boolean };
 

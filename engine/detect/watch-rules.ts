@@ -8,10 +8,10 @@
 
 import { readdirSync, statSync, watch, type FSWatcher } from "node:fs";
 import { join, resolve } from "node:path";
-import type { SignatureEngine } from "../sandbox/host";
+import type { SignatureEngine } from "./engine";
 import { formatProblem, type LoadProblem } from "../sandbox/loader";
-import { listRuleFiles, readRuleFiles, unitSource } from "./load";
-import { compileRuleFiles } from "./compile";
+import { listRuleFiles, readRuleFiles, unitSource } from "../rules/compile/load";
+import { compileRuleFiles } from "../rules/compile/compile";
 
 export interface RuleWatchOptions {
   settleMs?: number;

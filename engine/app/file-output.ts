@@ -4,7 +4,7 @@
 
 import { UsageError } from "../events/filter";
 import { RotatingFile } from "../outputs/rotating";
-import { int } from "./webhooks";
+import { int } from "./webhook-options";
 import { log } from "./log";
 
 export const FILE_OUTPUT_USAGE = `

@@ -10,8 +10,8 @@
 // Ctrl-C at the terminal reaches netsig only, which ends the sandbox itself.
 
 import { log } from "./log";
-import type { SignatureEngine } from "../sandbox/host";
-import type { Webhooks } from "./webhooks";
+import type { SignatureEngine } from "../detect/engine";
+import type { Webhooks } from "./webhook-options";
 
 export interface SignalHooks {
   /** the first SIGINT/SIGTERM: start the drain */

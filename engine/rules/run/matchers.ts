@@ -4,12 +4,12 @@
 // event allocates nothing but what String#toLowerCase returns for a value
 // with capitals.
 
-import type { ExprIR, FieldIR, MatchIR } from "./ir";
+import type { ExprIR, FieldIR, MatchIR } from "../../types/rule-ir";
 import { firstValue, testPath, testVirtual, virtualCode, type ValueTest } from "./fields";
 import { expandCounts, minMatchLength } from "./regex";
 import { LazyEvent } from "./lazy";
-import { in4, in6, parse4, parse6, prefixes, type Prefix4, type Prefix6 } from "../sdk/addr";
-import type { TraceeEvent } from "../events/types";
+import { in4, in6, parse4, parse6, prefixes, type Prefix4, type Prefix6 } from "../../sdk/addr";
+import type { TraceeEvent } from "../../types/events";
 
 /** the event being evaluated (fieldref tests read another field of it) */
 export const current: { ev: TraceeEvent | null } = { ev: null };

@@ -9,16 +9,15 @@
 // signature sees its events in order), and returns the findings, errors and log lines as one JSON string.
 // No Node.js API is used here.
 
-import { BatchReader, RestoredPacket } from "../dispatch/compact";
+import { BatchReader, RestoredPacket } from "../wire/compact";
 import type { Packet } from "../decode/packet";
 import { EventBuilder } from "../events/build";
 import { envelopeFromTransport, POD, setPodEnvelope } from "../events/envelope";
 import { timestampString } from "../decode/timestamp";
-import { EVENT_NAMES, type DnsResponseData, type Ev, type ProtoDNS, type ProtoDNSResourceRecord, type TraceeEvent } from "../events/types";
+import { EVENT_NAMES, type DnsResponseData, type Ev, type ProtoDNS, type ProtoDNSResourceRecord, type TraceeEvent } from "../types/events";
 import * as helpers from "../sdk/helpers";
-import { compileRules } from "../rules/runtime";
 import type { EventSelector, Finding, Signature, SignatureContext, SignatureMetadata, Signal } from "../sdk/index";
-import { attempt, deliverKind, deliverMixed, messageOf, notAModule, safeJSON, stackOf, type DeliveryCursor } from "./realm-guard";
+import { attempt, deliverKind, deliverMixed, messageOf, notAModule, safeJSON, stackOf, type DeliveryCursor } from "./guard";
 
 type ModuleFn = (module: { exports: unknown }, exports: unknown, require: (name: string) => unknown) => void;
 
@@ -71,7 +70,6 @@ export interface RealmResult { findings: RealmFinding[]; errors: RealmError[]; l
 
 const SDK_TYPES_MODULE = Object.freeze({});
 /** `netsig/rules`: what a compiled YAML rule's module calls (engine/rules/compile.ts) */
-const RULES_MODULE = Object.freeze({ compileRules });
 /** packets per chunk of a batch (see Realm.reader) */
 const CHUNK = 128;
 
@@ -202,7 +200,7 @@ export class Realm implements DeliveryCursor {
   private lastSeq = -1;
   private readonly counts = new Float64Array(9);
   private cursorSig = 0;
-  /** (DeliveryCursor: realm-guard.ts delivers) */
+  /** (DeliveryCursor: realm/guard.ts delivers) */
   cursorEvent = 0;
   private current = -1;
   private readonly packet = new RestoredPacket();
@@ -216,7 +214,13 @@ export class Realm implements DeliveryCursor {
   private nextFreezeMask = 0;
   private nextCopyMask = 0;
 
-  constructor(hostName: string, private readonly mark: (sig: number) => void = () => undefined) {
+  /**
+   * `rules`: what compiled YAML rules require as "netsig/rules" (the rules
+   * runtime, given by the realm's entry: the realm itself imports nothing of
+   * the rules, which are a layer above it)
+   */
+  constructor(hostName: string, private readonly mark: (sig: number) => void = () => undefined,
+    private readonly rules: Readonly<Record<string, unknown>> | null = null) {
     this.builder = new EventBuilder(0, { hostName });
     this.builder.shareAddresses = true;
   }
@@ -233,7 +237,7 @@ export class Realm implements DeliveryCursor {
       const require = (name: string): unknown => {
         if (name === "netsig") return SDK_TYPES_MODULE;
         if (name === "netsig/helpers") return helpers;
-        if (name === "netsig/rules") return RULES_MODULE;
+        if (name === "netsig/rules" && this.rules !== null) return this.rules;
         throw notAModule(name);
       };
       this.mark(index);
@@ -465,7 +469,7 @@ export class Realm implements DeliveryCursor {
     this.out.errors.push({ sig, method, message: messageOf(e), stack: stackOf(e) });
   }
 
-  /** the signature being delivered to threw (realm-guard.ts: DeliveryCursor) */
+  /** the signature being delivered to threw (realm/guard.ts: DeliveryCursor) */
   failed(e: unknown): void {
     this.error(this.current, "onEvent", e);
   }

@@ -4,13 +4,13 @@
 
 import { readdirSync, statSync } from "node:fs";
 import { join, resolve } from "node:path";
-import type { LoadProblem, SignatureSource } from "../sandbox/loader";
+import type { LoadProblem, SignatureSource } from "../../sandbox/loader";
 import { compileRuleFiles, isRuleFile, type CompileResult, type CompiledUnit, type RuleFile } from "./compile";
 import { sandboxReason } from "./linear";
-import { FileTooLargeError, formatBytes, readBoundedText, RULE_FILE_MAX_BYTES } from "../bounded";
+import { FileTooLargeError, formatBytes, readBoundedText, RULE_FILE_MAX_BYTES } from "../../bounded";
 
 /** the shipped rule pack */
-export const SHIPPED_RULES = join(__dirname, "..", "..", "..", "rules");
+export const SHIPPED_RULES = join(__dirname, "..", "..", "..", "..", "rules");
 
 /** every rule file under the folders (recursively), sorted; a missing folder is a problem */
 export function listRuleFiles(dirs: string[]): { files: string[]; problems: LoadProblem[] } {

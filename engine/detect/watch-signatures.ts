@@ -11,8 +11,8 @@
 import { readdirSync, watch, type FSWatcher } from "node:fs";
 import { readBoundedText, SIGNATURE_FILE_MAX_BYTES } from "../bounded";
 import { join, resolve } from "node:path";
-import type { SignatureEngine } from "./host";
-import { isSignatureFile, transpileSignature } from "./loader";
+import type { SignatureEngine } from "./engine";
+import { isSignatureFile, transpileSignature } from "../sandbox/loader";
 
 export interface WatchOptions {
   /** quiet time after a change before the folder is read (ms) */

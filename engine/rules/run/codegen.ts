@@ -1,5 +1,5 @@
 // A rule's condition as one JavaScript function over a LazyEvent, for the
-// rules that run in netsig's process (rules/host.ts). The tree of predicates
+// rules that run in netsig's process (rules/run/backend.ts). The tree of predicates
 // (matchers.ts) calls every test through the same few call sites, which see
 // every kind of test and so cannot be inlined; here each test of the rule has
 // a call site of its own. The generated code holds no text of the rule: only
@@ -8,12 +8,12 @@
 // (rules with a regexp that may backtrack) keeps the predicate tree.
 // test/lazy.test.ts checks that both agree on every corpus event.
 
-import type { ExprIR, FieldIR } from "./ir";
+import type { ExprIR, FieldIR } from "../../types/rule-ir";
 import { lazyOne, MULTI, NONE, testPath, testVirtual, virtualCode, type ValueTest } from "./fields";
 import { buildTest } from "./matchers";
 import type { LazyEvent } from "./lazy";
-import { Ev } from "../events/types";
-import { makeFunction } from "../sandbox/realm-guard";
+import { Ev } from "../../types/events";
+import { makeFunction } from "../../realm/guard";
 
 export type LazyCondition = (ev: LazyEvent) => boolean;
 

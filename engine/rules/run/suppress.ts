@@ -2,10 +2,10 @@
 // counts once", in packet time) and output templates, for rules and
 // correlations inside the sandbox realm.
 
-import type { TraceeEvent } from "../events/types";
-import type { FieldIR, SuppressIR, TemplateIR } from "./ir";
+import type { TraceeEvent } from "../../types/events";
+import type { FieldIR, SuppressIR, TemplateIR } from "../../types/rule-ir";
 import { firstValue } from "./fields";
-import { ReportLimiter } from "../sdk/helpers";
+import { ReportLimiter } from "../../sdk/helpers";
 
 /** the text of a field's first value, "<NA>" when it has none (as Falco prints) */
 export function valueText(ev: TraceeEvent, f: FieldIR): string {

@@ -7,22 +7,22 @@
 //   dns.NAME      a derived DNS field (engine/rules/shapes.ts VIRTUAL_FIELDS)
 // parseFieldPath() is the host's (it checks the path against the selected
 // events' shapes); the rest reads events, built ones in the sandbox realm or
-// LazyEvents in netsig's process (rules/host.ts): no allocation per event but
+// LazyEvents in netsig's process (rules/run/backend.ts): no allocation per event but
 // the strings the DNS fields derive.
 
-import type { FieldIR } from "./ir";
-import { Ev, type EventName } from "../events/types";
+import type { FieldIR } from "../../types/rule-ir";
+import { Ev, type EventName } from "../../types/events";
 import { ARG_SHAPES, DNS_EVENTS, shapeName, TOP_SHAPES, VIRTUAL_FIELDS, type Shape } from "./shapes";
-import { suggest } from "./condition";
-import { registeredDomain } from "../sdk/helpers";
-import type { DnsQueryData, DnsResponseData, PktMeta, ProtoDNS, ProtoDNSResourceRecord, TraceeEvent } from "../events/types";
+import { suggest } from "../compile/condition";
+import { registeredDomain } from "../../sdk/helpers";
+import type { DnsQueryData, DnsResponseData, PktMeta, ProtoDNS, ProtoDNSResourceRecord, TraceeEvent } from "../../types/events";
 import { LazyEvent } from "./lazy";
-import { answerText, responseCode } from "../events/build";
-import { dnsResponseCodeName, dnsTypeName } from "../events/vocab";
+import { answerText, responseCode } from "../../events/build";
+import { dnsResponseCodeName, dnsTypeName } from "../../events/vocab";
 import {
   DNS_TYPE_A, DNS_TYPE_AAAA, DNS_TYPE_CNAME, DNS_TYPE_MX, DNS_TYPE_NS, DNS_TYPE_PTR, DNS_TYPE_SOA, DNS_TYPE_SRV, DNS_TYPE_TXT, DNS_TYPE_URI,
   type DnsMessage, type DnsMX, type DnsRecord, type DnsSOA, type DnsSRV, type DnsURI,
-} from "../decode/dnstypes";
+} from "../../decode/dnstypes";
 
 // ---- host: parsing and checking
 

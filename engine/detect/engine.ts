@@ -11,20 +11,21 @@
 //    sandbox process says which) is quarantined, the others are loaded again.
 // Unsandboxed mode runs the same realm in-process (benchmarks, authoring).
 
-import { FINDING_LIMITS, Realm, type RealmResult } from "./realm";
-import { realmBundle } from "./bundle";
-import { formatProblem, lineOf, type LoadProblem, type SignatureSource } from "./loader";
-import { mapStack } from "./sourcemap";
-import type { FromWorker, ToWorker, WorkerInit, WorkerSignature } from "./worker";
-import { lookupUser, ProcessChannel, type SandboxChannel } from "./channel";
+import { FINDING_LIMITS, Realm, type RealmResult } from "../realm/realm";
+import { realmBundle } from "../sandbox/bundle";
+import { formatProblem, lineOf, type LoadProblem, type SignatureSource } from "../sandbox/loader";
+import { mapStack } from "../sandbox/sourcemap";
+import type { FromWorker, ToWorker, WorkerInit, WorkerSignature } from "../sandbox/worker";
+import { lookupUser, ProcessChannel, type SandboxChannel } from "../sandbox/channel";
 import type { SignatureMetadata } from "../sdk/index";
 import { Layer, type Packet } from "../decode/packet";
-import { BatchPacker } from "../dispatch/compact";
-import { Ev } from "../events/types";
+import { BatchPacker } from "../wire/compact";
+import { Ev } from "../types/events";
 import { UsageError } from "../events/filter";
-import { HostRules } from "../rules/host";
+import { HostRules } from "../rules/run/backend";
+import { compileRules } from "../rules/run/runtime";
 
-export { sandboxWorkerOptions } from "./channel";
+export { sandboxWorkerOptions } from "../sandbox/channel";
 
 export interface EngineOptions {
   hostName: string;
@@ -60,7 +61,7 @@ export interface LoadedSignature {
   source: SignatureSource;
   errors: number[];
   state: "active" | "disabled" | "quarantined";
-  /** a compiled rule that runs in netsig's process (rules/host.ts), not in the sandbox */
+  /** a compiled rule that runs in netsig's process (rules/run/backend.ts), not in the sandbox */
   host: boolean;
 }
 
@@ -238,7 +239,7 @@ export class SignatureEngine {
     const list = all.filter((s) => !s.host);
     let loaded: string[];
     if (!this.opts.sandboxed) {
-      this.realm = new Realm(this.opts.hostName);
+      this.realm = new Realm(this.opts.hostName, undefined, Object.freeze({ compileRules }));
       loaded = list.map((s) => this.realm!.register(s.index, s.file, moduleFunction(s.source.code), s.source.kind === "rule"));
     } else if (list.length === 0 && this.opening === null) {
       // only in-process rules: the sandbox starts when a signature is loaded (hot reload)

@@ -6,7 +6,7 @@
 
 import { parseArgs, type ParseArgsConfig } from "node:util";
 import { UsageError } from "../events/filter";
-import { distance } from "../rules/condition";
+import { distance } from "../rules/compile/condition";
 
 /**
  * parseArgs for `command` ("netsig run", "netsig rules validate"). `help`:
