@@ -140,6 +140,8 @@ function queryPacket(i: number): Buffer {
 test("hot reload of a rules folder: add, change, break, a list changed in another file, delete", { timeout: 180_000 }, async () => {
   const dir = mkdtempSync(join(work, "reload-"));
   writeFileSync(join(dir, "lists.yaml"), "list: watched\nitems: [.watch-a.example]\n");
+  // (fires on every query: its first finding says netsig has started and read the folder, however loaded the machine)
+  writeFileSync(join(dir, "started.yaml"), "id: started\nversion: '1'\nevents: [net_packet_dns_request]\ndetection:\n  s:\n    dns.query|endswith: '.example'\n  condition: s\noutput: 'started {args.dns_questions[0].query}'\n");
   const file = join(dir, "watch.yaml");
   const rule = (v: number) => `id: watch\nversion: '${v}'\nevents: [net_packet_dns_request]\ndetection:\n  s:\n    dns.query|endswith: '%watched'\n  condition: s\noutput: 'v${v} {args.dns_questions[0].query}'\n`;
   const capture = pcapFile(1, Array.from({ length: N }, (_, i) => ({ tsSec: 1700000000 + i, tsUsec: 0, data: queryPacket(i) })));
@@ -159,11 +161,12 @@ test("hot reload of a rules folder: add, change, break, a list changed in anothe
       await new Promise((r) => setTimeout(r, 10));
     }
   };
-  const outputs = () => stdout.trim().split("\n").filter(Boolean).map((l) => JSON.parse(l).args.find((a: { name: string }) => a.name === "output").value as string);
+  const outputs = () => stdout.trim().split("\n").filter(Boolean).map((l) => JSON.parse(l).args.find((a: { name: string }) => a.name === "output").value as string)
+    .filter((o) => !o.startsWith("started "));
   try {
     child.stdin.write(capture.subarray(0, 24));
     feed(10);
-    await new Promise((r) => setTimeout(r, 1500)); // netsig has started and read the (rule-less) folder
+    await until(() => stdout, /started q\d+\./, "netsig started");
     writeFileSync(file, rule(1));
     await until(() => stderr, /rule loaded: watch \(.*watch\.yaml\)/, "adding watch.yaml");
     feed(20);

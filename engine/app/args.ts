@@ -5,8 +5,8 @@
 // closest option when one is close.
 
 import { parseArgs, type ParseArgsConfig } from "node:util";
-import { UsageError } from "../events/filter";
-import { distance } from "../rules/compile/condition";
+import { UsageError } from "../types/errors";
+import { distance } from "../rules/run/suggest";
 
 /**
  * parseArgs for `command` ("netsig run", "netsig rules validate"). `help`:

@@ -8,7 +8,7 @@
 // the file that holds them (webhook-token-env, webhook-hmac-key-file, ...).
 
 import Ajv from "ajv";
-import { UsageError } from "../events/filter";
+import { UsageError } from "../types/errors";
 import { CONFIG_FILE_MAX_BYTES, FileTooLargeError, formatBytes, readBoundedText } from "../bounded";
 import { PER_WEBHOOK } from "./webhook-options";
 import { entry, parseYamlDocs, plain, RuleError, type YMap, type YNode } from "../rules/compile/parse";

@@ -4,7 +4,7 @@
 import { goJSON } from "../events/json";
 import { EventBytesWriter } from "../events/jsonbytes";
 import type { EventConsumer } from "../events/pipeline";
-import { UsageError } from "../events/filter";
+import { UsageError } from "../types/errors";
 import type { RotatingFile } from "../outputs/rotating";
 import { FdOutput } from "../outputs/stdout";
 import { TABLE_HEADER, tableLine } from "../outputs/table";

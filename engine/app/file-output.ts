@@ -2,7 +2,7 @@
 // are printed) also go, as JSON lines, to a file rotated by size
 // (engine/outputs/rotating.ts). Standard output is unchanged by it.
 
-import { UsageError } from "../events/filter";
+import { UsageError } from "../types/errors";
 import { RotatingFile } from "../outputs/rotating";
 import { int } from "./webhook-options";
 import { log } from "./log";

@@ -7,7 +7,7 @@
 // them in the first place).
 
 import pino from "pino";
-import { UsageError } from "../events/filter";
+import { UsageError } from "../types/errors";
 
 export type LogLevel = "debug" | "info" | "warn" | "error";
 export type LogFormat = "text" | "json";

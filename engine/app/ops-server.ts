@@ -13,7 +13,7 @@ import { createServer, type IncomingMessage, type Server, type ServerResponse } 
 import type { AddressInfo } from "node:net";
 import { isIP } from "node:net";
 import { collectDefaultMetrics, Counter, Gauge, Histogram, Registry } from "prom-client";
-import { UsageError } from "../events/filter";
+import { UsageError } from "../types/errors";
 import type { EventPipeline } from "../events/pipeline";
 import { EVENT_NAMES } from "../types/events";
 import type { SignatureEngine } from "../detect/engine";

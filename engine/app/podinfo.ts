@@ -28,7 +28,7 @@
 import { statSync, watch, type FSWatcher } from "node:fs";
 import { join } from "node:path";
 import { podEnvelope, setPodEnvelope, type PodFields } from "../events/envelope";
-import { UsageError } from "../events/filter";
+import { UsageError } from "../types/errors";
 import { FileTooLargeError, formatBytes, POD_INFO_FILE_MAX_BYTES, readBoundedText } from "../bounded";
 import { NO_POD_CONTEXT, type PodContext } from "../outputs/formats";
 

@@ -8,7 +8,7 @@
 import { statSync } from "node:fs";
 import { resolve } from "node:path";
 import { parseArgs } from "node:util";
-import { UsageError } from "../events/filter";
+import { UsageError } from "../types/errors";
 import type { SignatureWatcher } from "../detect/watch-signatures";
 import { configPath, placeConfigError, withConfig } from "./config";
 import type { FindingsOutput } from "./detection";

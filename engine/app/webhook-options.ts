@@ -7,7 +7,7 @@
 import { createHash } from "node:crypto";
 import { readdirSync, statSync } from "node:fs";
 import { join } from "node:path";
-import { UsageError } from "../events/filter";
+import { UsageError } from "../types/errors";
 import { WEBHOOK_FORMATS, type WebhookFormat } from "../outputs/formats";
 import { podContext } from "./podinfo";
 import { WebhookOutput } from "../outputs/webhook";

@@ -2,7 +2,7 @@
 // netsig command line. User errors are one line on stderr and exit code 2;
 // no stack traces for them.
 
-import { UsageError } from "../events/filter";
+import { UsageError } from "../types/errors";
 import { LiveCaptureError } from "../capture/live";
 import { replayCommand, REPLAY_USAGE } from "./replay";
 import { runCommand, RUN_USAGE } from "./run";

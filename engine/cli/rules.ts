@@ -9,8 +9,8 @@
 import { existsSync, statSync } from "node:fs";
 import { relative, resolve } from "node:path";
 import { parseCommand } from "../app/args";
-import { UsageError } from "../events/filter";
-import { formatProblem } from "../sandbox/loader";
+import { UsageError } from "../types/errors";
+import { formatProblem } from "../types/sources";
 import { loadRules, SHIPPED_RULES } from "../rules/compile/load";
 import { ruleDir } from "../app/detection";
 import { replay } from "./replay";

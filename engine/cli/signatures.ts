@@ -11,7 +11,7 @@ import { existsSync, mkdirSync, statSync, writeFileSync } from "node:fs";
 import { hostname } from "node:os";
 import { basename, join, relative, resolve } from "node:path";
 import { parseCommand } from "../app/args";
-import { UsageError } from "../events/filter";
+import { UsageError } from "../types/errors";
 import { EVENT_NAMES } from "../types/events";
 import type { SignatureEngine } from "../detect/engine";
 import { listSignatureFiles } from "../sandbox/loader";

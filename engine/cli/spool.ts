@@ -6,7 +6,7 @@
 // end, 1 when findings are left in it (they stay for a next try).
 
 import { existsSync, readdirSync } from "node:fs";
-import { UsageError } from "../events/filter";
+import { UsageError } from "../types/errors";
 import { parseCommand } from "../app/args";
 import { log } from "../app/log";
 import { closeWebhooks, WEBHOOK_OPTIONS, webhooksFrom } from "../app/webhook-options";

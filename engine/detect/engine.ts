@@ -11,9 +11,10 @@
 //    sandbox process says which) is quarantined, the others are loaded again.
 // Unsandboxed mode runs the same realm in-process (benchmarks, authoring).
 
-import { FINDING_LIMITS, Realm, type RealmResult } from "../realm/realm";
+import { Realm } from "../realm/realm";
+import { FINDING_LIMITS, type RealmResult } from "../types/results";
 import { realmBundle } from "../sandbox/bundle";
-import { formatProblem, lineOf, type LoadProblem, type SignatureSource } from "../sandbox/loader";
+import { formatProblem, lineOf, type LoadProblem, type SignatureSource } from "../types/sources";
 import { mapStack } from "../sandbox/sourcemap";
 import type { FromWorker, ToWorker, WorkerInit, WorkerSignature } from "../sandbox/worker";
 import { lookupUser, ProcessChannel, type SandboxChannel } from "../sandbox/channel";
@@ -21,9 +22,10 @@ import type { SignatureMetadata } from "../sdk/index";
 import { Layer, type Packet } from "../decode/packet";
 import { BatchPacker } from "../wire/compact";
 import { Ev } from "../types/events";
-import { UsageError } from "../events/filter";
+import { UsageError } from "../types/errors";
 import { HostRules } from "../rules/run/backend";
 import { compileRules } from "../rules/run/runtime";
+import type { FindingHandler, HostFinding, LoadedSignature } from "../types/findings";
 
 export { sandboxWorkerOptions } from "../sandbox/channel";
 
@@ -52,30 +54,6 @@ export interface EngineOptions {
   maxQueued?: number;
   log?: (line: string, level?: "debug" | "info" | "warn" | "error") => void;
 }
-
-export interface LoadedSignature {
-  index: number;
-  file: string;
-  meta: SignatureMetadata;
-  mask: number;
-  source: SignatureSource;
-  errors: number[];
-  state: "active" | "disabled" | "quarantined";
-  /** a compiled rule that runs in netsig's process (rules/run/backend.ts), not in the sandbox */
-  host: boolean;
-}
-
-export interface HostFinding {
-  sig: LoadedSignature;
-  /** host packet number of the triggering event (-1 when unknown) */
-  packet: number;
-  /** exact timestamp literal of the triggering event */
-  ts: string;
-  event: Record<string, unknown> | null;
-  data: Record<string, unknown>;
-}
-
-export type FindingHandler = (findings: HostFinding[]) => void;
 
 interface Pending { id: number; msg: ToWorker; resolve: (r: string) => void }
 

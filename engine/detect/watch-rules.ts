@@ -9,7 +9,7 @@
 import { readdirSync, statSync, watch, type FSWatcher } from "node:fs";
 import { join, resolve } from "node:path";
 import type { SignatureEngine } from "./engine";
-import { formatProblem, type LoadProblem } from "../sandbox/loader";
+import { formatProblem, type LoadProblem } from "../types/sources";
 import { listRuleFiles, readRuleFiles, unitSource } from "../rules/compile/load";
 import { compileRuleFiles } from "../rules/compile/compile";
 

@@ -11,13 +11,7 @@
 
 import { Ev, EVENT_NAMES, type TraceeEvent } from "../types/events";
 import type { EventMask } from "./build";
-
-export class UsageError extends Error {
-  constructor(message: string) {
-    super(message);
-    this.name = "UsageError";
-  }
-}
+import { UsageError } from "../types/errors";
 
 function globToRegExp(glob: string): RegExp {
   return new RegExp("^" + glob.replace(/[.+?^${}()|[\]\\]/g, "\\$&").replace(/\*/g, ".*") + "$");

@@ -9,7 +9,7 @@
 // need escaping or are not ASCII go through goString.
 
 import { POD, type PodEnvelope } from "./envelope";
-import { goString } from "./json";
+import { goString } from "./gostring";
 import {
   EVENT_NAMES, eventId, type Arg, type DnsQueryData, type DnsResponseData, type Ev, type PktMeta, type ProtoDNS,
   type ProtoDNSResourceRecord, type ProtoICMP, type ProtoICMPv6, type ProtoIPv4, type ProtoIPv6, type ProtoTCP, type ProtoUDP,

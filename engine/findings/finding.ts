@@ -8,7 +8,7 @@
 
 import { createHash } from "node:crypto";
 import { goJSON } from "../events/json";
-import type { HostFinding } from "../detect/engine";
+import type { HostFinding } from "../types/findings";
 
 /** Tracee's names of Go value types for finding args (getCType) */
 function argType(v: unknown): string {

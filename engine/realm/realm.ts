@@ -18,6 +18,7 @@ import { EVENT_NAMES, type DnsResponseData, type Ev, type ProtoDNS, type ProtoDN
 import * as helpers from "../sdk/helpers";
 import type { EventSelector, Finding, Signature, SignatureContext, SignatureMetadata, Signal } from "../sdk/index";
 import { attempt, deliverKind, deliverMixed, messageOf, notAModule, safeJSON, stackOf, type DeliveryCursor } from "./guard";
+import { FINDING_LIMITS, type RealmLog, type RealmResult } from "../types/results";
 
 type ModuleFn = (module: { exports: unknown }, exports: unknown, require: (name: string) => unknown) => void;
 
@@ -42,31 +43,8 @@ interface Loaded {
   outDropped: number;
 }
 
-/**
- * Per signature and per result (a batch, a signal, a load): at most this many
- * findings and this much finding text; one finding's data at most
- * FINDING_DATA_BYTES of JSON. What is over is dropped and counted (the host
- * logs it once per signature and counts it in the summary and /metrics): a
- * signature that calls ctx.callback in a loop cannot make a result too large
- * to cross to netsig, which lost every signature's findings of that batch.
- * (A batch is up to 8192 packets: two findings a packet fit.)
- */
-export const FINDING_LIMITS = Object.freeze({ perResult: 16384, bytesPerResult: 16 << 20, dataBytes: 1 << 20 });
 /** the JSON size counted for an event the realm built (its real size is ~1-2 KB) */
 const EVENT_BYTES = 2048;
-
-/**
- * `event`: the event the realm built and delivered (as a JSON value: it is
- * frozen when reported, so it is what the signature saw), or JSON text of
- * any other value a signature reported as its event; `data`: JSON text
- */
-export interface RealmFinding { sig: number; seq: number; ts: string; event: unknown; data: string }
-export interface RealmError { sig: number; method: string; message: string; stack: string }
-export interface RealmLog { sig: number; level: string; message: string }
-/** `events`: the events a batch built, per event type (Ev) */
-/** `dropped`: findings over FINDING_LIMITS, per signature */
-export interface RealmDropped { sig: number; count: number }
-export interface RealmResult { findings: RealmFinding[]; errors: RealmError[]; logs: RealmLog[]; done: boolean; events?: number[]; dropped?: RealmDropped[] }
 
 const SDK_TYPES_MODULE = Object.freeze({});
 /** `netsig/rules`: what a compiled YAML rule's module calls (engine/rules/compile.ts) */

@@ -2,7 +2,7 @@
 // code: the stack's line:column in the generated JavaScript, mapped back
 // through the inline source map esbuild wrote (base64 VLQ "mappings").
 
-import type { SignatureSource } from "./loader";
+import type { SignatureSource } from "../types/sources";
 
 const B64 = "ABCDEFGHIJKLMNOPQRSTUVWXYZabcdefghijklmnopqrstuvwxyz0123456789+/";
 const B64_VALUE = new Map([...B64].map((c, i) => [c, i]));

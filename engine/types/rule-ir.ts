@@ -3,7 +3,7 @@
 // (runtime.ts) turns into predicates once, at load. Nothing here refers to
 // the YAML: lists are expanded, selections inlined, modifiers resolved.
 
-import type { SignatureMetadata } from "../sdk/index";
+import type { SignatureMetadata } from "./signature";
 
 /**
  * A field: `h` "top" (an envelope field, e.g. hostName), "arg" (the value of

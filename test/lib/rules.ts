@@ -12,8 +12,9 @@ import { dns, ethernet, icmp, ipv4, ipv6, tcp, udp } from "./craft";
 import { eventsOf } from "./run";
 import { readCapture } from "../../engine/capture/reader";
 import { EventPipeline } from "../../engine/events/pipeline";
-import { SignatureEngine, type HostFinding } from "../../engine/detect/engine";
-import type { LoadProblem, SignatureSource } from "../../engine/sandbox/loader";
+import { SignatureEngine } from "../../engine/detect/engine";
+import { type HostFinding } from "../../engine/types/findings";
+import type { LoadProblem, SignatureSource } from "../../engine/types/sources";
 import { Ev } from "../../engine/types/events";
 
 /** compile rule files given as name -> text (names become /rules/NAME) */

@@ -16,14 +16,15 @@ import { basename } from "node:path";
 import Ajv2020, { type ErrorObject, type ValidateFunction } from "ajv/dist/2020";
 import schema from "./schema.json";
 import { entry, nodeAt, parseYamlDocs, plain, RuleError, type Pos, type YMap, type YNode, type YScalar } from "./parse";
-import { ConditionError, matchPattern, parseCondition, suggest, type Cond } from "./condition";
+import { ConditionError, matchPattern, parseCondition, type Cond } from "./condition";
+import { suggest } from "../run/suggest";
 import { compileItem, itemValues, type ItemContext, type ListDef } from "./modifiers";
 import { FieldError, parseFieldPath, RCODE_BY_NUMBER } from "../run/fields";
 import type { BaseRuleIR, CorrelationIR, ExprIR, FieldIR, RuleIR, SuppressIR, TemplateIR, UnitIR } from "../../types/rule-ir";
 import { EVENT_NAMES, type EventName } from "../../types/events";
 import type { SignatureMetadata } from "../../sdk/index";
 import { attackProperties, LEVELS, logsourceProblem, RESPONSE_FIELDS, sigmaField, slug, unsupported } from "./sigma";
-import type { LoadProblem } from "../../sandbox/loader";
+import type { LoadProblem } from "../../types/sources";
 import { RULE_KINDS, VALIDATOR_OPTIONS, type Kind } from "./kinds";
 
 export interface RuleFile { file: string; text: string }

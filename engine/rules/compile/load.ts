@@ -4,7 +4,7 @@
 
 import { readdirSync, statSync } from "node:fs";
 import { join, resolve } from "node:path";
-import type { LoadProblem, SignatureSource } from "../../sandbox/loader";
+import type { LoadProblem, SignatureSource } from "../../types/sources";
 import { compileRuleFiles, isRuleFile, type CompileResult, type CompiledUnit, type RuleFile } from "./compile";
 import { sandboxReason } from "./linear";
 import { FileTooLargeError, formatBytes, readBoundedText, RULE_FILE_MAX_BYTES } from "../../bounded";

@@ -21,7 +21,7 @@
 import type { ExprIR, FieldIR, MatchIR } from "../../types/rule-ir";
 import type { EventName } from "../../types/events";
 import { FieldError, parseFieldPath } from "../run/fields";
-import { suggest } from "./condition";
+import { suggest } from "../run/suggest";
 import { RuleError, type Pos, type YNode, type YScalar } from "./parse";
 import { CidrSet, parseIPv6 } from "../../sdk/helpers";
 

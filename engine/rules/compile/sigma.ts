@@ -7,7 +7,7 @@
 // serve is reported as unsupported, with the reason. Host side only.
 
 import { RuleError, type Pos } from "./parse";
-import { suggest } from "./condition";
+import { suggest } from "../run/suggest";
 
 /** Sigma's dns logsource fields -> netsig fields */
 export const SIGMA_DNS_FIELDS: Record<string, string> = {

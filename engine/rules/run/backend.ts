@@ -11,7 +11,7 @@ import type { Packet } from "../../decode/packet";
 import type { DnsMessage } from "../../decode/dnstypes";
 import { Ev, type TraceeEvent } from "../../types/events";
 import type { Finding, Signature, SignatureMetadata } from "../../sdk/index";
-import type { RealmResult } from "../../realm/realm";
+import type { RealmResult } from "../../types/results";
 import { selectorMask, signatureContext } from "../../realm/realm";
 import { messageOf, safeJSON, stackOf } from "../../realm/guard";
 import type { UnitIR } from "../../types/rule-ir";

@@ -13,7 +13,7 @@
 import type { FieldIR } from "../../types/rule-ir";
 import { Ev, type EventName } from "../../types/events";
 import { ARG_SHAPES, DNS_EVENTS, shapeName, TOP_SHAPES, VIRTUAL_FIELDS, type Shape } from "./shapes";
-import { suggest } from "../compile/condition";
+import { suggest } from "./suggest";
 import { registeredDomain } from "../../sdk/helpers";
 import type { DnsQueryData, DnsResponseData, PktMeta, ProtoDNS, ProtoDNSResourceRecord, TraceeEvent } from "../../types/events";
 import { LazyEvent } from "./lazy";

@@ -6,7 +6,7 @@ import { join } from "node:path";
 import { withConfig } from "../../../engine/app/config";
 import { parseCommand } from "../../../engine/app/args";
 import { RUN_OPTIONS } from "../../../engine/cli/run";
-import { UsageError } from "../../../engine/events/filter";
+import { UsageError } from "../../../engine/types/errors";
 import { mutated, YAML_OPS, yamlOp } from "../mutate";
 import { configSeeds } from "../seeds";
 import type { Target } from "../harness";
