@@ -161,7 +161,7 @@ export class Ops {
       labelled("netsig_findings_dropped_total", "findings dropped over a signature's per-batch limit (realm.ts FINDING_LIMITS), per signature id", ["signature"],
         () => [...engine.droppedBy].map(([signature, n]) => [{ signature }, n] as [Record<"signature", string>, number]));
       counter("netsig_signature_packets_total", "packets handed to the signatures", () => engine.stats.packetsSent);
-      counter("netsig_packets_shed_total", "packets that skipped the signatures because they were 64 batches (256k packets) behind", () => engine.stats.shed);
+      counter("netsig_packets_shed_total", "packets that skipped the signatures because they were 32 batches (256k packets) behind", () => engine.stats.shed);
       counter("netsig_sandbox_restarts_total", "sandbox workers replaced (died or stopped answering)", () => engine.stats.restarts);
       new Gauge({ name: "netsig_sandbox_queue_batches", help: "batches of packets sent to the signatures and not answered yet", registers, collect() { this.set(engine.queued); } });
       new Gauge({
