@@ -2,11 +2,10 @@
 // signature engine (hot reload on), the findings output, the webhooks and
 // the --output-file.
 
-import { EventFilter } from "../events/filter";
+import type { EventFilter } from "../events/filter";
 import { EventPipeline, type EventConsumer } from "../events/pipeline";
 import { Ev } from "../events/types";
 import type { SignatureEngine } from "../sandbox/host";
-import type { SignatureWatcher } from "../sandbox/watch";
 import type { RotatingFile } from "../outputs/rotating";
 import { fileOutputFrom, type FileOutputValues } from "./fileoutput";
 import { eventOutput } from "./output";
