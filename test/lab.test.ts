@@ -80,7 +80,7 @@ interface Sent {
 function toRows(raw: string[][]): Row[] {
   return raw.map((cells) => {
     const r = {} as Row;
-    FIELDS.forEach((f, i) => (r[f] = cells[i] ?? ""));
+    FIELDS.forEach((f, i) => { r[f] = cells[i] ?? ""; });
     return r;
   });
 }

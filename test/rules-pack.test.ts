@@ -13,7 +13,7 @@ import { join } from "node:path";
 import { after, before, describe, test } from "node:test";
 import { loadRules } from "../engine/rules/load";
 import { transpileSignature, type SignatureSource } from "../engine/sandbox/loader";
-import { engineRun, query, response, ping, type EngineHit, type Packet } from "./lib/rules";
+import { engineRun, query, ping, type EngineHit, type Packet } from "./lib/rules";
 import { pcapFile } from "./lib/craft";
 import { writeFileSync } from "node:fs";
 import { captureFiles } from "./lib/replay";

@@ -3,7 +3,7 @@
 // JSON, as it does into the sandbox) on events built from crafted packets,
 // and collect findings and log lines.
 
-import * as dnsPacket from "dns-packet";
+import type * as dnsPacket from "dns-packet";
 import { compileRuleFiles, type CompileResult } from "../../engine/rules/compile";
 import { compileRules } from "../../engine/rules/runtime";
 import type { UnitIR } from "../../engine/rules/ir";
@@ -26,7 +26,6 @@ export function problemLines(r: CompileResult): string[] {
   return r.problems.map((p) => `${p.file.replace("/rules/", "")}:${p.line}:${p.column}: ${p.message}`);
 }
 
-// eslint-disable-next-line @typescript-eslint/no-explicit-any
 export interface Hit { id: string; ts: number; data: Record<string, any>; ev: any }
 
 export interface Packet { data: Buffer; t: number }
