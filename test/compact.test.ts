@@ -15,7 +15,7 @@ import { EventJSONWriter } from "../engine/events/json";
 import { EventPipeline } from "../engine/events/pipeline";
 import type { Packet } from "../engine/decode/packet";
 import { allCaptures as captures, EXAMPLES } from "./lib/run";
-import { dns, ethernet, ipv4, pcapFile, tcp, udp, type PcapPacket } from "./lib/craft";
+import { dns, ethernet, ipv4, pcapFile, tcp, udp, type PcapPacket } from "../tools/lib/craft";
 import { writeFileSync, mkdtempSync, rmSync } from "node:fs";
 import { tmpdir } from "node:os";
 

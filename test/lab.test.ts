@@ -24,7 +24,7 @@ import {
   type DigQuery,
   type LabQuery,
   type LabRR,
-} from "./lab/dnslab";
+} from "../tools/lab/dnslab";
 
 const SERVERS = ["127.0.0.1", "::1"] as const;
 const TRANSPORTS = [false, true] as const; // tcp?

@@ -8,10 +8,10 @@ import { existsSync, readdirSync, rmSync, writeFileSync } from "node:fs";
 import { tmpdir } from "node:os";
 import { join } from "node:path";
 import { before, test } from "node:test";
-import { missingTools, recordDnsSession } from "./lab/dnslab";
+import { missingTools, recordDnsSession } from "../tools/lab/dnslab";
 import { findings, folder, hostile, runWith as runWithCapture } from "./lib/hostile";
 import { netsig } from "./lib/run";
-import { dns, ethernet, ipv4, pcapFile, udp, type PcapPacket } from "./lib/craft";
+import { dns, ethernet, ipv4, pcapFile, udp, type PcapPacket } from "../tools/lib/craft";
 
 const missing = missingTools();
 const skip = missing.length && !process.env.CI ? `needs ${missing.join(", ")}` : false;

@@ -8,7 +8,7 @@ import { compileRuleFiles, type CompileResult } from "../../engine/rules/compile
 import { compileRules } from "../../engine/rules/runtime";
 import type { UnitIR } from "../../engine/rules/ir";
 import type { Signature } from "../../engine/sdk/index";
-import { dns, ethernet, icmp, ipv4, ipv6, tcp, udp } from "./craft";
+import { dns, ethernet, icmp, ipv4, ipv6, tcp, udp } from "../../tools/lib/craft";
 import { eventsOf } from "./run";
 import { readCapture } from "../../engine/capture/reader";
 import { EventPipeline } from "../../engine/events/pipeline";
