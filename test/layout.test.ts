@@ -60,6 +60,14 @@ test("bench/ and tools/ import nothing from test/", () => {
   assert.deepEqual(importsInto(["bench", "tools"], ["test"]), []);
 });
 
+test("npm run test:fast names suites that exist, and npm test runs every suite", () => {
+  const scripts = (JSON.parse(readFileSync(join(ROOT, "package.json"), "utf8")) as { scripts: Record<string, string> }).scripts;
+  const fast = scripts["test:fast"].match(/dist\/test\/[\w-]+\.test\.js/g) ?? [];
+  assert.ok(fast.length > 0, scripts["test:fast"]);
+  for (const f of fast) assert.ok(sources("test").includes(f.replace(/^dist\//, "").replace(/\.js$/, ".ts")), `${f} has a source in test/`);
+  assert.match(scripts.test, /dist\/test\/\*\.test\.js/);
+});
+
 test("engine/ imports nothing from test/, bench/ or tools/", () => {
   assert.deepEqual(importsInto(["engine"], ["test", "bench", "tools"]), []);
 });
