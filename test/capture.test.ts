@@ -426,15 +426,14 @@ test("pcapng with two interfaces of different if_tsresol: zeek/pcapng-multi-inte
 
 /** independent minimal block walk, for checking against the .txt oracles */
 function walkBlocks(buf: Buffer): { type: string; offset: number }[] {
-  // biome-ignore lint/complexity/useSimpleNumberKeys: block type codes, in hex as the pcapng spec writes them
-  const names: Record<number, string> = { 0x0a0d0d0a: "SHB", 1: "IDB", 2: "OPB", 3: "SPB", 4: "NRB", 5: "ISB", 6: "EPB", 10: "DSB", 0xbad: "CB", 0x40000bad: "DCB" };
+  const names = new Map<number, string>([[0x0a0d0d0a, "SHB"], [1, "IDB"], [2, "OPB"], [3, "SPB"], [4, "NRB"], [5, "ISB"], [6, "EPB"], [10, "DSB"], [0xbad, "CB"], [0x40000bad, "DCB"]]);
   const out: { type: string; offset: number }[] = [];
   let le = true;
   for (let p = 0; p < buf.length; ) {
     if (buf.readUInt32BE(p) === 0x0a0d0d0a) le = buf.readUInt32BE(p + 8) === 0x4d3c2b1a;
     const type = le ? buf.readUInt32LE(p) : buf.readUInt32BE(p);
     const len = le ? buf.readUInt32LE(p + 4) : buf.readUInt32BE(p + 4);
-    out.push({ type: names[type] ?? `0x${type.toString(16)}`, offset: p });
+    out.push({ type: names.get(type) ?? `0x${type.toString(16)}`, offset: p });
     p += len;
   }
   return out;
