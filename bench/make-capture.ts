@@ -87,7 +87,7 @@ function parsePerf(out: string): PerfStats {
 /** The sources whose changes invalidate a cached capture. */
 function sources(): string[] {
   const root = path.resolve(__dirname, "..", ".."); // dist/bench -> project root
-  const list = [path.join(root, "bench", "make-capture.ts"), path.join(root, "test", "lab", "dnslab.ts")].filter((f) =>
+  const list = [path.join(root, "bench", "make-capture.ts"), path.join(root, "tools", "lab", "dnslab.ts")].filter((f) =>
     fs.existsSync(f),
   );
   return list.length ? list : [__filename];

@@ -261,7 +261,7 @@ test("dns lab: dnsmasq answers, tcpdump captures on lo and any, tshark sees ever
 });
 
 test("dns lab: the port lock makes a second owner wait, and stale locks are broken", async () => {
-  const lib = path.join(__dirname, "lab", "dnslab.js");
+  const lib = path.join(__dirname, "..", "tools", "lab", "dnslab.js");
   // another process takes the server for ~1.5 s
   const child = spawn(
     process.execPath,
