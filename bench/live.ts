@@ -15,7 +15,7 @@
 //   (netsig: CPU; tcpdump: 1.5 s).
 //
 // webhookFindings(): findings delivered to a local HTTP receiver. `netsig
-//   replay` of a generated 20k-packet DNS burst (test/lib/burst.ts) with a
+//   replay` of a generated 20k-packet DNS burst (tools/lib/burst.ts) with a
 //   signature that fires on every query (10000 findings), --webhook to a
 //   receiver in this process that counts the findings of each POST.
 
@@ -24,7 +24,7 @@ import { closeSync, existsSync, mkdirSync, openSync, readFileSync, rmSync, statS
 import { createServer } from "node:http";
 import type { AddressInfo } from "node:net";
 import { join } from "node:path";
-import { burstFrames, writeBurst } from "../test/lib/burst";
+import { burstFrames, writeBurst } from "../tools/lib/burst";
 
 const ROOT = join(__dirname, "..", "..");
 const CLI = join(ROOT, "dist", "engine", "cli", "main.js");

@@ -2,7 +2,7 @@
 //
 //   node dist/bench/make-capture.js OUT.pcap [--packets N] [--rate QPS] [--force]
 //
-// Real traffic only: the lab's dnsmasq (test/lab/dnslab.ts) answers dnsperf's
+// Real traffic only: the lab's dnsmasq (tools/lab/dnslab.ts) answers dnsperf's
 // UDP queries on 127.0.0.1:53 while tcpdump records lo into OUT. The query file
 // cycles through every lab query (A, AAAA, MX, NS, SOA, TXT, SRV, PTR, CNAME,
 // NXDOMAIN, NODATA, CNAME chains, ...), ceil(N/2) queries in all, so the capture
@@ -16,7 +16,7 @@
 import { execFile } from "node:child_process";
 import * as fs from "node:fs";
 import * as path from "node:path";
-import { LAB_QUERIES, makeTempDir, startDnsmasq, startTcpdump, type TcpdumpStats } from "../test/lab/dnslab";
+import { LAB_QUERIES, makeTempDir, startDnsmasq, startTcpdump, type TcpdumpStats } from "../tools/lab/dnslab";
 
 export interface MakeCaptureOptions {
   out: string;
@@ -87,7 +87,7 @@ function parsePerf(out: string): PerfStats {
 /** The sources whose changes invalidate a cached capture. */
 function sources(): string[] {
   const root = path.resolve(__dirname, "..", ".."); // dist/bench -> project root
-  const list = [path.join(root, "bench", "make-capture.ts"), path.join(root, "test", "lab", "dnslab.ts")].filter((f) =>
+  const list = [path.join(root, "bench", "make-capture.ts"), path.join(root, "tools", "lab", "dnslab.ts")].filter((f) =>
     fs.existsSync(f),
   );
   return list.length ? list : [__filename];

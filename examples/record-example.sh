@@ -1,6 +1,6 @@
 #!/usr/bin/env bash
 # Records examples/dns-lo.pcap, the capture bundled with the README, using the
-# project's test lab (test/lab/dnslab.ts): real dnsmasq answering the lab zones
+# project's test lab (tools/lab/dnslab.ts): real dnsmasq answering the lab zones
 # (uol.com.br, netsig.test) on 127.0.0.1 and ::1, real dig, real tcpdump on lo.
 #
 # What is in it (all loopback traffic made by this script):
@@ -22,14 +22,14 @@ case "$out" in /*) ;; *) out="$PWD/$out" ;; esac
 cd "$root"
 # Other modules' type errors must not stop the lab from being emitted.
 npx tsc -p tsconfig.json >/dev/null 2>&1 || true
-if [ ! -f dist/test/lab/dnslab.js ]; then
-  echo "record-example: dist/test/lab/dnslab.js was not built (run npx tsc -p tsconfig.json)" >&2
+if [ ! -f dist/tools/lab/dnslab.js ]; then
+  echo "record-example: dist/tools/lab/dnslab.js was not built (run npx tsc -p tsconfig.json)" >&2
   exit 1
 fi
 
 OUT="$out" node - <<'EOF'
 "use strict";
-const lab = require(process.cwd() + "/dist/test/lab/dnslab.js");
+const lab = require(process.cwd() + "/dist/tools/lab/dnslab.js");
 const net = require("node:net");
 const fs = require("node:fs");
 const { execFileSync } = require("node:child_process");

@@ -61,7 +61,7 @@ export default class DnsUnapprovedResolver implements Signature {
   onEvent(event: NetEvent): void {
     if (event.eventName !== "net_packet_dns_request") return;
     const meta = getArg(event, "metadata")?.value as PktMeta | undefined;
-    if (!meta || meta.dst_port !== 53 || typeof meta.dst_ip !== "string" || meta.dst_ip === "") return;
+    if (meta?.dst_port !== 53 || typeof meta.dst_ip !== "string" || meta.dst_ip === "") return;
     if (ALLOWED_RESOLVERS.has(meta.dst_ip)) return;
     const key = `${meta.src_ip} ${meta.dst_ip}`;
     const now = event.timestamp;

@@ -40,7 +40,7 @@ export default class E2eDns implements Signature {
       if (answer.MX.name === "mx.uol.com.br" && answer.MX.preference === 10) this.foundMX = true;
       if (answer.NS === "eliot.uol.com.br") this.foundNS = true;
       if (answer.SOA.RName === "root.uol.com.br") this.foundSOA = true;
-      if (answer.TXTs !== null && answer.TXTs.some((txt) => txt.includes("spf.uol.com.br"))) this.foundTXTs = true;
+      if (answer.TXTs?.some((txt) => txt.includes("spf.uol.com.br"))) this.foundTXTs = true;
     }
     if (!this.foundMX || !this.foundNS || !this.foundSOA || !this.foundTXTs) return;
     // reset the state, then report

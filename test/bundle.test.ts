@@ -28,7 +28,6 @@ test("npm run build wrote the realm bundle, and a start reads it", () => {
 
 test("vm2 runs the realm's main script as it is: no catch, import, async or with in it (those are in realm/guard.ts)", () => {
   // vm2's own rewriting step: it returns the code unchanged only when it needs no rewriting
-  // eslint-disable-next-line @typescript-eslint/no-require-imports
   const { transformer } = require("vm2/lib/transformer") as { transformer: (a: null, code: string, async: boolean, gen: boolean, file: string) => { code: string } };
   const [guard, core] = realmBundle();
   const words = core.match(/\b(?:catch|import|async|with)\b.{0,40}/g) ?? [];

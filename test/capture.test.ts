@@ -12,7 +12,7 @@ import * as path from "node:path";
 import { spawn, spawnSync } from "node:child_process";
 import { PassThrough, Readable } from "node:stream";
 import { parseCaptureBuffer, readCapture, readCaptureStream } from "../engine/capture/reader";
-import { CaptureError, PacketRecord, ReadSummary } from "../engine/capture/types";
+import { CaptureError, type PacketRecord, type ReadSummary } from "../engine/capture/types";
 
 const ROOT = path.resolve(__dirname, "..", "..");
 const CORPUS = process.env.NETSIG_CORPUS ?? path.resolve(ROOT, "..", "shared", "corpus");
@@ -426,14 +426,14 @@ test("pcapng with two interfaces of different if_tsresol: zeek/pcapng-multi-inte
 
 /** independent minimal block walk, for checking against the .txt oracles */
 function walkBlocks(buf: Buffer): { type: string; offset: number }[] {
-  const names: Record<number, string> = { 0x0a0d0d0a: "SHB", 1: "IDB", 2: "OPB", 3: "SPB", 4: "NRB", 5: "ISB", 6: "EPB", 10: "DSB", 0xbad: "CB", 0x40000bad: "DCB" };
+  const names = new Map<number, string>([[0x0a0d0d0a, "SHB"], [1, "IDB"], [2, "OPB"], [3, "SPB"], [4, "NRB"], [5, "ISB"], [6, "EPB"], [10, "DSB"], [0xbad, "CB"], [0x40000bad, "DCB"]]);
   const out: { type: string; offset: number }[] = [];
   let le = true;
   for (let p = 0; p < buf.length; ) {
     if (buf.readUInt32BE(p) === 0x0a0d0d0a) le = buf.readUInt32BE(p + 8) === 0x4d3c2b1a;
     const type = le ? buf.readUInt32LE(p) : buf.readUInt32BE(p);
     const len = le ? buf.readUInt32LE(p + 4) : buf.readUInt32BE(p + 4);
-    out.push({ type: names[type] ?? `0x${type.toString(16)}`, offset: p });
+    out.push({ type: names.get(type) ?? `0x${type.toString(16)}`, offset: p });
     p += len;
   }
   return out;
@@ -513,7 +513,7 @@ test("pcapng time stamps: every resolution converts exactly, if_tsoffset applied
       { tsresol: 7, units: 10000000n },
     ];
     const parts = [shb(le)];
-    res.forEach((r) => parts.push(idb(le, 1, 0, { tsresol: r.tsresol, tsoffset: r.offset })));
+    for (const x of res) parts.push(idb(le, 1, 0, { tsresol: x.tsresol, tsoffset: x.offset }));
     const want: string[] = [];
     const r = rng(7);
     for (let id = 0; id < res.length; id++) {
@@ -873,7 +873,7 @@ test("damage: random byte corruption never throws and never changes packets befo
       if (end > first) break;
       assert.deepEqual(pkts[i], all[i]);
     }
-    assert.ok(pkts.length >= all.filter((p, i) => (i + 1 < all.length ? all[i + 1].fileOffset : orig.length) <= first).length);
+    assert.ok(pkts.length >= all.filter((_p, i) => (i + 1 < all.length ? all[i + 1].fileOffset : orig.length) <= first).length);
   }
   assert.ok(errors > 100, `corruption was detected sometimes (${errors})`);
 });

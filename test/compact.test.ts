@@ -7,7 +7,7 @@
 import assert from "node:assert/strict";
 import { join } from "node:path";
 import { test } from "node:test";
-import dnsPacket from "dns-packet";
+import type dnsPacket from "dns-packet";
 import { readCapture } from "../engine/capture/reader";
 import { BatchPacker, BatchReader, RestoredPacket } from "../engine/wire/compact";
 import { ALL_EVENTS, EventBuilder } from "../engine/events/build";
@@ -15,7 +15,7 @@ import { EventJSONWriter } from "../engine/events/json";
 import { EventPipeline } from "../engine/events/pipeline";
 import type { Packet } from "../engine/decode/packet";
 import { allCaptures as captures, EXAMPLES } from "./lib/run";
-import { dns, ethernet, ipv4, pcapFile, tcp, udp, type PcapPacket } from "./lib/craft";
+import { dns, ethernet, ipv4, pcapFile, tcp, udp, type PcapPacket } from "../tools/lib/craft";
 import { writeFileSync, mkdtempSync, rmSync } from "node:fs";
 import { tmpdir } from "node:os";
 
@@ -156,7 +156,7 @@ async function deliverIn(sigs: { id: string; events: string[]; rule?: boolean }[
     };
   };
   const realm = new Realm("h");
-  sigs.forEach((s, i) => realm.register(i, `${s.id}.ts`, sig(s.id, s.events), s.rule === true));
+  sigs.forEach((s, i) => { realm.register(i, `${s.id}.ts`, sig(s.id, s.events), s.rule === true); });
   realm.batch(batch);
   return seen;
 }

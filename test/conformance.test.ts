@@ -9,7 +9,7 @@ import { readFileSync } from "node:fs";
 import { test } from "node:test";
 import { LinkType } from "../engine/capture/types";
 import { Ev, EVENT_NAMES, type Arg } from "../engine/types/events";
-import * as craft from "./lib/craft";
+import * as craft from "../tools/lib/craft";
 import { eventsOf, HOST, SPEC } from "./lib/run";
 
 type Json = Record<string, any>;

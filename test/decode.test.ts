@@ -7,7 +7,7 @@ import { LinkType } from "../engine/capture/types";
 import { Decoder } from "../engine/decode/decoder";
 import { ipv6String } from "../engine/decode/ipaddr";
 import { Ev } from "../engine/types/events";
-import * as craft from "./lib/craft";
+import * as craft from "../tools/lib/craft";
 import { eventsOf } from "./lib/run";
 
 const A_QUERY = craft.dns({ type: "query", id: 7, flags: 1 << 8, questions: [{ type: "A", name: "www.netsig.test" }] });

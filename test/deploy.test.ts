@@ -193,6 +193,7 @@ test("Dockerfile: both bases are build arguments with public defaults (Node 20);
   const lines = dockerfileLines();
   const pkg = JSON.parse(readFileSync(join(ROOT, "package.json"), "utf8"));
   const from = lines.filter((l) => l.startsWith("FROM "));
+  // biome-ignore lint/suspicious/noTemplateCurlyInString: the Dockerfile's own ${...} build arguments
   assert.deepEqual(from, ["FROM ${BASE} AS build", "FROM ${RUNTIME_BASE}"]);
   // ARGs before the first FROM: the defaults a plain `docker build .` uses
   const first = lines.indexOf(from[0]);

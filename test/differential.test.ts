@@ -30,7 +30,7 @@ import { LinkType } from "../engine/capture/types";
 import {
   compareFrame, DNS_KINDS, expectFrame, goBytesText, KINDS, goIPv6, netsigFrames, type Disagreement, type FieldStats, type Frame,
 } from "./lib/differential";
-import * as craft from "./lib/craft";
+import * as craft from "../tools/lib/craft";
 import {
   edgeCasePackets, ipv6ChainPackets, linkTypeCaptures, tcpDnsPackets, type CraftedCapture,
 } from "./lib/edgecases";

@@ -14,7 +14,7 @@ import { Worker } from "node:worker_threads";
 import vm from "node:vm";
 import { realmBundle } from "../engine/sandbox/bundle";
 import { sandboxWorkerOptions } from "../engine/detect/engine";
-import { missingTools, recordDnsSession } from "./lab/dnslab";
+import { missingTools, recordDnsSession } from "../tools/lab/dnslab";
 import { ESCAPES, escapeFile } from "./lib/escapes";
 import { runWith } from "./lib/hostile";
 

@@ -10,7 +10,7 @@ import { mkdtempSync, rmSync, unlinkSync, writeFileSync } from "node:fs";
 import { tmpdir } from "node:os";
 import { join } from "node:path";
 import { test } from "node:test";
-import { dns, ethernet, ipv4, pcapFile, udp } from "./lib/craft";
+import { dns, ethernet, ipv4, pcapFile, udp } from "../tools/lib/craft";
 import { CLI } from "./lib/run";
 
 const N = 50;

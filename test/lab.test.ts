@@ -24,7 +24,7 @@ import {
   type DigQuery,
   type LabQuery,
   type LabRR,
-} from "./lab/dnslab";
+} from "../tools/lab/dnslab";
 
 const SERVERS = ["127.0.0.1", "::1"] as const;
 const TRANSPORTS = [false, true] as const; // tcp?
@@ -80,7 +80,7 @@ interface Sent {
 function toRows(raw: string[][]): Row[] {
   return raw.map((cells) => {
     const r = {} as Row;
-    FIELDS.forEach((f, i) => (r[f] = cells[i] ?? ""));
+    FIELDS.forEach((f, i) => { r[f] = cells[i] ?? ""; });
     return r;
   });
 }
@@ -261,7 +261,7 @@ test("dns lab: dnsmasq answers, tcpdump captures on lo and any, tshark sees ever
 });
 
 test("dns lab: the port lock makes a second owner wait, and stale locks are broken", async () => {
-  const lib = path.join(__dirname, "lab", "dnslab.js");
+  const lib = path.join(__dirname, "..", "tools", "lab", "dnslab.js");
   // another process takes the server for ~1.5 s
   const child = spawn(
     process.execPath,

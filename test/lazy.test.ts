@@ -25,7 +25,7 @@ import { compileCondition, type LazyCondition } from "../engine/rules/run/codege
 import { buildPred, current, type Pred } from "../engine/rules/run/matchers";
 import { captureFiles } from "./lib/replay";
 import { CLI } from "./lib/run";
-import { pcapFile } from "./lib/craft";
+import { pcapFile } from "../tools/lib/craft";
 import { query } from "./lib/rules";
 
 const HOST = "lazy-test";

@@ -8,7 +8,7 @@ import { createHmac } from "node:crypto";
 import { tmpdir } from "node:os";
 import { join } from "node:path";
 import { test } from "node:test";
-import { dig, startDnsmasq } from "./lab/dnslab";
+import { dig, startDnsmasq } from "../tools/lab/dnslab";
 import { CLI } from "./lib/run";
 import { makeTestCerts, startReceiver } from "./lib/receiver";
 

@@ -5,7 +5,7 @@
 // as tcpdump does), and its memory must stay bounded.
 //
 // The filter is "inbound and udp port 5355 and net 127.77.0.0/16": only the burst
-// (test/lib/burst.ts), and only lo's incoming copy of each frame. Without
+// (tools/lib/burst.ts), and only lo's incoming copy of each frame. Without
 // "inbound" the kernel queues each replayed frame twice (outgoing and
 // incoming copies; libpcap discards the outgoing one) and counts a drop per
 // copy, and a busy reader can free ring space between the two copies, so
@@ -26,8 +26,8 @@ import { mkdtempSync, readFileSync, rmSync } from "node:fs";
 import { tmpdir } from "node:os";
 import { join } from "node:path";
 import { after, test } from "node:test";
-import { startTcpdump, type TcpdumpHandle } from "./lab/dnslab";
-import { BURST_DOMAINS, BURST_NET, BURST_PORT, burstFrames, writeBurst } from "./lib/burst";
+import { startTcpdump, type TcpdumpHandle } from "../tools/lab/dnslab";
+import { BURST_DOMAINS, BURST_NET, BURST_PORT, burstFrames, writeBurst } from "../tools/lib/burst";
 import { CLI } from "./lib/run";
 
 const BURST = 200_000;

@@ -10,7 +10,7 @@ import { tmpdir } from "node:os";
 import { join } from "node:path";
 import { after, before, test } from "node:test";
 import { RotatingFile } from "../engine/outputs/rotating";
-import { dns, ethernet, ipv4, udp, writePcap } from "./lib/craft";
+import { dns, ethernet, ipv4, udp, writePcap } from "../tools/lib/craft";
 import { startReceiver, until } from "./lib/receiver";
 import { CLI, netsig } from "./lib/run";
 

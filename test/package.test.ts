@@ -60,7 +60,7 @@ test("npm pack carries what users need; installed into a new project, npx netsig
     for (const e of Object.values(pkg.exports) as (string | Record<string, string>)[]) {
       for (const f of typeof e === "string" ? [e] : Object.values(e)) has(f.replace(/^\.\//, ""));
     }
-    const unwanted = files.filter((p) => /^(test|bench|\.ci|deploy|engine|dist\/test|dist\/bench)\//.test(p) ||
+    const unwanted = files.filter((p) => /^(test|bench|tools|\.ci|deploy|engine|dist\/test|dist\/bench|dist\/tools)\//.test(p) ||
       /^(Dockerfile|\.dockerignore|tsconfig\.json|package-lock\.json)$/.test(p) || p.includes("/build/") || p.endsWith(".node") ||
       p === "signatures/tsconfig.json");
     assert.deepEqual(unwanted, []);

@@ -62,7 +62,7 @@ test("a bad --pod-info at start is one line (file:line, what to do), exit 2; a m
   const r = netsig(["replay", join(EXAMPLES, "dns-lo.pcap"), "--pod-info", d]);
   assert.equal(r.code, 2);
   assert.equal(r.stderr.trim().split("\n").length, 1, r.stderr);
-  assert.match(r.stderr, new RegExp(`labels:2: not a key="value" line`));
+  assert.match(r.stderr, /labels:2: not a key="value" line/);
   const m = netsig(["replay", join(EXAMPLES, "dns-lo.pcap"), "--pod-info", join(d, "nope")]);
   assert.equal(m.code, 2);
   assert.match(m.stderr, /^netsig: .*cannot read --pod-info .*nope \(ENOENT\): mount/);

@@ -2,11 +2,11 @@
 // [::1]:53, dig asks every lab query over UDP and TCP, v4 and v6, tcpdump
 // records it on `lo` (Ethernet) and on `any` (Linux cooked v2), and netsig's
 // CLI replays the captures. Each answer netsig decodes must be the one the lab
-// serves (test/lab/dnslab.ts LAB_QUERIES).
+// serves (tools/lab/dnslab.ts LAB_QUERIES).
 
 import assert from "node:assert/strict";
 import { after, before, test } from "node:test";
-import { LAB_QUERIES, missingTools, recordDnsSession, type LabQuery, type LabRR } from "./lab/dnslab";
+import { LAB_QUERIES, missingTools, recordDnsSession, type LabQuery, type LabRR } from "../tools/lab/dnslab";
 import { netsig } from "./lib/run";
 
 type Json = Record<string, any>;

@@ -7,7 +7,7 @@ import { test } from "node:test";
 import { LinkType } from "../engine/capture/types";
 import { validateEvent } from "../engine/events/schemas";
 import { Ev } from "../engine/types/events";
-import * as craft from "./lib/craft";
+import * as craft from "../tools/lib/craft";
 import { replayBuffer } from "./lib/replay";
 import { eventsOf } from "./lib/run";
 

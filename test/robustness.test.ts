@@ -286,7 +286,7 @@ test("in-process: a few small captures cut at every offset deliver a prefix and 
     for (let cut = 0; cut < full.length; cut++) {
       runs++;
       const what = `${label(file)} cut at ${cut}`;
-      let r;
+      let r: ReturnType<typeof replayBuffer>;
       try {
         r = replayBuffer(full.subarray(0, cut));
       } catch (e) {
@@ -324,7 +324,7 @@ function corrupt(buf: Buffer, rand: () => number, n: number): Buffer {
 }
 
 function checkMutant(what: string, bytes: Buffer, problems: string[]): void {
-  let r;
+  let r: ReturnType<typeof replayBuffer>;
   try {
     r = replayBuffer(bytes);
   } catch (e) {

@@ -13,13 +13,13 @@ import { join } from "node:path";
 import { after, before, describe, test } from "node:test";
 import { loadRules } from "../engine/rules/compile/load";
 import { transpileSignature } from "../engine/sandbox/loader";
-import { type SignatureSource } from "../engine/types/sources";
-import { engineRun, query, response, ping, type EngineHit, type Packet } from "./lib/rules";
-import { pcapFile } from "./lib/craft";
+import type { SignatureSource } from "../engine/types/sources";
+import { engineRun, query, ping, type EngineHit, type Packet } from "./lib/rules";
+import { pcapFile } from "../tools/lib/craft";
 import { writeFileSync } from "node:fs";
 import { captureFiles } from "./lib/replay";
 import { CORPUS, netsig } from "./lib/run";
-import { missingTools, recordDnsSession } from "./lab/dnslab";
+import { missingTools, recordDnsSession } from "../tools/lab/dnslab";
 
 const ROOT = join(__dirname, "..", "..");
 const PACK = join(ROOT, "rules");

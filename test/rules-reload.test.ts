@@ -13,7 +13,7 @@ import { closeSync, ftruncateSync, mkdtempSync, openSync, readFileSync, renameSy
 import { tmpdir } from "node:os";
 import { join } from "node:path";
 import { after, test } from "node:test";
-import { dns, ethernet, ipv4, pcapFile, udp } from "./lib/craft";
+import { dns, ethernet, ipv4, pcapFile, udp } from "../tools/lib/craft";
 import { CLI } from "./lib/run";
 
 const work = mkdtempSync(join(tmpdir(), "netsig-rules-reload-"));

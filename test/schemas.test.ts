@@ -335,7 +335,7 @@ test("DNS resource records: TXTs null or non-empty strings, IP as Go prints it, 
     mutate();
     const err = validateEvent(ev);
     if (ok) assert.equal(err, null, what);
-    else assert.ok(err !== null && err.startsWith(where), `${what}: ${err}`);
+    else assert.ok(err?.startsWith(where), `${what}: ${err}`);
     Object.assign(rr, saved);
     for (const k of Object.keys(rr)) if (!(k in saved)) delete rr[k];
   };

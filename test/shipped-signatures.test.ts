@@ -13,8 +13,8 @@ import { tmpdir } from "node:os";
 import { join } from "node:path";
 import { after, before, describe, test } from "node:test";
 import { CidrSet, ipInCidr, registeredDomain, shannonEntropy, subdomainOf } from "../engine/sdk/helpers";
-import { makeTempDir, missingTools, recordDnsSession, startTcpdump } from "./lab/dnslab";
-import { dns, ethernet, icmp, ipv4, ipv6, pcapFile, tcp, udp, type PcapPacket } from "./lib/craft";
+import { makeTempDir, missingTools, recordDnsSession, startTcpdump } from "../tools/lab/dnslab";
+import { dns, ethernet, icmp, ipv4, ipv6, pcapFile, tcp, udp, type PcapPacket } from "../tools/lib/craft";
 import { CORPUS, netsig } from "./lib/run";
 
 const SHIPPED = join(__dirname, "..", "..", "signatures");

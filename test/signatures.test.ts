@@ -8,10 +8,10 @@ import { existsSync, readdirSync, rmSync, writeFileSync } from "node:fs";
 import { tmpdir } from "node:os";
 import { join } from "node:path";
 import { before, test } from "node:test";
-import { missingTools, recordDnsSession } from "./lab/dnslab";
+import { missingTools, recordDnsSession } from "../tools/lab/dnslab";
 import { findings, folder, hostile, runWith as runWithCapture } from "./lib/hostile";
 import { netsig } from "./lib/run";
-import { dns, ethernet, ipv4, pcapFile, udp, type PcapPacket } from "./lib/craft";
+import { dns, ethernet, ipv4, pcapFile, udp, type PcapPacket } from "../tools/lib/craft";
 
 const missing = missingTools();
 const skip = missing.length && !process.env.CI ? `needs ${missing.join(", ")}` : false;
@@ -72,7 +72,7 @@ const HOSTILE: [string, Record<string, string>, RegExp][] = [
   ["process.exit() in onEvent", { "exit.ts": hostile("EXIT", "onEvent", "process.exit(3)") }, /signature EXIT \(.*exit\.ts:5\) onEvent threw: process is not defined/],
   ["constructor chain to the host Function", { "ctor.ts": hostile("CTOR", "onEvent", "const p = this.constructor.constructor('return process')(); p.mainModule.require('fs').writeFileSync('/tmp/netsig-pwned-ctor', 'x')") }, /signature CTOR .* onEvent threw: .*(EvalError|Code generation|not allowed)/i],
   ["an endless loop in onEvent", { "loop.ts": hostile("LOOP", "onEvent", "for (;;) {}") }, /signature LOOP \(.*loop\.ts\) quarantined: it ran longer than \d+ ms/],
-  ["an exception in every method", { "throw.ts": hostile("THROW", "all", "") .replace(/\{ (return|this)/g, "{ if (this.t) throw new Error('x'); $1").replace(/onEvent\(e\) \{  \}/, "onEvent(e) { throw new Error('boom in onEvent'); }").replace(/close\(\) \{  \}/, "close() { throw new Error('boom in close'); }") }, /signature THROW \(.*throw\.ts:5\) onEvent threw: boom in onEvent/],
+  ["an exception in every method", { "throw.ts": hostile("THROW", "all", "") .replace(/\{ (return|this)/g, "{ if (this.t) throw new Error('x'); $1").replace(/onEvent\(e\) \{ {2}\}/, "onEvent(e) { throw new Error('boom in onEvent'); }").replace(/close\(\) \{ {2}\}/, "close() { throw new Error('boom in close'); }") }, /signature THROW \(.*throw\.ts:5\) onEvent threw: boom in onEvent/],
   ["a 2 GB allocation", { "alloc.ts": hostile("ALLOC", "onEvent", "const a = []; for (let i = 0; i < 16; i++) a.push(new Array(1 << 24).fill(i));") },
     // the heap limit stops it (the worker is replaced); on a loaded machine the 1 s call limit may come first
     /signature ALLOC \(.*alloc\.ts\) quarantined: it (stopped the sandbox|ran longer than \d+ ms)/],

@@ -8,7 +8,7 @@ import { test } from "node:test";
 import { LinkType } from "../engine/capture/types";
 import { Ev } from "../engine/types/events";
 import { join } from "node:path";
-import * as craft from "./lib/craft";
+import * as craft from "../tools/lib/craft";
 import { EXAMPLES, eventsOf, netsig } from "./lib/run";
 
 type Json = Record<string, any>;

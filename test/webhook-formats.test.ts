@@ -7,7 +7,7 @@ import { tmpdir } from "node:os";
 import { join } from "node:path";
 import { after, before, test } from "node:test";
 import { ecsBulkBody, falcoPayload, falcoPriority, parseFinding, requestBodies, rfc3339Nano, severityOf, splunkBody, traceeBody } from "../engine/outputs/formats";
-import { missingTools, recordDnsSession } from "./lab/dnslab";
+import { missingTools, recordDnsSession } from "../tools/lab/dnslab";
 import { SHIPPED } from "./lib/hostile";
 import { CORPUS, EXAMPLES, netsig } from "./lib/run";
 

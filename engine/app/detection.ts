@@ -9,7 +9,7 @@ import { findingEvent, SIGNATURE_EVENT_BASE } from "../findings/finding";
 import { EventJSONWriter } from "../events/json";
 import type { EventConsumer, EventPipeline } from "../events/pipeline";
 import { SignatureEngine } from "../detect/engine";
-import { type HostFinding } from "../types/findings";
+import type { HostFinding } from "../types/findings";
 import { listSignatureFiles, transpileSignature } from "../sandbox/loader";
 import type { RotatingFile } from "../outputs/rotating";
 import { FdOutput } from "../outputs/stdout";
@@ -113,7 +113,7 @@ export class FindingsOutput {
     this.json = new EventJSONWriter(hostName);
     // signatures first, then rules (so that loading rules leaves the signatures' numbers alone)
     [...engine.signatures.values()].sort((a, b) => Number(a.source.kind === "rule") - Number(b.source.kind === "rule") || a.meta.id.localeCompare(b.meta.id))
-      .forEach((s, i) => this.eventIds.set(s.meta.id, SIGNATURE_EVENT_BASE + i));
+      .forEach((s, i) => { this.eventIds.set(s.meta.id, SIGNATURE_EVENT_BASE + i); });
     this.consumer = printEvents
       ? (ev, kind, p) => {
         const json = format === "table" && file === null ? "" : this.json.write(ev, kind, p.timestampString());

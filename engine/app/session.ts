@@ -2,11 +2,10 @@
 // signature engine (hot reload on), the findings output, the webhooks and
 // the --output-file.
 
-import { EventFilter } from "../events/filter";
+import type { EventFilter } from "../events/filter";
 import { EventPipeline, type EventConsumer } from "../events/pipeline";
 import { Ev } from "../types/events";
 import type { SignatureEngine } from "../detect/engine";
-import type { SignatureWatcher } from "../detect/watch-signatures";
 import type { RotatingFile } from "../outputs/rotating";
 import { fileOutputFrom, type FileOutputValues } from "./file-output";
 import { eventOutput } from "./event-output";

@@ -62,7 +62,7 @@ export function handleSignals(h: SignalHooks): { close(): void } {
 /** what a forced exit leaves undone (a clause for the log line) */
 export function unfinishedWork(engine: SignatureEngine | undefined, webhooks: Webhooks | undefined): string {
   const parts: string[] = [];
-  if (engine && engine.queued) parts.push(`${engine.queued} packet batches not checked by the signatures`);
+  if (engine?.queued) parts.push(`${engine.queued} packet batches not checked by the signatures`);
   for (const w of webhooks?.outputs ?? []) {
     const b = w.counters.spoolBytes;
     if (b) parts.push(`webhook ${w.name}: findings not delivered, kept in ${w.spool.dir} (${b} bytes) for the next start`);

@@ -33,7 +33,6 @@ export class LiveCaptureError extends Error {
 
 export function loadCap(): CapModule {
   try {
-    // eslint-disable-next-line @typescript-eslint/no-var-requires
     return require("cap") as CapModule;
   } catch {
     throw new LiveCaptureError(capMissing());

@@ -11,7 +11,7 @@
 // make progress, so the same code serves the streaming reader and the
 // whole-buffer helper (see reader.ts).
 
-import { CaptureError, PacketHandler, PacketRecord } from "./types";
+import { CaptureError, type PacketHandler, type PacketRecord } from "./types";
 
 /** One block / record larger than this is treated as corruption. */
 export const MAX_RECORD_BYTES = 256 * 1024 * 1024;
@@ -163,7 +163,7 @@ export class PcapParser implements FormatParser {
       rec.buf = buf;
       rec.offset = pos + 16;
       rec.caplen = incl;
-      rec.origLen = orig < incl ? incl : orig;
+      rec.origLen = Math.max(orig, incl);
       rec.fileOffset = base + pos;
       packets++;
       bytes += incl;

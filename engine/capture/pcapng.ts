@@ -9,8 +9,8 @@
 // Like the pcap parser this is incremental: `parse` consumes complete blocks
 // and asks for more bytes when a block straddles the end of the window.
 
-import { CaptureError, PacketHandler, PacketRecord } from "./types";
-import { FormatParser, HINT_CORRUPT, HINT_TRUNCATED, MAX_RECORD_BYTES } from "./pcap";
+import { CaptureError, type PacketHandler, type PacketRecord } from "./types";
+import { type FormatParser, HINT_CORRUPT, HINT_TRUNCATED, MAX_RECORD_BYTES } from "./pcap";
 
 export const PCAPNG_SHB = 0x0a0d0d0a;
 const BT_IDB = 1;
@@ -173,7 +173,7 @@ export class PcapngParser implements FormatParser {
           rec.buf = buf;
           rec.offset = pos + 12;
           rec.caplen = cap;
-          rec.origLen = orig < cap ? cap : orig;
+          rec.origLen = Math.max(orig, cap);
           rec.fileOffset = base + pos;
           this.deliver(cap);
           break;
@@ -262,7 +262,7 @@ export class PcapngParser implements FormatParser {
     rec.buf = buf;
     rec.offset = pos + dataAt;
     rec.caplen = cap;
-    rec.origLen = orig < cap ? cap : orig;
+    rec.origLen = Math.max(orig, cap);
     rec.fileOffset = base + pos;
     this.deliver(cap);
     return true;

@@ -10,9 +10,9 @@
 //
 // The record is only valid during the callback: the buffer is reused.
 
-import { open, FileHandle } from "node:fs/promises";
-import { CaptureError, PacketHandler, PacketRecord, ReadSummary } from "./types";
-import { FormatParser, isPcapMagic, MAX_RECORD_BYTES, newPacketRecord, PcapParser } from "./pcap";
+import { open, type FileHandle } from "node:fs/promises";
+import { CaptureError, type PacketHandler, type PacketRecord, type ReadSummary } from "./types";
+import { type FormatParser, isPcapMagic, MAX_RECORD_BYTES, newPacketRecord, PcapParser } from "./pcap";
 import { PCAPNG_SHB, PcapngParser } from "./pcapng";
 
 export const DEFAULT_CHUNK_SIZE = 1024 * 1024;

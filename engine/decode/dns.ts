@@ -15,7 +15,6 @@ import { DnsNameError, nameBytes, readDnsName } from "./dnsname";
 import { goText } from "./text";
 
 // dns-packet's type-name table (its "types" module) is not in its typings.
-// eslint-disable-next-line @typescript-eslint/no-var-requires
 const dpTypes: { toString(t: number): string } = require("dns-packet/types");
 
 interface Codec { decode(buf: Buffer, offset: number): unknown }
@@ -25,7 +24,7 @@ export * from "./dnstypes";
 import {
   DNS_TYPE_A, DNS_TYPE_AAAA, DNS_TYPE_CNAME, DNS_TYPE_DNAME, DNS_TYPE_HINFO, DNS_TYPE_MX, DNS_TYPE_NS, DNS_TYPE_OPT,
   DNS_TYPE_PTR, DNS_TYPE_SOA, DNS_TYPE_SRV, DNS_TYPE_TXT, DNS_TYPE_URI,
-  type DnsMessage, type DnsMX, type DnsOption, type DnsQuestion, type DnsRecord, type DnsSOA, type DnsSRV, type DnsURI,
+  type DnsMessage, type DnsMX, type DnsOption, type DnsRecord, type DnsSOA, type DnsSRV, type DnsURI,
 } from "./dnstypes";
 
 export class DnsFormatError extends Error {

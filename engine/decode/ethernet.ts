@@ -1,6 +1,6 @@
 // Ethernet II (LINKTYPE_ETHERNET): destination MAC, source MAC, EtherType.
 import { decodeEtherType } from "./ethertype";
-import { Layer, Malformed, type Packet } from "./packet";
+import { type Layer, Malformed, type Packet } from "./packet";
 
 export function decodeEthernet(p: Packet): Layer {
   const s = p.start;

@@ -1,7 +1,7 @@
 // Linux cooked capture v1 (LINKTYPE_LINUX_SLL): packet type(2) ARPHRD type(2)
 // address length(2) address(8) protocol(2).
 import { decodeEtherType } from "./ethertype";
-import { Layer, Malformed, type Packet } from "./packet";
+import { type Layer, Malformed, type Packet } from "./packet";
 
 export function decodeLinuxSLL(p: Packet): Layer {
   const s = p.start;

@@ -24,5 +24,6 @@ export function timestampString(sec: number, nsec: number): string {
 /** the same as a double (exact to ~256 ns) */
 export function timestampNumber(sec: number, nsec: number): number {
   if (sec < 0) return 0;
-  return sec < MAX_TS_SEC ? sec * 1e9 + nsec : Math.min(sec * 1e9 + nsec, 9223372036854775807);
+  // (2 ** 63: int64 max, 9223372036854775807, as a double rounds it)
+  return sec < MAX_TS_SEC ? sec * 1e9 + nsec : Math.min(sec * 1e9 + nsec, 2 ** 63);
 }

@@ -72,7 +72,6 @@ function kindsOf(p: Packet): number {
 
 /** a transpiled CommonJS module as a function (unsandboxed runs only) */
 function moduleFunction(code: string): Parameters<Realm["register"]>[2] {
-  // eslint-disable-next-line @typescript-eslint/no-implied-eval
   return new Function("module", "exports", "require", code) as Parameters<Realm["register"]>[2];
 }
 
@@ -226,7 +225,7 @@ export class SignatureEngine {
     } else {
       loaded = await this.spawn(list);
     }
-    list.forEach((s, i) => this.registered(s, loaded[i]));
+    list.forEach((s, i) => { this.registered(s, loaded[i]); });
     for (const s of all) if (s.host) this.registered(s, this.rules.register(s.index, s.file, s.source.ir!));
   }
 
@@ -402,7 +401,7 @@ export class SignatureEngine {
     // what is sent while the new sandbox starts waits, so that it goes after the resent batches
     const waiting: Pending[] = (this.restarting = []);
     void this.spawn(active).then((loaded) => {
-      active.forEach((s, i) => this.registered(s, loaded[i]));
+      active.forEach((s, i) => { this.registered(s, loaded[i]); });
       for (const p of resend) {
         this.pending.set(p.id, p);
         this.worker!.post(p.msg);

@@ -6,7 +6,7 @@
 // rule that no longer compiles keeps its previous version. Problems are
 // reported once, when they appear.
 
-import { readdirSync, statSync, watch, type FSWatcher } from "node:fs";
+import { readdirSync, statSync, watch, type FSWatcher, type Stats } from "node:fs";
 import { join, resolve } from "node:path";
 import type { SignatureEngine } from "./engine";
 import { formatProblem, type LoadProblem } from "../types/sources";
@@ -63,7 +63,7 @@ export class RuleWatcher {
     let ok = true;
     const seen = new Set<string>();
     const walk = (dir: string, depth: number): void => {
-      let st;
+      let st: Stats;
       try { st = statSync(dir); } catch { if (depth === 0) ok = false; return; }
       if (!st.isDirectory() || seen.has(dir)) return;
       seen.add(dir);

@@ -9,7 +9,7 @@
 // matches any of them; `!=` none of them. A filter only applies to events of
 // its own type; the filters of one type must all hold.
 
-import { Ev, EVENT_NAMES, type TraceeEvent } from "../types/events";
+import { type Ev, EVENT_NAMES, type TraceeEvent } from "../types/events";
 import type { EventMask } from "./build";
 import { UsageError } from "../types/errors";
 

@@ -45,7 +45,7 @@ export class ByteWriter {
     const n = b.length;
     if (this.pos + n > this.buf.length) this.room(n);
     const buf = this.buf;
-    let p = this.pos;
+    const p = this.pos;
     if (n > 48) buf.set(b, p); // a memcpy pays off only for longer runs
     else for (let i = 0; i < n; i++) buf[p + i] = b[i];
     this.pos = p + n;

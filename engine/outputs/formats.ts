@@ -27,6 +27,8 @@
 // ECS leaves event.severity's scale to the source; netsig keeps Tracee's 0-4.
 // Falco's Emergency and Alert are not used: no signature knows the host is down.
 
+// biome-ignore-all lint/suspicious/noExplicitAny: the finding events are read back from the JSON netsig printed, field by field
+
 export const WEBHOOK_FORMATS = ["tracee", "falcosidekick", "splunk-hec", "ecs"] as const;
 export type WebhookFormat = (typeof WEBHOOK_FORMATS)[number];
 

@@ -50,10 +50,9 @@ export function attempt(fn: () => void): { error: unknown } | null {
 }
 
 /** new Function(...params, body), or null where code generation is off (the sandbox realm) or the code does not compile */
-// eslint-disable-next-line @typescript-eslint/no-explicit-any
+// biome-ignore lint/suspicious/noExplicitAny: callers give the function their own parameter types
 export function makeFunction(params: string[], body: string): ((...args: any[]) => unknown) | null {
   try {
-    // eslint-disable-next-line @typescript-eslint/no-implied-eval
     return new Function(...params, body) as (...args: unknown[]) => unknown;
   } catch {
     return null;

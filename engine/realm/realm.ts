@@ -456,7 +456,7 @@ export class Realm implements DeliveryCursor {
     if (s.outCount >= FINDING_LIMITS.perResult || s.outBytes >= FINDING_LIMITS.bytesPerResult) { s.outDropped++; return; }
     const data = safeJSON(f && f.data !== undefined ? f.data : {});
     if (data.length > FINDING_LIMITS.dataBytes) { s.outDropped++; return; }
-    const ev = (f && f.event) as TraceeEvent | undefined;
+    const ev = f?.event as TraceeEvent | undefined;
     // most often the event being delivered
     let i = -1;
     const d = this.delivering;
@@ -578,7 +578,7 @@ export function freezeIntrinsics(g: Record<string, unknown>): void {
   ];
   // (see lockObject: the prototypes an array or typed-array store looks at are locked, the rest frozen)
   const lockHere = new Set<unknown>([Object.prototype, Array.prototype, Object.getPrototypeOf(Uint8Array.prototype)]);
-  for (const n of TYPED_ARRAYS) { const t = g[n] as { prototype?: object } | undefined; if (t && t.prototype) lockHere.add(t.prototype); }
+  for (const n of TYPED_ARRAYS) { const t = g[n] as { prototype?: object } | undefined; if (t?.prototype) lockHere.add(t.prototype); }
   const freezeOne = (o: object) => { if (lockHere.has(o)) lockObject(o); else Object.freeze(o); };
   for (const n of names) {
     const v = g[n] as { prototype?: object } | undefined;
@@ -603,7 +603,7 @@ export function freezeIntrinsics(g: Record<string, unknown>): void {
   // what the realm returns for every signature (new globals may still be added)
   for (const k of Reflect.ownKeys(g)) {
     const d = Object.getOwnPropertyDescriptor(g, k);
-    if (!d || !d.configurable) continue;
+    if (!d?.configurable) continue;
     // (full descriptors: the global of a vm context forwards partial ones badly)
     Object.defineProperty(g, k, "value" in d
       ? { value: d.value, writable: false, enumerable: d.enumerable, configurable: false }

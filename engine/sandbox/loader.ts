@@ -9,7 +9,6 @@ import { readdirSync, statSync } from "node:fs";
 import { FileTooLargeError, formatBytes, readBoundedText, SIGNATURE_FILE_MAX_BYTES } from "../bounded";
 import { join, resolve } from "node:path";
 import { transformSync, type TransformFailure } from "esbuild";
-import type { UnitIR } from "../types/rule-ir";
 import type { LoadProblem, SignatureSource } from "../types/sources";
 
 const EXTENSIONS = [".ts", ".js", ".mts", ".cts", ".mjs", ".cjs"];

@@ -48,7 +48,6 @@ const sha256 = (f: string) => createHash("sha256").update(readFileSync(located(f
 /** bundle both scripts now (esbuild) from the compiled JavaScript beside this file */
 function bundle(): Written {
   // (esbuild is required here only: a start with a current written bundle never loads it)
-  // eslint-disable-next-line @typescript-eslint/no-require-imports
   const { buildSync } = require("esbuild") as typeof import("esbuild");
   const one = (entry: string) => buildSync({
     entryPoints: [join(__dirname, entry)], absWorkingDir: ROOT, bundle: true, write: false, metafile: true,

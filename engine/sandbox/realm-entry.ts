@@ -41,4 +41,5 @@ Object.defineProperty(g, "__netsig", {
 freezeIntrinsics(g);
 
 // (a module, so that esbuild bundles it without a CommonJS wrapper, whose try/catch vm2 would rewrite: bundle.ts)
+// biome-ignore lint/complexity/noUselessEmptyExport: deliberate, see the line above
 export {};

@@ -61,7 +61,7 @@ function main(): void {
     },
   });
   // (the realm's scripts: realm/guard.ts, then the rest: bundle.ts)
-  init.bundle.forEach((code, i) => vm.run(code, i === init.bundle.length - 1 ? "netsig-realm.js" : "netsig-realm-guard.js"));
+  init.bundle.forEach((code, i) => { vm.run(code, i === init.bundle.length - 1 ? "netsig-realm.js" : "netsig-realm-guard.js"); });
 
   const batchScript = new VMScript(`${R}.batch(__in)`, "netsig-batch.js");
   const resumeScript = new VMScript(`${R}.resume()`, "netsig-resume.js");

@@ -101,7 +101,7 @@ export function in4(a: number, p: Prefix4): boolean {
 export function in6(p: Prefix6): boolean {
   let bits = p.bits;
   for (let i = 0; i < 8 && bits > 0; i++, bits -= 16) {
-    const take = bits < 16 ? bits : 16;
+    const take = Math.min(bits, 16);
     const mask = ((1 << take) - 1) << (16 - take);
     if ((W6[i] & mask) !== (p.base[i] & mask)) return false;
   }

@@ -124,7 +124,8 @@ export function isLoopbackIP(ip: string): boolean {
   const v4 = parseIPv4(ip);
   if (v4) return v4[0] === 127;
   const v6 = parseIPv6(ip);
-  return v6 !== null && v6.slice(0, 7).every((w) => w === 0) && v6[7] === 1;
+  if (v6 === null) return false;
+  return v6.slice(0, 7).every((w) => w === 0) && v6[7] === 1;
 }
 
 /**

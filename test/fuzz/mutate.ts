@@ -415,7 +415,10 @@ const WEIRD_SCALARS = [
   "", "~", "null", "true", "0", "-1", "1e309", ".nan", "0x7fffffff", "123456789012345678901234567890", "[]", "{}",
   "[[[[[[[[[[[[]]]]]]]]]]]]", "{a: {b: {c: {d: {}}}}}", "'(a+)+$'", "'(?<x>a)\\k<x>'", "'[z-a]'", "'\\u0000'", "\"\\u0000\\ud800\"",
   "'%%%%'", "!!binary aGVsbG8=", "!!js/function 'x'", "!custom x", "'*'", "'**'", "'?'", "'a|b|c'", "'10.0.0.0/33'", "'::/129'",
-  "|\n  block\n  text", ">-\n  folded", "'\uFEFF'", "'é😀'", "'${HOME}'", "'%(x)'",
+  "|\n  block\n  text", ">-\n  folded", "'\uFEFF'", "'é😀'",
+  // biome-ignore lint/suspicious/noTemplateCurlyInString: a YAML scalar that looks like a shell variable
+  "'${HOME}'",
+  "'%(x)'",
 ];
 const KEYS = [
   "id", "name", "title", "events", "detection", "condition", "selection", "output", "severity", "list", "items", "macro",

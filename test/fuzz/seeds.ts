@@ -5,7 +5,7 @@
 
 import { existsSync, readdirSync, readFileSync, statSync } from "node:fs";
 import { join, resolve } from "node:path";
-import * as craft from "../lib/craft";
+import * as craft from "../../tools/lib/craft";
 import { edgeCasePackets, ipv6ChainPackets, linkTypeCaptures, tcpDnsPackets } from "../lib/edgecases";
 import { packetLayout, pcapLayout, pcapngLayout } from "./mutate";
 

@@ -200,6 +200,7 @@ function expectRecord(r: Obj, mdns: boolean): ExpRecord {
       const parts = type === 16 ? r.all("dns.txt").map(String) : [r.str("dns.hinfo.cpu"), r.str("dns.hinfo.os")].filter((x) => x !== undefined) as string[];
       rec.TXTs = parts.length > 0 ? parts : null;
       // (rebuilt from ASCII strings only: a length byte >= 0x80 is not UTF-8, so Go prints U+FFFD for it)
+      // biome-ignore lint/suspicious/noControlCharactersInRegex: all of ASCII, control characters included
       rec.TXT = parts.every((p) => /^[\x00-\x7f]*$/.test(p))
         ? parts.map((p) => (p.length < 0x80 ? String.fromCharCode(p.length) : "\ufffd") + p).join("")
         : undefined;

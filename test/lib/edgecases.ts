@@ -4,7 +4,7 @@
 // flags and options, ICMP types whose bytes 4-7 are not id/seq, IPv6
 // extension headers), written as one pcap that tshark and netsig both read.
 
-import * as craft from "./craft";
+import * as craft from "../../tools/lib/craft";
 
 const u16 = (n: number): Buffer => { const b = Buffer.alloc(2); b.writeUInt16BE(n); return b; };
 const u32 = (n: number): Buffer => { const b = Buffer.alloc(4); b.writeUInt32BE(n >>> 0); return b; };

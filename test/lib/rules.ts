@@ -3,17 +3,17 @@
 // JSON, as it does into the sandbox) on events built from crafted packets,
 // and collect findings and log lines.
 
-import * as dnsPacket from "dns-packet";
+import type * as dnsPacket from "dns-packet";
 import { compileRuleFiles, type CompileResult } from "../../engine/rules/compile/compile";
 import { compileRules } from "../../engine/rules/run/runtime";
 import type { UnitIR } from "../../engine/types/rule-ir";
 import type { Signature } from "../../engine/sdk/index";
-import { dns, ethernet, icmp, ipv4, ipv6, tcp, udp } from "./craft";
+import { dns, ethernet, icmp, ipv4, ipv6, tcp, udp } from "../../tools/lib/craft";
 import { eventsOf } from "./run";
 import { readCapture } from "../../engine/capture/reader";
 import { EventPipeline } from "../../engine/events/pipeline";
 import { SignatureEngine } from "../../engine/detect/engine";
-import { type HostFinding } from "../../engine/types/findings";
+import type { HostFinding } from "../../engine/types/findings";
 import type { LoadProblem, SignatureSource } from "../../engine/types/sources";
 import { Ev } from "../../engine/types/events";
 
@@ -27,7 +27,6 @@ export function problemLines(r: CompileResult): string[] {
   return r.problems.map((p) => `${p.file.replace("/rules/", "")}:${p.line}:${p.column}: ${p.message}`);
 }
 
-// eslint-disable-next-line @typescript-eslint/no-explicit-any
 export interface Hit { id: string; ts: number; data: Record<string, any>; ev: any }
 
 export interface Packet { data: Buffer; t: number }

@@ -68,7 +68,6 @@ function validator(kind: Kind): ValidateFunction {
     let built: Record<string, ValidateFunction> | null = null;
     try {
       // (made by the build from schema.json: standalone.ts)
-      // eslint-disable-next-line @typescript-eslint/no-require-imports
       built = require("./schema-validators.js") as Record<string, ValidateFunction>;
     } catch {
       built = null;
@@ -152,7 +151,7 @@ function str(m: YMap, k: string): string | undefined {
 
 function strings(m: YMap, k: string): string[] {
   const e = entry(m, k);
-  if (!e || e.value.kind !== "seq") return [];
+  if (e?.value.kind !== "seq") return [];
   return e.value.items.map((n) => (n.kind === "scalar" ? String(n.value) : ""));
 }
 
@@ -397,7 +396,7 @@ export function compileRuleFiles(files: RuleFile[]): CompileResult {
   // 1. parse, classify, check against the schema
   const docs: Doc[] = [];
   for (const { file, text } of files) {
-    let parsed;
+    let parsed: ReturnType<typeof parseYamlDocs>;
     try {
       parsed = parseYamlDocs(text);
     } catch (e) {
@@ -622,7 +621,7 @@ function compileCorrelation(d: Doc, byRef: Map<string, CompiledRule>): { ir: Cor
   const output = outNode?.kind === "scalar" ? compileTemplate(outNode, events, sigma ? sigmaField : null) : null;
   const suppressNode = entry(m, "suppress")?.value;
   const suppress = compileSuppress(suppressNode?.kind === "map" ? suppressNode : undefined, events, sigma ? sigmaField : null);
-  if (suppress && suppress.by.length) throw new RuleError(suppressNode!.pos, `suppress.by is not used in a correlation: its key is the group (group-by)`);
+  if (suppress?.by.length) throw new RuleError(suppressNode!.pos, `suppress.by is not used in a correlation: its key is the group (group-by)`);
   const meta = metadata({
     id: d.id!, name: title, eventName: str(m, "name") ?? d.id!, description: str(m, "description") ?? "",
     version: str(m, "modified") ?? str(m, "date") ?? "1", tags: strings(m, "tags"), severity: severityOf(m, 2),

@@ -31,7 +31,7 @@ function tokenize(src: string): Tok[] {
     const start = i;
     while (i < src.length && !/[\s()]/.test(src[i])) i++;
     const text = src.slice(start, i);
-    if (!/^%?[A-Za-z0-9_*.\-]+$/.test(text)) throw new ConditionError(start, `unexpected "${text}" in the condition (names are letters, digits, _, - and . with * wildcards)`);
+    if (!/^%?[A-Za-z0-9_*.-]+$/.test(text)) throw new ConditionError(start, `unexpected "${text}" in the condition (names are letters, digits, _, - and . with * wildcards)`);
     out.push({ t: "word", text, at: start });
   }
   return out;
@@ -62,7 +62,7 @@ export function parseCondition(src: string): Cond {
       if (toks[p + 1]?.t === "word" && toks[p + 1].text.toLowerCase() === "of") {
         p += 2;
         const target = toks[p];
-        if (!target || target.t !== "word") throw new ConditionError(target?.at ?? end(), `"${t.text} of" needs a selection name pattern or "them"`);
+        if (target?.t !== "word") throw new ConditionError(target?.at ?? end(), `"${t.text} of" needs a selection name pattern or "them"`);
         p++;
         const pattern = target.text.toLowerCase() === "them" ? "them" : target.text;
         return { k: "of", quant: w === "all" ? "all" : "1", pattern, at: target.at };

@@ -2,7 +2,7 @@
 // (subfolders too), compiled together (compile.ts), each rule and correlation
 // one SignatureSource keyed file#id. Host side only.
 
-import { readdirSync, statSync } from "node:fs";
+import { readdirSync, statSync, type Stats } from "node:fs";
 import { join, resolve } from "node:path";
 import type { LoadProblem, SignatureSource } from "../../types/sources";
 import { compileRuleFiles, isRuleFile, type CompileResult, type CompiledUnit, type RuleFile } from "./compile";
@@ -26,7 +26,7 @@ export function listRuleFiles(dirs: string[]): { files: string[]; problems: Load
     for (const n of names) {
       if (n.startsWith(".")) continue;
       const p = join(dir, n);
-      let st;
+      let st: Stats;
       try { st = statSync(p); } catch { continue; }
       if (st.isDirectory()) { if (depth < 8) walk(p, depth + 1); } else if (isRuleFile(n)) files.push(p);
     }

@@ -101,7 +101,7 @@ function hasWildcard(value: string): boolean {
 }
 
 /** a value without wildcard escapes (\* -> *) */
-function unescape(value: string): string {
+function unescapeWildcards(value: string): string {
   return value.replace(/\\([*?\\])/g, "$1");
 }
 
@@ -162,7 +162,7 @@ export function compileItem(key: YScalar, value: YNode, ctx: ItemContext): ExprI
   let fieldName = fieldText;
   if (ctx.fieldMap) fieldName = ctx.fieldMap(fieldText, key.pos);
   let f: FieldIR;
-  let shape;
+  let shape: ReturnType<typeof parseFieldPath>["shape"];
   try {
     ({ f, shape } = parseFieldPath(fieldName, ctx.events));
   } catch (e) {
@@ -264,7 +264,7 @@ export function compileItem(key: YScalar, value: YNode, ctx: ItemContext): ExprI
       if (has("expand")) texts = expandPlaceholders(texts[0], v, ctx);
       for (const text of texts) {
         if (has("base64") || has("base64offset")) {
-          const bytes = encode(unescape(text), encodings[0] === "wide" ? "utf16le" : encodings[0] ?? "utf8");
+          const bytes = encode(unescapeWildcards(text), encodings[0] === "wide" ? "utf16le" : encodings[0] ?? "utf8");
           const enc = has("base64") ? [bytes.toString("base64")] : base64Offsets(bytes);
           if (has("base64offset") && all) throw modErr(`"base64offset" cannot be combined with "all"`);
           strs.push(...enc);
@@ -273,7 +273,7 @@ export function compileItem(key: YScalar, value: YNode, ctx: ItemContext): ExprI
         // "*" alone: any text at all
         if (/^\*+$/.test(text) && !has("windash")) strs.push("");
         else if (has("windash") || hasWildcard(text)) globs.push(globSource(text, op, has("windash")));
-        else strs.push(cased ? unescape(text) : unescape(text).toLowerCase());
+        else strs.push(cased ? unescapeWildcards(text) : unescapeWildcards(text).toLowerCase());
       }
     }
     const ms: MatchIR[] = [...others];

@@ -9,7 +9,7 @@
 
 import type { Packet } from "../../decode/packet";
 import type { DnsMessage } from "../../decode/dnstypes";
-import { Ev, type TraceeEvent } from "../../types/events";
+import type { Ev, TraceeEvent } from "../../types/events";
 import type { Finding, Signature, SignatureMetadata } from "../../sdk/index";
 import type { RealmResult } from "../../types/results";
 import { selectorMask, signatureContext } from "../../realm/realm";
@@ -136,7 +136,7 @@ export class HostRules implements EventVisitor {
   }
 
   private finding(e: Entry, f: Finding): void {
-    const ev = (f && f.event) as unknown;
+    const ev = f?.event as unknown;
     let event: unknown = ev ?? null;
     let ts = "";
     if (ev instanceof LazyEvent) {

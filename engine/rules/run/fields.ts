@@ -20,8 +20,7 @@ import { LazyEvent } from "./lazy";
 import { answerText, responseCode } from "../../events/build";
 import { dnsResponseCodeName, dnsTypeName } from "../../events/vocab";
 import {
-  DNS_TYPE_A, DNS_TYPE_AAAA, DNS_TYPE_CNAME, DNS_TYPE_MX, DNS_TYPE_NS, DNS_TYPE_PTR, DNS_TYPE_SOA, DNS_TYPE_SRV, DNS_TYPE_TXT, DNS_TYPE_URI,
-  type DnsMessage, type DnsMX, type DnsRecord, type DnsSOA, type DnsSRV, type DnsURI,
+  DNS_TYPE_A, DNS_TYPE_AAAA, DNS_TYPE_CNAME, DNS_TYPE_MX, DNS_TYPE_NS, DNS_TYPE_PTR, DNS_TYPE_SOA, DNS_TYPE_SRV, DNS_TYPE_TXT, DNS_TYPE_URI,type DnsMX, type DnsRecord, type DnsSOA, type DnsSRV, type DnsURI,
 } from "../../decode/dnstypes";
 
 // ---- host: parsing and checking

@@ -45,6 +45,7 @@ class StrTest implements ValueTest {
   /** which values are ASCII without letters */
   private readonly plain: boolean[];
   constructor(private readonly op: string, private readonly vals: string[], private readonly cased: boolean) {
+    // biome-ignore lint/suspicious/noControlCharactersInRegex: the ASCII ranges without letters, control characters included
     this.plain = vals.map((v) => /^[\x00-\x40\x5b-\x60\x7b-\x7f]*$/.test(v));
     this.set = op === "eq" && vals.length > 4 ? new Set(vals) : null;
     this.lengths = this.set ? new Set(vals.map((v) => v.length)) : null;
@@ -159,7 +160,7 @@ class NumTest implements ValueTest {
     if (typeof v === "number") n = v;
     else if (typeof v === "string" && v.trim() !== "") n = Number(v);
     else return false;
-    if (n !== n) return false;
+    if (Number.isNaN(n)) return false;
     const vals = this.vals;
     for (let i = 0; i < vals.length; i++) {
       const x = vals[i];

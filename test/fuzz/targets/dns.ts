@@ -1,7 +1,7 @@
 // Target: DNS messages (engine/decode/dns.ts, dnsname.ts): names, labels,
 // compression pointers (loops, forward, self), counts, records and RDATA.
 import { decodeDnsMessage, DnsFormatError } from "../../../engine/decode/dns";
-import * as craft from "../../lib/craft";
+import * as craft from "../../../tools/lib/craft";
 import { BYTE_OPS, byteOp, DNS_OPS, dnsOp, mutated } from "../mutate";
 import { dnsSeeds } from "../seeds";
 import type { Target } from "../harness";

@@ -6,7 +6,7 @@ import fc from "fast-check";
 import { Decoder } from "../../../engine/decode/decoder";
 import { TcpDnsReassembler } from "../../../engine/decode/dnstcp";
 import type { PacketRecord } from "../../../engine/capture/types";
-import * as craft from "../../lib/craft";
+import * as craft from "../../../tools/lib/craft";
 import { byteOp, interesting, opsArb, type Op } from "../mutate";
 import { dnsSeeds } from "../seeds";
 import type { Target } from "../harness";

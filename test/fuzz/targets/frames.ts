@@ -28,7 +28,7 @@ const PORT_ARGS = new Set(["src_port", "dst_port", "srcPort", "dstPort"]);
 
 function walk(v: unknown, path: string): void {
   if (typeof v === "number" && !Number.isFinite(v)) throw new Error(`${path} is ${v}`);
-  if (Array.isArray(v)) v.forEach((x, i) => walk(x, `${path}[${i}]`));
+  if (Array.isArray(v)) v.forEach((x, i) => { walk(x, `${path}[${i}]`); });
   else if (v && typeof v === "object") {
     for (const [k, x] of Object.entries(v)) {
       if (PORT_ARGS.has(k) && !(Number.isInteger(x) && (x as number) >= 0 && (x as number) <= 65535)) throw new Error(`${path}.${k} = ${String(x)} is not a port`);

@@ -72,7 +72,7 @@ export const target: Target<SpoolInput> = {
     const o = JSON.parse(b.toString("utf8")) as { format: number; segs: { n: number; data: string }[]; offset: string | null };
     return { format: o.format, segs: o.segs.map((s) => ({ n: s.n, data: Buffer.from(s.data, "base64") })), offset: o.offset === null ? null : Buffer.from(o.offset, "base64") };
   },
-  async run(x, strict) {
+  async run(x, _strict) {
     const dir = join(base, "spool");
     rmSync(dir, { recursive: true, force: true });
     mkdirSync(dir);
@@ -89,23 +89,21 @@ export const target: Target<SpoolInput> = {
     const total = x.segs.reduce((n, s) => n + s.data.filter((v) => v === 10).length, 0);
     const c = w.counters;
     if (c.sent + c.rejected > total) throw new Error(`${c.sent} sent + ${c.rejected} rejected of a spool with ${total} lines`);
-    {
-      for (const body of rx.bodies) {
-        const docs = format === "tracee" || format === "falcosidekick" ? [body] : format === "ecs" ? body.split("\n").filter(Boolean) : [];
-        for (const d of docs) { try { JSON.parse(d); } catch { throw new Error(`a damaged spool line was delivered (${format}): ${d.slice(0, 120)}`); } }
-      }
-      if (x.offset) {
-        let o: { segment?: number; offset?: number } = {};
-        try { o = JSON.parse(x.offset.toString("utf8")) as typeof o; } catch { /* damaged: logged already */ }
-        // (two segments may share a number: the last one written is on disk)
-        const seg = x.segs.filter((s) => s.n === o.segment).at(-1);
-        // a missing segment with later ones is recovered (reading resumes at the next); past every
-        // segment, or past its own segment's end, the lines before it are dropped as delivered
-        const later = x.segs.some((s) => s.n > (o.segment ?? 0));
-        const earlier = x.segs.some((s) => s.n < (o.segment ?? 0) && s.data.includes(10));
-        if (Number.isInteger(o.segment) && Number.isInteger(o.offset) && (seg ? o.offset! > seg.data.length : !later && earlier) && logs.length === 0) {
-          throw new Error(`offset.json ${x.offset.toString("utf8")} points past its segment or at a missing one, and nothing was logged`);
-        }
+    for (const body of rx.bodies) {
+      const docs = format === "tracee" || format === "falcosidekick" ? [body] : format === "ecs" ? body.split("\n").filter(Boolean) : [];
+      for (const d of docs) { try { JSON.parse(d); } catch { throw new Error(`a damaged spool line was delivered (${format}): ${d.slice(0, 120)}`); } }
+    }
+    if (x.offset) {
+      let o: { segment?: number; offset?: number } = {};
+      try { o = JSON.parse(x.offset.toString("utf8")) as typeof o; } catch { /* damaged: logged already */ }
+      // (two segments may share a number: the last one written is on disk)
+      const seg = x.segs.filter((s) => s.n === o.segment).at(-1);
+      // a missing segment with later ones is recovered (reading resumes at the next); past every
+      // segment, or past its own segment's end, the lines before it are dropped as delivered
+      const later = x.segs.some((s) => s.n > (o.segment ?? 0));
+      const earlier = x.segs.some((s) => s.n < (o.segment ?? 0) && s.data.includes(10));
+      if (Number.isInteger(o.segment) && Number.isInteger(o.offset) && (seg ? o.offset! > seg.data.length : !later && earlier) && logs.length === 0) {
+        throw new Error(`offset.json ${x.offset.toString("utf8")} points past its segment or at a missing one, and nothing was logged`);
       }
     }
   },

@@ -27,7 +27,7 @@ const SEEDS = [
 const STATUS = [0, 1, 99, 100, 101, 199, 200, 201, 299, 300, 304, 399, 400, 404, 429, 499, 500, 503, 599, 600, 999, 1000];
 const RETRY = ["0", "-1", "1", "99999999999", "1e3", "0x10", "Thu, 01 Jan 1970 00:00:00 GMT", "Fri, 31 Dec 9999 23:59:59 GMT", "soon", "", " 2 "];
 
-function answerOp(x: Answer, [k, a, b, c]: Op, strict: boolean): Answer {
+function answerOp(x: Answer, [k, a, b, c]: Op, _strict: boolean): Answer {
   const text = x.bytes.toString("latin1");
   const lines = text.split("\r\n");
   switch (k % 8) {
@@ -58,7 +58,7 @@ export const target: Target<Answer> = {
   arbitrary: (strict) => mutated(SEEDS.map((s): Answer => ({ end: true, bytes: Buffer.from(s, "latin1") })), 8, (x, op) => answerOp(x, op, strict), 5),
   encode: (x) => Buffer.concat([Buffer.from([x.end ? 1 : 0]), x.bytes]),
   decode: (b) => ({ end: b[0] === 1, bytes: b.subarray(1) }),
-  async run(x, strict) {
+  async run(x, _strict) {
     rx.reset();
     rx.answer = x.bytes;
     rx.end = x.end;

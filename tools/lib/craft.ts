@@ -23,7 +23,7 @@ export function ipBytes(ip: string): Buffer {
   const words = groups.map((g) => parseInt(g, 16));
   if (tail.length) words.splice(6, 2, ...tail);
   const out = Buffer.alloc(16);
-  words.forEach((w, i) => out.writeUInt16BE(w, i * 2));
+  words.forEach((w, i) => { out.writeUInt16BE(w, i * 2); });
   return out;
 }
 

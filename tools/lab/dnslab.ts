@@ -429,7 +429,7 @@ function writeLockAtomic(p: string, info: LockInfo): void {
 function releaseLockSync(p: string): void {
   heldLocks.delete(p);
   const cur = readLock(p);
-  if (cur && cur.info && cur.info.pid === process.pid) {
+  if (cur?.info && cur.info.pid === process.pid) {
     try {
       fs.unlinkSync(p);
     } catch {
@@ -458,7 +458,7 @@ function killOrphanLabDnsmasq(port: number): number[] {
       continue;
     }
     const argv = cmd.split("\0");
-    if (!argv[0] || !argv[0].endsWith("dnsmasq")) continue;
+    if (!argv[0]?.endsWith("dnsmasq")) continue;
     if (!argv.some((a) => a.startsWith("--pid-file=") && a.includes(marker))) continue;
     if ([...liveChildren].some((c) => c.pid === pid)) continue;
     try {
