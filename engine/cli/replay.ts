@@ -9,6 +9,7 @@ import type { ReadSummary } from "../capture/types";
 import { EventFilter, parseEventNames, UsageError } from "../events/filter";
 import type { EventPipeline } from "../events/pipeline";
 import type { SignatureEngine } from "../sandbox/host";
+import { skippedCount } from "../sandbox/loader";
 import { EVENT_NAMES } from "../events/types";
 import { EVENT_OUTPUT_OPTIONS } from "./output";
 import { closeWebhooks, WEBHOOK_OPTIONS, WEBHOOK_USAGE, type webhooksFrom } from "./webhooks";
@@ -183,8 +184,8 @@ export async function replay(o: ReplayOptions): Promise<{ code: number; engine?:
       const withRules = (o.signatures?.ruleDirs?.length ?? 0) + (o.signatures?.ruleFiles?.length ?? 0) > 0;
       const sigs = all.filter((s) => s.source.kind !== "rule").length;
       const rules = all.length - sigs;
-      const ruleProblems = engine.problems.filter((p) => p.kind === "rule").length;
-      log(`netsig: signatures: ${sigs} active, ${engine.problems.length - ruleProblems} skipped` +
+      const ruleProblems = skippedCount(engine.problems.filter((p) => p.kind === "rule"));
+      log(`netsig: signatures: ${sigs} active, ${skippedCount(engine.problems.filter((p) => p.kind !== "rule"))} skipped` +
         (withRules ? `; rules: ${rules} active, ${ruleProblems} skipped` : "") +
         `; ${signatureCounts(st)}`,
       "info", { findings: st.findings, signatureErrors: st.errors, findingsDropped: st.findingsDropped });
