@@ -89,6 +89,97 @@ test("rules validate and rules test of a file alone: --lists DIR or FILE gives t
   assert.match(both.stdout, /undefined list "%nope" \(define it with "list: nope" and "items:" in a rules file\)\n/);
 });
 
+// ---- every problem of a file at once
+
+/** `rules validate DIR`: its problem lines, each from its file's name on */
+function validateLines(dir: string): { code: number; lines: string[]; stderr: string } {
+  const r = netsig(["rules", "validate", dir]);
+  return { code: r.code, lines: r.stdout.trim().split("\n").filter(Boolean).map((l) => l.replace(/^.*?([\w-]+\.ya?ml)/, "$1")), stderr: r.stderr };
+}
+
+test("rules validate: a bad CIDR and a condition naming a missing selection are both reported, each at its line; replay --rules too", () => {
+  const dir = folder({
+    "issue.yaml": "id: issue\nevents: [net_packet_dns_request]\ndetection:\n  s:\n    dns.dst_ip|cidr: 10.0.0.0/33\n  condition: s and missing\n",
+  });
+  const r = validateLines(dir);
+  assert.equal(r.code, 1);
+  assert.deepEqual(r.lines, [
+    `issue.yaml:5:22: bad CIDR "10.0.0.0/33": expected an IPv4 or IPv6 prefix like 10.0.0.0/8 or fc00::/7 (prefix length 0-32 / 0-128)`,
+    `issue.yaml:6:20: condition "s and missing" names "missing", which is not a selection of this detection; selections: s`,
+  ]);
+  assert.match(r.stderr, /1 files: 0 rules, 0 correlations; 2 problems\n$/);
+  // the run: each problem on its line, the rule counted once as skipped
+  const run = netsig(["replay", EXAMPLE, "--rules", dir]);
+  assert.equal(run.code, 0, run.stderr);
+  assert.match(run.stderr, /rule skipped: .*issue\.yaml:5:22: bad CIDR "10\.0\.0\.0\/33"/);
+  assert.match(run.stderr, /rule skipped: .*issue\.yaml:6:20: condition "s and missing" names "missing"/);
+  assert.match(run.stderr, /rules: 0 active, 1 skipped;/);
+});
+
+test("rules validate: the independent problems of every document of a file, schema problems included", () => {
+  const docs = [
+    // 1-12: an unknown key (the rest is still checked), a bad regex, an unknown field, a bad number, an unknown modifier, an output placeholder
+    "id: one\nseverty: 3\nevents: [net_packet_dns_request]\ndetection:\n  a:\n    dns.query|re: '(x'\n    dns.qeury: y\n  b:\n    dns.src_port|gt: [1, many, 3]\n    dns.query|endswidth: z\n  condition: a or b\noutput: 'saw {dns.quary}'\n",
+    // 14-21: the schema's problems (the rule is not compiled: its bad regex is not reached)
+    "id: two\nevents: [net_packet_foo]\nseverity: 9\nenabled: maybe\ndetection:\n  s: {dns.query|re: '(y'}\n  condition: s\ncolour: red\n",
+    // 23-28: a Sigma rule: an unknown field, and two selections the condition names that are not there
+    "title: three\nlogsource: {category: dns}\ndetection:\n  sel: {query|contains: x, qname: y}\n  condition: sel and not (filter or other)\nlevel: high\n",
+    // 30-37: a correlation: a rule that is not there, a group-by field its rule has not
+    "title: four\nid: four\ncorrelation:\n  type: event_count\n  rules: [one-typo, five]\n  group-by: [dns.nope]\n  timespan: 1m\n  condition: {gte: 3}\n",
+    // 39-43: a fine rule (the correlation's)
+    "id: five\nevents: [net_packet_dns_request]\ndetection:\n  s: {dns.query|endswith: .x}\n  condition: s\n",
+  ];
+  const r = validateLines(folder({ "many.yaml": docs.join("---\n") }));
+  assert.equal(r.code, 1);
+  const keys = "known keys: id, name, description, version, severity, tags, events, detection, output, fields, suppress, enabled, author, references, falsepositives";
+  const fields = "the DNS fields: dns.query, dns.record_type, dns.answer, dns.answer_type, dns.src_ip, dns.dst_ip, dns.src_port, dns.dst_port, dns.rcode, dns.parent_domain, dns.qr";
+  assert.deepEqual(r.lines, [
+    `many.yaml:2:1: unknown key "severty" in a rule (did you mean "severity"?); ${keys}`,
+    `many.yaml:6:20: bad regular expression "(x": Unterminated group`,
+    `many.yaml:7:5: unknown DNS field "dns.qeury" (did you mean "dns.query"?); ${fields}`,
+    `many.yaml:9:26: "gt" compares numbers; "many" is not a number`,
+    `many.yaml:10:15: unknown modifier "endswidth" (did you mean "endswith"?) in "dns.query|endswidth"`,
+    `many.yaml:12:15: output: unknown DNS field "dns.quary" (did you mean "dns.query"?); ${fields}`,
+    `many.yaml:15:10: events.0: "net_packet_foo" is not one of net_packet_ipv4, net_packet_ipv6, net_packet_tcp, net_packet_udp, net_packet_icmp, net_packet_icmpv6, net_packet_dns, net_packet_dns_request, net_packet_dns_response, * (did you mean "net_packet_tcp"?)`,
+    `many.yaml:16:11: severity: "9" is not one of informational, info, low, medium, high, critical`,
+    `many.yaml:17:10: enabled must be boolean (got "maybe")`,
+    `many.yaml:21:1: unknown key "colour" in a rule; ${keys}`,
+    `many.yaml:26:28: not supported: field "qname" is not in netsig's dns logsource (its fields: query, record_type, answer, src_ip, dst_ip, src_port, dst_port, rcode, parent_domain)`,
+    `many.yaml:27:27: condition "sel and not (filter or other)" names "filter", which is not a selection of this detection; selections: sel`,
+    `many.yaml:27:37: condition "sel and not (filter or other)" names "other", which is not a selection of this detection; selections: sel`,
+    `many.yaml:34:11: correlation: rule "one-typo" is not loaded (a rule's id or name)`,
+    `many.yaml:35:14: group-by of rule "five": unknown DNS field "dns.nope"; ${fields}`,
+  ]);
+  assert.doesNotMatch(r.lines.join("\n"), /"\(y"/, "a document the schema rejects is not compiled");
+  assert.match(r.stderr, /1 files: 1 rules, 0 correlations; 15 problems\n$/);
+});
+
+test("rules validate: a condition that does not parse is one problem (no follow-ons), beside the selections' own", () => {
+  const r = validateLines(folder({
+    "cond.yaml": "id: cond\nevents: [net_packet_dns_request]\ndetection:\n  a: {dns.query: x}\n  b: {dns.dst_ip|cidr: 300.0.0.0/8}\n  unused: {dns.query: y}\n  condition: a and (b or\n",
+  }));
+  assert.equal(r.code, 1);
+  assert.deepEqual(r.lines, [
+    `cond.yaml:5:24: bad CIDR "300.0.0.0/8": expected an IPv4 or IPv6 prefix like 10.0.0.0/8 or fc00::/7 (prefix length 0-32 / 0-128)`,
+    `cond.yaml:7:25: condition "a and (b or": the condition ends too early: a selection name is missing`,
+  ]);
+});
+
+test("rules validate: a file with thousands of problems shows the first 50 and how many more", () => {
+  const values = Array.from({ length: 2000 }, (_, i) => `      - 10.${i >> 8}.${i & 255}.0/40`).join("\n");
+  const dir = folder({ "flood.yaml": `id: flood\nevents: [net_packet_dns_request]\ndetection:\n  s:\n    dns.dst_ip|cidr:\n${values}\n  condition: s and nothing\n` });
+  const r = validateLines(dir);
+  assert.equal(r.code, 1);
+  assert.equal(r.lines.length, 51, r.lines.slice(-3).join("\n"));
+  assert.match(r.lines[0], /^flood\.yaml:6:9: bad CIDR "10\.0\.0\.0\/40"/);
+  assert.match(r.lines[49], /^flood\.yaml:55:9: bad CIDR "10\.0\.49\.0\/40"/);
+  assert.equal(r.lines[50], "flood.yaml: ... and 1951 more problems in this file (the first 50 are shown)");
+  const run = netsig(["replay", EXAMPLE, "--rules", dir]);
+  assert.equal(run.code, 0, run.stderr);
+  assert.equal(run.stderr.split("\n").filter((l) => /rule skipped: /.test(l)).length, 51);
+  assert.match(run.stderr, /rules: 0 active, 1 skipped;/);
+});
+
 test("replay --rules beside --signatures: broken rules are skipped, the rest fire; signatures keep their finding numbers", () => {
   const sigs = join(ROOT, "signatures");
   const rules = folder({
@@ -175,8 +266,10 @@ test("hot reload of a rules folder: add, change, break, a list changed in anothe
     await until(() => stderr, /rule reloaded: watch \(.*watch\.yaml\)/, "changing watch.yaml");
     feed(30);
     await until(() => stdout, /v2 q29\.watch-a\.example/, "v2 sees packet 29");
-    writeFileSync(file, rule(3).replace("condition: s", "condition: s and (t"));
+    // (two problems: each is said)
+    writeFileSync(file, rule(3).replace("condition: s", "condition: s and (t").replace("{args.dns_questions[0].query}", "{dns.qurey}"));
     await until(() => stderr, /rule not reloaded: .*watch\.yaml:7:\d+: condition "s and \(t": [^\n]*; the previous version keeps running \(watch\)\n/, "breaking watch.yaml");
+    await until(() => stderr, /rule not reloaded: .*watch\.yaml:8:\d+: output: unknown DNS field "dns\.qurey"[^\n]*; the previous version keeps running \(watch\)\n/, "breaking watch.yaml twice");
     feed(40);
     await until(() => stdout, /v2 q39\.watch-a\.example/, "v2 still runs");
     // the list is in another file: the rule is compiled again with the new items

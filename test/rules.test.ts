@@ -314,7 +314,7 @@ describe("errors: file:line:column, the offending text, a suggestion; the other 
     ["bad regex (a lone quantifier)", rule("r", "  s:\n    dns.query|re:\n      - ok\n      - '*x'\n  condition: s"), `a.yaml:7:10: bad regular expression "*x": Nothing to repeat`],
     ["bad CIDR", rule("r", "  s:\n    dns.dst_ip|cidr: 10.0.0.0/40\n  condition: s"), `a.yaml:5:22: bad CIDR "10.0.0.0/40"`],
     ["undefined list", rule("r", "  s:\n    dns.query|endswith: '%oob_domain'\n  condition: s") + "---\nlist: oob_domains\nitems: [x]\n", `a.yaml:5:26: undefined list "%oob_domain" (did you mean "oob_domains"?)`],
-    ["missing selection", rule("r", "  selection:\n    dns.query: x\n  condition: selction and not filter"), `a.yaml:6:14: condition "selction and not filter" names "selction", which is not a selection of this detection (did you mean "selection"?)`],
+    ["missing selection", rule("r", "  selection:\n    dns.query: x\n  condition: selction and not filter"), `a.yaml:6:14: condition "selction and not filter" names "selction", which is not a selection of this detection (did you mean "selection"?)`, 2], // (and "filter": both names)
     ["missing selection (later in the condition)", rule("r", "  selection:\n    dns.query: x\n  condition: selection and not filter"), `a.yaml:6:32: condition "selection and not filter" names "filter"`],
     ["pattern matching nothing", rule("r", "  selection:\n    dns.query: x\n  condition: 1 of filter_*"), `a.yaml:6:19: condition "1 of filter_*": "filter_*" matches no selection (selections: selection)`],
     ["unbalanced parenthesis", rule("r", "  s:\n    dns.query: x\n  condition: (s or s"), `a.yaml:6:21: condition "(s or s": missing ")" for the "(" at column 1 of the condition`],
@@ -362,6 +362,18 @@ describe("errors: file:line:column, the offending text, a suggestion; the other 
     const r = compileTexts({ "a.yaml": rule("ok1", "  s: {dns.query: x}\n  condition: s") + "---\n" + rule("bad", "  s: {dns.query|nope: x}\n  condition: s") + "---\n" + rule("ok2", "  s: {dns.query: y}\n  condition: s") });
     assert.deepEqual(r.units.map((u) => u.id), ["ok1", "ok2"]);
     assert.deepEqual([...r.failedKeys], ["/rules/a.yaml#bad"]);
+  });
+
+  test("every problem of a rule, each once: a macro's problems are said once however many rules use it, and at each use", () => {
+    const r = compileTexts({
+      "a.yaml": "macro: m\ndetection:\n  s: {dns.query|re: '(x', dns.qurey: y}\n  condition: s\n---\n" +
+        rule("r1", "  s: {dns.query: y}\n  condition: s or %m") + "---\n" + rule("r2", "  s: {dns.query|cidr: x}\n  condition: s and %m and t"),
+    });
+    assert.deepEqual(problemLines(r).map((l) => l.replace(/: (the rule's|in macro|condition|bad|unknown|"cidr").*/, ": $1")), [
+      "a.yaml:3:22: in macro", "a.yaml:3:27: in macro",
+      "a.yaml:10:19: the rule's", "a.yaml:15:23: bad", "a.yaml:16:20: the rule's", "a.yaml:16:27: condition",
+    ]);
+    assert.deepEqual([...r.failedKeys].sort(), ["/rules/a.yaml#r1", "/rules/a.yaml#r2"]);
   });
 
   test("a Sigma field name in a native rule says which field to use", () => {

@@ -19,6 +19,7 @@ import { withConfig } from "../app/config";
 import { log, setLogFormat } from "../app/log";
 import type { SignatureSet } from "../app/detection";
 import { POD_INFO_OPTIONS, POD_INFO_USAGE, startPodInfo } from "../app/podinfo";
+import { skippedCount } from "../types/sources";
 
 export const REPLAY_USAGE = `
 replay options:
@@ -184,8 +185,8 @@ export async function replay(o: ReplayOptions): Promise<{ code: number; engine?:
       const withRules = (o.signatures?.ruleDirs?.length ?? 0) + (o.signatures?.ruleFiles?.length ?? 0) > 0;
       const sigs = all.filter((s) => s.source.kind !== "rule").length;
       const rules = all.length - sigs;
-      const ruleProblems = engine.problems.filter((p) => p.kind === "rule").length;
-      log(`netsig: signatures: ${sigs} active, ${engine.problems.length - ruleProblems} skipped` +
+      const ruleProblems = skippedCount(engine.problems.filter((p) => p.kind === "rule"));
+      log(`netsig: signatures: ${sigs} active, ${skippedCount(engine.problems.filter((p) => p.kind !== "rule"))} skipped` +
         (withRules ? `; rules: ${rules} active, ${ruleProblems} skipped` : "") +
         `; ${signatureCounts(st)}`,
       "info", { findings: st.findings, signatureErrors: st.errors, findingsDropped: st.findingsDropped });

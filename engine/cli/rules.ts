@@ -10,7 +10,7 @@ import { existsSync, statSync } from "node:fs";
 import { relative, resolve } from "node:path";
 import { parseCommand } from "../app/args";
 import { UsageError } from "../types/errors";
-import { formatProblem } from "../types/sources";
+import { formatProblem, skippedCount } from "../types/sources";
 import { loadRules, SHIPPED_RULES } from "../rules/compile/load";
 import { ruleDir } from "../app/detection";
 import { replay } from "./replay";
@@ -94,7 +94,7 @@ async function testRules(argv: string[]): Promise<number> {
   if (!values.quiet) {
     const counts = new Map<string, number>(loaded.map((s) => [s.meta.id, 0]));
     for (const [k, n] of e.findingsBy) { const id = k.split("\t")[0]; counts.set(id, (counts.get(id) ?? 0) + n); }
-    process.stderr.write(`netsig: ${rel(file)}: ${loaded.length} rules loaded, ${e.problems.length} skipped; ${e.stats.findings} findings` +
+    process.stderr.write(`netsig: ${rel(file)}: ${loaded.length} rules loaded, ${skippedCount(e.problems)} skipped; ${e.stats.findings} findings` +
       (counts.size ? ` (${[...counts].map(([id, n]) => `${id}: ${n}`).join(", ")})` : "") + "\n");
   }
   return r.code !== 0 ? r.code : e.problems.length > 0 || e.stats.errors > 0 ? 1 : 0;

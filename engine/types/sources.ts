@@ -34,6 +34,13 @@ export interface LoadProblem {
   key?: string;
   /** hot reload: what keeps running its previous version (ids), said instead of "skipped" */
   keeps?: string;
+  /** the rule document (file:line) whose problem this is: a document with several problems is one rule skipped */
+  doc?: string;
+}
+
+/** how many signatures and rules these problems skip (each document once) */
+export function skippedCount(problems: LoadProblem[]): number {
+  return new Set(problems.map((p) => p.doc ?? formatProblem(p))).size;
 }
 
 /**

@@ -15,7 +15,7 @@
 import { basename } from "node:path";
 import Ajv2020, { type ErrorObject, type ValidateFunction } from "ajv/dist/2020";
 import schema from "./schema.json";
-import { entry, nodeAt, parseYamlDocs, plain, RuleError, type Pos, type YMap, type YNode, type YScalar } from "./parse";
+import { entry, nodeAt, parseYamlDocs, plain, Problems, RuleError, RuleErrors, type Pos, type YMap, type YNode, type YScalar } from "./parse";
 import { ConditionError, matchPattern, parseCondition, type Cond } from "./condition";
 import { suggest } from "../run/suggest";
 import { compileItem, itemValues, type ItemContext, type ListDef } from "./modifiers";
@@ -52,7 +52,11 @@ export interface CompileResult {
 }
 
 
-interface Doc { file: string; root: YMap; kind: Kind; id: string | null }
+interface Doc {
+  file: string; root: YMap; kind: Kind; id: string | null;
+  /** the schema's problems of a rule whose only ones are unknown keys: it is compiled (for its other problems), not loaded */
+  schema?: RuleError[];
+}
 
 const EXTENSIONS = [".yaml", ".yml"];
 
@@ -101,7 +105,28 @@ function allowedKeys(kind: Kind, path: string): string[] {
   return Object.keys(s?.properties ?? {});
 }
 
-/** the first schema error of a document, as a RuleError at its place */
+/**
+ * The schema's problems of a document (ajv reports them all: allErrors), one
+ * RuleError each: the errors of the branches of an anyOf that failed are one
+ * problem (a value of none of the allowed forms), told by its most telling
+ * error; every other error (each unknown key, each missing one, each bad
+ * value) is one.
+ */
+function schemaErrors(doc: YMap, kind: Kind, errors: ErrorObject[]): RuleError[] {
+  const anyOf = errors.filter((x) => x.keyword === "anyOf").map((x) => x.instancePath);
+  const groups = new Map<string, ErrorObject[]>();
+  for (const e of errors) {
+    if (e.keyword === "anyOf" || e.keyword === "if") continue;
+    const under = anyOf.filter((p) => e.instancePath === p || e.instancePath.startsWith(p + "/")).sort((a, b) => a.length - b.length)[0];
+    const k = under !== undefined ? `anyOf ${under}` : `${e.instancePath} ${e.keyword} ${JSON.stringify(e.params)}`;
+    const g = groups.get(k);
+    if (g) g.push(e); else groups.set(k, [e]);
+  }
+  if (groups.size === 0) return errors.length ? [schemaError(doc, kind, errors)] : [new RuleError(doc.pos, "the document does not match the rules schema")];
+  return [...groups.values()].map((g) => schemaError(doc, kind, g));
+}
+
+/** the most telling of these schema errors (of one place), as a RuleError at its place */
 function schemaError(doc: YMap, kind: Kind, errors: ErrorObject[]): RuleError {
   // the most telling error: an unknown key, a value not among the allowed ones, a missing key, then the rest
   const rank = (x: ErrorObject) => ["additionalProperties", "enum", "required"].indexOf(x.keyword) >>> 0;
@@ -169,16 +194,21 @@ interface DetContext {
 }
 
 function compileSelection(name: YScalar, node: YNode, ctx: DetContext): ExprIR {
+  // (every item is checked: each bad one is reported)
   const mapExpr = (m: YMap): ExprIR => {
     if (m.entries.length === 0) throw new RuleError(m.pos, `selection "${name.text}" is empty`);
-    const args = m.entries.map((e) => compileItem(e.key, e.value, ctx.item));
+    const problems = new Problems();
+    const args = problems.map(m.entries, (e) => compileItem(e.key, e.value, ctx.item));
+    problems.done();
     return args.length === 1 ? args[0] : { k: "and", args };
   };
   if (node.kind === "map") return mapExpr(node);
   if (node.kind === "seq") {
     if (node.items.length === 0) throw new RuleError(node.pos, `selection "${name.text}" is an empty list`);
     if (node.items.every((n) => n.kind === "map")) {
-      const args = node.items.map((n) => mapExpr(n as YMap));
+      const problems = new Problems();
+      const args = problems.map(node.items, (n) => mapExpr(n as YMap));
+      problems.done();
       return args.length === 1 ? args[0] : { k: "or", args };
     }
     if (node.items.every((n) => n.kind === "scalar")) {
@@ -193,30 +223,32 @@ function unsupportedOr(ctx: DetContext, pos: Pos, why: string): RuleError {
   return ctx.item.sigma ? unsupported(pos, why) : new RuleError(pos, why);
 }
 
-/** Sigma's detection: selections and a condition, into one expression */
+/**
+ * Sigma's detection: selections and a condition, into one expression. Every
+ * selection, and every condition, is checked on its own (each mistake is
+ * reported); a selection that failed is not reported again where the
+ * condition names it, and a condition that does not parse is one problem.
+ */
 function compileDetection(det: YMap, ctx: DetContext): ExprIR {
+  const problems = new Problems();
   const sels = new Map<string, { key: YScalar; node: YNode }>();
   let condNode: YNode | undefined;
   for (const e of det.entries) {
     if (e.key.text === "condition") { condNode = e.value; continue; }
-    if (e.key.text === "timeframe") throw unsupportedOr(ctx, e.key.pos, `"timeframe" (Sigma v1 aggregation): write a correlation rule (correlation: {type: event_count, timespan: ...})`);
+    if (e.key.text === "timeframe") { problems.errors.push(unsupportedOr(ctx, e.key.pos, `"timeframe" (Sigma v1 aggregation): write a correlation rule (correlation: {type: event_count, timespan: ...})`)); continue; }
     sels.set(e.key.text, { key: e.key, node: e.value });
   }
-  if (!condNode) throw new RuleError(det.pos, `detection needs a "condition"`);
-  const compiled = new Map<string, ExprIR>();
-  const selection = (name: string): ExprIR => {
-    let c = compiled.get(name);
-    if (!c) {
-      const s = sels.get(name)!;
-      c = compileSelection(s.key, s.node, ctx);
-      compiled.set(name, c);
-    }
-    return c;
-  };
+  if (!condNode) { problems.errors.push(new RuleError(det.pos, `detection needs a "condition"`)); problems.done(); }
   // every selection is compiled (its mistakes are reported even when unused)
-  for (const name of sels.keys()) selection(name);
-  const conds: YScalar[] = condNode.kind === "scalar" ? [condNode] : condNode.kind === "seq" ? condNode.items.filter((n): n is YScalar => n.kind === "scalar") : [];
-  const exprs = conds.map((c) => {
+  const compiled = new Map<string, ExprIR>();
+  for (const [name, s] of sels) {
+    const c = problems.run(() => compileSelection(s.key, s.node, ctx));
+    if (c) compiled.set(name, c);
+  }
+  // (a selection that failed: its problems are reported already, and the rule is not loaded)
+  const selection = (name: string): ExprIR => compiled.get(name) ?? { k: "or", args: [] };
+  const conds: YScalar[] = condNode!.kind === "scalar" ? [condNode!] : condNode!.kind === "seq" ? condNode!.items.filter((n): n is YScalar => n.kind === "scalar") : [];
+  const exprs = problems.map(conds, (c) => {
     const text = String(c.value ?? "");
     const posAt = (offset: number): Pos => (text.includes("\n") || c.style > 3 ? c.pos : at(c.pos, offset));
     if (/\|/.test(text)) {
@@ -230,38 +262,46 @@ function compileDetection(det: YMap, ctx: DetContext): ExprIR {
       throw e;
     }
     const names = [...sels.keys()];
+    // every name of the condition that is not there (each once)
+    const missing = new Problems();
     const walk = (n: Cond): ExprIR => {
       switch (n.k) {
         case "and": case "or": return { k: n.k, args: n.args.map(walk) };
         case "not": return { k: "not", arg: walk(n.arg) };
         case "ref": {
           if (!sels.has(n.name)) {
-            throw new RuleError(posAt(n.at), `condition "${text}" names "${n.name}", which is not a selection of this detection${suggest(n.name, names)}${names.length ? `; selections: ${names.join(", ")}` : ""}`);
+            missing.errors.push(new RuleError(posAt(n.at), `condition "${text}" names "${n.name}", which is not a selection of this detection${suggest(n.name, names)}${names.length ? `; selections: ${names.join(", ")}` : ""}`));
           }
           return selection(n.name);
         }
         case "of": {
           const hit = matchPattern(n.pattern, names);
-          if (hit.length === 0) throw new RuleError(posAt(n.at), `condition "${text}": "${n.pattern}" matches no selection${names.length ? ` (selections: ${names.join(", ")})` : ""}`);
+          if (hit.length === 0) missing.errors.push(new RuleError(posAt(n.at), `condition "${text}": "${n.pattern}" matches no selection${names.length ? ` (selections: ${names.join(", ")})` : ""}`));
           const args = hit.map(selection);
           return args.length === 1 ? args[0] : { k: n.quant === "all" ? "and" : "or", args };
         }
         case "macro": {
           const m = ctx.macros.get(n.name);
-          if (!m) throw new RuleError(posAt(n.at), `condition "${text}" names macro "%${n.name}", which is not defined${suggest(n.name, ctx.macros.keys())}`);
-          if (ctx.stack.includes(n.name)) throw new RuleError(posAt(n.at), `macro "%${n.name}" uses itself (${[...ctx.stack, n.name].join(" -> ")})`);
+          if (!m) { missing.errors.push(new RuleError(posAt(n.at), `condition "${text}" names macro "%${n.name}", which is not defined${suggest(n.name, ctx.macros.keys())}`)); return selection(""); }
+          if (ctx.stack.includes(n.name)) { missing.errors.push(new RuleError(posAt(n.at), `macro "%${n.name}" uses itself (${[...ctx.stack, n.name].join(" -> ")})`)); return selection(""); }
           const det2 = entry(m.node, "detection")!.value as YMap;
           try {
             return compileDetection(det2, { ...ctx, stack: [...ctx.stack, n.name] });
           } catch (e) {
-            if (e instanceof RuleError && !(e instanceof MacroError)) throw new MacroError(e.pos, m.file, `in macro "%${n.name}" (used here for this rule's events): ${e.message}`, posAt(n.at));
-            throw e;
+            if (!(e instanceof RuleError)) throw e;
+            // each of the macro's problems at its place, and at the use
+            const inMacro = (x: RuleError) => (x instanceof MacroError ? x : new MacroError(x.pos, m.file, `in macro "%${n.name}" (used here for this rule's events): ${x.message}`, posAt(n.at)));
+            missing.errors.push(...(e instanceof RuleErrors ? e.errors : [e]).map(inMacro));
+            return selection("");
           }
         }
       }
     };
-    return walk(tree);
+    const expr = walk(tree);
+    missing.done();
+    return expr;
   });
+  problems.done();
   return exprs.length === 1 ? exprs[0] : { k: "or", args: exprs };
 }
 
@@ -276,6 +316,7 @@ class MacroError extends RuleError {
 function compileTemplate(node: YScalar, events: readonly EventName[], fieldMap: ((n: string, p: Pos) => string) | null): TemplateIR {
   const text = String(node.value ?? "");
   const out: TemplateIR = [];
+  const problems = new Problems();
   let lit = "";
   for (let i = 0; i < text.length; i++) {
     const c = text[i];
@@ -285,17 +326,22 @@ function compileTemplate(node: YScalar, events: readonly EventName[], fieldMap: 
     const end = text.indexOf("}", i);
     if (end < 0) throw new RuleError(at(node.pos, i), `output: "{" without "}" (write {{ for a literal brace)`);
     const name = text.slice(i + 1, end).trim();
-    try {
-      const f = parseFieldPath(fieldMap ? fieldMap(name, at(node.pos, i + 1)) : name, events).f;
-      if (lit) out.push(lit);
-      lit = "";
-      out.push(f);
-    } catch (e) {
-      if (e instanceof FieldError) throw new RuleError(at(node.pos, i + 1 + e.offset), `output: ${e.message}`);
-      throw e;
-    }
+    const from = i;
+    // (each placeholder on its own: every unknown field is reported)
+    problems.run(() => {
+      try {
+        const f = parseFieldPath(fieldMap ? fieldMap(name, at(node.pos, from + 1)) : name, events).f;
+        if (lit) out.push(lit);
+        lit = "";
+        out.push(f);
+      } catch (e) {
+        if (e instanceof FieldError) throw new RuleError(at(node.pos, from + 1 + e.offset), `output: ${e.message}`);
+        throw e;
+      }
+    });
     i = end;
   }
+  problems.done();
   if (lit) out.push(lit);
   return out;
 }
@@ -305,15 +351,19 @@ function compileSuppress(m: YMap | undefined, events: readonly EventName[], fiel
   const by: FieldIR[] = [];
   const byNode = entry(m, "by")?.value;
   if (byNode?.kind === "seq") {
+    const problems = new Problems();
     for (const n of byNode.items) {
       if (n.kind !== "scalar") continue;
-      try {
-        by.push(parseFieldPath(fieldMap ? fieldMap(String(n.value), n.pos) : String(n.value), events).f);
-      } catch (e) {
-        if (e instanceof FieldError) throw new RuleError(at(n.pos, e.offset), `suppress.by: ${e.message}`);
-        throw e;
-      }
+      problems.run(() => {
+        try {
+          by.push(parseFieldPath(fieldMap ? fieldMap(String(n.value), n.pos) : String(n.value), events).f);
+        } catch (e) {
+          if (e instanceof FieldError) throw new RuleError(at(n.pos, e.offset), `suppress.by: ${e.message}`);
+          throw e;
+        }
+      });
     }
+    problems.done();
   }
   const window = entry(m, "window") ? seconds(plain(entry(m, "window")!.value)) : 0;
   let rate = 0, per = 0;
@@ -382,15 +432,24 @@ export function compileRuleFiles(files: RuleFile[]): CompileResult {
   const problems: LoadProblem[] = [];
   const brokenFiles = new Set<string>();
   const failedKeys = new Set<string>();
-  const report = (file: string, e: unknown, key?: string | null): void => {
+  // every problem of a document (RuleErrors: its independent ones), each on its line
+  const report = (file: string, e: unknown, key?: string | null, doc?: Pos): void => {
+    if (!(e instanceof RuleError)) throw e;
     if (key) failedKeys.add(key);
-    if (e instanceof MacroError) {
-      problems.push({ file: e.file, line: e.pos.line, column: e.pos.column, message: e.message, kind: "rule" });
-      problems.push({ file, line: e.usedAt.line, column: e.usedAt.column, message: `the rule's macro failed (see ${basename(e.file)}:${e.pos.line}:${e.pos.column})`, kind: "rule", ...(key ? { key } : {}) });
-      return;
+    const of = doc ? { doc: `${file}:${doc.line}` } : {};
+    const uses = new Set<string>();
+    for (const x of e instanceof RuleErrors ? e.errors : [e]) {
+      if (x instanceof MacroError) {
+        problems.push({ file: x.file, line: x.pos.line, column: x.pos.column, message: x.message, kind: "rule", ...of });
+        // (the use once, pointing at the macro's first problem)
+        const use = `${x.usedAt.line}:${x.usedAt.column}`;
+        if (uses.has(use)) continue;
+        uses.add(use);
+        problems.push({ file, line: x.usedAt.line, column: x.usedAt.column, message: `the rule's macro failed (see ${basename(x.file)}:${x.pos.line}:${x.pos.column})`, kind: "rule", ...(key ? { key } : {}), ...of });
+        continue;
+      }
+      problems.push({ file, line: x.pos.line, column: x.pos.column, message: x.message, kind: "rule", ...(key ? { key } : {}), ...of });
     }
-    if (e instanceof RuleError) { problems.push({ file, line: e.pos.line, column: e.pos.column, message: e.message, kind: "rule", ...(key ? { key } : {}) }); return; }
-    throw e;
   };
 
   // 1. parse, classify, check against the schema
@@ -411,7 +470,14 @@ export function compileRuleFiles(files: RuleFile[]): CompileResult {
       const idText = kind === "list" ? null : kind === "macro" ? null : str(d.root, "id") ?? str(d.root, "name") ?? (str(d.root, "title") ? slug(str(d.root, "title")!) : null);
       const doc: Doc = { file, root: d.root, kind, id: idText };
       const validate = validator(kind);
-      if (!validate(plain(d.root))) { report(file, schemaError(d.root, kind, validate.errors ?? []), idText && `${file}#${idText}`); continue; }
+      if (!validate(plain(d.root))) {
+        const errors = validate.errors ?? [];
+        const found = schemaErrors(d.root, kind, errors);
+        // unknown keys alone: the rest is as the schema says, so a rule is compiled too (its other problems are reported with them)
+        if (kind !== "list" && kind !== "macro" && errors.length && errors.every((x) => x.keyword === "additionalProperties")) { docs.push({ ...doc, schema: found }); continue; }
+        report(file, found.length === 1 ? found[0] : new RuleErrors(found), idText && `${file}#${idText}`, d.root.pos);
+        continue;
+      }
       docs.push(doc);
     }
   }
@@ -459,16 +525,20 @@ export function compileRuleFiles(files: RuleFile[]): CompileResult {
     if (d.kind !== "rule" && d.kind !== "sigmaRule") continue;
     const key = `${d.file}#${d.id}`;
     try {
+      // (its unknown keys, a duplicate id and what the compiler finds: all of them)
+      const found = new Problems();
+      found.errors.push(...d.schema ?? []);
       const prev = ids.get(d.id!);
-      if (prev) throw new RuleError((entry(d.root, "id") ?? entry(d.root, "title"))!.value.pos, `duplicate rule id "${d.id}" (already defined at ${basename(prev.file)}:${prev.root.pos.line})`);
-      const r = d.kind === "rule" ? compileNative(d, lists, macros) : compileSigma(d, lists, macros);
+      if (prev) found.errors.push(new RuleError((entry(d.root, "id") ?? entry(d.root, "title"))!.value.pos, `duplicate rule id "${d.id}" (already defined at ${basename(prev.file)}:${prev.root.pos.line})`));
+      const r = found.run(() => (d.kind === "rule" ? compileNative(d, lists, macros) : compileSigma(d, lists, macros)))!;
+      found.done();
       ids.set(d.id!, d);
       rules.push(r);
       byRef.set(d.id!, r);
       const name = str(d.root, "name");
       if (name && !byRef.has(name)) byRef.set(name, r);
     } catch (e) {
-      report(d.file, e, key);
+      report(d.file, e, key, d.root.pos);
     }
   }
 
@@ -478,14 +548,18 @@ export function compileRuleFiles(files: RuleFile[]): CompileResult {
   for (const d of docs) {
     if (d.kind !== "correlation") continue;
     try {
+      const found = new Problems();
+      found.errors.push(...d.schema ?? []);
       const prev = ids.get(d.id!);
-      if (prev) throw new RuleError(d.root.pos, `duplicate rule id "${d.id}" (already defined at ${basename(prev.file)}:${prev.root.pos.line})`);
-      const { ir, used, generate } = compileCorrelation(d, byRef);
+      if (prev) found.errors.push(new RuleError(d.root.pos, `duplicate rule id "${d.id}" (already defined at ${basename(prev.file)}:${prev.root.pos.line})`));
+      const compiled = found.run(() => compileCorrelation(d, byRef));
+      found.done();
+      const { ir, used, generate } = compiled!;
       ids.set(d.id!, d);
       if (!generate) for (const u of used) consumed.add(u);
       correlations.push({ doc: d, ir });
     } catch (e) {
-      report(d.file, e, `${d.file}#${d.id}`);
+      report(d.file, e, `${d.file}#${d.id}`, d.root.pos);
     }
   }
 
@@ -498,7 +572,39 @@ export function compileRuleFiles(files: RuleFile[]): CompileResult {
     units.push({ key: `${c.doc.file}#${c.doc.id}`, file: c.doc.file, line: c.doc.root.pos.line, id: c.ir.meta.id, kind: "correlation", ir: c.ir, code: moduleCode(c.ir) });
   }
   problems.sort((a, b) => (a.file === b.file ? a.line - b.line || a.column - b.column : a.file < b.file ? -1 : 1));
-  return { units, problems, brokenFiles, failedKeys };
+  return { units, problems: boundProblems(problems), brokenFiles, failedKeys };
+}
+
+/** the problems of one file shown (and logged) at most; the rest are counted */
+export const RULE_FILE_PROBLEMS_MAX = 50;
+
+/**
+ * Problems sorted by file: each once (a macro's problem is met by each rule
+ * that uses it), and at most RULE_FILE_PROBLEMS_MAX of a file, then one
+ * line saying how many more there are.
+ */
+function boundProblems(sorted: LoadProblem[]): LoadProblem[] {
+  const out: LoadProblem[] = [];
+  const seen = new Set<string>();
+  let file = "", n = 0, more = 0;
+  const flush = (): void => {
+    if (more === 0) return;
+    const last = out[out.length - 1];
+    out.push({
+      file, line: 0, column: 0, kind: "rule", message: `... and ${more} more problem${more === 1 ? "" : "s"} in this file (the first ${RULE_FILE_PROBLEMS_MAX} are shown)`,
+      // (counted with the last shown: "rules skipped" counts the documents seen)
+      ...(last.doc ? { doc: last.doc } : {}),
+    });
+  };
+  for (const p of sorted) {
+    const id = `${p.file}\0${p.line}\0${p.column}\0${p.message}`;
+    if (seen.has(id)) continue;
+    seen.add(id);
+    if (p.file !== file) { flush(); file = p.file; n = 0; more = 0; }
+    if (n++ < RULE_FILE_PROBLEMS_MAX) out.push(p); else more++;
+  }
+  flush();
+  return out;
 }
 
 function eventsOf(m: YMap): EventName[] {
@@ -510,7 +616,9 @@ function compileNative(d: Doc, lists: Map<string, ListDef>, macros: Map<string, 
   const m = d.root;
   const events = eventsOf(m);
   const item: ItemContext = { events, lists, sigma: false, fieldMap: null };
-  const match = fixRcodes(compileDetection(entry(m, "detection")!.value as YMap, { item, macros, stack: [] }));
+  // the detection, fields, output and suppress are checked each on its own
+  const problems = new Problems();
+  const match = problems.run(() => fixRcodes(compileDetection(entry(m, "detection")!.value as YMap, { item, macros, stack: [] })))!;
   const fields: { name: string; f: FieldIR }[] = [];
   const fNode = entry(m, "fields")?.value;
   const addField = (name: string, node: YScalar) => {
@@ -521,12 +629,13 @@ function compileNative(d: Doc, lists: Map<string, ListDef>, macros: Map<string, 
       throw e;
     }
   };
-  if (fNode?.kind === "seq") for (const n of fNode.items) if (n.kind === "scalar") addField(String(n.value), n);
-  if (fNode?.kind === "map") for (const e of fNode.entries) if (e.value.kind === "scalar") addField(e.key.text, e.value);
+  if (fNode?.kind === "seq") for (const n of fNode.items) if (n.kind === "scalar") problems.run(() => addField(String(n.value), n));
+  if (fNode?.kind === "map") for (const e of fNode.entries) if (e.value.kind === "scalar") problems.run(() => addField(e.key.text, e.value as YScalar));
   const outNode = entry(m, "output")?.value;
-  const output = outNode?.kind === "scalar" ? compileTemplate(outNode, events, null) : null;
+  const output = outNode?.kind === "scalar" ? problems.run(() => compileTemplate(outNode, events, null))! : null;
   const suppressNode = entry(m, "suppress")?.value;
-  const suppress = compileSuppress(suppressNode?.kind === "map" ? suppressNode : undefined, events, null);
+  const suppress = problems.run(() => compileSuppress(suppressNode?.kind === "map" ? suppressNode : undefined, events, null))!;
+  problems.done();
   const id = str(m, "id")!;
   const meta = metadata({
     id, name: str(m, "name") ?? id, eventName: id, description: str(m, "description") ?? "", version: str(m, "version") ?? "1.0",
@@ -543,7 +652,13 @@ function compileSigma(d: Doc, lists: Map<string, ListDef>, macros: Map<string, M
   const why = logsourceProblem(plain(ls.value) as Record<string, unknown>);
   if (why) throw unsupported(ls.key.pos, why);
   const item: ItemContext = { events: ["net_packet_dns"], lists, sigma: true, fieldMap: sigmaField };
-  let match = fixRcodes(compileDetection(entry(m, "detection")!.value as YMap, { item, macros, stack: [] }));
+  // (the detection and suppress are checked each on its own; an unsupported logsource stops the rest)
+  const problems = new Problems();
+  const detected = problems.run(() => fixRcodes(compileDetection(entry(m, "detection")!.value as YMap, { item, macros, stack: [] })));
+  const suppressNode = entry(m, "suppress")?.value;
+  const suppressed = problems.run(() => compileSuppress(suppressNode?.kind === "map" ? suppressNode : undefined, ["net_packet_dns"], sigmaField));
+  problems.done();
+  let match = detected!;
   // queries (net_packet_dns_request), or responses (the whole message,
   // net_packet_dns, for its rcode) when the rule names a field only responses have
   const responses = usesFields(match, RESPONSE_FIELDS);
@@ -557,8 +672,8 @@ function compileSigma(d: Doc, lists: Map<string, ListDef>, macros: Map<string, M
   const fieldNames = strings(m, "fields").filter((n) => n in { query: 1, record_type: 1, answer: 1, src_ip: 1, dst_ip: 1, src_port: 1, dst_port: 1, rcode: 1, parent_domain: 1 });
   const names = fieldNames.length ? fieldNames : ["query", "record_type", ...(responses ? ["answer", "rcode"] : []), "src_ip", "dst_ip"];
   const fields = names.map((name) => ({ name, f: parseFieldPath(sigmaField(name, m.pos), events).f }));
-  const suppressNode = entry(m, "suppress")?.value;
-  const suppress = compileSuppress(suppressNode?.kind === "map" ? suppressNode : undefined, events, sigmaField);
+  // (checked above for net_packet_dns, whose fields a query's event has too)
+  const suppress = suppressed === null ? null : compileSuppress(suppressNode?.kind === "map" ? suppressNode : undefined, events, sigmaField);
   const meta = metadata({
     id, name: title, eventName: str(m, "name") ?? id, description: str(m, "description") ?? "",
     version: str(m, "modified") ?? str(m, "date") ?? "1", tags: strings(m, "tags"), severity: severityOf(m, 2),
@@ -574,13 +689,16 @@ function compileCorrelation(d: Doc, byRef: Map<string, CompiledRule>): { ir: Cor
   const type = str(c, "type") as CorrelationIR["type"];
   const rulesNode = entry(c, "rules")!.value;
   const used: CompiledRule[] = [];
+  // every rule that is not there; the checks that do not need them go on
+  const problems = new Problems();
   for (const n of rulesNode.kind === "seq" ? rulesNode.items : []) {
     if (n.kind !== "scalar") continue;
     const ref = String(n.value);
     const r = byRef.get(ref);
-    if (!r) throw new RuleError(n.pos, `correlation: rule "${ref}" is not loaded (a rule's id or name)${suggest(ref, byRef.keys())}`);
+    if (!r) { problems.errors.push(new RuleError(n.pos, `correlation: rule "${ref}" is not loaded (a rule's id or name)${suggest(ref, byRef.keys())}`)); continue; }
     used.push(r);
   }
+  const missing = problems.failed;
   const groupNode = entry(c, "group-by")?.value;
   const groupItems = groupNode?.kind === "seq" ? groupNode.items.filter((n): n is YScalar => n.kind === "scalar") : [];
   const aliases = plain(entry(c, "aliases")?.value ?? null) as Record<string, Record<string, string>> | null;
@@ -591,11 +709,11 @@ function compileCorrelation(d: Doc, byRef: Map<string, CompiledRule>): { ir: Cor
   for (const k of ["gt", "gte", "lt", "lte", "eq", "neq"] as const) if (typeof condPlain[k] === "number") cond[k] = condPlain[k] as number;
   if (type === "temporal" && Object.keys(cond).length === 0) cond.gte = used.length;
   if ((type === "event_count" || type === "value_count") && Object.keys(cond).length === 0) {
-    throw new RuleError(condMap?.pos ?? c.pos, `correlation ${type} needs a condition with a count (gt, gte, lt, lte, eq or neq)`);
+    problems.errors.push(new RuleError(condMap?.pos ?? c.pos, `correlation ${type} needs a condition with a count (gt, gte, lt, lte, eq or neq)`));
   }
-  if (type === "value_count" && !fieldName) throw new RuleError(condMap?.pos ?? c.pos, `correlation value_count needs condition.field (the field whose distinct values are counted)`);
-  if (type !== "value_count" && fieldName) throw new RuleError(condMap!.pos, `condition.field applies to value_count only`);
-  if (type === "temporal_ordered" && used.length < 2) throw new RuleError(rulesNode.pos, `temporal_ordered needs at least two rules`);
+  if (type === "value_count" && !fieldName) problems.errors.push(new RuleError(condMap?.pos ?? c.pos, `correlation value_count needs condition.field (the field whose distinct values are counted)`));
+  if (type !== "value_count" && fieldName) problems.errors.push(new RuleError(condMap!.pos, `condition.field applies to value_count only`));
+  if (type === "temporal_ordered" && used.length < 2 && !missing) problems.errors.push(new RuleError(rulesNode.pos, `temporal_ordered needs at least two rules`));
   const fieldFor = (r: CompiledRule, name: string, pos: Pos, what: string): FieldIR => {
     const alias = aliases?.[name];
     const actual = alias ? alias[r.base.ref] ?? alias[str(r.doc.root, "name") ?? ""] : name;
@@ -607,21 +725,24 @@ function compileCorrelation(d: Doc, byRef: Map<string, CompiledRule>): { ir: Cor
       throw e;
     }
   };
+  // (each field of each rule on its own; a field a correlation gives for value_count only is not looked up)
   const rules = used.map((r) => ({
     ...r.base,
-    groupBy: groupItems.map((n) => fieldFor(r, String(n.value), n.pos, "group-by")),
-    field: fieldName ? fieldFor(r, fieldName, condMap!.pos, "condition.field") : null,
+    groupBy: problems.map(groupItems, (n) => fieldFor(r, String(n.value), n.pos, "group-by")),
+    field: fieldName && type === "value_count" ? problems.run(() => fieldFor(r, fieldName, condMap!.pos, "condition.field")) ?? null : null,
   }));
   const timespan = seconds(plain(entry(c, "timespan")!.value));
-  if (!(timespan > 0)) throw new RuleError(entry(c, "timespan")!.value.pos, `timespan must be more than 0`);
+  if (!(timespan > 0)) problems.errors.push(new RuleError(entry(c, "timespan")!.value.pos, `timespan must be more than 0`));
   const title = str(m, "title") ?? d.id!;
   const events = [...new Set(used.flatMap((r) => r.base.events))] as EventName[];
   const sigma = used.every((r) => r.sigma);
+  // (the output's and suppress's fields are those of the rules: not checked while one is missing)
   const outNode = entry(m, "output")?.value;
-  const output = outNode?.kind === "scalar" ? compileTemplate(outNode, events, sigma ? sigmaField : null) : null;
+  const output = outNode?.kind === "scalar" && !missing ? problems.run(() => compileTemplate(outNode, events, sigma ? sigmaField : null)) ?? null : null;
   const suppressNode = entry(m, "suppress")?.value;
-  const suppress = compileSuppress(suppressNode?.kind === "map" ? suppressNode : undefined, events, sigma ? sigmaField : null);
-  if (suppress?.by.length) throw new RuleError(suppressNode!.pos, `suppress.by is not used in a correlation: its key is the group (group-by)`);
+  const suppress = missing ? null : problems.run(() => compileSuppress(suppressNode?.kind === "map" ? suppressNode : undefined, events, sigma ? sigmaField : null)) ?? null;
+  if (suppress && suppress.by.length) problems.errors.push(new RuleError(suppressNode!.pos, `suppress.by is not used in a correlation: its key is the group (group-by)`));
+  problems.done();
   const meta = metadata({
     id: d.id!, name: title, eventName: str(m, "name") ?? d.id!, description: str(m, "description") ?? "",
     version: str(m, "modified") ?? str(m, "date") ?? "1", tags: strings(m, "tags"), severity: severityOf(m, 2),

@@ -22,7 +22,7 @@ import type { ExprIR, FieldIR, MatchIR } from "../../types/rule-ir";
 import type { EventName } from "../../types/events";
 import { FieldError, parseFieldPath } from "../run/fields";
 import { suggest } from "../run/suggest";
-import { RuleError, type Pos, type YNode, type YScalar } from "./parse";
+import { Problems, RuleError, type Pos, type YNode, type YScalar } from "./parse";
 import { CidrSet, parseIPv6 } from "../../sdk/helpers";
 
 export const MODIFIERS = [
@@ -49,23 +49,23 @@ function at(p: Pos, offset: number): Pos {
 
 const LIST_REF = /^%([A-Za-z_][A-Za-z0-9_.-]*)$/;
 
-/** the values of an item, with `%list` references replaced by the list's items */
+/** the values of an item, with `%list` references replaced by the list's items (every bad value is reported) */
 export function itemValues(node: YNode, ctx: ItemContext, what: string): YScalar[] {
-  const raw: YScalar[] = node.kind === "scalar" ? [node] : node.kind === "seq" ? node.items.map((n) => {
-    if (n.kind !== "scalar") throw new RuleError(n.pos, `${what}: a value list holds plain values, not ${n.kind === "seq" ? "lists" : "mappings"}`);
-    return n;
-  }) : (() => { throw new RuleError(node.pos, `${what}: the value must be a plain value or a list of them, not a mapping`); })();
+  if (node.kind === "map") throw new RuleError(node.pos, `${what}: the value must be a plain value or a list of them, not a mapping`);
+  const problems = new Problems();
   const out: YScalar[] = [];
-  for (const v of raw) {
+  for (const v of node.kind === "scalar" ? [node] : node.items) {
+    if (v.kind !== "scalar") { problems.errors.push(new RuleError(v.pos, `${what}: a value list holds plain values, not ${v.kind === "seq" ? "lists" : "mappings"}`)); continue; }
     const m = typeof v.value === "string" ? LIST_REF.exec(v.value) : null;
     if (m) {
       const list = ctx.lists.get(m[1]);
       // (one at a time: a spread of a list of 100,000 items overflows the stack)
       if (list) { for (const it of list.items) out.push(it); continue; }
-      if (!ctx.sigma) throw new RuleError(v.pos, `undefined list "%${m[1]}"${suggest(m[1], ctx.lists.keys())} (define it with "list: ${m[1]}" and "items:" in a rules file)`);
+      if (!ctx.sigma) { problems.errors.push(new RuleError(v.pos, `undefined list "%${m[1]}"${suggest(m[1], ctx.lists.keys())} (define it with "list: ${m[1]}" and "items:" in a rules file)`)); continue; }
     }
     out.push(v);
   }
+  problems.done();
   return out;
 }
 
@@ -144,34 +144,42 @@ function fieldCost(f: FieldIR): number {
  * field and its modifiers (`args.dns_questions[].query|endswith`).
  */
 export function compileItem(key: YScalar, value: YNode, ctx: ItemContext): ExprIR {
+  // the modifiers, the field and the values are checked each on its own;
+  // what follows needs all three
+  const problems = new Problems();
   const parts = key.text.split("|");
   const fieldText = parts[0];
   const mods: Modifier[] = [];
   let off = fieldText.length + 1;
   for (const m of parts.slice(1)) {
     if (!(MODIFIERS as readonly string[]).includes(m)) {
-      throw new RuleError(at(key.pos, off), `unknown modifier "${m}"${suggest(m, MODIFIERS)} in "${key.text}"`);
+      problems.errors.push(new RuleError(at(key.pos, off), `unknown modifier "${m}"${suggest(m, MODIFIERS)} in "${key.text}"`));
+    } else if (mods.includes(m as Modifier)) {
+      problems.errors.push(new RuleError(at(key.pos, off), `modifier "${m}" is given twice in "${key.text}"`));
+    } else {
+      mods.push(m as Modifier);
     }
-    if (mods.includes(m as Modifier)) throw new RuleError(at(key.pos, off), `modifier "${m}" is given twice in "${key.text}"`);
-    mods.push(m as Modifier);
     off += m.length + 1;
   }
   const has = (m: Modifier) => mods.includes(m);
   const modErr = (msg: string) => new RuleError(at(key.pos, fieldText.length), `${msg} (in "${key.text}")`);
 
   let fieldName = fieldText;
-  if (ctx.fieldMap) fieldName = ctx.fieldMap(fieldText, key.pos);
-  let f: FieldIR;
-  let shape: ReturnType<typeof parseFieldPath>["shape"];
-  try {
-    ({ f, shape } = parseFieldPath(fieldName, ctx.events));
-  } catch (e) {
-    if (e instanceof FieldError) throw new RuleError(at(key.pos, ctx.fieldMap ? 0 : e.offset), e.message);
-    throw e;
-  }
+  const field = problems.run(() => {
+    if (ctx.fieldMap) fieldName = ctx.fieldMap(fieldText, key.pos);
+    try {
+      return parseFieldPath(fieldName, ctx.events);
+    } catch (e) {
+      if (e instanceof FieldError) throw new RuleError(at(key.pos, ctx.fieldMap ? 0 : e.offset), e.message);
+      throw e;
+    }
+  });
+  const listed = problems.run(() => itemValues(value, ctx, key.text));
+  problems.done();
+  const { f, shape } = field!;
+  const values = listed!;
   const all = has("all");
   const q: "any" | "all" = all ? "all" : "any";
-  const values = itemValues(value, ctx, key.text);
   if (values.length === 0) throw new RuleError(value.pos, `"${key.text}": an empty list matches nothing`);
   const ops = (["contains", "startswith", "endswith"] as const).filter(has);
   if (ops.length > 1) throw modErr(`"${ops.join("\" and \"")}" cannot be combined`);
@@ -208,15 +216,16 @@ export function compileItem(key: YScalar, value: YNode, ctx: ItemContext): ExprI
   let match: MatchIR;
 
   if (numOps.length) {
-    const vals = values.map((v) => {
+    const vals = problems.map(values, (v) => {
       const n = typeof v.value === "number" ? v.value : typeof v.value === "string" && v.value.trim() !== "" ? Number(v.value) : NaN;
       if (!Number.isFinite(n)) throw new RuleError(v.pos, `"${numOps[0]}" compares numbers; "${v.text}" is not a number`);
       return n;
     });
+    problems.done();
     if (shape === "s") throw new RuleError(key.pos, `"${numOps[0]}" compares numbers, but ${fieldName} is text`);
     match = { k: "num", op: numOps[0], vals, all };
   } else if (has("cidr")) {
-    const vals = values.map((v) => {
+    const vals = problems.map(values, (v) => {
       const s = strOf(v, "cidr");
       const set = new CidrSet([s]);
       if (set.invalid.length) throw new RuleError(v.pos, `bad CIDR "${s}": expected an IPv4 or IPv6 prefix like 10.0.0.0/8 or fc00::/7 (prefix length 0-32 / 0-128)`);
@@ -225,7 +234,7 @@ export function compileItem(key: YScalar, value: YNode, ctx: ItemContext): ExprI
     match = { k: "cidr", vals: all ? vals : vals.flatMap(withMappedV4), all };
   } else if (has("re")) {
     const flags = (has("i") ? "i" : "") + (has("m") ? "m" : "") + (has("s") ? "s" : "");
-    match = combine(values.map((v) => {
+    match = combine(problems.map(values, (v) => {
       const src = strOf(v, "re");
       try {
         new RegExp(src, flags);
@@ -235,7 +244,7 @@ export function compileItem(key: YScalar, value: YNode, ctx: ItemContext): ExprI
       return { k: "re", src, flags } as MatchIR;
     }));
   } else if (has("fieldref")) {
-    match = combine(values.map((v) => {
+    match = combine(problems.map(values, (v) => {
       const name = strOf(v, "fieldref");
       let ref: FieldIR;
       try {
@@ -291,6 +300,8 @@ export function compileItem(key: YScalar, value: YNode, ctx: ItemContext): ExprI
     }
     match = ms.length === 1 ? ms[0] : { k: all ? "and" : "or", ms };
   }
+  // (every bad value of the list, each on its line)
+  problems.done();
   if (has("neq")) match = { k: "neq", m: match };
   return test(match);
 }

@@ -23,6 +23,55 @@ export class RuleError extends Error {
   }
 }
 
+/**
+ * Several problems found together (the independent mistakes of one rule):
+ * each is reported on its line. Nested ones are flattened.
+ */
+export class RuleErrors extends RuleError {
+  readonly errors: RuleError[];
+  constructor(errors: RuleError[]) {
+    const flat = errors.flatMap((e) => (e instanceof RuleErrors ? e.errors : [e]));
+    super(flat[0].pos, flat[0].message);
+    this.errors = flat;
+  }
+}
+
+/**
+ * Collects the problems of independent checks: each check runs even when
+ * an earlier one failed, and done() throws them all together. A check that
+ * later ones depend on is run outside (its throw stops them).
+ */
+export class Problems {
+  readonly errors: RuleError[] = [];
+  /** fn's result, or undefined when it threw a RuleError (kept) */
+  run<T>(fn: () => T): T | undefined {
+    try {
+      return fn();
+    } catch (e) {
+      if (!(e instanceof RuleError)) throw e;
+      this.errors.push(e);
+      return undefined;
+    }
+  }
+  /** fn over each item; the items that failed are left out */
+  map<T, R>(items: readonly T[], fn: (t: T, i: number) => R): R[] {
+    const out: R[] = [];
+    items.forEach((t, i) => {
+      const before = this.errors.length;
+      const r = this.run(() => fn(t, i));
+      if (this.errors.length === before) out.push(r as R);
+    });
+    return out;
+  }
+  get failed(): boolean {
+    return this.errors.length > 0;
+  }
+  /** throw what was collected, if anything */
+  done(): void {
+    if (this.errors.length) throw this.errors.length === 1 ? this.errors[0] : new RuleErrors(this.errors);
+  }
+}
+
 /** offsets -> positions */
 export class LineIndex {
   private readonly starts: number[] = [0];
