@@ -741,7 +741,7 @@ function compileCorrelation(d: Doc, byRef: Map<string, CompiledRule>): { ir: Cor
   const output = outNode?.kind === "scalar" && !missing ? problems.run(() => compileTemplate(outNode, events, sigma ? sigmaField : null)) ?? null : null;
   const suppressNode = entry(m, "suppress")?.value;
   const suppress = missing ? null : problems.run(() => compileSuppress(suppressNode?.kind === "map" ? suppressNode : undefined, events, sigma ? sigmaField : null)) ?? null;
-  if (suppress && suppress.by.length) problems.errors.push(new RuleError(suppressNode!.pos, `suppress.by is not used in a correlation: its key is the group (group-by)`));
+  if (suppress?.by.length) problems.errors.push(new RuleError(suppressNode!.pos, `suppress.by is not used in a correlation: its key is the group (group-by)`));
   problems.done();
   const meta = metadata({
     id: d.id!, name: title, eventName: str(m, "name") ?? d.id!, description: str(m, "description") ?? "",
