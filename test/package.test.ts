@@ -56,6 +56,9 @@ test("npm pack carries what users need; installed into a new project, npx netsig
       "dist/engine/sandbox/realm-bundle.json", "dist/engine/rules/schema-validators.js", "dist/engine/rules/schema.json",
       "signatures/dns-rebinding.ts", "rules/dns-rebinding.yaml", "rules/lists.yaml", "rules/sigma/dns_query_wpad.yml",
       "native/build.js", "native/pktstats/binding.gyp", "native/pktstats/pktstats.c", "examples/dns-lo.pcap"]) has(p);
+    // the shipped folder is the production detections
+    assert.deepEqual(files.filter((p) => p.startsWith("signatures/")).sort(),
+      ["dns-rebinding.ts", "dns-tunnel.ts", "dns-unapproved-resolver.ts", "icmp-large-payload.ts", "tcp-syn-scan.ts"].map((f) => `signatures/${f}`));
     // every file the exports and the bin name is in it
     for (const e of Object.values(pkg.exports) as (string | Record<string, string>)[]) {
       for (const f of typeof e === "string" ? [e] : Object.values(e)) has(f.replace(/^\.\//, ""));
@@ -92,7 +95,7 @@ test("npm pack carries what users need; installed into a new project, npx netsig
     const repoFound = fromRepo.stdout.trim().split("\n").map((l) => JSON.parse(l) as { eventName: string });
     assert.ok(found.length > 0);
     assert.deepEqual(found.map((f) => f.eventName).sort(), repoFound.map((f) => f.eventName).sort());
-    assert.match(replay.stderr, /signatures: 12 active, 0 skipped; rules: \d+ active, 0 skipped/);
+    assert.match(replay.stderr, /signatures: 5 active, 0 skipped; rules: \d+ active, 0 skipped/);
 
     // an author's folder: scaffolded (the folder does not exist yet), then tested
     const made = ok(run("npx", ["netsig", "signatures", "new", "my-sig", "--dir", "sigs"], project), "signatures new");

@@ -1,4 +1,5 @@
-// The shipped signatures (signatures/*.ts), each loaded alone from a temp
+// The shipped signatures (signatures/*.ts) and the ports of Tracee's e2e
+// network signatures (examples/tracee-e2e/*.ts), each loaded alone from a temp
 // folder and replayed over captures where it must fire (asserting the finding
 // data) and where it must stay silent: crafted packets of Tracee's e2e network
 // test, the public corpus (read in place), and real loopback traffic recorded
@@ -15,7 +16,7 @@ import { after, before, describe, test } from "node:test";
 import { CidrSet, ipInCidr, registeredDomain, shannonEntropy, subdomainOf } from "../engine/sdk/helpers";
 import { makeTempDir, missingTools, recordDnsSession, startTcpdump } from "./lab/dnslab";
 import { dns, ethernet, icmp, ipv4, ipv6, pcapFile, tcp, udp, type PcapPacket } from "./lib/craft";
-import { CORPUS, netsig } from "./lib/run";
+import { CORPUS, netsig, TRACEE_E2E } from "./lib/run";
 
 const SHIPPED = join(__dirname, "..", "..", "signatures");
 const ndpi = (f: string) => join(CORPUS, "ndpi", f);
@@ -38,10 +39,10 @@ function parse(stdout: string): Finding[] {
   });
 }
 
-/** replay `capture` with only signatures/`file` loaded */
-function runOne(file: string, capture: string): Finding[] {
+/** replay `capture` with only `from`/`file` loaded (default: the shipped signatures/) */
+function runOne(file: string, capture: string, from = SHIPPED): Finding[] {
   const dir = mkdtempSync(join(work, "sigs-"));
-  copyFileSync(join(SHIPPED, file), join(dir, file));
+  copyFileSync(join(from, file), join(dir, file));
   const r = netsig(["replay", capture, "--signatures", dir]);
   assert.equal(r.code, 0, r.stderr);
   assert.match(r.stderr, /signatures: 1 active, 0 skipped; \d+ findings, 0 signature errors/, r.stderr);
@@ -114,7 +115,7 @@ function traceeE2eTraffic(script: Script): PcapPacket[] {
   return out;
 }
 
-/** per ported signature: what fires in traceeE2eTraffic(), and packets one field away from firing */
+/** per ported signature (examples/tracee-e2e): what fires in traceeE2eTraffic(), and packets one field away from firing */
 const PORTS: { file: string; id: string; script: Script; count: number; trigger: string; check: (f: Finding) => void; nearMiss: Buffer[] }[] = [
   {
     file: "e2e-ipv4.ts", script: "ping", id: "IPv4", count: 3, trigger: "net_packet_ipv4",
@@ -211,12 +212,12 @@ before(async () => {
   })).path;
 }, { timeout: 180_000 });
 
-// ---- the Tracee e2e ports
+// ---- the Tracee e2e ports (examples/tracee-e2e, not shipped as detections)
 
-describe("ports of Tracee's e2e network signatures", () => {
+describe("ports of Tracee's e2e network signatures (examples/tracee-e2e)", () => {
   for (const p of PORTS) {
     test(`${p.file}: fires on each packet Tracee's e2e traffic makes it fire for, and not one field away`, () => {
-      const found = runOne(p.file, capture(`tracee-${p.script}.pcap`, traceeE2eTraffic(p.script)));
+      const found = runOne(p.file, capture(`tracee-${p.script}.pcap`, traceeE2eTraffic(p.script)), TRACEE_E2E);
       assert.equal(found.length, p.count, JSON.stringify(found.map((f) => f.trig)));
       for (const f of found) {
         assert.equal(f.eventName, p.id);
@@ -228,13 +229,13 @@ describe("ports of Tracee's e2e network signatures", () => {
         p.check(f);
       }
       clock = 100;
-      assert.deepEqual(runOne(p.file, capture(`near-${p.id}.pcap`, p.nearMiss.map((b) => pkt(b)))), []);
+      assert.deepEqual(runOne(p.file, capture(`near-${p.id}.pcap`, p.nearMiss.map((b) => pkt(b))), TRACEE_E2E), []);
     });
   }
 
   test("the ports stay silent on real loopback ping, ping6, TCP and UDP traffic to port 8090", { skip: labSkip }, () => {
     const dir = mkdtempSync(join(work, "ports-"));
-    for (const p of PORTS) copyFileSync(join(SHIPPED, p.file), join(dir, p.file));
+    for (const p of PORTS) copyFileSync(join(TRACEE_E2E, p.file), join(dir, p.file));
     const r = netsig(["replay", loopback, "--signatures", dir]);
     assert.equal(r.code, 0, r.stderr);
     assert.match(r.stderr, /signatures: 6 active, 0 skipped; 0 findings, 0 signature errors/);
@@ -468,25 +469,26 @@ describe("NETSIG-TCP-SYN-SCAN", () => {
 
 test("the whole shipped folder on examples/dns-lo.pcap: loads cleanly; only the expected findings", () => {
   const files = readdirSync(SHIPPED).filter((f) => f.endsWith(".ts"));
-  assert.equal(files.length, 12);
+  assert.equal(files.length, 5);
   const r = netsig(["replay", EXAMPLE, "--signatures", SHIPPED]);
   assert.equal(r.code, 0, r.stderr);
   // nothing on stderr but the two summary lines
   const lines = r.stderr.trim().split("\n");
   assert.equal(lines.length, 2, r.stderr);
   assert.match(lines[0], /dns-lo\.pcap: 258 packets read, 258 decoded, 0 malformed/);
-  // the shipped set selects every event type: the signatures received what a plain replay prints
+  // the signatures received what a plain replay prints of the seven event types they select
+  // (none selects net_packet_udp or the generic net_packet_dns: only Tracee's e2e ports did)
   const plain = /; events: ([^;]+);/.exec(netsig(["replay", EXAMPLE, "--quiet-findings"]).stderr)?.[1];
   assert.ok(plain && plain !== "none", plain);
-  assert.match(lines[0], new RegExp(`; events printed: none; events to signatures: ${plain};`));
-  assert.match(lines[1], /^netsig: signatures: 12 active, 0 skipped; \d+ findings, 0 signature errors$/);
+  const selected = plain.split(" ").filter((c) => !/^(udp|dns)=/.test(c)).join(" ");
+  assert.equal(selected.split(" ").length, 7, selected);
+  assert.match(lines[0], new RegExp(`; events printed: none; events to signatures: ${selected};`));
+  assert.match(lines[1], /^netsig: signatures: 5 active, 0 skipped; 2 findings, 0 signature errors$/);
   const found = parse(r.stdout);
-  // e2eDNS fires on the lab's uol.com.br MX/NS/SOA/TXT answers; the lab answers
-  // www.uol.com.br and netsig.test with 127.0.0.11 and fd00:6e73::20 -- exactly
-  // what a rebinding looks like, so those two are expected too.
-  const other = found.filter((f) => f.eventName !== "DNS");
-  assert.ok(found.some((f) => f.eventName === "DNS"));
-  assert.deepEqual(other.map((f) => [f.eventName, f.data.query, f.data.answer]), [
+  // the lab answers www.uol.com.br and netsig.test with 127.0.0.11 and
+  // fd00:6e73::20 -- exactly what a rebinding looks like -- and nothing else
+  // fires (the uol.com.br MX/NS/SOA/TXT answers are e2eDNS's, not shipped)
+  assert.deepEqual(found.map((f) => [f.eventName, f.data.query, f.data.answer]), [
     ["dns_rebinding", "www.uol.com.br", "127.0.0.11"],
     ["dns_rebinding", "netsig.test", "fd00:6e73::20"],
   ]);
