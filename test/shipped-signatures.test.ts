@@ -3,18 +3,20 @@
 // folder and replayed over captures where it must fire (asserting the finding
 // data) and where it must stay silent: crafted packets of Tracee's e2e network
 // test, the public corpus (read in place), and real loopback traffic recorded
-// with tcpdump (ping, TCP/UDP sockets, dig against dnsmasq).
+// with tcpdump (ping, TCP/UDP sockets, dig against dnsmasq). The shipped folder
+// is what netsig loads by default: it must hold production detections only,
+// none of which fires on the e2e tests' DNS traffic or the lab's normal queries.
 
 import assert from "node:assert/strict";
 import { spawnSync } from "node:child_process";
-import { copyFileSync, mkdtempSync, readdirSync, rmSync, writeFileSync } from "node:fs";
+import { copyFileSync, mkdtempSync, readdirSync, readFileSync, rmSync, writeFileSync } from "node:fs";
 import { createServer, connect } from "node:net";
 import { createSocket } from "node:dgram";
 import { tmpdir } from "node:os";
 import { join } from "node:path";
 import { after, before, describe, test } from "node:test";
 import { CidrSet, ipInCidr, registeredDomain, shannonEntropy, subdomainOf } from "../engine/sdk/helpers";
-import { makeTempDir, missingTools, recordDnsSession, startTcpdump } from "./lab/dnslab";
+import { LAB_BASIC_QUERIES, makeTempDir, missingTools, recordDnsSession, startTcpdump } from "./lab/dnslab";
 import { dns, ethernet, icmp, ipv4, ipv6, pcapFile, tcp, udp, type PcapPacket } from "./lib/craft";
 import { CORPUS, netsig, TRACEE_E2E } from "./lib/run";
 
@@ -163,6 +165,8 @@ const labSkip = missing.length && !process.env.CI ? `needs ${missing.join(", ")}
 let loopback = ""; // ping 127.0.0.77 / ::1, TCP and UDP to port 8090
 let bigPing = ""; // ping -s 1000 127.0.0.77
 let rebindLab = ""; // dig rebind.example against dnsmasq --address=/rebind.example/...
+let uolLookups = ""; // dig uol.com.br MX, NS, SOA, TXT: what Tracee's e2e DNS test asks (UDP and TCP, 127.0.0.1 and ::1)
+let labQueries = ""; // the lab's canonical ten queries, UDP and TCP, to 127.0.0.1 and ::1
 
 function run(cmd: string, args: string[]): void {
   const r = spawnSync(cmd, args, { encoding: "utf8", timeout: 30_000 });
@@ -210,6 +214,10 @@ before(async () => {
       .map((args) => ({ args, server: "127.0.0.2" })),
     dnsmasq: { extraArgs: ["--listen-address=127.0.0.2", "--address=/rebind.example/127.0.0.9", "--address=/rebind.example/::1"] },
   })).path;
+  // each way (UDP and TCP, to 127.0.0.1 and ::1) in turn asks every query once
+  const everyWay = (args: string[][]) => ["127.0.0.1", "::1"].flatMap((server) => [false, true].flatMap((tcp) => args.map((a) => ({ args: a, server, tcp }))));
+  uolLookups = (await recordDnsSession({ queries: everyWay(["MX", "NS", "SOA", "TXT"].map((t) => ["uol.com.br", t])) })).path;
+  labQueries = (await recordDnsSession({ queries: everyWay(LAB_BASIC_QUERIES.map((q) => [...q.digArgs])) })).path;
 }, { timeout: 180_000 });
 
 // ---- the Tracee e2e ports (examples/tracee-e2e, not shipped as detections)
@@ -462,6 +470,69 @@ describe("NETSIG-TCP-SYN-SCAN", () => {
     assert.deepEqual(runOne(F_, loopback), []);
     assert.deepEqual(runOne(F_, EXAMPLE), []);
     assert.deepEqual(runOne(F_, join(CORPUS, "zeek", "http_get.pcap")), []);
+  });
+});
+
+// ---- the shipped folder: production detections only
+
+/** what signatures/ holds: detections for production, loaded by default */
+const PRODUCTION = ["dns-rebinding.ts", "dns-tunnel.ts", "dns-unapproved-resolver.ts", "icmp-large-payload.ts", "tcp-syn-scan.ts"];
+const E2E_IDS = ["DNS", "ICMP", "ICMPv6", "IPv4", "IPv6", "TCP", "UDP"];
+const listed = (dir: string) => {
+  const r = netsig(["signatures", "list", "--signatures", dir, "--output", "json"]);
+  assert.equal(r.code, 0, r.stderr);
+  return r.stdout.trim().split("\n").map((l) => JSON.parse(l) as { id: string; file: string });
+};
+
+describe("the shipped folder holds production detections only; the Tracee e2e ports are examples", () => {
+  test("signatures/ is the five detections (NETSIG- ids, none tagged e2e); examples/tracee-e2e is the seven ports", () => {
+    assert.deepEqual(readdirSync(SHIPPED).filter((f) => f.endsWith(".ts")).sort(), PRODUCTION);
+    const shipped = listed(SHIPPED);
+    assert.equal(shipped.length, PRODUCTION.length);
+    for (const s of shipped) assert.match(s.id, /^NETSIG-/, s.file);
+    for (const f of PRODUCTION) assert.doesNotMatch(readFileSync(join(SHIPPED, f), "utf8"), /tags: \[[^\]]*"e2e"/, f);
+    // netsig's default folder (no --signatures) is this one
+    const byDefault = netsig(["signatures", "list", "--output", "json"]);
+    assert.deepEqual(byDefault.stdout.trim().split("\n").map((l) => JSON.parse(l).id), shipped.map((s) => s.id));
+    const ports = listed(TRACEE_E2E);
+    assert.deepEqual(ports.map((s) => s.id).sort(), [...E2E_IDS].sort());
+    assert.deepEqual(readdirSync(TRACEE_E2E).filter((f) => f.startsWith("e2e-")).sort(), [...new Set([...PORTS.map((p) => p.file), "e2e-dns.ts"])].sort());
+  });
+
+  test("silent on plain MX, NS, SOA and TXT lookups of uol.com.br, on which the e2e DNS port fires", { skip: labSkip }, () => {
+    const r = netsig(["replay", uolLookups, "--signatures", SHIPPED]);
+    assert.equal(r.code, 0, r.stderr);
+    assert.match(r.stderr, /signatures: 5 active, 0 skipped; 0 findings, 0 signature errors/);
+    assert.equal(r.stdout, "");
+    // the capture is what Tracee's e2e DNS test looks for: four full sets of answers (UDP and TCP, to 127.0.0.1 and ::1)
+    const e = netsig(["replay", uolLookups, "--signatures", TRACEE_E2E]);
+    assert.equal(e.code, 0, e.stderr);
+    assert.match(e.stderr, /signatures: 7 active, 0 skipped; 4 findings, 0 signature errors/);
+    assert.deepEqual(parse(e.stdout).map((f) => f.eventName), ["DNS", "DNS", "DNS", "DNS"]);
+  });
+
+  test("on the lab's normal queries (the canonical ten, UDP and TCP, v4 and v6): only rebinding, for the public names the lab answers with loopback and ULA addresses", { skip: labSkip }, () => {
+    const r = netsig(["replay", labQueries, "--signatures", SHIPPED]);
+    assert.equal(r.code, 0, r.stderr);
+    assert.match(r.stderr, /signatures: 5 active, 0 skipped; \d+ findings, 0 signature errors/);
+    const found = parse(r.stdout);
+    // www.uol.com.br -> 127.0.0.11 and netsig.test -> fd00:6e73::20 are what a DNS rebinding
+    // looks like (a public name, a loopback/ULA answer): the detection is right to report
+    // them, once per (name, address). Nothing else fires: no e2e finding, no tunnel, no scan.
+    assert.deepEqual(found.map((f) => [f.eventName, f.data.query, f.data.answer]), [
+      ["dns_rebinding", "www.uol.com.br", "127.0.0.11"],
+      ["dns_rebinding", "netsig.test", "fd00:6e73::20"],
+    ]);
+    assert.ok(!found.some((f) => E2E_IDS.includes(f.raw.metadata.Properties.signatureID)));
+    const e = netsig(["replay", labQueries, "--signatures", TRACEE_E2E]);
+    assert.match(e.stderr, /signatures: 7 active, 0 skipped; 4 findings, 0 signature errors/);
+  });
+
+  test("examples/tracee-e2e as a folder on examples/dns-lo.pcap: the seven load; the DNS port fires, the others (Tracee's namespace addresses) do not", () => {
+    const r = netsig(["replay", EXAMPLE, "--signatures", TRACEE_E2E]);
+    assert.equal(r.code, 0, r.stderr);
+    assert.match(r.stderr, /signatures: 7 active, 0 skipped; 4 findings, 0 signature errors/);
+    assert.deepEqual(parse(r.stdout).map((f) => f.eventName), ["DNS", "DNS", "DNS", "DNS"]);
   });
 });
 
