@@ -32,6 +32,9 @@ WORKDIR /src
 COPY package.json package-lock.json tsconfig.json ./
 COPY engine engine
 COPY signatures signatures
+# the Tracee e2e test ports: npm run build type-checks them; they are examples
+# for signature authors, not detections, and the runtime stage leaves them out
+COPY examples/tracee-e2e examples/tracee-e2e
 COPY native native
 # npm ci runs the `install` script (native/build.js: pktstats) and `prepare`
 # (npm run build: tsc, the rule schema's validators, the sandbox realm bundle).

@@ -10,8 +10,9 @@
 //    `tshark -T ek -r` between two netsig json runs, output to /dev/null; the
 //    targets are judged on the rounds' ratios (this VM's speed drifts);
 // 4. runs the signature engine on the same file: 1, 10 and 50 generated
-//    watch-list signatures and the shipped signatures/ folder, each sandboxed
-//    (vm2 in a worker) and unsandboxed (in-process);
+//    watch-list signatures and the shipped signatures/ folder (the production
+//    detections; the Tracee e2e ports in examples/tracee-e2e are not run), each
+//    sandboxed (vm2 in a worker) and unsandboxed (in-process);
 // 5. runs the shipped YAML rule pack (rules/) as netsig runs it (the rules in
 //    netsig's process, reading the packets as they are decoded), against
 //    building all nine events alone: what the rules cost;

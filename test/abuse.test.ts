@@ -10,7 +10,7 @@ import { cpSync, mkdirSync, mkdtempSync, readdirSync, rmSync, writeFileSync } fr
 import { tmpdir } from "node:os";
 import { join } from "node:path";
 import { test } from "node:test";
-import { EXAMPLES, netsig } from "./lib/run";
+import { EXAMPLES, netsig, TRACEE_E2E } from "./lib/run";
 
 const SHIPPED = join(__dirname, "..", "..", "signatures");
 const PCAP = join(EXAMPLES, "dns-lo.pcap");
@@ -32,11 +32,13 @@ export default class Flood implements Signature {
 }
 `;
 
-/** the shipped signatures plus `extra` files, in a new folder */
+/** the shipped signatures and the Tracee e2e ports (whose e2eDNS fires on the capture too) plus `extra` files, in a new folder */
 function folder(extra: Record<string, string>): string {
   const d = mkdtempSync(join(tmpdir(), "netsig-abuse-"));
   mkdirSync(join(d, "sigs"));
-  for (const f of readdirSync(SHIPPED).filter((x) => x.endsWith(".ts"))) cpSync(join(SHIPPED, f), join(d, "sigs", f));
+  for (const from of [SHIPPED, TRACEE_E2E]) {
+    for (const f of readdirSync(from).filter((x) => x.endsWith(".ts"))) cpSync(join(from, f), join(d, "sigs", f));
+  }
   for (const [name, text] of Object.entries(extra)) writeFileSync(join(d, "sigs", name), text);
   return d;
 }

@@ -200,7 +200,13 @@ test("signatures list: the shipped folder loads without problems; a broken file 
   const shipped = netsig(["signatures", "list", "--output", "json"]);
   assert.equal(shipped.code, 0, shipped.stderr);
   const rows = shipped.stdout.trim().split("\n").map((l) => JSON.parse(l));
-  assert.ok(rows.some((r) => r.id === "DNS" && r.name === "Network DNS Test" && r.events === "net_packet_dns" && r.file.endsWith("signatures/e2e-dns.ts")), shipped.stdout);
+  assert.ok(rows.some((r) => r.id === "NETSIG-DNS-TUNNEL" && r.events === "net_packet_dns_request" && r.file.endsWith("signatures/dns-tunnel.ts")), shipped.stdout);
+  // the shipped folder is production detections; Tracee's e2e ports are examples, listed from their folder
+  assert.ok(!rows.some((r) => r.id === "DNS" || /e2e-/.test(r.file)), shipped.stdout);
+  const ports = netsig(["signatures", "list", "--signatures", join(ROOT, "examples", "tracee-e2e"), "--output", "json"]);
+  assert.equal(ports.code, 0, ports.stderr);
+  const portRows = ports.stdout.trim().split("\n").map((l) => JSON.parse(l));
+  assert.ok(portRows.some((r) => r.id === "DNS" && r.name === "Network DNS Test" && r.events === "net_packet_dns" && r.file.endsWith("examples/tracee-e2e/e2e-dns.ts")), ports.stdout);
   const dir = tmp();
   try {
     writeFileSync(join(dir, "half.js"), "module.exports = { getMetadata() { return { id: 'H', version: '1', name: 'h', description: '' }; } };\n");
@@ -225,7 +231,9 @@ test("the package exports netsig and netsig/helpers (with types) for Node and ed
   assert.match(readFileSync(join(ROOT, "dist", "engine", "sdk", "index.d.ts"), "utf8"), /\bSignature\b.*from "\.\.\/types\/signature"/s);
   assert.match(readFileSync(join(ROOT, "dist", "engine", "types", "signature.d.ts"), "utf8"), /interface Signature\b/);
   assert.match(readFileSync(join(ROOT, "dist", "engine", "sdk", "helpers.d.ts"), "utf8"), /getProtoDNS/);
-  // the shipped signatures type-check against the API (npm run build runs this too)
-  const t = tsc(join(ROOT, "signatures", "tsconfig.json"));
-  assert.equal(t.status, 0, t.stdout + t.stderr);
+  // the shipped signatures and the Tracee e2e examples type-check against the API (npm run build runs this too)
+  for (const dir of ["signatures", join("examples", "tracee-e2e")]) {
+    const t = tsc(join(ROOT, dir, "tsconfig.json"));
+    assert.equal(t.status, 0, dir + ": " + t.stdout + t.stderr);
+  }
 });

@@ -224,7 +224,7 @@ test("Dockerfile: every file under what it copies from the context is sent (.doc
   const lines = dockerfileLines();
   const ignore = dockerignore(readFileSync(join(ROOT, ".dockerignore"), "utf8"));
   const fromContext = lines.filter((l) => l.startsWith("COPY ") && !l.includes("--from=")).flatMap((l) => l.split(/\s+/).slice(1, -1));
-  assert.deepEqual(fromContext, ["package.json", "package-lock.json", "tsconfig.json", "engine", "signatures", "native", "rules"]);
+  assert.deepEqual(fromContext, ["package.json", "package-lock.json", "tsconfig.json", "engine", "signatures", "examples/tracee-e2e", "native", "rules"]);
   let files = 0;
   for (const p of fromContext) {
     assert.ok(existsSync(join(ROOT, p)), p);
@@ -237,11 +237,11 @@ test("Dockerfile: every file under what it copies from the context is sent (.doc
   }
   assert.ok(files > 100, `${files} files`);
   // what `npm ci`'s prepare runs and reads (issue 13: native/build.js once was not sent)
-  for (const f of ["native/build.js", "native/pktstats/binding.gyp", "native/pktstats/pktstats.c", "signatures/tsconfig.json", "engine/rules/compile/standalone.ts", "engine/sandbox/bundle.ts", "engine/rules/compile/schema.json"]) {
+  for (const f of ["native/build.js", "native/pktstats/binding.gyp", "native/pktstats/pktstats.c", "signatures/tsconfig.json", "examples/tracee-e2e/tsconfig.json", "examples/tracee-e2e/e2e-dns.ts", "engine/rules/compile/standalone.ts", "engine/sandbox/bundle.ts", "engine/rules/compile/schema.json"]) {
     assert.ok(existsSync(join(ROOT, f)), f);
     assert.ok(ignore(f), `${f} is sent`);
   }
-  for (const f of ["node_modules/ajv/package.json", "dist/engine/cli/main.js", ".git/HEAD", "native/pktstats/build/Makefile", "test/deploy.test.ts", ".ci/run"]) {
+  for (const f of ["node_modules/ajv/package.json", "dist/engine/cli/main.js", ".git/HEAD", "native/pktstats/build/Makefile", "test/deploy.test.ts", ".ci/run", "examples/dns-lo.pcap", "examples/record-example.sh"]) {
     assert.ok(!ignore(f), `${f} is not sent`);
   }
 });

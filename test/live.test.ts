@@ -9,7 +9,7 @@ import { tmpdir } from "node:os";
 import { join } from "node:path";
 import { test } from "node:test";
 import { dig, startDnsmasq } from "../tools/lab/dnslab";
-import { CLI } from "./lib/run";
+import { CLI, TRACEE_E2E } from "./lib/run";
 import { makeTestCerts, startReceiver } from "./lib/receiver";
 
 const isRoot = process.getuid?.() === 0;
@@ -129,7 +129,7 @@ test("run with e2eDNS and an HTTPS webhook (HMAC): the signatures run in an unpr
   const dir = mkdtempSync(join(tmpdir(), "netsig-live-hook-"));
   const sigs = join(dir, "sigs");
   mkdirSync(sigs);
-  copyFileSync(join(__dirname, "..", "..", "signatures", "e2e-dns.ts"), join(sigs, "e2e-dns.ts"));
+  copyFileSync(join(TRACEE_E2E, "e2e-dns.ts"), join(sigs, "e2e-dns.ts"));
   const certs = makeTestCerts(dir);
   const key = "live-hmac-" + "k3y";
   const server = await startDnsmasq();

@@ -55,14 +55,19 @@ test("npm pack carries what users need; installed into a new project, npx netsig
       "dist/engine/sdk/index.d.ts", "dist/engine/sdk/helpers.d.ts", "dist/engine/events/types.d.ts",
       "dist/engine/sandbox/realm-bundle.json", "dist/engine/rules/compile/schema-validators.js", "dist/engine/rules/compile/schema.json",
       "signatures/dns-rebinding.ts", "rules/dns-rebinding.yaml", "rules/lists.yaml", "rules/sigma/dns_query_wpad.yml",
-      "native/build.js", "native/pktstats/binding.gyp", "native/pktstats/pktstats.c", "examples/dns-lo.pcap"]) has(p);
+      "native/build.js", "native/pktstats/binding.gyp", "native/pktstats/pktstats.c", "examples/dns-lo.pcap",
+      "examples/tracee-e2e/e2e-dns.ts", "examples/tracee-e2e/README.md"]) has(p);
+    // the shipped folder is the production detections; Tracee's e2e ports come as examples for authors
+    assert.deepEqual(files.filter((p) => p.startsWith("signatures/")).sort(),
+      ["dns-rebinding.ts", "dns-tunnel.ts", "dns-unapproved-resolver.ts", "icmp-large-payload.ts", "tcp-syn-scan.ts"].map((f) => `signatures/${f}`));
+    assert.equal(files.filter((p) => /^examples\/tracee-e2e\/e2e-[a-z0-9]+\.ts$/.test(p)).length, 7);
     // every file the exports and the bin name is in it
     for (const e of Object.values(pkg.exports) as (string | Record<string, string>)[]) {
       for (const f of typeof e === "string" ? [e] : Object.values(e)) has(f.replace(/^\.\//, ""));
     }
     const unwanted = files.filter((p) => /^(test|bench|tools|\.ci|deploy|engine|dist\/test|dist\/bench|dist\/tools)\//.test(p) ||
       /^(Dockerfile|\.dockerignore|tsconfig\.json|package-lock\.json)$/.test(p) || p.includes("/build/") || p.endsWith(".node") ||
-      p === "signatures/tsconfig.json");
+      p === "signatures/tsconfig.json" || p === "examples/tracee-e2e/tsconfig.json"); // (their paths point into engine/)
     assert.deepEqual(unwanted, []);
     const tarball = join(work, info.filename);
 
@@ -92,7 +97,11 @@ test("npm pack carries what users need; installed into a new project, npx netsig
     const repoFound = fromRepo.stdout.trim().split("\n").map((l) => JSON.parse(l) as { eventName: string });
     assert.ok(found.length > 0);
     assert.deepEqual(found.map((f) => f.eventName).sort(), repoFound.map((f) => f.eventName).sort());
-    assert.match(replay.stderr, /signatures: 12 active, 0 skipped; rules: \d+ active, 0 skipped/);
+    assert.match(replay.stderr, /signatures: 5 active, 0 skipped; rules: \d+ active, 0 skipped/);
+    // the Tracee e2e examples, as their README runs them from the package: e2eDNS fires on the capture's uol.com.br answers
+    const ports = ok(run("npx", ["netsig", "replay", capture, "--signatures", "node_modules/netsig/examples/tracee-e2e"], project), "npx netsig replay (tracee-e2e)");
+    assert.match(ports.stderr, /signatures: 7 active, 0 skipped; [1-9]\d* findings, 0 signature errors/);
+    assert.ok(ports.stdout.trim().split("\n").every((l) => JSON.parse(l).eventName === "DNS"), ports.stdout);
 
     // an author's folder: scaffolded (the folder does not exist yet), then tested
     const made = ok(run("npx", ["netsig", "signatures", "new", "my-sig", "--dir", "sigs"], project), "signatures new");

@@ -1,21 +1,24 @@
-// The shipped signatures (signatures/*.ts), each loaded alone from a temp
+// The shipped signatures (signatures/*.ts) and the ports of Tracee's e2e
+// network signatures (examples/tracee-e2e/*.ts), each loaded alone from a temp
 // folder and replayed over captures where it must fire (asserting the finding
 // data) and where it must stay silent: crafted packets of Tracee's e2e network
 // test, the public corpus (read in place), and real loopback traffic recorded
-// with tcpdump (ping, TCP/UDP sockets, dig against dnsmasq).
+// with tcpdump (ping, TCP/UDP sockets, dig against dnsmasq). The shipped folder
+// is what netsig loads by default: it must hold production detections only,
+// none of which fires on the e2e tests' DNS traffic or the lab's normal queries.
 
 import assert from "node:assert/strict";
 import { spawnSync } from "node:child_process";
-import { copyFileSync, mkdtempSync, readdirSync, rmSync, writeFileSync } from "node:fs";
+import { copyFileSync, mkdtempSync, readdirSync, readFileSync, rmSync, writeFileSync } from "node:fs";
 import { createServer, connect } from "node:net";
 import { createSocket } from "node:dgram";
 import { tmpdir } from "node:os";
 import { join } from "node:path";
 import { after, before, describe, test } from "node:test";
 import { CidrSet, ipInCidr, registeredDomain, shannonEntropy, subdomainOf } from "../engine/sdk/helpers";
-import { makeTempDir, missingTools, recordDnsSession, startTcpdump } from "../tools/lab/dnslab";
+import { LAB_BASIC_QUERIES, makeTempDir, missingTools, recordDnsSession, startTcpdump } from "../tools/lab/dnslab";
 import { dns, ethernet, icmp, ipv4, ipv6, pcapFile, tcp, udp, type PcapPacket } from "../tools/lib/craft";
-import { CORPUS, netsig } from "./lib/run";
+import { CORPUS, netsig, TRACEE_E2E } from "./lib/run";
 
 const SHIPPED = join(__dirname, "..", "..", "signatures");
 const ndpi = (f: string) => join(CORPUS, "ndpi", f);
@@ -38,10 +41,10 @@ function parse(stdout: string): Finding[] {
   });
 }
 
-/** replay `capture` with only signatures/`file` loaded */
-function runOne(file: string, capture: string): Finding[] {
+/** replay `capture` with only `from`/`file` loaded (default: the shipped signatures/) */
+function runOne(file: string, capture: string, from = SHIPPED): Finding[] {
   const dir = mkdtempSync(join(work, "sigs-"));
-  copyFileSync(join(SHIPPED, file), join(dir, file));
+  copyFileSync(join(from, file), join(dir, file));
   const r = netsig(["replay", capture, "--signatures", dir]);
   assert.equal(r.code, 0, r.stderr);
   assert.match(r.stderr, /signatures: 1 active, 0 skipped; \d+ findings, 0 signature errors/, r.stderr);
@@ -114,7 +117,7 @@ function traceeE2eTraffic(script: Script): PcapPacket[] {
   return out;
 }
 
-/** per ported signature: what fires in traceeE2eTraffic(), and packets one field away from firing */
+/** per ported signature (examples/tracee-e2e): what fires in traceeE2eTraffic(), and packets one field away from firing */
 const PORTS: { file: string; id: string; script: Script; count: number; trigger: string; check: (f: Finding) => void; nearMiss: Buffer[] }[] = [
   {
     file: "e2e-ipv4.ts", script: "ping", id: "IPv4", count: 3, trigger: "net_packet_ipv4",
@@ -162,6 +165,8 @@ const labSkip = missing.length && !process.env.CI ? `needs ${missing.join(", ")}
 let loopback = ""; // ping 127.0.0.77 / ::1, TCP and UDP to port 8090
 let bigPing = ""; // ping -s 1000 127.0.0.77
 let rebindLab = ""; // dig rebind.example against dnsmasq --address=/rebind.example/...
+let uolLookups = ""; // dig uol.com.br MX, NS, SOA, TXT: what Tracee's e2e DNS test asks (UDP and TCP, 127.0.0.1 and ::1)
+let labQueries = ""; // the lab's canonical ten queries, UDP and TCP, to 127.0.0.1 and ::1
 
 function run(cmd: string, args: string[]): void {
   const r = spawnSync(cmd, args, { encoding: "utf8", timeout: 30_000 });
@@ -209,14 +214,18 @@ before(async () => {
       .map((args) => ({ args, server: "127.0.0.2" })),
     dnsmasq: { extraArgs: ["--listen-address=127.0.0.2", "--address=/rebind.example/127.0.0.9", "--address=/rebind.example/::1"] },
   })).path;
+  // each way (UDP and TCP, to 127.0.0.1 and ::1) in turn asks every query once
+  const everyWay = (args: string[][]) => ["127.0.0.1", "::1"].flatMap((server) => [false, true].flatMap((tcp) => args.map((a) => ({ args: a, server, tcp }))));
+  uolLookups = (await recordDnsSession({ queries: everyWay(["MX", "NS", "SOA", "TXT"].map((t) => ["uol.com.br", t])) })).path;
+  labQueries = (await recordDnsSession({ queries: everyWay(LAB_BASIC_QUERIES.map((q) => [...q.digArgs])) })).path;
 }, { timeout: 180_000 });
 
-// ---- the Tracee e2e ports
+// ---- the Tracee e2e ports (examples/tracee-e2e, not shipped as detections)
 
-describe("ports of Tracee's e2e network signatures", () => {
+describe("ports of Tracee's e2e network signatures (examples/tracee-e2e)", () => {
   for (const p of PORTS) {
     test(`${p.file}: fires on each packet Tracee's e2e traffic makes it fire for, and not one field away`, () => {
-      const found = runOne(p.file, capture(`tracee-${p.script}.pcap`, traceeE2eTraffic(p.script)));
+      const found = runOne(p.file, capture(`tracee-${p.script}.pcap`, traceeE2eTraffic(p.script)), TRACEE_E2E);
       assert.equal(found.length, p.count, JSON.stringify(found.map((f) => f.trig)));
       for (const f of found) {
         assert.equal(f.eventName, p.id);
@@ -228,13 +237,13 @@ describe("ports of Tracee's e2e network signatures", () => {
         p.check(f);
       }
       clock = 100;
-      assert.deepEqual(runOne(p.file, capture(`near-${p.id}.pcap`, p.nearMiss.map((b) => pkt(b)))), []);
+      assert.deepEqual(runOne(p.file, capture(`near-${p.id}.pcap`, p.nearMiss.map((b) => pkt(b))), TRACEE_E2E), []);
     });
   }
 
   test("the ports stay silent on real loopback ping, ping6, TCP and UDP traffic to port 8090", { skip: labSkip }, () => {
     const dir = mkdtempSync(join(work, "ports-"));
-    for (const p of PORTS) copyFileSync(join(SHIPPED, p.file), join(dir, p.file));
+    for (const p of PORTS) copyFileSync(join(TRACEE_E2E, p.file), join(dir, p.file));
     const r = netsig(["replay", loopback, "--signatures", dir]);
     assert.equal(r.code, 0, r.stderr);
     assert.match(r.stderr, /signatures: 6 active, 0 skipped; 0 findings, 0 signature errors/);
@@ -464,29 +473,91 @@ describe("NETSIG-TCP-SYN-SCAN", () => {
   });
 });
 
+// ---- the shipped folder: production detections only
+
+/** what signatures/ holds: detections for production, loaded by default */
+const PRODUCTION = ["dns-rebinding.ts", "dns-tunnel.ts", "dns-unapproved-resolver.ts", "icmp-large-payload.ts", "tcp-syn-scan.ts"];
+const E2E_IDS = ["DNS", "ICMP", "ICMPv6", "IPv4", "IPv6", "TCP", "UDP"];
+const listed = (dir: string) => {
+  const r = netsig(["signatures", "list", "--signatures", dir, "--output", "json"]);
+  assert.equal(r.code, 0, r.stderr);
+  return r.stdout.trim().split("\n").map((l) => JSON.parse(l) as { id: string; file: string });
+};
+
+describe("the shipped folder holds production detections only; the Tracee e2e ports are examples", () => {
+  test("signatures/ is the five detections (NETSIG- ids, none tagged e2e); examples/tracee-e2e is the seven ports", () => {
+    assert.deepEqual(readdirSync(SHIPPED).filter((f) => f.endsWith(".ts")).sort(), PRODUCTION);
+    // as netsig loads them by default (signatures list without --signatures)
+    const byDefault = netsig(["signatures", "list", "--output", "json"]);
+    assert.equal(byDefault.code, 0, byDefault.stderr);
+    const shipped = byDefault.stdout.trim().split("\n").map((l) => JSON.parse(l) as { id: string; file: string });
+    assert.deepEqual(shipped.map((s) => s.file.slice(SHIPPED.length + 1)).sort(), PRODUCTION);
+    for (const s of shipped) assert.match(s.id, /^NETSIG-/, s.file);
+    for (const f of PRODUCTION) assert.doesNotMatch(readFileSync(join(SHIPPED, f), "utf8"), /tags: \[[^\]]*"e2e"/, f);
+    const ports = listed(TRACEE_E2E);
+    assert.deepEqual(ports.map((s) => s.id).sort(), [...E2E_IDS].sort());
+    assert.deepEqual(readdirSync(TRACEE_E2E).filter((f) => f.startsWith("e2e-")).sort(), [...new Set([...PORTS.map((p) => p.file), "e2e-dns.ts"])].sort());
+  });
+
+  test("silent on plain MX, NS, SOA and TXT lookups of uol.com.br, on which the e2e DNS port fires", { skip: labSkip }, () => {
+    const r = netsig(["replay", uolLookups, "--signatures", SHIPPED]);
+    assert.equal(r.code, 0, r.stderr);
+    assert.match(r.stderr, /signatures: 5 active, 0 skipped; 0 findings, 0 signature errors/);
+    assert.equal(r.stdout, "");
+    // the capture is what Tracee's e2e DNS test looks for: four full sets of answers (UDP and TCP, to 127.0.0.1 and ::1)
+    const e = netsig(["replay", uolLookups, "--signatures", TRACEE_E2E]);
+    assert.equal(e.code, 0, e.stderr);
+    assert.match(e.stderr, /signatures: 7 active, 0 skipped; 4 findings, 0 signature errors/);
+    assert.deepEqual(parse(e.stdout).map((f) => f.eventName), ["DNS", "DNS", "DNS", "DNS"]);
+  });
+
+  test("on the lab's normal queries (the canonical ten, UDP and TCP, v4 and v6): only rebinding, for the public names the lab answers with loopback and ULA addresses", { skip: labSkip }, () => {
+    const r = netsig(["replay", labQueries, "--signatures", SHIPPED]);
+    assert.equal(r.code, 0, r.stderr);
+    assert.match(r.stderr, /signatures: 5 active, 0 skipped; \d+ findings, 0 signature errors/);
+    const found = parse(r.stdout);
+    // www.uol.com.br -> 127.0.0.11 and netsig.test -> fd00:6e73::20 are what a DNS rebinding
+    // looks like (a public name, a loopback/ULA answer): the detection is right to report
+    // them, once per (name, address). Nothing else fires: no e2e finding, no tunnel, no scan.
+    assert.deepEqual(found.map((f) => [f.eventName, f.data.query, f.data.answer]), [
+      ["dns_rebinding", "www.uol.com.br", "127.0.0.11"],
+      ["dns_rebinding", "netsig.test", "fd00:6e73::20"],
+    ]);
+    assert.ok(!found.some((f) => E2E_IDS.includes(f.raw.metadata.Properties.signatureID)));
+  });
+
+  test("examples/tracee-e2e as a folder on examples/dns-lo.pcap: the seven load; the DNS port fires, the others (Tracee's namespace addresses) do not", () => {
+    const r = netsig(["replay", EXAMPLE, "--signatures", TRACEE_E2E]);
+    assert.equal(r.code, 0, r.stderr);
+    assert.match(r.stderr, /signatures: 7 active, 0 skipped; 4 findings, 0 signature errors/);
+    assert.deepEqual(parse(r.stdout).map((f) => f.eventName), ["DNS", "DNS", "DNS", "DNS"]);
+  });
+});
+
 // ---- all shipped signatures together
 
 test("the whole shipped folder on examples/dns-lo.pcap: loads cleanly; only the expected findings", () => {
   const files = readdirSync(SHIPPED).filter((f) => f.endsWith(".ts"));
-  assert.equal(files.length, 12);
+  assert.equal(files.length, 5);
   const r = netsig(["replay", EXAMPLE, "--signatures", SHIPPED]);
   assert.equal(r.code, 0, r.stderr);
   // nothing on stderr but the two summary lines
   const lines = r.stderr.trim().split("\n");
   assert.equal(lines.length, 2, r.stderr);
   assert.match(lines[0], /dns-lo\.pcap: 258 packets read, 258 decoded, 0 malformed/);
-  // the shipped set selects every event type: the signatures received what a plain replay prints
+  // the signatures received what a plain replay prints of the seven event types they select
+  // (none selects net_packet_udp or the generic net_packet_dns: only Tracee's e2e ports did)
   const plain = /; events: ([^;]+);/.exec(netsig(["replay", EXAMPLE, "--quiet-findings"]).stderr)?.[1];
   assert.ok(plain && plain !== "none", plain);
-  assert.match(lines[0], new RegExp(`; events printed: none; events to signatures: ${plain};`));
-  assert.match(lines[1], /^netsig: signatures: 12 active, 0 skipped; \d+ findings, 0 signature errors$/);
+  const selected = plain.split(" ").filter((c) => !/^(udp|dns)=/.test(c)).join(" ");
+  assert.equal(selected.split(" ").length, 7, selected);
+  assert.match(lines[0], new RegExp(`; events printed: none; events to signatures: ${selected};`));
+  assert.match(lines[1], /^netsig: signatures: 5 active, 0 skipped; 2 findings, 0 signature errors$/);
   const found = parse(r.stdout);
-  // e2eDNS fires on the lab's uol.com.br MX/NS/SOA/TXT answers; the lab answers
-  // www.uol.com.br and netsig.test with 127.0.0.11 and fd00:6e73::20 -- exactly
-  // what a rebinding looks like, so those two are expected too.
-  const other = found.filter((f) => f.eventName !== "DNS");
-  assert.ok(found.some((f) => f.eventName === "DNS"));
-  assert.deepEqual(other.map((f) => [f.eventName, f.data.query, f.data.answer]), [
+  // the lab answers www.uol.com.br and netsig.test with 127.0.0.11 and
+  // fd00:6e73::20 -- exactly what a rebinding looks like -- and nothing else
+  // fires (the uol.com.br MX/NS/SOA/TXT answers are e2eDNS's, not shipped)
+  assert.deepEqual(found.map((f) => [f.eventName, f.data.query, f.data.answer]), [
     ["dns_rebinding", "www.uol.com.br", "127.0.0.11"],
     ["dns_rebinding", "netsig.test", "fd00:6e73::20"],
   ]);

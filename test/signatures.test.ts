@@ -1,4 +1,5 @@
-// The signature engine on real traffic: Tracee's e2eDNS, ported, fires once
+// The signature engine on real traffic: Tracee's e2eDNS, ported
+// (examples/tracee-e2e/e2e-dns.ts), fires once
 // when dig's MX, NS, SOA and TXT answers for uol.com.br (served by dnsmasq,
 // captured by tcpdump) have been seen; and it keeps firing while a second,
 // hostile or broken signature is loaded beside it.
@@ -10,7 +11,7 @@ import { join } from "node:path";
 import { before, test } from "node:test";
 import { missingTools, recordDnsSession } from "../tools/lab/dnslab";
 import { findings, folder, hostile, runWith as runWithCapture } from "./lib/hostile";
-import { netsig } from "./lib/run";
+import { netsig, TRACEE_E2E } from "./lib/run";
 import { dns, ethernet, ipv4, pcapFile, udp, type PcapPacket } from "../tools/lib/craft";
 
 const missing = missingTools();
@@ -95,7 +96,7 @@ for (const [what, files, expect] of HOSTILE) {
 test("as root, the sandbox process runs as an unprivileged user; one that does not exist is a clear error, not a root sandbox", { skip: process.getuid?.() !== 0 ? "needs root" : false }, async () => {
   const { SignatureEngine } = await import("../engine/detect/engine");
   const { transpileSignature } = await import("../engine/sandbox/loader");
-  const file = join(__dirname, "..", "..", "signatures", "e2e-dns.ts");
+  const file = join(TRACEE_E2E, "e2e-dns.ts");
   await assert.rejects(SignatureEngine.start([transpileSignature(file)], { hostName: "h", user: "no-such-netsig-user", log: () => undefined }),
     /the sandbox user "no-such-netsig-user" does not exist/);
   const engine = await SignatureEngine.start([transpileSignature(file)], { hostName: "h", log: () => undefined });
@@ -156,7 +157,7 @@ test("as root, netsig installed where nobody cannot read it (a 0700 home, mktemp
     cpSync(join(root, "dist"), join(dir, "dist"), { recursive: true });
     symlinkSync(join(root, "node_modules"), join(dir, "node_modules"));
     mkdirSync(join(dir, "sigs"));
-    cpSync(join(root, "signatures", "e2e-dns.ts"), join(dir, "sigs", "e2e-dns.ts"));
+    cpSync(join(TRACEE_E2E, "e2e-dns.ts"), join(dir, "sigs", "e2e-dns.ts"));
     const r = spawnSync(process.execPath, [join(dir, "dist", "engine", "cli", "main.js"), "replay", join(root, "examples", "dns-lo.pcap"), "--signatures", join(dir, "sigs")], { encoding: "utf8" });
     // (the sandbox process reads its files as root, then becomes nobody: sandbox/supervisor.ts)
     assert.equal(r.status, 0, r.stderr);

@@ -1,5 +1,6 @@
 // Webhook body formats on real findings: the TCP scan finding of the nDPI
-// synscan capture, and e2eDNS on a recorded dig session (dnsmasq + tcpdump).
+// synscan capture, and e2eDNS (examples/tracee-e2e) on a recorded dig session
+// (dnsmasq + tcpdump).
 
 import assert from "node:assert/strict";
 import { copyFileSync, mkdtempSync, rmSync, writeFileSync } from "node:fs";
@@ -9,7 +10,7 @@ import { after, before, test } from "node:test";
 import { ecsBulkBody, falcoPayload, falcoPriority, parseFinding, requestBodies, rfc3339Nano, severityOf, splunkBody, traceeBody } from "../engine/outputs/formats";
 import { missingTools, recordDnsSession } from "../tools/lab/dnslab";
 import { SHIPPED } from "./lib/hostile";
-import { CORPUS, EXAMPLES, netsig } from "./lib/run";
+import { CORPUS, EXAMPLES, netsig, TRACEE_E2E } from "./lib/run";
 
 const missing = missingTools();
 const skipDns = missing.length && !process.env.CI ? `needs ${missing.join(", ")}` : false;
@@ -19,10 +20,11 @@ let dns = "";
 let ruleLine = "";
 const dirs: string[] = [];
 
-function findingLines(capture: string, sig: string): string[] {
+/** `sig` from `from` (default the shipped folder) alone over `capture` */
+function findingLines(capture: string, sig: string, from = SHIPPED): string[] {
   const d = mkdtempSync(join(tmpdir(), "netsig-fmt-"));
   dirs.push(d);
-  copyFileSync(join(SHIPPED, sig), join(d, sig));
+  copyFileSync(join(from, sig), join(d, sig));
   const r = netsig(["replay", capture, "--signatures", d, "--quiet"]);
   assert.equal(r.code, 0, r.stderr);
   return r.stdout.trim().split("\n").filter(Boolean);
@@ -52,7 +54,7 @@ before(async () => {
   if (!skipDns) {
     const q = (t: string) => ["uol.com.br", t];
     const cap = (await recordDnsSession({ queries: [q("MX"), q("NS"), q("SOA"), q("TXT")] })).path;
-    dns = findingLines(cap, "e2e-dns.ts")[0];
+    dns = findingLines(cap, "e2e-dns.ts", TRACEE_E2E)[0];
   }
 }, { timeout: 60_000 });
 

@@ -1,18 +1,18 @@
 // Test helpers for hostile signatures: a signatures folder with Tracee's
-// e2eDNS port beside the files under test, a replay of a recorded capture
+// e2eDNS port (examples/tracee-e2e) beside the files under test, a replay of a recorded capture
 // through the real CLI, and the findings it printed.
 
 import { copyFileSync, mkdtempSync, rmSync, writeFileSync } from "node:fs";
 import { tmpdir } from "node:os";
 import { join } from "node:path";
-import { netsig } from "./run";
+import { netsig, TRACEE_E2E } from "./run";
 
 export const SHIPPED = join(__dirname, "..", "..", "..", "signatures");
 
 /** a signatures folder with the e2eDNS port and the given extra files */
 export function folder(extra: Record<string, string> = {}): string {
   const d = mkdtempSync(join(tmpdir(), "netsig-sigs-"));
-  copyFileSync(join(SHIPPED, "e2e-dns.ts"), join(d, "e2e-dns.ts"));
+  copyFileSync(join(TRACEE_E2E, "e2e-dns.ts"), join(d, "e2e-dns.ts"));
   for (const [name, text] of Object.entries(extra)) writeFileSync(join(d, name), text);
   return d;
 }

@@ -46,6 +46,8 @@ export function netsig(args: string[], input?: Buffer, env?: Record<string, stri
 
 export const CORPUS = join(__dirname, "..", "..", "..", "..", "shared", "corpus");
 export const EXAMPLES = join(__dirname, "..", "..", "..", "examples");
+/** the ports of Tracee's e2e network signatures: examples for authors, not in the shipped folder */
+export const TRACEE_E2E = join(EXAMPLES, "tracee-e2e");
 
 /** every capture of the corpus (read in place) and of examples/ */
 export function allCaptures(): string[] {
