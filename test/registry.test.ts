@@ -10,7 +10,7 @@ import { test } from "node:test";
 import { readCapture } from "../engine/capture/reader";
 import { Decoder } from "../engine/decode/decoder";
 import type { DnsMessage } from "../engine/decode/dnstypes";
-import { ALL_EVENTS, EventBuilder } from "../engine/events/build";
+import { ALL_EVENTS, declaredArgs, eventArgs, EventBuilder } from "../engine/events/build";
 import { EventFilter, parseEventNames } from "../engine/events/filter";
 import { eventJSON, EventJSONWriter } from "../engine/events/json";
 import { VALUE_WRITERS } from "../engine/events/jsonbytes";
@@ -165,6 +165,8 @@ test("on every corpus packet, the events built, written and read lazily are what
           assert.equal(shapeProblem(ev.args[i].value, a.shape, `${at} args.${a.name}`), null);
           assert.deepEqual(a.value(p, m), ev.args[i].value, `${at} args.${a.name}`);
         });
+        // the builder's own case for the type makes what the declaration's args make
+        assert.deepEqual(eventArgs(kind, p, m), declaredArgs(kind, p, m), at);
         // the rules' lazy event reads the declared args
         const lazy = lazies[kind];
         lazy.reset(p, m, p.timestampNumber());
