@@ -319,7 +319,7 @@ test("run --listen: a port in use, a bad address or --log-format are one-line er
 });
 
 test("log: a registered secret is redacted in text and JSON lines and in fields", () => {
-  const mod = join(__dirname, "..", "engine", "cli", "log.js");
+  const mod = join(__dirname, "..", "engine", "app", "log.js");
   const script = `const l = require(${JSON.stringify(mod)});
 l.addSecret("s3cr3t-value");
 l.log("netsig: text line with s3cr3t-value", "warn");

@@ -52,7 +52,7 @@ test("npm pack carries what users need; installed into a new project, npx netsig
     const files = info.files.map((f) => f.path);
     const has = (p: string) => assert.ok(files.includes(p), `${p} is in the package`);
     for (const p of ["LICENSE", "NOTICE", "README.md", "package.json", "dist/engine/cli/main.js",
-      "dist/engine/sdk/index.d.ts", "dist/engine/sdk/helpers.d.ts", "dist/engine/events/types.d.ts",
+      "dist/engine/sdk/index.d.ts", "dist/engine/sdk/helpers.d.ts", "dist/engine/types/events.d.ts",
       "dist/engine/sandbox/realm-bundle.json", "dist/engine/rules/compile/schema-validators.js", "dist/engine/rules/compile/schema.json",
       "signatures/dns-rebinding.ts", "rules/dns-rebinding.yaml", "rules/lists.yaml", "rules/sigma/dns_query_wpad.yml",
       "native/build.js", "native/pktstats/binding.gyp", "native/pktstats/pktstats.c", "examples/dns-lo.pcap",

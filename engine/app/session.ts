@@ -4,7 +4,7 @@
 
 import type { EventFilter } from "../events/filter";
 import { EventPipeline, type EventConsumer } from "../events/pipeline";
-import { Ev } from "../types/events";
+import { DNS_EVENTS } from "../events/registry";
 import type { SignatureEngine } from "../detect/engine";
 import type { RotatingFile } from "../outputs/rotating";
 import { fileOutputFrom, type FileOutputValues } from "./file-output";
@@ -12,7 +12,6 @@ import { eventOutput } from "./event-output";
 import { FindingsOutput, startSignatures, type SignatureSet, type Watchers } from "./detection";
 import { webhooksFrom, type Webhooks } from "./webhook-options";
 
-const DNS_EVENTS = (1 << Ev.DNS) | (1 << Ev.DNSRequest) | (1 << Ev.DNSResponse);
 
 export interface SessionOptions {
   mask: number;

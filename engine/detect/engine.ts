@@ -19,9 +19,9 @@ import { mapStack } from "../sandbox/sourcemap";
 import type { FromWorker, ToWorker, WorkerInit, WorkerSignature } from "../sandbox/worker";
 import { lookupUser, ProcessChannel, type SandboxChannel } from "../sandbox/channel";
 import type { SignatureMetadata } from "../sdk/index";
-import { Layer, type Packet } from "../decode/packet";
+import type { Packet } from "../decode/packet";
 import { BatchPacker } from "../wire/compact";
-import { Ev } from "../types/events";
+import { EVENT_COUNT, kindsOf } from "../events/registry";
 import { UsageError } from "../types/errors";
 import { HostRules } from "../rules/run/backend";
 import { compileRules } from "../rules/run/runtime";
@@ -57,19 +57,6 @@ export interface EngineOptions {
 
 interface Pending { id: number; msg: ToWorker; resolve: (r: string) => void }
 
-function kindsOf(p: Packet): number {
-  let k = p.ipVersion === 4 ? 1 << Ev.IPv4 : p.ipVersion === 6 ? 1 << Ev.IPv6 : 0;
-  switch (p.last) {
-    case Layer.TCP: k |= 1 << Ev.TCP; break;
-    case Layer.UDP: k |= 1 << Ev.UDP; break;
-    case Layer.ICMPv4: k |= 1 << Ev.ICMP; break;
-    case Layer.ICMPv6: k |= 1 << Ev.ICMPv6; break;
-    default: break;
-  }
-  if (p.dns !== null) k |= (1 << Ev.DNS) | (1 << Ev.DNSRequest) | (1 << Ev.DNSResponse);
-  return k;
-}
-
 /** a transpiled CommonJS module as a function (unsandboxed runs only) */
 function moduleFunction(code: string): Parameters<Realm["register"]>[2] {
   return new Function("module", "exports", "require", code) as Parameters<Realm["register"]>[2];
@@ -88,7 +75,7 @@ export class SignatureEngine {
   /** packets sent to the sandbox, findings, errors: counters for the summary */
   readonly stats = { packetsSent: 0, findings: 0, errors: 0, restarts: 0, shed: 0, findingsDropped: 0 };
   /** events built for the signatures, per event type (Ev), counted in the realm per batch */
-  readonly events: number[] = [0, 0, 0, 0, 0, 0, 0, 0, 0];
+  readonly events: number[] = new Array<number>(EVENT_COUNT).fill(0);
   /** findings per signature id and severity (key "id\tseverity"), errors per signature id (metrics) */
   readonly findingsBy = new Map<string, number>();
   readonly errorsBy = new Map<string, number>();

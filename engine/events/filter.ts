@@ -9,8 +9,8 @@
 // matches any of them; `!=` none of them. A filter only applies to events of
 // its own type; the filters of one type must all hold.
 
-import { type Ev, EVENT_NAMES, type TraceeEvent } from "../types/events";
-import type { EventMask } from "./build";
+import type { Ev, TraceeEvent } from "../types/events";
+import { ALL_EVENTS, EVENT_NAMES, perKind, type EventMask } from "./registry";
 import { UsageError } from "../types/errors";
 
 function globToRegExp(glob: string): RegExp {
@@ -19,7 +19,7 @@ function globToRegExp(glob: string): RegExp {
 
 /** Parse --events: names or globs, comma-separated. Unknown names are errors. */
 export function parseEventNames(spec: string | undefined): EventMask {
-  if (spec === undefined || spec.trim() === "") return (1 << EVENT_NAMES.length) - 1;
+  if (spec === undefined || spec.trim() === "") return ALL_EVENTS;
   let mask = 0;
   for (const raw of spec.split(",")) {
     const name = raw.trim();
@@ -109,7 +109,7 @@ function holds(f: ArgFilter, v: unknown): boolean {
 }
 
 export class EventFilter {
-  private byKind: ArgFilter[][] = EVENT_NAMES.map(() => []);
+  private byKind: ArgFilter[][] = perKind(() => []);
   readonly empty: boolean;
 
   constructor(filters: string[]) {

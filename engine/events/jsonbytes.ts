@@ -10,10 +10,11 @@
 
 import { POD, type PodEnvelope } from "./envelope";
 import { goString } from "./gostring";
-import {
-  EVENT_NAMES, eventId, type Arg, type DnsQueryData, type DnsResponseData, type Ev, type PktMeta, type ProtoDNS,
-  type ProtoDNSResourceRecord, type ProtoICMP, type ProtoICMPv6, type ProtoIPv4, type ProtoIPv6, type ProtoTCP, type ProtoUDP,
-  type TraceeEvent,
+import { ARG_LAYOUT, EVENT_NAMES, eventId } from "./registry";
+import type {
+  Arg, DnsQueryData, DnsResponseData, Ev, PktMeta, ProtoDNS,
+  ProtoDNSResourceRecord, ProtoICMP, ProtoICMPv6, ProtoIPv4, ProtoIPv6, ProtoTCP, ProtoUDP,
+  TraceeEvent,
 } from "../types/events";
 
 const enc = (s: string): Uint8Array => new Uint8Array(Buffer.from(s, "latin1"));
@@ -310,7 +311,12 @@ function responses(w: ByteWriter, v: DnsResponseData[]): void {
 }
 
 type ValueWriter = (w: ByteWriter, v: never) => void;
-const VALUE_WRITERS: Record<string, ValueWriter> = {
+/**
+ * The writers of the arg types that are objects, by Tracee type string (an
+ * arg type without one is written by the fallback: a new event type's args
+ * are written right before they are written fast)
+ */
+export const VALUE_WRITERS: Readonly<Record<string, ValueWriter>> = {
   "trace.ProtoIPv4": ipv4,
   "trace.ProtoIPv6": ipv6,
   "trace.ProtoTCP": tcp,
@@ -333,19 +339,6 @@ function argValue(w: ByteWriter, a: Arg, fallback: (v: unknown) => string): void
   w.room(lit.length * 3);
   w.pos += w.buf.write(lit, w.pos, "utf8");
 }
-
-/** the (name, type) of each arg, in order, of every event type netsig builds */
-const ARG_LAYOUT: [string, string][][] = [
-  [["src", "const char*"], ["dst", "const char*"], ["proto_ipv4", "trace.ProtoIPv4"]],
-  [["src", "const char*"], ["dst", "const char*"], ["proto_ipv6", "trace.ProtoIPv6"]],
-  [["src", "const char*"], ["dst", "const char*"], ["proto_tcp", "trace.ProtoTCP"]],
-  [["src", "const char*"], ["dst", "const char*"], ["proto_udp", "trace.ProtoUDP"]],
-  [["src", "const char*"], ["dst", "const char*"], ["proto_icmp", "trace.ProtoICMP"]],
-  [["src", "const char*"], ["dst", "const char*"], ["proto_icmpv6", "trace.ProtoICMPv6"]],
-  [["src", "const char*"], ["dst", "const char*"], ["src_port", "u16"], ["dst_port", "u16"], ["proto_dns", "trace.ProtoDNS"]],
-  [["metadata", "trace.PktMeta"], ["dns_questions", "[]trace.DnsQueryData"]],
-  [["metadata", "trace.PktMeta"], ["dns_response", "[]trace.DnsResponseData"]],
-];
 
 const argHead = (name: string, type: string) => '{"name":' + goString(name) + ',"type":' + goString(type) + ',"value":';
 

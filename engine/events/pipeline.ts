@@ -7,14 +7,15 @@ import { Decoder } from "../decode/decoder";
 import type { Packet } from "../decode/packet";
 import { EventBuilder, type EventMask } from "./build";
 import type { EventFilter } from "./filter";
-import { EVENT_NAMES, type Ev, type TraceeEvent } from "../types/events";
+import type { Ev, TraceeEvent } from "../types/events";
+import { perKind } from "./registry";
 
 export type EventConsumer = (ev: TraceeEvent, kind: Ev, p: Packet) => void;
 
 export class EventPipeline {
   readonly decoder = new Decoder();
   readonly builder: EventBuilder;
-  readonly eventCounts: number[] = EVENT_NAMES.map(() => 0);
+  readonly eventCounts: number[] = perKind(() => 0);
   private readonly sink: EventConsumer;
 
   constructor(mask: EventMask, hostName: string, consumer: EventConsumer, filter?: EventFilter) {

@@ -14,7 +14,8 @@ import type { Packet } from "../decode/packet";
 import { EventBuilder } from "../events/build";
 import { envelopeFromTransport, POD, setPodEnvelope } from "../events/envelope";
 import { timestampString } from "../decode/timestamp";
-import { EVENT_NAMES, type DnsResponseData, type Ev, type ProtoDNS, type ProtoDNSResourceRecord, type TraceeEvent } from "../types/events";
+import type { DnsResponseData, Ev, ProtoDNS, ProtoDNSResourceRecord, TraceeEvent } from "../types/events";
+import { ALL_EVENTS, EVENT_COUNT, EVENT_NAMES, kindOfName, perKind } from "../events/registry";
 import * as helpers from "../sdk/helpers";
 import type { EventSelector, Finding, Signature, SignatureContext, SignatureMetadata, Signal } from "../sdk/index";
 import { attempt, deliverKind, deliverMixed, messageOf, notAModule, safeJSON, stackOf, type DeliveryCursor } from "./guard";
@@ -133,8 +134,8 @@ export function selectorMask(selectors: EventSelector[]): number {
     if (source !== "tracee" && source !== "netsig") {
       throw new Error(`selector source "${s?.source}" is not served (use "tracee" or "netsig")`);
     }
-    if (s.name === "*") { mask = (1 << EVENT_NAMES.length) - 1; continue; }
-    const i = EVENT_NAMES.indexOf(s.name as (typeof EVENT_NAMES)[number]);
+    if (s.name === "*") { mask = ALL_EVENTS; continue; }
+    const i = typeof s.name === "string" ? kindOfName(s.name) : -1;
     if (i < 0) throw new Error(`selected event "${s.name}" is not a netsig event (${EVENT_NAMES.join(", ")} or "*")`);
     mask |= 1 << i;
   }
@@ -161,8 +162,8 @@ export class Realm implements DeliveryCursor {
   // (they start small and grow in the first chunk: every test that runs a realm runs grow())
   private kinds = new Int32Array(16);
   /** per event type: the chunk's events of that type (their places in `events`), and how many */
-  private readonly byKind: Int32Array[] = [0, 1, 2, 3, 4, 5, 6, 7, 8].map(() => new Int32Array(16));
-  private readonly kindN = new Int32Array(9);
+  private readonly byKind: Int32Array[] = perKind(() => new Int32Array(16));
+  private readonly kindN = new Int32Array(EVENT_COUNT);
   /** the place in `events` of the event being delivered */
   delivering = 0;
   /** per event: its packet's place in the chunk */
@@ -176,7 +177,7 @@ export class Realm implements DeliveryCursor {
   private nPackets = 0;
   /** the last packet restored (findings of onSignal, or of an event no longer held, follow it) */
   private lastSeq = -1;
-  private readonly counts = new Float64Array(9);
+  private readonly counts = new Float64Array(EVENT_COUNT);
   private cursorSig = 0;
   /** (DeliveryCursor: realm/guard.ts delivers) */
   cursorEvent = 0;
@@ -268,7 +269,7 @@ export class Realm implements DeliveryCursor {
     let copy = 0;
     const active = this.sigs.filter((s) => !s.disabled);
     for (const s of active) { s.nextCopyKinds = 0; m |= s.mask; }
-    for (let k = 0; k < EVENT_NAMES.length; k++) {
+    for (let k = 0; k < EVENT_COUNT; k++) {
       const bit = 1 << k;
       const files = active.filter((s) => !s.rule && s.mask & bit);
       const instances = files.length + (active.some((s) => s.rule && s.mask & bit) ? 1 : 0);
@@ -319,7 +320,7 @@ export class Realm implements DeliveryCursor {
     const bigger = (a: Int32Array) => { const b = new Int32Array(n); b.set(a); return b; };
     this.kinds = bigger(this.kinds);
     this.packetOf = bigger(this.packetOf);
-    for (let k = 0; k < 9; k++) this.byKind[k] = bigger(this.byKind[k]);
+    for (let k = 0; k < EVENT_COUNT; k++) this.byKind[k] = bigger(this.byKind[k]);
   }
 
   /** build the next chunk's events; false at the end of the batch */

@@ -86,7 +86,13 @@ export interface DnsQueryData { query: string; query_type: string; query_class: 
 export interface DnsAnswer { answer_type: string; ttl: number; answer: string }
 export interface DnsResponseData { query_data: DnsQueryData; dns_answer: DnsAnswer[] | null }
 
-/** The nine network events, in Tracee's ID order (NetPacketIPv4 = 2000 ...). */
+/**
+ * The event types netsig emits, in Tracee's ID order: each one's name, and
+ * its number (its place here, and its bit in an event mask). Everything else
+ * about an event type (Tracee's ID, its args, what yields it) is its
+ * declaration in engine/events/registry.ts, and every table keyed by event
+ * type is derived from those.
+ */
 export const EVENT_NAMES = [
   "net_packet_ipv4",
   "net_packet_ipv6",
@@ -100,6 +106,7 @@ export const EVENT_NAMES = [
 ] as const;
 export type EventName = (typeof EVENT_NAMES)[number];
 
+/** the number of each event type (the place of its name in EVENT_NAMES) */
 export const enum Ev {
   IPv4 = 0,
   IPv6,
@@ -112,7 +119,5 @@ export const enum Ev {
   DNSResponse,
 }
 
-/** Tracee's event IDs: `NetPacketIPv4 ID = iota + 2000` in pkg/events/core.go (2023 and later). */
-export function eventId(ev: Ev): string {
-  return String(2000 + ev);
-}
+/** what a field path may reach in a value: "s" string, "n" number, "b" boolean, [T] array of T, {..} object, "any" unchecked */
+export type Shape = "s" | "n" | "b" | "any" | Shape[] | { [k: string]: Shape };

@@ -8,7 +8,7 @@
 // on first use.
 
 import Ajv2020, { type ErrorObject, type SchemaObject, type ValidateFunction } from "ajv/dist/2020";
-import { EVENT_NAMES, type EventName } from "../../types/events";
+import { EVENT_NAMES, type EventName } from "../registry";
 import envelope from "./net_packet_envelope.schema.json";
 import dns from "./net_packet_dns.schema.json";
 import dnsRequest from "./net_packet_dns_request.schema.json";
@@ -23,18 +23,22 @@ import udp from "./net_packet_udp.schema.json";
 /** the shared envelope schema ($id "net_packet_envelope.schema.json") */
 export const ENVELOPE_SCHEMA: SchemaObject = envelope;
 
-/** each event type's schema ($id "<name>.schema.json") */
-export const EVENT_SCHEMAS: Readonly<Record<EventName, SchemaObject>> = {
-  net_packet_ipv4: ipv4,
-  net_packet_ipv6: ipv6,
-  net_packet_tcp: tcp,
-  net_packet_udp: udp,
-  net_packet_icmp: icmp,
-  net_packet_icmpv6: icmpv6,
-  net_packet_dns: dns,
-  net_packet_dns_request: dnsRequest,
-  net_packet_dns_response: dnsResponse,
-};
+/** every event schema file (each event type's: its $id is "<name>.schema.json") */
+const FILES: readonly SchemaObject[] = [ipv4, ipv6, tcp, udp, icmp, icmpv6, dns, dnsRequest, dnsResponse];
+
+/** each event type's schema, by its declaration's name (events/registry.ts): one file each, no file left over */
+export const EVENT_SCHEMAS: Readonly<Record<EventName, SchemaObject>> = (() => {
+  const byId = new Map(FILES.map((f) => [f.$id as string, f]));
+  const out = {} as Record<EventName, SchemaObject>;
+  for (const name of EVENT_NAMES) {
+    const s = byId.get(`${name}.schema.json`);
+    if (s === undefined) throw new Error(`events/schemas: no ${name}.schema.json for the declared event ${name}`);
+    out[name] = s;
+    byId.delete(`${name}.schema.json`);
+  }
+  if (byId.size > 0) throw new Error(`events/schemas: ${[...byId.keys()].join(", ")} declare no event type (events/registry.ts)`);
+  return out;
+})();
 
 interface Compiled {
   events: Map<string, ValidateFunction>;

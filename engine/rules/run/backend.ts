@@ -10,6 +10,7 @@
 import type { Packet } from "../../decode/packet";
 import type { DnsMessage } from "../../decode/dnstypes";
 import type { Ev, TraceeEvent } from "../../types/events";
+import { EVENT_COUNT, perKind } from "../../events/registry";
 import type { Finding, Signature, SignatureMetadata } from "../../sdk/index";
 import type { RealmResult } from "../../types/results";
 import { selectorMask, signatureContext } from "../../realm/realm";
@@ -24,14 +25,14 @@ import { LazyEvent } from "./lazy";
 interface Entry { index: number; file: string; sig: Signature; meta: SignatureMetadata; mask: number; cond: SharedCondition | null }
 
 function fresh(): RealmResult {
-  return { findings: [], errors: [], logs: [], done: true, events: [0, 0, 0, 0, 0, 0, 0, 0, 0] };
+  return { findings: [], errors: [], logs: [], done: true, events: perKind(() => 0) };
 }
 
 export class HostRules implements EventVisitor {
   /** the event types some rule selects */
   mask = 0;
   private entries: Entry[] = [];
-  private readonly byKind: Entry[][] = [[], [], [], [], [], [], [], [], []];
+  private readonly byKind: Entry[][] = perKind(() => []);
   private readonly lazy: LazyEvent[];
   private out: RealmResult = fresh();
   /** the packet being handled (its number) and the event being delivered */
@@ -42,7 +43,7 @@ export class HostRules implements EventVisitor {
   held = 0;
 
   constructor(hostName: string) {
-    this.lazy = [0, 1, 2, 3, 4, 5, 6, 7, 8].map((k) => new LazyEvent(k as Ev, hostName));
+    this.lazy = perKind((k) => new LazyEvent(k, hostName));
   }
 
   /**
@@ -98,7 +99,7 @@ export class HostRules implements EventVisitor {
     let m = 0;
     for (const e of this.entries) {
       m |= e.mask;
-      for (let k = 0; k < 9; k++) if (e.mask & (1 << k)) this.byKind[k].push(e);
+      for (let k = 0; k < EVENT_COUNT; k++) if (e.mask & (1 << k)) this.byKind[k].push(e);
     }
     this.mask = m;
   }

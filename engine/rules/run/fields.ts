@@ -11,7 +11,8 @@
 // the strings the DNS fields derive.
 
 import type { FieldIR } from "../../types/rule-ir";
-import { Ev, type EventName } from "../../types/events";
+import { Ev } from "../../types/events";
+import { DNS_EVENTS as DNS_MASK, type EventName } from "../../events/registry";
 import { ARG_SHAPES, DNS_EVENTS, shapeName, TOP_SHAPES, VIRTUAL_FIELDS, type Shape } from "./shapes";
 import { suggest } from "./suggest";
 import { registeredDomain } from "../../sdk/helpers";
@@ -270,7 +271,7 @@ function endpointScan(s: Scan, code: V, resp: boolean, srcIp: unknown, dstIp: un
 function lazyScan(ev: LazyEvent, code: V, s: Scan): void {
   // a rule may select DNS and other events together (events: ["*"]): the DNS
   // fields of a non-DNS event have no value, as a built event's (no proto_dns)
-  if (ev.kind < Ev.DNS || ev.m === null) return;
+  if ((DNS_MASK & (1 << ev.kind)) === 0 || ev.m === null) return;
   const p = ev.p;
   const m = ev.m;
   const resp = m.flags >>> 15 === 1;

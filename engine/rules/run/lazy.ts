@@ -9,23 +9,11 @@
 
 import type { Packet } from "../../decode/packet";
 import type { DnsMessage } from "../../decode/dnstypes";
-import { buildEvent, protoDNS, protoICMP, protoICMPv6, protoIPv4, protoIPv6, protoTCP, protoUDP, pktMeta, queryData, responseData } from "../../events/build";
-import { Ev, EVENT_NAMES, type TraceeEvent } from "../../types/events";
+import { buildEvent } from "../../events/build";
+import { EVENTS, type ArgDecl } from "../../events/registry";
+import type { Ev, TraceeEvent } from "../../types/events";
 import { ipProtocolName } from "../../events/vocab";
 import { registeredDomain } from "../../sdk/helpers";
-
-/** the args of each event type, by name, in Tracee's order */
-const ARG_NAMES: readonly (readonly string[])[] = [
-  ["src", "dst", "proto_ipv4"],
-  ["src", "dst", "proto_ipv6"],
-  ["src", "dst", "proto_tcp"],
-  ["src", "dst", "proto_udp"],
-  ["src", "dst", "proto_icmp"],
-  ["src", "dst", "proto_icmpv6"],
-  ["src", "dst", "src_port", "dst_port", "proto_dns"],
-  ["metadata", "dns_questions"],
-  ["metadata", "dns_response"],
-];
 
 /** numbers each event a LazyEvent stands for (rules shared by several rules remember their answer per event: matchers.ts) */
 let serials = 0;
@@ -41,16 +29,20 @@ export class LazyEvent {
   /** the packet (valid while it is handled) and, for DNS events, the message */
   p: Packet = null as unknown as Packet;
   m: DnsMessage | null = null;
+  /** its args' names and declarations (events/registry.ts), in Tracee's order */
   private readonly names: readonly string[];
-  // what was made of it so far
-  private obj: unknown = undefined;
-  private list: unknown = undefined;
+  private readonly args: readonly ArgDecl[];
+  // what was made of it so far: a bit per arg made, and the values
+  private made = 0;
+  private readonly vals: unknown[];
   private full: TraceeEvent | null = null;
   private parent: string | undefined = undefined;
 
   constructor(readonly kind: Ev, private readonly hostName: string) {
-    this.eventName = EVENT_NAMES[kind];
-    this.names = ARG_NAMES[kind];
+    this.eventName = EVENTS[kind].name;
+    this.args = EVENTS[kind].args;
+    this.names = this.args.map((a) => a.name);
+    this.vals = this.args.map(() => undefined);
   }
 
   /** point it at the next packet (and DNS message) */
@@ -60,8 +52,7 @@ export class LazyEvent {
     this.timestamp = ts;
     this.serial = ++serials;
     this.vhave = 0;
-    this.obj = undefined;
-    this.list = undefined;
+    this.made = 0;
     this.full = null;
     this.parent = undefined;
   }
@@ -72,24 +63,15 @@ export class LazyEvent {
     return this.parent;
   }
 
-  /** the value of the arg with this name (undefined when the event has none) */
+  /** the value of the arg with this name (undefined when the event has none), made once */
   arg(name: string): unknown {
-    const p = this.p;
-    switch (name) {
-      case "src": return this.kind <= Ev.DNS ? p.srcIP : undefined;
-      case "dst": return this.kind <= Ev.DNS ? p.dstIP : undefined;
-      case "src_port": return this.kind === Ev.DNS ? p.srcPort : undefined;
-      case "dst_port": return this.kind === Ev.DNS ? p.dstPort : undefined;
-      default: break;
+    const i = this.names.indexOf(name);
+    if (i < 0) return undefined;
+    if ((this.made & (1 << i)) === 0) {
+      this.vals[i] = this.args[i].value(this.p, this.m);
+      this.made |= 1 << i;
     }
-    if (this.names.indexOf(name) < 0) return undefined;
-    // one object arg (proto_*, metadata) and one list arg (dns_questions, dns_response) at most
-    if (name === "dns_questions" || name === "dns_response") {
-      if (this.list === undefined) this.list = name === "dns_questions" ? queryData(this.m as DnsMessage) : responseData(this.m as DnsMessage);
-      return this.list;
-    }
-    if (this.obj === undefined) this.obj = this.object(name);
-    return this.obj;
+    return this.vals[i];
   }
 
   /**
@@ -97,7 +79,8 @@ export class LazyEvent {
    * the IP and TCP headers, the one value, without making the arg's object
    */
   argKey(name: string, key: string): unknown {
-    if (this.obj === undefined && this.names.indexOf(name) >= 0) {
+    const i = this.names.indexOf(name);
+    if (i >= 0 && (this.made & (1 << i)) === 0) {
       const p = this.p;
       switch (name) {
         case "metadata":
@@ -142,21 +125,6 @@ export class LazyEvent {
     }
     const v = this.arg(name);
     return v !== null && typeof v === "object" ? (v as Record<string, unknown>)[key] : undefined;
-  }
-
-  private object(name: string): unknown {
-    const p = this.p;
-    switch (name) {
-      case "proto_ipv4": return protoIPv4(p);
-      case "proto_ipv6": return protoIPv6(p);
-      case "proto_tcp": return protoTCP(p);
-      case "proto_udp": return protoUDP(p);
-      case "proto_icmp": return protoICMP(p);
-      case "proto_icmpv6": return protoICMPv6(p);
-      case "proto_dns": return protoDNS(this.m as DnsMessage);
-      case "metadata": return pktMeta(p);
-      default: return undefined;
-    }
   }
 
   /** an envelope field (timestamp, hostName, processName, ...) */
