@@ -1,8 +1,9 @@
 // Capture-file stage: pcap / pcapng parsing, streaming, damage handling.
 //
-// The corpus (../shared/corpus, or $NETSIG_CORPUS) is read in place and
-// compared packet by packet with tshark when tshark is installed. Damaged and
-// synthetic files are built in memory or in os.tmpdir(), never in the project.
+// The corpus (test/corpus, plus the captures only the full corpus beside the
+// repository has: lib/corpus.ts) is read in place and compared packet by
+// packet with tshark when tshark is installed. Damaged and synthetic files are
+// built in memory or in os.tmpdir(), never in the project.
 
 import { test } from "node:test";
 import assert from "node:assert/strict";
@@ -13,15 +14,13 @@ import { spawn, spawnSync } from "node:child_process";
 import { PassThrough, Readable } from "node:stream";
 import { parseCaptureBuffer, readCapture, readCaptureStream } from "../engine/capture/reader";
 import { CaptureError, type PacketRecord, type ReadSummary } from "../engine/capture/types";
+import { CORPUS, corpusCapturesSorted, corpusFile, corpusManifest, haveOutsideCorpus, needsOutside, OUTSIDE_CORPUS } from "./lib/corpus";
 
 const ROOT = path.resolve(__dirname, "..", "..");
-const CORPUS = process.env.NETSIG_CORPUS ?? path.resolve(ROOT, "..", "shared", "corpus");
-const HAVE_CORPUS = fs.existsSync(path.join(CORPUS, "MANIFEST.md"));
 const HAVE_TSHARK = spawnSync("tshark", ["-v"], { stdio: "ignore" }).status === 0;
-const NO_CORPUS = HAVE_CORPUS ? false : `corpus not found at ${CORPUS}`;
-const NO_TSHARK = !HAVE_CORPUS ? NO_CORPUS : HAVE_TSHARK ? false : "tshark not installed";
+const NO_TSHARK = HAVE_TSHARK ? false : "tshark not installed";
 
-const corpus = (rel: string) => path.join(CORPUS, rel);
+const corpus = (rel: string) => corpusFile(rel);
 
 // ---------------------------------------------------------------- helpers
 
@@ -96,15 +95,17 @@ function rng(seed: number): () => number {
   };
 }
 
+/** <source>/<file> of every capture file in the corpus folders (test/corpus, then those only beside the repository), sorted */
 function corpusCaptures(): string[] {
-  if (!HAVE_CORPUS) return [];
-  const out: string[] = [];
-  for (const d of fs.readdirSync(CORPUS).sort()) {
-    const dir = path.join(CORPUS, d);
-    if (!fs.statSync(dir).isDirectory()) continue;
-    for (const f of fs.readdirSync(dir).sort()) if (/\.pcap(ng)?$/.test(f)) out.push(`${d}/${f}`);
+  const out = new Set<string>();
+  for (const root of haveOutsideCorpus() ? [CORPUS, OUTSIDE_CORPUS] : [CORPUS]) {
+    for (const d of fs.readdirSync(root).sort()) {
+      const dir = path.join(root, d);
+      if (!fs.statSync(dir).isDirectory()) continue;
+      for (const f of fs.readdirSync(dir)) if (/\.pcap(ng)?$/.test(f)) out.add(`${d}/${f}`);
+    }
   }
-  return out;
+  return [...out].sort();
 }
 
 // ------------------------------------------------------------ tshark oracle
@@ -355,12 +356,11 @@ function tmpFile(name: string): string {
   return path.join(os.tmpdir(), `netsig-capture-test-${process.pid}-${name}`);
 }
 
-test("corpus: packet counts and link types match the manifest; offsets are increasing", { skip: NO_CORPUS }, async () => {
-  const manifest = JSON.parse(fs.readFileSync(corpus("manifest.json"), "utf8")) as {
-    captures: { path: string; packets: number; linktype: string }[];
-  };
-  assert.equal(manifest.captures.length, CAPTURES.length, "every manifest capture is globbed");
-  for (const c of manifest.captures) {
+test("corpus: packet counts and link types match the manifest; offsets are increasing", async () => {
+  const captures = corpusCapturesSorted().map((c) => c.entry);
+  assert.ok(corpusManifest().captures.length > 0, "test/corpus/manifest.json lists the captures");
+  assert.deepEqual(captures.map((c) => c.path), CAPTURES, "every manifest capture is globbed, and every globbed capture is in a manifest");
+  for (const c of captures) {
     const { pkts, sum } = await collect(corpus(c.path));
     assert.equal(sum.error, undefined, c.path);
     assert.equal(sum.packets, c.packets, `${c.path}: packets`);
@@ -374,7 +374,7 @@ test("corpus: packet counts and link types match the manifest; offsets are incre
 
 // ------------------------------------------------------- specific files
 
-test("big-endian pcap: tcpdump/pptp.pcap", { skip: NO_CORPUS }, async () => {
+test("big-endian pcap: tcpdump/pptp.pcap", async () => {
   const f = corpus("tcpdump/pptp.pcap");
   assert.equal(fs.readFileSync(f).readUInt32BE(0), 0xa1b2c3d4, "written big-endian");
   const { pkts, sum } = await collect(f);
@@ -387,7 +387,7 @@ test("big-endian pcap: tcpdump/pptp.pcap", { skip: NO_CORPUS }, async () => {
   assert.ok(pkts.every((p) => p.linkType === 1 && p.iface === ""));
 });
 
-test("nanosecond pcap: tcpdump/tcp-handshake-nano.pcap against tcpdump's -tttt --nano output", { skip: NO_CORPUS }, async () => {
+test("nanosecond pcap: tcpdump/tcp-handshake-nano.pcap against tcpdump's -tttt --nano output", async () => {
   const want = fs
     .readFileSync(corpus("tcpdump/tcp-handshake-nano-tttt.out"), "utf8")
     .split("\n")
@@ -409,7 +409,7 @@ test("nanosecond pcap: tcpdump/tcp-handshake-nano.pcap against tcpdump's -tttt -
   );
 });
 
-test("pcapng with two interfaces of different if_tsresol: zeek/pcapng-multi-interface.pcapng", { skip: NO_CORPUS }, async () => {
+test("pcapng with two interfaces of different if_tsresol: zeek/pcapng-multi-interface.pcapng", async () => {
   const { pkts, sum } = await collect(corpus("zeek/pcapng-multi-interface.pcapng"));
   assert.equal(sum.format, "pcapng");
   assert.equal(sum.error, undefined);
@@ -448,7 +448,7 @@ function packetEnds(buf: Buffer, pkts: Pkt[]): number[] {
 }
 
 for (const name of ["be_test001", "be_test008", "be_test202"]) {
-  test(`pcapng-test-generator ${name}: block sequence oracle`, { skip: NO_CORPUS }, async () => {
+  test(`pcapng-test-generator ${name}: block sequence oracle`, async () => {
     const buf = fs.readFileSync(corpus(`pcapng-test-generator/${name}.pcapng`));
     const txt = fs.readFileSync(corpus(`pcapng-test-generator/${name}.txt`), "utf8");
     const seq = /Block sequence: (.*)/.exec(txt)![1].split(", ");
@@ -469,7 +469,7 @@ for (const name of ["be_test001", "be_test008", "be_test202"]) {
   });
 }
 
-test("be_test202: sections of both byte orders reset the interfaces; SPBs use interface 0", { skip: NO_CORPUS }, async () => {
+test("be_test202: sections of both byte orders reset the interfaces; SPBs use interface 0", async () => {
   const { pkts } = await collect(corpus("pcapng-test-generator/be_test202.pcapng"));
   assert.deepEqual(
     pkts.map((p) => [p.linkType, p.iface, p.caplen, p.origLen]),
@@ -487,7 +487,7 @@ test("be_test202: sections of both byte orders reset the interfaces; SPBs use in
   assert.equal(pkts[3].ts, "0.000000000", "an SPB carries no time stamp");
 });
 
-test("ndpi/tcp_scan.pcapng is a classic pcap: sniffed, not trusted by extension", { skip: NO_CORPUS }, async () => {
+test("ndpi/tcp_scan.pcapng is a classic pcap: sniffed, not trusted by extension", async () => {
   const { sum } = await collect(corpus("ndpi/tcp_scan.pcapng"));
   assert.equal(sum.format, "pcap");
   assert.equal(sum.packets, 30);
@@ -773,7 +773,7 @@ test("damage: unreadable paths are reported, not thrown", async () => {
   }
 });
 
-test("damage: truncation at every offset (pcap and multi-section pcapng)", { skip: NO_CORPUS }, async () => {
+test("damage: truncation at every offset (pcap and multi-section pcapng)", async () => {
   for (const rel of ["tcpdump/dns_udp.pcap", "tcpdump/pptp.pcap", "pcapng-test-generator/be_test202.pcapng", "zeek/pcapng-multi-interface.pcapng"]) {
     const full = fs.readFileSync(corpus(rel));
     const all = collectBuf(full).pkts;
@@ -801,10 +801,10 @@ test("damage: truncation at every offset (pcap and multi-section pcapng)", { ski
   }
 });
 
-test("damage: truncated and corrupted copies agree with tshark", { skip: NO_TSHARK }, async () => {
-  const r = rng(11);
-  const jobs: { buf: Buffer; what: string }[] = [];
-  for (const rel of ["tcpdump/dns_tcp.pcap", "tcpdump/pptp.pcap", "chrissanders-packets/dns_tcp.pcapng", "ndpi/nano.pcapng"]) {
+for (const [n, rel] of ["tcpdump/dns_tcp.pcap", "tcpdump/pptp.pcap", "chrissanders-packets/dns_tcp.pcapng", "ndpi/nano.pcapng"].entries()) {
+  test(`damage: truncated and corrupted copies of ${rel} agree with tshark`, { skip: NO_TSHARK || needsOutside(rel) }, async () => {
+    const r = rng(11 + n);
+    const jobs: { buf: Buffer; what: string }[] = [];
     const full = fs.readFileSync(corpus(rel));
     // cuts after the file header (cut inside it, tshark falls back to other
     // file formats) and not on a record boundary (that is a valid shorter file)
@@ -824,23 +824,23 @@ test("damage: truncated and corrupted copies agree with tshark", { skip: NO_TSHA
       b.writeUInt32LE(0x00100000, at + 8);
       jobs.push({ buf: b, what: `${rel} incl_len 1M at ${at}` });
     }
-  }
-  const outs = await Promise.all(jobs.map((j) => tshark(j.buf)));
-  jobs.forEach((j, i) => {
-    const t = outs[i];
-    const { pkts, sum } = collectBuf(j.buf);
-    assert.ok(tsharkDamaged(t), `${j.what}: tshark sees damage`);
-    assert.ok(sum.error instanceof CaptureError, `${j.what}: we see damage`);
-    const want = tsharkPackets(t);
-    assert.deepEqual(
-      pkts.map((p) => [p.ts, p.origLen, p.caplen]),
-      want.map((w) => [w.ts, w.origLen, w.caplen]),
-      j.what,
-    );
+    const outs = await Promise.all(jobs.map((j) => tshark(j.buf)));
+    jobs.forEach((j, i) => {
+      const t = outs[i];
+      const { pkts, sum } = collectBuf(j.buf);
+      assert.ok(tsharkDamaged(t), `${j.what}: tshark sees damage`);
+      assert.ok(sum.error instanceof CaptureError, `${j.what}: we see damage`);
+      const want = tsharkPackets(t);
+      assert.deepEqual(
+        pkts.map((p) => [p.ts, p.origLen, p.caplen]),
+        want.map((w) => [w.ts, w.origLen, w.caplen]),
+        j.what,
+      );
+    });
   });
-});
+}
 
-test("damage: random byte corruption never throws and never changes packets before the damage", { skip: NO_CORPUS }, () => {
+test("damage: random byte corruption never throws and never changes packets before the damage", () => {
   const r = rng(12345);
   const files = ["tcpdump/dns_udp.pcap", "tcpdump/pptp.pcap", "zeek/pcapng-multi-interface.pcapng", "pcapng-test-generator/be_test202.pcapng", "pcapng-test-generator/be_test008.pcapng", "tcpdump/tcp-handshake-nano.pcap"].map((rel) => fs.readFileSync(corpus(rel)));
   let errors = 0;
@@ -878,7 +878,7 @@ test("damage: random byte corruption never throws and never changes packets befo
   assert.ok(errors > 100, `corruption was detected sometimes (${errors})`);
 });
 
-test("damage: buffer, file and stream readers agree on damaged input (packets and error)", { skip: NO_CORPUS }, async () => {
+test("damage: buffer, file and stream readers agree on damaged input (packets and error)", async () => {
   const r = rng(4242);
   const files = ["tcpdump/dns_udp.pcap", "tcpdump/pptp.pcap", "zeek/pcapng-multi-interface.pcapng", "pcapng-test-generator/be_test202.pcapng", "tcpdump/tcp-handshake-nano.pcap", "ndpi/nano.pcapng"].map((rel) => fs.readFileSync(corpus(rel)));
   const f = tmpFile("fuzz.cap");
@@ -908,7 +908,7 @@ test("damage: buffer, file and stream readers agree on damaged input (packets an
 
 // ------------------------------------------------------- streaming
 
-test("streaming: chunk size 7 and random stream pieces give the same packets as one buffer", { skip: NO_CORPUS }, async () => {
+test("streaming: chunk size 7 and random stream pieces give the same packets as one buffer", async () => {
   const r = rng(99);
   for (const rel of ["tcpdump/pptp.pcap", "tcpdump/dns-badlabel.pcap", "zeek/pcapng-multi-interface.pcapng", "pcapng-test-generator/be_test202.pcapng", "ndpi/nano.pcapng", "tcpdump/tcp-handshake-nano.pcap"]) {
     const buf = fs.readFileSync(corpus(rel));
@@ -927,7 +927,7 @@ test("streaming: chunk size 7 and random stream pieces give the same packets as 
   }
 });
 
-test("streaming: truncated stream reports the same damage as a truncated buffer", { skip: NO_CORPUS }, async () => {
+test("streaming: truncated stream reports the same damage as a truncated buffer", async () => {
   const full = fs.readFileSync(corpus("pcapng-test-generator/be_test202.pcapng"));
   for (const cut of [0, 3, 27, 100, 1107, 1500, 2907]) {
     const b = full.subarray(0, cut);
@@ -990,7 +990,7 @@ test("streaming: a length field promising more than the file holds does not allo
   }
 });
 
-test("stdin: readCapture('-') in a child process", { skip: NO_CORPUS }, async () => {
+test("stdin: readCapture('-') in a child process", async () => {
   const reader = path.join(ROOT, "dist", "engine", "capture", "reader.js");
   const script = `
     const { readCapture } = require(${JSON.stringify(reader)});

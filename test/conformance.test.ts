@@ -1,5 +1,5 @@
 // Conformance to the specification: for each of the 47 example events of
-// Tracee's documentation (../shared/spec/tracee-net-events.jsonl) build the
+// Tracee's documentation (test/spec/tracee-net-events.jsonl) build the
 // packet bytes its args describe, decode them, and require the event netsig
 // emits to have exactly the example's args, its timestamp to the nanosecond,
 // and Tracee's newer (2023) envelope.

@@ -1,17 +1,17 @@
 // Seed corpus: the project's own captures and rules, the captures the tests
-// craft, and the permissively licensed captures of ../shared/corpus (read in
-// place, never copied; pcap-attack/ and the LGPL/unlicensed folders are not
-// used: see docs/fuzzing.md).
+// craft, and the BSD-3-Clause and MIT captures of test/corpus (read in place;
+// the LGPL nDPI folder and the unlicensed captures that may sit beside the
+// repository are not used: see docs/fuzzing.md).
 
 import { existsSync, readdirSync, readFileSync, statSync } from "node:fs";
 import { join, resolve } from "node:path";
+import { CORPUS } from "../lib/corpus";
 import * as craft from "../../tools/lib/craft";
 import { edgeCasePackets, ipv6ChainPackets, linkTypeCaptures, tcpDnsPackets } from "../lib/edgecases";
 import { packetLayout, pcapLayout, pcapngLayout } from "./mutate";
 
 export const ROOT = resolve(__dirname, "..", "..", "..");
-export const CORPUS = process.env.NETSIG_CORPUS ?? resolve(ROOT, "..", "shared", "corpus");
-/** BSD-3-Clause and MIT sources of the shared corpus (MANIFEST.md) */
+/** BSD-3-Clause and MIT sources of the corpus (test/corpus/manifest.json, NOTICE) */
 const PERMISSIVE = ["tcpdump", "suricata-verify", "zeek", "libpcap", "pcapng-test-generator"];
 /** records kept of each seed capture: small seeds keep executions fast */
 const MAX_RECORDS = 24;

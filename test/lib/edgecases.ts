@@ -1,4 +1,4 @@
-// Crafted packets for the differential test: the corners the shared corpus
+// Crafted packets for the differential test: the corners the corpus (test/corpus)
 // does not reach (odd label bytes, IPv4-mapped AAAA, TTLs with the top bit set,
 // every RDATA shape netsig prints, mDNS/LLMNR bits, EDNS extended RCODE, TCP
 // flags and options, ICMP types whose bytes 4-7 are not id/seq, IPv6

@@ -4,7 +4,7 @@
 // and the CLI run asynchronously with bounded parallelism.
 
 import { spawn } from "node:child_process";
-import { readdirSync, readFileSync } from "node:fs";
+import { readdirSync, } from "node:fs";
 import { hostname } from "node:os";
 import { join } from "node:path";
 import { parseCaptureBuffer, readCapture } from "../../engine/capture/reader";
@@ -12,15 +12,18 @@ import type { ReadSummary } from "../../engine/capture/types";
 import { ALL_EVENTS } from "../../engine/events/build";
 import { EventJSONWriter } from "../../engine/events/json";
 import { EventPipeline } from "../../engine/events/pipeline";
-import { CLI, CORPUS } from "./run";
+import { corpusCaptures } from "./corpus";
+import { CLI } from "./run";
 
 /** the project's bundled example captures (examples/*.pcap, *.pcapng) */
 export const EXAMPLES = join(__dirname, "..", "..", "..", "examples");
 
-/** every capture of the shared corpus (from its manifest), then the examples; absolute paths */
+/**
+ * every capture of the corpus (test/corpus/manifest.json, then the captures
+ * only the full corpus beside the repository has), then the examples; absolute paths
+ */
 export function captureFiles(): string[] {
-  const manifest = JSON.parse(readFileSync(join(CORPUS, "manifest.json"), "utf8")) as { captures: { path: string }[] };
-  const files = manifest.captures.map((c) => join(CORPUS, c.path));
+  const files = corpusCaptures().map((c) => c.file);
   let examples: string[] = [];
   try {
     examples = readdirSync(EXAMPLES).filter((f) => /\.pcap(ng)?$/.test(f)).sort().map((f) => join(EXAMPLES, f));

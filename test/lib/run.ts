@@ -1,13 +1,14 @@
 // Test helpers: run netsig's pipeline on packet bytes, or its CLI on a file.
 
 import { spawnSync } from "node:child_process";
-import { existsSync, readdirSync, statSync } from "node:fs";
+import { readdirSync } from "node:fs";
 import { join } from "node:path";
 import type { PacketRecord } from "../../engine/capture/types";
 import { ALL_EVENTS, type EventMask } from "../../engine/events/build";
 import { EventJSONWriter } from "../../engine/events/json";
 import { EventPipeline } from "../../engine/events/pipeline";
 import type { Ev, TraceeEvent } from "../../engine/types/events";
+import { corpusCapturesSorted } from "./corpus";
 
 export const HOST = "netsig-test";
 
@@ -44,22 +45,15 @@ export function netsig(args: string[], input?: Buffer, env?: Record<string, stri
   return { code: r.status ?? -1, stdout: r.stdout.toString("utf8"), stderr: r.stderr.toString("utf8") };
 }
 
-export const CORPUS = join(__dirname, "..", "..", "..", "..", "shared", "corpus");
+// the corpus (test/corpus, plus the captures only the full corpus beside the repository has) and Tracee's examples: lib/corpus.ts
+export { CORPUS, corpusFile, needsOutside, SPEC } from "./corpus";
 export const EXAMPLES = join(__dirname, "..", "..", "..", "examples");
 /** the ports of Tracee's e2e network signatures: examples for authors, not in the shipped folder */
 export const TRACEE_E2E = join(EXAMPLES, "tracee-e2e");
 
-/** every capture of the corpus (read in place) and of examples/ */
+/** every capture of the corpus (read in place, sorted by <source>/<file>) and of examples/ */
 export function allCaptures(): string[] {
-  const out: string[] = [];
-  if (existsSync(CORPUS)) {
-    for (const d of readdirSync(CORPUS).sort()) {
-      const dir = join(CORPUS, d);
-      if (!statSync(dir).isDirectory()) continue;
-      for (const f of readdirSync(dir).sort()) if (/\.pcap(ng)?$/.test(f)) out.push(join(dir, f));
-    }
-  }
+  const out = corpusCapturesSorted().map((c) => c.file);
   for (const f of readdirSync(EXAMPLES)) if (/\.pcap(ng)?$/.test(f)) out.push(join(EXAMPLES, f));
   return out;
 }
-export const SPEC = join(__dirname, "..", "..", "..", "..", "shared", "spec", "tracee-net-events.jsonl");
