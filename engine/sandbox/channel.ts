@@ -1,4 +1,4 @@
-// The sandbox process, seen from the host (host.ts): a separate process
+// The sandbox process, seen from the host (backend.ts): a separate process
 // (supervisor.ts) that holds the sandbox worker thread. It shares no memory
 // and no file descriptor with netsig (no capture handle), gets an empty
 // environment (no webhook token), and when netsig runs as root it runs as an

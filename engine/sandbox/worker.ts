@@ -5,7 +5,7 @@
 // a signature that loops forever is stopped, reported and quarantined while
 // the others keep their state. Memory is bounded by the worker's
 // resourceLimits; a worker that dies anyway is replaced by the host
-// (detect/engine.ts), which reads here, in shared memory, which signature was
+// (sandbox/backend.ts), which reads here, in shared memory, which signature was
 // running.
 
 import { randomBytes } from "node:crypto";

@@ -3,9 +3,11 @@
 // compiler checked, so it needs no sandbox, and here it reads the packet being
 // decoded through LazyEvents: nothing is built for an event no rule fires on.
 // A rule whose regular expressions could backtrack without bound runs in the
-// sandbox instead (linear.ts). What the rules produce has the shape of the
+// sandbox instead (linear.ts). It is one of the signature engine's two
+// backends (types/backend.ts): what the rules produce has the shape of the
 // sandbox realm's results (findings in packet order, errors, log lines), so
-// the signature engine treats both alike.
+// the engine treats both alike. It answers at once: a packet is run when it
+// is added, and a cut hands on what the packets since the last one produced.
 
 import type { Packet } from "../../decode/packet";
 import type { DnsMessage } from "../../decode/dnstypes";
@@ -13,6 +15,8 @@ import type { Ev, TraceeEvent } from "../../types/events";
 import { EVENT_COUNT, perKind } from "../../events/registry";
 import type { Finding, Signature, SignatureMetadata } from "../../sdk/index";
 import type { RealmResult } from "../../types/results";
+import type { Backend, Cut, Outcome, Registration } from "../../types/backend";
+import type { LoadedSignature } from "../../types/findings";
 import { selectorMask, signatureContext } from "../../realm/realm";
 import { messageOf, safeJSON, stackOf } from "../../realm/guard";
 import type { UnitIR } from "../../types/rule-ir";
@@ -28,9 +32,12 @@ function fresh(): RealmResult {
   return { findings: [], errors: [], logs: [], done: true, events: perKind(() => 0) };
 }
 
-export class HostRules implements EventVisitor {
+export class HostRules implements EventVisitor, Backend<Packet> {
   /** the event types some rule selects */
   mask = 0;
+  /** (it runs in netsig's process: it cannot fail apart, and nothing is ever in flight) */
+  readonly failed = null;
+  readonly inFlight = 0;
   private entries: Entry[] = [];
   private readonly byKind: Entry[][] = perKind(() => []);
   private readonly lazy: LazyEvent[];
@@ -62,8 +69,20 @@ export class HostRules implements EventVisitor {
     }
   }
 
+  async boot(units: LoadedSignature[]): Promise<(Registration | null)[]> {
+    return units.map((u) => this.register(u));
+  }
+
+  register(unit: LoadedSignature): Registration {
+    return JSON.parse(this.compile(unit.index, unit.file, unit.source.ir!)) as Registration;
+  }
+
+  remove(unit: LoadedSignature, close: boolean): Outcome {
+    return this.unregister(unit.index, close);
+  }
+
   /** compile and initialise a rule; the answer has the shape of Realm.register's */
-  register(index: number, file: string, ir: UnitIR): string {
+  private compile(index: number, file: string, ir: UnitIR): string {
     let answer: Record<string, unknown> = {};
     const out = this.control(() => {
       try {
@@ -83,7 +102,7 @@ export class HostRules implements EventVisitor {
   }
 
   /** take a rule out (close() is called unless it is quarantined) */
-  unregister(index: number, callClose: boolean): RealmResult {
+  private unregister(index: number, callClose: boolean): RealmResult {
     return this.control(() => {
       const i = this.entries.findIndex((e) => e.index === index);
       if (i < 0) return;
@@ -105,7 +124,7 @@ export class HostRules implements EventVisitor {
   }
 
   /** run the rules over a decoded packet's events (in Tracee's order) */
-  push(p: Packet, seq: number): void {
+  add(p: Packet, seq: number): void {
     if (p.ipVersion === 0 || this.mask === 0) return;
     this.seq = seq;
     this.packet = p;
@@ -163,6 +182,10 @@ export class HostRules implements EventVisitor {
     return this.control(() => { for (const e of this.entries) this.call(e, "onSignal", () => e.sig.onSignal(s)); });
   }
 
+  close(): Promise<Outcome> {
+    return Promise.resolve(this.closeAll());
+  }
+
   closeAll(): RealmResult {
     return this.control(() => {
       for (const e of this.entries) this.call(e, "close", () => e.sig.close());
@@ -172,10 +195,12 @@ export class HostRules implements EventVisitor {
   }
 
   /** what the rules produced over the packets handled since the last take() */
-  take(): RealmResult {
+  take(): Cut | null {
+    const packets = this.held;
+    if (packets === 0) return null;
     const out = this.out;
     this.out = fresh();
     this.held = 0;
-    return out;
+    return { packets, send: () => out };
   }
 }
