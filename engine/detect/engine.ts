@@ -46,7 +46,7 @@ export class SignatureEngine {
 
   private readonly opts: Required<EngineOptions>;
   /** where units run: the compiled rules in netsig's process, and the sandbox (its realm in-process when unsandboxed) */
-  private readonly rules: HostRules;
+  private readonly rules: Backend<Packet>;
   private readonly sandbox: SandboxBackend | RealmBackend;
   private readonly units: Units;
   private readonly results: Results;
@@ -67,7 +67,7 @@ export class SignatureEngine {
       log: (line: string, level?: "debug" | "info" | "warn" | "error") => this.opts.log(line, level),
       quarantine: (index: number, why: string) => this.units.quarantine(index, why),
       restarting: (why: string, running: number) => this.restarting(why, running),
-      reloaded: (units: LoadedSignature[], answers: (Registration | null)[]) => units.forEach((s, i) => this.units.registered(s, answers[i])),
+      reloaded: (units: LoadedSignature[], answers: (Registration | null)[]) => { units.forEach((s, i) => { this.units.registered(s, answers[i]); }); },
       answered: (every: boolean) => this.batches.wake(every),
       batchTime: (seconds: number) => this.onBatchTime?.(seconds),
     };
@@ -136,7 +136,7 @@ export class SignatureEngine {
     for (const b of [this.sandbox, this.rules]) {
       const units = all.filter((s) => this.backendOf(s) === b);
       const answers = await b.boot(units);
-      units.forEach((s, i) => this.units.registered(s, answers[i]));
+      units.forEach((s, i) => { this.units.registered(s, answers[i]); });
     }
   }
 
@@ -254,13 +254,15 @@ export class SignatureEngine {
 
   async signal(signal: { type: string; [k: string]: unknown }): Promise<void> {
     await this.flush();
-    this.collect(await this.sandbox.signal(signal), this.rules.signal(signal));
+    const r = await this.sandbox.signal(signal);
+    this.collect(r, await this.rules.signal(signal));
   }
 
   async close(): Promise<void> {
     await this.flush();
-    const rules = this.rules.closeAll();
-    this.collect(await this.sandbox.close(), rules);
+    // (the rules' close() runs first, at once)
+    const rules = this.rules.close();
+    this.collect(await this.sandbox.close(), await rules);
   }
 
   // ---- results out

@@ -14,7 +14,6 @@ import { outcome, registration } from "./backend";
 
 /** a transpiled CommonJS module as a function (unsandboxed runs only) */
 function moduleFunction(code: string): Parameters<Realm["register"]>[2] {
-  // eslint-disable-next-line @typescript-eslint/no-implied-eval
   return new Function("module", "exports", "require", code) as Parameters<Realm["register"]>[2];
 }
 

@@ -182,11 +182,12 @@ export class HostRules implements EventVisitor, Backend<Packet> {
     return this.control(() => { for (const e of this.entries) this.call(e, "onSignal", () => e.sig.onSignal(s)); });
   }
 
+  /** (every rule's close() runs at once, when called) */
   close(): Promise<Outcome> {
     return Promise.resolve(this.closeAll());
   }
 
-  closeAll(): RealmResult {
+  private closeAll(): RealmResult {
     return this.control(() => {
       for (const e of this.entries) this.call(e, "close", () => e.sig.close());
       this.entries = [];
