@@ -49,21 +49,37 @@ export function liveSkipReason(): string {
 function liveCapture(file: string): string {
   const out = file.replace(/\.pcap$/, "-lo5355.pcap");
   if (existsSync(out) && statSync(out).mtimeMs >= statSync(file).mtimeMs) return out;
-  const r = spawnSync("tcprewrite", [`--infile=${file}`, `--outfile=${out}.tmp`, "--portmap=53:5355", "--enet-dmac=02:02:02:02:02:02",
-    "--pnat=127.0.0.1/32:127.77.2.1/32", "--fixcsum"], { encoding: "utf8" });
+  const r = spawnSync(
+    "tcprewrite",
+    [
+      `--infile=${file}`,
+      `--outfile=${out}.tmp`,
+      "--portmap=53:5355",
+      "--enet-dmac=02:02:02:02:02:02",
+      "--pnat=127.0.0.1/32:127.77.2.1/32",
+      "--fixcsum",
+    ],
+    { encoding: "utf8" },
+  );
   if (r.status !== 0) throw new Error(`tcprewrite failed: ${r.stderr.trim()}`);
   spawnSync("mv", [`${out}.tmp`, out]);
   return out;
 }
 
-interface Proc { child: ChildProcess; err: () => string; exited: Promise<void> }
+interface Proc {
+  child: ChildProcess;
+  err: () => string;
+  exited: Promise<void>;
+}
 
 function start(cmd: string, args: string[]): Proc {
   const devnull = openSync("/dev/null", "w");
   const child = spawn(cmd, args, { stdio: ["ignore", devnull, "pipe"] });
   closeSync(devnull);
   let err = "";
-  child.stderr!.on("data", (d: Buffer) => { err += d; });
+  child.stderr!.on("data", (d: Buffer) => {
+    err += d;
+  });
   const exited = new Promise<void>((r) => child.once("close", () => r()));
   return { child, err: () => err, exited };
 }
@@ -111,8 +127,19 @@ function replay(file: string, pps: number, limit: number): { sent: number; pps: 
   return { sent: Number(sent[1]), pps: Number(rated[1]) };
 }
 
-export interface Rung { asked: number; pps: number; sent: number; captured: number; dropped: number; clean: boolean }
-export interface Ladder { name: string; rungs: Rung[]; /** the highest rate achieved with a clean rung, 0 if none */ best: number }
+export interface Rung {
+  asked: number;
+  pps: number;
+  sent: number;
+  captured: number;
+  dropped: number;
+  clean: boolean;
+}
+export interface Ladder {
+  name: string;
+  rungs: Rung[] /** the highest rate achieved with a clean rung, 0 if none */;
+  best: number;
+}
 
 export const LIVE_TOOLS: { name: string; tool: "netsig" | "tcpdump"; args: string[] }[] = [
   { name: "netsig run", tool: "netsig", args: [] },
@@ -121,9 +148,10 @@ export const LIVE_TOOLS: { name: string; tool: "netsig" | "tcpdump"; args: strin
 ];
 
 async function rung(tool: (typeof LIVE_TOOLS)[number], file: string, asked: number, total: number): Promise<Rung> {
-  const p = tool.tool === "netsig"
-    ? start(process.execPath, [CLI, "run", "--iface", "lo", "--bpf", FILTER, ...tool.args])
-    : start("tcpdump", ["-i", "lo", "-n", "-B", "65536", "-w", "/dev/null", FILTER]);
+  const p =
+    tool.tool === "netsig"
+      ? start(process.execPath, [CLI, "run", "--iface", "lo", "--bpf", FILTER, ...tool.args])
+      : start("tcpdump", ["-i", "lo", "-n", "-B", "65536", "-w", "/dev/null", FILTER]);
   try {
     await waitFor(p, tool.tool === "netsig" ? /capturing on lo/ : /listening on/, 20_000);
     await sleep(300);
@@ -134,15 +162,19 @@ async function rung(tool: (typeof LIVE_TOOLS)[number], file: string, asked: numb
     else await sleep(1500);
     await stop(p);
     const text = p.err();
-    const m = tool.tool === "netsig"
-      ? /lo: (\d+) packets captured, (\d+) dropped by the kernel/.exec(text)
-      : /(\d+) packets? captured[\s\S]*?(\d+) packets? dropped by kernel/.exec(text);
+    const m =
+      tool.tool === "netsig"
+        ? /lo: (\d+) packets captured, (\d+) dropped by the kernel/.exec(text)
+        : /(\d+) packets? captured[\s\S]*?(\d+) packets? dropped by kernel/.exec(text);
     if (!m) throw new Error(`${tool.name}: no capture counts in its output: ${text.trim()}`);
     const captured = Number(m[1]) - warm.sent;
     const dropped = Number(m[2]);
     return { asked, pps: r.pps, sent: r.sent, captured, dropped, clean: dropped === 0 && captured === r.sent };
   } finally {
-    if (p.child.exitCode === null && p.child.signalCode === null) { p.child.kill("SIGKILL"); await p.exited; }
+    if (p.child.exitCode === null && p.child.signalCode === null) {
+      p.child.kill("SIGKILL");
+      await p.exited;
+    }
   }
 }
 
@@ -155,8 +187,10 @@ export async function liveLadder(benchFile: string, totalPackets: number, log: (
     for (const asked of LIVE_RUNGS) {
       const r = await rung(tool, file, asked, totalPackets);
       rungs.push(r);
-      log(`   ${tool.name.padEnd(26)} ${String(asked / 1000).padStart(4)}k asked ${(r.pps / 1000).toFixed(1).padStart(6)}k sent/s: ` +
-        `${r.captured}/${r.sent} captured, ${r.dropped} dropped by the kernel${r.clean ? "" : "  <- stop"}`);
+      log(
+        `   ${tool.name.padEnd(26)} ${String(asked / 1000).padStart(4)}k asked ${(r.pps / 1000).toFixed(1).padStart(6)}k sent/s: ` +
+          `${r.captured}/${r.sent} captured, ${r.dropped} dropped by the kernel${r.clean ? "" : "  <- stop"}`,
+      );
       if (!r.clean) break;
     }
     out.push({ name: tool.name, rungs, best: Math.max(0, ...rungs.filter((r) => r.clean).map((r) => r.pps)) });
@@ -176,7 +210,9 @@ const EVERY_QUERY = `export default class EveryQuery {
 `;
 
 export interface WebhookResult {
-  findings: number; unique: number; requests: number;
+  findings: number;
+  unique: number;
+  requests: number;
   /** first to last finding received */
   receiveMs: number;
   /** netsig started to last finding received */
@@ -219,12 +255,27 @@ export async function webhookFindings(outDir: string, packets: number): Promise<
   const port = (server.address() as AddressInfo).port;
   try {
     const t0 = performance.now();
-    const p = start(process.execPath, [CLI, "replay", file, "--signatures", sigs, "--webhook", `http://127.0.0.1:${port}/`,
-      "--quiet-findings", "--spool-dir", spool]);
+    const p = start(process.execPath, [
+      CLI,
+      "replay",
+      file,
+      "--signatures",
+      sigs,
+      "--webhook",
+      `http://127.0.0.1:${port}/`,
+      "--quiet-findings",
+      "--spool-dir",
+      spool,
+    ]);
     await p.exited;
     const exitMs = performance.now() - t0;
     if (p.child.exitCode !== 0) throw new Error(`netsig replay --webhook exited ${p.child.exitCode}: ${p.err().trim()}`);
-    const summary = p.err().trim().split("\n").find((l) => /findings sent/.test(l)) ?? "";
+    const summary =
+      p
+        .err()
+        .trim()
+        .split("\n")
+        .find((l) => /findings sent/.test(l)) ?? "";
     return { findings, unique: ids.size, requests, receiveMs: last - first, endToEndMs: last - t0, exitMs, summary };
   } finally {
     server.closeAllConnections();

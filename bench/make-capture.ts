@@ -87,9 +87,7 @@ function parsePerf(out: string): PerfStats {
 /** The sources whose changes invalidate a cached capture. */
 function sources(): string[] {
   const root = path.resolve(__dirname, "..", ".."); // dist/bench -> project root
-  const list = [path.join(root, "bench", "make-capture.ts"), path.join(root, "tools", "lab", "dnslab.ts")].filter((f) =>
-    fs.existsSync(f),
-  );
+  const list = [path.join(root, "bench", "make-capture.ts"), path.join(root, "tools", "lab", "dnslab.ts")].filter((f) => fs.existsSync(f));
   return list.length ? list : [__filename];
 }
 
@@ -151,7 +149,24 @@ export async function makeCapture(opts: MakeCaptureOptions): Promise<MakeCapture
       let perf: PerfStats;
       let stats: TcpdumpStats;
       try {
-        const perfArgs = ["-s", "127.0.0.1", "-p", String(server.port), "-d", qfile, "-n", "1", "-c", "4", "-q", "200", "-t", "2", "-Q", String(rate)];
+        const perfArgs = [
+          "-s",
+          "127.0.0.1",
+          "-p",
+          String(server.port),
+          "-d",
+          qfile,
+          "-n",
+          "1",
+          "-c",
+          "4",
+          "-q",
+          "200",
+          "-t",
+          "2",
+          "-Q",
+          String(rate),
+        ];
         log(`make-capture: attempt ${attempt}: dnsperf ${perfArgs.join(" ")}`);
         perf = parsePerf(await run("dnsperf", perfArgs, Math.max(120_000, (queries / rate) * 3000)));
       } finally {

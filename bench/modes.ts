@@ -29,12 +29,16 @@ async function main(): Promise<void> {
   const c0 = process.cpuUsage();
   switch (mode) {
     case "read": {
-      await readCapture(file, () => { packets++; });
+      await readCapture(file, () => {
+        packets++;
+      });
       break;
     }
     case "decode": {
       const d = new Decoder();
-      await readCapture(file, (rec) => { d.decode(rec); });
+      await readCapture(file, (rec) => {
+        d.decode(rec);
+      });
       packets = d.stats.packets;
       break;
     }
@@ -43,7 +47,9 @@ async function main(): Promise<void> {
       // them for a while: a sink that drops them at once let V8's escape
       // analysis skip building them, and timed 0.9 s instead of 2.0 s.
       const keep = new Array<unknown>(4096);
-      const p = new EventPipeline(ALL_EVENTS, "bench", (ev) => { keep[events++ & 4095] = ev; });
+      const p = new EventPipeline(ALL_EVENTS, "bench", (ev) => {
+        keep[events++ & 4095] = ev;
+      });
       await readCapture(file, p.onPacket);
       packets = p.decoder.stats.packets;
       break;
@@ -55,7 +61,10 @@ async function main(): Promise<void> {
       let ts = "";
       const p: EventPipeline = new EventPipeline(ALL_EVENTS, "bench", (ev, kind, pk) => {
         const n = p.decoder.stats.packets;
-        if (n !== last) { last = n; ts = pk.timestampString(); }
+        if (n !== last) {
+          last = n;
+          ts = pk.timestampString();
+        }
         json.write(out.writer, ev, kind, ts);
         events++;
       });
@@ -69,16 +78,26 @@ async function main(): Promise<void> {
     case "rules":
     case "rules-unsandboxed": {
       const rules = mode.startsWith("rules");
-      const { engine } = await startSignatures({ dirs: rules ? [] : [dir], ruleDirs: rules ? [dir] : [], sandboxed: !mode.endsWith("unsandboxed"), watch: false }, "bench");
+      const { engine } = await startSignatures(
+        { dirs: rules ? [] : [dir], ruleDirs: rules ? [dir] : [], sandboxed: !mode.endsWith("unsandboxed"), watch: false },
+        "bench",
+      );
       if (engine.problems.length) throw new Error(`signatures did not load: ${engine.problems.map((p) => p.message).join("; ")}`);
       const p = new EventPipeline(0, "bench", () => undefined);
       p.needDns = (engine.mask & DNS_EVENTS) !== 0;
-      p.tap = (pk, n) => { engine.push(pk, n); };
+      p.tap = (pk, n) => {
+        engine.push(pk, n);
+      };
       await readCapture(file, p.onPacket, { between: () => engine.drain() });
       await engine.signal({ type: "source_complete" });
       await engine.close();
       packets = p.decoder.stats.packets;
-      extra = { signatures: engine.signatures.size, findings: engine.stats.findings, errors: engine.stats.errors, sent: engine.stats.packetsSent };
+      extra = {
+        signatures: engine.signatures.size,
+        findings: engine.stats.findings,
+        errors: engine.stats.errors,
+        sent: engine.stats.packetsSent,
+      };
       break;
     }
     default:
@@ -90,4 +109,7 @@ async function main(): Promise<void> {
   process.stdout.write(JSON.stringify({ mode, packets, events, ms, cpuMs, ...extra }) + "\n");
 }
 
-main().catch((e) => { console.error(e); process.exit(1); });
+main().catch((e) => {
+  console.error(e);
+  process.exit(1);
+});

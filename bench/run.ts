@@ -41,7 +41,12 @@ const RUNS = Number(process.env.BENCH_RUNS ?? 3);
 const PAIRED_RUNS = Math.max(RUNS, 7);
 const PACKETS = Number(process.env.BENCH_PACKETS ?? 500000);
 
-interface Row { name: string; ms: number[]; packets: number; note?: string }
+interface Row {
+  name: string;
+  ms: number[];
+  packets: number;
+  note?: string;
+}
 
 function median(xs: number[]): number {
   const s = [...xs].sort((a, b) => a - b);
@@ -55,7 +60,9 @@ function timeCommand(cmd: string, args: string[]): Promise<number> {
     const t0 = performance.now();
     const child = spawn(cmd, args, { stdio: ["ignore", devnull, "pipe"] });
     let err = "";
-    child.stderr?.on("data", (d: Buffer) => { err += d.toString(); });
+    child.stderr?.on("data", (d: Buffer) => {
+      err += d.toString();
+    });
     child.on("error", reject);
     child.on("close", (code) => {
       closeSync(devnull);
@@ -66,8 +73,15 @@ function timeCommand(cmd: string, args: string[]): Promise<number> {
   });
 }
 
-function stage(mode: string, file: string, dir?: string): { ms: number; packets: number; events: number; findings?: number; errors?: number } {
-  const r = spawnSync(process.execPath, [join(__dirname, "modes.js"), mode, file, ...(dir ? [dir] : [])], { encoding: "utf8", maxBuffer: 1 << 20 });
+function stage(
+  mode: string,
+  file: string,
+  dir?: string,
+): { ms: number; packets: number; events: number; findings?: number; errors?: number } {
+  const r = spawnSync(process.execPath, [join(__dirname, "modes.js"), mode, file, ...(dir ? [dir] : [])], {
+    encoding: "utf8",
+    maxBuffer: 1 << 20,
+  });
   if (r.status !== 0) throw new Error(`bench stage ${mode} failed: ${r.stderr}`);
   return JSON.parse(r.stdout.trim().split("\n").pop()!);
 }
@@ -78,7 +92,9 @@ function watchSignatures(n: number): string {
   rmSync(dir, { recursive: true, force: true });
   mkdirSync(dir, { recursive: true });
   for (let i = 0; i < n; i++) {
-    writeFileSync(join(dir, `watch-${i}.ts`), `import type { NetEvent, Signal, Signature, SignatureContext } from "netsig";
+    writeFileSync(
+      join(dir, `watch-${i}.ts`),
+      `import type { NetEvent, Signal, Signature, SignatureContext } from "netsig";
 import { getProtoDNS } from "netsig/helpers";
 const WATCHED = ".never-${i}.example";
 export default class Watch${i} implements Signature {
@@ -94,7 +110,8 @@ export default class Watch${i} implements Signature {
   onSignal(_s: Signal) {}
   close() {}
 }
-`);
+`,
+    );
   }
   return dir;
 }
@@ -132,7 +149,9 @@ async function main(): Promise<void> {
 
   // the signature engine
   const sigSets: [string, string][] = [
-    ["1 sig", watchSignatures(1)], ["10 sigs", watchSignatures(10)], ["50 sigs", watchSignatures(50)],
+    ["1 sig", watchSignatures(1)],
+    ["10 sigs", watchSignatures(10)],
+    ["50 sigs", watchSignatures(50)],
     ["shipped", join(ROOT, "signatures")],
   ];
   for (const [label, dir] of sigSets) {
@@ -154,7 +173,9 @@ async function main(): Promise<void> {
   const pack = join(ROOT, "rules");
   const loaded = loadRules([pack]);
   if (loaded.problems.length) throw new Error(`the rule pack does not compile: ${loaded.problems.map((p) => p.message).join("; ")}`);
-  const packEvents = [...new Set(loaded.result.units.flatMap((u) => (u.ir.kind === "correlation" ? u.ir.rules.flatMap((r) => r.events) : u.ir.events)))];
+  const packEvents = [
+    ...new Set(loaded.result.units.flatMap((u) => (u.ir.kind === "correlation" ? u.ir.rules.flatMap((r) => r.events) : u.ir.events))),
+  ];
   const inSandbox = loaded.sources.filter((s) => s.sandboxReason).length;
   // The targets that compare netsig with a peer or with building the events
   // alone are timed in rounds (events alone, tcpdump, the rule pack, the
@@ -177,7 +198,9 @@ async function main(): Promise<void> {
     }
     rows.push({ name: "rule pack", ms: rounds.map((r) => r.pack), packets, note });
     rows.push({ name: "tcpdump -nn -r", ms: rounds.map((r) => r.tcpdump), packets });
-    console.log(`   rounds (events alone / tcpdump / rule pack / shipped signatures): ${rounds.map((r) => `${r.events.toFixed(0)}/${r.tcpdump.toFixed(0)}/${r.pack.toFixed(0)}/${r.shipped.toFixed(0)}`).join("  ")} ms  (rule pack: ${note})`);
+    console.log(
+      `   rounds (events alone / tcpdump / rule pack / shipped signatures): ${rounds.map((r) => `${r.events.toFixed(0)}/${r.tcpdump.toFixed(0)}/${r.pack.toFixed(0)}/${r.shipped.toFixed(0)}`).join("  ")} ms  (rule pack: ${note})`,
+    );
   }
   let jsonAround = NaN;
   if (process.env.BENCH_SKIP_TSHARK !== "1") {
@@ -189,23 +212,34 @@ async function main(): Promise<void> {
     console.log(`   tshark -T ek   ${ms.toFixed(0)} ms  (netsig json just before and after: ${before.toFixed(0)}, ${after.toFixed(0)} ms)`);
   }
 
-  const med = (name: string) => { const r = rows.find((x) => x.name === name); return r ? median(r.ms) : NaN; };
+  const med = (name: string) => {
+    const r = rows.find((x) => x.name === name);
+    return r ? median(r.ms) : NaN;
+  };
   const tcpdump = med("tcpdump -nn -r");
   const tshark = med("tshark -T ek -r");
-  const prev: Record<string, number> = existsSync(join(OUT_DIR, "last.json")) ? JSON.parse(readFileSync(join(OUT_DIR, "last.json"), "utf8")) : {};
+  const prev: Record<string, number> = existsSync(join(OUT_DIR, "last.json"))
+    ? JSON.parse(readFileSync(join(OUT_DIR, "last.json"), "utf8"))
+    : {};
   const now: Record<string, number> = {};
 
   console.log(`\n== ${packets} packets, median of ${RUNS} runs (tshark: 1 run), one core each\n`);
-  console.log(`${"stage".padEnd(18)}${"median".padStart(10)}${"packets/s".padStart(12)}${"vs tcpdump".padStart(12)}${"vs tshark".padStart(11)}${"vs last run".padStart(13)}`);
+  console.log(
+    `${"stage".padEnd(18)}${"median".padStart(10)}${"packets/s".padStart(12)}${"vs tcpdump".padStart(12)}${"vs tshark".padStart(11)}${"vs last run".padStart(13)}`,
+  );
   for (const r of rows) {
     const m = median(r.ms);
     const pps = rate(r.packets, m);
     now[r.name] = pps;
     const last = prev[r.name];
     console.log(
-      r.name.padEnd(18) + `${(m / 1000).toFixed(2)} s`.padStart(10) + fmtRate(pps).padStart(12) +
-      `${(tcpdump / m).toFixed(2)}x`.padStart(12) + (Number.isNaN(tshark) ? "" : `${(tshark / m).toFixed(1)}x`.padStart(11)) +
-      (last ? `${((pps / last - 1) * 100).toFixed(0)}%`.padStart(13) : "".padStart(13)) + (r.note ? `  (${r.note})` : ""),
+      r.name.padEnd(18) +
+        `${(m / 1000).toFixed(2)} s`.padStart(10) +
+        fmtRate(pps).padStart(12) +
+        `${(tcpdump / m).toFixed(2)}x`.padStart(12) +
+        (Number.isNaN(tshark) ? "" : `${(tshark / m).toFixed(1)}x`.padStart(11)) +
+        (last ? `${((pps / last - 1) * 100).toFixed(0)}%`.padStart(13) : "".padStart(13)) +
+        (r.note ? `  (${r.note})` : ""),
     );
   }
   const eventsMs = med("netsig events");
@@ -213,51 +247,83 @@ async function main(): Promise<void> {
   for (const [label] of sigSets) {
     const sb = med(label);
     const un = med(`${label} unsandboxed`);
-    console.log(`  ${label.padEnd(8)} sandboxed ${fmtRate(rate(packets, sb)).padStart(7)} packets/s, unsandboxed ${fmtRate(rate(packets, un)).padStart(7)}: ` +
-      `sandbox costs ${((sb / un - 1) * 100).toFixed(0)}%; ${(eventsMs / sb).toFixed(2)}x the events-alone rate`);
+    console.log(
+      `  ${label.padEnd(8)} sandboxed ${fmtRate(rate(packets, sb)).padStart(7)} packets/s, unsandboxed ${fmtRate(rate(packets, un)).padStart(7)}: ` +
+        `sandbox costs ${((sb / un - 1) * 100).toFixed(0)}%; ${(eventsMs / sb).toFixed(2)}x the events-alone rate`,
+    );
   }
   console.log("\ntargets:");
   const vsTcpdump = median(rounds.map((r) => r.tcpdump / r.events));
-  console.log(`  (judged on ${rounds.length} rounds, each timing events alone, tcpdump, the rule pack and the shipped signatures in turn; the median of the rounds' ratios)`);
-  console.log(`  all nine events built at least as fast as tcpdump prints: ${vsTcpdump.toFixed(2)}x ${vsTcpdump >= 1 ? "MET" : "MISSED"}  (rounds: ${rounds.map((r) => (r.tcpdump / r.events).toFixed(2)).join(" ")})`);
+  console.log(
+    `  (judged on ${rounds.length} rounds, each timing events alone, tcpdump, the rule pack and the shipped signatures in turn; the median of the rounds' ratios)`,
+  );
+  console.log(
+    `  all nine events built at least as fast as tcpdump prints: ${vsTcpdump.toFixed(2)}x ${vsTcpdump >= 1 ? "MET" : "MISSED"}  (rounds: ${rounds.map((r) => (r.tcpdump / r.events).toFixed(2)).join(" ")})`,
+  );
   if (!Number.isNaN(tshark)) {
-    console.log(`  JSON lines at least 10x faster than tshark -T ek:          ${(tshark / jsonAround).toFixed(1)}x ${tshark / jsonAround >= 10 ? "MET" : "MISSED"}  (netsig json timed just before and after tshark)`);
+    console.log(
+      `  JSON lines at least 10x faster than tshark -T ek:          ${(tshark / jsonAround).toFixed(1)}x ${tshark / jsonAround >= 10 ? "MET" : "MISSED"}  (netsig json timed just before and after tshark)`,
+    );
   }
-  console.log(`\nrule pack (${loaded.result.units.length} rules and correlations, ${inSandbox} of them in the sandbox; events: ${packEvents.join(", ")}):`);
+  console.log(
+    `\nrule pack (${loaded.result.units.length} rules and correlations, ${inSandbox} of them in the sandbox; events: ${packEvents.join(", ")}):`,
+  );
   const rp = med("rule pack");
   const roundEvents = median(rounds.map((r) => r.events));
-  console.log(`  in the rounds: all nine events built ${fmtRate(rate(packets, roundEvents)).padStart(7)} packets/s (median), rule pack ${fmtRate(rate(packets, rp)).padStart(7)}`);
+  console.log(
+    `  in the rounds: all nine events built ${fmtRate(rate(packets, roundEvents)).padStart(7)} packets/s (median), rule pack ${fmtRate(rate(packets, rp)).padStart(7)}`,
+  );
   const shippedRate = median(rounds.map((r) => r.events / r.shipped));
   const rulesCost = median(rounds.map((r) => 1 - r.events / r.pack));
-  console.log(`  shipped signatures (sandboxed) at least half the events-alone rate: ${shippedRate.toFixed(2)}x ${shippedRate >= 0.5 ? "MET" : "MISSED"}  (rounds: ${rounds.map((r) => (r.events / r.shipped).toFixed(2)).join(" ")})`);
-  console.log(`  the rule pack costs less than 30% of the events-alone throughput:       ${(rulesCost * 100).toFixed(0)}% ${rulesCost < 0.3 ? "MET" : "MISSED"}  (rounds: ${rounds.map((r) => `${((1 - r.events / r.pack) * 100).toFixed(0)}%`).join(" ")})`);
+  console.log(
+    `  shipped signatures (sandboxed) at least half the events-alone rate: ${shippedRate.toFixed(2)}x ${shippedRate >= 0.5 ? "MET" : "MISSED"}  (rounds: ${rounds.map((r) => (r.events / r.shipped).toFixed(2)).join(" ")})`,
+  );
+  console.log(
+    `  the rule pack costs less than 30% of the events-alone throughput:       ${(rulesCost * 100).toFixed(0)}% ${rulesCost < 0.3 ? "MET" : "MISSED"}  (rounds: ${rounds.map((r) => `${((1 - r.events / r.pack) * 100).toFixed(0)}%`).join(" ")})`,
+  );
 
   const skipLive = liveSkipReason();
   if (skipLive) {
     console.log(`\nlive capture and webhook rows: skipped (${skipLive})`);
   } else {
-    const change = (key: string, v: number) => { now[key] = v; const l = prev[key]; return l ? `${((v / l - 1) * 100).toFixed(0)}%`.padStart(13) : "".padStart(13); };
-    console.log(`\n== live capture on lo: tcpreplay --pps ${LIVE_RUNGS.map((r) => `${r / 1000}k`).join(", ")} (${RUNG_SECONDS} s each) of the capture moved to port 5355`);
+    const change = (key: string, v: number) => {
+      now[key] = v;
+      const l = prev[key];
+      return l ? `${((v / l - 1) * 100).toFixed(0)}%`.padStart(13) : "".padStart(13);
+    };
+    console.log(
+      `\n== live capture on lo: tcpreplay --pps ${LIVE_RUNGS.map((r) => `${r / 1000}k`).join(", ")} (${RUNG_SECONDS} s each) of the capture moved to port 5355`,
+    );
     const ladders = await liveLadder(file, packets, (l) => console.log(l));
     const peer = ladders.find((l) => l.name.startsWith("tcpdump"))!;
     const peerTop = peer.rungs.every((r) => r.clean);
-    console.log(`\nlive capture on lo, the highest rate with zero kernel drops (a rung: ${RUNG_SECONDS} s; a tool stops at its first drop; 64 MiB kernel buffer each)\n`);
+    console.log(
+      `\nlive capture on lo, the highest rate with zero kernel drops (a rung: ${RUNG_SECONDS} s; a tool stops at its first drop; 64 MiB kernel buffer each)\n`,
+    );
     console.log(`${"capture".padEnd(28)}${"packets/s".padStart(12)}${"vs tcpdump".padStart(12)}${"vs last run".padStart(13)}`);
     for (const l of ladders) {
       const vs = peer.best > 0 ? `${peerTop && l !== peer ? "<=" : ""}${(l.best / peer.best).toFixed(2)}x` : "-";
-      const note = l.best === 0 ? "  (dropped at the lowest rung)" : l.rungs.every((r) => r.clean) ? "  (no drops at any rung: at least this)" : "";
+      const note =
+        l.best === 0 ? "  (dropped at the lowest rung)" : l.rungs.every((r) => r.clean) ? "  (no drops at any rung: at least this)" : "";
       console.log(l.name.padEnd(28) + fmtRate(l.best).padStart(12) + vs.padStart(12) + change(`live ${l.name}`, l.best) + note);
     }
-    console.log(`\n== findings to a webhook: netsig replay of a generated 20000-packet DNS burst, a signature firing on every query, --webhook http://127.0.0.1`);
+    console.log(
+      `\n== findings to a webhook: netsig replay of a generated 20000-packet DNS burst, a signature firing on every query, --webhook http://127.0.0.1`,
+    );
     const w = await webhookFindings(OUT_DIR, 20_000);
     console.log(`   ${w.summary}`);
     const perSec = w.unique / (w.receiveMs / 1000);
     const vsLast = change("webhook findings/s", perSec).trim();
-    console.log(`\nwebhook: ${w.unique} findings (${w.findings} received in ${w.requests} requests) at the receiver in ${(w.receiveMs / 1000).toFixed(2)} s, first to last: ` +
-      `${fmtRate(perSec)} findings/s${vsLast ? ` (${vsLast} vs last run)` : ""}; ` +
-      `end to end (netsig started to the last received) ${(w.endToEndMs / 1000).toFixed(2)} s, ${fmtRate(w.unique / (w.endToEndMs / 1000))} findings/s; netsig exited after ${(w.exitMs / 1000).toFixed(2)} s`);
+    console.log(
+      `\nwebhook: ${w.unique} findings (${w.findings} received in ${w.requests} requests) at the receiver in ${(w.receiveMs / 1000).toFixed(2)} s, first to last: ` +
+        `${fmtRate(perSec)} findings/s${vsLast ? ` (${vsLast} vs last run)` : ""}; ` +
+        `end to end (netsig started to the last received) ${(w.endToEndMs / 1000).toFixed(2)} s, ${fmtRate(w.unique / (w.endToEndMs / 1000))} findings/s; netsig exited after ${(w.exitMs / 1000).toFixed(2)} s`,
+    );
   }
   writeFileSync(join(OUT_DIR, "last.json"), JSON.stringify(now, null, 1));
 }
 
-main().catch((e) => { console.error(`bench: ${(e as Error).message}`); process.exit(1); });
+main().catch((e) => {
+  console.error(`bench: ${(e as Error).message}`);
+  process.exit(1);
+});

@@ -23,8 +23,14 @@ export const POD_INFO_FILE_MAX_BYTES = 1 * MiB;
 /** a file past its cap; `size` is its size when it is a regular file */
 export class FileTooLargeError extends Error {
   readonly code = "EFBIG";
-  constructor(readonly file: string, readonly cap: number, readonly size: number | undefined) {
-    super(`${file} is ${size !== undefined ? `${formatBytes(size)} (${size} bytes)` : "larger than the limit"}: the limit is ${formatBytes(cap)}`);
+  constructor(
+    readonly file: string,
+    readonly cap: number,
+    readonly size: number | undefined,
+  ) {
+    super(
+      `${file} is ${size !== undefined ? `${formatBytes(size)} (${size} bytes)` : "larger than the limit"}: the limit is ${formatBytes(cap)}`,
+    );
   }
 }
 
@@ -61,7 +67,12 @@ export function readBounded(file: string, cap: number): Buffer {
     }
     if (n > cap) {
       let size: number | undefined;
-      try { const st = fstatSync(fd); if (st.isFile() && st.size > cap) size = st.size; } catch { /* unknown */ }
+      try {
+        const st = fstatSync(fd);
+        if (st.isFile() && st.size > cap) size = st.size;
+      } catch {
+        /* unknown */
+      }
       throw new FileTooLargeError(file, cap, size);
     }
     return out.subarray(0, n);

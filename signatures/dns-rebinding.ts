@@ -21,9 +21,19 @@ import { CidrSet, getArg, ReportLimiter } from "netsig/helpers";
 
 /** private (RFC 1918, RFC 4193), loopback and link-local ranges, IPv4-mapped included */
 const REBIND_TARGETS = new CidrSet([
-  "127.0.0.0/8", "10.0.0.0/8", "172.16.0.0/12", "192.168.0.0/16", "169.254.0.0/16",
-  "::1/128", "fc00::/7", "fe80::/10",
-  "::ffff:127.0.0.0/104", "::ffff:10.0.0.0/104", "::ffff:172.16.0.0/108", "::ffff:192.168.0.0/112", "::ffff:169.254.0.0/112",
+  "127.0.0.0/8",
+  "10.0.0.0/8",
+  "172.16.0.0/12",
+  "192.168.0.0/16",
+  "169.254.0.0/16",
+  "::1/128",
+  "fc00::/7",
+  "fe80::/10",
+  "::ffff:127.0.0.0/104",
+  "::ffff:10.0.0.0/104",
+  "::ffff:172.16.0.0/108",
+  "::ffff:192.168.0.0/112",
+  "::ffff:169.254.0.0/112",
 ]);
 /** last labels of names that are never public */
 const PRIVATE_SUFFIXES = new Set(["local", "localhost", "internal", "arpa", "lan", "home", "corp", "intranet", "private"]);
@@ -105,7 +115,6 @@ export default class DnsRebinding implements Signature {
       }
     }
   }
-
 
   onSignal(_signal: Signal): void {}
 

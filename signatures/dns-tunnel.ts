@@ -81,7 +81,7 @@ function domainKey(name: string): string | null {
 /** the longest label of a name */
 function longestLabel(name: string): string {
   let longest = "";
-  for (let start = 0; start <= name.length;) {
+  for (let start = 0; start <= name.length; ) {
     let end = name.indexOf(".", start);
     if (end < 0) end = name.length;
     if (end - start > longest.length) longest = name.slice(start, end);
@@ -100,7 +100,8 @@ export default class DnsTunnel implements Signature {
       version: "1.0.0",
       name: "DNS tunneling",
       eventName: "dns_tunnel",
-      description: "DNS queries carry encoded data: long high-entropy labels, many unique subdomains of one domain, or a TXT/NULL-heavy query mix",
+      description:
+        "DNS queries carry encoded data: long high-entropy labels, many unique subdomains of one domain, or a TXT/NULL-heavy query mix",
       tags: ["network", "dns", "exfiltration", "c2"],
       properties: {
         Severity: 3,
@@ -138,7 +139,8 @@ export default class DnsTunnel implements Signature {
     const now = event.timestamp;
     let g = this.groups.get(key);
     if (g === undefined || now - g.start > WINDOW_SECONDS * 1e9 || now < g.start) {
-      if (g !== undefined) this.groups.delete(key); // re-inserted last: the map stays in window order
+      if (g !== undefined)
+        this.groups.delete(key); // re-inserted last: the map stays in window order
       else if (this.groups.size >= MAX_DOMAINS) this.groups.delete(this.groups.keys().next().value as string);
       g = { start: now, queries: 0, txtNull: 0, subs: new Set(), fired: false };
       this.groups.set(key, g);

@@ -19,11 +19,7 @@
 import type { DnsQueryData, EventSelector, NetEvent, PktMeta, Signal, Signature, SignatureContext, SignatureMetadata } from "netsig";
 import { CidrSet, getArg, ReportLimiter } from "netsig/helpers";
 
-const ALLOWED_RESOLVERS = new CidrSet([
-  "127.0.0.0/8", "::1",
-  "10.0.0.0/8", "172.16.0.0/12", "192.168.0.0/16",
-  "fc00::/7", "fe80::/10",
-]);
+const ALLOWED_RESOLVERS = new CidrSet(["127.0.0.0/8", "::1", "10.0.0.0/8", "172.16.0.0/12", "192.168.0.0/16", "fc00::/7", "fe80::/10"]);
 /** report a pair again after an hour: enough to see it is still going on, not a flood */
 const WINDOW_SECONDS = 3600;
 const MAX_PAIRS = 4096;

@@ -14,7 +14,18 @@
 // of low severity. Fires once per (source, destination) per WINDOW_SECONDS of
 // packet time; at most MAX_PAIRS pairs are remembered (oldest evicted first).
 
-import type { EventSelector, NetEvent, ProtoICMP, ProtoICMPv6, ProtoIPv4, ProtoIPv6, Signal, Signature, SignatureContext, SignatureMetadata } from "netsig";
+import type {
+  EventSelector,
+  NetEvent,
+  ProtoICMP,
+  ProtoICMPv6,
+  ProtoIPv4,
+  ProtoIPv6,
+  Signal,
+  Signature,
+  SignatureContext,
+  SignatureMetadata,
+} from "netsig";
 import { getArg, ReportLimiter } from "netsig/helpers";
 
 /** bytes of echo data: 9x ping's default, and more than the 472 bytes Windows' `ping -l` tests commonly use */
@@ -100,7 +111,6 @@ export default class IcmpLargePayload implements Signature {
       }
     }
   }
-
 
   onSignal(_signal: Signal): void {}
 

@@ -43,10 +43,17 @@ function folder(extra: Record<string, string>): string {
   return d;
 }
 
-const ids = (stdout: string) => stdout.trim().split("\n").filter(Boolean).map((l) => (JSON.parse(l) as { eventName: string }).eventName);
+const ids = (stdout: string) =>
+  stdout
+    .trim()
+    .split("\n")
+    .filter(Boolean)
+    .map((l) => (JSON.parse(l) as { eventName: string }).eventName);
 
 for (const sandbox of [true, false]) {
-  test(`100,000 findings from one onEvent${sandbox ? "" : " (--unsandboxed)"}: the others' findings all arrive, the excess is counted and logged once`, { timeout: 120_000 }, () => {
+  test(`100,000 findings from one onEvent${sandbox ? "" : " (--unsandboxed)"}: the others' findings all arrive, the excess is counted and logged once`, {
+    timeout: 120_000,
+  }, () => {
     const base = folder({});
     const flood = folder({ "flood.ts": FLOOD });
     try {
@@ -79,7 +86,9 @@ test("a signature hung in onSignal: quarantined, the next still gets the signal,
   const d = mkdtempSync(join(tmpdir(), "netsig-abuse-"));
   try {
     // a-loop.ts loads first: it hangs on the end-of-capture signal; b-done.ts reports on it
-    writeFileSync(join(d, "a-loop.ts"), `import type { NetEvent, Signature, SignatureContext } from "netsig";
+    writeFileSync(
+      join(d, "a-loop.ts"),
+      `import type { NetEvent, Signature, SignatureContext } from "netsig";
 export default class L implements Signature {
   getMetadata() { return { id: "SIG-LOOP", version: "1", name: "l", description: "l" }; }
   getSelectedEvents() { return [{ source: "tracee", name: "net_packet_ipv4" }]; }
@@ -88,8 +97,11 @@ export default class L implements Signature {
   onSignal() { for (;;) {} }
   close() {}
 }
-`);
-    writeFileSync(join(d, "b-done.ts"), `import type { NetEvent, Signature, SignatureContext } from "netsig";
+`,
+    );
+    writeFileSync(
+      join(d, "b-done.ts"),
+      `import type { NetEvent, Signature, SignatureContext } from "netsig";
 export default class D implements Signature {
   private ctx!: SignatureContext;
   private n = 0;
@@ -100,11 +112,16 @@ export default class D implements Signature {
   onSignal() { this.ctx.callback({ sigMetadata: this.getMetadata(), event: null as never, data: { seen: this.n } }); }
   close() {}
 }
-`);
+`,
+    );
     const r = netsig(["replay", PCAP, "--signatures", d, "--output", "json"]);
     assert.equal(r.code, 0, r.stderr);
     assert.match(r.stderr, /signature SIG-LOOP .* quarantined: it ran longer than/);
-    const lines = r.stdout.trim().split("\n").filter(Boolean).map((l) => JSON.parse(l) as { eventName: string; args: { name: string; value: unknown }[] });
+    const lines = r.stdout
+      .trim()
+      .split("\n")
+      .filter(Boolean)
+      .map((l) => JSON.parse(l) as { eventName: string; args: { name: string; value: unknown }[] });
     const done = lines.filter((l) => l.eventName === "SIG-DONE");
     assert.equal(done.length, 1, r.stdout);
     const ipv4 = /events to signatures: ipv4=(\d+)/.exec(r.stderr);

@@ -18,8 +18,22 @@ const ENGINE = join(ROOT, "engine");
 
 /** the folders of engine/ in the order data flows: each may import only those before it (and itself) */
 export const LAYERS = [
-  "types", "bounded.ts", "capture", "decode", "events", "sdk", "wire", "realm",
-  "rules/run", "rules/compile", "sandbox", "detect", "findings", "outputs", "app", "cli",
+  "types",
+  "bounded.ts",
+  "capture",
+  "decode",
+  "events",
+  "sdk",
+  "wire",
+  "realm",
+  "rules/run",
+  "rules/compile",
+  "sandbox",
+  "detect",
+  "findings",
+  "outputs",
+  "app",
+  "cli",
 ];
 
 function sources(dir: string): string[] {
@@ -39,7 +53,13 @@ function importsOf(file: string): string[] {
   const re = /(?:\bfrom\s*|\bimport\s*\(\s*|\brequire\(\s*|^import\s+)["'](\.{1,2}\/[^"']+)["']/gm;
   for (const m of text.matchAll(re)) {
     const base = resolve(dirname(file), m[1]);
-    const hit = [base, `${base}.ts`, join(base, "index.ts")].find((p) => { try { return statSync(p).isFile(); } catch { return false; } });
+    const hit = [base, `${base}.ts`, join(base, "index.ts")].find((p) => {
+      try {
+        return statSync(p).isFile();
+      } catch {
+        return false;
+      }
+    });
     if (hit) out.push(hit);
     else if (!m[1].endsWith(".js")) assert.fail(`${relative(ROOT, file)}: import "${m[1]}" resolves to no file`);
   }
@@ -92,17 +112,26 @@ test("no import cycle between files", () => {
   const on = new Set<string>();
   const cycles: string[][] = [];
   const visit = (v: string): void => {
-    idx.set(v, index); low.set(v, index); index++;
-    stack.push(v); on.add(v);
+    idx.set(v, index);
+    low.set(v, index);
+    index++;
+    stack.push(v);
+    on.add(v);
     for (const w of graph.get(v) ?? []) {
       if (!graph.has(w)) continue;
-      if (!idx.has(w)) { visit(w); low.set(v, Math.min(low.get(v)!, low.get(w)!)); }
-      else if (on.has(w)) low.set(v, Math.min(low.get(v)!, idx.get(w)!));
+      if (!idx.has(w)) {
+        visit(w);
+        low.set(v, Math.min(low.get(v)!, low.get(w)!));
+      } else if (on.has(w)) low.set(v, Math.min(low.get(v)!, idx.get(w)!));
     }
     if (low.get(v) === idx.get(v)) {
       const scc: string[] = [];
       let w: string;
-      do { w = stack.pop()!; on.delete(w); scc.push(relative(ROOT, w)); } while (w !== v);
+      do {
+        w = stack.pop()!;
+        on.delete(w);
+        scc.push(relative(ROOT, w));
+      } while (w !== v);
       if (scc.length > 1) cycles.push(scc.sort());
     }
   };
@@ -120,7 +149,15 @@ test("the check can fail: a later layer's import and a cycle are found", () => {
 test("the code that runs inside the vm2 realm imports no Node API", () => {
   // esbuild for a neutral platform knows no Node builtin: an import of one anywhere the realm's entry reaches fails the build
   const entry = join(ENGINE, "sandbox", "realm-entry.ts");
-  const out = buildSync({ entryPoints: [entry], bundle: true, write: false, metafile: true, platform: "neutral", format: "iife", logLevel: "silent" });
+  const out = buildSync({
+    entryPoints: [entry],
+    bundle: true,
+    write: false,
+    metafile: true,
+    platform: "neutral",
+    format: "iife",
+    logLevel: "silent",
+  });
   const inputs = Object.keys(out.metafile.inputs);
   assert.ok(inputs.some((f) => f.endsWith("realm/realm.ts")) && inputs.some((f) => f.endsWith("realm/guard.ts")));
   for (const f of inputs) assert.doesNotMatch(f, /node_modules|^node:/, `the realm reaches ${f}`);
@@ -130,5 +167,13 @@ test("the code that runs inside the vm2 realm imports no Node API", () => {
     assert.doesNotMatch(code, /\b(process|Buffer|require|__dirname|setImmediate)\s*[.(]/, `${relative(ROOT, f)} uses a Node global`);
   }
   // (the build does fail on a builtin: this is what the check relies on)
-  assert.throws(() => buildSync({ stdin: { contents: `import "node:fs";`, resolveDir: ENGINE }, bundle: true, write: false, platform: "neutral", logLevel: "silent" }));
+  assert.throws(() =>
+    buildSync({
+      stdin: { contents: `import "node:fs";`, resolveDir: ENGINE },
+      bundle: true,
+      write: false,
+      platform: "neutral",
+      logLevel: "silent",
+    }),
+  );
 });

@@ -45,16 +45,25 @@ test("signatures new: a scaffold that type-checks, loads, lists and finds the ex
 
     const list = netsig(["signatures", "list", "--signatures", dir, "--output", "json"]);
     assert.equal(list.code, 0, list.stderr);
-    const rows = list.stdout.trim().split("\n").map((l) => JSON.parse(l));
+    const rows = list.stdout
+      .trim()
+      .split("\n")
+      .map((l) => JSON.parse(l));
     assert.deepEqual(rows, [{ id: "DNS-WATCH", name: "dns-watch", version: "0.1.0", events: "net_packet_dns_request", file }]);
 
     const t = netsig(["signatures", "test", file, "--pcap", EXAMPLE]);
     assert.equal(t.code, 0, t.stderr);
-    const found = t.stdout.trim().split("\n").map((l) => JSON.parse(l));
+    const found = t.stdout
+      .trim()
+      .split("\n")
+      .map((l) => JSON.parse(l));
     // the example asks 4 netsig.test names, over UDP and TCP, to 127.0.0.1 and ::1
     assert.equal(found.length, 16, t.stdout);
     const data = (f: { args: { name: string; value: unknown }[] }) => Object.fromEntries(f.args.map((a) => [a.name, a.value]));
-    assert.deepEqual(new Set(found.map((f) => data(f).query)), new Set(["netsig.test", "_sip._tcp.netsig.test", "alias.netsig.test", "nope.netsig.test"]));
+    assert.deepEqual(
+      new Set(found.map((f) => data(f).query)),
+      new Set(["netsig.test", "_sip._tcp.netsig.test", "alias.netsig.test", "nope.netsig.test"]),
+    );
     assert.deepEqual(new Set(found.map((f) => data(f).client)), new Set(["127.0.0.1", "::1"]));
     assert.ok(found.every((f) => f.eventName === "DNS-WATCH" && f.metadata.Properties.Severity === 1));
     assert.match(t.stderr, /dns-watch\.ts: 16 findings, 0 errors/);
@@ -82,7 +91,9 @@ test("signatures test: a load problem or a runtime error is reported with file:l
     assert.match(b.stderr, /broken\.ts: not loaded/);
 
     const throws = join(dir, "throws.ts");
-    writeFileSync(throws, `import type { NetEvent } from "netsig";
+    writeFileSync(
+      throws,
+      `import type { NetEvent } from "netsig";
 import { getProtoDNS } from "netsig/helpers";
 export default class T {
   getMetadata() { return { id: "T", version: "1", name: "t", description: "reads a DNS arg of the wrong event" }; }
@@ -94,7 +105,8 @@ export default class T {
   onSignal() {}
   close() {}
 }
-`);
+`,
+    );
     const t = netsig(["signatures", "test", throws, "--pcap", EXAMPLE]);
     assert.equal(t.code, 1);
     assert.match(t.stderr, /signature T \(.*throws\.ts:7\) onEvent threw: event net_packet_dns_request has no arg "proto_dns"/);
@@ -135,7 +147,10 @@ test("signatures test fails (exit 1, one line naming the file) on a signature th
     writeFileSync(loop, hostile("LOOP", "for (;;) {}"));
     const l = netsig(["signatures", "test", loop, "--pcap", EXAMPLE]);
     assert.equal(l.code, 1, l.stderr);
-    assert.match(l.stderr, /^netsig: loop\.ts: 0 findings, 0 errors; FAILED: LOOP quarantined \(it hung or stopped the sandbox; see above\)$/m);
+    assert.match(
+      l.stderr,
+      /^netsig: loop\.ts: 0 findings, 0 errors; FAILED: LOOP quarantined \(it hung or stopped the sandbox; see above\)$/m,
+    );
     assert.match(l.stderr, /signature LOOP \(.*loop\.ts\) quarantined: it ran longer than/);
     // said even with --quiet (it is the result)
     const lq = netsig(["signatures", "test", loop, "--pcap", EXAMPLE, "--quiet"]);
@@ -143,7 +158,7 @@ test("signatures test fails (exit 1, one line naming the file) on a signature th
     assert.match(lq.stderr, /loop\.ts: .*FAILED/);
 
     const throws = join(dir, "throws.ts");
-    writeFileSync(throws, hostile("THROWS", "throw new Error(\"boom\");"));
+    writeFileSync(throws, hostile("THROWS", 'throw new Error("boom");'));
     const t = netsig(["signatures", "test", throws, "--pcap", EXAMPLE]);
     assert.equal(t.code, 1, t.stderr);
     assert.match(t.stderr, /^netsig: throws\.ts: 0 findings, \d+ errors; FAILED: it threw \(see above\)$/m);
@@ -199,17 +214,38 @@ test("signatures new --dir creates the folder (and its parents) when it does not
 test("signatures list: the shipped folder loads without problems; a broken file makes it exit 1 and is named", () => {
   const shipped = netsig(["signatures", "list", "--output", "json"]);
   assert.equal(shipped.code, 0, shipped.stderr);
-  const rows = shipped.stdout.trim().split("\n").map((l) => JSON.parse(l));
-  assert.ok(rows.some((r) => r.id === "NETSIG-DNS-TUNNEL" && r.events === "net_packet_dns_request" && r.file.endsWith("signatures/dns-tunnel.ts")), shipped.stdout);
+  const rows = shipped.stdout
+    .trim()
+    .split("\n")
+    .map((l) => JSON.parse(l));
+  assert.ok(
+    rows.some((r) => r.id === "NETSIG-DNS-TUNNEL" && r.events === "net_packet_dns_request" && r.file.endsWith("signatures/dns-tunnel.ts")),
+    shipped.stdout,
+  );
   // the shipped folder is production detections; Tracee's e2e ports are examples, listed from their folder
   assert.ok(!rows.some((r) => r.id === "DNS" || /e2e-/.test(r.file)), shipped.stdout);
   const ports = netsig(["signatures", "list", "--signatures", join(ROOT, "examples", "tracee-e2e"), "--output", "json"]);
   assert.equal(ports.code, 0, ports.stderr);
-  const portRows = ports.stdout.trim().split("\n").map((l) => JSON.parse(l));
-  assert.ok(portRows.some((r) => r.id === "DNS" && r.name === "Network DNS Test" && r.events === "net_packet_dns" && r.file.endsWith("examples/tracee-e2e/e2e-dns.ts")), ports.stdout);
+  const portRows = ports.stdout
+    .trim()
+    .split("\n")
+    .map((l) => JSON.parse(l));
+  assert.ok(
+    portRows.some(
+      (r) =>
+        r.id === "DNS" &&
+        r.name === "Network DNS Test" &&
+        r.events === "net_packet_dns" &&
+        r.file.endsWith("examples/tracee-e2e/e2e-dns.ts"),
+    ),
+    ports.stdout,
+  );
   const dir = tmp();
   try {
-    writeFileSync(join(dir, "half.js"), "module.exports = { getMetadata() { return { id: 'H', version: '1', name: 'h', description: '' }; } };\n");
+    writeFileSync(
+      join(dir, "half.js"),
+      "module.exports = { getMetadata() { return { id: 'H', version: '1', name: 'h', description: '' }; } };\n",
+    );
     const r = netsig(["signatures", "list", "--signatures", dir]);
     assert.equal(r.code, 1);
     assert.match(r.stderr, /half\.js:\d+:\d+: the signature lacks getSelectedEvents\(\)/);
@@ -224,7 +260,14 @@ test("the package exports netsig and netsig/helpers (with types) for Node and ed
   assert.equal(pkg.exports["."].types, "./dist/engine/sdk/index.d.ts");
   assert.equal(pkg.exports["./helpers"].types, "./dist/engine/sdk/helpers.d.ts");
   // resolved by package name, as a project that installed netsig would
-  const r = spawnSync(process.execPath, ["-e", `const h = require("netsig/helpers"); console.log(h.isPrivateIP("10.1.2.3"), h.registeredDomain("a.b.example.co.uk"), typeof require("netsig"))`], { cwd: ROOT, encoding: "utf8" });
+  const r = spawnSync(
+    process.execPath,
+    [
+      "-e",
+      `const h = require("netsig/helpers"); console.log(h.isPrivateIP("10.1.2.3"), h.registeredDomain("a.b.example.co.uk"), typeof require("netsig"))`,
+    ],
+    { cwd: ROOT, encoding: "utf8" },
+  );
   assert.equal(r.status, 0, r.stderr);
   assert.equal(r.stdout.trim(), "true example.co.uk object");
   // (index.d.ts re-exports the interface from the contracts, types/signature.d.ts, which the package ships too)

@@ -28,7 +28,9 @@ test("npm run build wrote the realm bundle, and a start reads it", () => {
 
 test("vm2 runs the realm's main script as it is: no catch, import, async or with in it (those are in realm/guard.ts)", () => {
   // vm2's own rewriting step: it returns the code unchanged only when it needs no rewriting
-  const { transformer } = require("vm2/lib/transformer") as { transformer: (a: null, code: string, async: boolean, gen: boolean, file: string) => { code: string } };
+  const { transformer } = require("vm2/lib/transformer") as {
+    transformer: (a: null, code: string, async: boolean, gen: boolean, file: string) => { code: string };
+  };
   const [guard, core] = realmBundle();
   const words = core.match(/\b(?:catch|import|async|with)\b.{0,40}/g) ?? [];
   assert.deepEqual(words, [], "move the try/catch into realm/guard.ts, or reword the text");
@@ -44,12 +46,18 @@ test("the two scripts make one realm, and the guard's global is gone before any 
   const r = vm.runInContext(`JSON.stringify({ guard: typeof globalThis.__netsigGuard, realm: typeof __netsig("k").batch })`, ctx) as string;
   assert.deepEqual(JSON.parse(r), { guard: "undefined", realm: "function" });
   // a signature that throws is reported, not fatal (the guard's catch works inside the realm)
-  const out = vm.runInContext(`__netsig("k").register(0, "t.ts", function (module) {
+  const out = vm.runInContext(
+    `__netsig("k").register(0, "t.ts", function (module) {
     module.exports = { getMetadata() { return { id: "T", version: "1", name: "t", description: "" }; }, getSelectedEvents() { return []; },
       init() { throw new Error("init failed"); }, onEvent() {}, onSignal() {}, close() {} };
-  })`, ctx) as string;
+  })`,
+    ctx,
+  ) as string;
   assert.deepEqual({ ok: JSON.parse(out).ok, message: JSON.parse(out).message }, { ok: false, message: "init failed" });
-  const missing = vm.runInContext(`__netsig("k").register(1, "m.ts", function (module, exports, require) { require("fs"); })`, ctx) as string;
+  const missing = vm.runInContext(
+    `__netsig("k").register(1, "m.ts", function (module, exports, require) { require("fs"); })`,
+    ctx,
+  ) as string;
   assert.match(JSON.parse(missing).message, /signatures can import only "netsig" and "netsig\/helpers", not "fs"/);
 });
 
@@ -63,20 +71,50 @@ test("a written bundle is used only while every file it was made of is unchanged
     const saved = JSON.parse(readFileSync(file, "utf8")) as { inputs: [string, number, number][]; scripts: string[] };
     assert.ok(saved.inputs.some(([f]) => f.endsWith("engine/sandbox/realm-entry.ts")));
     assert.ok(saved.inputs.some(([f]) => f.endsWith("engine/realm/guard.ts")));
-    assert.ok(saved.inputs.some(([f]) => f.endsWith("engine/events/build.ts")), "the event builder is part of the bundle");
+    assert.ok(
+      saved.inputs.some(([f]) => f.endsWith("engine/events/build.ts")),
+      "the event builder is part of the bundle",
+    );
     const variant = (edit: (s: typeof saved) => void): string[] | undefined => {
       const copy = JSON.parse(JSON.stringify(saved)) as typeof saved;
       edit(copy);
       writeFileSync(file, JSON.stringify(copy));
       return prebuiltBundle(file);
     };
-    assert.deepEqual(variant(() => undefined), code);
-    assert.equal(variant((s) => { s.inputs[1][2] -= 1000; }), undefined, "an input changed since: bundle again");
-    assert.equal(variant((s) => { s.inputs[0][1] += 1; }), undefined, "an input of another size: bundle again");
-    assert.equal(variant((s) => { s.inputs.push(["engine/sandbox/no-such-file.js", 1, 1]); }), undefined);
-    assert.equal(variant((s) => { (s as { scripts?: string[] }).scripts = undefined; }), undefined);
+    assert.deepEqual(
+      variant(() => undefined),
+      code,
+    );
+    assert.equal(
+      variant((s) => {
+        s.inputs[1][2] -= 1000;
+      }),
+      undefined,
+      "an input changed since: bundle again",
+    );
+    assert.equal(
+      variant((s) => {
+        s.inputs[0][1] += 1;
+      }),
+      undefined,
+      "an input of another size: bundle again",
+    );
+    assert.equal(
+      variant((s) => {
+        s.inputs.push(["engine/sandbox/no-such-file.js", 1, 1]);
+      }),
+      undefined,
+    );
+    assert.equal(
+      variant((s) => {
+        (s as { scripts?: string[] }).scripts = undefined;
+      }),
+      undefined,
+    );
     // stale: the realm is bundled from the compiled JavaScript netsig runs (one script), and works
-    variant((s) => { s.inputs[1][2] -= 1000; });
+    variant((s) => {
+      s.inputs[1][2] -= 1000;
+    });
     const fallback = realmBundle(file);
     assert.equal(fallback.length, 1);
     assert.match(fallback[0], /dist\/engine\/sandbox\/realm-entry\.js/);
@@ -99,7 +137,15 @@ test("without the TypeScript sources (an installed package, the image), the writ
   try {
     cpSync(join(root, "dist", "engine"), join(dir, "dist", "engine"), { recursive: true });
     symlinkSync(join(root, "node_modules"), join(dir, "node_modules"));
-    const used = () => spawnSync(process.execPath, ["-e", `process.stdout.write(String(require(${JSON.stringify(join(dir, "dist", "engine", "sandbox", "bundle.js"))}).prebuiltBundle() !== undefined))`], { encoding: "utf8" }).stdout;
+    const used = () =>
+      spawnSync(
+        process.execPath,
+        [
+          "-e",
+          `process.stdout.write(String(require(${JSON.stringify(join(dir, "dist", "engine", "sandbox", "bundle.js"))}).prebuiltBundle() !== undefined))`,
+        ],
+        { encoding: "utf8" },
+      ).stdout;
     assert.equal(used(), "true");
     // a compiled file of the realm changed since the build: bundled again at start
     appendFileSync(join(dir, "dist", "engine", "realm", "realm.js"), "\n");
@@ -115,14 +161,20 @@ test("the realm the two scripts make builds the host's events, byte for byte, on
   for (const script of realmBundle()) vm.runInContext(script, ctx);
   const realm = vm.runInContext(`__netsig("k")`, ctx) as { register(i: number, f: string, fn: unknown): string; batch(d: string): string };
   let seen: string[] = [];
-  const loaded = JSON.parse(realm.register(0, "all.ts", (module: { exports: unknown }) => {
-    module.exports = {
-      getMetadata: () => ({ id: "ALL", version: "1", name: "all", description: "" }),
-      getSelectedEvents: () => [{ source: "tracee", name: "*" }],
-      init() {}, onSignal() {}, close() {},
-      onEvent(e: unknown) { seen.push(JSON.stringify(e)); },
-    };
-  })) as { ok: boolean };
+  const loaded = JSON.parse(
+    realm.register(0, "all.ts", (module: { exports: unknown }) => {
+      module.exports = {
+        getMetadata: () => ({ id: "ALL", version: "1", name: "all", description: "" }),
+        getSelectedEvents: () => [{ source: "tracee", name: "*" }],
+        init() {},
+        onSignal() {},
+        close() {},
+        onEvent(e: unknown) {
+          seen.push(JSON.stringify(e));
+        },
+      };
+    }),
+  ) as { ok: boolean };
   assert.equal(loaded.ok, true);
   let files = 0;
   let events = 0;

@@ -118,14 +118,7 @@ interface TsharkOut {
   frames: string[][];
 }
 
-const TSHARK_FIELDS = [
-  "frame.time_epoch",
-  "frame.len",
-  "frame.cap_len",
-  "frame.interface_id",
-  "frame.encap_type",
-  "frame.interface_name",
-];
+const TSHARK_FIELDS = ["frame.time_epoch", "frame.len", "frame.cap_len", "frame.interface_id", "frame.encap_type", "frame.interface_name"];
 
 let tmpSeq = 0;
 /** tshark on a file, or on bytes (through a temporary file: tshark refuses sockets and cannot seek pipes) */
@@ -359,7 +352,11 @@ function tmpFile(name: string): string {
 test("corpus: packet counts and link types match the manifest; offsets are increasing", async () => {
   const captures = corpusCapturesSorted().map((c) => c.entry);
   assert.ok(corpusManifest().captures.length > 0, "test/corpus/manifest.json lists the captures");
-  assert.deepEqual(captures.map((c) => c.path), CAPTURES, "every manifest capture is globbed, and every globbed capture is in a manifest");
+  assert.deepEqual(
+    captures.map((c) => c.path),
+    CAPTURES,
+    "every manifest capture is globbed, and every globbed capture is in a manifest",
+  );
   for (const c of captures) {
     const { pkts, sum } = await collect(corpus(c.path));
     assert.equal(sum.error, undefined, c.path);
@@ -426,7 +423,18 @@ test("pcapng with two interfaces of different if_tsresol: zeek/pcapng-multi-inte
 
 /** independent minimal block walk, for checking against the .txt oracles */
 function walkBlocks(buf: Buffer): { type: string; offset: number }[] {
-  const names = new Map<number, string>([[0x0a0d0d0a, "SHB"], [1, "IDB"], [2, "OPB"], [3, "SPB"], [4, "NRB"], [5, "ISB"], [6, "EPB"], [10, "DSB"], [0xbad, "CB"], [0x40000bad, "DCB"]]);
+  const names = new Map<number, string>([
+    [0x0a0d0d0a, "SHB"],
+    [1, "IDB"],
+    [2, "OPB"],
+    [3, "SPB"],
+    [4, "NRB"],
+    [5, "ISB"],
+    [6, "EPB"],
+    [10, "DSB"],
+    [0xbad, "CB"],
+    [0x40000bad, "DCB"],
+  ]);
   const out: { type: string; offset: number }[] = [];
   let le = true;
   for (let p = 0; p < buf.length; ) {
@@ -554,7 +562,12 @@ test("pcapng time stamps: every resolution converts exactly, if_tsoffset applied
 test("pcapng time stamps agree with tshark (resolutions up to 1 ns)", { skip: HAVE_TSHARK ? false : "tshark not installed" }, async () => {
   const le = true;
   const d = payload(60, 2);
-  const parts = [shb(le), idb(le, 1, 0, { tsresol: 9, name: "a" }), idb(le, 1, 0, { tsresol: 0x80 | 20, name: "b" }), idb(le, 1, 0, { tsoffset: 3600n, name: "c" })];
+  const parts = [
+    shb(le),
+    idb(le, 1, 0, { tsresol: 9, name: "a" }),
+    idb(le, 1, 0, { tsresol: 0x80 | 20, name: "b" }),
+    idb(le, 1, 0, { tsoffset: 3600n, name: "c" }),
+  ];
   const r = rng(3);
   for (let i = 0; i < 30; i++) {
     const ts = BigInt(Math.floor(r() * 2 ** 29)) * 0x100000000n + BigInt(Math.floor(r() * 2 ** 32));
@@ -628,7 +641,10 @@ test("pcapng: a new section resets interfaces and may switch byte order", () => 
     ],
   );
   assert.ok(sum.error instanceof CaptureError);
-  assert.match(sum.error.message, /^sections\.pcapng: byte offset \d+: enhanced packet block refers to interface 1, but this section defines only interfaces 0\.\.0; /);
+  assert.match(
+    sum.error.message,
+    /^sections\.pcapng: byte offset \d+: enhanced packet block refers to interface 1, but this section defines only interfaces 0\.\.0; /,
+  );
   assert.equal(sum.error.offset, pkts[1].fileOffset + epb(false, 0, 2n, d).length);
 });
 
@@ -692,9 +708,21 @@ test("damage: each case reports offset, reason and hint, after delivering what c
     ["3 bytes", Buffer.from([0xd4, 0xc3, 0xb2]), 0, /only 3 bytes/, 0],
     ["not a capture", Buffer.from("GET / HTTP/1.1\r\n\r\n"), 0, /not a capture file \(first bytes 47455420/, 0],
     ["truncated global header", pcapHeader().subarray(0, 20), 0, /inside the 24-byte pcap file header/, 0],
-    ["bad pcap version", Buffer.concat([pcapHeader().subarray(0, 4), u16(true, 1), pcapHeader().subarray(6)]), 4, /unsupported pcap version 1\.4/, 0],
+    [
+      "bad pcap version",
+      Buffer.concat([pcapHeader().subarray(0, 4), u16(true, 1), pcapHeader().subarray(6)]),
+      4,
+      /unsupported pcap version 1\.4/,
+      0,
+    ],
     ["truncated record header", Buffer.concat([good, Buffer.alloc(10)]), 100, /10 bytes into a 16-byte record header/, 1],
-    ["truncated packet data", Buffer.concat([good, pcapRecord(true, 2, 0, d).subarray(0, 16 + 30)]), 100, /100-byte packet, only 30 bytes present/, 1],
+    [
+      "truncated packet data",
+      Buffer.concat([good, pcapRecord(true, 2, 0, d).subarray(0, 16 + 30)]),
+      100,
+      /100-byte packet, only 30 bytes present/,
+      1,
+    ],
     [
       "incl_len above snaplen and 256 KiB",
       Buffer.concat([good, pcapRecord(true, 2, 0, Buffer.alloc(0), 262145, 262145), d]),
@@ -710,12 +738,48 @@ test("damage: each case reports offset, reason and hint, after delivering what c
       0,
     ],
     ["pcapng truncated block header", Buffer.concat([shb(true), Buffer.alloc(8)]), 28, /8 bytes into a block header/, 0],
-    ["pcapng truncated block", Buffer.concat([shb(true), idb(true, 1, 0).subarray(0, 15)]), 28, /inside a 20-byte block, only 15 bytes present/, 0],
-    ["pcapng length not a multiple of 4", Buffer.concat([shb(true), block(true, 1, Buffer.alloc(8), 22)]), 28, /total length 22, not a multiple of 4/, 0],
-    ["pcapng length too small", Buffer.concat([shb(true), block(true, 5, Buffer.alloc(8), 8)]), 28, /total length 8, smaller than the 12-byte minimum/, 0],
-    ["pcapng IDB too small", Buffer.concat([shb(true), block(true, 1, Buffer.alloc(4))]), 28, /interface description block has total length 16, smaller than the 20-byte minimum/, 0],
-    ["pcapng absurd length", Buffer.concat([shb(true), block(true, 6, Buffer.alloc(20), 0x7ffffffc)]), 28, /larger than the 268435456-byte sanity limit/, 0],
-    ["pcapng trailing length mismatch", Buffer.concat([shb(true), block(true, 1, Buffer.alloc(8), undefined, 24)]), 28, /total length 20 but its trailing length field says 24/, 0],
+    [
+      "pcapng truncated block",
+      Buffer.concat([shb(true), idb(true, 1, 0).subarray(0, 15)]),
+      28,
+      /inside a 20-byte block, only 15 bytes present/,
+      0,
+    ],
+    [
+      "pcapng length not a multiple of 4",
+      Buffer.concat([shb(true), block(true, 1, Buffer.alloc(8), 22)]),
+      28,
+      /total length 22, not a multiple of 4/,
+      0,
+    ],
+    [
+      "pcapng length too small",
+      Buffer.concat([shb(true), block(true, 5, Buffer.alloc(8), 8)]),
+      28,
+      /total length 8, smaller than the 12-byte minimum/,
+      0,
+    ],
+    [
+      "pcapng IDB too small",
+      Buffer.concat([shb(true), block(true, 1, Buffer.alloc(4))]),
+      28,
+      /interface description block has total length 16, smaller than the 20-byte minimum/,
+      0,
+    ],
+    [
+      "pcapng absurd length",
+      Buffer.concat([shb(true), block(true, 6, Buffer.alloc(20), 0x7ffffffc)]),
+      28,
+      /larger than the 268435456-byte sanity limit/,
+      0,
+    ],
+    [
+      "pcapng trailing length mismatch",
+      Buffer.concat([shb(true), block(true, 1, Buffer.alloc(8), undefined, 24)]),
+      28,
+      /total length 20 but its trailing length field says 24/,
+      0,
+    ],
     [
       "pcapng EPB on unknown interface",
       Buffer.concat([shb(true), idb(true, 1, 0), epb(true, 0, 1n, d), epb(true, 3, 1n, d)]),
@@ -725,9 +789,27 @@ test("damage: each case reports offset, reason and hint, after delivering what c
     ],
     ["pcapng EPB before any IDB", Buffer.concat([shb(true), epb(true, 0, 1n, d)]), 28, /defines no interfaces/, 0],
     ["pcapng SPB before any IDB", Buffer.concat([shb(true), spb(true, d)]), 28, /simple packet block but no interface is defined/, 0],
-    ["pcapng EPB caplen beyond block", Buffer.concat([shb(true), idb(true, 1, 0), epb(true, 0, 1n, d, 100, 101)]), 48, /says 101-byte packet, but the 132-byte block has room for 100/, 0],
-    ["pcapng bad byte-order magic", Buffer.concat([shb(true).subarray(0, 8), Buffer.from([1, 2, 3, 4]), shb(true).subarray(12)]), 0, /byte-order magic 0x01020304/, 0],
-    ["pcapng bad version", Buffer.concat([shb(true).subarray(0, 12), u16(true, 2), shb(true).subarray(14)]), 0, /unsupported pcapng version 2\.0/, 0],
+    [
+      "pcapng EPB caplen beyond block",
+      Buffer.concat([shb(true), idb(true, 1, 0), epb(true, 0, 1n, d, 100, 101)]),
+      48,
+      /says 101-byte packet, but the 132-byte block has room for 100/,
+      0,
+    ],
+    [
+      "pcapng bad byte-order magic",
+      Buffer.concat([shb(true).subarray(0, 8), Buffer.from([1, 2, 3, 4]), shb(true).subarray(12)]),
+      0,
+      /byte-order magic 0x01020304/,
+      0,
+    ],
+    [
+      "pcapng bad version",
+      Buffer.concat([shb(true).subarray(0, 12), u16(true, 2), shb(true).subarray(14)]),
+      0,
+      /unsupported pcapng version 2\.0/,
+      0,
+    ],
   ];
   for (const [what, buf, offset, reason, delivered] of cases) {
     const { pkts } = collectBuf(buf, "x.cap");
@@ -740,7 +822,10 @@ test("damage: each case reports offset, reason and hint, after delivering what c
   }
   // the hint tells truncation from corruption
   assert.match(damaged(Buffer.concat([good, Buffer.alloc(10)])).hint, /cut short/);
-  assert.match(damaged(Buffer.concat([good, pcapRecord(true, 2, 0, Buffer.alloc(0), 262145, 262145)])).hint, /corrupt after this point \(re-capture, or cut it with editcap\)/);
+  assert.match(
+    damaged(Buffer.concat([good, pcapRecord(true, 2, 0, Buffer.alloc(0), 262145, 262145)])).hint,
+    /corrupt after this point \(re-capture, or cut it with editcap\)/,
+  );
 });
 
 test("damage: unreadable paths are reported, not thrown", async () => {
@@ -774,12 +859,24 @@ test("damage: unreadable paths are reported, not thrown", async () => {
 });
 
 test("damage: truncation at every offset (pcap and multi-section pcapng)", async () => {
-  for (const rel of ["tcpdump/dns_udp.pcap", "tcpdump/pptp.pcap", "pcapng-test-generator/be_test202.pcapng", "zeek/pcapng-multi-interface.pcapng"]) {
+  for (const rel of [
+    "tcpdump/dns_udp.pcap",
+    "tcpdump/pptp.pcap",
+    "pcapng-test-generator/be_test202.pcapng",
+    "zeek/pcapng-multi-interface.pcapng",
+  ]) {
     const full = fs.readFileSync(corpus(rel));
     const all = collectBuf(full).pkts;
     const ends = packetEnds(full, all);
     const isNg = full.readUInt32BE(0) === 0x0a0d0d0a;
-    const clean = new Set(isNg ? walkBlocks(full).map((b) => b.offset).slice(1).concat(full.length) : [24, ...ends]);
+    const clean = new Set(
+      isNg
+        ? walkBlocks(full)
+            .map((b) => b.offset)
+            .slice(1)
+            .concat(full.length)
+        : [24, ...ends],
+    );
     let prev = 0;
     for (let cut = 0; cut <= full.length; cut++) {
       const { pkts, sum } = collectBuf(full.subarray(0, cut), rel);
@@ -795,7 +892,10 @@ test("damage: truncation at every offset (pcap and multi-section pcapng)", async
         continue;
       }
       assert.ok(sum.error instanceof CaptureError, `${rel} @${cut}: error reported`);
-      assert.ok(sum.error.offset <= cut && sum.error.offset >= (pkts.length ? ends[pkts.length - 1] : 0), `${rel} @${cut}: error offset ${sum.error.offset}`);
+      assert.ok(
+        sum.error.offset <= cut && sum.error.offset >= (pkts.length ? ends[pkts.length - 1] : 0),
+        `${rel} @${cut}: error offset ${sum.error.offset}`,
+      );
       assert.match(sum.error.reason, /file ends|empty file|only \d+ bytes long/);
     }
   }
@@ -842,7 +942,14 @@ for (const [n, rel] of ["tcpdump/dns_tcp.pcap", "tcpdump/pptp.pcap", "chrissande
 
 test("damage: random byte corruption never throws and never changes packets before the damage", () => {
   const r = rng(12345);
-  const files = ["tcpdump/dns_udp.pcap", "tcpdump/pptp.pcap", "zeek/pcapng-multi-interface.pcapng", "pcapng-test-generator/be_test202.pcapng", "pcapng-test-generator/be_test008.pcapng", "tcpdump/tcp-handshake-nano.pcap"].map((rel) => fs.readFileSync(corpus(rel)));
+  const files = [
+    "tcpdump/dns_udp.pcap",
+    "tcpdump/pptp.pcap",
+    "zeek/pcapng-multi-interface.pcapng",
+    "pcapng-test-generator/be_test202.pcapng",
+    "pcapng-test-generator/be_test008.pcapng",
+    "tcpdump/tcp-handshake-nano.pcap",
+  ].map((rel) => fs.readFileSync(corpus(rel)));
   let errors = 0;
   for (let iter = 0; iter < 1500; iter++) {
     const orig = files[iter % files.length];
@@ -880,7 +987,14 @@ test("damage: random byte corruption never throws and never changes packets befo
 
 test("damage: buffer, file and stream readers agree on damaged input (packets and error)", async () => {
   const r = rng(4242);
-  const files = ["tcpdump/dns_udp.pcap", "tcpdump/pptp.pcap", "zeek/pcapng-multi-interface.pcapng", "pcapng-test-generator/be_test202.pcapng", "tcpdump/tcp-handshake-nano.pcap", "ndpi/nano.pcapng"].map((rel) => fs.readFileSync(corpus(rel)));
+  const files = [
+    "tcpdump/dns_udp.pcap",
+    "tcpdump/pptp.pcap",
+    "zeek/pcapng-multi-interface.pcapng",
+    "pcapng-test-generator/be_test202.pcapng",
+    "tcpdump/tcp-handshake-nano.pcap",
+    "ndpi/nano.pcapng",
+  ].map((rel) => fs.readFileSync(corpus(rel)));
   const f = tmpFile("fuzz.cap");
   try {
     for (let iter = 0; iter < 300; iter++) {
@@ -910,7 +1024,14 @@ test("damage: buffer, file and stream readers agree on damaged input (packets an
 
 test("streaming: chunk size 7 and random stream pieces give the same packets as one buffer", async () => {
   const r = rng(99);
-  for (const rel of ["tcpdump/pptp.pcap", "tcpdump/dns-badlabel.pcap", "zeek/pcapng-multi-interface.pcapng", "pcapng-test-generator/be_test202.pcapng", "ndpi/nano.pcapng", "tcpdump/tcp-handshake-nano.pcap"]) {
+  for (const rel of [
+    "tcpdump/pptp.pcap",
+    "tcpdump/dns-badlabel.pcap",
+    "zeek/pcapng-multi-interface.pcapng",
+    "pcapng-test-generator/be_test202.pcapng",
+    "ndpi/nano.pcapng",
+    "tcpdump/tcp-handshake-nano.pcap",
+  ]) {
     const buf = fs.readFileSync(corpus(rel));
     const want = collectBuf(buf, corpus(rel));
     for (const chunkSize of [7, 1, 64, 1000, 1 << 20]) {
@@ -947,7 +1068,13 @@ test("streaming: records larger than the chunk grow the buffer", async () => {
     pcapRecord(true, 3, 0, payload(70, 10)),
   ]);
   const huge = payload(3 * 1024 * 1024 + 5, 11);
-  const ng = Buffer.concat([shb(false), idb(false, 1, 0), epb(false, 0, 1n, payload(40, 12)), epb(false, 0, 2n, huge), epb(false, 0, 3n, payload(40, 13))]);
+  const ng = Buffer.concat([
+    shb(false),
+    idb(false, 1, 0),
+    epb(false, 0, 1n, payload(40, 12)),
+    epb(false, 0, 2n, huge),
+    epb(false, 0, 3n, payload(40, 13)),
+  ]);
   for (const [name, buf, sizes] of [
     ["big.pcap", pcap, [70, 250000, 70]],
     ["big.pcapng", ng, [40, huge.length, 40]],
@@ -958,10 +1085,14 @@ test("streaming: records larger than the chunk grow the buffer", async () => {
       for (const chunkSize of [7, 65536, undefined]) {
         const bufs = new Set<Buffer>();
         const pkts: Pkt[] = [];
-        const sum = await readCapture(f, (p) => {
-          bufs.add(p.buf);
-          pkts.push(snap(p));
-        }, { chunkSize });
+        const sum = await readCapture(
+          f,
+          (p) => {
+            bufs.add(p.buf);
+            pkts.push(snap(p));
+          },
+          { chunkSize },
+        );
         assert.equal(sum.error, undefined, `${name} ${chunkSize}`);
         assert.deepEqual(
           pkts.map((p) => p.caplen),
@@ -1004,7 +1135,9 @@ test("stdin: readCapture('-') in a child process", async () => {
       const chunks: Buffer[] = [];
       child.stdout.on("data", (d: Buffer) => chunks.push(d));
       child.on("error", reject);
-      child.on("close", (code) => (code === 0 ? resolve(JSON.parse(Buffer.concat(chunks).toString())) : reject(new Error(`child exit ${code}`))));
+      child.on("close", (code) =>
+        code === 0 ? resolve(JSON.parse(Buffer.concat(chunks).toString())) : reject(new Error(`child exit ${code}`)),
+      );
       // dribble it in pieces so records straddle pipe reads
       const r = Readable.from(Array.from({ length: Math.ceil(input.length / 333) }, (_, i) => input.subarray(i * 333, (i + 1) * 333)));
       r.pipe(child.stdin);
@@ -1029,20 +1162,46 @@ test("stdin: readCapture('-') in a child process", async () => {
 test("handler exceptions propagate; abort rejects with the signal's reason", async () => {
   const buf = Buffer.concat([pcapHeader(), pcapRecord(true, 1, 0, payload(10, 1)), pcapRecord(true, 2, 0, payload(10, 2))]);
   const boom = Object.assign(new Error("handler failed"), { code: "ENOENT" }); // looks like I/O, is not
-  assert.throws(() => parseCaptureBuffer(buf, () => { throw boom; }), boom);
+  assert.throws(
+    () =>
+      parseCaptureBuffer(buf, () => {
+        throw boom;
+      }),
+    boom,
+  );
   const f = tmpFile("throw.pcap");
   fs.writeFileSync(f, buf);
   try {
-    await assert.rejects(readCapture(f, () => { throw boom; }), boom);
-    await assert.rejects(readCaptureStream(Readable.from([buf]), () => { throw boom; }), boom);
+    await assert.rejects(
+      readCapture(f, () => {
+        throw boom;
+      }),
+      boom,
+    );
+    await assert.rejects(
+      readCaptureStream(Readable.from([buf]), () => {
+        throw boom;
+      }),
+      boom,
+    );
     const ac = new AbortController();
     ac.abort(new Error("stop"));
-    await assert.rejects(readCapture(f, () => undefined, { signal: ac.signal }), /stop/);
+    await assert.rejects(
+      readCapture(f, () => undefined, { signal: ac.signal }),
+      /stop/,
+    );
     // abort between chunks: the packets of the current chunk are still delivered
     const ac2 = new AbortController();
     let n = 0;
     await assert.rejects(
-      readCapture(f, () => { n++; ac2.abort(new Error("enough")); }, { chunkSize: 50, signal: ac2.signal }),
+      readCapture(
+        f,
+        () => {
+          n++;
+          ac2.abort(new Error("enough"));
+        },
+        { chunkSize: 50, signal: ac2.signal },
+      ),
       /enough/,
     );
     assert.equal(n, 1);
@@ -1054,7 +1213,10 @@ test("handler exceptions propagate; abort rejects with the signal's reason", asy
   idle.write(buf.subarray(0, 30));
   const ac3 = new AbortController();
   setTimeout(() => ac3.abort(new Error("idle abort")), 20);
-  await assert.rejects(readCaptureStream(idle, () => undefined, { signal: ac3.signal }), /idle abort/);
+  await assert.rejects(
+    readCaptureStream(idle, () => undefined, { signal: ac3.signal }),
+    /idle abort/,
+  );
   await new Promise((r) => setTimeout(r, 10));
   assert.ok(idle.destroyed, "the source is stopped");
 });
@@ -1106,7 +1268,9 @@ test("streaming: a 200 MB capture is read with bounded memory", async () => {
     assert.ok(maxBuf <= 1024 * 1024 + 8192, `one ~1 MiB buffer (${maxBuf})`);
     const growth = peak - before;
     assert.ok(growth < 64 * 1024 * 1024, `rss grew by ${(growth / 1048576).toFixed(1)} MiB reading ${(size / 1048576).toFixed(0)} MiB`);
-    console.log(`# read ${(size / 1048576).toFixed(0)} MiB, ${count} packets in ${secs.toFixed(2)} s: ${(count / secs / 1e6).toFixed(2)} Mpkt/s, ${(size / 1048576 / secs).toFixed(0)} MiB/s; rss growth ${(growth / 1048576).toFixed(1)} MiB`);
+    console.log(
+      `# read ${(size / 1048576).toFixed(0)} MiB, ${count} packets in ${secs.toFixed(2)} s: ${(count / secs / 1e6).toFixed(2)} Mpkt/s, ${(size / 1048576 / secs).toFixed(0)} MiB/s; rss growth ${(growth / 1048576).toFixed(1)} MiB`,
+    );
   } finally {
     try {
       fs.closeSync(fd);
@@ -1138,7 +1302,10 @@ for (const rel of CAPTURES) {
     }
     assert.equal(pkts.length, want.length, "packet count");
     assert.equal(sum.packets, pkts.length);
-    assert.equal(sum.bytes, pkts.reduce((a, p) => a + p.caplen, 0));
+    assert.equal(
+      sum.bytes,
+      pkts.reduce((a, p) => a + p.caplen, 0),
+    );
     for (let i = 0; i < want.length; i++) {
       const w = want[i];
       const o = pkts[i];

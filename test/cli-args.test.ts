@@ -18,17 +18,41 @@ const one = (args: string[], want: string) => {
 
 test("an unknown option, for every command: one line, the command, its --help, a did-you-mean when close", () => {
   one(["run", "--x"], "unknown option --x for 'netsig run' (netsig run --help lists them)");
-  one(["run", "--sigantures", "s"], "unknown option --sigantures for 'netsig run': did you mean --signatures? (netsig run --help lists them)");
+  one(
+    ["run", "--sigantures", "s"],
+    "unknown option --sigantures for 'netsig run': did you mean --signatures? (netsig run --help lists them)",
+  );
   one(["run", "-z"], "unknown option -z for 'netsig run' (netsig run --help lists them)");
   one(["replay", "x.pcap", "--bogus=3"], "unknown option --bogus for 'netsig replay' (netsig replay --help lists them)");
-  one(["replay", "x.pcap", "--confg", "c.yaml"], "unknown option --confg for 'netsig replay': did you mean --config? (netsig replay --help lists them)");
-  one(["replay", "x.pcap", "--webhok", "http://127.0.0.1:1/"], "unknown option --webhok for 'netsig replay': did you mean --webhook? (netsig replay --help lists them)");
-  one(["rules", "validate", "--list", "d"], "unknown option --list for 'netsig rules validate': did you mean --lists? (netsig rules --help lists them)");
-  one(["rules", "test", "f.yaml", "--pcp", "x"], "unknown option --pcp for 'netsig rules test': did you mean --pcap? (netsig rules --help lists them)");
-  one(["rules", "list", "--rule", "d"], "unknown option --rule for 'netsig rules list': did you mean --rules? (netsig rules --help lists them)");
+  one(
+    ["replay", "x.pcap", "--confg", "c.yaml"],
+    "unknown option --confg for 'netsig replay': did you mean --config? (netsig replay --help lists them)",
+  );
+  one(
+    ["replay", "x.pcap", "--webhok", "http://127.0.0.1:1/"],
+    "unknown option --webhok for 'netsig replay': did you mean --webhook? (netsig replay --help lists them)",
+  );
+  one(
+    ["rules", "validate", "--list", "d"],
+    "unknown option --list for 'netsig rules validate': did you mean --lists? (netsig rules --help lists them)",
+  );
+  one(
+    ["rules", "test", "f.yaml", "--pcp", "x"],
+    "unknown option --pcp for 'netsig rules test': did you mean --pcap? (netsig rules --help lists them)",
+  );
+  one(
+    ["rules", "list", "--rule", "d"],
+    "unknown option --rule for 'netsig rules list': did you mean --rules? (netsig rules --help lists them)",
+  );
   one(["signatures", "list", "--zzz"], "unknown option --zzz for 'netsig signatures list' (netsig signatures --help lists them)");
-  one(["signatures", "test", "f.ts", "--pacp", "x"], "unknown option --pacp for 'netsig signatures test': did you mean --pcap? (netsig signatures --help lists them)");
-  one(["signatures", "new", "x", "--dri", "y"], "unknown option --dri for 'netsig signatures new': did you mean --dir? (netsig signatures --help lists them)");
+  one(
+    ["signatures", "test", "f.ts", "--pacp", "x"],
+    "unknown option --pacp for 'netsig signatures test': did you mean --pcap? (netsig signatures --help lists them)",
+  );
+  one(
+    ["signatures", "new", "x", "--dri", "y"],
+    "unknown option --dri for 'netsig signatures new': did you mean --dir? (netsig signatures --help lists them)",
+  );
   // a value missing, or given to a flag
   one(["replay", "x.pcap", "--signatures"], "option --signatures of 'netsig replay' needs a value (netsig replay --help lists them)");
   one(["run", "--quiet=yes"], "option --quiet of 'netsig run' takes no value (netsig run --help lists them)");

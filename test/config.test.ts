@@ -23,23 +23,35 @@ function withFile(text: string, fn: (file: string) => void): void {
 }
 
 test("config: settings from the file, flags win, lists add up", () => {
-  withFile(`# replay with the shipped signatures, as a table
+  withFile(
+    `# replay with the shipped signatures, as a table
 signatures:
   - ${join(ROOT, "signatures")}
 output: table
 quiet: true
-`, (f) => {
-    const t = netsig(["replay", EXAMPLE, "--config", f]);
-    assert.equal(t.code, 0, t.stderr);
-    assert.equal(t.stderr, "", "quiet: true from the file");
-    const rows = t.stdout.trim().split("\n");
-    assert.equal(rows.length, 2, t.stdout);
-    assert.ok(rows.every((r) => /^\S+Z dns_rebinding\s/.test(r)), t.stdout);
-    // a flag overrides the file
-    const j = netsig(["replay", EXAMPLE, "--config", f, "--output", "json"]);
-    assert.equal(j.code, 0, j.stderr);
-    assert.equal(j.stdout.trim().split("\n").map((l) => JSON.parse(l).eventName).length, 2);
-  });
+`,
+    (f) => {
+      const t = netsig(["replay", EXAMPLE, "--config", f]);
+      assert.equal(t.code, 0, t.stderr);
+      assert.equal(t.stderr, "", "quiet: true from the file");
+      const rows = t.stdout.trim().split("\n");
+      assert.equal(rows.length, 2, t.stdout);
+      assert.ok(
+        rows.every((r) => /^\S+Z dns_rebinding\s/.test(r)),
+        t.stdout,
+      );
+      // a flag overrides the file
+      const j = netsig(["replay", EXAMPLE, "--config", f, "--output", "json"]);
+      assert.equal(j.code, 0, j.stderr);
+      assert.equal(
+        j.stdout
+          .trim()
+          .split("\n")
+          .map((l) => JSON.parse(l).eventName).length,
+        2,
+      );
+    },
+  );
   // without the file the same command prints all events
   const plain = netsig(["replay", EXAMPLE, "--quiet"]);
   assert.ok(plain.stdout.trim().split("\n").length > 100);

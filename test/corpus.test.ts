@@ -11,8 +11,19 @@ import { tmpdir } from "node:os";
 import { join } from "node:path";
 import { test } from "node:test";
 import {
-  CORPUS, corpusCaptures, corpusLabel, corpusManifest, haveOutsideCorpus, needsOutside, NOT_VENDORED, OUTSIDE_CORPUS, ROOT, SPEC,
-  SPEC_DIR, verifyCorpus, verifySpec,
+  CORPUS,
+  corpusCaptures,
+  corpusLabel,
+  corpusManifest,
+  haveOutsideCorpus,
+  needsOutside,
+  NOT_VENDORED,
+  OUTSIDE_CORPUS,
+  ROOT,
+  SPEC,
+  SPEC_DIR,
+  verifyCorpus,
+  verifySpec,
 } from "./lib/corpus";
 
 /** the vendored sources, their licence (as manifest.json words it) and the file carrying its text */
@@ -85,7 +96,10 @@ test("files only beside the repository: read from there when it is there, else a
     assert.ok(corpusCaptures().some((c) => c.rel === rel && c.file === join(OUTSIDE_CORPUS, rel)));
     assert.equal(corpusLabel(join(OUTSIDE_CORPUS, rel)), rel);
   } else {
-    assert.match(String(reason), /^needs pcap-attack\/sigred-cve-2020-1350\.pcapng: not in the repository \(no licence at all, test-only\)/);
+    assert.match(
+      String(reason),
+      /^needs pcap-attack\/sigred-cve-2020-1350\.pcapng: not in the repository \(no licence at all, test-only\)/,
+    );
     assert.ok(!String(reason).includes("\n"));
     assert.ok(corpusCaptures().every((c) => c.file.startsWith(CORPUS)));
   }

@@ -12,17 +12,23 @@ import { eventsOf } from "./lib/run";
 
 const A_QUERY = craft.dns({ type: "query", id: 7, flags: 1 << 8, questions: [{ type: "A", name: "www.netsig.test" }] });
 const A_RESPONSE = craft.dns({
-  type: "response", id: 7, flags: (1 << 8) | (1 << 7),
+  type: "response",
+  id: 7,
+  flags: (1 << 8) | (1 << 7),
   questions: [{ type: "A", name: "www.netsig.test" }],
   answers: [{ type: "A", name: "www.netsig.test", ttl: 60, data: "10.0.0.1" }],
 });
 
 function udpDns(msg: Buffer, v6 = false): Buffer {
   const seg = craft.udp({ srcPort: 40000, dstPort: 53 }, msg);
-  return v6 ? craft.ipv6({ src: "::1", dst: "::1", nextHeader: 17 }, seg) : craft.ipv4({ src: "127.0.0.1", dst: "127.0.0.1", protocol: 17 }, seg);
+  return v6
+    ? craft.ipv6({ src: "::1", dst: "::1", nextHeader: 17 }, seg)
+    : craft.ipv4({ src: "127.0.0.1", dst: "127.0.0.1", protocol: 17 }, seg);
 }
 
-function kinds(out: { kind: Ev }[]): Ev[] { return out.map((e) => e.kind); }
+function kinds(out: { kind: Ev }[]): Ev[] {
+  return out.map((e) => e.kind);
+}
 
 test("Ethernet, 802.1Q and 802.1ad+802.1Q (QinQ) all reach the DNS layer", () => {
   for (const vlans of [[], [100], [200, 2001]]) {
@@ -40,14 +46,26 @@ test("Linux cooked SLL and SLL2 headers", () => {
   const sll2 = Buffer.alloc(20);
   sll2.writeUInt16BE(0x0800, 0);
   assert.deepEqual(kinds(eventsOf(LinkType.LINUX_SLL, [{ data: Buffer.concat([sll, ip]) }]).out), [Ev.IPv4, Ev.UDP, Ev.DNS, Ev.DNSRequest]);
-  assert.deepEqual(kinds(eventsOf(LinkType.LINUX_SLL2, [{ data: Buffer.concat([sll2, ip]) }]).out), [Ev.IPv4, Ev.UDP, Ev.DNS, Ev.DNSRequest]);
+  assert.deepEqual(kinds(eventsOf(LinkType.LINUX_SLL2, [{ data: Buffer.concat([sll2, ip]) }]).out), [
+    Ev.IPv4,
+    Ev.UDP,
+    Ev.DNS,
+    Ev.DNSRequest,
+  ]);
 });
 
 test("BSD loopback NULL in either byte order, and LOOP", () => {
   const ip6 = udpDns(A_QUERY, true);
-  for (const [family, le] of [[2, true], [2, false], [30, true], [24, false], [28, true]] as const) {
+  for (const [family, le] of [
+    [2, true],
+    [2, false],
+    [30, true],
+    [24, false],
+    [28, true],
+  ] as const) {
     const h = Buffer.alloc(4);
-    if (le) h.writeUInt32LE(family); else h.writeUInt32BE(family);
+    if (le) h.writeUInt32LE(family);
+    else h.writeUInt32BE(family);
     const payload = family === 2 ? udpDns(A_QUERY) : ip6;
     const { out } = eventsOf(LinkType.NULL, [{ data: Buffer.concat([h, payload]) }]);
     assert.equal(out[0].kind, family === 2 ? Ev.IPv4 : Ev.IPv6, `family ${family} ${le ? "LE" : "BE"}`);
@@ -120,7 +138,13 @@ test("UDP length bounds the payload (zlip trap): length 8 means no DNS message",
 });
 
 test("malformed DNS: pointer loop, forward pointer, truncated record, absurd counts are counted, never fatal", () => {
-  const header = (qd: number, an = 0) => { const h = Buffer.alloc(12); h.writeUInt16BE(1, 0); h.writeUInt16BE(qd, 4); h.writeUInt16BE(an, 6); return h; };
+  const header = (qd: number, an = 0) => {
+    const h = Buffer.alloc(12);
+    h.writeUInt16BE(1, 0);
+    h.writeUInt16BE(qd, 4);
+    h.writeUInt16BE(an, 6);
+    return h;
+  };
   const cases = [
     Buffer.concat([header(1), Buffer.from([0xc0, 0x0c, 0, 1, 0, 1])]), // pointer to itself
     Buffer.concat([header(1), Buffer.from([0xc0, 0x0e, 0xc0, 0x0c, 0, 1, 0, 1])]), // A->B->A
@@ -140,11 +164,18 @@ test("DNS over TCP: one message split across three segments, length prefix split
   const framed = Buffer.concat([Buffer.from([A_RESPONSE.length >> 8, A_RESPONSE.length & 0xff]), A_RESPONSE]);
   const seg = (seq: number, payload: Buffer, flags = 0x18) =>
     craft.ipv4({ src: "127.0.0.1", dst: "127.0.0.1", protocol: 6 }, craft.tcp({ srcPort: 53, dstPort: 41000, seq, flags }, payload));
-  const syn = craft.ipv4({ src: "127.0.0.1", dst: "127.0.0.1", protocol: 6 }, craft.tcp({ srcPort: 53, dstPort: 41000, seq: 999, flags: 0x12 }));
+  const syn = craft.ipv4(
+    { src: "127.0.0.1", dst: "127.0.0.1", protocol: 6 },
+    craft.tcp({ srcPort: 53, dstPort: 41000, seq: 999, flags: 0x12 }),
+  );
   const parts = [framed.subarray(0, 1), framed.subarray(1, 20), framed.subarray(20)];
-  const packets = [{ data: syn }, { data: seg(1000, parts[0]) }, { data: seg(1001, parts[1]) },
+  const packets = [
+    { data: syn },
+    { data: seg(1000, parts[0]) },
+    { data: seg(1001, parts[1]) },
     { data: seg(1001, parts[1]) }, // a retransmission is ignored
-    { data: seg(1020, parts[2]) }];
+    { data: seg(1020, parts[2]) },
+  ];
   const { out } = eventsOf(LinkType.RAW, packets);
   const dns = out.filter((e) => e.kind === Ev.DNS);
   assert.equal(dns.length, 1, "one message, emitted once");
@@ -158,7 +189,10 @@ test("DNS over TCP: one message split across three segments, length prefix split
 test("DNS over TCP: two messages in one segment give two DNS events", () => {
   const framed = (m: Buffer) => Buffer.concat([Buffer.from([m.length >> 8, m.length & 0xff]), m]);
   const payload = Buffer.concat([framed(A_QUERY), framed(A_QUERY)]);
-  const ip = craft.ipv4({ src: "127.0.0.1", dst: "127.0.0.1", protocol: 6 }, craft.tcp({ srcPort: 41000, dstPort: 53, seq: 1, flags: 0x18 }, payload));
+  const ip = craft.ipv4(
+    { src: "127.0.0.1", dst: "127.0.0.1", protocol: 6 },
+    craft.tcp({ srcPort: 41000, dstPort: 53, seq: 1, flags: 0x18 }, payload),
+  );
   const { out } = eventsOf(LinkType.RAW, [{ data: ip }]);
   assert.deepEqual(kinds(out), [Ev.IPv4, Ev.TCP, Ev.DNS, Ev.DNSRequest, Ev.DNS, Ev.DNSRequest]);
 });
@@ -167,8 +201,21 @@ test("DNS over TCP memory is bounded: flows beyond the cap are evicted and count
   const d = new Decoder();
   const big = Buffer.from([0x40, 0x00, 1, 2, 3]); // announces a 16 KiB message, sends 3 bytes
   for (let port = 1; port <= 5000; port++) {
-    const ip = craft.ipv4({ src: "127.0.0.1", dst: "127.0.0.1", protocol: 6 }, craft.tcp({ srcPort: 53, dstPort: port, seq: 1, flags: 0x18 }, big));
-    d.decode({ tsSec: 0, tsNsec: 0, linkType: LinkType.RAW, iface: "", buf: ip, offset: 0, caplen: ip.length, origLen: ip.length, fileOffset: 0 });
+    const ip = craft.ipv4(
+      { src: "127.0.0.1", dst: "127.0.0.1", protocol: 6 },
+      craft.tcp({ srcPort: 53, dstPort: port, seq: 1, flags: 0x18 }, big),
+    );
+    d.decode({
+      tsSec: 0,
+      tsNsec: 0,
+      linkType: LinkType.RAW,
+      iface: "",
+      buf: ip,
+      offset: 0,
+      caplen: ip.length,
+      origLen: ip.length,
+      fileOffset: 0,
+    });
   }
   assert.ok(d.tcpDns.flowCount <= 4096, `flows ${d.tcpDns.flowCount}`);
   assert.ok(d.tcpDns.bytesHeld <= 16 << 20, `bytes ${d.tcpDns.bytesHeld}`);
@@ -176,7 +223,8 @@ test("DNS over TCP memory is bounded: flows beyond the cap are evicted and count
 });
 
 test("mDNS (5353) and LLMNR (5355) are decoded as DNS; other ports are not", () => {
-  const on = (port: number) => craft.ipv4({ src: "10.0.0.1", dst: "224.0.0.251", protocol: 17 }, craft.udp({ srcPort: port, dstPort: port }, A_QUERY));
+  const on = (port: number) =>
+    craft.ipv4({ src: "10.0.0.1", dst: "224.0.0.251", protocol: 17 }, craft.udp({ srcPort: port, dstPort: port }, A_QUERY));
   assert.ok(kinds(eventsOf(LinkType.RAW, [{ data: on(5353) }]).out).includes(Ev.DNS));
   assert.ok(kinds(eventsOf(LinkType.RAW, [{ data: on(5355) }]).out).includes(Ev.DNS));
   assert.ok(!kinds(eventsOf(LinkType.RAW, [{ data: on(5354) }]).out).includes(Ev.DNS));
@@ -186,7 +234,17 @@ test("truncated headers are malformed, not fatal, at every cut of a packet", () 
   const frame = craft.ethernet(udpDns(A_RESPONSE));
   const d = new Decoder();
   for (let cut = 0; cut < frame.length; cut++) {
-    d.decode({ tsSec: 0, tsNsec: 0, linkType: LinkType.ETHERNET, iface: "", buf: frame, offset: 0, caplen: cut, origLen: frame.length, fileOffset: 0 });
+    d.decode({
+      tsSec: 0,
+      tsNsec: 0,
+      linkType: LinkType.ETHERNET,
+      iface: "",
+      buf: frame,
+      offset: 0,
+      caplen: cut,
+      origLen: frame.length,
+      fileOffset: 0,
+    });
   }
   assert.equal(d.stats.packets, frame.length);
   assert.ok(d.stats.malformed > 0);

@@ -29,7 +29,14 @@ const K8S = join(ROOT, "deploy", "kubernetes", "netsig-sidecar.yaml");
 /** flags the example uses that another branch adds (engine/cli/ops.ts); checked by --help once merged */
 const PENDING_FLAGS = new Set(["--listen"]);
 
-interface K8sDoc { apiVersion: string; kind: string; metadata: { name: string }; data?: Record<string, string>; stringData?: Record<string, string>; spec?: any }
+interface K8sDoc {
+  apiVersion: string;
+  kind: string;
+  metadata: { name: string };
+  data?: Record<string, string>;
+  stringData?: Record<string, string>;
+  spec?: any;
+}
 
 function docs(): K8sDoc[] {
   return loadAll(readFileSync(K8S, "utf8")) as K8sDoc[];
@@ -44,11 +51,15 @@ function sidecar() {
 
 test("k8s: every document parses, with apiVersion, kind and name; an app container and netsig share the pod (no host network)", () => {
   const all = docs();
-  assert.deepEqual(all.map((d) => `${d.apiVersion} ${d.kind} ${d.metadata.name}`), [
-    "v1 ConfigMap netsig-config", "v1 ConfigMap netsig-signatures", "v1 Secret netsig-webhook", "apps/v1 Deployment web",
-  ]);
+  assert.deepEqual(
+    all.map((d) => `${d.apiVersion} ${d.kind} ${d.metadata.name}`),
+    ["v1 ConfigMap netsig-config", "v1 ConfigMap netsig-signatures", "v1 Secret netsig-webhook", "apps/v1 Deployment web"],
+  );
   const { dep, pod, c } = sidecar();
-  assert.deepEqual(pod.containers.map((x: { name: string }) => x.name), ["app", "netsig"]);
+  assert.deepEqual(
+    pod.containers.map((x: { name: string }) => x.name),
+    ["app", "netsig"],
+  );
   assert.equal(pod.hostNetwork, undefined, "the pod's own network namespace");
   assert.deepEqual(dep.spec.selector.matchLabels, dep.spec.template.metadata.labels);
   // the packet socket (NET_RAW, NET_ADMIN for its buffer) and the sandbox's switch to nobody (SETUID, SETGID)
@@ -69,7 +80,8 @@ test("k8s: netsig's arguments are flags `netsig run --help` lists", () => {
   assert.ok(flags.length >= 2, String(c.args));
   const unknown = flags.filter((f) => !listed.has(f) && !PENDING_FLAGS.has(f));
   assert.deepEqual(unknown, [], "flags run does not know");
-  for (const f of PENDING_FLAGS) if (!listed.has(f)) process.stderr.write(`deploy test: ${f} is not in run --help yet (added by the ops branch)\n`);
+  for (const f of PENDING_FLAGS)
+    if (!listed.has(f)) process.stderr.write(`deploy test: ${f} is not in run --help yet (added by the ops branch)\n`);
 });
 
 test("k8s: the config ConfigMap is a valid --config file; --config points into its mount; the token variable comes from the Secret", () => {
@@ -107,8 +119,17 @@ test("k8s: the config ConfigMap is a valid --config file; --config points into i
   assert.deepEqual(cfg.signatures, ["/opt/netsig/signatures", sigMount.mountPath]);
   assert.equal(pod.volumes.find((v: { name: string }) => v.name === "signatures").configMap.name, "netsig-signatures");
   // every mount has its volume, and every volume's ConfigMap is in the file
-  for (const m of c.volumeMounts) assert.ok(pod.volumes.some((v: { name: string }) => v.name === m.name), m.name);
-  for (const v of pod.volumes) if (v.configMap) assert.ok(all.some((d) => d.kind === "ConfigMap" && d.metadata.name === v.configMap.name), v.name);
+  for (const m of c.volumeMounts)
+    assert.ok(
+      pod.volumes.some((v: { name: string }) => v.name === m.name),
+      m.name,
+    );
+  for (const v of pod.volumes)
+    if (v.configMap)
+      assert.ok(
+        all.some((d) => d.kind === "ConfigMap" && d.metadata.name === v.configMap.name),
+        v.name,
+      );
   // the spool and the output file are on writable volumes (the root file system is read-only)
   for (const p of [cfg["spool-dir"], cfg["output-file"]] as string[]) {
     const m = c.volumeMounts.find((x: { mountPath: string }) => p.startsWith(x.mountPath + "/"));
@@ -120,7 +141,11 @@ test("k8s: the pod's identity is wired: every Downward API variable netsig reads
   const { all, pod, c } = sidecar();
   const env = new Map<string, any>(c.env.map((e: { name: string }) => [e.name, e]));
   const fieldOf: Record<keyof typeof POD_ENV, string> = {
-    podName: "metadata.name", podNamespace: "metadata.namespace", podUID: "metadata.uid", nodeName: "spec.nodeName", serviceAccount: "spec.serviceAccountName",
+    podName: "metadata.name",
+    podNamespace: "metadata.namespace",
+    podUID: "metadata.uid",
+    nodeName: "spec.nodeName",
+    serviceAccount: "spec.serviceAccountName",
   };
   for (const [key, name] of Object.entries(POD_ENV)) {
     assert.equal(env.get(name)?.valueFrom?.fieldRef?.fieldPath, fieldOf[key as keyof typeof POD_ENV], `${name} from its fieldRef`);
@@ -137,7 +162,9 @@ test("k8s: the pod's identity is wired: every Downward API variable netsig reads
   assert.ok(mount, `a volume is mounted on pod-info ${cfg["pod-info"]}`);
   assert.equal(mount.subPath, undefined, "a folder mount (the kubelet's updates reach it)");
   const vol = pod.volumes.find((v: { name: string }) => v.name === mount.name);
-  const items = Object.fromEntries(vol.downwardAPI.items.map((i: { path: string; fieldRef: { fieldPath: string } }) => [i.path, i.fieldRef.fieldPath]));
+  const items = Object.fromEntries(
+    vol.downwardAPI.items.map((i: { path: string; fieldRef: { fieldPath: string } }) => [i.path, i.fieldRef.fieldPath]),
+  );
   assert.deepEqual(items, { labels: "metadata.labels", annotations: "metadata.annotations" });
 });
 
@@ -161,10 +188,16 @@ test("k8s: the probes ask /healthz and /readyz at --listen's address; their comm
   const { c } = sidecar();
   const listen = c.args[c.args.indexOf("--listen") + 1] as string;
   assert.equal(listen, "127.0.0.1:9464");
-  const probes = [[c.livenessProbe, "/healthz"], [c.readinessProbe, "/readyz"]] as const;
+  const probes = [
+    [c.livenessProbe, "/healthz"],
+    [c.readinessProbe, "/readyz"],
+  ] as const;
   let status = 200;
   const paths: string[] = [];
-  const server = createServer((req, res) => { paths.push(req.url!); res.writeHead(status).end(); });
+  const server = createServer((req, res) => {
+    paths.push(req.url!);
+    res.writeHead(status).end();
+  });
   await new Promise<void>((r) => server.listen(0, "127.0.0.1", r));
   const port = (server.address() as AddressInfo).port;
   try {
@@ -174,9 +207,12 @@ test("k8s: the probes ask /healthz and /readyz at --listen's address; their comm
       assert.ok(cmd[2].includes(`http://${listen}${path}`), cmd[2]);
       // the same command, pointed at this test's server
       // (asynchronously: the server answers from this process)
-      const probeAt = (p: number): Promise<number | null> => new Promise((resolve) => {
-        spawn(process.execPath, [cmd[1], cmd[2].replace(listen, `127.0.0.1:${p}`)], { stdio: "ignore" }).on("close", (code) => resolve(code));
-      });
+      const probeAt = (p: number): Promise<number | null> =>
+        new Promise((resolve) => {
+          spawn(process.execPath, [cmd[1], cmd[2].replace(listen, `127.0.0.1:${p}`)], { stdio: "ignore" }).on("close", (code) =>
+            resolve(code),
+          );
+        });
       status = 200;
       assert.equal(await probeAt(port), 0);
       status = 503;
@@ -197,7 +233,12 @@ test("Dockerfile: both bases are build arguments with public defaults (Node 20);
   assert.deepEqual(from, ["FROM ${BASE} AS build", "FROM ${RUNTIME_BASE}"]);
   // ARGs before the first FROM: the defaults a plain `docker build .` uses
   const first = lines.indexOf(from[0]);
-  const args = Object.fromEntries(lines.slice(0, first).filter((l) => l.startsWith("ARG ")).map((l) => l.slice(4).split("=")));
+  const args = Object.fromEntries(
+    lines
+      .slice(0, first)
+      .filter((l) => l.startsWith("ARG "))
+      .map((l) => l.slice(4).split("=")),
+  );
   assert.match(args.BASE, /^node:20-/, "a public Node 20 image");
   assert.match(args.RUNTIME_BASE, /^node:20-/);
   // the build script gives the local base for both
@@ -224,7 +265,16 @@ test("Dockerfile: every file under what it copies from the context is sent (.doc
   const lines = dockerfileLines();
   const ignore = dockerignore(readFileSync(join(ROOT, ".dockerignore"), "utf8"));
   const fromContext = lines.filter((l) => l.startsWith("COPY ") && !l.includes("--from=")).flatMap((l) => l.split(/\s+/).slice(1, -1));
-  assert.deepEqual(fromContext, ["package.json", "package-lock.json", "tsconfig.json", "engine", "signatures", "examples/tracee-e2e", "native", "rules"]);
+  assert.deepEqual(fromContext, [
+    "package.json",
+    "package-lock.json",
+    "tsconfig.json",
+    "engine",
+    "signatures",
+    "examples/tracee-e2e",
+    "native",
+    "rules",
+  ]);
   let files = 0;
   for (const p of fromContext) {
     assert.ok(existsSync(join(ROOT, p)), p);
@@ -237,11 +287,30 @@ test("Dockerfile: every file under what it copies from the context is sent (.doc
   }
   assert.ok(files > 100, `${files} files`);
   // what `npm ci`'s prepare runs and reads (issue 13: native/build.js once was not sent)
-  for (const f of ["native/build.js", "native/pktstats/binding.gyp", "native/pktstats/pktstats.c", "signatures/tsconfig.json", "examples/tracee-e2e/tsconfig.json", "examples/tracee-e2e/e2e-dns.ts", "engine/rules/compile/standalone.ts", "engine/sandbox/bundle.ts", "engine/rules/compile/schema.json"]) {
+  for (const f of [
+    "native/build.js",
+    "native/pktstats/binding.gyp",
+    "native/pktstats/pktstats.c",
+    "signatures/tsconfig.json",
+    "examples/tracee-e2e/tsconfig.json",
+    "examples/tracee-e2e/e2e-dns.ts",
+    "engine/rules/compile/standalone.ts",
+    "engine/sandbox/bundle.ts",
+    "engine/rules/compile/schema.json",
+  ]) {
     assert.ok(existsSync(join(ROOT, f)), f);
     assert.ok(ignore(f), `${f} is sent`);
   }
-  for (const f of ["node_modules/ajv/package.json", "dist/engine/cli/main.js", ".git/HEAD", "native/pktstats/build/Makefile", "test/deploy.test.ts", ".ci/run", "examples/dns-lo.pcap", "examples/record-example.sh"]) {
+  for (const f of [
+    "node_modules/ajv/package.json",
+    "dist/engine/cli/main.js",
+    ".git/HEAD",
+    "native/pktstats/build/Makefile",
+    "test/deploy.test.ts",
+    ".ci/run",
+    "examples/dns-lo.pcap",
+    "examples/record-example.sh",
+  ]) {
     assert.ok(!ignore(f), `${f} is not sent`);
   }
 });
@@ -264,7 +333,8 @@ test("Dockerfile: the runtime stage has what netsig reads at run time; the entry
   assert.deepEqual(fromBuild, ["package.json", "node_modules", "dist/engine", "signatures", "native/pktstats/build/Release/pktstats.node"]);
   for (const p of fromBuild.slice(0, 4)) assert.ok(existsSync(join(ROOT, p)), p);
   // generated at build time and read at run time
-  for (const f of ["dist/engine/sandbox/realm-bundle.json", "dist/engine/rules/compile/schema-validators.js"]) assert.ok(existsSync(join(ROOT, f)), f);
+  for (const f of ["dist/engine/sandbox/realm-bundle.json", "dist/engine/rules/compile/schema-validators.js"])
+    assert.ok(existsSync(join(ROOT, f)), f);
   assert.match(runs, /test -f dist\/engine\/sandbox\/realm-bundle\.json/);
   assert.match(runs, /prebuiltBundle\(\)/, "the build fails when the image's realm bundle would be stale");
   // without the TypeScript sources the bundle is checked against the compiled files, which the image has
@@ -287,8 +357,22 @@ test("Dockerfile: the runtime stage has what netsig reads at run time; the entry
 test("k8s -> podman: the image test's options are the sidecar's securityContext and emptyDirs", () => {
   const s = sidecarSpec(K8S);
   assert.deepEqual(podmanSecurityArgs(s.securityContext), [
-    "--user", "0", "--cap-drop", "ALL", "--cap-add", "NET_RAW", "--cap-add", "NET_ADMIN", "--cap-add", "SETUID", "--cap-add", "SETGID",
-    "--security-opt", "no-new-privileges", "--read-only", "--read-only-tmpfs=false",
+    "--user",
+    "0",
+    "--cap-drop",
+    "ALL",
+    "--cap-add",
+    "NET_RAW",
+    "--cap-add",
+    "NET_ADMIN",
+    "--cap-add",
+    "SETUID",
+    "--cap-add",
+    "SETGID",
+    "--security-opt",
+    "no-new-privileges",
+    "--read-only",
+    "--read-only-tmpfs=false",
   ]);
   assert.deepEqual(podmanEmptyDirArgs(s), ["--tmpfs", "/var/lib/netsig", "--tmpfs", "/var/log/netsig"]);
   assert.throws(() => podmanSecurityArgs({ ...s.securityContext, seccompProfile: { type: "RuntimeDefault" } } as never), /seccompProfile/);
@@ -297,7 +381,10 @@ test("k8s -> podman: the image test's options are the sidecar's securityContext 
 
 function dockerfileLines(): string[] {
   const df = readFileSync(join(ROOT, "Dockerfile"), "utf8").replace(/\\\n/g, " ");
-  return df.split("\n").map((l) => l.trim()).filter((l) => l && !l.startsWith("#"));
+  return df
+    .split("\n")
+    .map((l) => l.trim())
+    .filter((l) => l && !l.startsWith("#"));
 }
 
 /** every file under a path of the repository (relative paths), or the path itself when a file */
@@ -314,13 +401,27 @@ function walk(p: string): string[] {
  * Returns whether a path is sent.
  */
 function dockerignore(text: string): (path: string) => boolean {
-  const pats = text.split("\n").map((l) => l.trim()).filter((l) => l && !l.startsWith("#")).map((l) => {
-    const neg = l.startsWith("!");
-    const glob = (neg ? l.slice(1) : l).replace(/^\/+/, "").replace(/\/+$/, "");
-    const re = glob.split(/(\*\*\/?|\*|\?)/).map((t) =>
-      t === "**" || t === "**/" ? "(?:.*/)?" + (t === "**" ? ".*" : "") : t === "*" ? "[^/]*" : t === "?" ? "[^/]" : t.replace(/[.+^${}()|[\]\\]/g, "\\$&")).join("");
-    return { neg, re: new RegExp(`^${re}$`) };
-  });
+  const pats = text
+    .split("\n")
+    .map((l) => l.trim())
+    .filter((l) => l && !l.startsWith("#"))
+    .map((l) => {
+      const neg = l.startsWith("!");
+      const glob = (neg ? l.slice(1) : l).replace(/^\/+/, "").replace(/\/+$/, "");
+      const re = glob
+        .split(/(\*\*\/?|\*|\?)/)
+        .map((t) =>
+          t === "**" || t === "**/"
+            ? "(?:.*/)?" + (t === "**" ? ".*" : "")
+            : t === "*"
+              ? "[^/]*"
+              : t === "?"
+                ? "[^/]"
+                : t.replace(/[.+^${}()|[\]\\]/g, "\\$&"),
+        )
+        .join("");
+      return { neg, re: new RegExp(`^${re}$`) };
+    });
   return (path) => {
     const parts = path.split("/");
     const prefixes = parts.map((_, i) => parts.slice(0, i + 1).join("/"));

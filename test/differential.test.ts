@@ -29,12 +29,19 @@ import { join, relative } from "node:path";
 import { test } from "node:test";
 import { LinkType } from "../engine/capture/types";
 import {
-  compareFrame, DNS_KINDS, expectFrame, goBytesText, KINDS, goIPv6, netsigFrames, type Disagreement, type FieldStats, type Frame,
+  compareFrame,
+  DNS_KINDS,
+  expectFrame,
+  goBytesText,
+  KINDS,
+  goIPv6,
+  netsigFrames,
+  type Disagreement,
+  type FieldStats,
+  type Frame,
 } from "./lib/differential";
 import * as craft from "../tools/lib/craft";
-import {
-  edgeCasePackets, ipv6ChainPackets, linkTypeCaptures, tcpDnsPackets, type CraftedCapture,
-} from "./lib/edgecases";
+import { edgeCasePackets, ipv6ChainPackets, linkTypeCaptures, tcpDnsPackets, type CraftedCapture } from "./lib/edgecases";
 import { corpusCapturesSorted, corpusFile, corpusLabel, haveCorpusFile } from "./lib/corpus";
 import { Obj, parseOrderedJSON, runTshark, tsharkVersion, type TsFrame } from "./lib/tshark";
 
@@ -57,50 +64,71 @@ const sameUpToReplacementRuns = (a: string, b: string): boolean =>
   a !== b && a.replace(/\uFFFD+/g, "\uFFFD") === b.replace(/\uFFFD+/g, "\uFFFD");
 
 const DNS_OVER_TCP_REASSEMBLY =
-  "DNS over TCP split across segments: netsig reassembles the stream and reports the message on the segment that "
-  + "completes it; tshark, run without reassembly so that every field belongs to its own packet, sees no whole DNS PDU "
-  + "there (the second pass, with tshark's reassembly, finds the same message on the same packet)";
+  "DNS over TCP split across segments: netsig reassembles the stream and reports the message on the segment that " +
+  "completes it; tshark, run without reassembly so that every field belongs to its own packet, sees no whole DNS PDU " +
+  "there (the second pass, with tshark's reassembly, finds the same message on the same packet)";
 
 // Legitimate differences. Each entry is as narrow as the difference it explains.
 const ALL_ALLOWED: Allowed[] = [
   {
-    file: "chrissanders-packets/dns_axfr.pcapng", frames: [6], field: /^events\.dns(_request)?$/,
+    file: "chrissanders-packets/dns_axfr.pcapng",
+    frames: [6],
+    field: /^events\.dns(_request)?$/,
     reason: DNS_OVER_TCP_REASSEMBLY + " (the 2-byte length prefix came alone in packet 4, the 33-byte AXFR query in packet 6)",
   },
   {
-    file: "chrissanders-packets/dns_tcp.pcapng", frames: [10], field: /^events\.dns(_response)?$/,
+    file: "chrissanders-packets/dns_tcp.pcapng",
+    frames: [10],
+    field: /^events\.dns(_response)?$/,
     reason: DNS_OVER_TCP_REASSEMBLY + " (the length prefix is split 1 + 1: its first byte alone in packet 8)",
   },
   {
-    file: "pcap-attack/sigred-cve-2020-1350.pcapng", frames: [50], field: /^events\.dns(_response)?$/,
+    file: "pcap-attack/sigred-cve-2020-1350.pcapng",
+    frames: [50],
+    field: /^events\.dns(_response)?$/,
     reason: DNS_OVER_TCP_REASSEMBLY + " (the ~64 KB SIGRed response spans packets 4-50; tshark shows packet 4's start as unreassembled)",
   },
   {
-    file: "libpcap/ipv6_ext_headers.pcap", frames: [1], field: "events.udp",
-    reason: "a chain of ~100 IPv6 extension headers: netsig stops after 16 (bounded work per packet; counted malformed, "
-      + "the IPv6 event is still emitted), tshark walks all of them to the UDP header",
+    file: "libpcap/ipv6_ext_headers.pcap",
+    frames: [1],
+    field: "events.udp",
+    reason:
+      "a chain of ~100 IPv6 extension headers: netsig stops after 16 (bounded work per packet; counted malformed, " +
+      "the IPv6 event is still emitted), tshark walks all of them to the UDP header",
   },
   {
-    file: "suricata-verify/defrag-eth-vlan-ipv4-tcp-syn.pcap", frames: [1], field: "events.tcp",
-    reason: "first IPv4 fragment carrying only 8 bytes of the TCP header: netsig reports no TCP event for a header it "
-      + "cannot read whole; tshark shows the ports and sequence number it has",
+    file: "suricata-verify/defrag-eth-vlan-ipv4-tcp-syn.pcap",
+    frames: [1],
+    field: "events.tcp",
+    reason:
+      "first IPv4 fragment carrying only 8 bytes of the TCP header: netsig reports no TCP event for a header it " +
+      "cannot read whole; tshark shows the ports and sequence number it has",
   },
   {
-    file: "tcpdump/ip_printroute_asan.pcap", frames: [1], field: "events.ipv4",
-    reason: "fuzzed IPv4 header with 40 bytes of options cut by the capture length: netsig reports no IPv4 event for a "
-      + "header it cannot read whole; tshark shows the fixed part",
+    file: "tcpdump/ip_printroute_asan.pcap",
+    frames: [1],
+    field: "events.ipv4",
+    reason:
+      "fuzzed IPv4 header with 40 bytes of options cut by the capture length: netsig reports no IPv4 event for a " +
+      "header it cannot read whole; tshark shows the fixed part",
   },
   {
-    file: "suricata-verify/dns-forward-pointer.pcap", frames: [1], field: "events.dns",
-    reason: "a compression pointer that points forward: netsig (dns-packet's name codec) rejects the message as malformed, "
-      + "on purpose (decode.test.ts pins it); tshark follows the pointer",
+    file: "suricata-verify/dns-forward-pointer.pcap",
+    frames: [1],
+    field: "events.dns",
+    reason:
+      "a compression pointer that points forward: netsig (dns-packet's name codec) rejects the message as malformed, " +
+      "on purpose (decode.test.ts pins it); tshark follows the pointer",
   },
   {
-    file: "ndpi/dns-tunnel-iodine.pcap", frames: [49, 52, 53, 56, 57, 59, 60, 61, 62, 63, 64, 66, 67, 69],
-    field: /^(dns\[0\]\.proto_dns\.(questions|answers)\[0\]\.name|dns_request\[0\]\.dns_questions\[0\]\.query|dns_response\[0\]\.dns_response\[0\]\.query_data\.query)$/,
+    file: "ndpi/dns-tunnel-iodine.pcap",
+    frames: [49, 52, 53, 56, 57, 59, 60, 61, 62, 63, 64, 66, 67, 69],
+    field:
+      /^(dns\[0\]\.proto_dns\.(questions|answers)\[0\]\.name|dns_request\[0\]\.dns_questions\[0\]\.query|dns_response\[0\]\.dns_response\[0\]\.query_data\.query)$/,
     only: sameUpToReplacementRuns,
-    reason: "iodine's raw 8-bit labels: netsig prints U+FFFD for every byte that is not valid UTF-8, as Go's "
-      + "encoding/json (so Tracee) does; tshark prints one U+FFFD per maximal invalid subsequence (e.g. bytes ec be = 2 vs 1)",
+    reason:
+      "iodine's raw 8-bit labels: netsig prints U+FFFD for every byte that is not valid UTF-8, as Go's " +
+      "encoding/json (so Tracee) does; tshark prints one U+FFFD per maximal invalid subsequence (e.g. bytes ec be = 2 vs 1)",
   },
 ];
 
@@ -128,18 +156,25 @@ function label(file: string): string {
 async function pool<T, R>(items: T[], n: number, fn: (x: T) => Promise<R>): Promise<R[]> {
   const out = new Array<R>(items.length);
   let next = 0;
-  await Promise.all(Array.from({ length: Math.min(n, items.length) }, async () => {
-    while (next < items.length) {
-      const i = next++;
-      out[i] = await fn(items[i]);
-    }
-  }));
+  await Promise.all(
+    Array.from({ length: Math.min(n, items.length) }, async () => {
+      while (next < items.length) {
+        const i = next++;
+        out[i] = await fn(items[i]);
+      }
+    }),
+  );
   return out;
 }
 
 /** compare one capture: tshark's frames against netsig's packets, aligned by packet number */
 function compareCapture(
-  file: string, ts: TsFrame[], ns: Frame[], stats: FieldStats, out: Disagreement[], kinds: (fr: TsFrame) => string[] = () => KINDS,
+  file: string,
+  ts: TsFrame[],
+  ns: Frame[],
+  stats: FieldStats,
+  out: Disagreement[],
+  kinds: (fr: TsFrame) => string[] = () => KINDS,
 ): number {
   if (ts.length !== ns.length) out.push({ file, frame: 0, field: "frame.count", netsig: String(ns.length), tshark: String(ts.length) });
   for (const fr of ts) compareFrame(file, fr.number, ns[fr.number - 1], expectFrame(fr), stats, out, kinds(fr));
@@ -157,14 +192,23 @@ function isDnsOverTcp(fr: TsFrame): boolean {
 }
 
 function allowedBy(d: Disagreement, list: Allowed[] = ALLOWED): Allowed | undefined {
-  return list.find((a) => a.file === d.file && a.frames.includes(d.frame)
-    && (typeof a.field === "string" ? d.field === a.field : a.field.test(d.field))
-    && (a.only === undefined || a.only(text(d.netsig), text(d.tshark))));
+  return list.find(
+    (a) =>
+      a.file === d.file &&
+      a.frames.includes(d.frame) &&
+      (typeof a.field === "string" ? d.field === a.field : a.field.test(d.field)) &&
+      (a.only === undefined || a.only(text(d.netsig), text(d.tshark))),
+  );
 }
 
 /** a compared value (JSON text) as the string it holds */
 function text(v: string): string {
-  try { const x: unknown = JSON.parse(v); return typeof x === "string" ? x : v; } catch { return v; }
+  try {
+    const x: unknown = JSON.parse(v);
+    return typeof x === "string" ? x : v;
+  } catch {
+    return v;
+  }
 }
 
 /** values compared and agreeing, per event kind */
@@ -185,11 +229,15 @@ const show = (d: Disagreement): string => `${d.file} #${d.frame} ${d.field}: net
 
 test("netsig agrees with tshark on every packet of the corpus and the examples", async (t) => {
   const version = await tsharkVersion();
-  if (version === null) { t.skip("tshark is not installed"); return; }
+  if (version === null) {
+    t.skip("tshark is not installed");
+    return;
+  }
   const files = captures();
   assert.ok(files.length >= 79, `expected the 78 captures of test/corpus and the example, found ${files.length} captures`);
   const absent = ALL_ALLOWED.filter((a) => !ALLOWED.includes(a)).map((a) => a.file);
-  if (absent.length) t.diagnostic(`allow-list entries not checked, their captures are only beside the repository: ${[...new Set(absent)].join(", ")}`);
+  if (absent.length)
+    t.diagnostic(`allow-list entries not checked, their captures are only beside the repository: ${[...new Set(absent)].join(", ")}`);
 
   const stats: FieldStats = new Map();
   const found: Disagreement[] = [];
@@ -219,10 +267,13 @@ test("netsig agrees with tshark on every packet of the corpus and the examples",
   }
   let rCompared = 0;
   for (const s of rStats.values()) rCompared += s.compared;
-  t.diagnostic(`DNS over TCP with tshark's reassembly: ${tcpDns.length} captures, ${rCompared} values compared, ${reassembled.length} disagreements`);
+  t.diagnostic(
+    `DNS over TCP with tshark's reassembly: ${tcpDns.length} captures, ${rCompared} values compared, ${reassembled.length} disagreements`,
+  );
   assert.deepEqual(reassembled.slice(0, 40).map(show), [], "DNS over TCP differs from tshark's reassembly");
   for (const a of ALLOWED.filter((x) => x.reason.startsWith(DNS_OVER_TCP_REASSEMBLY))) {
-    for (const n of a.frames) assert.ok(withDns.has(`${a.file}#${n}`), `${a.file} #${n}: tshark's reassembly has the DNS message there too`);
+    for (const n of a.frames)
+      assert.ok(withDns.has(`${a.file}#${n}`), `${a.file} #${n}: tshark's reassembly has the DNS message there too`);
   }
 
   const unexplained = found.filter((d) => allowedBy(d) === undefined);
@@ -230,19 +281,28 @@ test("netsig agrees with tshark on every packet of the corpus and the examples",
   let compared = 0;
   for (const s of stats.values()) compared += s.compared;
 
-  t.diagnostic(`${version}: ${files.length} captures, ${packets} packets, ${compared} values compared, `
-    + `${found.length} disagreements (${found.length - unexplained.length} allowed, ${unexplained.length} not)`);
+  t.diagnostic(
+    `${version}: ${files.length} captures, ${packets} packets, ${compared} values compared, ` +
+      `${found.length} disagreements (${found.length - unexplained.length} allowed, ${unexplained.length} not)`,
+  );
   for (const line of summary(stats)) t.diagnostic(line);
   if (process.env.DIFF_VERBOSE) {
     for (const [field, s] of [...stats].sort()) t.diagnostic(`${field}: ${s.compared - s.differ}/${s.compared}`);
     for (const d of found) t.diagnostic((allowedBy(d) ? "allowed: " : "DIFFERS: ") + show(d));
   }
   assert.deepEqual(unexplained.slice(0, 40).map(show), [], `${unexplained.length} disagreements with tshark are not explained`);
-  assert.deepEqual(stale.map((a) => `${a.file} ${a.frames} ${a.field}`), [], "allow-list entries that match nothing");
+  assert.deepEqual(
+    stale.map((a) => `${a.file} ${a.frames} ${a.field}`),
+    [],
+    "allow-list entries that match nothing",
+  );
 });
 
 test("crafted corner cases agree with tshark: odd label bytes, every RDATA shape, mDNS/LLMNR bits, EDNS, TCP flags, ICMP, IPv6 chains, every link type, DNS over TCP the hard ways", async (t) => {
-  if ((await tsharkVersion()) === null) { t.skip("tshark is not installed"); return; }
+  if ((await tsharkVersion()) === null) {
+    t.skip("tshark is not installed");
+    return;
+  }
   const captures: CraftedCapture[] = [
     { name: "corner-cases.pcap", linkType: LinkType.ETHERNET, packets: edgeCasePackets() },
     { name: "ipv6-chains.pcap", linkType: LinkType.ETHERNET, packets: ipv6ChainPackets() },
@@ -272,9 +332,21 @@ test("crafted corner cases agree with tshark: odd label bytes, every RDATA shape
     for (const line of summary(stats)) t.diagnostic(line);
     assert.deepEqual(found.map(show), []);
     // the corners were reached, not skipped: values that only these packets carry were compared
-    for (const path of ["dns[].proto_dns.answers[].URI.target", "dns[].proto_dns.answers[].TXTs[]", "dns[].proto_dns.additionals[].OPT[].data",
-      "dns[].proto_dns.answers[].SOA.RName", "dns[].proto_dns.answers[].SRV.port", "dns_wire[].questions[].class", "icmp.id", "icmpv6.typeCode",
-      "ipv6.flowLabel", "tcp.NS", "tcp.urgent", "dns_request[].metadata.packet_len", "events.dns"]) {
+    for (const path of [
+      "dns[].proto_dns.answers[].URI.target",
+      "dns[].proto_dns.answers[].TXTs[]",
+      "dns[].proto_dns.additionals[].OPT[].data",
+      "dns[].proto_dns.answers[].SOA.RName",
+      "dns[].proto_dns.answers[].SRV.port",
+      "dns_wire[].questions[].class",
+      "icmp.id",
+      "icmpv6.typeCode",
+      "ipv6.flowLabel",
+      "tcp.NS",
+      "tcp.urgent",
+      "dns_request[].metadata.packet_len",
+      "events.dns",
+    ]) {
       assert.ok((stats.get(path)?.compared ?? 0) > 0, `${path} was compared`);
     }
   } finally {
@@ -287,7 +359,10 @@ test("crafted corner cases agree with tshark: odd label bytes, every RDATA shape
 /** set the first field named `key` in a tshark tree (depth first) */
 function setField(o: Obj, key: string, value: string): boolean {
   for (const e of o.entries) {
-    if (e[0] === key && typeof e[1] === "string") { e[1] = value; return true; }
+    if (e[0] === key && typeof e[1] === "string") {
+      e[1] = value;
+      return true;
+    }
     if (e[1] instanceof Obj && setField(e[1], key, value)) return true;
   }
   return false;
@@ -296,14 +371,20 @@ function setField(o: Obj, key: string, value: string): boolean {
 const layer = (fr: TsFrame, name: string): Obj => fr.layers.find(([n]) => n === name)![1];
 
 test("self-check: a wrong value on either side, a missing or extra event, is reported and not allowed", async (t) => {
-  if ((await tsharkVersion()) === null) { t.skip("tshark is not installed"); return; }
+  if ((await tsharkVersion()) === null) {
+    t.skip("tshark is not installed");
+    return;
+  }
   const path = corpusFile("tcpdump/dns_udp.pcap"); // a query (packet 1) and its response with A/AAAA/NS/OPT (packet 2)
   const file = label(path);
   const run = async (): Promise<[TsFrame[], Frame[]]> => [await runTshark(path), (await netsigFrames(path)).frames];
   const diff = (ts: TsFrame[], ns: Frame[]): string[] => {
     const out: Disagreement[] = [];
     compareCapture(file, ts, ns, new Map(), out);
-    assert.ok(out.every((d) => allowedBy(d) === undefined), "no allow-list entry covers this capture");
+    assert.ok(
+      out.every((d) => allowedBy(d) === undefined),
+      "no allow-list entry covers this capture",
+    );
     return out.map((d) => `#${d.frame} ${d.field}: netsig ${d.netsig}, tshark ${d.tshark}`);
   };
 
@@ -316,8 +397,8 @@ test("self-check: a wrong value on either side, a missing or extra event, is rep
   assert.ok(setField(layer(ts[1], "dns"), "dns.aaaa", "::ffff:209.87.249.18")); // the IPv4-mapped form is printed as IPv4
   assert.ok(setField(layer(ts[1], "udp"), "udp.checksum", "0x0000"));
   assert.deepEqual(diff(ts, ns), [
-    '#1 ipv4.proto_ipv4.TTL: netsig 64, tshark 63',
-    '#2 udp.proto_udp.checksum: netsig 50260, tshark 0',
+    "#1 ipv4.proto_ipv4.TTL: netsig 64, tshark 63",
+    "#2 udp.proto_udp.checksum: netsig 50260, tshark 0",
     '#2 dns[0].proto_dns.answers[0].IP: netsig "192.139.46.66", tshark "192.139.46.67"',
     '#2 dns[0].proto_dns.additionals[1].IP: netsig "2607:f0b0:f::babe:f00d", tshark "209.87.249.18"',
     '#2 dns_response[0].dns_response[0].dns_answer[0].answer: netsig "192.139.46.66", tshark "192.139.46.67"',
@@ -338,16 +419,26 @@ test("self-check: a wrong value on either side, a missing or extra event, is rep
   // a packet netsig never saw, and the allow-list's exactness: an entry for another packet or field does not match
   ns.pop();
   const lost = diff(ts, ns);
-  for (const line of ["#0 frame.count: netsig 1, tshark 2", "#2 frame.timestamp: netsig <no packet>, tshark 1591780794870361000",
-    "#2 events.ipv4: netsig 0, tshark 1", "#2 events.dns: netsig 0, tshark 1"]) assert.ok(lost.includes(line), line);
+  for (const line of [
+    "#0 frame.count: netsig 1, tshark 2",
+    "#2 frame.timestamp: netsig <no packet>, tshark 1591780794870361000",
+    "#2 events.ipv4: netsig 0, tshark 1",
+    "#2 events.dns: netsig 0, tshark 1",
+  ])
+    assert.ok(lost.includes(line), line);
   const d: Disagreement = { file, frame: 2, field: "dns[0].proto_dns.ID", netsig: "1", tshark: "2" };
   const entry: Allowed = { file, frames: [1], field: "dns[0].proto_dns.ID", reason: "test" };
   assert.equal(allowedBy(d, [entry]), undefined, "another packet");
   assert.equal(allowedBy(d, [{ ...entry, frames: [2], field: "dns[0].proto_dns.QR" }]), undefined, "another field");
   const exact = { ...entry, frames: [2] };
   assert.equal(allowedBy(d, [exact]), exact, "the same packet and field");
-  assert.equal(allowedBy({ ...d, field: "dns[0].proto_dns.questions[0].name", netsig: '"a\\ufffd\\ufffdb"', tshark: '"a\\ufffdc"' },
-    [{ ...entry, frames: [2], field: /name$/, only: sameUpToReplacementRuns }]), undefined, "a difference other than the one explained");
+  assert.equal(
+    allowedBy({ ...d, field: "dns[0].proto_dns.questions[0].name", netsig: '"a\\ufffd\\ufffdb"', tshark: '"a\\ufffdc"' }, [
+      { ...entry, frames: [2], field: /name$/, only: sameUpToReplacementRuns },
+    ]),
+    undefined,
+    "a difference other than the one explained",
+  );
 });
 
 test("tshark's JSON is read with every repeated key kept, in order", () => {

@@ -22,14 +22,20 @@ const missing = missingTools();
 const skip = missing.length && !process.env.CI ? `needs ${missing.join(", ")}` : false;
 let capture = "";
 
-before(async () => {
-  if (skip) return;
-  const q = (t: string) => ["uol.com.br", t];
-  capture = (await recordDnsSession({ queries: [q("MX"), q("NS"), q("SOA"), q("TXT")] })).path;
-}, { timeout: 120_000 });
+before(
+  async () => {
+    if (skip) return;
+    const q = (t: string) => ["uol.com.br", t];
+    capture = (await recordDnsSession({ queries: [q("MX"), q("NS"), q("SOA"), q("TXT")] })).path;
+  },
+  { timeout: 120_000 },
+);
 
 // a line of /etc/passwd that would show if a PoC read the file
-const passwdLine = readFileSync("/etc/passwd", "utf8").split("\n").find((l) => l.startsWith("root:")) ?? "root:x:0:0:";
+const passwdLine =
+  readFileSync("/etc/passwd", "utf8")
+    .split("\n")
+    .find((l) => l.startsWith("root:")) ?? "root:x:0:0:";
 const pwned = () => readdirSync("/tmp").filter((f) => f.startsWith("netsig-pwned"));
 
 for (const c of ESCAPES) {
@@ -42,16 +48,30 @@ for (const c of ESCAPES) {
     assert.doesNotMatch(r.stderr, /internal error|sandbox error|\n\s+at /);
     assert.doesNotMatch(all, /ESCAPED/);
     assert.ok(!all.includes(passwdLine), "/etc/passwd leaked");
-    assert.deepEqual(r.found.map((f) => f.eventName).filter((n) => n === "DNS"), ["DNS"], all);
+    assert.deepEqual(
+      r.found.map((f) => f.eventName).filter((n) => n === "DNS"),
+      ["DNS"],
+      all,
+    );
     assert.deepEqual(pwned(), [], "a PoC wrote or spawned something");
   });
 }
 
-test("the sandbox worker starts with an empty environment: a secret of the host's is not in its process.env", { timeout: 30_000 }, async () => {
+test("the sandbox worker starts with an empty environment: a secret of the host's is not in its process.env", {
+  timeout: 30_000,
+}, async () => {
   process.env.NETSIG_SECRET_TEST = "x";
   try {
-    const w = new Worker("require('node:worker_threads').parentPort.postMessage(JSON.stringify(process.env))", { eval: true, ...sandboxWorkerOptions(64) });
-    const env = JSON.parse(await new Promise<string>((res, rej) => { w.once("message", res); w.once("error", rej); })) as Record<string, string>;
+    const w = new Worker("require('node:worker_threads').parentPort.postMessage(JSON.stringify(process.env))", {
+      eval: true,
+      ...sandboxWorkerOptions(64),
+    });
+    const env = JSON.parse(
+      await new Promise<string>((res, rej) => {
+        w.once("message", res);
+        w.once("error", rej);
+      }),
+    ) as Record<string, string>;
     await w.terminate();
     assert.equal(env.NETSIG_SECRET_TEST, undefined);
     assert.deepEqual(Object.keys(env), []);
@@ -64,12 +84,12 @@ test("the sandbox worker starts with an empty environment: a secret of the host'
   }
 });
 
-
 test("the realm's intrinsics end up frozen (Object.isFrozen), and a signature cannot pollute or replace them", () => {
   // the sandbox's own realm script (bundle.ts), in a fresh context, as the worker runs it
   const ctx = vm.createContext({ __hostName: "t", __mark: () => undefined, __key: "k" });
   for (const script of realmBundle()) vm.runInContext(script, ctx);
-  const checked = vm.runInContext(`(() => {
+  const checked = vm.runInContext(
+    `(() => {
     const names = ["Object", "Array", "Function", "String", "Number", "Boolean", "Symbol", "Error", "RegExp", "Date", "Map", "Set",
       "Promise", "JSON", "Math", "Reflect", "ArrayBuffer", "DataView", "Uint8Array", "Uint16Array", "Float64Array"];
     const notFrozen = [];
@@ -102,7 +122,9 @@ test("the realm's intrinsics end up frozen (Object.isFrozen), and a signature ca
     // typed arrays and arrays still work as values
     const u = new Uint8Array(4); u[1] = 200; const a = new Array(3); a[2] = 5;
     return JSON.stringify({ notFrozen, tries, works: u[1] === 200 && a[2] === 5 });
-  })()`, ctx) as string;
+  })()`,
+    ctx,
+  ) as string;
   const check = JSON.parse(checked) as { notFrozen: string[]; tries: string[]; works: boolean };
   assert.deepEqual(check.notFrozen, []);
   assert.deepEqual(check.tries, [], "these changes took effect");

@@ -28,13 +28,19 @@ describe("fuzz targets, a short run each", () => {
   }
 });
 
-interface RegressionMeta { todo?: string; strict?: boolean; defect?: string }
+interface RegressionMeta {
+  todo?: string;
+  strict?: boolean;
+  defect?: string;
+}
 
 describe("fuzz regressions: saved inputs replayed through their targets", () => {
   for (const name of TARGETS) {
     const dir = join(REGRESSION_DIR, name);
     if (!existsSync(dir)) continue;
-    for (const f of readdirSync(dir).filter((x) => x.endsWith(".bin")).sort()) {
+    for (const f of readdirSync(dir)
+      .filter((x) => x.endsWith(".bin"))
+      .sort()) {
       const file = join(dir, f);
       const metaFile = file.replace(/\.bin$/, ".json");
       const meta: RegressionMeta = existsSync(metaFile) ? (JSON.parse(readFileSync(metaFile, "utf8")) as RegressionMeta) : {};

@@ -57,7 +57,10 @@ class Replay {
   private readonly packets: Buffer[];
 
   constructor(dir: string) {
-    const file = pcapFile(1, Array.from({ length: N }, (_, i) => ({ tsSec: 1700000000 + i, tsUsec: 0, data: query(i) })));
+    const file = pcapFile(
+      1,
+      Array.from({ length: N }, (_, i) => ({ tsSec: 1700000000 + i, tsUsec: 0, data: query(i) })),
+    );
     // cut the capture into its header and one piece per packet
     this.packets = [];
     let off = 24;
@@ -67,8 +70,12 @@ class Replay {
       off += 16 + len;
     }
     this.child = spawn(process.execPath, [CLI, "replay", "-", "--signatures", dir, "--quiet"], { stdio: ["pipe", "pipe", "pipe"] });
-    this.child.stdout.on("data", (d: Buffer) => { this.stdout += d.toString(); });
-    this.child.stderr.on("data", (d: Buffer) => { this.stderr += d.toString(); });
+    this.child.stdout.on("data", (d: Buffer) => {
+      this.stdout += d.toString();
+    });
+    this.child.stderr.on("data", (d: Buffer) => {
+      this.stderr += d.toString();
+    });
     this.exited = new Promise((r) => this.child.on("close", (c) => r(c)));
     this.child.stdin.write(file.subarray(0, 24));
   }
@@ -90,21 +97,33 @@ class Replay {
   async until(what: "stderr" | "stdout", re: RegExp, why: string, ms = 20_000): Promise<number> {
     const t0 = Date.now();
     while (!re.test(this[what])) {
-      if (Date.now() - t0 > ms) assert.fail(`${why}: not seen after ${ms} ms\nstderr: ${this.stderr}\nstdout (end): ${this.stdout.slice(-1500)}`);
+      if (Date.now() - t0 > ms)
+        assert.fail(`${why}: not seen after ${ms} ms\nstderr: ${this.stderr}\nstdout (end): ${this.stdout.slice(-1500)}`);
       await new Promise((r) => setTimeout(r, 10));
     }
     return Date.now() - t0;
   }
 
   tags(): { v: number; id: number }[] {
-    return this.stdout.split("\n").filter(Boolean).map((l) => JSON.parse(l))
+    return this.stdout
+      .split("\n")
+      .filter(Boolean)
+      .map((l) => JSON.parse(l))
       .filter((f) => f.eventName === "TAG")
-      .map((f) => Object.fromEntries(f.args.filter((a: { name: string }) => a.name !== "triggeredBy").map((a: { name: string; value: unknown }) => [a.name, a.value])) as { v: number; id: number });
+      .map(
+        (f) =>
+          Object.fromEntries(
+            f.args
+              .filter((a: { name: string }) => a.name !== "triggeredBy")
+              .map((a: { name: string; value: unknown }) => [a.name, a.value]),
+          ) as { v: number; id: number },
+      );
   }
 }
 
 // (a finding's data args come in key order: id, then v)
-const tagFinding = (v: number, id: number) => new RegExp(`"name":"id","type":"[^"]+","value":${id}\\},\\{"name":"v","type":"[^"]+","value":${v}\\}`);
+const tagFinding = (v: number, id: number) =>
+  new RegExp(`"name":"id","type":"[^"]+","value":${id}\\},\\{"name":"v","type":"[^"]+","value":${v}\\}`);
 
 test("hot reload: a signature file added, changed, broken and deleted during a paced stdin replay", { timeout: 180_000 }, async () => {
   const dir = mkdtempSync(join(tmpdir(), "netsig-reload-"));
@@ -130,10 +149,22 @@ test("hot reload: a signature file added, changed, broken and deleted during a p
     await r.until("stdout", tagFinding(2, 29), "v2 tags packet 29");
     // a broken edit is reported with file:line, and that the loaded version keeps running
     writeFileSync(file, tag(3).replace("onSignal() {}", "onSignal() {{"));
-    latency.push(await r.until("stderr", /signature not reloaded: .*tag\.ts:\d+:\d+: syntax error[^\n]*; the previous version keeps running \(TAG\)\n/, "breaking tag.ts"));
+    latency.push(
+      await r.until(
+        "stderr",
+        /signature not reloaded: .*tag\.ts:\d+:\d+: syntax error[^\n]*; the previous version keeps running \(TAG\)\n/,
+        "breaking tag.ts",
+      ),
+    );
     // so is a version that compiles but whose init() throws
     writeFileSync(file, tag(3).replace(`ctx.logger.info("init v3");`, `throw new Error("no init");`));
-    latency.push(await r.until("stderr", /signature not reloaded: .*tag\.ts:\d+:\d+: no init; the previous version keeps running \(TAG\)\n/, "init() throwing"));
+    latency.push(
+      await r.until(
+        "stderr",
+        /signature not reloaded: .*tag\.ts:\d+:\d+: no init; the previous version keeps running \(TAG\)\n/,
+        "init() throwing",
+      ),
+    );
     r.feed(40);
     await r.until("stdout", tagFinding(2, 39), "v2 still tags packet 39");
     // delete
@@ -151,7 +182,11 @@ test("hot reload: a signature file added, changed, broken and deleted during a p
     ];
     assert.deepEqual(tags, want, "v1 saw exactly packets 10-19, v2 exactly 20-39, nothing after the delete");
     // the signature loaded all along saw every event
-    const count = r.stdout.split("\n").filter(Boolean).map((l) => JSON.parse(l)).find((f) => f.eventName === "COUNT");
+    const count = r.stdout
+      .split("\n")
+      .filter(Boolean)
+      .map((l) => JSON.parse(l))
+      .find((f) => f.eventName === "COUNT");
     assert.ok(count, r.stdout);
     assert.equal(count.args.find((a: { name: string }) => a.name === "count").value, N);
     assert.doesNotMatch(r.stderr, /\n\s+at |internal error|skipped/);

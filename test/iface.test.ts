@@ -48,7 +48,9 @@ before(async () => {
   sh("ip", "netns", "exec", NS_B, "ip", "link", "set", "lo", "up");
   tunReader = spawn("ip", ["netns", "exec", NS_A, "python3", "-c", TUN_READER], { stdio: ["ignore", "pipe", "inherit"] });
   let ready = "";
-  tunReader.stdout!.on("data", (d: Buffer) => { ready += d; });
+  tunReader.stdout!.on("data", (d: Buffer) => {
+    ready += d;
+  });
   if (!(await until(() => ready.includes("ready"), 10_000))) throw new Error("the tun reader did not start");
   inA("ip", "addr", "add", "10.202.0.1/24", "dev", "tun0");
   inA("ip", "link", "set", "tun0", "up");
@@ -70,13 +72,31 @@ function runInA(args: string[]): { child: ChildProcess; out: () => string; err: 
   const child = spawn("ip", ["netns", "exec", NS_A, process.execPath, CLI, "run", ...args]);
   let out = "";
   let err = "";
-  child.stdout!.on("data", (d: Buffer) => { out += d; });
-  child.stderr!.on("data", (d: Buffer) => { err += d; });
+  child.stdout!.on("data", (d: Buffer) => {
+    out += d;
+  });
+  child.stderr!.on("data", (d: Buffer) => {
+    err += d;
+  });
   return { child, out: () => out, err: () => err };
 }
 
-test("--iface lo --iface veth0 --iface tun0: a DNS query on each is one event, named by its interface, decoded by its own link type", { skip, timeout: 60_000 }, async () => {
-  const n = runInA(["--iface", "lo", "--iface", "veth0", "--iface", "tun0", "--bpf", "udp dst port 53", "--events", "net_packet_ipv4,net_packet_dns_request"]);
+test("--iface lo --iface veth0 --iface tun0: a DNS query on each is one event, named by its interface, decoded by its own link type", {
+  skip,
+  timeout: 60_000,
+}, async () => {
+  const n = runInA([
+    "--iface",
+    "lo",
+    "--iface",
+    "veth0",
+    "--iface",
+    "tun0",
+    "--bpf",
+    "udp dst port 53",
+    "--events",
+    "net_packet_ipv4,net_packet_dns_request",
+  ]);
   try {
     assert.ok(await until(() => n.err().includes("capturing on lo, veth0, tun0 (udp dst port 53)"), 15_000), n.err());
     // one query to each: over lo, to the veth peer, and routed into the tun
@@ -90,19 +110,44 @@ const q = (name, ip) => new Promise((r) => s.send(enc({ type: "query", id: 7, fl
     n.child.kill("SIGTERM");
     await new Promise((r) => n.child.once("close", r));
   }
-  const events = n.out().trim().split("\n").map((l) => JSON.parse(l));
+  const events = n
+    .out()
+    .trim()
+    .split("\n")
+    .map((l) => JSON.parse(l));
   assert.equal(events.length, 6, n.out());
   const reqs = events.filter((e) => e.eventName === "net_packet_dns_request");
   const seen = reqs.map((e) => [e.args[0].value.iface, e.args[1].value[0].query, e.args[0].value.dst_ip]);
-  assert.deepEqual(seen, [["lo", "lo.netsig.test", "127.0.0.1"], ["veth0", "veth.netsig.test", "10.200.0.2"], ["tun0", "tun.netsig.test", "10.202.0.2"]]);
-  const ips = events.filter((e) => e.eventName === "net_packet_ipv4").map((e) => e.args.find((a: { name: string }) => a.name === "dst").value);
+  assert.deepEqual(seen, [
+    ["lo", "lo.netsig.test", "127.0.0.1"],
+    ["veth0", "veth.netsig.test", "10.200.0.2"],
+    ["tun0", "tun.netsig.test", "10.202.0.2"],
+  ]);
+  const ips = events
+    .filter((e) => e.eventName === "net_packet_ipv4")
+    .map((e) => e.args.find((a: { name: string }) => a.name === "dst").value);
   assert.deepEqual(ips, ["127.0.0.1", "10.200.0.2", "10.202.0.2"]);
   assert.match(n.err(), /netsig: lo,veth0,tun0: 3 packets read, 3 decoded, 0 malformed/);
-  for (const i of ["lo", "veth0", "tun0"]) assert.match(n.err(), new RegExp(`netsig: ${i}: 1 packets captured, 0 dropped by the kernel\\n`));
+  for (const i of ["lo", "veth0", "tun0"])
+    assert.match(n.err(), new RegExp(`netsig: ${i}: 1 packets captured, 0 dropped by the kernel\\n`));
 });
 
-test("kernel drops are counted per interface: a flood on lo and on veth0 while netsig is stopped (1 MB rings)", { skip, timeout: 60_000 }, async () => {
-  const n = runInA(["--iface", "lo", "--iface", "veth0", "--buffer-size", "1", "--bpf", "icmp and ip[2:2] == 1262", "--events", "net_packet_icmp"]);
+test("kernel drops are counted per interface: a flood on lo and on veth0 while netsig is stopped (1 MB rings)", {
+  skip,
+  timeout: 60_000,
+}, async () => {
+  const n = runInA([
+    "--iface",
+    "lo",
+    "--iface",
+    "veth0",
+    "--buffer-size",
+    "1",
+    "--bpf",
+    "icmp and ip[2:2] == 1262",
+    "--events",
+    "net_packet_icmp",
+  ]);
   const LO = 3000;
   const VETH = 1000;
   try {
@@ -130,7 +175,12 @@ test("kernel drops are counted per interface: a flood on lo and on veth0 while n
   assert.ok(Math.abs(lo.captured + lo.dropped / 2 - 2 * LO) <= 0.5, `lo: ${JSON.stringify(lo)}`);
   // veth0 queues each request (outgoing) and each reply (incoming) once
   assert.equal(veth.captured + veth.dropped, 2 * VETH, `veth0: ${JSON.stringify(veth)}`);
-  assert.match(n.err(), new RegExp(`netsig: all interfaces: ${lo.captured + veth.captured} packets captured, ${lo.dropped + veth.dropped} dropped by the kernel\n`));
+  assert.match(
+    n.err(),
+    new RegExp(
+      `netsig: all interfaces: ${lo.captured + veth.captured} packets captured, ${lo.dropped + veth.dropped} dropped by the kernel\n`,
+    ),
+  );
 });
 
 test("--iface given twice, or any with others: one-line errors", () => {

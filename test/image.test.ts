@@ -31,8 +31,11 @@ const isRoot = process.getuid?.() === 0;
 if (!hasPodman && process.env.CI) {
   test("image: podman is installed in CI", () => assert.fail("podman is not installed: .ci/run installs it (PACKAGES)"));
 }
-const skip = !hasPodman ? "podman is not installed (deploy/build-image.sh installs it; docs/container.md)"
-  : !isRoot ? "the image is built and run with root's podman (deploy/build-image.sh needs root)" : false;
+const skip = !hasPodman
+  ? "podman is not installed (deploy/build-image.sh installs it; docs/container.md)"
+  : !isRoot
+    ? "the image is built and run with root's podman (deploy/build-image.sh needs root)"
+    : false;
 
 const IMAGE = process.env.NETSIG_TEST_IMAGE || "localhost/netsig:test";
 const spec = sidecarSpec();
@@ -42,15 +45,23 @@ const QUERY_ADDR = "127.83.41.7";
 /** seconds `podman stop` waits after SIGTERM before SIGKILL (Kubernetes: terminationGracePeriodSeconds) */
 const STOP_WAIT = 10;
 
-interface Ran { code: number | null; stdout: string; stderr: string }
+interface Ran {
+  code: number | null;
+  stdout: string;
+  stderr: string;
+}
 
 /** podman run NAME, attached (stdout and stderr apart); `done` settles when the container has exited */
 function podmanRun(name: string, args: string[]): { done: Promise<Ran>; out: () => string; err: () => string } {
   const child = spawn("podman", ["run", "--rm", "--name", name, ...args], { stdio: ["ignore", "pipe", "pipe"] });
   let stdout = "";
   let stderr = "";
-  child.stdout.on("data", (d: Buffer) => { stdout += d; });
-  child.stderr.on("data", (d: Buffer) => { stderr += d; });
+  child.stdout.on("data", (d: Buffer) => {
+    stdout += d;
+  });
+  child.stderr.on("data", (d: Buffer) => {
+    stderr += d;
+  });
   const done = new Promise<Ran>((r) => child.on("close", (code) => r({ code, stdout, stderr })));
   return { done, out: () => stdout, err: () => stderr };
 }
@@ -58,7 +69,9 @@ function podmanRun(name: string, args: string[]): { done: Promise<Ran>; out: () 
 /** waits for a run, or kills its container after `ms` (a hang fails the test with what it printed, never blocks CI) */
 async function finish(name: string, r: ReturnType<typeof podmanRun>, ms: number): Promise<Ran> {
   let timer: NodeJS.Timeout | undefined;
-  const hung = new Promise<null>((res) => { timer = setTimeout(() => res(null), ms); });
+  const hung = new Promise<null>((res) => {
+    timer = setTimeout(() => res(null), ms);
+  });
   const end = await Promise.race([r.done, hung]);
   clearTimeout(timer);
   if (end) return end;
@@ -84,7 +97,10 @@ test("image: deploy/build-image.sh builds it (or CI's is used)", { skip, timeout
   assert.match(r.stdout, new RegExp(`build-image: built ${IMAGE.replace(/[.:/]/g, "\\$&")}`));
 });
 
-test("image: under the example's securityContext netsig is uid 0 with exactly its capabilities, no_new_privs, a read-only root; the emptyDirs are writable; the prebuilt realm and the addons load", { skip, timeout: 120_000 }, async () => {
+test("image: under the example's securityContext netsig is uid 0 with exactly its capabilities, no_new_privs, a read-only root; the emptyDirs are writable; the prebuilt realm and the addons load", {
+  skip,
+  timeout: 120_000,
+}, async () => {
   const name = containerName("privs");
   const probe = `
 const fs = require("node:fs");
@@ -97,7 +113,11 @@ out.prebuiltRealm = Array.isArray(require("/opt/netsig/dist/engine/sandbox/bundl
 require("/opt/netsig/node_modules/cap");
 process.dlopen({ exports: {} }, "/opt/netsig/native/pktstats/build/Release/pktstats.node");
 console.log(JSON.stringify(out));`;
-  const r = await finish(name, podmanRun(name, [...SECURITY, ...podmanEmptyDirArgs(spec), "--network", "none", "--entrypoint", "node", IMAGE, "-e", probe]), 60_000);
+  const r = await finish(
+    name,
+    podmanRun(name, [...SECURITY, ...podmanEmptyDirArgs(spec), "--network", "none", "--entrypoint", "node", IMAGE, "-e", probe]),
+    60_000,
+  );
   assert.equal(r.code, 0, r.stderr);
   const got = JSON.parse(r.stdout);
   const added = spec.securityContext.capabilities?.add ?? [];
@@ -113,7 +133,10 @@ console.log(JSON.stringify(out));`;
   assert.equal(got.prebuiltRealm, true, "the image's realm-bundle.json matches its engine/ sources (no bundling at each start)");
 });
 
-test("image: replay of examples/dns-lo.pcap with the shipped signatures and rule pack gives the findings it gives outside the container", { skip, timeout: 180_000 }, async () => {
+test("image: replay of examples/dns-lo.pcap with the shipped signatures and rule pack gives the findings it gives outside the container", {
+  skip,
+  timeout: 180_000,
+}, async () => {
   const pcap = join(EXAMPLES, "dns-lo.pcap");
   const local = netsig(["replay", pcap, "--signatures", SHIPPED_SIGNATURES, "--rules", "@shipped"]);
   assert.equal(local.code, 0, local.stderr);
@@ -121,21 +144,44 @@ test("image: replay of examples/dns-lo.pcap with the shipped signatures and rule
   assert.ok(want.length > 0, "the capture gives findings");
 
   const name = containerName("replay");
-  const r = await finish(name, podmanRun(name, [
-    // the host's name, which findings carry (and hash into findingID): the same bytes are expected
-    ...SECURITY, ...podmanEmptyDirArgs(spec), "--network", "none", "--hostname", hostname(), "-v", `${EXAMPLES}:/data:ro`,
-    IMAGE, "replay", "/data/dns-lo.pcap", "--signatures", "/opt/netsig/signatures", "--rules", "@shipped",
-  ]), 60_000);
+  const r = await finish(
+    name,
+    podmanRun(name, [
+      // the host's name, which findings carry (and hash into findingID): the same bytes are expected
+      ...SECURITY,
+      ...podmanEmptyDirArgs(spec),
+      "--network",
+      "none",
+      "--hostname",
+      hostname(),
+      "-v",
+      `${EXAMPLES}:/data:ro`,
+      IMAGE,
+      "replay",
+      "/data/dns-lo.pcap",
+      "--signatures",
+      "/opt/netsig/signatures",
+      "--rules",
+      "@shipped",
+    ]),
+    60_000,
+  );
   assert.equal(r.code, 0, r.stderr);
   assert.doesNotMatch(r.stderr, /internal error|\n\s+at /, "no crash, no stack trace");
   assert.deepEqual(r.stdout.split("\n").filter(Boolean), want, "the same findings, byte for byte");
-  const summary = /netsig: signatures: (\d+) active, (\d+) skipped; rules: (\d+) active, (\d+) skipped; (\d+) findings, 0 signature errors/.exec(r.stderr);
+  const summary =
+    /netsig: signatures: (\d+) active, (\d+) skipped; rules: (\d+) active, (\d+) skipped; (\d+) findings, 0 signature errors/.exec(
+      r.stderr,
+    );
   assert.ok(summary, r.stderr);
   assert.equal(Number(summary[2]) + Number(summary[4]), 0, "nothing skipped");
   assert.equal(Number(summary[5]), want.length);
 });
 
-test("image: live capture on lo (host network) with the example's signature ConfigMap reports the test's DNS queries; SIGTERM drains, writes the findings file, exits 0 with the summary", { skip, timeout: 180_000 }, async () => {
+test("image: live capture on lo (host network) with the example's signature ConfigMap reports the test's DNS queries; SIGTERM drains, writes the findings file, exits 0 with the summary", {
+  skip,
+  timeout: 180_000,
+}, async () => {
   // the example's own signature (the netsig-signatures ConfigMap), mounted
   // read-only where the example mounts it; readable by the sandbox's user
   const docs = loadAll(readFileSync(K8S, "utf8")) as { kind: string; metadata: { name: string }; data?: Record<string, string> }[];
@@ -156,10 +202,26 @@ test("image: live capture on lo (host network) with the example's signature Conf
 
   const name = containerName("live");
   const run = podmanRun(name, [
-    ...SECURITY, ...emptyDirs, "--network", "host", "-v", `${sigs}:${sigMount}:ro`,
-    IMAGE, "run", "--iface", "lo", "--bpf", `udp and host ${QUERY_ADDR}`,
-    "--signatures", "/opt/netsig/signatures", "--signatures", sigMount, "--rules", "@shipped",
-    "--output-file", `${findingsMount}/findings.jsonl`,
+    ...SECURITY,
+    ...emptyDirs,
+    "--network",
+    "host",
+    "-v",
+    `${sigs}:${sigMount}:ro`,
+    IMAGE,
+    "run",
+    "--iface",
+    "lo",
+    "--bpf",
+    `udp and host ${QUERY_ADDR}`,
+    "--signatures",
+    "/opt/netsig/signatures",
+    "--signatures",
+    sigMount,
+    "--rules",
+    "@shipped",
+    "--output-file",
+    `${findingsMount}/findings.jsonl`,
   ]);
   try {
     // a query for a watched name every 200 ms until its finding is printed (the first ones may come before the capture starts)
@@ -172,8 +234,15 @@ test("image: live capture on lo (host network) with the example's signature Conf
     }, 90_000);
     assert.ok(seen, `no finding for ${qname} after ${Math.ceil(sent / 10)} queries; stderr:\n${run.err()}`);
     assert.doesNotMatch(run.err(), /internal error|\n\s+at /);
-    const lines = run.out().split("\n").filter((l) => l.includes(qname)).map((l) => JSON.parse(l));
-    assert.ok(lines.some((f) => JSON.stringify(f).includes("DNS-WATCH")), `the example's DNS-WATCH signature fired:\n${run.out()}`);
+    const lines = run
+      .out()
+      .split("\n")
+      .filter((l) => l.includes(qname))
+      .map((l) => JSON.parse(l));
+    assert.ok(
+      lines.some((f) => JSON.stringify(f).includes("DNS-WATCH")),
+      `the example's DNS-WATCH signature fired:\n${run.out()}`,
+    );
     // the sandbox runs as nobody inside the container
     const top = spawnSync("podman", ["top", name, "user", "args"], { encoding: "utf8" });
     assert.equal(top.status, 0, top.stderr);
@@ -205,5 +274,7 @@ test("image: cleanup of the test's containers", { skip }, () => {
 /** one DNS query for `name` over UDP to QUERY_ADDR port 5355 (LLMNR, decoded as DNS; nothing needs to answer: the query is what is captured) */
 function query(name: string): void {
   const s = createSocket("udp4");
-  s.send(dnsPacket.encode({ type: "query", id: 7, flags: 256, questions: [{ type: "A", class: "IN", name }] }), 5355, QUERY_ADDR, () => s.close());
+  s.send(dnsPacket.encode({ type: "query", id: 7, flags: 256, questions: [{ type: "A", class: "IN", name }] }), 5355, QUERY_ADDR, () =>
+    s.close(),
+  );
 }

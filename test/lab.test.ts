@@ -80,7 +80,9 @@ interface Sent {
 function toRows(raw: string[][]): Row[] {
   return raw.map((cells) => {
     const r = {} as Row;
-    FIELDS.forEach((f, i) => { r[f] = cells[i] ?? ""; });
+    FIELDS.forEach((f, i) => {
+      r[f] = cells[i] ?? "";
+    });
     return r;
   });
 }
@@ -228,7 +230,8 @@ test("dns lab: dnsmasq answers, tcpdump captures on lo and any, tshark sees ever
 
     await t.test("capture on any (LINKTYPE_LINUX_SLL2) via recordDnsSession", async () => {
       const queries: DigQuery[] = [];
-      for (const srv of SERVERS) for (const tcp of TRANSPORTS) for (const q of LAB_BASIC_QUERIES) queries.push({ args: q.digArgs, server: srv, tcp });
+      for (const srv of SERVERS)
+        for (const tcp of TRANSPORTS) for (const q of LAB_BASIC_QUERIES) queries.push({ args: q.digArgs, server: srv, tcp });
       const file = path.join(makeTempDir(), "any.pcap");
       const rec = await recordDnsSession({ queries, iface: "any", file, startServer: false });
       assert.equal(rec.path, file);
@@ -265,7 +268,10 @@ test("dns lab: the port lock makes a second owner wait, and stale locks are brok
   // another process takes the server for ~1.5 s
   const child = spawn(
     process.execPath,
-    ["-e", `require(${JSON.stringify(lib)}).startDnsmasq().then(s => { console.log("HELD"); setTimeout(() => s.stop(), 1500); }, e => { console.error(e); process.exit(1); })`],
+    [
+      "-e",
+      `require(${JSON.stringify(lib)}).startDnsmasq().then(s => { console.log("HELD"); setTimeout(() => s.stop(), 1500); }, e => { console.error(e); process.exit(1); })`,
+    ],
     { stdio: ["ignore", "pipe", "inherit"] },
   );
   try {

@@ -33,15 +33,35 @@ const HOST = "lazy-test";
 /** the compiled units of a rule file's text (its problems fail the test) */
 function compileRules(text: string) {
   const r = compileRuleFiles([{ file: "/rules/kinds.yaml", text }]);
-  assert.deepEqual(r.problems.map((p) => `${p.line}:${p.column}: ${p.message}`), []);
+  assert.deepEqual(
+    r.problems.map((p) => `${p.line}:${p.column}: ${p.message}`),
+    [],
+  );
   return r.units;
 }
-const DNS_FIELDS = ["dns.query", "dns.record_type", "dns.answer", "dns.answer_type", "dns.src_ip", "dns.dst_ip", "dns.src_port", "dns.dst_port", "dns.rcode", "dns.parent_domain", "dns.qr"];
+const DNS_FIELDS = [
+  "dns.query",
+  "dns.record_type",
+  "dns.answer",
+  "dns.answer_type",
+  "dns.src_ip",
+  "dns.dst_ip",
+  "dns.src_port",
+  "dns.dst_port",
+  "dns.rcode",
+  "dns.parent_domain",
+  "dns.qr",
+];
 
 /** every value a derived field has on an event, in scan order */
 function values(ev: TraceeEvent, field: string): unknown[] {
   const seen: unknown[] = [];
-  const t: ValueTest = { test: (v) => { seen.push(v); return false; } };
+  const t: ValueTest = {
+    test: (v) => {
+      seen.push(v);
+      return false;
+    },
+  };
   testVirtual(ev, virtualCode(field), t, false);
   // (with no value at all, the scan tests undefined once: keep that too)
   return seen;
@@ -60,11 +80,13 @@ async function eachCorpusEvent(fn: (ev: TraceeEvent, kind: Ev, p: BuiltPacket, l
     d.dnsEnabled = true;
     const b = new EventBuilder(ALL_EVENTS, { hostName: HOST });
     const reused = [0, 1, 2, 3, 4, 5, 6, 7, 8].map((k) => new LazyEvent(k as Ev, HOST));
-    await readCapture(file, (rec) => b.build(d.decode(rec), (ev, kind, p) => {
-      const lazy = reused[kind];
-      lazy.reset(p, kind >= 6 ? p.dns : null, p.timestampNumber());
-      fn(ev, kind, p, lazy, `${file} packet ${d.stats.packets} ${ev.eventName}`);
-    }));
+    await readCapture(file, (rec) =>
+      b.build(d.decode(rec), (ev, kind, p) => {
+        const lazy = reused[kind];
+        lazy.reset(p, kind >= 6 ? p.dns : null, p.timestampNumber());
+        fn(ev, kind, p, lazy, `${file} packet ${d.stats.packets} ${ev.eventName}`);
+      }),
+    );
   }
 }
 
@@ -101,7 +123,11 @@ test("a LazyEvent reads the same args, DNS fields and event as the builder makes
         assert.deepEqual(values(lazy as unknown as TraceeEvent, f), want, `${at} ${f} again`);
         const fi: FieldIR = { h: "virt", n: f, s: [], text: f };
         assert.deepEqual(firstValue(lazy as unknown as TraceeEvent, fi), firstValue(ev, fi), `${at} first ${f}`);
-        assert.equal(testVirtual(lazy as unknown as TraceeEvent, virtualCode(f), yes, true), testVirtual(ev, virtualCode(f), yes, true), `${at} all ${f}`);
+        assert.equal(
+          testVirtual(lazy as unknown as TraceeEvent, virtualCode(f), yes, true),
+          testVirtual(ev, virtualCode(f), yes, true),
+          `${at} all ${f}`,
+        );
       }
     }
     // the whole event: after parts were read, and from nothing
@@ -117,26 +143,59 @@ test("a LazyEvent reads the same args, DNS fields and event as the builder makes
 test("a rule's condition compiled to code answers as the predicate tree does, on every corpus event (the pack, Sigma rules and every kind of test)", async () => {
   // every selection as a rule of its own too (a combined condition can hide one that answers wrongly)
   const kinds: [string, string, Record<string, string>, string][] = [
-    ["kinds-dns", "[net_packet_dns, net_packet_dns_request, net_packet_dns_response]", {
-      a: "dns.answer|cidr: '%nets'", b: "dns.answer|all|cidr: '%nets'", c: "dns.rcode: [NXDOMAIN, REFUSED]", d: "{dns.qr: 1, dns.record_type: [A, AAAA, MX]}",
-      e: "dns.query|fieldref|endswith: dns.parent_domain", f: "dns.answer_type: CNAME", g: "dns.query|contains|all: [e, o]",
-      h: "{dns.src_port|gte: 1024, dns.dst_port: 53}", i: "dns.answer: null", j: "dns.answer|endswith: ['.1', '.com']",
-    }, "(a and not b) or (c and d) or (e and not f) or (g and h) or (1 of i) or j"],
-    ["kinds-args", "[net_packet_ipv4, net_packet_ipv6, net_packet_tcp, net_packet_udp, net_packet_icmp, net_packet_icmpv6]", {
-      a: "args.src|cidr: '%nets'", b: "{args.proto_tcp.SYN: 1, args.proto_tcp.ACK: 0}", c: "args.proto_ipv4.TTL|lt: 64",
-      d: "args.proto_ipv6.nextHeader: [ICMPv6, UDP]", e: "hostName|startswith: lazy", f: "args.proto_udp.length|gt: 100",
-      g: "args.proto_icmp.typeCode|re: '^Echo'", h: "args.proto_tcp: null",
-    }, "(a and (b or c)) or (d and not e) or f or g or h"],
-    ["kinds-lists", "[net_packet_dns_request, net_packet_dns_response, net_packet_dns]", {
-      q: "args.dns_questions[].query|endswith: [.com, .net, .org, .br, .arpa]", r: "args.dns_response[].dns_answer[].answer|cidr: '%nets'",
-      s: "args.proto_dns.answers[].type: [A, PTR]", t: "args.metadata.dst_port: 53",
-      u: "args.dns_response[].dns_answer[].answer: null", v: "args.dns_response[].query_data.query|endswith: [.com, .br, .arpa]",
-      w: "args.dns_questions[].query|contains: [www, mail, '.']", x: "args.dns_response[].dns_answer[].answer|endswith: ['.1', '.com', '.']",
-    }, "(q and t) or r or s or (u and not v) or (w and x)"],
+    [
+      "kinds-dns",
+      "[net_packet_dns, net_packet_dns_request, net_packet_dns_response]",
+      {
+        a: "dns.answer|cidr: '%nets'",
+        b: "dns.answer|all|cidr: '%nets'",
+        c: "dns.rcode: [NXDOMAIN, REFUSED]",
+        d: "{dns.qr: 1, dns.record_type: [A, AAAA, MX]}",
+        e: "dns.query|fieldref|endswith: dns.parent_domain",
+        f: "dns.answer_type: CNAME",
+        g: "dns.query|contains|all: [e, o]",
+        h: "{dns.src_port|gte: 1024, dns.dst_port: 53}",
+        i: "dns.answer: null",
+        j: "dns.answer|endswith: ['.1', '.com']",
+      },
+      "(a and not b) or (c and d) or (e and not f) or (g and h) or (1 of i) or j",
+    ],
+    [
+      "kinds-args",
+      "[net_packet_ipv4, net_packet_ipv6, net_packet_tcp, net_packet_udp, net_packet_icmp, net_packet_icmpv6]",
+      {
+        a: "args.src|cidr: '%nets'",
+        b: "{args.proto_tcp.SYN: 1, args.proto_tcp.ACK: 0}",
+        c: "args.proto_ipv4.TTL|lt: 64",
+        d: "args.proto_ipv6.nextHeader: [ICMPv6, UDP]",
+        e: "hostName|startswith: lazy",
+        f: "args.proto_udp.length|gt: 100",
+        g: "args.proto_icmp.typeCode|re: '^Echo'",
+        h: "args.proto_tcp: null",
+      },
+      "(a and (b or c)) or (d and not e) or f or g or h",
+    ],
+    [
+      "kinds-lists",
+      "[net_packet_dns_request, net_packet_dns_response, net_packet_dns]",
+      {
+        q: "args.dns_questions[].query|endswith: [.com, .net, .org, .br, .arpa]",
+        r: "args.dns_response[].dns_answer[].answer|cidr: '%nets'",
+        s: "args.proto_dns.answers[].type: [A, PTR]",
+        t: "args.metadata.dst_port: 53",
+        u: "args.dns_response[].dns_answer[].answer: null",
+        v: "args.dns_response[].query_data.query|endswith: [.com, .br, .arpa]",
+        w: "args.dns_questions[].query|contains: [www, mail, '.']",
+        x: "args.dns_response[].dns_answer[].answer|endswith: ['.1', '.com', '.']",
+      },
+      "(q and t) or r or s or (u and not v) or (w and x)",
+    ],
   ];
-  let extra = "list: nets\nitems: [127.0.0.0/8, \"::1\", 10.0.0.0/8]\n";
+  let extra = 'list: nets\nitems: [127.0.0.0/8, "::1", 10.0.0.0/8]\n';
   const rule = (id: string, events: string, sels: Record<string, string>, cond: string) =>
-    `---\nid: ${id}\nevents: ${events}\ndetection:\n${Object.entries(sels).map(([k, v]) => `  ${k}:\n    ${v}\n`).join("")}  condition: ${cond}\n`;
+    `---\nid: ${id}\nevents: ${events}\ndetection:\n${Object.entries(sels)
+      .map(([k, v]) => `  ${k}:\n    ${v}\n`)
+      .join("")}  condition: ${cond}\n`;
   for (const [id, events, sels, cond] of kinds) {
     extra += rule(id, events, sels, cond);
     for (const [k, v] of Object.entries(sels)) extra += rule(`${id}-${k}`, events, { [k]: v }, k);
@@ -171,11 +230,33 @@ test("a rule's condition compiled to code answers as the predicate tree does, on
   });
   assert.ok(evs > 10_000);
   // the comparison means something only if the conditions hold on some events
-  for (const id of ["kinds-dns", "kinds-args", "kinds-lists", "dns-public-name-private-answer", "dns-txt-heavy-client", "tcp-syn-scan", "dns-long-label", "icmp-oversized"]) assert.ok((hits.get(id) ?? 0) > 0, `${id} never held`);
+  for (const id of [
+    "kinds-dns",
+    "kinds-args",
+    "kinds-lists",
+    "dns-public-name-private-answer",
+    "dns-txt-heavy-client",
+    "tcp-syn-scan",
+    "dns-long-label",
+    "icmp-oversized",
+  ])
+    assert.ok((hits.get(id) ?? 0) > 0, `${id} never held`);
 });
 
 test("counted repetitions are split for the linear-time engine, matching the same texts", () => {
-  const cases = ["(^|\\.)[^.]{48,}(\\.|$)", "[0-9a-fA-F]{24,}", "a{17}", "a{3,40}?b", "\\d{20,30}", "x{2}", "[\\]a]{20}", "\\u0041{17}", "\\.{17,}", "[^]{20,}", "x[^]{17}]"];
+  const cases = [
+    "(^|\\.)[^.]{48,}(\\.|$)",
+    "[0-9a-fA-F]{24,}",
+    "a{17}",
+    "a{3,40}?b",
+    "\\d{20,30}",
+    "x{2}",
+    "[\\]a]{20}",
+    "\\u0041{17}",
+    "\\.{17,}",
+    "[^]{20,}",
+    "x[^]{17}]",
+  ];
   for (const c of cases) {
     const e = expandCounts(c);
     assert.ok(linearSafe(c, ""), `${c} (as ${e}) should run in linear time`);
@@ -190,15 +271,40 @@ test("counted repetitions are split for the linear-time engine, matching the sam
   }
   // a group's count is left alone; backreferences, lookaround and the i flag cannot run in linear time
   assert.equal(expandCounts("(ab){20}"), "(ab){20}");
-  for (const [src, flags] of [["(a)\\1", ""], ["a(?=b)", ""], ["(?<!a)b", ""], ["abc", "i"]]) assert.equal(linearSafe(src, flags), false, src);
+  for (const [src, flags] of [
+    ["(a)\\1", ""],
+    ["a(?=b)", ""],
+    ["(?<!a)b", ""],
+    ["abc", "i"],
+  ])
+    assert.equal(linearSafe(src, flags), false, src);
 });
 
 test("a regexp is skipped for a value shorter than any of its matches (a lower bound, never too high)", () => {
   const exact: [string, number][] = [
-    ["(^|\\.)[^.]{48,}(\\.|$)", 48], ["(^|\\.)(?:[^.]{16}[^.]{16}[^.]{16}[^.]*)(\\.|$)", 48], ["[0-9a-f]{24,}=*", 24],
-    ["a|bc", 1], ["(?:ab|cde)f?", 2], ["(?=abc)", 0], ["(?<!ab)c", 1], ["(a)\\1", 1], ["(?<n>ab)\\k<n>", 2], ["x{3,5}y?", 3],
-    ["^$", 0], ["\\bab\\B", 2], ["[]]", 2], ["\\u{0}", 0], ["\\u0041{2}", 2], ["\\x4", 2], ["\\012", 1], ["\\08", 2],
-    ["a{,3}", 5], ["\\p{0}", 0], ["(a", 0], ["a)", 0], ["(?i:a)", 0],
+    ["(^|\\.)[^.]{48,}(\\.|$)", 48],
+    ["(^|\\.)(?:[^.]{16}[^.]{16}[^.]{16}[^.]*)(\\.|$)", 48],
+    ["[0-9a-f]{24,}=*", 24],
+    ["a|bc", 1],
+    ["(?:ab|cde)f?", 2],
+    ["(?=abc)", 0],
+    ["(?<!ab)c", 1],
+    ["(a)\\1", 1],
+    ["(?<n>ab)\\k<n>", 2],
+    ["x{3,5}y?", 3],
+    ["^$", 0],
+    ["\\bab\\B", 2],
+    ["[]]", 2],
+    ["\\u{0}", 0],
+    ["\\u0041{2}", 2],
+    ["\\x4", 2],
+    ["\\012", 1],
+    ["\\08", 2],
+    ["a{,3}", 5],
+    ["\\p{0}", 0],
+    ["(a", 0],
+    ["a)", 0],
+    ["(?i:a)", 0],
   ];
   for (const [src, n] of exact) assert.equal(minMatchLength(src), n, src);
   assert.equal(minMatchLength("abc", "u"), 0);
@@ -213,10 +319,28 @@ test("a regexp is skipped for a value shorter than any of its matches (a lower b
     for (let i = from; i < to; i++) for (const ch of alphabet) texts.push(texts[i] + ch);
     from = to;
   }
-  const patterns = [...exact.map((e) => e[0]), "(?:a|b{0})c", "a*b+c?", "(a|)b", "[^.]{2,}\\.", "a{2}{0}", "\\u{3}", "\\k", "\\c", "\\cx", "(?:)", "\\0{3}", "x(?=.{9})"];
+  const patterns = [
+    ...exact.map((e) => e[0]),
+    "(?:a|b{0})c",
+    "a*b+c?",
+    "(a|)b",
+    "[^.]{2,}\\.",
+    "a{2}{0}",
+    "\\u{3}",
+    "\\k",
+    "\\c",
+    "\\cx",
+    "(?:)",
+    "\\0{3}",
+    "x(?=.{9})",
+  ];
   for (const src of patterns) {
     let re: RegExp;
-    try { re = new RegExp(src, "s"); } catch { continue; }
+    try {
+      re = new RegExp(src, "s");
+    } catch {
+      continue;
+    }
     const min = minMatchLength(src);
     for (const t of texts) if (t.length < min) assert.equal(re.test(t), false, `${src} (bound ${min}) matches ${JSON.stringify(t)}`);
   }
@@ -229,11 +353,14 @@ test("a catastrophic regexp: in-process it falls back to the linear engine; with
   const dir = join(work, "rules");
   mkdirSync(dir);
   const rule = (id: string, sel: string) => `id: ${id}\nevents: [net_packet_dns_request]\ndetection:\n  s:\n    ${sel}\n  condition: s\n`;
-  writeFileSync(join(dir, "a.yaml"), [
-    rule("nested-plus", "dns.query|re: '^(a+)+$'"),
-    rule("nested-plus-i", "dns.query|re|i: '^(a+)+$'"),
-    rule("control", "dns.query|endswith: '.example'"),
-  ].join("---\n"));
+  writeFileSync(
+    join(dir, "a.yaml"),
+    [
+      rule("nested-plus", "dns.query|re: '^(a+)+$'"),
+      rule("nested-plus-i", "dns.query|re|i: '^(a+)+$'"),
+      rule("control", "dns.query|endswith: '.example'"),
+    ].join("---\n"),
+  );
   const loaded = loadRules([dir]);
   assert.deepEqual(loaded.problems, []);
   const reason = new Map(loaded.result.units.map((u) => [u.id, sandboxReason(u.ir)]));
@@ -243,11 +370,24 @@ test("a catastrophic regexp: in-process it falls back to the linear engine; with
   // 40 a's then a b: 2^40 backtracking steps for a backtracking engine
   const pcap = join(work, "evil.pcap");
   const name = `${"a".repeat(40)}b.example`;
-  writeFileSync(pcap, pcapFile(1, [query("10.0.0.5", "10.0.0.53", name, "A", { t: 1 })].map((p) => ({ tsSec: 1_700_000_000, tsUsec: 0, data: p.data }))));
+  writeFileSync(
+    pcap,
+    pcapFile(
+      1,
+      [query("10.0.0.5", "10.0.0.53", name, "A", { t: 1 })].map((p) => ({ tsSec: 1_700_000_000, tsUsec: 0, data: p.data })),
+    ),
+  );
   const r = spawnSync(process.execPath, [CLI, "replay", pcap, "--rules", dir, "--output", "json"], { encoding: "utf8", timeout: 120_000 });
   assert.equal(r.status, 0, `replay did not finish: ${r.signal ?? ""} ${r.stderr}`);
   assert.match(r.stderr, /nested-plus-i runs in the signature sandbox/);
   assert.match(r.stderr, /nested-plus-i .* quarantined: it ran longer than/);
-  const findings = r.stdout.trim().split("\n").filter(Boolean).map((l) => JSON.parse(l) as { eventName: string });
-  assert.deepEqual(findings.map((f) => f.eventName), ["control"]);
+  const findings = r.stdout
+    .trim()
+    .split("\n")
+    .filter(Boolean)
+    .map((l) => JSON.parse(l) as { eventName: string });
+  assert.deepEqual(
+    findings.map((f) => f.eventName),
+    ["control"],
+  );
 });

@@ -18,8 +18,12 @@ const noRootSkip = !isRoot && !process.env.CI ? "live capture needs root" : fals
 function collect(child: ReturnType<typeof spawn>): { out: () => string; err: () => string } {
   let out = "";
   let err = "";
-  child.stdout!.on("data", (d: Buffer) => { out += d.toString(); });
-  child.stderr!.on("data", (d: Buffer) => { err += d.toString(); });
+  child.stdout!.on("data", (d: Buffer) => {
+    out += d.toString();
+  });
+  child.stderr!.on("data", (d: Buffer) => {
+    err += d.toString();
+  });
   return { out: () => out, err: () => err };
 }
 
@@ -27,19 +31,39 @@ function collect(child: ReturnType<typeof spawn>): { out: () => string; err: () 
 function socketInodes(pid: number): Set<string> {
   const out = new Set<string>();
   for (const fd of readdirSync(`/proc/${pid}/fd`)) {
-    try { const m = /^socket:\[(\d+)\]$/.exec(readlinkSync(`/proc/${pid}/fd/${fd}`)); if (m) out.add(m[1]); } catch { /* closed meanwhile */ }
+    try {
+      const m = /^socket:\[(\d+)\]$/.exec(readlinkSync(`/proc/${pid}/fd/${fd}`));
+      if (m) out.add(m[1]);
+    } catch {
+      /* closed meanwhile */
+    }
   }
   return out;
 }
 
 /** what the sandbox process of a netsig process holds: its user, capabilities, environment, packet sockets */
-function sandboxOf(pid: number): { pid: number; uids: string; capEff: string; environ: string; packetSockets: number; parentPacketSockets: number } {
-  const kids = readdirSync(`/proc/${pid}/task`).flatMap((t) => readFileSync(`/proc/${pid}/task/${t}/children`, "utf8").trim().split(/\s+/).filter(Boolean)).map(Number)
+function sandboxOf(pid: number): {
+  pid: number;
+  uids: string;
+  capEff: string;
+  environ: string;
+  packetSockets: number;
+  parentPacketSockets: number;
+} {
+  const kids = readdirSync(`/proc/${pid}/task`)
+    .flatMap((t) => readFileSync(`/proc/${pid}/task/${t}/children`, "utf8").trim().split(/\s+/).filter(Boolean))
+    .map(Number)
     .filter((k) => readFileSync(`/proc/${k}/cmdline`, "utf8").includes("netsig signature sandbox"));
   assert.equal(kids.length, 1, "netsig runs one sandbox process");
   const sb = kids[0];
   const status = readFileSync(`/proc/${sb}/status`, "utf8");
-  const packet = new Set(readFileSync("/proc/net/packet", "utf8").trim().split("\n").slice(1).map((l) => l.trim().split(/\s+/).pop()!));
+  const packet = new Set(
+    readFileSync("/proc/net/packet", "utf8")
+      .trim()
+      .split("\n")
+      .slice(1)
+      .map((l) => l.trim().split(/\s+/).pop()!),
+  );
   const count = (p: number) => [...socketInodes(p)].filter((i) => packet.has(i)).length;
   return {
     pid: sb,
@@ -59,9 +83,21 @@ async function waitFor(cond: () => boolean, ms: number): Promise<void> {
   }
 }
 
-test("run captures DNS on lo live and prints Tracee events; SIGINT ends it with a summary", { skip: noRootSkip, timeout: 60_000 }, async () => {
+test("run captures DNS on lo live and prints Tracee events; SIGINT ends it with a summary", {
+  skip: noRootSkip,
+  timeout: 60_000,
+}, async () => {
   const server = await startDnsmasq();
-  const child = spawn(process.execPath, [CLI, "run", "--iface", "lo", "--bpf", "port 53", "--events", "net_packet_dns_request,net_packet_dns_response"]);
+  const child = spawn(process.execPath, [
+    CLI,
+    "run",
+    "--iface",
+    "lo",
+    "--bpf",
+    "port 53",
+    "--events",
+    "net_packet_dns_request,net_packet_dns_response",
+  ]);
   const io = collect(child);
   try {
     await waitFor(() => io.err().includes("capturing on lo"), 10_000);
@@ -73,7 +109,11 @@ test("run captures DNS on lo live and prints Tracee events; SIGINT ends it with 
     await new Promise((r) => child.once("close", r));
     await server.stop();
   }
-  const events = io.out().trim().split("\n").map((l) => JSON.parse(l));
+  const events = io
+    .out()
+    .trim()
+    .split("\n")
+    .map((l) => JSON.parse(l));
   const req = events.filter((e) => e.eventName === "net_packet_dns_request");
   const resp = events.filter((e) => e.eventName === "net_packet_dns_response");
   assert.equal(req.length, 2);
@@ -99,19 +139,31 @@ test("run: unknown interface, bad BPF filter: one line, exit 2", { skip: noRootS
 test("run without libpcap/cap says what to install, in one line; replay still works", () => {
   // simulate a machine where the optional cap addon could not be built
   const preload = join(tmpdir(), `netsig-nocap-${process.pid}.js`);
-  writeFileSync(preload, `const M = require("module"); const load = M._load;
-M._load = function (req, ...rest) { if (req === "cap") throw new Error("Cannot find module 'cap'"); return load.call(this, req, ...rest); };`);
+  writeFileSync(
+    preload,
+    `const M = require("module"); const load = M._load;
+M._load = function (req, ...rest) { if (req === "cap") throw new Error("Cannot find module 'cap'"); return load.call(this, req, ...rest); };`,
+  );
   const r = spawnSync(process.execPath, ["--require", preload, CLI, "run", "--iface", "lo"], { encoding: "utf8" });
   assert.equal(r.status, 2);
   // (cap is installed here, its addon "did not build": the command to run is npm rebuild cap, where it is installed)
-  assert.match(r.stderr, /^netsig: error: live capture needs the cap package's libpcap addon, which is not built: apt-get install libpcap-dev, allow cap's install script \("cap": true under "allowScripts" in \S+package\.json\), then run npm rebuild cap in \S+ \(replay works without it\)$/m);
+  assert.match(
+    r.stderr,
+    /^netsig: error: live capture needs the cap package's libpcap addon, which is not built: apt-get install libpcap-dev, allow cap's install script \("cap": true under "allowScripts" in \S+package\.json\), then run npm rebuild cap in \S+ \(replay works without it\)$/m,
+  );
   assert.equal(r.stderr.trim().split("\n").length, 1);
-  const ok = spawnSync(process.execPath, ["--require", preload, CLI, "replay", join(__dirname, "..", "..", "examples", "dns-lo.pcap"), "--quiet"], { encoding: "utf8" });
+  const ok = spawnSync(
+    process.execPath,
+    ["--require", preload, CLI, "replay", join(__dirname, "..", "..", "examples", "dns-lo.pcap"), "--quiet"],
+    { encoding: "utf8" },
+  );
   assert.equal(ok.status, 0, ok.stderr);
   assert.ok(ok.stdout.split("\n").length > 100);
 });
 
-test("run without root: a one-line error that says how to get the capability", { skip: isRoot && spawnSync("id", ["-u", "nobody"]).status !== 0 ? "no nobody user" : false }, () => {
+test("run without root: a one-line error that says how to get the capability", {
+  skip: isRoot && spawnSync("id", ["-u", "nobody"]).status !== 0 ? "no nobody user" : false,
+}, () => {
   if (!isRoot) {
     const r = spawnSync(process.execPath, [CLI, "run", "--iface", "lo"], { encoding: "utf8" });
     assert.equal(r.status, 2);
@@ -119,13 +171,20 @@ test("run without root: a one-line error that says how to get the capability", {
     return;
   }
   // as root: drop to nobody for the child
-  const r = spawnSync("setpriv", ["--reuid=nobody", "--regid=nogroup", "--clear-groups", "--inh-caps=-all", process.execPath, CLI, "run", "--iface", "lo"], { encoding: "utf8" });
+  const r = spawnSync(
+    "setpriv",
+    ["--reuid=nobody", "--regid=nogroup", "--clear-groups", "--inh-caps=-all", process.execPath, CLI, "run", "--iface", "lo"],
+    { encoding: "utf8" },
+  );
   assert.equal(r.status, 2, r.stderr);
   assert.match(r.stderr, /^netsig: error: capturing on lo needs root or CAP_NET_RAW\+CAP_NET_ADMIN/);
   assert.equal(r.stderr.trim().split("\n").length, 1);
 });
 
-test("run with e2eDNS and an HTTPS webhook (HMAC): the signatures run in an unprivileged process without the capture socket or secrets; dig's four uol.com.br queries give exactly one finding at the receiver, as tracee and as falcosidekick", { skip: noRootSkip, timeout: 120_000 }, async () => {
+test("run with e2eDNS and an HTTPS webhook (HMAC): the signatures run in an unprivileged process without the capture socket or secrets; dig's four uol.com.br queries give exactly one finding at the receiver, as tracee and as falcosidekick", {
+  skip: noRootSkip,
+  timeout: 120_000,
+}, async () => {
   const dir = mkdtempSync(join(tmpdir(), "netsig-live-hook-"));
   const sigs = join(dir, "sigs");
   mkdirSync(sigs);
@@ -136,9 +195,30 @@ test("run with e2eDNS and an HTTPS webhook (HMAC): the signatures run in an unpr
   try {
     for (const format of ["tracee", "falcosidekick"]) {
       const rx = await startReceiver(() => 200, { tls: { key: readFileSync(certs.serverKey), cert: readFileSync(certs.serverCert) } });
-      const child = spawn(process.execPath, [CLI, "run", "--iface", "lo", "--bpf", "port 53", "--signatures", sigs,
-        "--webhook", `https://127.0.0.1:${rx.port}/hook`, "--webhook-format", format, "--webhook-ca", certs.ca,
-        "--webhook-hmac-key-env", "NETSIG_TEST_HMAC", "--spool-dir", join(dir, `spool-${format}`)], { env: { ...process.env, NETSIG_TEST_HMAC: key } });
+      const child = spawn(
+        process.execPath,
+        [
+          CLI,
+          "run",
+          "--iface",
+          "lo",
+          "--bpf",
+          "port 53",
+          "--signatures",
+          sigs,
+          "--webhook",
+          `https://127.0.0.1:${rx.port}/hook`,
+          "--webhook-format",
+          format,
+          "--webhook-ca",
+          certs.ca,
+          "--webhook-hmac-key-env",
+          "NETSIG_TEST_HMAC",
+          "--spool-dir",
+          join(dir, `spool-${format}`),
+        ],
+        { env: { ...process.env, NETSIG_TEST_HMAC: key } },
+      );
       const io = collect(child);
       try {
         await waitFor(() => io.err().includes("capturing on lo"), 15_000);
@@ -150,7 +230,11 @@ test("run with e2eDNS and an HTTPS webhook (HMAC): the signatures run in an unpr
           assert.equal(sb.uids, "65534,65534,65534,65534", "the sandbox runs as nobody");
           assert.equal(sb.capEff, "0000000000000000", "with no capability");
           // (but for the IPC channel Node itself sets)
-          assert.deepEqual(sb.environ.split("\0").filter((v) => v && !v.startsWith("NODE_CHANNEL_")), [], "and an empty environment (no webhook key)");
+          assert.deepEqual(
+            sb.environ.split("\0").filter((v) => v && !v.startsWith("NODE_CHANNEL_")),
+            [],
+            "and an empty environment (no webhook key)",
+          );
           assert.ok(!sb.environ.includes(key));
         }
         for (const t of ["MX", "NS", "SOA", "TXT"]) await dig(["uol.com.br", t]);
@@ -172,12 +256,21 @@ test("run with e2eDNS and an HTTPS webhook (HMAC): the signatures run in an unpr
         assert.equal(body[0].metadata.Properties.signatureName, "Network DNS Test");
       } else {
         // Falco's payload: Falcosidekick rejects one without rule, priority, time or output_fields
-        for (const k of ["output", "priority", "rule", "time", "output_fields", "source", "tags", "hostname"]) assert.ok(k in body, `${k} in ${req.body}`);
+        for (const k of ["output", "priority", "rule", "time", "output_fields", "source", "tags", "hostname"])
+          assert.ok(k in body, `${k} in ${req.body}`);
         assert.equal(body.rule, "Network DNS Test");
         assert.match(body.time, /^\d{4}-\d\d-\d\dT/);
       }
       // the finding was printed on stdout too, once
-      assert.equal(io.out().trim().split("\n").filter((l) => l.includes('"eventName":"DNS"')).length, 1, io.out());
+      assert.equal(
+        io
+          .out()
+          .trim()
+          .split("\n")
+          .filter((l) => l.includes('"eventName":"DNS"')).length,
+        1,
+        io.out(),
+      );
     }
   } finally {
     await server.stop();
@@ -189,10 +282,25 @@ test("run with e2eDNS and an HTTPS webhook (HMAC): the signatures run in an unpr
  * A ping flood while netsig is stopped (SIGSTOP): its ring fills, the rest is
  * dropped. Returns what netsig's summary says and how many ICMP events it printed.
  */
-async function stoppedFlood(count: number, size: number, extra: string[]): Promise<{ captured: number; dropped: number; cut: number; events: number; err: string }> {
+async function stoppedFlood(
+  count: number,
+  size: number,
+  extra: string[],
+): Promise<{ captured: number; dropped: number; cut: number; events: number; err: string }> {
   // only this flood's pings: ICMP with this IPv4 total length
-  const child = spawn(process.execPath, [CLI, "run", "--iface", "lo", "--buffer-size", "1", ...extra,
-    "--bpf", `icmp and ip[2:2] == ${size + 28}`, "--events", "net_packet_icmp"]);
+  const child = spawn(process.execPath, [
+    CLI,
+    "run",
+    "--iface",
+    "lo",
+    "--buffer-size",
+    "1",
+    ...extra,
+    "--bpf",
+    `icmp and ip[2:2] == ${size + 28}`,
+    "--events",
+    "net_packet_icmp",
+  ]);
   const io = collect(child);
   try {
     await waitFor(() => io.err().includes("capturing on lo"), 15_000);
@@ -208,10 +316,19 @@ async function stoppedFlood(count: number, size: number, extra: string[]): Promi
   await new Promise((r) => child.once("close", r));
   const m = /lo: (\d+) packets captured(?: \((\d+) cut at \d+ bytes\))?, (\d+) dropped by the kernel/.exec(io.err());
   assert.ok(m, io.err());
-  return { captured: Number(m[1]), cut: Number(m[2] ?? 0), dropped: Number(m[3]), events: io.out().trim().split("\n").filter(Boolean).length, err: io.err() };
+  return {
+    captured: Number(m[1]),
+    cut: Number(m[2] ?? 0),
+    dropped: Number(m[3]),
+    events: io.out().trim().split("\n").filter(Boolean).length,
+    err: io.err(),
+  };
 }
 
-test("run reports the kernel's drops: with netsig stopped and a 1 MB ring, a ping flood is captured or counted as dropped, every packet", { skip: noRootSkip, timeout: 60_000 }, async () => {
+test("run reports the kernel's drops: with netsig stopped and a 1 MB ring, a ping flood is captured or counted as dropped, every packet", {
+  skip: noRootSkip,
+  timeout: 60_000,
+}, async () => {
   const N = 3000;
   const { captured, dropped, events } = await stoppedFlood(N, 1234, []);
   assert.equal(events, captured);
@@ -221,10 +338,16 @@ test("run reports the kernel's drops: with netsig stopped and a 1 MB ring, a pin
   // both: the kernel's count is twice the packets lost, as pcap_stats says too.
   // The ring fills once (netsig is stopped), and the pair arriving as it fills
   // may be split, one copy kept and one dropped: hence +-0.5.
-  assert.ok(Math.abs(captured + dropped / 2 - 2 * N) <= 0.5, `captured ${captured} + dropped ${dropped}/2 = the ${2 * N} echo requests and replies`);
+  assert.ok(
+    Math.abs(captured + dropped / 2 - 2 * N) <= 0.5,
+    `captured ${captured} + dropped ${dropped}/2 = the ${2 * N} echo requests and replies`,
+  );
 });
 
-test("--snaplen sizes the ring's frames: with netsig stopped, a 1 MB ring holds many times more packets at 256 bytes than at 65535, every packet still captured or counted", { skip: noRootSkip, timeout: 60_000 }, async () => {
+test("--snaplen sizes the ring's frames: with netsig stopped, a 1 MB ring holds many times more packets at 256 bytes than at 65535, every packet still captured or counted", {
+  skip: noRootSkip,
+  timeout: 60_000,
+}, async () => {
   const N = 1000;
   const flood = async (snaplen: number) => {
     const r = await stoppedFlood(N, 1000, ["--snaplen", String(snaplen)]);

@@ -36,10 +36,14 @@ const FILTER = `inbound and udp port ${BURST_PORT} and net ${BURST_NET}`;
 const WARMUP_PORT = 9;
 
 const has = (cmd: string) => spawnSync("sh", ["-c", `command -v ${cmd}`]).status === 0;
-const skip = process.getuid?.() !== 0 ? "the load test captures on lo: it needs root"
-  : !has("tcpreplay") ? "the load test needs tcpreplay (apt-get install tcpreplay)"
-    : !has("tcpdump") ? "the load test needs tcpdump (apt-get install tcpdump)"
-      : false;
+const skip =
+  process.getuid?.() !== 0
+    ? "the load test captures on lo: it needs root"
+    : !has("tcpreplay")
+      ? "the load test needs tcpreplay (apt-get install tcpreplay)"
+      : !has("tcpdump")
+        ? "the load test needs tcpdump (apt-get install tcpdump)"
+        : false;
 
 const children: ChildProcess[] = [];
 let tcpdump: TcpdumpHandle | undefined;
@@ -74,20 +78,32 @@ function tcpreplay(file: string, extra: string[] = []): { sent: number; pps: num
   return { sent: Number(sent[1]), pps: pps ? Number(pps[1]) : NaN, out };
 }
 
-test(`load: a ${BURST / 1000}k-packet burst on lo at top speed; netsig run with the shipped signatures accounts for every packet as tcpdump does, RSS < ${RSS_LIMIT_MB} MB`, { skip, timeout: 90_000 }, async (t) => {
+test(`load: a ${BURST / 1000}k-packet burst on lo at top speed; netsig run with the shipped signatures accounts for every packet as tcpdump does, RSS < ${RSS_LIMIT_MB} MB`, {
+  skip,
+  timeout: 90_000,
+}, async (t) => {
   tmp = mkdtempSync(join(tmpdir(), "netsig-load-"));
   const burstFile = writeBurst(join(tmp, "burst.pcap"), burstFrames(BURST));
   const warmFile = writeBurst(join(tmp, "warm.pcap"), burstFrames(1, { srcPort: WARMUP_PORT }).slice(0, 1));
 
   tcpdump = await startTcpdump("lo", join(tmp, "tcpdump.pcap"), FILTER, { immediate: true, packetBuffered: false, bufferKiB: 64 * 1024 });
-  const child = spawn(process.execPath, [CLI, "run", "--iface", "lo", "--bpf", FILTER, "--signatures", join(__dirname, "..", "..", "signatures")],
-    { stdio: ["ignore", "pipe", "pipe"] });
+  const child = spawn(
+    process.execPath,
+    [CLI, "run", "--iface", "lo", "--bpf", FILTER, "--signatures", join(__dirname, "..", "..", "signatures")],
+    { stdio: ["ignore", "pipe", "pipe"] },
+  );
   children.push(child);
   let out = "";
   let err = "";
-  child.stdout!.on("data", (d: Buffer) => { out += d; });
-  child.stderr!.on("data", (d: Buffer) => { err += d; });
-  const exited = new Promise<{ code: number | null; signal: string | null }>((r) => child.once("close", (code, signal) => r({ code, signal })));
+  child.stdout!.on("data", (d: Buffer) => {
+    out += d;
+  });
+  child.stderr!.on("data", (d: Buffer) => {
+    err += d;
+  });
+  const exited = new Promise<{ code: number | null; signal: string | null }>((r) =>
+    child.once("close", (code, signal) => r({ code, signal })),
+  );
   const pid = child.pid!;
 
   const t0 = Date.now();
@@ -97,7 +113,13 @@ test(`load: a ${BURST / 1000}k-packet burst on lo at top speed; netsig run with 
     await sleep(50);
   }
   let maxRss = rssMb(pid);
-  const sampler = setInterval(() => { try { maxRss = Math.max(maxRss, rssMb(pid)); } catch { /* exited */ } }, 200);
+  const sampler = setInterval(() => {
+    try {
+      maxRss = Math.max(maxRss, rssMb(pid));
+    } catch {
+      /* exited */
+    }
+  }, 200);
   try {
     tcpreplay(warmFile);
     await sleep(500);
@@ -118,7 +140,12 @@ test(`load: a ${BURST / 1000}k-packet burst on lo at top speed; netsig run with 
     assert.equal(child.exitCode, null, `netsig exited during the burst:\n${err}`);
     child.kill("SIGTERM");
     let timer: NodeJS.Timeout | undefined;
-    const end = await Promise.race([exited, new Promise<null>((r) => { timer = setTimeout(() => r(null), 30_000); })]);
+    const end = await Promise.race([
+      exited,
+      new Promise<null>((r) => {
+        timer = setTimeout(() => r(null), 30_000);
+      }),
+    ]);
     clearTimeout(timer);
     assert.ok(end, `netsig did not exit within 30 s of SIGTERM:\n${err}`);
     assert.deepEqual(end, { code: 0, signal: null }, err);
@@ -139,17 +166,28 @@ test(`load: a ${BURST / 1000}k-packet burst on lo at top speed; netsig run with 
     const first = spawnSync("tcpdump", ["-nn", "-r", tcpdump.file, "-c", "1"], { encoding: "utf8" }).stdout;
     const warmKept = first.includes(`127.77.1.1.${WARMUP_PORT} >`) ? 1 : 0;
     const expected = BURST + warmKept;
-    t.diagnostic(`tcpreplay: ${replay.sent} packets at ${Math.round(replay.pps)} packets/s (warm-up frame ${warmKept ? "kept" : "rejected by libpcap's user-space filter"})`);
+    t.diagnostic(
+      `tcpreplay: ${replay.sent} packets at ${Math.round(replay.pps)} packets/s (warm-up frame ${warmKept ? "kept" : "rejected by libpcap's user-space filter"})`,
+    );
     t.diagnostic(`tcpdump: ${td.captured} captured, ${td.droppedByKernel} dropped by the kernel`);
-    t.diagnostic(`netsig: ${captured} captured, ${dropped} dropped by the kernel; ${sigs[1]} findings, ${sigs[2]} signature errors, ${sigs[3] ?? 0} packets not checked; max RSS ${maxRss.toFixed(0)} MB`);
+    t.diagnostic(
+      `netsig: ${captured} captured, ${dropped} dropped by the kernel; ${sigs[1]} findings, ${sigs[2]} signature errors, ${sigs[3] ?? 0} packets not checked; max RSS ${maxRss.toFixed(0)} MB`,
+    );
 
     assert.equal(td.captured + td.droppedByKernel, expected, `tcpdump: ${td.captured} captured + ${td.droppedByKernel} dropped`);
-    assert.equal(captured + dropped, td.captured + td.droppedByKernel,
-      `netsig: ${captured} captured + ${dropped} dropped = what tcpdump saw (${td.captured} + ${td.droppedByKernel})`);
+    assert.equal(
+      captured + dropped,
+      td.captured + td.droppedByKernel,
+      `netsig: ${captured} captured + ${dropped} dropped = what tcpdump saw (${td.captured} + ${td.droppedByKernel})`,
+    );
     assert.ok(captured > 0);
     assert.equal(Number(sigs[2]), 0, "no signature error");
     // dns-tunnel fires once per burst domain (a long hex label every 64th query)
-    const findings = out.trim().split("\n").filter(Boolean).map((l) => JSON.parse(l));
+    const findings = out
+      .trim()
+      .split("\n")
+      .filter(Boolean)
+      .map((l) => JSON.parse(l));
     assert.equal(findings.length, Number(sigs[1]));
     assert.ok(findings.length >= 1 && findings.length <= BURST_DOMAINS.length, `${findings.length} findings`);
     for (const f of findings) assert.equal(f.metadata.Properties.signatureID, "NETSIG-DNS-TUNNEL");

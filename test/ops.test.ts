@@ -26,13 +26,14 @@ const noRootSkip = !isRoot && !process.env.CI ? "live capture needs root" : fals
 function signature(kind: "probe" | "thrower" | "slow", port: number): string {
   const id = { probe: "TEST-UDP-PROBE", thrower: "TEST-THROWER", slow: "TEST-SLOW" }[kind];
   const busy = "{ const end = Date.now() + 400; while (Date.now() < end) { /* busy */ } }";
-  const onEvent = kind === "probe"
-    ? `const p = getArg(event, "proto_udp")?.value as ProtoUDP | undefined;
-    if (p && p.dstPort === ${port}) this.ctx.callback({ sigMetadata: this.getMetadata(), event, data: {} });`
-    : kind === "thrower"
+  const onEvent =
+    kind === "probe"
       ? `const p = getArg(event, "proto_udp")?.value as ProtoUDP | undefined;
+    if (p && p.dstPort === ${port}) this.ctx.callback({ sigMetadata: this.getMetadata(), event, data: {} });`
+      : kind === "thrower"
+        ? `const p = getArg(event, "proto_udp")?.value as ProtoUDP | undefined;
     if (p && p.dstPort === ${port}) throw new Error("thrown on purpose");`
-      : "";
+        : "";
   return `import type { EventSelector, NetEvent, ProtoUDP, Signal, Signature, SignatureContext, SignatureMetadata } from "netsig";
 import { getArg } from "netsig/helpers";
 export default class S implements Signature {
@@ -62,7 +63,9 @@ function httpGet(host: string, port: number, path: string, method = "GET"): Prom
   return new Promise((resolve, reject) => {
     const req = request({ host, port, path, method, agent: false }, (res) => {
       let body = "";
-      res.on("data", (d: Buffer) => { body += d; });
+      res.on("data", (d: Buffer) => {
+        body += d;
+      });
       res.on("end", () => resolve({ status: res.statusCode ?? 0, body, type: String(res.headers["content-type"] ?? "") }));
     });
     req.on("error", reject);
@@ -81,12 +84,19 @@ function parseMetrics(text: string): Map<string, number> {
   return m;
 }
 
-function spawnNetsig(args: string[], env: Record<string, string> = {}): { child: ChildProcess; out: () => string; err: () => string; exit: Promise<number | null> } {
+function spawnNetsig(
+  args: string[],
+  env: Record<string, string> = {},
+): { child: ChildProcess; out: () => string; err: () => string; exit: Promise<number | null> } {
   const child = spawn(process.execPath, [CLI, ...args], { env: { ...process.env, ...env }, stdio: ["ignore", "pipe", "pipe"] });
   let out = "";
   let err = "";
-  child.stdout!.on("data", (d: Buffer) => { out += d; });
-  child.stderr!.on("data", (d: Buffer) => { err += d; });
+  child.stdout!.on("data", (d: Buffer) => {
+    out += d;
+  });
+  child.stderr!.on("data", (d: Buffer) => {
+    err += d;
+  });
   const exit = new Promise<number | null>((r) => child.on("close", (code) => r(code)));
   return { child, out: () => out, err: () => err, exit };
 }
@@ -104,7 +114,10 @@ function sigDir(root: string, kinds: ("probe" | "thrower" | "slow")[], port: num
 
 // ---- tests
 
-test("run --listen: /readyz 503 while loading, then 200; /metrics counts the UDP sent, findings, errors; /healthz 200; 404; /readyz 503 while draining at SIGTERM", { skip: noRootSkip, timeout: 60_000 }, async () => {
+test("run --listen: /readyz 503 while loading, then 200; /metrics counts the UDP sent, findings, errors; /healthz 200; 404; /readyz 503 while draining at SIGTERM", {
+  skip: noRootSkip,
+  timeout: 60_000,
+}, async () => {
   const root = mkdtempSync(join(tmpdir(), "netsig-ops-"));
   const tx = await udpSocket();
   const rx = await udpSocket();
@@ -113,8 +126,19 @@ test("run --listen: /readyz 503 while loading, then 200; /metrics counts the UDP
   const N = 30;
   const M = 3;
   const sigs = sigDir(root, ["probe", "thrower", "slow"], dst);
-  const run = spawnNetsig(["run", "--iface", "lo", "--bpf", `udp and src port ${src}`, "--signatures", sigs,
-    "--events", "net_packet_udp,net_packet_dns", "--listen", "127.0.0.1:0"]);
+  const run = spawnNetsig([
+    "run",
+    "--iface",
+    "lo",
+    "--bpf",
+    `udp and src port ${src}`,
+    "--signatures",
+    sigs,
+    "--events",
+    "net_packet_udp,net_packet_dns",
+    "--listen",
+    "127.0.0.1:0",
+  ]);
   try {
     await waitFor(() => /on http:\/\/127\.0\.0\.1:\d+/.test(run.err()), 15_000, "the listen line");
     const port = Number(/on http:\/\/127\.0\.0\.1:(\d+)/.exec(run.err())![1]);
@@ -125,7 +149,7 @@ test("run --listen: /readyz 503 while loading, then 200; /metrics counts the UDP
     assert.deepEqual(JSON.parse(early.body), { status: "starting" });
     assert.equal((await get("/healthz")).status, 200);
     let ready = { status: 0, body: "" };
-    for (const t0 = Date.now(); Date.now() - t0 < 15_000;) {
+    for (const t0 = Date.now(); Date.now() - t0 < 15_000; ) {
       ready = await get("/readyz");
       if (ready.status === 200) break;
       await new Promise((r) => setTimeout(r, 50));
@@ -138,13 +162,21 @@ test("run --listen: /readyz 503 while loading, then 200; /metrics counts the UDP
     assert.equal(before.get(`netsig_packets_captured_total{iface="lo"}`), 0);
 
     // N datagrams to the probe's port, M that are not DNS to LLMNR's port (decoded as DNS: malformed)
-    await sendUdp(tx, dst, Array.from({ length: N }, (_, i) => Buffer.from(`ops test ${i}`)));
-    await sendUdp(tx, 5355, Array.from({ length: M }, () => Buffer.from([1, 2, 3])));
+    await sendUdp(
+      tx,
+      dst,
+      Array.from({ length: N }, (_, i) => Buffer.from(`ops test ${i}`)),
+    );
+    await sendUdp(
+      tx,
+      5355,
+      Array.from({ length: M }, () => Buffer.from([1, 2, 3])),
+    );
     let m = new Map<string, number>();
     let text = "";
     const probe = 'netsig_findings_total{signature="TEST-UDP-PROBE",severity="3"}';
     const thrown = 'netsig_signature_errors_total{signature="TEST-THROWER"}';
-    for (const t0 = Date.now(); Date.now() - t0 < 15_000;) {
+    for (const t0 = Date.now(); Date.now() - t0 < 15_000; ) {
       const r = await get("/metrics");
       text = r.body;
       m = parseMetrics(text);
@@ -173,7 +205,13 @@ test("run --listen: /readyz 503 while loading, then 200; /metrics counts the UDP
     assert.match(text, /^# TYPE netsig_signature_batch_seconds histogram$/m);
     assert.ok(m.has("process_cpu_user_seconds_total"), "prom-client's process metrics");
     // the findings went to stdout too, as many as counted
-    assert.equal(run.out().split("\n").filter((l) => l.includes('"eventName":"TEST-UDP-PROBE"')).length, N);
+    assert.equal(
+      run
+        .out()
+        .split("\n")
+        .filter((l) => l.includes('"eventName":"TEST-UDP-PROBE"')).length,
+      N,
+    );
 
     const health = await get("/healthz");
     assert.equal(health.status, 200);
@@ -185,7 +223,7 @@ test("run --listen: /readyz 503 while loading, then 200; /metrics counts the UDP
     // SIGTERM: draining (the slow signature's close() takes 400 ms): not ready, still alive
     run.child.kill("SIGTERM");
     let draining: { status: number; body: string } | null = null;
-    for (const t0 = Date.now(); Date.now() - t0 < 5000 && !draining;) {
+    for (const t0 = Date.now(); Date.now() - t0 < 5000 && !draining; ) {
       const r = await get("/readyz");
       if (r.status === 503) draining = r;
     }
@@ -205,7 +243,10 @@ test("run --listen: /readyz 503 while loading, then 200; /metrics counts the UDP
   }
 });
 
-test("run --log-format json: every stderr line is a pino object; webhook metrics with a 500 then 200 receiver; no secret in logs or metrics", { skip: noRootSkip, timeout: 60_000 }, async () => {
+test("run --log-format json: every stderr line is a pino object; webhook metrics with a 500 then 200 receiver; no secret in logs or metrics", {
+  skip: noRootSkip,
+  timeout: 60_000,
+}, async () => {
   const root = mkdtempSync(join(tmpdir(), "netsig-ops-json-"));
   const tx = await udpSocket();
   const rx = await udpSocket();
@@ -219,14 +260,43 @@ test("run --log-format json: every stderr line is a pino object; webhook metrics
   const password = secret("pw-");
   const query = secret("q-");
   const receiver = await startReceiver((n) => (n === 1 ? 500 : 200));
-  const v6 = Object.values(networkInterfaces()).flat().some((a) => a?.address === "::1");
+  const v6 = Object.values(networkInterfaces())
+    .flat()
+    .some((a) => a?.address === "::1");
   const listenHost = v6 ? "::1" : "127.0.0.1";
-  const run = spawnNetsig(["run", "--iface", "lo", "--bpf", `udp and src port ${src}`, "--signatures", sigs, "--quiet-findings",
-    "--log-format", "json", "--listen", v6 ? "[::1]:0" : "127.0.0.1:0",
-    "--webhook", `http://netsig:${password}@127.0.0.1:${receiver.port}/hook?apikey=${query}`,
-    "--webhook-token-env", "NETSIG_OPS_TOKEN", "--webhook-hmac-key-env", "NETSIG_OPS_HMAC", "--webhook-batch-age", "200",
-    "--spool-dir", join(root, "spool")], { NETSIG_OPS_TOKEN: token, NETSIG_OPS_HMAC: hmac });
-  const lines = () => run.err().split("\n").filter(Boolean).map((l) => JSON.parse(l) as { level: string; msg: string; time: number; pid: number; [k: string]: unknown });
+  const run = spawnNetsig(
+    [
+      "run",
+      "--iface",
+      "lo",
+      "--bpf",
+      `udp and src port ${src}`,
+      "--signatures",
+      sigs,
+      "--quiet-findings",
+      "--log-format",
+      "json",
+      "--listen",
+      v6 ? "[::1]:0" : "127.0.0.1:0",
+      "--webhook",
+      `http://netsig:${password}@127.0.0.1:${receiver.port}/hook?apikey=${query}`,
+      "--webhook-token-env",
+      "NETSIG_OPS_TOKEN",
+      "--webhook-hmac-key-env",
+      "NETSIG_OPS_HMAC",
+      "--webhook-batch-age",
+      "200",
+      "--spool-dir",
+      join(root, "spool"),
+    ],
+    { NETSIG_OPS_TOKEN: token, NETSIG_OPS_HMAC: hmac },
+  );
+  const lines = () =>
+    run
+      .err()
+      .split("\n")
+      .filter(Boolean)
+      .map((l) => JSON.parse(l) as { level: string; msg: string; time: number; pid: number; [k: string]: unknown });
   const output = `http://127.0.0.1:${receiver.port}/hook`;
   try {
     await waitFor(() => /capturing on lo/.test(run.err()), 15_000, "capturing");
@@ -236,12 +306,16 @@ test("run --log-format json: every stderr line is a pino object; webhook metrics
     const get = (path: string) => httpGet(listenHost, port, path);
     assert.equal((await get("/readyz")).status, 200);
 
-    await sendUdp(tx, dst, Array.from({ length: N }, (_, i) => Buffer.from(`json ops ${i}`)));
+    await sendUdp(
+      tx,
+      dst,
+      Array.from({ length: N }, (_, i) => Buffer.from(`json ops ${i}`)),
+    );
     let m = new Map<string, number>();
     let text = "";
     const sent = `netsig_output_sent_total{output="${output}"}`;
     const spool = `netsig_spool_bytes{output="${output}"}`;
-    for (const t0 = Date.now(); Date.now() - t0 < 20_000;) {
+    for (const t0 = Date.now(); Date.now() - t0 < 20_000; ) {
       text = (await get("/metrics")).body;
       m = parseMetrics(text);
       if (m.get(sent) === N && m.get(spool) === 0) break;
@@ -289,7 +363,9 @@ test("run --log-format json: every stderr line is a pino object; webhook metrics
   assert.equal(find(/^signatures: \d+ findings/)?.findings, N);
 });
 
-test("run --listen: a port in use, a bad address or --log-format are one-line errors, exit 2; also from --config (JSON with log-format: json)", { timeout: 30_000 }, async () => {
+test("run --listen: a port in use, a bad address or --log-format are one-line errors, exit 2; also from --config (JSON with log-format: json)", {
+  timeout: 30_000,
+}, async () => {
   const busy = createServer();
   await new Promise<void>((r) => busy.listen(0, "127.0.0.1", () => r()));
   const port = (busy.address() as AddressInfo).port;

@@ -38,9 +38,22 @@ before(() => {
   dir = mkdtempSync(join(tmpdir(), "netsig-outputs-"));
   // N DNS queries, each a different name: 4 events each (ipv4, udp, dns, dns_request)
   const packets = Array.from({ length: N }, (_, i) => ({
-    tsSec: 1700000000 + Math.floor(i / 1000), tsUsec: (i % 1000) * 1000,
-    data: ethernet(ipv4({ src: "10.0.0.1", dst: "10.0.0.53", protocol: 17 }, udp({ srcPort: 10000 + (i % 50000), dstPort: 53 },
-      dns({ type: "query", id: i, flags: 0x0100, questions: [{ type: "A", class: "IN", name: `q${i}.${"x".repeat(i % 40)}.example.com` }] })))),
+    tsSec: 1700000000 + Math.floor(i / 1000),
+    tsUsec: (i % 1000) * 1000,
+    data: ethernet(
+      ipv4(
+        { src: "10.0.0.1", dst: "10.0.0.53", protocol: 17 },
+        udp(
+          { srcPort: 10000 + (i % 50000), dstPort: 53 },
+          dns({
+            type: "query",
+            id: i,
+            flags: 0x0100,
+            questions: [{ type: "A", class: "IN", name: `q${i}.${"x".repeat(i % 40)}.example.com` }],
+          }),
+        ),
+      ),
+    ),
   }));
   pcap = writePcap(join(dir, "queries.pcap"), 1, packets);
   sigs = join(dir, "sigs");
@@ -53,7 +66,10 @@ after(() => rmSync(dir, { recursive: true, force: true }));
 /** PATH.K .. PATH.1, PATH: the rotated files, oldest first */
 function rotated(path: string): string[] {
   const base = path.split("/").pop()!;
-  const nums = readdirSync(join(path, "..")).filter((n) => n.startsWith(base + ".")).map((n) => Number(n.slice(base.length + 1))).sort((a, b) => b - a);
+  const nums = readdirSync(join(path, ".."))
+    .filter((n) => n.startsWith(base + "."))
+    .map((n) => Number(n.slice(base.length + 1)))
+    .sort((a, b) => b - a);
   return [...nums.map((n) => `${path}.${n}`), ...(existsSync(path) ? [path] : [])];
 }
 
@@ -63,7 +79,10 @@ function packing(lines: string[], max: number): string[] {
   let cur = "";
   for (const l of lines) {
     const b = Buffer.byteLength(l) + 1;
-    if (cur !== "" && Buffer.byteLength(cur) + b > max) { files.push(cur); cur = ""; }
+    if (cur !== "" && Buffer.byteLength(cur) + b > max) {
+      files.push(cur);
+      cur = "";
+    }
     cur += l + "\n";
   }
   files.push(cur);
@@ -82,7 +101,10 @@ function checkFiles(files: string[], max: number): void {
 
 test("RotatingFile: lines in random blocks (ending inside lines), some longer than max-bytes: never split, packed as expected; keep 3 keeps the newest 3", () => {
   let seed = 7;
-  const rnd = (n: number) => { seed = (seed * 1103515245 + 12345) % 2147483648; return seed % n; };
+  const rnd = (n: number) => {
+    seed = (seed * 1103515245 + 12345) % 2147483648;
+    return seed % n;
+  };
   const lines = Array.from({ length: 2000 }, (_, i) => JSON.stringify({ i, pad: "p".repeat(i % 97 === 0 ? 1500 : rnd(300)) }));
   const all = Buffer.from(lines.map((l) => l + "\n").join(""));
   const max = 1000;
@@ -91,7 +113,7 @@ test("RotatingFile: lines in random blocks (ending inside lines), some longer th
   for (const keep of [1000, 3]) {
     const path = join(dir, `unit-${keep}.jsonl`);
     const f = new RotatingFile({ path, maxBytes: max, keep });
-    for (let off = 0; off < all.length;) {
+    for (let off = 0; off < all.length; ) {
       const n = 1 + rnd(700);
       f.write(all.subarray(off, off + n));
       off += n;
@@ -105,7 +127,10 @@ test("RotatingFile: lines in random blocks (ending inside lines), some longer th
       assert.equal(files.map((p) => readFileSync(p, "utf8")).join(""), all.toString());
     } else {
       assert.deepEqual(files, [`${path}.3`, `${path}.2`, `${path}.1`, path], "PATH and the 3 newest rotated files; older ones deleted");
-      assert.deepEqual(files.map((p) => readFileSync(p, "utf8")), expected.slice(-4));
+      assert.deepEqual(
+        files.map((p) => readFileSync(p, "utf8")),
+        expected.slice(-4),
+      );
     }
   }
 });
@@ -123,13 +148,20 @@ test("replay --output-file: the file holds exactly the JSON lines printed, rotat
   assert.equal(files.length, expected.length);
   checkFiles(files, max);
   assert.equal(files.map((p) => readFileSync(p, "utf8")).join(""), r.stdout, "files, oldest first, = standard output, byte for byte");
-  assert.match(r.stderr, new RegExp(`--output-file ${path}: ${Buffer.byteLength(r.stdout)} bytes written, ${expected.length - 1} rotations\\n`));
+  assert.match(
+    r.stderr,
+    new RegExp(`--output-file ${path}: ${Buffer.byteLength(r.stdout)} bytes written, ${expected.length - 1} rotations\\n`),
+  );
 
   const path3 = join(dir, "events3.jsonl");
   const k = netsig(["replay", pcap, "--quiet", "--output-file", path3, "--output-file-max-bytes", String(max), "--output-file-keep", "3"]);
   assert.equal(k.code, 0, k.stderr);
   assert.deepEqual(rotated(path3), [`${path3}.3`, `${path3}.2`, `${path3}.1`, path3]);
-  assert.deepEqual(rotated(path3).map((p) => readFileSync(p, "utf8")), expected.slice(-4), "the newest lines, packed the same way");
+  assert.deepEqual(
+    rotated(path3).map((p) => readFileSync(p, "utf8")),
+    expected.slice(-4),
+    "the newest lines, packed the same way",
+  );
 
   const t = netsig(["replay", pcap, "--quiet", "--output", "table", "--output-file", join(dir, "table.jsonl")]);
   assert.equal(t.code, 0, t.stderr);
@@ -145,7 +177,18 @@ test("findings to --output-file with stdout and a webhook; --quiet-findings empt
   try {
     const path = join(dir, "findings.jsonl");
     const spool = join(dir, "spool");
-    const args = ["replay", pcap, "--signatures", sigs, "--output-file", path, "--output-file-max-bytes", "200000", "--output-file-keep", "1000"];
+    const args = [
+      "replay",
+      pcap,
+      "--signatures",
+      sigs,
+      "--output-file",
+      path,
+      "--output-file-max-bytes",
+      "200000",
+      "--output-file-keep",
+      "1000",
+    ];
     const r = await runAsync([...args, "--webhook", `http://127.0.0.1:${rx.port}/`, "--webhook-batch", "1000", "--spool-dir", spool]);
     assert.equal(r.code, 0, r.stderr);
     const out = r.stdout.slice(0, -1).split("\n");
@@ -162,8 +205,13 @@ test("findings to --output-file with stdout and a webhook; --quiet-findings empt
     for (const f of rotated(path)) rmSync(f);
     const q = netsig([...args, "--quiet-findings", "--events", "net_packet_dns_request"]);
     assert.equal(q.code, 0, q.stderr);
-    const text = rotated(path).map((p) => readFileSync(p, "utf8")).join("");
-    const lines = text.slice(0, -1).split("\n").map((l) => JSON.parse(l));
+    const text = rotated(path)
+      .map((p) => readFileSync(p, "utf8"))
+      .join("");
+    const lines = text
+      .slice(0, -1)
+      .split("\n")
+      .map((l) => JSON.parse(l));
     assert.equal(q.stdout.split("\n").filter(Boolean).length, N, "stdout: the events, no finding");
     assert.equal(lines.length, 2 * N + 1, "file: the events and the findings");
     // each finding right after the event that triggered it
@@ -181,17 +229,27 @@ function runAsync(args: string[]): Promise<{ code: number | null; stdout: string
     const c = spawn(process.execPath, [CLI, ...args]);
     let stdout = "";
     let stderr = "";
-    c.stdout.on("data", (d: Buffer) => { stdout += d; });
-    c.stderr.on("data", (d: Buffer) => { stderr += d; });
+    c.stdout.on("data", (d: Buffer) => {
+      stdout += d;
+    });
+    c.stderr.on("data", (d: Buffer) => {
+      stderr += d;
+    });
     c.on("close", (code) => resolve({ code, stdout, stderr }));
   });
 }
 
 test("--output-file errors: one line naming the file, the reason and what to do; exit 2", () => {
   const cases: [string[], RegExp][] = [
-    [["--output-file", join(dir, "no", "such", "f.jsonl")], /^netsig: error: cannot open --output-file \S+\/no\/such\/f\.jsonl: ENOENT \(the folder does not exist; create it or choose another path\)\n$/],
+    [
+      ["--output-file", join(dir, "no", "such", "f.jsonl")],
+      /^netsig: error: cannot open --output-file \S+\/no\/such\/f\.jsonl: ENOENT \(the folder does not exist; create it or choose another path\)\n$/,
+    ],
     [["--output-file", dir], /^netsig: error: cannot open --output-file \S+: EISDIR \(it is a folder; give a file name\)\n$/],
-    [["--output-file", join(dir, "x"), "--output-file-max-bytes", "0"], /^netsig: error: --output-file-max-bytes must be a whole number from 1 to \d+, not "0"\n$/],
+    [
+      ["--output-file", join(dir, "x"), "--output-file-max-bytes", "0"],
+      /^netsig: error: --output-file-max-bytes must be a whole number from 1 to \d+, not "0"\n$/,
+    ],
     [["--output-file-keep", "3"], /^netsig: error: --output-file-keep needs --output-file\n$/],
   ];
   for (const [args, re] of cases) {
@@ -207,11 +265,16 @@ test("a write error (/dev/full: ENOSPC on every write): reported once, every lin
   assert.equal(r.code, 0, r.stderr);
   assert.equal(r.stdout.split("\n").filter(Boolean).length, 4 * N);
   assert.equal(r.stderr.match(/writing failed/g)?.length, 1, r.stderr);
-  assert.match(r.stderr, /netsig: error: --output-file \/dev\/full: writing failed \(ENOSPC\); lines that cannot be written are dropped and counted, the other outputs go on\n/);
+  assert.match(
+    r.stderr,
+    /netsig: error: --output-file \/dev\/full: writing failed \(ENOSPC\); lines that cannot be written are dropped and counted, the other outputs go on\n/,
+  );
   assert.match(r.stderr, new RegExp(`--output-file /dev/full: 0 bytes written, 0 rotations, ${4 * N} lines dropped \\(write errors\\)`));
 });
 
-test("the disk fills up during the run (a 256 KiB tmpfs): whole lines only, written + dropped = printed", { skip: isRoot ? false : "mounting a tmpfs needs root" }, () => {
+test("the disk fills up during the run (a 256 KiB tmpfs): whole lines only, written + dropped = printed", {
+  skip: isRoot ? false : "mounting a tmpfs needs root",
+}, () => {
   const mnt = join(dir, "small");
   mkdirSync(mnt);
   const m = spawnSync("mount", ["-t", "tmpfs", "-o", "size=256k", "tmpfs", mnt], { encoding: "utf8" });
@@ -225,8 +288,15 @@ test("the disk fills up during the run (a 256 KiB tmpfs): whole lines only, writ
     assert.equal(r.stderr.match(/writing failed \(ENOSPC\)/g)?.length, 1, r.stderr);
     const dropped = Number(/, (\d+) lines dropped \(write errors\)/.exec(r.stderr)?.[1]);
     const files = rotated(path);
-    checkFiles(files.filter((f) => statSync(f).size > 0), 50000);
-    const written = files.map((p) => readFileSync(p, "utf8")).join("").split("\n").filter(Boolean);
+    checkFiles(
+      files.filter((f) => statSync(f).size > 0),
+      50000,
+    );
+    const written = files
+      .map((p) => readFileSync(p, "utf8"))
+      .join("")
+      .split("\n")
+      .filter(Boolean);
     assert.ok(written.length > 100 && dropped > 100, `${written.length} written, ${dropped} dropped`);
     assert.equal(written.length + dropped, printed.length, "every line printed was written or counted as dropped");
     // what was written is what was printed, up to the disk filling
@@ -236,14 +306,37 @@ test("the disk fills up during the run (a 256 KiB tmpfs): whole lines only, writ
   }
 });
 
-test("run: SIGTERM while packets are in the signatures: every event and finding reaches the file (and stdout), none lost", { skip: isRoot ? false : "live capture needs root", timeout: 60_000 }, async () => {
+test("run: SIGTERM while packets are in the signatures: every event and finding reaches the file (and stdout), none lost", {
+  skip: isRoot ? false : "live capture needs root",
+  timeout: 60_000,
+}, async () => {
   const path = join(dir, "live.jsonl");
-  const child = spawn(process.execPath, [CLI, "run", "--iface", "lo", "--bpf", "icmp and ip[2:2] == 1139", "--events", "net_packet_icmp",
-    "--signatures", sigs, "--output-file", path, "--output-file-max-bytes", "50000", "--output-file-keep", "1000"]);
+  const child = spawn(process.execPath, [
+    CLI,
+    "run",
+    "--iface",
+    "lo",
+    "--bpf",
+    "icmp and ip[2:2] == 1139",
+    "--events",
+    "net_packet_icmp",
+    "--signatures",
+    sigs,
+    "--output-file",
+    path,
+    "--output-file-max-bytes",
+    "50000",
+    "--output-file-keep",
+    "1000",
+  ]);
   let out = "";
   let err = "";
-  child.stdout.on("data", (d: Buffer) => { out += d; });
-  child.stderr.on("data", (d: Buffer) => { err += d; });
+  child.stdout.on("data", (d: Buffer) => {
+    out += d;
+  });
+  child.stderr.on("data", (d: Buffer) => {
+    err += d;
+  });
   // ping -s 1111: IPv4 total length 1139 (only this test's packets)
   const ping = spawn("ping", ["-q", "-i", "0.002", "-c", "5000", "-s", "1111", "127.0.0.1"], { stdio: "ignore" });
   try {
@@ -255,15 +348,24 @@ test("run: SIGTERM while packets are in the signatures: every event and finding 
     ping.kill();
   }
   const captured = Number(/netsig: lo: (\d+) packets captured/.exec(err)?.[1]);
-  const text = rotated(path).map((p) => readFileSync(p, "utf8")).join("");
+  const text = rotated(path)
+    .map((p) => readFileSync(p, "utf8"))
+    .join("");
   assert.equal(text, out, "the file = stdout, byte for byte");
   checkFiles(rotated(path), 50000);
-  const lines = text.slice(0, -1).split("\n").map((l) => JSON.parse(l));
+  const lines = text
+    .slice(0, -1)
+    .split("\n")
+    .map((l) => JSON.parse(l));
   const events = lines.filter((l) => l.eventName === "net_packet_icmp").length;
   const findings = lines.filter((l) => l.eventName === "EVERY");
   assert.ok(captured >= 300, err);
   assert.equal(events, captured, "an event per packet captured");
   assert.equal(findings.length, captured + 1, "a finding per packet, and the total");
-  assert.equal(findings.at(-1).args.find((a: { name: string }) => a.name === "total").value, captured, "the total, reported while draining, is in the file");
+  assert.equal(
+    findings.at(-1).args.find((a: { name: string }) => a.name === "total").value,
+    captured,
+    "the total, reported while draining, is in the file",
+  );
   assert.doesNotMatch(err, /not checked|dropped \(write/);
 });

@@ -17,11 +17,26 @@ import { parseDownwardMap, readPodInfo, unquoteGo } from "../engine/app/podinfo"
 import { CLI, EXAMPLES, netsig } from "./lib/run";
 
 const dirs: string[] = [];
-after(() => { for (const d of dirs) rmSync(d, { recursive: true, force: true }); });
-const tmp = (p: string) => { const d = mkdtempSync(join(tmpdir(), p)); dirs.push(d); return d; };
+after(() => {
+  for (const d of dirs) rmSync(d, { recursive: true, force: true });
+});
+const tmp = (p: string) => {
+  const d = mkdtempSync(join(tmpdir(), p));
+  dirs.push(d);
+  return d;
+};
 
-const POD_ENV = { POD_NAME: "web-1", POD_NAMESPACE: "shop", POD_UID: "uid-1", NODE_NAME: "node-a", POD_SERVICE_ACCOUNT: "web-sa", NETSIG_CONTAINER_NAME: "app", NETSIG_CONTAINER_IMAGE: "nginx:1.27" };
-const RULE = "id: POD-TEST-QUERY\nname: pod test query\ndescription: every DNS query\nseverity: low\nevents: [net_packet_dns_request]\n" +
+const POD_ENV = {
+  POD_NAME: "web-1",
+  POD_NAMESPACE: "shop",
+  POD_UID: "uid-1",
+  NODE_NAME: "node-a",
+  POD_SERVICE_ACCOUNT: "web-sa",
+  NETSIG_CONTAINER_NAME: "app",
+  NETSIG_CONTAINER_IMAGE: "nginx:1.27",
+};
+const RULE =
+  "id: POD-TEST-QUERY\nname: pod test query\ndescription: every DNS query\nseverity: low\nevents: [net_packet_dns_request]\n" +
   "detection:\n  q:\n    dns.query|contains: '.'\n  condition: q\noutput: '{dns.src_ip} asked for {dns.query}'\n";
 
 /** a downwardAPI volume as the kubelet lays it out: ..<timestamp>/ files, ..data -> it, and each file a symlink into ..data */
@@ -32,11 +47,15 @@ function kubeletWrite(dir: string, files: Record<string, string>, stamp: string)
   symlinkSync(`..${stamp}`, join(dir, "..data_tmp"));
   renameSync(join(dir, "..data_tmp"), join(dir, "..data")); // the atomic swap
   for (const name of Object.keys(files)) {
-    try { symlinkSync(join("..data", name), join(dir, name)); } catch { /* exists already */ }
+    try {
+      symlinkSync(join("..data", name), join(dir, name));
+    } catch {
+      /* exists already */
+    }
   }
 }
 
-test("kubelet format: Go %q values (escapes, \\x bytes read as UTF-8, \\u, \\U), sorted key=\"value\" lines; a bad line says which", () => {
+test('kubelet format: Go %q values (escapes, \\x bytes read as UTF-8, \\u, \\U), sorted key="value" lines; a bad line says which', () => {
   assert.equal(unquoteGo('"a \\"b\\"\\n\\t\\\\ \\u00e9 \\xc3\\xa9 \\U0001f600 \\101"'), 'a "b"\n\t\\ é é 😀 A');
   assert.equal(unquoteGo('"日本"'), "日本", "printable non-ASCII is written as it is");
   const text = 'app="web"\napp.kubernetes.io/version="1.2"\nnote="line one\\nline \\"two\\""';
@@ -50,7 +69,10 @@ test("kubelet format: Go %q values (escapes, \\x bytes read as UTF-8, \\u, \\U),
 test("variables: NETSIG_ wins over the plain name; container fields only from NETSIG_; the folder's name/namespace/uid win over the variables", () => {
   const d = tmp("netsig-podinfo-");
   kubeletWrite(d, { labels: 'app="web"', annotations: "", name: "web-from-file\n" }, "2024_01_01_00_00_00.1");
-  const info = readPodInfo({ POD_NAME: "plain", NETSIG_POD_NAMESPACE: "prefixed", POD_NAMESPACE: "plain-ns", CONTAINER_NAME: "other-tools", NODE_NAME: "node-a" }, d);
+  const info = readPodInfo(
+    { POD_NAME: "plain", NETSIG_POD_NAMESPACE: "prefixed", POD_NAMESPACE: "plain-ns", CONTAINER_NAME: "other-tools", NODE_NAME: "node-a" },
+    d,
+  );
   assert.deepEqual(info.fields, { podName: "web-from-file", podNamespace: "prefixed" });
   assert.deepEqual(info.context, { nodeName: "node-a", labels: { app: "web" }, annotations: {} });
   assert.deepEqual(readPodInfo({ NETSIG_CONTAINER_NAME: "app" }).fields, { containerName: "app" });
@@ -69,18 +91,35 @@ test("a bad --pod-info at start is one line (file:line, what to do), exit 2; a m
   assert.equal(m.stderr.trim().split("\n").length, 1);
 });
 
-interface Received { path: string; body: string }
+interface Received {
+  path: string;
+  body: string;
+}
 async function receiver(): Promise<{ url: string; got: Received[]; close(): void }> {
   const got: Received[] = [];
   const server = createServer((req: IncomingMessage, res: ServerResponse) => {
     let body = "";
-    req.on("data", (c) => (body += c)).on("end", () => { got.push({ path: req.url!, body }); res.writeHead(200).end("{}"); });
+    req
+      .on("data", (c) => (body += c))
+      .on("end", () => {
+        got.push({ path: req.url!, body });
+        res.writeHead(200).end("{}");
+      });
   });
   await new Promise<void>((r) => server.listen(0, "127.0.0.1", r));
   return { url: `http://127.0.0.1:${(server.address() as AddressInfo).port}`, got, close: () => server.close() };
 }
 
-const ecsDocs = (got: Received[]) => got.filter((g) => g.path === "/ecs").flatMap((g) => g.body.trim().split("\n").filter((_, i) => i % 2 === 1).map((l) => JSON.parse(l)));
+const ecsDocs = (got: Received[]) =>
+  got
+    .filter((g) => g.path === "/ecs")
+    .flatMap((g) =>
+      g.body
+        .trim()
+        .split("\n")
+        .filter((_, i) => i % 2 === 1)
+        .map((l) => JSON.parse(l)),
+    );
 const falco = (got: Received[]) => got.filter((g) => g.path === "/falco").map((g) => JSON.parse(g.body));
 
 test("end to end: every event and finding on stdout carries the pod; the ECS and Falcosidekick receivers get its fields and labels", async () => {
@@ -93,22 +132,47 @@ test("end to end: every event and finding on stdout carries the pod; the ECS and
   writeFileSync(join(rules, "q.yaml"), RULE);
   const rx = await receiver();
   try {
-    const args = ["replay", join(EXAMPLES, "dns-lo.pcap"), "--signatures", join(__dirname, "..", "..", "signatures"), "--rules", rules,
-      "--events", "net_packet_dns_request,net_packet_dns_response", "--output", "json", "--pod-info", pi, "--quiet", "--spool-dir", join(d, "spool"),
-      "--webhook", JSON.stringify({ url: `${rx.url}/ecs`, format: "ecs" }), "--webhook", JSON.stringify({ url: `${rx.url}/falco`, format: "falcosidekick" })];
+    const args = [
+      "replay",
+      join(EXAMPLES, "dns-lo.pcap"),
+      "--signatures",
+      join(__dirname, "..", "..", "signatures"),
+      "--rules",
+      rules,
+      "--events",
+      "net_packet_dns_request,net_packet_dns_response",
+      "--output",
+      "json",
+      "--pod-info",
+      pi,
+      "--quiet",
+      "--spool-dir",
+      join(d, "spool"),
+      "--webhook",
+      JSON.stringify({ url: `${rx.url}/ecs`, format: "ecs" }),
+      "--webhook",
+      JSON.stringify({ url: `${rx.url}/falco`, format: "falcosidekick" }),
+    ];
     // (asynchronously: the receiver answers from this process)
     const r = await new Promise<{ code: number | null; stdout: string; stderr: string }>((resolve) => {
       const c = spawn(process.execPath, [CLI, ...args], { env: { ...process.env, ...POD_ENV } });
-      let stdout = "", stderr = "";
+      let stdout = "",
+        stderr = "";
       c.stdout.on("data", (b) => (stdout += b));
       c.stderr.on("data", (b) => (stderr += b));
       c.on("close", (code) => resolve({ code, stdout, stderr }));
     });
     assert.equal(r.code, 0, r.stderr);
-    const lines = r.stdout.trim().split("\n").map((l) => JSON.parse(l));
+    const lines = r.stdout
+      .trim()
+      .split("\n")
+      .map((l) => JSON.parse(l));
     const findings = lines.filter((e) => e.metadata);
     assert.ok(findings.length >= 40 && lines.length > findings.length, `${lines.length} lines, ${findings.length} findings`);
-    assert.ok(findings.some((e) => e.eventName === "dns_rebinding"), "a sandboxed signature's finding among them");
+    assert.ok(
+      findings.some((e) => e.eventName === "dns_rebinding"),
+      "a sandboxed signature's finding among them",
+    );
     for (const e of lines) {
       assert.deepEqual(e.kubernetes, { podName: "web-1", podNamespace: "shop", podUID: "uid-1" });
       assert.deepEqual(e.container, { name: "app", image: "nginx:1.27" });
@@ -147,12 +211,34 @@ test("kubelet update during a paced replay: later findings carry the new labels;
   // the capture in three parts: the header and a third of the packets each
   const pcap = readFileSync(join(EXAMPLES, "dns-lo.pcap"));
   const records: Buffer[] = [];
-  for (let o = 24; o < pcap.length;) { const n = 16 + pcap.readUInt32LE(o + 8); records.push(pcap.subarray(o, o + n)); o += n; }
+  for (let o = 24; o < pcap.length; ) {
+    const n = 16 + pcap.readUInt32LE(o + 8);
+    records.push(pcap.subarray(o, o + n));
+    o += n;
+  }
   const third = Math.ceil(records.length / 3);
   const parts = [0, 1, 2].map((i) => Buffer.concat(records.slice(i * third, (i + 1) * third)));
   const rx = await receiver();
-  const c = spawn(process.execPath, [CLI, "replay", "-", "--rules", rules, "--pod-info", pi, "--quiet-findings", "--spool-dir", join(d, "spool"),
-    "--webhook", JSON.stringify({ url: `${rx.url}/ecs`, format: "ecs" }), "--webhook-batch-age", "0"], { env: { ...process.env, ...POD_ENV } });
+  const c = spawn(
+    process.execPath,
+    [
+      CLI,
+      "replay",
+      "-",
+      "--rules",
+      rules,
+      "--pod-info",
+      pi,
+      "--quiet-findings",
+      "--spool-dir",
+      join(d, "spool"),
+      "--webhook",
+      JSON.stringify({ url: `${rx.url}/ecs`, format: "ecs" }),
+      "--webhook-batch-age",
+      "0",
+    ],
+    { env: { ...process.env, ...POD_ENV } },
+  );
   let stderr = "";
   c.stderr.on("data", (b) => (stderr += b));
   const until = async (what: () => boolean, label: string) => {

@@ -38,8 +38,17 @@ function sidecarSecurity(): { add: string[]; drop: string[]; runAsUser: number; 
     const spec = (doc.spec as { template: { spec: { containers: Container[] } } }).template.spec;
     const c = spec.containers.find((x) => x.name === "netsig");
     assert.ok(c?.securityContext, "the example has a netsig container with a securityContext");
-    const sc = c.securityContext as { capabilities: { add: string[]; drop: string[] }; runAsUser: number; allowPrivilegeEscalation: boolean };
-    return { add: sc.capabilities.add, drop: sc.capabilities.drop, runAsUser: sc.runAsUser, allowPrivilegeEscalation: sc.allowPrivilegeEscalation };
+    const sc = c.securityContext as {
+      capabilities: { add: string[]; drop: string[] };
+      runAsUser: number;
+      allowPrivilegeEscalation: boolean;
+    };
+    return {
+      add: sc.capabilities.add,
+      drop: sc.capabilities.drop,
+      runAsUser: sc.runAsUser,
+      allowPrivilegeEscalation: sc.allowPrivilegeEscalation,
+    };
   }
   throw new Error("no Deployment in the Kubernetes example");
 }
@@ -51,7 +60,17 @@ function setprivArgs(caps: string[], noNewPrivs: boolean): string[] {
 }
 
 /** the kernel's capability numbers (linux/capability.h) of the names the example may use */
-const CAP_NUMBER: Record<string, number> = { CHOWN: 0, DAC_OVERRIDE: 1, KILL: 5, SETGID: 6, SETUID: 7, NET_BIND_SERVICE: 10, NET_ADMIN: 12, NET_RAW: 13, SYS_ADMIN: 21 };
+const CAP_NUMBER: Record<string, number> = {
+  CHOWN: 0,
+  DAC_OVERRIDE: 1,
+  KILL: 5,
+  SETGID: 6,
+  SETUID: 7,
+  NET_BIND_SERVICE: 10,
+  NET_ADMIN: 12,
+  NET_RAW: 13,
+  SYS_ADMIN: 21,
+};
 const capMask = (caps: string[]) => caps.reduce((m, c) => m | (1n << BigInt(CAP_NUMBER[c] ?? 63)), 0n);
 
 function status(pid: number | string): Map<string, string> {
@@ -80,7 +99,9 @@ before(() => {
   cli = join(app, "dist", "engine", "cli", "main.js");
   assert.equal(statSync(home).mode & 0o077, 0, "the copy's folder is closed to other users");
 });
-after(() => { if (home) rmSync(home, { recursive: true, force: true }); });
+after(() => {
+  if (home) rmSync(home, { recursive: true, force: true });
+});
 
 /** a signature firing on DNS queries under cap.netsig.test */
 const SIG = `import type { NetEvent, Signature, SignatureContext } from "netsig";
@@ -116,10 +137,22 @@ function traffic(): { stop(): void; sent: () => number } {
     s.send(q, 5355, "127.0.0.1");
   }, 20);
   let open = true;
-  return { stop: () => { clearInterval(t); if (open) s.close(); open = false; }, sent: () => n };
+  return {
+    stop: () => {
+      clearInterval(t);
+      if (open) s.close();
+      open = false;
+    },
+    sent: () => n,
+  };
 }
 
-interface Run { child: ChildProcess; out: () => string; err: () => string; exited: Promise<{ code: number | null; signal: NodeJS.Signals | null }> }
+interface Run {
+  child: ChildProcess;
+  out: () => string;
+  err: () => string;
+  exited: Promise<{ code: number | null; signal: NodeJS.Signals | null }>;
+}
 
 function start(argv: string[], opts: { caps?: string[]; detached?: boolean } = {}): Run {
   const sec = sidecarSecurity();
@@ -128,9 +161,15 @@ function start(argv: string[], opts: { caps?: string[]; detached?: boolean } = {
   const child = spawn(cmd, args, { cwd: home, detached: opts.detached ?? false });
   let out = "";
   let err = "";
-  child.stdout!.on("data", (d: Buffer) => { out += d; });
-  child.stderr!.on("data", (d: Buffer) => { err += d; });
-  const exited = new Promise<{ code: number | null; signal: NodeJS.Signals | null }>((r) => child.on("exit", (code, signal) => r({ code, signal })));
+  child.stdout!.on("data", (d: Buffer) => {
+    out += d;
+  });
+  child.stderr!.on("data", (d: Buffer) => {
+    err += d;
+  });
+  const exited = new Promise<{ code: number | null; signal: NodeJS.Signals | null }>((r) =>
+    child.on("exit", (code, signal) => r({ code, signal })),
+  );
   return { child, out: () => out, err: () => err, exited };
 }
 
@@ -145,12 +184,17 @@ async function exitWithin(r: Run, ms: number, what: string): Promise<{ code: num
 
 const BPF = "udp dst port 5355 and host 127.0.0.1";
 
-test("the Kubernetes example's capability set: run starts, captures, reports; sandbox as nobody without capabilities; SIGTERM drains", { skip, timeout: 90_000 }, async () => {
+test("the Kubernetes example's capability set: run starts, captures, reports; sandbox as nobody without capabilities; SIGTERM drains", {
+  skip,
+  timeout: 90_000,
+}, async () => {
   const sec = sidecarSecurity();
   assert.deepEqual(sec.drop, ["ALL"]);
   assert.equal(sec.runAsUser, 0, "netsig runs as uid 0 with added capabilities (docs/container.md says why)");
   assert.equal(sec.allowPrivilegeEscalation, false);
-  const r = start(["run", "--iface", "lo", "--bpf", BPF, "--signatures", sigDir(), "--rules", "@shipped", "--output", "json"], { caps: sec.add });
+  const r = start(["run", "--iface", "lo", "--bpf", BPF, "--signatures", sigDir(), "--rules", "@shipped", "--output", "json"], {
+    caps: sec.add,
+  });
   await until(() => /capturing on lo/.test(r.err()) || r.child.exitCode !== null, 30_000);
   assert.equal(r.child.exitCode, null, `netsig did not start under ${sec.add.join(",")}:\n${r.err()}`);
   const tr = traffic();
@@ -187,21 +231,39 @@ test("the Kubernetes example's capability set: run starts, captures, reports; sa
   assert.ok(m, `summary:\n${r.err()}`);
   assert.ok(Number(m[1]) > 0);
   assert.equal(Number(m[2]), 0);
-  assert.equal(r.out().trim().split("\n").filter((l) => l.includes('"CAP-TEST"')).length, Number(m[1]), "every finding counted was printed");
+  assert.equal(
+    r
+      .out()
+      .trim()
+      .split("\n")
+      .filter((l) => l.includes('"CAP-TEST"')).length,
+    Number(m[1]),
+    "every finding counted was printed",
+  );
   assert.doesNotMatch(r.err(), /quarantined|\n\s+at /);
 });
 
 test("without SETUID/SETGID: one line saying what to add, exit 2", { skip, timeout: 60_000 }, () => {
   const caps = sidecarSecurity().add.filter((c) => c !== "SETUID" && c !== "SETGID");
-  const r = spawnSync("setpriv", [...setprivArgs(caps, true), process.execPath, cli, "replay", join(REPO, "examples", "dns-lo.pcap"), "--signatures", sigDir()], { cwd: home, encoding: "utf8" });
+  const r = spawnSync(
+    "setpriv",
+    [...setprivArgs(caps, true), process.execPath, cli, "replay", join(REPO, "examples", "dns-lo.pcap"), "--signatures", sigDir()],
+    { cwd: home, encoding: "utf8" },
+  );
   assert.equal(r.status, 2, r.stderr);
   const lines = r.stderr.trim().split("\n");
   assert.equal(lines.length, 1, r.stderr);
-  assert.match(lines[0], /^netsig: error: the signature sandbox cannot start as user nobody: .*SETUID and SETGID.*--cap-add SETUID --cap-add SETGID/);
+  assert.match(
+    lines[0],
+    /^netsig: error: the signature sandbox cannot start as user nobody: .*SETUID and SETGID.*--cap-add SETUID --cap-add SETGID/,
+  );
 });
 
 test("Ctrl-C (SIGINT to the process group) during traffic drains and blames no signature", { skip, timeout: 90_000 }, async () => {
-  const r = start(["run", "--iface", "lo", "--bpf", BPF, "--signatures", sigDir(), "--rules", "@shipped", "--output", "json"], { caps: sidecarSecurity().add, detached: true });
+  const r = start(["run", "--iface", "lo", "--bpf", BPF, "--signatures", sigDir(), "--rules", "@shipped", "--output", "json"], {
+    caps: sidecarSecurity().add,
+    detached: true,
+  });
   await until(() => /capturing on lo/.test(r.err()) || r.child.exitCode !== null, 30_000);
   const tr = traffic();
   try {
@@ -222,8 +284,26 @@ test("Ctrl-C (SIGINT to the process group) during traffic drains and blames no s
 test("a second SIGTERM exits at once and says what is left in the spool", { skip, timeout: 90_000 }, async () => {
   // a webhook nobody answers: the drain waits (--webhook-wait) for it
   const spool = join(home, `spool-${Math.random().toString(36).slice(2)}`);
-  const r = start(["run", "--iface", "lo", "--bpf", BPF, "--signatures", sigDir(), "--output", "json",
-    "--webhook", "http://127.0.0.1:9/findings", "--spool-dir", spool, "--webhook-wait", "60"], { caps: sidecarSecurity().add });
+  const r = start(
+    [
+      "run",
+      "--iface",
+      "lo",
+      "--bpf",
+      BPF,
+      "--signatures",
+      sigDir(),
+      "--output",
+      "json",
+      "--webhook",
+      "http://127.0.0.1:9/findings",
+      "--spool-dir",
+      spool,
+      "--webhook-wait",
+      "60",
+    ],
+    { caps: sidecarSecurity().add },
+  );
   await until(() => /capturing on lo/.test(r.err()) || r.child.exitCode !== null, 30_000);
   const tr = traffic();
   try {
@@ -238,9 +318,15 @@ test("a second SIGTERM exits at once and says what is left in the spool", { skip
     tr.stop();
     r.child.kill("SIGKILL");
   }
-  const line = r.err().split("\n").find((l) => l.includes("SIGTERM again: exiting"));
+  const line = r
+    .err()
+    .split("\n")
+    .find((l) => l.includes("SIGTERM again: exiting"));
   assert.ok(line, r.err());
-  assert.match(line, new RegExp(`exiting now without finishing the drain; not finished: .*kept in ${spool.replace(/[.*+?^${}()|[\]\\]/g, "\\$&")}`));
+  assert.match(
+    line,
+    new RegExp(`exiting now without finishing the drain; not finished: .*kept in ${spool.replace(/[.*+?^${}()|[\]\\]/g, "\\$&")}`),
+  );
   // what the line says is there
   const segs = readdirSync(spool).filter((f) => statSync(join(spool, f)).size > 0);
   assert.ok(segs.length > 0, "the spool holds the undelivered findings");

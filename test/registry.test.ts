@@ -16,7 +16,17 @@ import { eventJSON, EventJSONWriter } from "../engine/events/json";
 import { VALUE_WRITERS } from "../engine/events/jsonbytes";
 import { EventPipeline } from "../engine/events/pipeline";
 import {
-  ARG_LAYOUT, DNS_EVENTS, EVENT_COUNT, EVENT_IDS, EVENTS, eventId, kindOfName, kindsOf, MESSAGE_EVENTS, perKind, type EventDecl,
+  ARG_LAYOUT,
+  DNS_EVENTS,
+  EVENT_COUNT,
+  EVENT_IDS,
+  EVENTS,
+  eventId,
+  kindOfName,
+  kindsOf,
+  MESSAGE_EVENTS,
+  perKind,
+  type EventDecl,
 } from "../engine/events/registry";
 import { EVENT_SCHEMAS, validateEvent } from "../engine/events/schemas";
 import { selectorMask } from "../engine/realm/realm";
@@ -30,11 +40,20 @@ import { captureFiles } from "./lib/replay";
 test("every event type is declared once, in EVENT_NAMES order, with its own name and Tracee ID", () => {
   assert.equal(EVENT_COUNT, EVENT_NAMES.length);
   assert.ok(EVENT_COUNT <= 31, "an event mask is a 32-bit integer");
-  assert.deepEqual(EVENTS.map((d) => d.name), [...EVENT_NAMES]);
-  assert.deepEqual(EVENTS.map((d) => d.kind), EVENT_NAMES.map((_, i) => i));
+  assert.deepEqual(
+    EVENTS.map((d) => d.name),
+    [...EVENT_NAMES],
+  );
+  assert.deepEqual(
+    EVENTS.map((d) => d.kind),
+    EVENT_NAMES.map((_, i) => i),
+  );
   assert.equal(new Set(EVENTS.map((d) => d.id)).size, EVENT_COUNT, "Tracee IDs are unique");
   // Tracee: `NetPacketIPv4 ID = iota + 2000` ... in pkg/events/core.go
-  assert.deepEqual(EVENTS.map((d) => d.id), EVENT_NAMES.map((_, i) => 2000 + i));
+  assert.deepEqual(
+    EVENTS.map((d) => d.id),
+    EVENT_NAMES.map((_, i) => 2000 + i),
+  );
   for (const d of EVENTS) {
     assert.ok(d.args.length > 0, `${d.name}: Tracee events have args`);
     assert.equal(new Set(d.args.map((a) => a.name)).size, d.args.length, `${d.name}: arg names are unique`);
@@ -43,9 +62,15 @@ test("every event type is declared once, in EVENT_NAMES order, with its own name
   assert.equal(kindOfName("net_packet_nope"), -1);
   // the const enum the hot paths switch on names the same types
   const ev: [Ev, string][] = [
-    [Ev.IPv4, "net_packet_ipv4"], [Ev.IPv6, "net_packet_ipv6"], [Ev.TCP, "net_packet_tcp"], [Ev.UDP, "net_packet_udp"],
-    [Ev.ICMP, "net_packet_icmp"], [Ev.ICMPv6, "net_packet_icmpv6"], [Ev.DNS, "net_packet_dns"],
-    [Ev.DNSRequest, "net_packet_dns_request"], [Ev.DNSResponse, "net_packet_dns_response"],
+    [Ev.IPv4, "net_packet_ipv4"],
+    [Ev.IPv6, "net_packet_ipv6"],
+    [Ev.TCP, "net_packet_tcp"],
+    [Ev.UDP, "net_packet_udp"],
+    [Ev.ICMP, "net_packet_icmp"],
+    [Ev.ICMPv6, "net_packet_icmpv6"],
+    [Ev.DNS, "net_packet_dns"],
+    [Ev.DNSRequest, "net_packet_dns_request"],
+    [Ev.DNSResponse, "net_packet_dns_response"],
   ];
   for (const [k, name] of ev) assert.equal(EVENT_NAMES[k], name);
 });
@@ -53,12 +78,22 @@ test("every event type is declared once, in EVENT_NAMES order, with its own name
 test("every table keyed by event type has exactly one entry per declared type", () => {
   const names = [...EVENT_NAMES];
   assert.equal(EVENT_IDS.length, EVENT_COUNT);
-  assert.deepEqual(EVENTS.map((d) => eventId(d.kind)), EVENTS.map((d) => String(d.id)));
+  assert.deepEqual(
+    EVENTS.map((d) => eventId(d.kind)),
+    EVENTS.map((d) => String(d.id)),
+  );
   assert.equal(ARG_LAYOUT.length, EVENT_COUNT);
-  for (const d of EVENTS) assert.deepEqual(ARG_LAYOUT[d.kind], d.args.map((a) => [a.name, a.type]));
+  for (const d of EVENTS)
+    assert.deepEqual(
+      ARG_LAYOUT[d.kind],
+      d.args.map((a) => [a.name, a.type]),
+    );
   assert.deepEqual(Object.keys(ARG_SHAPES), names);
   assert.deepEqual(Object.keys(EVENT_SCHEMAS), names);
-  assert.deepEqual(perKind((k) => k), EVENT_NAMES.map((_, i) => i));
+  assert.deepEqual(
+    perKind((k) => k),
+    EVENT_NAMES.map((_, i) => i),
+  );
   assert.equal(ALL_EVENTS, 2 ** EVENT_COUNT - 1);
   // --events, selectors, the signatures list
   assert.equal(parseEventNames(undefined), ALL_EVENTS);
@@ -75,8 +110,14 @@ test("every table keyed by event type has exactly one entry per declared type", 
   // (a result of the in-process rules: a cut has none before a packet, a signal's has the counters)
   assert.equal(new HostRules("h").signal({ type: "count" }).events!.length, EVENT_COUNT);
   // the DNS events (dns.* rule fields) are the ones DNS messages yield
-  assert.deepEqual([...DNS_EVENT_NAMES], EVENTS.filter((d) => "dns" in d.from).map((d) => d.name));
-  assert.equal(DNS_EVENTS, MESSAGE_EVENTS.reduce((m, e) => m | e.bit, 0));
+  assert.deepEqual(
+    [...DNS_EVENT_NAMES],
+    EVENTS.filter((d) => "dns" in d.from).map((d) => d.name),
+  );
+  assert.equal(
+    DNS_EVENTS,
+    MESSAGE_EVENTS.reduce((m, e) => m | e.bit, 0),
+  );
   // every type comes from some part of a packet
   for (const d of EVENTS) assert.ok("ip" in d.from || "layer" in d.from || "dns" in d.from, d.name);
 });
@@ -90,13 +131,19 @@ function shapeProblem(v: unknown, s: Shape, at: string): string | null {
   if (Array.isArray(s)) {
     if (v === null) return null;
     if (!Array.isArray(v)) return `${at}: not a list`;
-    for (let i = 0; i < v.length; i++) { const p = shapeProblem(v[i], s[0], `${at}[${i}]`); if (p) return p; }
+    for (let i = 0; i < v.length; i++) {
+      const p = shapeProblem(v[i], s[0], `${at}[${i}]`);
+      if (p) return p;
+    }
     return null;
   }
   if (v === null || typeof v !== "object" || Array.isArray(v)) return `${at}: not an object`;
   const keys = Object.keys(v);
   if (keys.join() !== Object.keys(s).join()) return `${at}: keys ${keys.join()} but declared ${Object.keys(s).join()}`;
-  for (const k of keys) { const p = shapeProblem((v as Record<string, unknown>)[k], s[k], `${at}.${k}`); if (p) return p; }
+  for (const k of keys) {
+    const p = shapeProblem((v as Record<string, unknown>)[k], s[k], `${at}.${k}`);
+    if (p) return p;
+  }
   return null;
 }
 
@@ -105,7 +152,13 @@ function resolve(s: Record<string, unknown>, own: Record<string, unknown>): Reco
   const ref = s.$ref as string | undefined;
   if (ref === undefined) return s;
   const [file, pointer] = ref.split("#");
-  const root = (file === "" ? own : file === "net_packet_envelope.schema.json" ? require("../engine/events/schemas/net_packet_envelope.schema.json") : null) as Record<string, unknown> | null;
+  const root = (
+    file === ""
+      ? own
+      : file === "net_packet_envelope.schema.json"
+        ? require("../engine/events/schemas/net_packet_envelope.schema.json")
+        : null
+  ) as Record<string, unknown> | null;
   assert.ok(root, `unresolved $ref ${ref}`);
   let at: unknown = root;
   for (const seg of pointer.split("/").filter((x) => x !== "")) at = (at as Record<string, unknown>)[seg];
@@ -156,12 +209,17 @@ test("on every corpus packet, the events built, written and read lazily are what
         seen.add(kind);
         got.push(kind);
         assert.ok(kinds & (1 << kind), `${at}: kindsOf does not include it`);
-        const m = "dns" in d.from ? p.dns as DnsMessage : null;
-        if (m !== null) assert.ok((d.from as { dns: (m: DnsMessage) => boolean }).dns(m), `${at}: a message its declaration does not accept`);
+        const m = "dns" in d.from ? (p.dns as DnsMessage) : null;
+        if (m !== null)
+          assert.ok((d.from as { dns: (m: DnsMessage) => boolean }).dns(m), `${at}: a message its declaration does not accept`);
         assert.equal(ev.eventName, d.name, at);
         assert.equal(ev.eventId, String(d.id), at);
         assert.equal(ev.argsNum, d.args.length, at);
-        assert.deepEqual(ev.args.map((a) => [a.name, a.type]), d.args.map((a) => [a.name, a.type]), at);
+        assert.deepEqual(
+          ev.args.map((a) => [a.name, a.type]),
+          d.args.map((a) => [a.name, a.type]),
+          at,
+        );
         d.args.forEach((a, i) => {
           assert.equal(shapeProblem(ev.args[i].value, a.shape, `${at} args.${a.name}`), null);
           assert.deepEqual(a.value(p, m), ev.args[i].value, `${at} args.${a.name}`);
@@ -171,7 +229,8 @@ test("on every corpus packet, the events built, written and read lazily are what
         // the rules' lazy event reads the declared args
         const lazy = lazies[kind];
         lazy.reset(p, m, p.timestampNumber());
-        for (const a of d.args) assert.deepEqual(lazy.arg(a.name), ev.args.find((x) => x.name === a.name)!.value, `${at} lazy args.${a.name}`);
+        for (const a of d.args)
+          assert.deepEqual(lazy.arg(a.name), ev.args.find((x) => x.name === a.name)!.value, `${at} lazy args.${a.name}`);
         // the fast writer writes what Go's encoding/json would (every 7th event: the corpus is large)
         if (n % 7 === 0) {
           const ts = String(BigInt(Math.round(ev.timestamp)));
@@ -182,9 +241,16 @@ test("on every corpus packet, the events built, written and read lazily are what
       });
       // IP and transport events: exactly the ones the packet's headers yield
       const packetLevel = got.filter((k) => !("dns" in EVENTS[k].from));
-      assert.deepEqual(packetLevel, EVENTS.filter((d) => !("dns" in d.from) && kinds & (1 << d.kind)).map((d) => d.kind));
+      assert.deepEqual(
+        packetLevel,
+        EVENTS.filter((d) => !("dns" in d.from) && kinds & (1 << d.kind)).map((d) => d.kind),
+      );
     });
   }
   assert.ok(n > 1000);
-  assert.deepEqual([...seen].sort((a, b) => a - b), EVENTS.map((d) => d.kind), "the corpus has events of every declared type");
+  assert.deepEqual(
+    [...seen].sort((a, b) => a - b),
+    EVENTS.map((d) => d.kind),
+    "the corpus has events of every declared type",
+  );
 });

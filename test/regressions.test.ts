@@ -21,7 +21,10 @@ function eventOf(out: { kind: Ev; json: string }[], kind: Ev): Json {
 
 test("IPv4 total length 0 (TSO) on a datagram captured beyond 64 KiB: length is the captured length as a uint16, as gopacket's", () => {
   // 70000 bytes: TCP header and a payload, IPv4 total length 0
-  const tso = craft.ipv4({ src: "10.0.0.1", dst: "10.0.0.2", protocol: 6, totalLength: 0 }, craft.tcp({ srcPort: 40000, dstPort: 8080 }, Buffer.alloc(70000 - 40)));
+  const tso = craft.ipv4(
+    { src: "10.0.0.1", dst: "10.0.0.2", protocol: 6, totalLength: 0 },
+    craft.tcp({ srcPort: 40000, dstPort: 8080 }, Buffer.alloc(70000 - 40)),
+  );
   const { out } = eventsOf(LinkType.RAW, [{ data: tso }]);
   const v4 = eventOf(out, Ev.IPv4);
   assert.equal(v4.args[2].value.length, 70000 - 65536, "uint16(len(data)), as Tracee prints it");
@@ -40,7 +43,10 @@ test("IPv4 total length 0 (TSO) on a datagram captured beyond 64 KiB: length is 
   assert.equal(validateEvent(eventOf(dns, Ev.IPv4)), null);
 
   // under 64 KiB nothing changes: the captured length
-  const small = craft.ipv4({ src: "10.0.0.1", dst: "10.0.0.2", protocol: 6, totalLength: 0 }, craft.tcp({ srcPort: 1, dstPort: 2 }, Buffer.alloc(1000)));
+  const small = craft.ipv4(
+    { src: "10.0.0.1", dst: "10.0.0.2", protocol: 6, totalLength: 0 },
+    craft.tcp({ srcPort: 1, dstPort: 2 }, Buffer.alloc(1000)),
+  );
   assert.equal(eventOf(eventsOf(LinkType.RAW, [{ data: small }]).out, Ev.IPv4).args[2].value.length, 1040);
 });
 
@@ -48,7 +54,9 @@ const MAX_INT64 = "9223372036854775807";
 
 /** the timestamp literal of the first event of a packet captured at (sec, nsec) */
 function timestampOf(tsSec: number, tsNsec: number): { literal: string; ev: Json; number: number } {
-  const { out } = eventsOf(LinkType.RAW, [{ data: craft.ipv4({ src: "10.0.0.1", dst: "10.0.0.2", protocol: 6 }, craft.tcp({ srcPort: 1, dstPort: 2 })), tsSec, tsNsec }]);
+  const { out } = eventsOf(LinkType.RAW, [
+    { data: craft.ipv4({ src: "10.0.0.1", dst: "10.0.0.2", protocol: 6 }, craft.tcp({ srcPort: 1, dstPort: 2 })), tsSec, tsNsec },
+  ]);
   const literal = /^\{"timestamp":(\d+),/.exec(out[0].json)?.[1];
   assert.ok(literal !== undefined, `an integer timestamp literal in ${out[0].json.slice(0, 60)}`);
   return { literal, ev: JSON.parse(out[0].json), number: out[0].ev.timestamp };
@@ -78,22 +86,39 @@ test("timestamps stay in Tracee's int64 nanoseconds: after 2262-04-11 they clamp
 /** a little-endian pcapng: SHB, one raw-IP interface with the given options, one packet at timestamp units (hi, lo) */
 function pcapng(options: Buffer, hi: number, lo: number, packet: Buffer): Buffer {
   const shb = Buffer.alloc(28);
-  shb.writeUInt32LE(0x0a0d0d0a, 0); shb.writeUInt32LE(28, 4); shb.writeUInt32LE(0x1a2b3c4d, 8);
-  shb.writeUInt16LE(1, 12); shb.writeInt32LE(-1, 16); shb.writeInt32LE(-1, 20); shb.writeUInt32LE(28, 24);
+  shb.writeUInt32LE(0x0a0d0d0a, 0);
+  shb.writeUInt32LE(28, 4);
+  shb.writeUInt32LE(0x1a2b3c4d, 8);
+  shb.writeUInt16LE(1, 12);
+  shb.writeInt32LE(-1, 16);
+  shb.writeInt32LE(-1, 20);
+  shb.writeUInt32LE(28, 24);
   const opts = Buffer.concat([options, Buffer.alloc(4)]); // opt_endofopt
   const idb = Buffer.alloc(20 + opts.length);
-  idb.writeUInt32LE(1, 0); idb.writeUInt32LE(idb.length, 4); idb.writeUInt16LE(LinkType.RAW, 8); idb.writeUInt32LE(65535, 12);
-  opts.copy(idb, 16); idb.writeUInt32LE(idb.length, idb.length - 4);
+  idb.writeUInt32LE(1, 0);
+  idb.writeUInt32LE(idb.length, 4);
+  idb.writeUInt16LE(LinkType.RAW, 8);
+  idb.writeUInt32LE(65535, 12);
+  opts.copy(idb, 16);
+  idb.writeUInt32LE(idb.length, idb.length - 4);
   const padded = (packet.length + 3) & ~3;
   const epb = Buffer.alloc(32 + padded);
-  epb.writeUInt32LE(6, 0); epb.writeUInt32LE(epb.length, 4); epb.writeUInt32LE(hi, 12); epb.writeUInt32LE(lo, 16);
-  epb.writeUInt32LE(packet.length, 20); epb.writeUInt32LE(packet.length, 24); packet.copy(epb, 28); epb.writeUInt32LE(epb.length, epb.length - 4);
+  epb.writeUInt32LE(6, 0);
+  epb.writeUInt32LE(epb.length, 4);
+  epb.writeUInt32LE(hi, 12);
+  epb.writeUInt32LE(lo, 16);
+  epb.writeUInt32LE(packet.length, 20);
+  epb.writeUInt32LE(packet.length, 24);
+  packet.copy(epb, 28);
+  epb.writeUInt32LE(epb.length, epb.length - 4);
   return Buffer.concat([shb, idb, epb]);
 }
 
 function option(code: number, value: Buffer): Buffer {
   const o = Buffer.alloc(4 + ((value.length + 3) & ~3));
-  o.writeUInt16LE(code, 0); o.writeUInt16LE(value.length, 2); value.copy(o, 4);
+  o.writeUInt16LE(code, 0);
+  o.writeUInt16LE(value.length, 2);
+  value.copy(o, 4);
   return o;
 }
 

@@ -52,7 +52,10 @@ function ping(): void {
   assert.equal(r.status, 0, r.stderr);
 }
 
-test("SIGHUP: signature folders swapped, quiet-findings and min-severity applied, bpf named as needing a restart; a broken file keeps the old configuration", { skip: isRoot ? false : "live capture needs root", timeout: 60_000 }, async () => {
+test("SIGHUP: signature folders swapped, quiet-findings and min-severity applied, bpf named as needing a restart; a broken file keeps the old configuration", {
+  skip: isRoot ? false : "live capture needs root",
+  timeout: 60_000,
+}, async () => {
   const dir = mkdtempSync(join(tmpdir(), "netsig-reload-"));
   const sigsA = join(dir, "a");
   const sigsB = join(dir, "b");
@@ -77,8 +80,12 @@ ${extra}`;
   const child = spawn(process.execPath, [CLI, "run", "--config", cfg]);
   let out = "";
   let err = "";
-  child.stdout.on("data", (d: Buffer) => { out += d; });
-  child.stderr.on("data", (d: Buffer) => { err += d; });
+  child.stdout.on("data", (d: Buffer) => {
+    out += d;
+  });
+  child.stderr.on("data", (d: Buffer) => {
+    err += d;
+  });
   const count = (id: string, text = out) => text.split("\n").filter((l) => l.includes(`"eventName":"${id}"`)).length;
   const hup = async (n: number) => {
     child.kill("SIGHUP");
@@ -111,7 +118,10 @@ ${extra}`;
     const errors = err.split("\n").filter((l) => l.includes("error: SIGHUP"));
     assert.equal(errors.length, 2, err);
     assert.match(errors[0], new RegExp(`^netsig: error: SIGHUP: ${cfg}:\\d+: not valid YAML: .*; the running configuration is unchanged$`));
-    assert.equal(errors[1], `netsig: error: SIGHUP: ${cfg}:9: --signatures folder ${broken}: ENOENT; the running configuration is unchanged`);
+    assert.equal(
+      errors[1],
+      `netsig: error: SIGHUP: ${cfg}:9: --signatures folder ${broken}: ENOENT; the running configuration is unchanged`,
+    );
     query("three.hup.netsig.test");
     assert.ok(await until(() => count("HUP-B") >= 2, 10_000), out);
 
@@ -137,7 +147,10 @@ ${extra}`;
     const posted = rx.reqs.flatMap((q) => JSON.parse(q.body) as { eventName: string }[]).map((f) => f.eventName);
     assert.deepEqual(posted.filter((n) => n === "HUP-B").length, 2, "the webhook: B's (Severity 3) until min-severity 4");
     assert.deepEqual(posted.filter((n) => n === "HUP-A").length, 4);
-    assert.match(err, /webhook http:\/\/127\.0\.0\.1:\d+\/hook: 6 findings sent in \d+ requests, 0 retried, 0 rejected, 0 dropped \(spool full\), 1 below --min-severity/);
+    assert.match(
+      err,
+      /webhook http:\/\/127\.0\.0\.1:\d+\/hook: 6 findings sent in \d+ requests, 0 retried, 0 rejected, 0 dropped \(spool full\), 1 below --min-severity/,
+    );
   } finally {
     rmSync(dir, { recursive: true, force: true });
   }

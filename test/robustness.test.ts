@@ -29,8 +29,18 @@ import { basename, join } from "node:path";
 import { after, test } from "node:test";
 import { validateEvent } from "../engine/events/schemas";
 import {
-  boundaryAtOrBelow, captureFiles, captureFormat, type CliResult, mapLimit, netsigAsync, prng, recordBoundaries,
-  replayBuffer, replayFile, run, seedOf,
+  boundaryAtOrBelow,
+  captureFiles,
+  captureFormat,
+  type CliResult,
+  mapLimit,
+  netsigAsync,
+  prng,
+  recordBoundaries,
+  replayBuffer,
+  replayFile,
+  run,
+  seedOf,
 } from "./lib/replay";
 import { CORPUS, corpusFile, corpusLabel, needsOutside } from "./lib/corpus";
 import { EXAMPLES } from "./lib/run";
@@ -66,14 +76,17 @@ const ERROR_LINE = /^netsig: error: (.*): byte offset (\d+): \S/;
  */
 function checkRun(what: string, file: string, r: CliResult): { problems: string[]; offset: number | null; lines: string[] } {
   const problems: string[] = [];
-  const say = (m: string): void => { problems.push(`${what}: ${m}`); };
+  const say = (m: string): void => {
+    problems.push(`${what}: ${m}`);
+  };
   if (r.signal !== null) say(`killed by ${r.signal}`);
   if (r.code !== 0 && r.code !== 1 && r.code !== 2) say(`exit code ${r.code}`);
   if (/internal error|^\s+at |\n\s+at |\b(Type|Range|Reference|Syntax)?Error: /.test(r.stderr)) {
     say(`crash on stderr:\n${r.stderr.slice(0, 2000)}`);
   }
   const errLines = r.stderr.split("\n").filter((l) => l.startsWith("netsig: error:"));
-  for (const l of r.stderr.split("\n")) if (l !== "" && !l.startsWith("netsig: ")) say(`stray stderr line ${JSON.stringify(l.slice(0, 200))}`);
+  for (const l of r.stderr.split("\n"))
+    if (l !== "" && !l.startsWith("netsig: ")) say(`stray stderr line ${JSON.stringify(l.slice(0, 200))}`);
   let offset: number | null = null;
   if (errLines.length > 1) say(`${errLines.length} error lines:\n${errLines.join("\n")}`);
   if (errLines.length === 1) {
@@ -149,7 +162,8 @@ test(`truncated at ${CUTS_PER_FILE} offsets, every capture: exit 0/1/2, no crash
         if (offset === null) problems.push(`${what}: damaged but no error line (exit ${r.code})`);
         else {
           if (offset < 0 || offset >= cut) problems.push(`${what}: error offset ${offset} is not inside the ${cut}-byte file`);
-          if (offset !== expected) problems.push(`${what}: error at byte offset ${offset}, the damaged record starts at ${expected}\n  ${r.stderr.trim()}`);
+          if (offset !== expected)
+            problems.push(`${what}: error at byte offset ${offset}, the damaged record starts at ${expected}\n  ${r.stderr.trim()}`);
           const expectCode = expected === 0 ? 2 : 1; // nothing readable at all is a usage error
           if (r.code !== expectCode) problems.push(`${what}: exit ${r.code}, expected ${expectCode} (damage at offset ${expected})`);
         }
@@ -177,7 +191,8 @@ test(`random byte errors (editcap -E 0.01 --seed), ${CORRUPTIONS_PER_FILE} per c
   skip: HAVE_EDITCAP ? false : "editcap is not installed (it comes with tshark: apt-get install tshark)",
 }, async () => {
   const jobs: { file: string; seed: number }[] = [];
-  for (const file of files) for (let n = 0; n < CORRUPTIONS_PER_FILE; n++) jobs.push({ file, seed: seedOf(label(file), 100 + n) % 1_000_000 });
+  for (const file of files)
+    for (let n = 0; n < CORRUPTIONS_PER_FILE; n++) jobs.push({ file, seed: seedOf(label(file), 100 + n) % 1_000_000 });
   const problems: string[] = [];
   let changed = 0;
   await mapLimit(jobs, PARALLEL, async ({ file, seed }, i) => {
@@ -185,7 +200,10 @@ test(`random byte errors (editcap -E 0.01 --seed), ${CORRUPTIONS_PER_FILE} per c
     try {
       const original = readFileSync(file);
       const ec = await run("editcap", ["-F", editcapFormat(original), "-E", "0.01", "--seed", String(seed), file, path]);
-      if (ec.code !== 0) { problems.push(`editcap failed on ${label(file)}: ${ec.stderr.trim()}`); return; }
+      if (ec.code !== 0) {
+        problems.push(`editcap failed on ${label(file)}: ${ec.stderr.trim()}`);
+        return;
+      }
       const what = `${label(file)} with editcap -E 0.01 --seed ${seed}`;
       const r = await netsigAsync(["replay", path, "--output", "json"]);
       const { problems: p, offset, lines } = checkRun(what, path, r);
@@ -205,11 +223,18 @@ test(`random byte errors (editcap -E 0.01 --seed), ${CORRUPTIONS_PER_FILE} per c
 
 // one capture of each kind: pcap LE/BE, us/ns, pcapng LE/BE and multi-section, the largest file, the example
 const STDIN_RELS = [
-  "tcpdump/dns_tcp.pcap", "tcpdump/pptp.pcap", "tcpdump/tcp-handshake-nano.pcap", "ndpi/icmp-tunnel.pcap",
-  "pcapng-test-generator/be_test202.pcapng", "zeek/pcapng-multi-interface.pcapng", "pcap-attack/sigred-cve-2020-1350.pcapng",
+  "tcpdump/dns_tcp.pcap",
+  "tcpdump/pptp.pcap",
+  "tcpdump/tcp-handshake-nano.pcap",
+  "ndpi/icmp-tunnel.pcap",
+  "pcapng-test-generator/be_test202.pcapng",
+  "zeek/pcapng-multi-interface.pcapng",
+  "pcap-attack/sigred-cve-2020-1350.pcapng",
 ];
 // (a capture only the corpus beside the repository has gets its own skipped test when it is absent)
-const STDIN_FILES = STDIN_RELS.filter((f) => !needsOutside(f)).map(corpusFile).concat(files.filter((f) => f.startsWith(EXAMPLES)));
+const STDIN_FILES = STDIN_RELS.filter((f) => !needsOutside(f))
+  .map(corpusFile)
+  .concat(files.filter((f) => f.startsWith(EXAMPLES)));
 for (const rel of STDIN_RELS.filter((f) => needsOutside(f))) {
   test(`cat capture | netsig replay - prints exactly what replaying the file prints: ${rel}`, { skip: needsOutside(rel) }, () => undefined);
 }
@@ -226,10 +251,12 @@ test("cat capture | netsig replay - prints exactly what replaying the file print
     if (viaStdin.stdout !== viaFile.stdout) problems.push(`${what}: stdin output differs from the file's`);
     if (viaFile.stdout === "") problems.push(`${what}: no events`);
     const whole = await oracleOf(file);
-    if (viaFile.stdout !== whole.map((l) => l + "\n").join("")) problems.push(`${what}: the CLI's output differs from the pipeline's in-process`);
+    if (viaFile.stdout !== whole.map((l) => l + "\n").join(""))
+      problems.push(`${what}: the CLI's output differs from the pipeline's in-process`);
     // and the same summary, but for the name and the speed
     const summary = (s: string): string => s.replace(/^netsig: .*?: (\d+ packets read.*); [\d.]+ s, \d+ packets\/s$/m, "$1").trim();
-    if (summary(viaStdin.stderr) !== summary(viaFile.stderr)) problems.push(`${what}: summaries differ:\n${viaFile.stderr}${viaStdin.stderr}`);
+    if (summary(viaStdin.stderr) !== summary(viaFile.stderr))
+      problems.push(`${what}: summaries differ:\n${viaFile.stderr}${viaStdin.stderr}`);
   });
   report(problems);
   assert.equal(STDIN_FILES.length >= 7, true);
@@ -266,7 +293,8 @@ test("user errors: exit 2, one clear netsig: error: line, no stack trace, nothin
     if (errLines.length !== 1) problems.push(`${what}: ${errLines.length} error lines: ${r.stderr}`);
     else if (!message.test(errLines[0])) problems.push(`${what}: error line ${JSON.stringify(errLines[0])} does not match ${message}`);
     if (/internal error|\n\s+at |^\s+at /.test(r.stderr)) problems.push(`${what}: stack trace on stderr:\n${r.stderr}`);
-    for (const l of r.stderr.split("\n")) if (l !== "" && !l.startsWith("netsig: ")) problems.push(`${what}: stray stderr line ${JSON.stringify(l)}`);
+    for (const l of r.stderr.split("\n"))
+      if (l !== "" && !l.startsWith("netsig: ")) problems.push(`${what}: stray stderr line ${JSON.stringify(l)}`);
     if (r.stdout !== "") problems.push(`${what}: stdout not empty: ${r.stdout.slice(0, 200)}`);
   });
   report(problems);
@@ -276,9 +304,15 @@ test("user errors: exit 2, one clear netsig: error: line, no stack trace, nothin
 
 // small files of each container and byte order: pcap LE/BE, us/ns; pcapng LE/BE, several sections
 const SWEEP = [
-  "tcpdump/dns_udp.pcap", "tcpdump/tcp-handshake-nano.pcap", "tcpdump/dns-badcookie.pcap", "zeek/linux_dlt_sll2.pcap",
-  "ndpi/nano.pcapng", "pcapng-test-generator/be_test008.pcapng", "pcapng-test-generator/be_test202.pcapng",
-  "zeek/pcapng-multi-interface.pcapng", "tcpdump/dns_tcp.pcap",
+  "tcpdump/dns_udp.pcap",
+  "tcpdump/tcp-handshake-nano.pcap",
+  "tcpdump/dns-badcookie.pcap",
+  "zeek/linux_dlt_sll2.pcap",
+  "ndpi/nano.pcapng",
+  "pcapng-test-generator/be_test008.pcapng",
+  "pcapng-test-generator/be_test202.pcapng",
+  "zeek/pcapng-multi-interface.pcapng",
+  "tcpdump/dns_tcp.pcap",
 ].map((f) => join(CORPUS, f));
 
 test("in-process: a few small captures cut at every offset deliver a prefix and report the damage exactly", () => {
@@ -307,7 +341,8 @@ test("in-process: a few small captures cut at every offset deliver a prefix and 
       } else if (!err) {
         problems.push(`${what}: damaged, no error`);
       } else {
-        if (err.offset !== expected) problems.push(`${what}: error at ${err.offset}, the damaged record starts at ${expected}: ${err.message}`);
+        if (err.offset !== expected)
+          problems.push(`${what}: error at ${err.offset}, the damaged record starts at ${expected}: ${err.message}`);
         if (!err.message.startsWith(`<buffer>: byte offset ${err.offset}: `)) problems.push(`${what}: error message form: ${err.message}`);
         if (err.message.includes("\n")) problems.push(`${what}: multi-line error message`);
       }
@@ -338,7 +373,8 @@ function checkMutant(what: string, bytes: Buffer, problems: string[]): void {
     return;
   }
   const err = r.summary.error;
-  if (err && (err.offset < 0 || err.offset > bytes.length)) problems.push(`${what}: error offset ${err.offset} outside the ${bytes.length}-byte file`);
+  if (err && (err.offset < 0 || err.offset > bytes.length))
+    problems.push(`${what}: error offset ${err.offset} outside the ${bytes.length}-byte file`);
   let invalid = 0;
   for (const l of r.lines) {
     const v = validateEvent(JSON.parse(l));

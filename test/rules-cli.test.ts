@@ -34,7 +34,9 @@ test("rules validate: the shipped pack is clean (exit 0); a broken folder gives 
   assert.match(ok.stderr, /^netsig: 15 files: 12 rules, 4 correlations; 0 problems\n$/);
   const dir = folder({
     "good.yaml": WATCH("good", ".netsig.test"),
-    "bad.yaml": "id: bad\nevents: [net_packet_dns_request]\ndetection:\n  s:\n    dns.query|re: '(x'\n  condition: s\n---\n" + WATCH("fine", ".uol.com.br"),
+    "bad.yaml":
+      "id: bad\nevents: [net_packet_dns_request]\ndetection:\n  s:\n    dns.query|re: '(x'\n  condition: s\n---\n" +
+      WATCH("fine", ".uol.com.br"),
     "broken.yml": "id: x\n  events: [\n",
     "notes.txt": "not a rule file",
   });
@@ -55,16 +57,23 @@ test("rules validate: the shipped pack is clean (exit 0); a broken folder gives 
 test("rules validate and rules test of a file alone: --lists DIR or FILE gives the lists and macros it uses; without it, the line says to give --lists", () => {
   const dir = folder({
     "lists.yaml": "list: uol\nitems: [uol.com.br]\n---\nmacro: is_uol\ndetection:\n  q:\n    dns.query|endswith: '%uol'\n  condition: q\n",
-    "watch.yaml": "id: uses-list\nevents: [net_packet_dns_request]\ndetection:\n  s:\n    dns.query|endswith: '%uol'\n  condition: s\n---\n" +
+    "watch.yaml":
+      "id: uses-list\nevents: [net_packet_dns_request]\ndetection:\n  s:\n    dns.query|endswith: '%uol'\n  condition: s\n---\n" +
       "id: uses-macro\nevents: [net_packet_dns_request]\ndetection:\n  s:\n    dns.query|contains: .com\n  condition: s and %is_uol\n",
   });
   const file = join(dir, "watch.yaml");
   const alone = netsig(["rules", "validate", file]);
   assert.equal(alone.code, 1);
-  assert.deepEqual(alone.stdout.trim().split("\n").map((l) => l.replace(/^.*watch\.yaml:/, "")), [
-    `5:26: undefined list "%uol" (if another file defines it, give its file or folder: --lists DIR)`,
-    `13:20: condition "s and %is_uol" names macro "%is_uol", which is not defined (if another file defines it, give its file or folder: --lists DIR)`,
-  ]);
+  assert.deepEqual(
+    alone.stdout
+      .trim()
+      .split("\n")
+      .map((l) => l.replace(/^.*watch\.yaml:/, "")),
+    [
+      `5:26: undefined list "%uol" (if another file defines it, give its file or folder: --lists DIR)`,
+      `13:20: condition "s and %is_uol" names macro "%is_uol", which is not defined (if another file defines it, give its file or folder: --lists DIR)`,
+    ],
+  );
   for (const lists of [dir, join(dir, "lists.yaml")]) {
     const r = netsig(["rules", "validate", file, "--lists", lists]);
     assert.equal(r.code, 0, r.stdout + r.stderr);
@@ -79,13 +88,20 @@ test("rules validate and rules test of a file alone: --lists DIR or FILE gives t
   // rules test: the same hint without --lists; with it, both rules fire (20 queries for uol.com.br names)
   const t0 = netsig(["rules", "test", file, "--pcap", EXAMPLE]);
   assert.equal(t0.code, 1);
-  assert.match(t0.stderr, /rule skipped: .*watch\.yaml:5:26: undefined list "%uol" \(if another file defines it, give its file or folder: --lists DIR\)\n/);
+  assert.match(
+    t0.stderr,
+    /rule skipped: .*watch\.yaml:5:26: undefined list "%uol" \(if another file defines it, give its file or folder: --lists DIR\)\n/,
+  );
   assert.doesNotMatch(t0.stderr, /define it with/);
   const t1 = netsig(["rules", "test", file, "--pcap", EXAMPLE, "--lists", join(dir, "lists.yaml")]);
   assert.equal(t1.code, 0, t1.stderr);
   assert.match(t1.stderr, /2 rules loaded, 0 skipped; 40 findings \(uses-list: 20, uses-macro: 20\)/);
   // in a folder run, an undefined list keeps the usual advice
-  const both = netsig(["rules", "validate", folder({ "w.yaml": "id: w\nevents: [net_packet_dns_request]\ndetection:\n  s:\n    dns.query|endswith: '%nope'\n  condition: s\n" })]);
+  const both = netsig([
+    "rules",
+    "validate",
+    folder({ "w.yaml": "id: w\nevents: [net_packet_dns_request]\ndetection:\n  s:\n    dns.query|endswith: '%nope'\n  condition: s\n" }),
+  ]);
   assert.match(both.stdout, /undefined list "%nope" \(define it with "list: nope" and "items:" in a rules file\)\n/);
 });
 
@@ -94,12 +110,21 @@ test("rules validate and rules test of a file alone: --lists DIR or FILE gives t
 /** `rules validate DIR`: its problem lines, each from its file's name on */
 function validateLines(dir: string): { code: number; lines: string[]; stderr: string } {
   const r = netsig(["rules", "validate", dir]);
-  return { code: r.code, lines: r.stdout.trim().split("\n").filter(Boolean).map((l) => l.replace(/^.*?([\w-]+\.ya?ml)/, "$1")), stderr: r.stderr };
+  return {
+    code: r.code,
+    lines: r.stdout
+      .trim()
+      .split("\n")
+      .filter(Boolean)
+      .map((l) => l.replace(/^.*?([\w-]+\.ya?ml)/, "$1")),
+    stderr: r.stderr,
+  };
 }
 
 test("rules validate: a bad CIDR and a condition naming a missing selection are both reported, each at its line; replay --rules too", () => {
   const dir = folder({
-    "issue.yaml": "id: issue\nevents: [net_packet_dns_request]\ndetection:\n  s:\n    dns.dst_ip|cidr: 10.0.0.0/33\n  condition: s and missing\n",
+    "issue.yaml":
+      "id: issue\nevents: [net_packet_dns_request]\ndetection:\n  s:\n    dns.dst_ip|cidr: 10.0.0.0/33\n  condition: s and missing\n",
   });
   const r = validateLines(dir);
   assert.equal(r.code, 1);
@@ -131,8 +156,10 @@ test("rules validate: the independent problems of every document of a file, sche
   ];
   const r = validateLines(folder({ "many.yaml": docs.join("---\n") }));
   assert.equal(r.code, 1);
-  const keys = "known keys: id, name, description, version, severity, tags, events, detection, output, fields, suppress, enabled, author, references, falsepositives";
-  const fields = "the DNS fields: dns.query, dns.record_type, dns.answer, dns.answer_type, dns.src_ip, dns.dst_ip, dns.src_port, dns.dst_port, dns.rcode, dns.parent_domain, dns.qr";
+  const keys =
+    "known keys: id, name, description, version, severity, tags, events, detection, output, fields, suppress, enabled, author, references, falsepositives";
+  const fields =
+    "the DNS fields: dns.query, dns.record_type, dns.answer, dns.answer_type, dns.src_ip, dns.dst_ip, dns.src_port, dns.dst_port, dns.rcode, dns.parent_domain, dns.qr";
   assert.deepEqual(r.lines, [
     `many.yaml:2:1: unknown key "severty" in a rule (did you mean "severity"?); ${keys}`,
     `many.yaml:6:20: bad regular expression "(x": Unterminated group`,
@@ -155,9 +182,12 @@ test("rules validate: the independent problems of every document of a file, sche
 });
 
 test("rules validate: a condition that does not parse is one problem (no follow-ons), beside the selections' own", () => {
-  const r = validateLines(folder({
-    "cond.yaml": "id: cond\nevents: [net_packet_dns_request]\ndetection:\n  a: {dns.query: x}\n  b: {dns.dst_ip|cidr: 300.0.0.0/8}\n  unused: {dns.query: y}\n  condition: a and (b or\n",
-  }));
+  const r = validateLines(
+    folder({
+      "cond.yaml":
+        "id: cond\nevents: [net_packet_dns_request]\ndetection:\n  a: {dns.query: x}\n  b: {dns.dst_ip|cidr: 300.0.0.0/8}\n  unused: {dns.query: y}\n  condition: a and (b or\n",
+    }),
+  );
   assert.equal(r.code, 1);
   assert.deepEqual(r.lines, [
     `cond.yaml:5:24: bad CIDR "300.0.0.0/8": expected an IPv4 or IPv6 prefix like 10.0.0.0/8 or fc00::/7 (prefix length 0-32 / 0-128)`,
@@ -167,7 +197,9 @@ test("rules validate: a condition that does not parse is one problem (no follow-
 
 test("rules validate: a file with thousands of problems shows the first 50 and how many more", () => {
   const values = Array.from({ length: 2000 }, (_, i) => `      - 10.${i >> 8}.${i & 255}.0/40`).join("\n");
-  const dir = folder({ "flood.yaml": `id: flood\nevents: [net_packet_dns_request]\ndetection:\n  s:\n    dns.dst_ip|cidr:\n${values}\n  condition: s and nothing\n` });
+  const dir = folder({
+    "flood.yaml": `id: flood\nevents: [net_packet_dns_request]\ndetection:\n  s:\n    dns.dst_ip|cidr:\n${values}\n  condition: s and nothing\n`,
+  });
   const r = validateLines(dir);
   assert.equal(r.code, 1);
   assert.equal(r.lines.length, 51, r.lines.slice(-3).join("\n"));
@@ -183,20 +215,36 @@ test("rules validate: a file with thousands of problems shows the first 50 and h
 test("replay --rules beside --signatures: broken rules are skipped, the rest fire; signatures keep their finding numbers", () => {
   const sigs = join(ROOT, "signatures");
   const rules = folder({
-    "watch.yaml": WATCH("watch-netsig", ".netsig.test") + "---\nid: broken\nevents: [net_packet_dns_request]\ndetection:\n  s: {dns.qeury: x}\n  condition: s\n",
+    "watch.yaml":
+      WATCH("watch-netsig", ".netsig.test") +
+      "---\nid: broken\nevents: [net_packet_dns_request]\ndetection:\n  s: {dns.qeury: x}\n  condition: s\n",
   });
   const alone = netsig(["replay", EXAMPLE, "--signatures", sigs]);
   const both = netsig(["replay", EXAMPLE, "--signatures", sigs, "--rules", rules]);
   assert.equal(both.code, 0, both.stderr);
   assert.match(both.stderr, /netsig: rule skipped: .*watch\.yaml:12:7: unknown DNS field "dns\.qeury" \(did you mean "dns\.query"\?\)/);
   assert.match(both.stderr, /signatures: 5 active, 0 skipped; rules: 1 active, 1 skipped; \d+ findings, 0 signature errors/);
-  const lines = (s: string) => s.trim().split("\n").map((l) => JSON.parse(l));
+  const lines = (s: string) =>
+    s
+      .trim()
+      .split("\n")
+      .map((l) => JSON.parse(l));
   const sigLines = lines(both.stdout).filter((f) => f.eventName !== "watch-netsig");
-  assert.deepEqual(sigLines.map((f) => [f.eventName, f.eventId]), lines(alone.stdout).map((f) => [f.eventName, f.eventId]));
+  assert.deepEqual(
+    sigLines.map((f) => [f.eventName, f.eventId]),
+    lines(alone.stdout).map((f) => [f.eventName, f.eventId]),
+  );
   const watch = lines(both.stdout).filter((f) => f.eventName === "watch-netsig");
   assert.equal(watch.length, 12);
-  assert.ok(watch.every((f) => Number(f.eventId) === 6005), "rules are numbered after the (five) signatures");
-  assert.equal(watch[0].args.find((a: { name: string }) => a.name === "output").value, "watch-netsig saw _sip._tcp.netsig.test", "netsig.test itself does not end with .netsig.test");
+  assert.ok(
+    watch.every((f) => Number(f.eventId) === 6005),
+    "rules are numbered after the (five) signatures",
+  );
+  assert.equal(
+    watch[0].args.find((a: { name: string }) => a.name === "output").value,
+    "watch-netsig saw _sip._tcp.netsig.test",
+    "netsig.test itself does not end with .netsig.test",
+  );
   // without --rules nothing changes: no rule loads by default
   assert.doesNotMatch(alone.stderr, /rules:/);
 });
@@ -208,7 +256,10 @@ test("--rules @shipped, and rules: in --config", () => {
   assert.match(shipped.stderr, /\[info\] dns-public-name-private-answer: 6 findings suppressed/);
   assert.match(shipped.stderr, /\[info\] 6f0b8a1e-5d1c-4e0a-9a55-2c1e0d7b3a03: 3 findings suppressed/);
   // the lab answers its own names with loopback and ULA addresses: exactly what rebinding looks like
-  const rows = shipped.stdout.trim().split("\n").map((l) => l.split(/\s+/)[1]);
+  const rows = shipped.stdout
+    .trim()
+    .split("\n")
+    .map((l) => l.split(/\s+/)[1]);
   // (in event order: the Sigma rule reads net_packet_dns, which comes before the packet's net_packet_dns_response)
   assert.deepEqual(rows, ["netsig_dns_loopback_answer", "dns-public-name-private-answer", "dns-public-name-private-answer"]);
   const cfg = join(work, "netsig.yaml");
@@ -232,19 +283,37 @@ test("hot reload of a rules folder: add, change, break, a list changed in anothe
   const dir = mkdtempSync(join(work, "reload-"));
   writeFileSync(join(dir, "lists.yaml"), "list: watched\nitems: [.watch-a.example]\n");
   // (fires on every query: its first finding says netsig has started and read the folder, however loaded the machine)
-  writeFileSync(join(dir, "started.yaml"), "id: started\nversion: '1'\nevents: [net_packet_dns_request]\ndetection:\n  s:\n    dns.query|endswith: '.example'\n  condition: s\noutput: 'started {args.dns_questions[0].query}'\n");
+  writeFileSync(
+    join(dir, "started.yaml"),
+    "id: started\nversion: '1'\nevents: [net_packet_dns_request]\ndetection:\n  s:\n    dns.query|endswith: '.example'\n  condition: s\noutput: 'started {args.dns_questions[0].query}'\n",
+  );
   const file = join(dir, "watch.yaml");
-  const rule = (v: number) => `id: watch\nversion: '${v}'\nevents: [net_packet_dns_request]\ndetection:\n  s:\n    dns.query|endswith: '%watched'\n  condition: s\noutput: 'v${v} {args.dns_questions[0].query}'\n`;
-  const capture = pcapFile(1, Array.from({ length: N }, (_, i) => ({ tsSec: 1700000000 + i, tsUsec: 0, data: queryPacket(i) })));
+  const rule = (v: number) =>
+    `id: watch\nversion: '${v}'\nevents: [net_packet_dns_request]\ndetection:\n  s:\n    dns.query|endswith: '%watched'\n  condition: s\noutput: 'v${v} {args.dns_questions[0].query}'\n`;
+  const capture = pcapFile(
+    1,
+    Array.from({ length: N }, (_, i) => ({ tsSec: 1700000000 + i, tsUsec: 0, data: queryPacket(i) })),
+  );
   const records: Buffer[] = [];
-  for (let off = 24, i = 0; i < N; i++) { const len = capture.readUInt32LE(off + 8); records.push(capture.subarray(off, off + 16 + len)); off += 16 + len; }
+  for (let off = 24, i = 0; i < N; i++) {
+    const len = capture.readUInt32LE(off + 8);
+    records.push(capture.subarray(off, off + 16 + len));
+    off += 16 + len;
+  }
   const child = spawn(process.execPath, [CLI, "replay", "-", "--rules", dir, "--quiet"], { stdio: ["pipe", "pipe", "pipe"] });
-  let stdout = "", stderr = "";
-  child.stdout.on("data", (d: Buffer) => { stdout += d; });
-  child.stderr.on("data", (d: Buffer) => { stderr += d; });
+  let stdout = "",
+    stderr = "";
+  child.stdout.on("data", (d: Buffer) => {
+    stdout += d;
+  });
+  child.stderr.on("data", (d: Buffer) => {
+    stderr += d;
+  });
   const exited = new Promise<number | null>((r) => child.on("close", r));
   let sent = 0;
-  const feed = (to: number) => { while (sent < to) child.stdin.write(records[sent++]); };
+  const feed = (to: number) => {
+    while (sent < to) child.stdin.write(records[sent++]);
+  };
   const until = async (what: () => string, re: RegExp, why: string) => {
     const t0 = Date.now();
     while (!re.test(what())) {
@@ -252,8 +321,13 @@ test("hot reload of a rules folder: add, change, break, a list changed in anothe
       await new Promise((r) => setTimeout(r, 10));
     }
   };
-  const outputs = () => stdout.trim().split("\n").filter(Boolean).map((l) => JSON.parse(l).args.find((a: { name: string }) => a.name === "output").value as string)
-    .filter((o) => !o.startsWith("started "));
+  const outputs = () =>
+    stdout
+      .trim()
+      .split("\n")
+      .filter(Boolean)
+      .map((l) => JSON.parse(l).args.find((a: { name: string }) => a.name === "output").value as string)
+      .filter((o) => !o.startsWith("started "));
   try {
     child.stdin.write(capture.subarray(0, 24));
     feed(10);
@@ -268,8 +342,16 @@ test("hot reload of a rules folder: add, change, break, a list changed in anothe
     await until(() => stdout, /v2 q29\.watch-a\.example/, "v2 sees packet 29");
     // (two problems: each is said)
     writeFileSync(file, rule(3).replace("condition: s", "condition: s and (t").replace("{args.dns_questions[0].query}", "{dns.qurey}"));
-    await until(() => stderr, /rule not reloaded: .*watch\.yaml:7:\d+: condition "s and \(t": [^\n]*; the previous version keeps running \(watch\)\n/, "breaking watch.yaml");
-    await until(() => stderr, /rule not reloaded: .*watch\.yaml:8:\d+: output: unknown DNS field "dns\.qurey"[^\n]*; the previous version keeps running \(watch\)\n/, "breaking watch.yaml twice");
+    await until(
+      () => stderr,
+      /rule not reloaded: .*watch\.yaml:7:\d+: condition "s and \(t": [^\n]*; the previous version keeps running \(watch\)\n/,
+      "breaking watch.yaml",
+    );
+    await until(
+      () => stderr,
+      /rule not reloaded: .*watch\.yaml:8:\d+: output: unknown DNS field "dns\.qurey"[^\n]*; the previous version keeps running \(watch\)\n/,
+      "breaking watch.yaml twice",
+    );
     feed(40);
     await until(() => stdout, /v2 q39\.watch-a\.example/, "v2 still runs");
     // the list is in another file: the rule is compiled again with the new items
@@ -286,9 +368,15 @@ test("hot reload of a rules folder: add, change, break, a list changed in anothe
     child.stdin.end();
     assert.equal(await exited, 0, stderr);
     const out = outputs();
-    const a = (from: number, to: number, v: number) => Array.from({ length: to - from }, (_, k) => from + k).filter((i) => i % 2).map((i) => `v${v} q${i}.watch-a.example`);
+    const a = (from: number, to: number, v: number) =>
+      Array.from({ length: to - from }, (_, k) => from + k)
+        .filter((i) => i % 2)
+        .map((i) => `v${v} q${i}.watch-a.example`);
     assert.deepEqual(out.slice(0, 15), [...a(10, 20, 1), ...a(20, 40, 2)], "v1 saw 10-19, v2 20-39 (through the broken edit)");
-    assert.ok(out.slice(15).every((o) => /^v4 /.test(o)), out.join("\n"));
+    assert.ok(
+      out.slice(15).every((o) => /^v4 /.test(o)),
+      out.join("\n"),
+    );
     assert.ok(out.includes("v4 q48.watch-b.example"));
     assert.ok(!out.some((o) => /q5\d\./.test(o)), "nothing after the delete");
     assert.doesNotMatch(stderr, /\n\s+at |internal error/);
@@ -323,8 +411,15 @@ test("a signature file beside rules cannot change how they evaluate or what they
   const r = netsig(["replay", EXAMPLE, "--signatures", sigs, "--rules", rules]);
   assert.equal(r.code, 0, r.stderr);
   assert.match(r.stderr, /\[info\] MEDDLE: tried: (true|threw),(true|threw),(true|threw)/);
-  const found = r.stdout.trim().split("\n").map((l) => JSON.parse(l)).filter((f) => f.eventName === "watch-netsig");
+  const found = r.stdout
+    .trim()
+    .split("\n")
+    .map((l) => JSON.parse(l))
+    .filter((f) => f.eventName === "watch-netsig");
   assert.equal(found.length, 12, "the rule still fires on every watched query");
   const queries = found.map((f) => f.args.find((a: { name: string }) => a.name === "triggeredBy").value.args[1].value[0].query);
-  assert.ok(queries.every((q: string) => q.endsWith(".netsig.test")), queries.join(" "));
+  assert.ok(
+    queries.every((q: string) => q.endsWith(".netsig.test")),
+    queries.join(" "),
+  );
 });

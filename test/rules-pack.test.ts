@@ -31,7 +31,13 @@ after(() => rmSync(work, { recursive: true, force: true }));
 
 function crafted(name: string, packets: Packet[]): string {
   const f = join(work, name);
-  writeFileSync(f, pcapFile(1, packets.map((p) => ({ tsSec: 1_700_000_000 + Math.floor(p.t), tsUsec: Math.round((p.t % 1) * 1e6), data: p.data }))));
+  writeFileSync(
+    f,
+    pcapFile(
+      1,
+      packets.map((p) => ({ tsSec: 1_700_000_000 + Math.floor(p.t), tsUsec: Math.round((p.t % 1) * 1e6), data: p.data })),
+    ),
+  );
   return f;
 }
 
@@ -53,72 +59,154 @@ const only = (hits: EngineHit[], id: string) => hits.filter((h) => h.id === id);
 test("the pack compiles cleanly: 10 native rules and correlations, 6 Sigma rules and a Sigma correlation", () => {
   assert.deepEqual(pack.problems, []);
   const kinds = pack.result.units.map((u) => `${u.kind}:${u.id}`).sort();
-  assert.deepEqual(kinds.filter((k) => !k.startsWith("sigma") && !k.includes("6f0b8a1e")), [
-    "correlation:dns-nxdomain-burst", "correlation:dns-txt-heavy-client", "correlation:tcp-syn-scan",
-    "rule:dns-encoded-label", "rule:dns-long-label", "rule:dns-oob-interaction", "rule:dns-public-name-private-answer",
-    "rule:dns-suspicious-tld", "rule:dns-unapproved-resolver", "rule:icmp-oversized",
-  ]);
+  assert.deepEqual(
+    kinds.filter((k) => !k.startsWith("sigma") && !k.includes("6f0b8a1e")),
+    [
+      "correlation:dns-nxdomain-burst",
+      "correlation:dns-txt-heavy-client",
+      "correlation:tcp-syn-scan",
+      "rule:dns-encoded-label",
+      "rule:dns-long-label",
+      "rule:dns-oob-interaction",
+      "rule:dns-public-name-private-answer",
+      "rule:dns-suspicious-tld",
+      "rule:dns-unapproved-resolver",
+      "rule:icmp-oversized",
+    ],
+  );
   assert.equal(kinds.filter((k) => k.startsWith("sigma:")).length, 5);
   assert.equal(kinds.filter((k) => k.startsWith("correlation:6f0b8a1e")).length, 1);
 });
 
 describe("each pack rule fires where it must and stays quiet elsewhere", () => {
-  const oob = () => crafted("oob.pcap", [
-    query("10.0.0.5", "10.0.0.53", "a1b2c3.oast.fun", "A", { t: 1 }),
-    query("10.0.0.5", "10.0.0.53", "a1b2c3.oast.fun", "AAAA", { t: 2 }), // same name again: suppressed for 10 minutes
-    query("10.0.0.6", "10.0.0.53", "cve-2021-44228.x.interact.sh", "A", { t: 3 }),
-    query("10.0.0.6", "10.0.0.53", "interact.sh.example.com", "A", { t: 4 }), // not under interact.sh
-    query("10.0.0.7", "10.0.0.53", "login-update.top", "A", { t: 5 }),
-    query("10.0.0.7", "10.0.0.53", "cdn.login-update.top", "A", { t: 6 }), // same registered domain within the hour
-    query("10.0.0.7", "10.0.0.53", "stop.example.com", "A", { t: 7 }),
-    query("10.0.0.7", "10.0.0.53", "photos.zip", "A", { t: 8 }),
-  ]);
+  const oob = () =>
+    crafted("oob.pcap", [
+      query("10.0.0.5", "10.0.0.53", "a1b2c3.oast.fun", "A", { t: 1 }),
+      query("10.0.0.5", "10.0.0.53", "a1b2c3.oast.fun", "AAAA", { t: 2 }), // same name again: suppressed for 10 minutes
+      query("10.0.0.6", "10.0.0.53", "cve-2021-44228.x.interact.sh", "A", { t: 3 }),
+      query("10.0.0.6", "10.0.0.53", "interact.sh.example.com", "A", { t: 4 }), // not under interact.sh
+      query("10.0.0.7", "10.0.0.53", "login-update.top", "A", { t: 5 }),
+      query("10.0.0.7", "10.0.0.53", "cdn.login-update.top", "A", { t: 6 }), // same registered domain within the hour
+      query("10.0.0.7", "10.0.0.53", "stop.example.com", "A", { t: 7 }),
+      query("10.0.0.7", "10.0.0.53", "photos.zip", "A", { t: 8 }),
+    ]);
 
   // needs: a capture only the corpus beside the repository has (the case skips without it)
   const cases: { id: string; fires: () => string; check: (h: EngineHit[]) => void; quiet: string[]; needs?: string }[] = [
     {
-      id: "dns-long-label", fires: () => c("ndpi/dns-exf.pcap"), quiet: [EXAMPLE, c("zeek/dns-edns-ecs.pcap")],
-      check: (h) => { assert.equal(h.length, 1); assert.equal(h[0].data.client, "192.168.2.225"); assert.match(h[0].data.query, /^H4sICN03/); },
+      id: "dns-long-label",
+      fires: () => c("ndpi/dns-exf.pcap"),
+      quiet: [EXAMPLE, c("zeek/dns-edns-ecs.pcap")],
+      check: (h) => {
+        assert.equal(h.length, 1);
+        assert.equal(h[0].data.client, "192.168.2.225");
+        assert.match(h[0].data.query, /^H4sICN03/);
+      },
     },
     {
-      id: "dns-encoded-label", fires: () => c("ndpi/dns_exfiltration.pcap"), quiet: [EXAMPLE, c("zeek/dns-edns-ecs.pcap"), c("ndpi/dns_fragmented.pcap")],
+      id: "dns-encoded-label",
+      fires: () => c("ndpi/dns_exfiltration.pcap"),
+      quiet: [EXAMPLE, c("zeek/dns-edns-ecs.pcap"), c("ndpi/dns_fragmented.pcap")],
       // dnscat's 150 queries within 60 s: once per client per minute
-      check: (h) => { assert.equal(h.length, 1); assert.deepEqual(h.map((x) => x.data.client), ["192.168.220.56"]); assert.match(h[0].data.query, /^dnscat\.[0-9a-f]{60}\./); },
+      check: (h) => {
+        assert.equal(h.length, 1);
+        assert.deepEqual(
+          h.map((x) => x.data.client),
+          ["192.168.220.56"],
+        );
+        assert.match(h[0].data.query, /^dnscat\.[0-9a-f]{60}\./);
+      },
     },
     {
-      id: "dns-txt-heavy-client", fires: () => c("pcap-attack/c2-cmds-over-dns-txt.pcap"), quiet: [EXAMPLE, c("ndpi/dns-exf.pcap")],
+      id: "dns-txt-heavy-client",
+      fires: () => c("pcap-attack/c2-cmds-over-dns-txt.pcap"),
+      quiet: [EXAMPLE, c("ndpi/dns-exf.pcap")],
       needs: "pcap-attack/c2-cmds-over-dns-txt.pcap",
-      check: (h) => { assert.equal(h.length, 1); assert.deepEqual([h[0].data["dns.src_ip"], h[0].data.count, h[0].data.window_seconds], ["192.168.100.121", 30, 60]); },
+      check: (h) => {
+        assert.equal(h.length, 1);
+        assert.deepEqual([h[0].data["dns.src_ip"], h[0].data.count, h[0].data.window_seconds], ["192.168.100.121", 30, 60]);
+      },
     },
     {
-      id: "dns-nxdomain-burst", fires: () => c("pcap-attack/c2-cmds-over-dns-txt.pcap"), quiet: [EXAMPLE, c("zeek/nmap-vsn.pcap")],
+      id: "dns-nxdomain-burst",
+      fires: () => c("pcap-attack/c2-cmds-over-dns-txt.pcap"),
+      quiet: [EXAMPLE, c("zeek/nmap-vsn.pcap")],
       needs: "pcap-attack/c2-cmds-over-dns-txt.pcap",
-      check: (h) => { assert.equal(h.length, 1); assert.deepEqual([h[0].data["dns.src_ip"], h[0].data.count], ["192.168.100.121", 20]); assert.equal(h[0].trigger, "net_packet_dns"); },
+      check: (h) => {
+        assert.equal(h.length, 1);
+        assert.deepEqual([h[0].data["dns.src_ip"], h[0].data.count], ["192.168.100.121", 20]);
+        assert.equal(h[0].trigger, "net_packet_dns");
+      },
     },
     {
-      id: "dns-unapproved-resolver", fires: () => c("ndpi/bad-dns-traffic.pcap"), quiet: [EXAMPLE],
-      check: (h) => { assert.equal(h.length, 1); assert.deepEqual([h[0].data.client, h[0].data.resolver], ["192.168.43.91", "4.2.2.4"]); },
+      id: "dns-unapproved-resolver",
+      fires: () => c("ndpi/bad-dns-traffic.pcap"),
+      quiet: [EXAMPLE],
+      check: (h) => {
+        assert.equal(h.length, 1);
+        assert.deepEqual([h[0].data.client, h[0].data.resolver], ["192.168.43.91", "4.2.2.4"]);
+      },
     },
     {
-      id: "dns-public-name-private-answer", fires: () => EXAMPLE, quiet: [c("zeek/dns-edns-ecs.pcap"), c("tcpdump/dns_udp.pcap")],
-      check: (h) => assert.deepEqual(h.map((x) => [x.data.query, x.data.answer, x.data.client]), [["www.uol.com.br", "127.0.0.11", "127.0.0.1"], ["netsig.test", "fd00:6e73::20", "127.0.0.1"]]),
+      id: "dns-public-name-private-answer",
+      fires: () => EXAMPLE,
+      quiet: [c("zeek/dns-edns-ecs.pcap"), c("tcpdump/dns_udp.pcap")],
+      check: (h) =>
+        assert.deepEqual(
+          h.map((x) => [x.data.query, x.data.answer, x.data.client]),
+          [
+            ["www.uol.com.br", "127.0.0.11", "127.0.0.1"],
+            ["netsig.test", "fd00:6e73::20", "127.0.0.1"],
+          ],
+        ),
     },
     {
-      id: "icmp-oversized", fires: () => c("ndpi/icmp-tunnel.pcap"), quiet: [c("zeek/icmp_dot1q.pcap"), c("zeek/linux_dlt_sll2.pcap"), EXAMPLE],
+      id: "icmp-oversized",
+      fires: () => c("ndpi/icmp-tunnel.pcap"),
+      quiet: [c("zeek/icmp_dot1q.pcap"), c("zeek/linux_dlt_sll2.pcap"), EXAMPLE],
       // SSH in ICMP: once per direction per 10 minutes over its 18 minutes
-      check: (h) => assert.deepEqual(h.map((x) => [x.data.src, x.data.ipv4_length]), [["192.168.154.131", 872], ["192.168.154.132", 864], ["192.168.154.131", 1056], ["192.168.154.132", 1056]]),
+      check: (h) =>
+        assert.deepEqual(
+          h.map((x) => [x.data.src, x.data.ipv4_length]),
+          [
+            ["192.168.154.131", 872],
+            ["192.168.154.132", 864],
+            ["192.168.154.131", 1056],
+            ["192.168.154.132", 1056],
+          ],
+        ),
     },
     {
-      id: "tcp-syn-scan", fires: () => c("ndpi/synscan.pcap"), quiet: [c("zeek/http_get.pcap"), c("ndpi/tcp_scan.pcapng")],
-      check: (h) => { assert.equal(h.length, 1); assert.deepEqual([h[0].data["args.src"], h[0].data["args.dst"], h[0].data.count], ["172.16.0.8", "64.13.134.52", 20]); },
+      id: "tcp-syn-scan",
+      fires: () => c("ndpi/synscan.pcap"),
+      quiet: [c("zeek/http_get.pcap"), c("ndpi/tcp_scan.pcapng")],
+      check: (h) => {
+        assert.equal(h.length, 1);
+        assert.deepEqual([h[0].data["args.src"], h[0].data["args.dst"], h[0].data.count], ["172.16.0.8", "64.13.134.52", 20]);
+      },
     },
     {
-      id: "dns-oob-interaction", fires: oob, quiet: [EXAMPLE, c("ndpi/dns_exfiltration.pcap")],
-      check: (h) => assert.deepEqual(h.map((x) => [x.data.query, x.data.client, x.data.domain]), [["a1b2c3.oast.fun", "10.0.0.5", "oast.fun"], ["cve-2021-44228.x.interact.sh", "10.0.0.6", "interact.sh"]]),
+      id: "dns-oob-interaction",
+      fires: oob,
+      quiet: [EXAMPLE, c("ndpi/dns_exfiltration.pcap")],
+      check: (h) =>
+        assert.deepEqual(
+          h.map((x) => [x.data.query, x.data.client, x.data.domain]),
+          [
+            ["a1b2c3.oast.fun", "10.0.0.5", "oast.fun"],
+            ["cve-2021-44228.x.interact.sh", "10.0.0.6", "interact.sh"],
+          ],
+        ),
     },
     {
-      id: "dns-suspicious-tld", fires: oob, quiet: [EXAMPLE, c("zeek/dns-edns-ecs.pcap")],
-      check: (h) => assert.deepEqual(h.map((x) => x.data.query), ["login-update.top", "photos.zip"]),
+      id: "dns-suspicious-tld",
+      fires: oob,
+      quiet: [EXAMPLE, c("zeek/dns-edns-ecs.pcap")],
+      check: (h) =>
+        assert.deepEqual(
+          h.map((x) => x.data.query),
+          ["login-update.top", "photos.zip"],
+        ),
     },
   ];
   for (const k of cases) {
@@ -130,8 +218,14 @@ describe("each pack rule fires where it must and stays quiet elsewhere", () => {
   }
 
   test("IPv6: an oversized ICMPv6 packet fires; a 1240-byte one does not", async () => {
-    const hits = only(await packOn(crafted("icmp6.pcap", [ping("fd00::1", "fd00::2", 1232 - 8, 1), ping("fd00::1", "fd00::3", 1400, 2)])), "icmp-oversized");
-    assert.deepEqual(hits.map((h) => [h.data.dst, h.data.ipv6_payload_length]), [["fd00::3", 1408]]);
+    const hits = only(
+      await packOn(crafted("icmp6.pcap", [ping("fd00::1", "fd00::2", 1232 - 8, 1), ping("fd00::1", "fd00::3", 1400, 2)])),
+      "icmp-oversized",
+    );
+    assert.deepEqual(
+      hits.map((h) => [h.data.dst, h.data.ipv6_payload_length]),
+      [["fd00::3", 1408]],
+    );
   });
 
   test("a list extended from another folder changes what a pack rule allows", async () => {
@@ -145,10 +239,16 @@ describe("each pack rule fires where it must and stays quiet elsewhere", () => {
 });
 
 describe("the same detection as a YAML rule and as a TypeScript signature", () => {
-  const sigs = ["dns-rebinding.ts", "dns-unapproved-resolver.ts"].map((f) => transpileSignature(join(ROOT, "signatures", f)) as SignatureSource);
-  const rules = loadRules([], ["dns-rebinding.yaml", "dns-unapproved-resolver.yaml", "lists.yaml"].map((f) => join(PACK, f)));
+  const sigs = ["dns-rebinding.ts", "dns-unapproved-resolver.ts"].map(
+    (f) => transpileSignature(join(ROOT, "signatures", f)) as SignatureSource,
+  );
+  const rules = loadRules(
+    [],
+    ["dns-rebinding.yaml", "dns-unapproved-resolver.yaml", "lists.yaml"].map((f) => join(PACK, f)),
+  );
   const kind = (id: string) => (/REBIND|private-answer/.test(id) ? "rebinding" : "resolver");
-  const key = (h: EngineHit) => JSON.stringify([h.ts, kind(h.id), h.trigger, h.data.client, h.data.resolver, h.data.query, h.data.answer ?? null]);
+  const key = (h: EngineHit) =>
+    JSON.stringify([h.ts, kind(h.id), h.trigger, h.data.client, h.data.resolver, h.data.query, h.data.answer ?? null]);
 
   test("equal findings on every corpus capture and the examples", async () => {
     assert.deepEqual(rules.problems, []);
@@ -175,62 +275,107 @@ const labSkip = missing.length && !process.env.CI ? `needs ${missing.join(", ")}
 let lab = "";
 const SPRAY = Array.from({ length: 110 }, (_, i) => `c${i.toString(36)}x${(i * 7919).toString(16)}.spray.netsig.test`);
 
-before(async () => {
-  if (labSkip) return;
-  // dnsmasq on 127.0.0.2 answers like a resolver (--address, --txt-record);
-  // 127.0.0.1 is the lab's authoritative-only address (NXDOMAIN in its zones, REFUSED elsewhere)
-  lab = (await recordDnsSession({
-    queries: [
-      { args: ["x1.duckdns.org", "A"], server: "127.0.0.2" },
-      { args: ["cmd.c2.example", "TXT"], server: "127.0.0.2" },
-      { args: ["wpad.netsig.test", "A"] },
-      { args: ["example.org", "A"] },
-      { args: ["zz.interact.sh", "A"], server: "127.0.0.2" },
-      { args: ["loop6.example", "AAAA"], server: "127.0.0.2" },
-      { args: ["www.uol.com.br", "A"] },
-      { args: SPRAY, server: "127.0.0.1" },
-    ],
-    dnsmasq: {
-      extraArgs: ["--listen-address=127.0.0.2", "--address=/duckdns.org/127.0.0.9", "--address=/interact.sh/127.0.0.9", "--address=/loop6.example/::1",
-        "--txt-record=cmd.c2.example,powershell -nop -w hidden -enc SQBFAFgA"],
-    },
-  })).path;
-}, { timeout: 120_000 });
+before(
+  async () => {
+    if (labSkip) return;
+    // dnsmasq on 127.0.0.2 answers like a resolver (--address, --txt-record);
+    // 127.0.0.1 is the lab's authoritative-only address (NXDOMAIN in its zones, REFUSED elsewhere)
+    lab = (
+      await recordDnsSession({
+        queries: [
+          { args: ["x1.duckdns.org", "A"], server: "127.0.0.2" },
+          { args: ["cmd.c2.example", "TXT"], server: "127.0.0.2" },
+          { args: ["wpad.netsig.test", "A"] },
+          { args: ["example.org", "A"] },
+          { args: ["zz.interact.sh", "A"], server: "127.0.0.2" },
+          { args: ["loop6.example", "AAAA"], server: "127.0.0.2" },
+          { args: ["www.uol.com.br", "A"] },
+          { args: SPRAY, server: "127.0.0.1" },
+        ],
+        dnsmasq: {
+          extraArgs: [
+            "--listen-address=127.0.0.2",
+            "--address=/duckdns.org/127.0.0.9",
+            "--address=/interact.sh/127.0.0.9",
+            "--address=/loop6.example/::1",
+            "--txt-record=cmd.c2.example,powershell -nop -w hidden -enc SQBFAFgA",
+          ],
+        },
+      })
+    ).path;
+  },
+  { timeout: 120_000 },
+);
 
 describe("Sigma rules (logsource category dns) on real dig/dnsmasq traffic, through the sandbox", () => {
   type F = { eventName: string; data: Record<string, any>; trig: string; props: Record<string, any> };
-  const parse = (stdout: string): F[] => stdout.trim().split("\n").filter(Boolean).map((l) => {
-    const j = JSON.parse(l);
-    const data: Record<string, any> = {};
-    let trig = "";
-    for (const a of j.args) if (a.name === "triggeredBy") trig = a.value.name; else data[a.name] = a.value;
-    return { eventName: j.eventName, data, trig, props: j.metadata.Properties };
-  });
+  const parse = (stdout: string): F[] =>
+    stdout
+      .trim()
+      .split("\n")
+      .filter(Boolean)
+      .map((l) => {
+        const j = JSON.parse(l);
+        const data: Record<string, any> = {};
+        let trig = "";
+        for (const a of j.args)
+          if (a.name === "triggeredBy") trig = a.value.name;
+          else data[a.name] = a.value;
+        return { eventName: j.eventName, data, trig, props: j.metadata.Properties };
+      });
 
-  test("each rule fires on the traffic made for it, with Sigma's fields (the client is src_ip, also in responses)", { skip: labSkip }, () => {
+  test("each rule fires on the traffic made for it, with Sigma's fields (the client is src_ip, also in responses)", {
+    skip: labSkip,
+  }, () => {
     const r = netsig(["replay", lab, "--rules", join(PACK, "sigma")]);
     assert.equal(r.code, 0, r.stderr);
     assert.match(r.stderr, /rules: 6 active, 0 skipped; 9 findings, 0 signature errors/);
     const found = parse(r.stdout);
     const by = (n: string) => found.filter((f) => f.eventName === n);
-    assert.deepEqual(by("netsig_dns_dynamic_dns").map((f) => [f.data.query, f.data.src_ip, f.data.dst_ip, f.trig]), [["x1.duckdns.org", "127.0.0.1", "127.0.0.2", "net_packet_dns_request"]]);
+    assert.deepEqual(
+      by("netsig_dns_dynamic_dns").map((f) => [f.data.query, f.data.src_ip, f.data.dst_ip, f.trig]),
+      [["x1.duckdns.org", "127.0.0.1", "127.0.0.2", "net_packet_dns_request"]],
+    );
     const txt = by("netsig_dns_txt_script");
-    assert.deepEqual(txt.map((f) => [f.data.query, f.data.record_type, f.data.src_ip, f.data.dst_ip]), [["cmd.c2.example", "TXT", "127.0.0.1", "127.0.0.2"]]);
+    assert.deepEqual(
+      txt.map((f) => [f.data.query, f.data.record_type, f.data.src_ip, f.data.dst_ip]),
+      [["cmd.c2.example", "TXT", "127.0.0.1", "127.0.0.2"]],
+    );
     assert.match(txt[0].data.answer, /^powershell -nop/);
     assert.equal(txt[0].props.Severity, 3);
     assert.equal(txt[0].props.external_id, "T1071.004");
     assert.equal(txt[0].props.signatureName, "DNS TXT Answer Carrying a Script Command");
-    assert.deepEqual(by("netsig_dns_loopback_answer").map((f) => [f.data.query, f.data.answer]), [["x1.duckdns.org", "127.0.0.9"], ["zz.interact.sh", "127.0.0.9"], ["loop6.example", "::1"], ["www.uol.com.br", "127.0.0.11"]]);
-    assert.deepEqual(by("netsig_dns_wpad").map((f) => f.data.query), ["wpad.netsig.test"]);
-    assert.deepEqual(by("netsig_dns_refused").map((f) => [f.data.query, f.data.rcode, f.data.src_ip, f.data.dst_ip]), [["example.org", "REFUSED", "127.0.0.1", "127.0.0.1"]]);
+    assert.deepEqual(
+      by("netsig_dns_loopback_answer").map((f) => [f.data.query, f.data.answer]),
+      [
+        ["x1.duckdns.org", "127.0.0.9"],
+        ["zz.interact.sh", "127.0.0.9"],
+        ["loop6.example", "::1"],
+        ["www.uol.com.br", "127.0.0.11"],
+      ],
+    );
+    assert.deepEqual(
+      by("netsig_dns_wpad").map((f) => f.data.query),
+      ["wpad.netsig.test"],
+    );
+    assert.deepEqual(
+      by("netsig_dns_refused").map((f) => [f.data.query, f.data.rcode, f.data.src_ip, f.data.dst_ip]),
+      [["example.org", "REFUSED", "127.0.0.1", "127.0.0.1"]],
+    );
     const many = by("netsig_dns_many_subdomains");
-    assert.deepEqual(many.map((f) => [f.data.src_ip, f.data.parent_domain, f.data.count]), [["127.0.0.1", "netsig.test", 100]]);
+    assert.deepEqual(
+      many.map((f) => [f.data.src_ip, f.data.parent_domain, f.data.count]),
+      [["127.0.0.1", "netsig.test", 100]],
+    );
     assert.equal(many[0].props.Severity, 3);
   });
 
   test("the native pack's out-of-band rule fires on the same real traffic", { skip: labSkip }, async () => {
     const hits = only(await packOn(lab), "dns-oob-interaction");
-    assert.deepEqual(hits.map((h) => [h.data.query, h.data.client]), [["zz.interact.sh", "127.0.0.1"]]);
+    assert.deepEqual(
+      hits.map((h) => [h.data.query, h.data.client]),
+      [["zz.interact.sh", "127.0.0.1"]],
+    );
   });
 
   for (const rel of ["zeek/dns-edns-ecs.pcap", "tcpdump/dns_udp.pcap", "chrissanders-packets/dns_tcp.pcapng"]) {

@@ -21,7 +21,9 @@ after(() => rmSync(work, { recursive: true, force: true }));
 
 /** a 1028-byte IPv4 packet whose IP id is `id` */
 function big(id: number): Buffer {
-  return ethernet(ipv4({ src: "127.0.0.1", dst: "127.0.0.2", protocol: 17, id }, udp({ srcPort: 40000, dstPort: 9999 }, Buffer.alloc(1000))));
+  return ethernet(
+    ipv4({ src: "127.0.0.1", dst: "127.0.0.2", protocol: 17, id }, udp({ srcPort: 40000, dstPort: 9999 }, Buffer.alloc(1000))),
+  );
 }
 
 function query(name: string, id: number): Buffer {
@@ -49,20 +51,29 @@ output: 'never'
 
 const FILES = {
   "lists.yaml": "list: watched\nitems: [.a.example]\n",
-  "dns.yaml": "id: watched-dns\nevents: [net_packet_dns_request]\ndetection:\n  s:\n    dns.query|endswith: '%watched'\n  condition: s\noutput: 'dns {dns.query}'\n",
-  "other.yaml": "# the sentinel\nid: sentinel\nevents: [net_packet_dns_request]\ndetection:\n  s:\n    dns.query|endswith: .sentinel.example\n  condition: s\noutput: 'sentinel {dns.query}'\n",
+  "dns.yaml":
+    "id: watched-dns\nevents: [net_packet_dns_request]\ndetection:\n  s:\n    dns.query|endswith: '%watched'\n  condition: s\noutput: 'dns {dns.query}'\n",
+  "other.yaml":
+    "# the sentinel\nid: sentinel\nevents: [net_packet_dns_request]\ndetection:\n  s:\n    dns.query|endswith: .sentinel.example\n  condition: s\noutput: 'sentinel {dns.query}'\n",
   "big.yaml": BIG(1, 1000),
 };
 
-test("rules hot reload: break, fix, then sed -i, in-place writes and an editor's save of a file and of the lists file; each edit applied and logged", { timeout: 240_000 }, async () => {
+test("rules hot reload: break, fix, then sed -i, in-place writes and an editor's save of a file and of the lists file; each edit applied and logged", {
+  timeout: 240_000,
+}, async () => {
   const dir = mkdtempSync(join(work, "r-"));
   for (const [n, t] of Object.entries(FILES)) writeFileSync(join(dir, n), t);
   const file = join(dir, "big.yaml");
   const lists = join(dir, "lists.yaml");
   const child = spawn(process.execPath, [CLI, "replay", "-", "--rules", dir, "--quiet"], { stdio: ["pipe", "pipe", "pipe"] });
-  let stdout = "", stderr = "";
-  child.stdout.on("data", (d: Buffer) => { stdout += d; });
-  child.stderr.on("data", (d: Buffer) => { stderr += d; });
+  let stdout = "",
+    stderr = "";
+  child.stdout.on("data", (d: Buffer) => {
+    stdout += d;
+  });
+  child.stderr.on("data", (d: Buffer) => {
+    stderr += d;
+  });
   const exited = new Promise<number | null>((r) => child.on("close", r));
   const count = (re: RegExp) => stderr.split("\n").filter((l) => re.test(l)).length;
   const until = async (ok: () => boolean, why: string) => {
@@ -102,7 +113,11 @@ test("rules hot reload: break, fix, then sed -i, in-place writes and an editor's
     await packets(); // 0: v1, gt 1000
     // broken: the rules of the file keep running, and the line says so
     writeFileSync(file, BIG(9, 1000).replace("id: big\n", "id: big\n  events: [\n"));
-    await logged(/netsig: rule not reloaded: .*big\.yaml:3:\d+: malformed YAML: .*; the previous version keeps running \(big, big-twin\)$/, 1, "the break");
+    await logged(
+      /netsig: rule not reloaded: .*big\.yaml:3:\d+: malformed YAML: .*; the previous version keeps running \(big, big-twin\)$/,
+      1,
+      "the break",
+    );
     await packets(); // 1: v1 still
     // fixed
     writeFileSync(file, BIG(2, 1100));
@@ -138,7 +153,11 @@ test("rules hot reload: break, fix, then sed -i, in-place writes and an editor's
     // broken in place, then fixed back to the very same text: nothing to reload, and a line says so
     const v8 = readFileSync(file, "utf8");
     inPlace(v8.replace("condition: s\noutput: 'big", "condition: s and (\noutput: 'big"));
-    await logged(/netsig: rule not reloaded: .*big\.yaml:7:\d+: .*; the previous version keeps running \(big\)$/, 1, "a rule broken in place");
+    await logged(
+      /netsig: rule not reloaded: .*big\.yaml:7:\d+: .*; the previous version keeps running \(big\)$/,
+      1,
+      "a rule broken in place",
+    );
     inPlace(v8);
     await logged(/netsig: rules: .*big\.yaml changed: no rule changed \(2 running\)$/, 1, "fixed back to what runs");
     // a comment edited: the same
@@ -148,21 +167,33 @@ test("rules hot reload: break, fix, then sed -i, in-place writes and an editor's
     child.stdin.end();
     assert.equal(await exited, 0, stderr);
 
-    const outputs = stdout.trim().split("\n").map((l) => JSON.parse(l).args.find((a: { name: string }) => a.name === "output").value as string)
+    const outputs = stdout
+      .trim()
+      .split("\n")
+      .map((l) => JSON.parse(l).args.find((a: { name: string }) => a.name === "output").value as string)
       .filter((o) => !o.startsWith("sentinel"));
     assert.deepEqual(outputs, [
-      "big v1 0", "dns q0.a.example",
-      "big v1 1", "dns q1.a.example",
+      "big v1 0",
+      "dns q0.a.example",
+      "big v1 1",
+      "dns q1.a.example",
       "dns q2.a.example",
-      "big v3 3", "dns q3.a.example",
+      "big v3 3",
+      "dns q3.a.example",
       "dns q4.a.example",
-      "big v5 5", "dns q5.a.example",
+      "big v5 5",
+      "dns q5.a.example",
       "dns q6.a.example",
-      "big v7 7", "dns q7.a.example",
-      "big v8 8", "dns q8.a.example",
-      "big v8 9", "dns q9.b.example",
-      "big v8 10", "dns q10.a.example",
-      "big v8 11", "dns q11.a.example",
+      "big v7 7",
+      "dns q7.a.example",
+      "big v8 8",
+      "dns q8.a.example",
+      "big v8 9",
+      "dns q9.b.example",
+      "big v8 10",
+      "dns q10.a.example",
+      "big v8 11",
+      "dns q11.a.example",
     ]);
     // one line per change, and none for what did not change
     assert.equal(count(reloaded), 7, stderr);

@@ -29,16 +29,20 @@ after(() => rmSync(work, { recursive: true, force: true }));
 type Finding = { eventName: string; timestamp: number; data: Record<string, any>; trig: Record<string, any>; raw: Record<string, any> };
 
 function parse(stdout: string): Finding[] {
-  return stdout.trim().split("\n").filter(Boolean).map((l) => {
-    const raw = JSON.parse(l);
-    const data: Record<string, any> = {};
-    let trig: Record<string, any> = {};
-    for (const a of raw.args) {
-      if (a.name === "triggeredBy") trig = a.value;
-      else data[a.name] = a.value;
-    }
-    return { eventName: raw.eventName, timestamp: raw.timestamp, data, trig, raw };
-  });
+  return stdout
+    .trim()
+    .split("\n")
+    .filter(Boolean)
+    .map((l) => {
+      const raw = JSON.parse(l);
+      const data: Record<string, any> = {};
+      let trig: Record<string, any> = {};
+      for (const a of raw.args) {
+        if (a.name === "triggeredBy") trig = a.value;
+        else data[a.name] = a.value;
+      }
+      return { eventName: raw.eventName, timestamp: raw.timestamp, data, trig, raw };
+    });
 }
 
 /** replay `capture` with only `from`/`file` loaded (default: the shipped signatures/) */
@@ -58,7 +62,7 @@ let clock = 0;
 /** packets on Ethernet, 10 ms apart (or at `at` seconds after T0) */
 function pkt(ip: Buffer, at?: number): PcapPacket {
   const t = at ?? (clock += 0.01);
-  const v6 = (ip[0] >> 4) === 6;
+  const v6 = ip[0] >> 4 === 6;
   return { tsSec: T0 + Math.floor(t), tsUsec: Math.round((t % 1) * 1e6), data: ethernet(ip, v6 ? 0x86dd : 0x0800) };
 }
 function capture(name: string, packets: PcapPacket[]): string {
@@ -73,11 +77,14 @@ const v6icmp = (src: string, dst: string, type: number, seq: number, hopLimit = 
   ipv6({ src, dst, nextHeader: 58, hopLimit }, icmp({ type, code: 0, id: 0x4242, seq }, data));
 const v4tcp = (src: string, dst: string, sp: number, dp: number, flags: number, payload = Buffer.alloc(0)) =>
   ipv4({ src, dst, protocol: 6 }, tcp({ srcPort: sp, dstPort: dp, flags, seq: 1000, ack: flags & 16 ? 2000 : 0 }, payload));
-const v4udp = (src: string, dst: string, sp: number, dp: number, payload: Buffer) => ipv4({ src, dst, protocol: 17 }, udp({ srcPort: sp, dstPort: dp }, payload));
+const v4udp = (src: string, dst: string, sp: number, dp: number, payload: Buffer) =>
+  ipv4({ src, dst, protocol: 17 }, udp({ srcPort: sp, dstPort: dp }, payload));
 const F = { FIN: 1, SYN: 2, RST: 4, PSH: 8, ACK: 16, URG: 32 };
 
-const NS1 = "172.16.17.2", HOST = "172.16.17.1";
-const NS1v6 = "fd6e:a63d:71f:2f4::2", HOSTv6 = "fd6e:a63d:71f:2f4::1";
+const NS1 = "172.16.17.2",
+  HOST = "172.16.17.1";
+const NS1v6 = "fd6e:a63d:71f:2f4::2",
+  HOSTv6 = "fd6e:a63d:71f:2f4::1";
 
 type Script = "ping" | "ping6" | "tcp" | "udp";
 
@@ -95,7 +102,8 @@ function traceeE2eTraffic(script: Script): PcapPacket[] {
     out.push(pkt(v6icmp(HOSTv6, NS1v6, 135, 0, 255)), pkt(v6icmp(NS1v6, HOSTv6, 136, 0, 255)));
   }
   if (script === "tcp") {
-    for (const [i, msg] of ["tcp01", "tcp02", "tcp03"].entries()) { // echo tcpNN | nc -w 1 172.16.17.1 8090
+    for (const [i, msg] of ["tcp01", "tcp02", "tcp03"].entries()) {
+      // echo tcpNN | nc -w 1 172.16.17.1 8090
       const cp = 40000 + i;
       out.push(
         pkt(v4tcp(NS1, HOST, cp, 8090, F.SYN)),
@@ -110,7 +118,8 @@ function traceeE2eTraffic(script: Script): PcapPacket[] {
     }
   }
   if (script === "udp") {
-    for (const [i, msg] of ["udpmsg01", "udpmsg02", "udpmsg03"].entries()) { // echo udpmsgNN | nc -w 1 -u 172.16.17.1 8090
+    for (const [i, msg] of ["udpmsg01", "udpmsg02", "udpmsg03"].entries()) {
+      // echo udpmsgNN | nc -w 1 -u 172.16.17.1 8090
       out.push(pkt(v4udp(NS1, HOST, 50000 + i, 8090, Buffer.from(`${msg}\n`))));
     }
   }
@@ -118,42 +127,94 @@ function traceeE2eTraffic(script: Script): PcapPacket[] {
 }
 
 /** per ported signature (examples/tracee-e2e): what fires in traceeE2eTraffic(), and packets one field away from firing */
-const PORTS: { file: string; id: string; script: Script; count: number; trigger: string; check: (f: Finding) => void; nearMiss: Buffer[] }[] = [
+const PORTS: {
+  file: string;
+  id: string;
+  script: Script;
+  count: number;
+  trigger: string;
+  check: (f: Finding) => void;
+  nearMiss: Buffer[];
+}[] = [
   {
-    file: "e2e-ipv4.ts", script: "ping", id: "IPv4", count: 3, trigger: "net_packet_ipv4",
-    check: (f) => { assert.equal(f.trig.args[2].value.protocol, "ICMPv4"); assert.equal(f.trig.args[0].value, NS1); },
+    file: "e2e-ipv4.ts",
+    script: "ping",
+    id: "IPv4",
+    count: 3,
+    trigger: "net_packet_ipv4",
+    check: (f) => {
+      assert.equal(f.trig.args[2].value.protocol, "ICMPv4");
+      assert.equal(f.trig.args[0].value, NS1);
+    },
     nearMiss: [
       v4icmp(NS1, HOST, 8, 1, PING_DATA, { options: Buffer.from([1, 1, 1, 0]) }), // IHL 6
-      v4icmp(NS1, "172.16.17.3", 8, 1), v4icmp(HOST, NS1, 0, 1),
+      v4icmp(NS1, "172.16.17.3", 8, 1),
+      v4icmp(HOST, NS1, 0, 1),
     ],
   },
   {
-    file: "e2e-ipv6.ts", script: "ping6", id: "IPv6", count: 3, trigger: "net_packet_ipv6",
-    check: (f) => { assert.equal(f.trig.args[2].value.hopLimit, 64); assert.equal(f.trig.args[1].value, HOSTv6); },
+    file: "e2e-ipv6.ts",
+    script: "ping6",
+    id: "IPv6",
+    count: 3,
+    trigger: "net_packet_ipv6",
+    check: (f) => {
+      assert.equal(f.trig.args[2].value.hopLimit, 64);
+      assert.equal(f.trig.args[1].value, HOSTv6);
+    },
     nearMiss: [v6icmp(NS1v6, HOSTv6, 135, 0, 255), v6icmp(HOSTv6, NS1v6, 128, 1), v6icmp(NS1v6, "fd6e:a63d:71f:2f4::3", 128, 1)],
   },
   {
-    file: "e2e-tcp.ts", script: "tcp", id: "TCP", count: 3, trigger: "net_packet_tcp",
-    check: (f) => { const t = f.trig.args[2].value; assert.deepEqual([t.srcPort, t.ACK, t.SYN, t.FIN, t.RST], [8090, 1, 0, 0, 0]); },
+    file: "e2e-tcp.ts",
+    script: "tcp",
+    id: "TCP",
+    count: 3,
+    trigger: "net_packet_tcp",
+    check: (f) => {
+      const t = f.trig.args[2].value;
+      assert.deepEqual([t.srcPort, t.ACK, t.SYN, t.FIN, t.RST], [8090, 1, 0, 0, 0]);
+    },
     nearMiss: [
-      v4tcp(HOST, NS1, 8090, 40000, F.SYN | F.ACK), v4tcp(HOST, NS1, 8090, 40000, F.FIN | F.ACK),
-      v4tcp(HOST, NS1, 8090, 40000, F.RST | F.ACK), v4tcp(HOST, NS1, 8090, 40000, F.URG | F.ACK),
-      v4tcp(HOST, NS1, 8091, 40000, F.ACK), v4tcp(NS1, HOST, 8090, 40000, F.ACK), v4tcp(HOST, NS1, 8090, 40000, F.PSH),
+      v4tcp(HOST, NS1, 8090, 40000, F.SYN | F.ACK),
+      v4tcp(HOST, NS1, 8090, 40000, F.FIN | F.ACK),
+      v4tcp(HOST, NS1, 8090, 40000, F.RST | F.ACK),
+      v4tcp(HOST, NS1, 8090, 40000, F.URG | F.ACK),
+      v4tcp(HOST, NS1, 8091, 40000, F.ACK),
+      v4tcp(NS1, HOST, 8090, 40000, F.ACK),
+      v4tcp(HOST, NS1, 8090, 40000, F.PSH),
     ],
   },
   {
-    file: "e2e-udp.ts", script: "udp", id: "UDP", count: 3, trigger: "net_packet_udp",
+    file: "e2e-udp.ts",
+    script: "udp",
+    id: "UDP",
+    count: 3,
+    trigger: "net_packet_udp",
     check: (f) => assert.equal(f.trig.args[2].value.dstPort, 8090),
     nearMiss: [v4udp(NS1, HOST, 50000, 8091, Buffer.from("x")), v4udp(HOST, NS1, 8090, 8090, Buffer.from("x"))],
   },
   {
-    file: "e2e-icmp.ts", script: "ping", id: "ICMP", count: 3, trigger: "net_packet_icmp",
-    check: (f) => { assert.equal(f.trig.args[2].value.typeCode, "EchoReply"); assert.equal(f.trig.args[0].value, HOST); },
+    file: "e2e-icmp.ts",
+    script: "ping",
+    id: "ICMP",
+    count: 3,
+    trigger: "net_packet_icmp",
+    check: (f) => {
+      assert.equal(f.trig.args[2].value.typeCode, "EchoReply");
+      assert.equal(f.trig.args[0].value, HOST);
+    },
     nearMiss: [v4icmp(HOST, NS1, 8, 1), v4icmp(NS1, HOST, 0, 1), v4icmp(HOST, "172.16.17.3", 0, 1)],
   },
   {
-    file: "e2e-icmpv6.ts", script: "ping6", id: "ICMPv6", count: 3, trigger: "net_packet_icmpv6",
-    check: (f) => { assert.equal(f.trig.args[2].value.typeCode, "EchoReply"); assert.equal(f.trig.args[0].value, HOSTv6); },
+    file: "e2e-icmpv6.ts",
+    script: "ping6",
+    id: "ICMPv6",
+    count: 3,
+    trigger: "net_packet_icmpv6",
+    check: (f) => {
+      assert.equal(f.trig.args[2].value.typeCode, "EchoReply");
+      assert.equal(f.trig.args[0].value, HOSTv6);
+    },
     nearMiss: [v6icmp(HOSTv6, NS1v6, 128, 1), v6icmp(NS1v6, HOSTv6, 129, 1), v6icmp(HOSTv6, NS1v6, 136, 0, 255)],
   },
 ];
@@ -179,7 +240,9 @@ async function tcpAndUdpExchange(): Promise<void> {
   for (const msg of ["tcp01", "tcp02"]) {
     await new Promise<void>((res, rej) => {
       const c = connect(8090, "127.0.0.1", () => c.write(`${msg}\n`));
-      c.on("close", () => res()).on("error", rej).resume();
+      c.on("close", () => res())
+        .on("error", rej)
+        .resume();
     });
   }
   await new Promise<void>((res) => server.close(() => res()));
@@ -188,37 +251,47 @@ async function tcpAndUdpExchange(): Promise<void> {
   sock.close();
 }
 
-before(async () => {
-  if (labSkip) return;
-  const dir = makeTempDir("netsig-shipped-lab-", false);
-  loopback = join(dir, "loopback.pcap");
-  const td = await startTcpdump("lo", loopback, "host 127.0.0.77 or (icmp6 and host ::1) or port 8090");
-  try {
-    run("ping", ["-c", "3", "-i", "0.2", "127.0.0.77"]);
-    run("ping", ["-6", "-c", "3", "-i", "0.2", "::1"]);
-    await tcpAndUdpExchange();
-  } finally {
-    await td.stop();
-  }
-  bigPing = join(dir, "bigping.pcap");
-  const td2 = await startTcpdump("lo", bigPing, "host 127.0.0.78");
-  try {
-    run("ping", ["-c", "2", "-i", "0.2", "-s", "1000", "127.0.0.78"]);
-  } finally {
-    await td2.stop();
-  }
-  rebindLab = (await recordDnsSession({
-    // the lab's listen addresses are authoritative-only (dnsmasq refuses other names
-    // there); 127.0.0.2 is an ordinary resolver address where --address answers
-    queries: [["rebind.example", "A"], ["rebind.example", "AAAA"], ["rebind.example", "A"], ["uol.com.br", "MX"]]
-      .map((args) => ({ args, server: "127.0.0.2" })),
-    dnsmasq: { extraArgs: ["--listen-address=127.0.0.2", "--address=/rebind.example/127.0.0.9", "--address=/rebind.example/::1"] },
-  })).path;
-  // each way (UDP and TCP, to 127.0.0.1 and ::1) in turn asks every query once
-  const everyWay = (args: string[][]) => ["127.0.0.1", "::1"].flatMap((server) => [false, true].flatMap((tcp) => args.map((a) => ({ args: a, server, tcp }))));
-  uolLookups = (await recordDnsSession({ queries: everyWay(["MX", "NS", "SOA", "TXT"].map((t) => ["uol.com.br", t])) })).path;
-  labQueries = (await recordDnsSession({ queries: everyWay(LAB_BASIC_QUERIES.map((q) => [...q.digArgs])) })).path;
-}, { timeout: 180_000 });
+before(
+  async () => {
+    if (labSkip) return;
+    const dir = makeTempDir("netsig-shipped-lab-", false);
+    loopback = join(dir, "loopback.pcap");
+    const td = await startTcpdump("lo", loopback, "host 127.0.0.77 or (icmp6 and host ::1) or port 8090");
+    try {
+      run("ping", ["-c", "3", "-i", "0.2", "127.0.0.77"]);
+      run("ping", ["-6", "-c", "3", "-i", "0.2", "::1"]);
+      await tcpAndUdpExchange();
+    } finally {
+      await td.stop();
+    }
+    bigPing = join(dir, "bigping.pcap");
+    const td2 = await startTcpdump("lo", bigPing, "host 127.0.0.78");
+    try {
+      run("ping", ["-c", "2", "-i", "0.2", "-s", "1000", "127.0.0.78"]);
+    } finally {
+      await td2.stop();
+    }
+    rebindLab = (
+      await recordDnsSession({
+        // the lab's listen addresses are authoritative-only (dnsmasq refuses other names
+        // there); 127.0.0.2 is an ordinary resolver address where --address answers
+        queries: [
+          ["rebind.example", "A"],
+          ["rebind.example", "AAAA"],
+          ["rebind.example", "A"],
+          ["uol.com.br", "MX"],
+        ].map((args) => ({ args, server: "127.0.0.2" })),
+        dnsmasq: { extraArgs: ["--listen-address=127.0.0.2", "--address=/rebind.example/127.0.0.9", "--address=/rebind.example/::1"] },
+      })
+    ).path;
+    // each way (UDP and TCP, to 127.0.0.1 and ::1) in turn asks every query once
+    const everyWay = (args: string[][]) =>
+      ["127.0.0.1", "::1"].flatMap((server) => [false, true].flatMap((tcp) => args.map((a) => ({ args: a, server, tcp }))));
+    uolLookups = (await recordDnsSession({ queries: everyWay(["MX", "NS", "SOA", "TXT"].map((t) => ["uol.com.br", t])) })).path;
+    labQueries = (await recordDnsSession({ queries: everyWay(LAB_BASIC_QUERIES.map((q) => [...q.digArgs])) })).path;
+  },
+  { timeout: 180_000 },
+);
 
 // ---- the Tracee e2e ports (examples/tracee-e2e, not shipped as detections)
 
@@ -237,7 +310,17 @@ describe("ports of Tracee's e2e network signatures (examples/tracee-e2e)", () =>
         p.check(f);
       }
       clock = 100;
-      assert.deepEqual(runOne(p.file, capture(`near-${p.id}.pcap`, p.nearMiss.map((b) => pkt(b))), TRACEE_E2E), []);
+      assert.deepEqual(
+        runOne(
+          p.file,
+          capture(
+            `near-${p.id}.pcap`,
+            p.nearMiss.map((b) => pkt(b)),
+          ),
+          TRACEE_E2E,
+        ),
+        [],
+      );
     });
   }
 
@@ -295,7 +378,10 @@ describe("NETSIG-DNS-TUNNEL", () => {
     // talking to its default domain skullseclabs.org, so it must fire.
     const found = runOne(F_, ndpi("bad-dns-traffic.pcap"));
     assert.equal(found.length, 2);
-    assert.deepEqual(found.map((f) => f.data.registered_domain), ["skullseclabs.org", "skullseclabs.org"]);
+    assert.deepEqual(
+      found.map((f) => f.data.registered_domain),
+      ["skullseclabs.org", "skullseclabs.org"],
+    );
     assert.equal(found[0].data.reasons, "unique_subdomains");
     assert.equal(found[0].data.unique_subdomains, 30);
     const firstQuery = 1486012623234684000; // 2017-02-02T05:17:03.234684Z
@@ -318,7 +404,10 @@ describe("NETSIG-DNS-TUNNEL", () => {
     for (let i = 0; i < 40; i++) pk.push(q(`${i}.1.168.192.in-addr.arpa`, "PTR", 200 + i));
     const found = runOne(F_, capture("tunnel-mix.pcap", pk));
     assert.equal(found.length, 1, JSON.stringify(found.map((f) => f.data)));
-    assert.deepEqual([found[0].data.registered_domain, found[0].data.reasons, found[0].data.txt_null_in_window], ["example.org", "txt_null_mix", 20]);
+    assert.deepEqual(
+      [found[0].data.registered_domain, found[0].data.reasons, found[0].data.txt_null_in_window],
+      ["example.org", "txt_null_mix", 20],
+    );
   });
 });
 
@@ -329,9 +418,21 @@ describe("NETSIG-DNS-REBINDING", () => {
   test("crafted: public names answered with private/loopback/link-local addresses fire once per (name, address)", () => {
     clock = 0;
     const resp = (name: string, type: "A" | "AAAA", data: string, id: number) =>
-      pkt(v4udp("192.168.1.1", "192.168.1.20", 53, 40000 + id, dns({
-        type: "response", id, flags: 0x8180, questions: [{ type, name }], answers: [{ type, name, ttl: 1, data }],
-      })));
+      pkt(
+        v4udp(
+          "192.168.1.1",
+          "192.168.1.20",
+          53,
+          40000 + id,
+          dns({
+            type: "response",
+            id,
+            flags: 0x8180,
+            questions: [{ type, name }],
+            answers: [{ type, name, ttl: 1, data }],
+          }),
+        ),
+      );
     const pk = [
       resp("evil.attacker.com", "A", "192.168.1.10", 1),
       resp("evil.attacker.com", "A", "192.168.1.10", 2), // the same pair again: no new finding
@@ -346,11 +447,14 @@ describe("NETSIG-DNS-REBINDING", () => {
       resp("media.plex.direct", "A", "192.168.1.7", 11),
     ];
     const found = runOne(F_, capture("rebind.pcap", pk));
-    assert.deepEqual(found.map((f) => [f.data.query, f.data.answer_type, f.data.answer]), [
-      ["evil.attacker.com", "A", "192.168.1.10"],
-      ["evil.attacker.com", "AAAA", "fe80::1"],
-      ["x.attacker.net", "A", "127.0.0.1"],
-    ]);
+    assert.deepEqual(
+      found.map((f) => [f.data.query, f.data.answer_type, f.data.answer]),
+      [
+        ["evil.attacker.com", "A", "192.168.1.10"],
+        ["evil.attacker.com", "AAAA", "fe80::1"],
+        ["x.attacker.net", "A", "127.0.0.1"],
+      ],
+    );
     assert.deepEqual([found[0].data.ttl, found[0].data.resolver, found[0].data.client], [1, "192.168.1.1", "192.168.1.20"]);
     assert.equal(found[0].raw.metadata.Properties.external_id, "T1189");
   });
@@ -358,7 +462,13 @@ describe("NETSIG-DNS-REBINDING", () => {
   test("real dnsmasq answering rebind.example with 127.0.0.9 and ::1", { skip: labSkip }, () => {
     const found = runOne(F_, rebindLab);
     // A and AAAA over IPv4 dig; the second A query is the same pair (no new finding); MX of uol.com.br has no A/AAAA answer
-    assert.deepEqual(found.map((f) => [f.data.query, f.data.answer]), [["rebind.example", "127.0.0.9"], ["rebind.example", "::1"]]);
+    assert.deepEqual(
+      found.map((f) => [f.data.query, f.data.answer]),
+      [
+        ["rebind.example", "127.0.0.9"],
+        ["rebind.example", "::1"],
+      ],
+    );
     assert.equal(found[0].data.resolver, "127.0.0.2");
   });
 });
@@ -379,7 +489,12 @@ describe("NETSIG-DNS-UNAPPROVED-RESOLVER", () => {
   test("crafted: public resolvers over UDP and TCP fire per client; private resolvers, mDNS and responses do not", () => {
     clock = 0;
     const query = (id: number) => dns({ type: "query", id, flags: 0x0100, questions: [{ type: "A", name: "example.com" }] });
-    const tcpQuery = (id: number) => { const m = query(id); const l = Buffer.alloc(2); l.writeUInt16BE(m.length); return Buffer.concat([l, m]); };
+    const tcpQuery = (id: number) => {
+      const m = query(id);
+      const l = Buffer.alloc(2);
+      l.writeUInt16BE(m.length);
+      return Buffer.concat([l, m]);
+    };
     const pk = [
       pkt(v4udp("10.0.0.5", "8.8.8.8", 33000, 53, query(1))),
       pkt(v4udp("10.0.0.5", "8.8.8.8", 33001, 53, query(2))), // same pair
@@ -388,14 +503,25 @@ describe("NETSIG-DNS-UNAPPROVED-RESOLVER", () => {
       pkt(ipv6({ src: "fd00::5", dst: "2606:4700:4700::1111", nextHeader: 17 }, udp({ srcPort: 33004, dstPort: 53 }, query(5)))),
       pkt(v4udp("10.0.0.5", "10.0.0.53", 33005, 53, query(6))),
       pkt(v4udp("10.0.0.5", "224.0.0.251", 5353, 5353, query(7))),
-      pkt(v4udp("8.8.8.8", "10.0.0.5", 53, 33000, dns({ type: "response", id: 1, flags: 0x8180, questions: [{ type: "A", name: "example.com" }] }))),
+      pkt(
+        v4udp(
+          "8.8.8.8",
+          "10.0.0.5",
+          53,
+          33000,
+          dns({ type: "response", id: 1, flags: 0x8180, questions: [{ type: "A", name: "example.com" }] }),
+        ),
+      ),
     ];
     const found = runOne(F_, capture("resolvers.pcap", pk));
-    assert.deepEqual(found.map((f) => [f.data.client, f.data.resolver, f.data.transport, f.data.query]), [
-      ["10.0.0.5", "8.8.8.8", "udp", "example.com"],
-      ["10.0.0.6", "8.8.8.8", "udp", "example.com"],
-      ["fd00::5", "2606:4700:4700::1111", "udp", "example.com"],
-    ]);
+    assert.deepEqual(
+      found.map((f) => [f.data.client, f.data.resolver, f.data.transport, f.data.query]),
+      [
+        ["10.0.0.5", "8.8.8.8", "udp", "example.com"],
+        ["10.0.0.6", "8.8.8.8", "udp", "example.com"],
+        ["fd00::5", "2606:4700:4700::1111", "udp", "example.com"],
+      ],
+    );
   });
 });
 
@@ -405,12 +531,15 @@ describe("NETSIG-ICMP-LARGE-PAYLOAD", () => {
   const F_ = "icmp-large-payload.ts";
   test("SSH in ICMP echo (icmp-tunnel.pcap): once per direction per 10 minutes", () => {
     const found = runOne(F_, ndpi("icmp-tunnel.pcap"));
-    assert.deepEqual(found.map((f) => [f.data.src, f.data.dst, f.data.type_code, f.data.payload_bytes]), [
-      ["192.168.154.131", "192.168.154.132", "EchoRequest", 844],
-      ["192.168.154.132", "192.168.154.131", "EchoReply", 836],
-      ["192.168.154.131", "192.168.154.132", "EchoRequest", 1028],
-      ["192.168.154.132", "192.168.154.131", "EchoReply", 1028],
-    ]);
+    assert.deepEqual(
+      found.map((f) => [f.data.src, f.data.dst, f.data.type_code, f.data.payload_bytes]),
+      [
+        ["192.168.154.131", "192.168.154.132", "EchoRequest", 844],
+        ["192.168.154.132", "192.168.154.131", "EchoReply", 836],
+        ["192.168.154.131", "192.168.154.132", "EchoRequest", 1028],
+        ["192.168.154.132", "192.168.154.131", "EchoReply", 1028],
+      ],
+    );
     assert.ok(found[2].timestamp - found[0].timestamp > 600e9);
     assert.equal(found[0].trig.name, "net_packet_icmp");
   });
@@ -423,19 +552,25 @@ describe("NETSIG-ICMP-LARGE-PAYLOAD", () => {
       pkt(v6icmp("fd00::1", "fd00::2", 128, 1, 64, Buffer.alloc(1200))),
     ];
     const found = runOne(F_, capture("icmp-sizes.pcap", pk));
-    assert.deepEqual(found.map((f) => [f.data.dst, f.data.payload_bytes, f.trig.name]), [
-      ["10.0.0.2", 513, "net_packet_icmp"],
-      ["fd00::2", 1200, "net_packet_icmpv6"],
-    ]);
+    assert.deepEqual(
+      found.map((f) => [f.data.dst, f.data.payload_bytes, f.trig.name]),
+      [
+        ["10.0.0.2", 513, "net_packet_icmp"],
+        ["fd00::2", 1200, "net_packet_icmpv6"],
+      ],
+    );
   });
   test("real ping: default size is silent, ping -s 1000 fires once", { skip: labSkip }, () => {
     assert.deepEqual(runOne(F_, loopback), []);
     assert.deepEqual(runOne(F_, EXAMPLE), []);
     const found = runOne(F_, bigPing);
-    assert.deepEqual(found.map((f) => [f.data.src, f.data.dst, f.data.type_code, f.data.payload_bytes]), [
-      ["127.0.0.1", "127.0.0.78", "EchoRequest", 1000],
-      ["127.0.0.78", "127.0.0.1", "EchoReply", 1000],
-    ]);
+    assert.deepEqual(
+      found.map((f) => [f.data.src, f.data.dst, f.data.type_code, f.data.payload_bytes]),
+      [
+        ["127.0.0.1", "127.0.0.78", "EchoRequest", 1000],
+        ["127.0.0.78", "127.0.0.1", "EchoReply", 1000],
+      ],
+    );
   });
 });
 
@@ -453,7 +588,10 @@ describe("NETSIG-TCP-SYN-SCAN", () => {
   test("small scan with FIN/NULL/XMAS probes (tcp_scan.pcapng): fires as stealth", () => {
     const found = runOne(F_, ndpi("tcp_scan.pcapng"));
     assert.equal(found.length, 1);
-    assert.deepEqual([found[0].data.scan_type, found[0].data.ports, found[0].data.stealth_ports], ["stealth", "80,443,445,3389,3390,3391,3392", 3]);
+    assert.deepEqual(
+      [found[0].data.scan_type, found[0].data.ports, found[0].data.stealth_ports],
+      ["stealth", "80,443,445,3389,3390,3391,3392", 3],
+    );
   });
   test("crafted: 19 ports in a window are silent, the 20th fires once, later windows fire again", () => {
     const syn = (port: number, at: number) => pkt(v4tcp("10.9.9.9", "10.0.0.1", 40000 + port, port, F.SYN), at);
@@ -464,7 +602,13 @@ describe("NETSIG-TCP-SYN-SCAN", () => {
     for (let p = 21; p <= 60; p++) pk.push(syn(p, 103 + p * 0.01)); // same window: no flood
     for (let p = 1; p <= 20; p++) pk.push(syn(p, 200 + p * 0.1)); // next window: fires again
     const found = runOne(F_, capture("syn-windows.pcap", pk));
-    assert.deepEqual(found.map((f) => [f.timestamp / 1e9 - T0, f.data.distinct_ports]), [[103, 20], [202, 20]]);
+    assert.deepEqual(
+      found.map((f) => [f.timestamp / 1e9 - T0, f.data.distinct_ports]),
+      [
+        [103, 20],
+        [202, 20],
+      ],
+    );
   });
   test("silent on normal TCP sessions", { skip: labSkip }, () => {
     assert.deepEqual(runOne(F_, loopback), []);
@@ -481,22 +625,38 @@ const E2E_IDS = ["DNS", "ICMP", "ICMPv6", "IPv4", "IPv6", "TCP", "UDP"];
 const listed = (dir: string) => {
   const r = netsig(["signatures", "list", "--signatures", dir, "--output", "json"]);
   assert.equal(r.code, 0, r.stderr);
-  return r.stdout.trim().split("\n").map((l) => JSON.parse(l) as { id: string; file: string });
+  return r.stdout
+    .trim()
+    .split("\n")
+    .map((l) => JSON.parse(l) as { id: string; file: string });
 };
 
 describe("the shipped folder holds production detections only; the Tracee e2e ports are examples", () => {
   test("signatures/ is the five detections (NETSIG- ids, none tagged e2e); examples/tracee-e2e is the seven ports", () => {
-    assert.deepEqual(readdirSync(SHIPPED).filter((f) => f.endsWith(".ts")).sort(), PRODUCTION);
+    assert.deepEqual(
+      readdirSync(SHIPPED)
+        .filter((f) => f.endsWith(".ts"))
+        .sort(),
+      PRODUCTION,
+    );
     // as netsig loads them by default (signatures list without --signatures)
     const byDefault = netsig(["signatures", "list", "--output", "json"]);
     assert.equal(byDefault.code, 0, byDefault.stderr);
-    const shipped = byDefault.stdout.trim().split("\n").map((l) => JSON.parse(l) as { id: string; file: string });
+    const shipped = byDefault.stdout
+      .trim()
+      .split("\n")
+      .map((l) => JSON.parse(l) as { id: string; file: string });
     assert.deepEqual(shipped.map((s) => s.file.slice(SHIPPED.length + 1)).sort(), PRODUCTION);
     for (const s of shipped) assert.match(s.id, /^NETSIG-/, s.file);
     for (const f of PRODUCTION) assert.doesNotMatch(readFileSync(join(SHIPPED, f), "utf8"), /tags: \[[^\]]*"e2e"/, f);
     const ports = listed(TRACEE_E2E);
     assert.deepEqual(ports.map((s) => s.id).sort(), [...E2E_IDS].sort());
-    assert.deepEqual(readdirSync(TRACEE_E2E).filter((f) => f.startsWith("e2e-")).sort(), [...new Set([...PORTS.map((p) => p.file), "e2e-dns.ts"])].sort());
+    assert.deepEqual(
+      readdirSync(TRACEE_E2E)
+        .filter((f) => f.startsWith("e2e-"))
+        .sort(),
+      [...new Set([...PORTS.map((p) => p.file), "e2e-dns.ts"])].sort(),
+    );
   });
 
   test("silent on plain MX, NS, SOA and TXT lookups of uol.com.br, on which the e2e DNS port fires", { skip: labSkip }, () => {
@@ -508,10 +668,15 @@ describe("the shipped folder holds production detections only; the Tracee e2e po
     const e = netsig(["replay", uolLookups, "--signatures", TRACEE_E2E]);
     assert.equal(e.code, 0, e.stderr);
     assert.match(e.stderr, /signatures: 7 active, 0 skipped; 4 findings, 0 signature errors/);
-    assert.deepEqual(parse(e.stdout).map((f) => f.eventName), ["DNS", "DNS", "DNS", "DNS"]);
+    assert.deepEqual(
+      parse(e.stdout).map((f) => f.eventName),
+      ["DNS", "DNS", "DNS", "DNS"],
+    );
   });
 
-  test("on the lab's normal queries (the canonical ten, UDP and TCP, v4 and v6): only rebinding, for the public names the lab answers with loopback and ULA addresses", { skip: labSkip }, () => {
+  test("on the lab's normal queries (the canonical ten, UDP and TCP, v4 and v6): only rebinding, for the public names the lab answers with loopback and ULA addresses", {
+    skip: labSkip,
+  }, () => {
     const r = netsig(["replay", labQueries, "--signatures", SHIPPED]);
     assert.equal(r.code, 0, r.stderr);
     assert.match(r.stderr, /signatures: 5 active, 0 skipped; \d+ findings, 0 signature errors/);
@@ -519,10 +684,13 @@ describe("the shipped folder holds production detections only; the Tracee e2e po
     // www.uol.com.br -> 127.0.0.11 and netsig.test -> fd00:6e73::20 are what a DNS rebinding
     // looks like (a public name, a loopback/ULA answer): the detection is right to report
     // them, once per (name, address). Nothing else fires: no e2e finding, no tunnel, no scan.
-    assert.deepEqual(found.map((f) => [f.eventName, f.data.query, f.data.answer]), [
-      ["dns_rebinding", "www.uol.com.br", "127.0.0.11"],
-      ["dns_rebinding", "netsig.test", "fd00:6e73::20"],
-    ]);
+    assert.deepEqual(
+      found.map((f) => [f.eventName, f.data.query, f.data.answer]),
+      [
+        ["dns_rebinding", "www.uol.com.br", "127.0.0.11"],
+        ["dns_rebinding", "netsig.test", "fd00:6e73::20"],
+      ],
+    );
     assert.ok(!found.some((f) => E2E_IDS.includes(f.raw.metadata.Properties.signatureID)));
   });
 
@@ -530,7 +698,10 @@ describe("the shipped folder holds production detections only; the Tracee e2e po
     const r = netsig(["replay", EXAMPLE, "--signatures", TRACEE_E2E]);
     assert.equal(r.code, 0, r.stderr);
     assert.match(r.stderr, /signatures: 7 active, 0 skipped; 4 findings, 0 signature errors/);
-    assert.deepEqual(parse(r.stdout).map((f) => f.eventName), ["DNS", "DNS", "DNS", "DNS"]);
+    assert.deepEqual(
+      parse(r.stdout).map((f) => f.eventName),
+      ["DNS", "DNS", "DNS", "DNS"],
+    );
   });
 });
 
@@ -549,7 +720,10 @@ test("the whole shipped folder on examples/dns-lo.pcap: loads cleanly; only the 
   // (none selects net_packet_udp or the generic net_packet_dns: only Tracee's e2e ports did)
   const plain = /; events: ([^;]+);/.exec(netsig(["replay", EXAMPLE, "--quiet-findings"]).stderr)?.[1];
   assert.ok(plain && plain !== "none", plain);
-  const selected = plain.split(" ").filter((c) => !/^(udp|dns)=/.test(c)).join(" ");
+  const selected = plain
+    .split(" ")
+    .filter((c) => !/^(udp|dns)=/.test(c))
+    .join(" ");
   assert.equal(selected.split(" ").length, 7, selected);
   assert.match(lines[0], new RegExp(`; events printed: none; events to signatures: ${selected};`));
   assert.match(lines[1], /^netsig: signatures: 5 active, 0 skipped; 2 findings, 0 signature errors$/);
@@ -557,17 +731,28 @@ test("the whole shipped folder on examples/dns-lo.pcap: loads cleanly; only the 
   // the lab answers www.uol.com.br and netsig.test with 127.0.0.11 and
   // fd00:6e73::20 -- exactly what a rebinding looks like -- and nothing else
   // fires (the uol.com.br MX/NS/SOA/TXT answers are e2eDNS's, not shipped)
-  assert.deepEqual(found.map((f) => [f.eventName, f.data.query, f.data.answer]), [
-    ["dns_rebinding", "www.uol.com.br", "127.0.0.11"],
-    ["dns_rebinding", "netsig.test", "fd00:6e73::20"],
-  ]);
+  assert.deepEqual(
+    found.map((f) => [f.eventName, f.data.query, f.data.answer]),
+    [
+      ["dns_rebinding", "www.uol.com.br", "127.0.0.11"],
+      ["dns_rebinding", "netsig.test", "fd00:6e73::20"],
+    ],
+  );
 });
 
 test("the whole shipped folder on broken and odd DNS: no signature error", () => {
   clock = 0;
   const odd = [
     pkt(v4udp("10.0.0.5", "8.8.8.8", 1000, 53, dns({ type: "query", id: 1, questions: [] }))),
-    pkt(v4udp("8.8.8.8", "10.0.0.5", 53, 1000, dns({ type: "response", id: 1, flags: 0x8180, questions: [], answers: [{ type: "A", name: "a.example.com", data: "10.0.0.1" }] }))),
+    pkt(
+      v4udp(
+        "8.8.8.8",
+        "10.0.0.5",
+        53,
+        1000,
+        dns({ type: "response", id: 1, flags: 0x8180, questions: [], answers: [{ type: "A", name: "a.example.com", data: "10.0.0.1" }] }),
+      ),
+    ),
     pkt(v4udp("10.0.0.5", "8.8.8.8", 1001, 53, Buffer.from([0, 1, 0, 0, 0, 1]))), // truncated header
     pkt(v4udp("10.0.0.5", "8.8.8.8", 1002, 53, dns({ type: "query", id: 2, questions: [{ type: "A", name: "." }] }))),
     pkt(v4icmp("10.0.0.1", "10.0.0.2", 8, 1, Buffer.alloc(0))),
@@ -585,15 +770,31 @@ test("the whole shipped folder on broken and odd DNS: no signature error", () =>
 
 test("helpers: ipInCidr", () => {
   const yes: [string, string][] = [
-    ["10.1.2.3", "10.0.0.0/8"], ["172.31.255.255", "172.16.0.0/12"], ["192.168.0.1", "192.168.0.0/16"],
-    ["127.0.0.53", "127.0.0.0/8"], ["8.8.8.8", "8.8.8.8"], ["1.2.3.4", "0.0.0.0/0"],
-    ["::1", "::1"], ["fd00::5", "fc00::/7"], ["fe80::1%eth0", "fe80::/10"], ["::ffff:10.0.0.1", "::ffff:10.0.0.0/104"],
+    ["10.1.2.3", "10.0.0.0/8"],
+    ["172.31.255.255", "172.16.0.0/12"],
+    ["192.168.0.1", "192.168.0.0/16"],
+    ["127.0.0.53", "127.0.0.0/8"],
+    ["8.8.8.8", "8.8.8.8"],
+    ["1.2.3.4", "0.0.0.0/0"],
+    ["::1", "::1"],
+    ["fd00::5", "fc00::/7"],
+    ["fe80::1%eth0", "fe80::/10"],
+    ["::ffff:10.0.0.1", "::ffff:10.0.0.0/104"],
     ["2001:db8::1", "2001:db8::/32"],
   ];
   const no: [string, string][] = [
-    ["172.32.0.1", "172.16.0.0/12"], ["11.0.0.1", "10.0.0.0/8"], ["8.8.8.9", "8.8.8.8"], ["::2", "::1"],
-    ["fe00::1", "fc00::/7"], ["10.0.0.1", "::/0"], ["::1", "0.0.0.0/0"], ["10.0.0.1", "10.0.0.0/33"],
-    ["10.0.0.1", "10.0.0.0/x"], ["", "10.0.0.0/8"], ["999.0.0.1", "0.0.0.0/0"], ["2001:db9::1", "2001:db8::/32"],
+    ["172.32.0.1", "172.16.0.0/12"],
+    ["11.0.0.1", "10.0.0.0/8"],
+    ["8.8.8.9", "8.8.8.8"],
+    ["::2", "::1"],
+    ["fe00::1", "fc00::/7"],
+    ["10.0.0.1", "::/0"],
+    ["::1", "0.0.0.0/0"],
+    ["10.0.0.1", "10.0.0.0/33"],
+    ["10.0.0.1", "10.0.0.0/x"],
+    ["", "10.0.0.0/8"],
+    ["999.0.0.1", "0.0.0.0/0"],
+    ["2001:db9::1", "2001:db8::/32"],
   ];
   for (const [ip, c] of yes) assert.equal(ipInCidr(ip, c), true, `${ip} in ${c}`);
   for (const [ip, c] of no) assert.equal(ipInCidr(ip, c), false, `${ip} not in ${c}`);
@@ -602,14 +803,23 @@ test("helpers: ipInCidr", () => {
   const all = new CidrSet([...yes, ...no].map(([, c]) => c));
   assert.deepEqual(all.invalid, ["10.0.0.0/33", "10.0.0.0/x"]);
   for (const [ip] of [...yes, ...no]) {
-    assert.equal(all.has(ip), [...yes, ...no].some(([, c]) => ipInCidr(ip, c)), `any prefix has ${ip}`);
+    assert.equal(
+      all.has(ip),
+      [...yes, ...no].some(([, c]) => ipInCidr(ip, c)),
+      `any prefix has ${ip}`,
+    );
   }
 });
 
 test("helpers: registeredDomain, subdomainOf, shannonEntropy", () => {
   const cases: [string, string, string][] = [
-    ["www.example.com", "example.com", "www"], ["a.b.example.co.uk.", "example.co.uk", "a.b"], ["Example.COM", "example.com", ""],
-    ["co.uk", "co.uk", ""], ["localhost", "localhost", ""], ["x.in-addr.arpa", "x.in-addr.arpa", ""], ["a.b.c.d", "c.d", "a.b"],
+    ["www.example.com", "example.com", "www"],
+    ["a.b.example.co.uk.", "example.co.uk", "a.b"],
+    ["Example.COM", "example.com", ""],
+    ["co.uk", "co.uk", ""],
+    ["localhost", "localhost", ""],
+    ["x.in-addr.arpa", "x.in-addr.arpa", ""],
+    ["a.b.c.d", "c.d", "a.b"],
   ];
   for (const [name, reg, sub] of cases) {
     assert.equal(registeredDomain(name), reg, `registeredDomain(${name})`);

@@ -19,12 +19,15 @@ const skip = missing.length && !process.env.CI ? `needs ${missing.join(", ")}` :
 let all4 = "";
 let three = "";
 
-before(async () => {
-  if (skip) return;
-  const q = (t: string) => ["uol.com.br", t];
-  all4 = (await recordDnsSession({ queries: [q("MX"), q("NS"), q("SOA"), q("TXT")] })).path;
-  three = (await recordDnsSession({ queries: [q("MX"), q("NS"), q("SOA")] })).path;
-}, { timeout: 120_000 });
+before(
+  async () => {
+    if (skip) return;
+    const q = (t: string) => ["uol.com.br", t];
+    all4 = (await recordDnsSession({ queries: [q("MX"), q("NS"), q("SOA"), q("TXT")] })).path;
+    three = (await recordDnsSession({ queries: [q("MX"), q("NS"), q("SOA")] })).path;
+  },
+  { timeout: 120_000 },
+);
 
 function runWith(extra: Record<string, string>, capture = all4) {
   return runWithCapture(extra, capture);
@@ -65,19 +68,73 @@ test("findings and events in order: the finding follows the event that triggered
 });
 
 const HOSTILE: [string, Record<string, string>, RegExp][] = [
-  ["a syntax error", { "broken.ts": "export default class {\n  getMetadata() {\n    return {{;\n  }\n}\n" }, /broken\.ts:3:\d+: syntax error/],
-  ["a missing method", { "partial.ts": "export default class P {\n  getMetadata() { return { id: 'P', version: '1', name: 'p', description: '' }; }\n}\n" }, /partial\.ts:\d+:\d+: the signature lacks getSelectedEvents\(\), init\(\), onEvent\(\), onSignal\(\), close\(\)/],
-  ["a duplicate id", { "zz-dup.ts": hostile("DNS", "none", "") }, /zz-dup\.ts:2:1: duplicate signature id "DNS" \(already loaded from .*e2e-dns\.ts\)/],
-  ["require('child_process')", { "cp.ts": `const cp = require("child_process");\n${hostile("CP", "onEvent", "cp.execSync('touch /tmp/netsig-pwned-cp')")}` }, /cp\.ts:\d+:\d+: signatures can import only "netsig" and "netsig\/helpers", not "child_process"/],
-  ["import of fs", { "fs.ts": `import { writeFileSync } from "fs";\n${hostile("FS", "onEvent", "writeFileSync('/tmp/netsig-pwned-fs', 'x')")}` }, /fs\.ts:\d+:\d+: signatures can import only/],
-  ["process.exit() in onEvent", { "exit.ts": hostile("EXIT", "onEvent", "process.exit(3)") }, /signature EXIT \(.*exit\.ts:5\) onEvent threw: process is not defined/],
-  ["constructor chain to the host Function", { "ctor.ts": hostile("CTOR", "onEvent", "const p = this.constructor.constructor('return process')(); p.mainModule.require('fs').writeFileSync('/tmp/netsig-pwned-ctor', 'x')") }, /signature CTOR .* onEvent threw: .*(EvalError|Code generation|not allowed)/i],
-  ["an endless loop in onEvent", { "loop.ts": hostile("LOOP", "onEvent", "for (;;) {}") }, /signature LOOP \(.*loop\.ts\) quarantined: it ran longer than \d+ ms/],
-  ["an exception in every method", { "throw.ts": hostile("THROW", "all", "") .replace(/\{ (return|this)/g, "{ if (this.t) throw new Error('x'); $1").replace(/onEvent\(e\) \{ {2}\}/, "onEvent(e) { throw new Error('boom in onEvent'); }").replace(/close\(\) \{ {2}\}/, "close() { throw new Error('boom in close'); }") }, /signature THROW \(.*throw\.ts:5\) onEvent threw: boom in onEvent/],
-  ["a 2 GB allocation", { "alloc.ts": hostile("ALLOC", "onEvent", "const a = []; for (let i = 0; i < 16; i++) a.push(new Array(1 << 24).fill(i));") },
+  [
+    "a syntax error",
+    { "broken.ts": "export default class {\n  getMetadata() {\n    return {{;\n  }\n}\n" },
+    /broken\.ts:3:\d+: syntax error/,
+  ],
+  [
+    "a missing method",
+    { "partial.ts": "export default class P {\n  getMetadata() { return { id: 'P', version: '1', name: 'p', description: '' }; }\n}\n" },
+    /partial\.ts:\d+:\d+: the signature lacks getSelectedEvents\(\), init\(\), onEvent\(\), onSignal\(\), close\(\)/,
+  ],
+  [
+    "a duplicate id",
+    { "zz-dup.ts": hostile("DNS", "none", "") },
+    /zz-dup\.ts:2:1: duplicate signature id "DNS" \(already loaded from .*e2e-dns\.ts\)/,
+  ],
+  [
+    "require('child_process')",
+    { "cp.ts": `const cp = require("child_process");\n${hostile("CP", "onEvent", "cp.execSync('touch /tmp/netsig-pwned-cp')")}` },
+    /cp\.ts:\d+:\d+: signatures can import only "netsig" and "netsig\/helpers", not "child_process"/,
+  ],
+  [
+    "import of fs",
+    { "fs.ts": `import { writeFileSync } from "fs";\n${hostile("FS", "onEvent", "writeFileSync('/tmp/netsig-pwned-fs', 'x')")}` },
+    /fs\.ts:\d+:\d+: signatures can import only/,
+  ],
+  [
+    "process.exit() in onEvent",
+    { "exit.ts": hostile("EXIT", "onEvent", "process.exit(3)") },
+    /signature EXIT \(.*exit\.ts:5\) onEvent threw: process is not defined/,
+  ],
+  [
+    "constructor chain to the host Function",
+    {
+      "ctor.ts": hostile(
+        "CTOR",
+        "onEvent",
+        "const p = this.constructor.constructor('return process')(); p.mainModule.require('fs').writeFileSync('/tmp/netsig-pwned-ctor', 'x')",
+      ),
+    },
+    /signature CTOR .* onEvent threw: .*(EvalError|Code generation|not allowed)/i,
+  ],
+  [
+    "an endless loop in onEvent",
+    { "loop.ts": hostile("LOOP", "onEvent", "for (;;) {}") },
+    /signature LOOP \(.*loop\.ts\) quarantined: it ran longer than \d+ ms/,
+  ],
+  [
+    "an exception in every method",
+    {
+      "throw.ts": hostile("THROW", "all", "")
+        .replace(/\{ (return|this)/g, "{ if (this.t) throw new Error('x'); $1")
+        .replace(/onEvent\(e\) \{ {2}\}/, "onEvent(e) { throw new Error('boom in onEvent'); }")
+        .replace(/close\(\) \{ {2}\}/, "close() { throw new Error('boom in close'); }"),
+    },
+    /signature THROW \(.*throw\.ts:5\) onEvent threw: boom in onEvent/,
+  ],
+  [
+    "a 2 GB allocation",
+    { "alloc.ts": hostile("ALLOC", "onEvent", "const a = []; for (let i = 0; i < 16; i++) a.push(new Array(1 << 24).fill(i));") },
     // the heap limit stops it (the worker is replaced); on a loaded machine the 1 s call limit may come first
-    /signature ALLOC \(.*alloc\.ts\) quarantined: it (stopped the sandbox|ran longer than \d+ ms)/],
-  ["prototype pollution of shared objects", { "proto.ts": hostile("PROTO", "onEvent", "Object.prototype.polluted = 1; Array.prototype.includes = () => true;") }, /signature PROTO .* onEvent threw: Cannot (assign|add property)/],
+    /signature ALLOC \(.*alloc\.ts\) quarantined: it (stopped the sandbox|ran longer than \d+ ms)/,
+  ],
+  [
+    "prototype pollution of shared objects",
+    { "proto.ts": hostile("PROTO", "onEvent", "Object.prototype.polluted = 1; Array.prototype.includes = () => true;") },
+    /signature PROTO .* onEvent threw: Cannot (assign|add property)/,
+  ],
 ];
 
 for (const [what, files, expect] of HOSTILE) {
@@ -87,18 +144,26 @@ for (const [what, files, expect] of HOSTILE) {
     assert.equal(r.code, 0, r.stderr);
     assert.match(r.stderr, expect);
     assert.doesNotMatch(r.stderr, /internal error|\n\s+at /);
-    assert.deepEqual(r.found.map((f) => f.eventName), ["DNS"], r.stdout + r.stderr);
+    assert.deepEqual(
+      r.found.map((f) => f.eventName),
+      ["DNS"],
+      r.stdout + r.stderr,
+    );
     assert.ok(!readdirSync(tmpdir()).some((f) => f.startsWith("netsig-pwned")), "no file written by a signature");
     assert.ok(!existsSync("/tmp/netsig-pwned-cp"));
   });
 }
 
-test("as root, the sandbox process runs as an unprivileged user; one that does not exist is a clear error, not a root sandbox", { skip: process.getuid?.() !== 0 ? "needs root" : false }, async () => {
+test("as root, the sandbox process runs as an unprivileged user; one that does not exist is a clear error, not a root sandbox", {
+  skip: process.getuid?.() !== 0 ? "needs root" : false,
+}, async () => {
   const { SignatureEngine } = await import("../engine/detect/engine");
   const { transpileSignature } = await import("../engine/sandbox/loader");
   const file = join(TRACEE_E2E, "e2e-dns.ts");
-  await assert.rejects(SignatureEngine.start([transpileSignature(file)], { hostName: "h", user: "no-such-netsig-user", log: () => undefined }),
-    /the sandbox user "no-such-netsig-user" does not exist/);
+  await assert.rejects(
+    SignatureEngine.start([transpileSignature(file)], { hostName: "h", user: "no-such-netsig-user", log: () => undefined }),
+    /the sandbox user "no-such-netsig-user" does not exist/,
+  );
   const engine = await SignatureEngine.start([transpileSignature(file)], { hostName: "h", log: () => undefined });
   try {
     const pid = engine.sandboxPid!;
@@ -110,7 +175,10 @@ test("as root, the sandbox process runs as an unprivileged user; one that does n
   }
 });
 
-test("a sandbox that cannot be restarted: said once, packets counted as not checked, and replay still finishes", { skip: process.getuid?.() !== 0 ? "needs root (the sandbox user)" : false, timeout: 120_000 }, async () => {
+test("a sandbox that cannot be restarted: said once, packets counted as not checked, and replay still finishes", {
+  skip: process.getuid?.() !== 0 ? "needs root (the sandbox user)" : false,
+  timeout: 120_000,
+}, async () => {
   const { SignatureEngine } = await import("../engine/detect/engine");
   const { transpileSignature } = await import("../engine/sandbox/loader");
   const { readCapture } = await import("../engine/capture/reader");
@@ -119,7 +187,9 @@ test("a sandbox that cannot be restarted: said once, packets counted as not chec
   const dir = mkdtempSync(join(tmpdir(), "netsig-norestart-"));
   try {
     // fills the sandbox's heap on its first DNS event: the worker dies
-    writeFileSync(join(dir, "alloc.ts"), `export default class A {
+    writeFileSync(
+      join(dir, "alloc.ts"),
+      `export default class A {
   getMetadata() { return { id: "ALLOC", version: "1", name: "alloc", description: "" }; }
   getSelectedEvents() { return [{ source: "tracee", name: "net_packet_dns" }]; }
   init() {}
@@ -127,20 +197,38 @@ test("a sandbox that cannot be restarted: said once, packets counted as not chec
   onSignal() {}
   close() {}
 }
-`);
+`,
+    );
     const logs: string[] = [];
-    const engine = await SignatureEngine.start([transpileSignature(join(dir, "alloc.ts"))], { hostName: "h", memoryMb: 64, timeoutMs: 60_000, log: (l) => logs.push(l) });
+    const engine = await SignatureEngine.start([transpileSignature(join(dir, "alloc.ts"))], {
+      hostName: "h",
+      memoryMb: 64,
+      timeoutMs: 60_000,
+      log: (l) => logs.push(l),
+    });
     // the replacement cannot start: its user is gone
     (engine as unknown as { opts: { user: string } }).opts.user = "no-such-netsig-user";
     const pipeline = new EventPipeline(0, "h", () => undefined);
     pipeline.needDns = true;
     let n = 0;
-    pipeline.tap = (p) => { engine.push(p, n++); };
+    pipeline.tap = (p) => {
+      engine.push(p, n++);
+    };
     const file = join(__dirname, "..", "..", "examples", "dns-lo.pcap");
-    await readCapture(file, pipeline.onPacket, { chunkSize: 4096, between: () => { engine.sendPartial(); return engine.drain(); } });
+    await readCapture(file, pipeline.onPacket, {
+      chunkSize: 4096,
+      between: () => {
+        engine.sendPartial();
+        return engine.drain();
+      },
+    });
     await engine.signal({ type: "source_complete" });
     await engine.close();
-    assert.equal(logs.filter((l) => /could not restart the sandbox: the sandbox user "no-such-netsig-user" does not exist/.test(l)).length, 1, logs.join("\n"));
+    assert.equal(
+      logs.filter((l) => /could not restart the sandbox: the sandbox user "no-such-netsig-user" does not exist/.test(l)).length,
+      1,
+      logs.join("\n"),
+    );
     assert.ok(engine.failed !== null);
     assert.ok(engine.stats.shed > 0, "packets after the failure are counted as not checked");
   } finally {
@@ -148,7 +236,10 @@ test("a sandbox that cannot be restarted: said once, packets counted as not chec
   }
 });
 
-test("as root, netsig installed where nobody cannot read it (a 0700 home, mktemp -d): signatures run, the sandbox as nobody", { skip: process.getuid?.() !== 0 ? "needs root (the sandbox user)" : false, timeout: 60_000 }, async () => {
+test("as root, netsig installed where nobody cannot read it (a 0700 home, mktemp -d): signatures run, the sandbox as nobody", {
+  skip: process.getuid?.() !== 0 ? "needs root (the sandbox user)" : false,
+  timeout: 60_000,
+}, async () => {
   const { cpSync, mkdirSync, mkdtempSync, symlinkSync } = await import("node:fs");
   const { spawnSync } = await import("node:child_process");
   const root = join(__dirname, "..", "..");
@@ -158,7 +249,11 @@ test("as root, netsig installed where nobody cannot read it (a 0700 home, mktemp
     symlinkSync(join(root, "node_modules"), join(dir, "node_modules"));
     mkdirSync(join(dir, "sigs"));
     cpSync(join(TRACEE_E2E, "e2e-dns.ts"), join(dir, "sigs", "e2e-dns.ts"));
-    const r = spawnSync(process.execPath, [join(dir, "dist", "engine", "cli", "main.js"), "replay", join(root, "examples", "dns-lo.pcap"), "--signatures", join(dir, "sigs")], { encoding: "utf8" });
+    const r = spawnSync(
+      process.execPath,
+      [join(dir, "dist", "engine", "cli", "main.js"), "replay", join(root, "examples", "dns-lo.pcap"), "--signatures", join(dir, "sigs")],
+      { encoding: "utf8" },
+    );
     // (the sandbox process reads its files as root, then becomes nobody: sandbox/supervisor.ts)
     assert.equal(r.status, 0, r.stderr);
     assert.match(r.stderr, /signatures: 1 active, 0 skipped; [1-9]\d* findings, 0 signature errors/);
@@ -196,9 +291,23 @@ test("full batches through the real sandbox: 20000 DNS queries and answers reach
   for (let i = 0; i < 10000; i++) {
     const name = `host${i}.x${i % 97}.example`;
     const q = dns({ type: "query", id: i & 0xffff, flags: 256, questions: [{ type: "A", name }] });
-    const r = dns({ type: "response", id: i & 0xffff, flags: 0x8180, questions: [{ type: "A", name }], answers: [{ type: "A", name, ttl: TTL0 + i * 13, data: `10.${(i >> 8) & 255}.${i & 255}.1` }] });
-    frames.push({ tsSec: 1_700_000_000 + Math.floor(i / 1000), tsUsec: (i % 1000) * 1000, data: udpDns("10.0.0.2", "10.0.0.53", 20000 + (i % 1000), 53, q) });
-    frames.push({ tsSec: 1_700_000_000 + Math.floor(i / 1000), tsUsec: (i % 1000) * 1000 + 500, data: udpDns("10.0.0.53", "10.0.0.2", 53, 20000 + (i % 1000), r) });
+    const r = dns({
+      type: "response",
+      id: i & 0xffff,
+      flags: 0x8180,
+      questions: [{ type: "A", name }],
+      answers: [{ type: "A", name, ttl: TTL0 + i * 13, data: `10.${(i >> 8) & 255}.${i & 255}.1` }],
+    });
+    frames.push({
+      tsSec: 1_700_000_000 + Math.floor(i / 1000),
+      tsUsec: (i % 1000) * 1000,
+      data: udpDns("10.0.0.2", "10.0.0.53", 20000 + (i % 1000), 53, q),
+    });
+    frames.push({
+      tsSec: 1_700_000_000 + Math.floor(i / 1000),
+      tsUsec: (i % 1000) * 1000 + 500,
+      data: udpDns("10.0.0.53", "10.0.0.2", 53, 20000 + (i % 1000), r),
+    });
   }
   const dir = folder({
     "count.ts": `let n = 0, answers = 0, last = -1, order = true, ctx;

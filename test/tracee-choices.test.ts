@@ -15,7 +15,9 @@ type Json = Record<string, any>;
 
 function dnsPacket(msg: Buffer, v6 = false, srcPort = 53, dstPort = 40000): Buffer {
   const seg = craft.udp({ srcPort, dstPort }, msg);
-  return v6 ? craft.ipv6({ src: "::1", dst: "::1", nextHeader: 17 }, seg) : craft.ipv4({ src: "127.0.0.1", dst: "127.0.0.1", protocol: 17 }, seg);
+  return v6
+    ? craft.ipv6({ src: "::1", dst: "::1", nextHeader: 17 }, seg)
+    : craft.ipv4({ src: "127.0.0.1", dst: "127.0.0.1", protocol: 17 }, seg);
 }
 
 function eventJson(bytes: Buffer, kind: Ev): Json | undefined {
@@ -30,8 +32,12 @@ function lineOf(bytes: Buffer, kind: Ev): string {
 const arg = (ev: Json, name: string) => ev.args.find((a: Json) => a.name === name).value;
 
 test("TXT: TXTs lists the strings; TXT is the raw RDATA, length bytes included (Tracee's TXT field)", () => {
-  const msg = craft.dns({ type: "response", id: 1, questions: [{ type: "TXT", name: "uol.com.br" }],
-    answers: [{ type: "TXT", name: "uol.com.br", ttl: 60, data: ["v=spf1 include:spf.uol.com.br ~all", "two"] }] });
+  const msg = craft.dns({
+    type: "response",
+    id: 1,
+    questions: [{ type: "TXT", name: "uol.com.br" }],
+    answers: [{ type: "TXT", name: "uol.com.br", ttl: 60, data: ["v=spf1 include:spf.uol.com.br ~all", "two"] }],
+  });
   const dns = arg(eventJson(dnsPacket(msg), Ev.DNS)!, "proto_dns");
   assert.deepEqual(dns.answers[0].TXTs, ["v=spf1 include:spf.uol.com.br ~all", "two"]);
   assert.equal(dns.answers[0].TXT, "\u0022v=spf1 include:spf.uol.com.br ~all\u0003two");
@@ -42,9 +48,11 @@ test("TXT: TXTs lists the strings; TXT is the raw RDATA, length bytes included (
   assert.equal(resp[0].dns_answer[0].answer, dns.answers[0].TXT);
 });
 
-test("an empty TXT record has TXTs null; non-TXT records have TXTs null and TXT \"\"", () => {
-  const empty = Buffer.concat([craft.dns({ type: "response", id: 1, questions: [{ type: "TXT", name: "t.test" }] }),
-    Buffer.from([0, 0, 16, 0, 1, 0, 0, 0, 9, 0, 0])]); // root-named TXT RR with RDLENGTH 0
+test('an empty TXT record has TXTs null; non-TXT records have TXTs null and TXT ""', () => {
+  const empty = Buffer.concat([
+    craft.dns({ type: "response", id: 1, questions: [{ type: "TXT", name: "t.test" }] }),
+    Buffer.from([0, 0, 16, 0, 1, 0, 0, 0, 9, 0, 0]),
+  ]); // root-named TXT RR with RDLENGTH 0
   empty.writeUInt16BE(1, 6);
   const rr = arg(eventJson(dnsPacket(empty), Ev.DNS)!, "proto_dns").answers[0];
   assert.equal(rr.type, "TXT");
@@ -53,23 +61,44 @@ test("an empty TXT record has TXTs null; non-TXT records have TXTs null and TXT 
 });
 
 test("HINFO fills TXTs and TXT like TXT (gopacket decodes both as character-strings)", () => {
-  const msg = craft.dns({ type: "response", id: 1, questions: [{ type: "HINFO", name: "h.test" }],
-    answers: [{ type: "HINFO", name: "h.test", ttl: 5, data: { cpu: "x86", os: "linux" } }] });
+  const msg = craft.dns({
+    type: "response",
+    id: 1,
+    questions: [{ type: "HINFO", name: "h.test" }],
+    answers: [{ type: "HINFO", name: "h.test", ttl: 5, data: { cpu: "x86", os: "linux" } }],
+  });
   const rr = arg(eventJson(dnsPacket(msg), Ev.DNS)!, "proto_dns").answers[0];
   assert.equal(rr.type, "HINFO");
   assert.deepEqual(rr.TXTs, ["x86", "linux"]);
   assert.equal(rr.TXT, "\u0003x86\u0005linux");
 });
 
-test("dns_response answers: MX gives the exchange, SOA/SRV/other types \"not implemented\"; no answers gives null", () => {
-  const msg = craft.dns({ type: "response", id: 1, questions: [{ type: "ANY" as any, name: "netsig.test" }], answers: [
-    { type: "MX", name: "netsig.test", ttl: 1, data: { preference: 10, exchange: "mx.netsig.test" } },
-    { type: "SRV", name: "netsig.test", ttl: 1, data: { priority: 1, weight: 2, port: 5060, target: "sip.netsig.test" } },
-    { type: "SOA", name: "netsig.test", ttl: 1, data: { mname: "ns.netsig.test", rname: "root.netsig.test", serial: 1, refresh: 2, retry: 3, expire: 4, minimum: 5 } },
-  ] });
+test('dns_response answers: MX gives the exchange, SOA/SRV/other types "not implemented"; no answers gives null', () => {
+  const msg = craft.dns({
+    type: "response",
+    id: 1,
+    questions: [{ type: "ANY" as any, name: "netsig.test" }],
+    answers: [
+      { type: "MX", name: "netsig.test", ttl: 1, data: { preference: 10, exchange: "mx.netsig.test" } },
+      { type: "SRV", name: "netsig.test", ttl: 1, data: { priority: 1, weight: 2, port: 5060, target: "sip.netsig.test" } },
+      {
+        type: "SOA",
+        name: "netsig.test",
+        ttl: 1,
+        data: { mname: "ns.netsig.test", rname: "root.netsig.test", serial: 1, refresh: 2, retry: 3, expire: 4, minimum: 5 },
+      },
+    ],
+  });
   const resp = arg(eventJson(dnsPacket(msg), Ev.DNSResponse)!, "dns_response");
-  assert.deepEqual(resp[0].dns_answer.map((a: Json) => a.answer), ["mx.netsig.test", "not implemented", "not implemented"]);
-  assert.deepEqual(resp[0].query_data, { query: "netsig.test", query_type: "Unknown", query_class: "IN" }, "ANY (255) is not named by gopacket's DNSType");
+  assert.deepEqual(
+    resp[0].dns_answer.map((a: Json) => a.answer),
+    ["mx.netsig.test", "not implemented", "not implemented"],
+  );
+  assert.deepEqual(
+    resp[0].query_data,
+    { query: "netsig.test", query_type: "Unknown", query_class: "IN" },
+    "ANY (255) is not named by gopacket's DNSType",
+  );
   const nx = craft.dns({ type: "response", id: 2, flags: 3, questions: [{ type: "A", name: "nope.netsig.test" }] });
   const nxResp = arg(eventJson(dnsPacket(nx), Ev.DNSResponse)!, "dns_response");
   assert.equal(nxResp[0].dns_answer, null);
@@ -77,32 +106,87 @@ test("dns_response answers: MX gives the exchange, SOA/SRV/other types \"not imp
 });
 
 test("SOA mailbox, SRV and MX sub-objects carry their values", () => {
-  const msg = craft.dns({ type: "response", id: 1, questions: [{ type: "SOA", name: "uol.com.br" }], answers: [
-    { type: "SOA", name: "uol.com.br", ttl: 9, data: { mname: "eliot.uol.com.br", rname: "root.uol.com.br", serial: 2024, refresh: 7200, retry: 900, expire: 1209600, minimum: 86400 } },
-    { type: "SRV", name: "_sip._tcp.netsig.test", ttl: 9, data: { priority: 10, weight: 60, port: 5060, target: "sip.netsig.test" } },
-  ] });
+  const msg = craft.dns({
+    type: "response",
+    id: 1,
+    questions: [{ type: "SOA", name: "uol.com.br" }],
+    answers: [
+      {
+        type: "SOA",
+        name: "uol.com.br",
+        ttl: 9,
+        data: {
+          mname: "eliot.uol.com.br",
+          rname: "root.uol.com.br",
+          serial: 2024,
+          refresh: 7200,
+          retry: 900,
+          expire: 1209600,
+          minimum: 86400,
+        },
+      },
+      { type: "SRV", name: "_sip._tcp.netsig.test", ttl: 9, data: { priority: 10, weight: 60, port: 5060, target: "sip.netsig.test" } },
+    ],
+  });
   const ans = arg(eventJson(dnsPacket(msg), Ev.DNS)!, "proto_dns").answers;
-  assert.deepEqual(ans[0].SOA, { MName: "eliot.uol.com.br", RName: "root.uol.com.br", serial: 2024, refresh: 7200, retry: 900, expire: 1209600, minimum: 86400 });
+  assert.deepEqual(ans[0].SOA, {
+    MName: "eliot.uol.com.br",
+    RName: "root.uol.com.br",
+    serial: 2024,
+    refresh: 7200,
+    retry: 900,
+    expire: 1209600,
+    minimum: 86400,
+  });
   assert.deepEqual(ans[1].SRV, { priority: 10, weight: 60, port: 5060, name: "sip.netsig.test" });
 });
 
-test("EDNS: OPT has class \"Unknown\" (it holds the UDP size), raw TTL, options as {code, data}; extended RCODE joins the header's", () => {
-  const msg = craft.dns({ type: "response", id: 1, flags: 0, questions: [{ type: "A", name: "a.test" }],
-    additionals: [{ type: "OPT", name: ".", udpPayloadSize: 1232, extendedRcode: 1, ednsVersion: 0, flags: 0x8000,
-      options: [{ code: 10, data: Buffer.from("abcdefgh") }, { code: 77, data: Buffer.from([0xff]) }] } as any] });
+test('EDNS: OPT has class "Unknown" (it holds the UDP size), raw TTL, options as {code, data}; extended RCODE joins the header\'s', () => {
+  const msg = craft.dns({
+    type: "response",
+    id: 1,
+    flags: 0,
+    questions: [{ type: "A", name: "a.test" }],
+    additionals: [
+      {
+        type: "OPT",
+        name: ".",
+        udpPayloadSize: 1232,
+        extendedRcode: 1,
+        ednsVersion: 0,
+        flags: 0x8000,
+        options: [
+          { code: 10, data: Buffer.from("abcdefgh") },
+          { code: 77, data: Buffer.from([0xff]) },
+        ],
+      } as any,
+    ],
+  });
   const dns = arg(eventJson(dnsPacket(msg), Ev.DNS)!, "proto_dns");
   const opt = dns.additionals[0];
   assert.equal(opt.name, "");
   assert.equal(opt.class, "Unknown");
   assert.equal(opt.TTL, (1 << 24) | 0x8000, "TTL is raw: extended rcode, version, DO bit");
-  assert.deepEqual(opt.OPT, [{ code: "Cookie", data: "abcdefgh" }, { code: "Unknown", data: "\ufffd" }], "parsed JSON: the invalid byte reads as U+FFFD");
+  assert.deepEqual(
+    opt.OPT,
+    [
+      { code: "Cookie", data: "abcdefgh" },
+      { code: "Unknown", data: "\ufffd" },
+    ],
+    "parsed JSON: the invalid byte reads as U+FFFD",
+  );
   assert.equal(dns.responseCode, "bad opt version", "rcode 0 | extended 1<<4 = 16 (BADVERS)");
-  assert.match(lineOf(dnsPacket(msg), Ev.DNS), /\{"code":"Unknown","data":"\\ufffd"\}/, "an invalid byte is written as \\ufffd, as Go does");
+  assert.match(
+    lineOf(dnsPacket(msg), Ev.DNS),
+    /\{"code":"Unknown","data":"\\ufffd"\}/,
+    "an invalid byte is written as \\ufffd, as Go does",
+  );
 });
 
 test("names with bytes that are not UTF-8 keep one character per byte and print \\ufffd per byte (Go)", () => {
   const msg = Buffer.from(craft.dns({ type: "query", id: 1, questions: [{ type: "A", name: "xxxx.test" }] }));
-  msg[13] = 0xe2; msg[14] = 0x82; // an incomplete 3-byte sequence followed by "xx"
+  msg[13] = 0xe2;
+  msg[14] = 0x82; // an incomplete 3-byte sequence followed by "xx"
   const req = eventJson(dnsPacket(msg, false, 40000, 53), Ev.DNSRequest)!;
   const q = arg(req, "dns_questions")[0].query;
   assert.equal(q.length, "xxxx.test".length);
@@ -110,8 +194,12 @@ test("names with bytes that are not UTF-8 keep one character per byte and print 
 });
 
 test("HTML-sensitive characters are escaped as Go's encoding/json does", () => {
-  const msg = craft.dns({ type: "response", id: 1, questions: [{ type: "TXT", name: "t.test" }],
-    answers: [{ type: "TXT", name: "t.test", ttl: 1, data: ["<a&b>\u2028"] }] });
+  const msg = craft.dns({
+    type: "response",
+    id: 1,
+    questions: [{ type: "TXT", name: "t.test" }],
+    answers: [{ type: "TXT", name: "t.test", ttl: 1, data: ["<a&b>\u2028"] }],
+  });
   assert.match(lineOf(dnsPacket(msg), Ev.DNS), /"TXTs":\["\\u003ca\\u0026b\\u003e\\u2028"\]/);
 });
 
@@ -125,12 +213,22 @@ test("A/AAAA RDATA of an odd length prints as Go's net.IP does", () => {
 });
 
 test("dns_request/dns_response need exactly one question; net_packet_dns does not", () => {
-  const two = craft.dns({ type: "query", id: 1, questions: [{ type: "A", name: "a.test" }, { type: "A", name: "b.test" }] });
+  const two = craft.dns({
+    type: "query",
+    id: 1,
+    questions: [
+      { type: "A", name: "a.test" },
+      { type: "A", name: "b.test" },
+    ],
+  });
   const { out } = eventsOf(LinkType.RAW, [{ data: dnsPacket(two, false, 40000, 53) }]);
-  assert.deepEqual(out.map((e) => e.kind), [Ev.IPv4, Ev.UDP, Ev.DNS]);
+  assert.deepEqual(
+    out.map((e) => e.kind),
+    [Ev.IPv4, Ev.UDP, Ev.DNS],
+  );
 });
 
-test("PktMeta.packet_len is the IP header's length field: IPv4 total length, IPv6 payload length; iface \"any\" when unknown", () => {
+test('PktMeta.packet_len is the IP header\'s length field: IPv4 total length, IPv6 payload length; iface "any" when unknown', () => {
   const q = craft.dns({ type: "query", id: 1, questions: [{ type: "A", name: "a.test" }] });
   const v4 = arg(eventJson(dnsPacket(q, false, 40000, 53), Ev.DNSRequest)!, "metadata");
   const v6 = arg(eventJson(dnsPacket(q, true, 40000, 53), Ev.DNSRequest)!, "metadata");
@@ -152,7 +250,10 @@ test("ICMP typeCode names and id/seq for every type; ICMPv6 only typeCode and ch
 });
 
 test("TCP CWR: netsig reports the flag's real value (Tracee's copy never sets it: a Tracee bug netsig does not copy)", () => {
-  const seg = craft.ipv4({ src: "10.0.0.1", dst: "10.0.0.2", protocol: 6 }, craft.tcp({ srcPort: 1, dstPort: 2, flags: 0x80 | 0x40 | 0x02 }));
+  const seg = craft.ipv4(
+    { src: "10.0.0.1", dst: "10.0.0.2", protocol: 6 },
+    craft.tcp({ srcPort: 1, dstPort: 2, flags: 0x80 | 0x40 | 0x02 }),
+  );
   const t = arg(eventJson(seg, Ev.TCP)!, "proto_tcp");
   assert.equal(t.CWR, 1);
   assert.equal(t.ECE, 1);
@@ -172,21 +273,29 @@ test("IPv4 protocol names follow gopacket; IP events are emitted for every IP pa
 // `omitempty`, the structs themselves always printed
 
 const POD_ENV = {
-  POD_NAME: "web-7d4b9c-x2x5q", POD_NAMESPACE: "shop", POD_UID: "3f1c2a9e-5b6d-4e8f-9a0b-1c2d3e4f5a6b",
+  POD_NAME: "web-7d4b9c-x2x5q",
+  POD_NAMESPACE: "shop",
+  POD_UID: "3f1c2a9e-5b6d-4e8f-9a0b-1c2d3e4f5a6b",
   NETSIG_CONTAINER_ID: "8d5f1a2b3c4d5e6f7a8b9c0d1e2f3a4b5c6d7e8f9a0b1c2d3e4f5a6b7c8d9e0f",
-  NETSIG_CONTAINER_NAME: "app", NETSIG_CONTAINER_IMAGE: "nginx:1.27", NETSIG_CONTAINER_IMAGE_DIGEST: "sha256:0123abcd",
+  NETSIG_CONTAINER_NAME: "app",
+  NETSIG_CONTAINER_IMAGE: "nginx:1.27",
+  NETSIG_CONTAINER_IMAGE_DIGEST: "sha256:0123abcd",
 };
-const FULL_ENVELOPE = '"hostName":HOST,"containerId":"8d5f1a2b3c4d5e6f7a8b9c0d1e2f3a4b5c6d7e8f9a0b1c2d3e4f5a6b7c8d9e0f",' +
+const FULL_ENVELOPE =
+  '"hostName":HOST,"containerId":"8d5f1a2b3c4d5e6f7a8b9c0d1e2f3a4b5c6d7e8f9a0b1c2d3e4f5a6b7c8d9e0f",' +
   '"container":{"id":"8d5f1a2b3c4d5e6f7a8b9c0d1e2f3a4b5c6d7e8f9a0b1c2d3e4f5a6b7c8d9e0f","name":"app","image":"nginx:1.27","imageDigest":"sha256:0123abcd"},' +
   '"kubernetes":{"podName":"web-7d4b9c-x2x5q","podNamespace":"shop","podUID":"3f1c2a9e-5b6d-4e8f-9a0b-1c2d3e4f5a6b"},"eventId":';
 
 /** every line's text from hostName to eventId, with the host name taken out */
 function envelopes(stdout: string): string[] {
-  return stdout.trim().split("\n").map((l) => {
-    const m = /"hostName":("[^"]*"),.*?"eventId":/.exec(l);
-    assert.ok(m, l.slice(0, 300));
-    return m[0].replace(m[1], "HOST");
-  });
+  return stdout
+    .trim()
+    .split("\n")
+    .map((l) => {
+      const m = /"hostName":("[^"]*"),.*?"eventId":/.exec(l);
+      assert.ok(m, l.slice(0, 300));
+      return m[0].replace(m[1], "HOST");
+    });
 }
 
 test("pod envelope: containerId, container {id, name, image, imageDigest}, kubernetes {podName, podNamespace, podUID} in Tracee's order, containerId = container.id, podSandbox never printed (netsig is never the pause container); events, sandboxed signatures' findings, in-process rules' findings", () => {
@@ -208,16 +317,22 @@ test("pod envelope: containerId, container {id, name, image, imageDigest}, kuber
 
 test("pod envelope: only what is known is printed (omitempty); nothing known is Tracee's {} and {}; a plain CONTAINER_NAME is not read", () => {
   const dns = join(EXAMPLES, "dns-lo.pcap");
-  const some = netsig(["replay", dns, "--quiet", "--events", "net_packet_dns_request", "--signatures", join(__dirname, "..", "..", "signatures")], undefined,
-    { POD_NAME: "web-1", POD_NAMESPACE: "", CONTAINER_NAME: "not-netsigs", NETSIG_CONTAINER_IMAGE: "nginx:1.27" });
+  const some = netsig(
+    ["replay", dns, "--quiet", "--events", "net_packet_dns_request", "--signatures", join(__dirname, "..", "..", "signatures")],
+    undefined,
+    { POD_NAME: "web-1", POD_NAMESPACE: "", CONTAINER_NAME: "not-netsigs", NETSIG_CONTAINER_IMAGE: "nginx:1.27" },
+  );
   assert.equal(some.code, 0, some.stderr);
-  for (const e of envelopes(some.stdout)) assert.equal(e, '"hostName":HOST,"containerId":"","container":{"image":"nginx:1.27"},"kubernetes":{"podName":"web-1"},"eventId":');
+  for (const e of envelopes(some.stdout))
+    assert.equal(e, '"hostName":HOST,"containerId":"","container":{"image":"nginx:1.27"},"kubernetes":{"podName":"web-1"},"eventId":');
   const none = netsig(["replay", dns, "--quiet", "--events", "net_packet_dns_request"], undefined, { CONTAINER_NAME: "not-netsigs" });
   for (const e of envelopes(none.stdout)) assert.equal(e, '"hostName":HOST,"containerId":"","container":{},"kubernetes":{},"eventId":');
 });
 
 test("pod envelope: values are Go-escaped like every string netsig prints (<, >, & and non-ASCII)", () => {
-  const r = netsig(["replay", join(EXAMPLES, "dns-lo.pcap"), "--quiet", "--events", "net_packet_dns_request"], undefined, { POD_NAME: "a<b>&\u00e9\"q" });
+  const r = netsig(["replay", join(EXAMPLES, "dns-lo.pcap"), "--quiet", "--events", "net_packet_dns_request"], undefined, {
+    POD_NAME: 'a<b>&\u00e9"q',
+  });
   assert.equal(r.code, 0, r.stderr);
   assert.ok(r.stdout.includes('"kubernetes":{"podName":"a\\u003cb\\u003e\\u0026\u00e9\\"q"}'), r.stdout.slice(0, 600));
 });

@@ -46,7 +46,7 @@ test("dnsTypeName: every other type gopacket v1.1.19 names", () => {
   assert.equal(dnsTypeName(256), "URI"); // DNSTypeURI = 256
 });
 
-test("dnsTypeName: unknown types print \"Unknown\"", () => {
+test('dnsTypeName: unknown types print "Unknown"', () => {
   // gopacket DNSType.String default branch.
   assert.equal(dnsTypeName(0), "Unknown");
   assert.equal(dnsTypeName(35), "Unknown"); // NAPTR: not in v1.1.19
@@ -104,7 +104,11 @@ test("dnsResponseCodeName: lower-cased gopacket DNSResponseCode.String, rcodes 0
     "rr set that should exist does not", // 8
     "server not authoritative for zone", // 9
     "name not contained in zone", // 10
-    "unknown", "unknown", "unknown", "unknown", "unknown", // 11-15 unassigned
+    "unknown",
+    "unknown",
+    "unknown",
+    "unknown",
+    "unknown", // 11-15 unassigned
     "bad opt version", // 16 (BADVERS/BADSIG share the value)
     "key not recognized", // 17
     "signature out of time window", // 18
@@ -119,14 +123,14 @@ test("dnsResponseCodeName: lower-cased gopacket DNSResponseCode.String, rcodes 0
   }
 });
 
-test("dnsResponseCodeName: extended rcodes beyond 23 print \"unknown\"", () => {
+test('dnsResponseCodeName: extended rcodes beyond 23 print "unknown"', () => {
   // gopacket DNSResponseCode is uint8 and may include OPT extended bits.
   assert.equal(dnsResponseCodeName(24), "unknown");
   assert.equal(dnsResponseCodeName(48), "unknown");
   assert.equal(dnsResponseCodeName(255), "unknown");
 });
 
-test("dnsOptionCodeName: gopacket DNSOptionCode.String (OPT array \"code\")", () => {
+test('dnsOptionCodeName: gopacket DNSOptionCode.String (OPT array "code")', () => {
   // gopacket dns.go DNSOptionCode.String; used by tracee convertArrayOfDNSOPT.
   assert.equal(dnsOptionCodeName(3), "NSID");
   assert.equal(dnsOptionCodeName(8), "EDNSClientSubnet");
@@ -172,7 +176,7 @@ test("icmpv4TypeCodeName: codeless types with a non-zero code", () => {
   assert.equal(icmpv4TypeCodeName(9, 16), "RouterAdvertisement(Code: 16)");
 });
 
-test("icmpv4TypeCodeName: unknown types print \"type(code)\"", () => {
+test('icmpv4TypeCodeName: unknown types print "type(code)"', () => {
   // gopacket: unknown type -> fmt "%d(%d)".
   assert.equal(icmpv4TypeCodeName(1, 0), "1(0)");
   assert.equal(icmpv4TypeCodeName(42, 0), "42(0)");

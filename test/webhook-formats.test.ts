@@ -7,7 +7,17 @@ import { copyFileSync, mkdtempSync, rmSync, writeFileSync } from "node:fs";
 import { tmpdir } from "node:os";
 import { join } from "node:path";
 import { after, before, test } from "node:test";
-import { ecsBulkBody, falcoPayload, falcoPriority, parseFinding, requestBodies, rfc3339Nano, severityOf, splunkBody, traceeBody } from "../engine/outputs/formats";
+import {
+  ecsBulkBody,
+  falcoPayload,
+  falcoPriority,
+  parseFinding,
+  requestBodies,
+  rfc3339Nano,
+  severityOf,
+  splunkBody,
+  traceeBody,
+} from "../engine/outputs/formats";
 import { missingTools, recordDnsSession } from "../tools/lab/dnslab";
 import { SHIPPED } from "./lib/hostile";
 import { CORPUS, EXAMPLES, netsig, TRACEE_E2E } from "./lib/run";
@@ -42,23 +52,34 @@ detection:
 output: '{dns.src_ip} asked for {dns.query}'
 `;
 
-before(async () => {
-  scan = findingLines(join(CORPUS, "ndpi", "synscan.pcap"), "tcp-syn-scan.ts")[0];
-  const d = mkdtempSync(join(tmpdir(), "netsig-fmt-rule-"));
-  dirs.push(d);
-  writeFileSync(join(d, "q.yaml"), RULE);
-  const r = netsig(["replay", join(EXAMPLES, "dns-lo.pcap"), "--rules", d, "--quiet"], undefined,
-    { POD_NAME: "web-1", POD_NAMESPACE: "shop", POD_UID: "uid-1", NETSIG_CONTAINER_NAME: "app", NETSIG_CONTAINER_IMAGE: "nginx:1.27", NETSIG_CONTAINER_ID: "8d5f1a2b3c4d5e6f7a8b9c0d" });
-  assert.equal(r.code, 0, r.stderr);
-  ruleLine = r.stdout.split("\n")[0];
-  if (!skipDns) {
-    const q = (t: string) => ["uol.com.br", t];
-    const cap = (await recordDnsSession({ queries: [q("MX"), q("NS"), q("SOA"), q("TXT")] })).path;
-    dns = findingLines(cap, "e2e-dns.ts", TRACEE_E2E)[0];
-  }
-}, { timeout: 60_000 });
+before(
+  async () => {
+    scan = findingLines(join(CORPUS, "ndpi", "synscan.pcap"), "tcp-syn-scan.ts")[0];
+    const d = mkdtempSync(join(tmpdir(), "netsig-fmt-rule-"));
+    dirs.push(d);
+    writeFileSync(join(d, "q.yaml"), RULE);
+    const r = netsig(["replay", join(EXAMPLES, "dns-lo.pcap"), "--rules", d, "--quiet"], undefined, {
+      POD_NAME: "web-1",
+      POD_NAMESPACE: "shop",
+      POD_UID: "uid-1",
+      NETSIG_CONTAINER_NAME: "app",
+      NETSIG_CONTAINER_IMAGE: "nginx:1.27",
+      NETSIG_CONTAINER_ID: "8d5f1a2b3c4d5e6f7a8b9c0d",
+    });
+    assert.equal(r.code, 0, r.stderr);
+    ruleLine = r.stdout.split("\n")[0];
+    if (!skipDns) {
+      const q = (t: string) => ["uol.com.br", t];
+      const cap = (await recordDnsSession({ queries: [q("MX"), q("NS"), q("SOA"), q("TXT")] })).path;
+      dns = findingLines(cap, "e2e-dns.ts", TRACEE_E2E)[0];
+    }
+  },
+  { timeout: 60_000 },
+);
 
-after(() => { for (const d of dirs) rmSync(d, { recursive: true, force: true }); });
+after(() => {
+  for (const d of dirs) rmSync(d, { recursive: true, force: true });
+});
 
 test("severity mapping: Tracee 0-4 -> Falco priority, ECS event.severity keeps 0-4", () => {
   assert.deepEqual([0, 1, 2, 3, 4].map(falcoPriority), ["Informational", "Notice", "Warning", "Error", "Critical"]);
@@ -118,7 +139,10 @@ test("ecs: _bulk NDJSON, create action with the findingID as _id, ECS fields", (
   const b = ecsBulkBody([f, f]);
   assert.equal(b.contentType, "application/x-ndjson");
   assert.ok(b.body.endsWith("\n"));
-  const lines = b.body.trimEnd().split("\n").map((l) => JSON.parse(l));
+  const lines = b.body
+    .trimEnd()
+    .split("\n")
+    .map((l) => JSON.parse(l));
   assert.equal(lines.length, 4);
   assert.deepEqual(lines[0], { create: { _id: f.ev.metadata.Properties.findingID } });
   const d = lines[1];
@@ -139,7 +163,11 @@ test("ecs: dns.question.name and dns.answers from e2eDNS on a recorded dig sessi
   assert.equal(d.dns.question.name, "uol.com.br");
   assert.equal(d.dns.type, "answer");
   assert.ok(d.dns.answers.length >= 1, JSON.stringify(d.dns));
-  for (const a of d.dns.answers) { assert.equal(typeof a.name, "string"); assert.equal(typeof a.data, "string"); assert.ok(a.data.length > 0); }
+  for (const a of d.dns.answers) {
+    assert.equal(typeof a.name, "string");
+    assert.equal(typeof a.data, "string");
+    assert.ok(a.data.length > 0);
+  }
   assert.equal(d.source.port, 53);
   assert.equal(d.network.protocol, "dns");
 });
@@ -179,18 +207,31 @@ test("splunk-hec: event.timestamp keeps its nanoseconds (the finding line itself
 
 test("pod fields: ECS orchestrator.*, container.*, host.* (the node), kubernetes.*; Falco k8s.* and container.*; Splunk host (the node) and fields", () => {
   const f = parseFinding(ruleLine);
-  const ctx = { nodeName: "node-a", serviceAccount: "web-sa", clusterName: "prod-eu", labels: { app: "web", "app.kubernetes.io/version": "2" },
-    annotations: { team: "shop", "kubectl.kubernetes.io/last-applied-configuration": "{...}" } };
+  const ctx = {
+    nodeName: "node-a",
+    serviceAccount: "web-sa",
+    clusterName: "prod-eu",
+    labels: { app: "web", "app.kubernetes.io/version": "2" },
+    annotations: { team: "shop", "kubectl.kubernetes.io/last-applied-configuration": "{...}" },
+  };
   const d = JSON.parse(ecsBulkBody([f], ctx).body.split("\n")[1]);
   assert.deepEqual(d.orchestrator, {
-    type: "kubernetes", namespace: "shop",
+    type: "kubernetes",
+    namespace: "shop",
     resource: { type: "pod", name: "web-1", id: "uid-1", label: ["app:web", "app.kubernetes.io/version:2"], annotation: ["team:shop"] },
     cluster: { name: "prod-eu" },
   });
   assert.deepEqual(d.container, { id: "8d5f1a2b3c4d5e6f7a8b9c0d", name: "app", image: { name: "nginx:1.27" } });
   assert.deepEqual(d.host, { hostname: "node-a", name: "node-a" });
-  assert.deepEqual(d.kubernetes, { pod: { name: "web-1", uid: "uid-1" }, namespace: "shop", node: { name: "node-a" },
-    labels: { app: "web", "app_kubernetes_io/version": "2" }, annotations: { team: "shop" }, serviceaccount: { name: "web-sa" }, container: { name: "app" } });
+  assert.deepEqual(d.kubernetes, {
+    pod: { name: "web-1", uid: "uid-1" },
+    namespace: "shop",
+    node: { name: "node-a" },
+    labels: { app: "web", "app_kubernetes_io/version": "2" },
+    annotations: { team: "shop" },
+    serviceaccount: { name: "web-sa" },
+    container: { name: "app" },
+  });
   const p = falcoPayload(f, ctx);
   const o = p.output_fields as Record<string, unknown>;
   assert.equal(o["k8s.ns.name"], "shop");

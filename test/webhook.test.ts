@@ -44,11 +44,16 @@ before(() => {
   writeFileSync(join(quiet, "never.ts"), EVERY_SYN.replace("EVERY-SYN", "NEVER").replace("t.SYN === 1", "t.SYN === 7"));
   const r = netsig(["replay", CAPTURE, "--signatures", sigs, "--quiet"]);
   assert.equal(r.code, 0, r.stderr);
-  expected = r.stdout.trim().split("\n").map((l) => JSON.parse(l).metadata.Properties.findingID);
+  expected = r.stdout
+    .trim()
+    .split("\n")
+    .map((l) => JSON.parse(l).metadata.Properties.findingID);
   assert.equal(expected.length, 1994);
 });
 
-after(() => { rmSync(tmp, { recursive: true, force: true }); });
+after(() => {
+  rmSync(tmp, { recursive: true, force: true });
+});
 
 let spoolN = 0;
 function spoolDir(): string {
@@ -61,13 +66,24 @@ function spoolLeft(dir: string): number {
   for (const sub of readdirSync(dir)) {
     const d = join(dir, sub);
     for (const f of readdirSync(d)) if (f.startsWith("seg-")) n += statSync(join(d, f)).size;
-    try { const o = JSON.parse(readFileSync(join(d, "offset.json"), "utf8")); n -= o.offset; } catch { /* none */ }
+    try {
+      const o = JSON.parse(readFileSync(join(d, "offset.json"), "utf8"));
+      n -= o.offset;
+    } catch {
+      /* none */
+    }
   }
   return n;
 }
 
 function traceeIds(reqs: Received[]): string[] {
-  return reqs.flatMap((r) => { try { return (JSON.parse(r.body) as any[]).map((e) => e.metadata.Properties.findingID); } catch { return []; } });
+  return reqs.flatMap((r) => {
+    try {
+      return (JSON.parse(r.body) as any[]).map((e) => e.metadata.Properties.findingID);
+    } catch {
+      return [];
+    }
+  });
 }
 
 function firstSeen(ids: string[]): string[] {
@@ -75,15 +91,39 @@ function firstSeen(ids: string[]): string[] {
 }
 
 function args(port: number, dir: string, extra: string[] = [], sigDir = sigs): string[] {
-  return ["replay", CAPTURE, "--signatures", sigDir, "--webhook", `http://127.0.0.1:${port}/hook`, "--spool-dir", dir, "--quiet-findings", ...extra];
+  return [
+    "replay",
+    CAPTURE,
+    "--signatures",
+    sigDir,
+    "--webhook",
+    `http://127.0.0.1:${port}/hook`,
+    "--spool-dir",
+    dir,
+    "--quiet-findings",
+    ...extra,
+  ];
 }
 
-test("tracee format: every finding once, in order, in batches; bearer token, custom headers, HMAC over the exact body", { timeout: 30_000 }, async () => {
+test("tracee format: every finding once, in order, in batches; bearer token, custom headers, HMAC over the exact body", {
+  timeout: 30_000,
+}, async () => {
   const rx = await startReceiver();
   const dir = spoolDir();
   try {
-    const r = await netsigAsync(args(rx.port, dir, ["--webhook-token-env", "WH_TOKEN", "--webhook-hmac-key-env", "WH_KEY",
-      "--webhook-header", "X-Tenant: blue", "--webhook-header", "X-Env:lab"]), { WH_TOKEN: TOKEN, WH_KEY: HMAC_KEY }).done;
+    const r = await netsigAsync(
+      args(rx.port, dir, [
+        "--webhook-token-env",
+        "WH_TOKEN",
+        "--webhook-hmac-key-env",
+        "WH_KEY",
+        "--webhook-header",
+        "X-Tenant: blue",
+        "--webhook-header",
+        "X-Env:lab",
+      ]),
+      { WH_TOKEN: TOKEN, WH_KEY: HMAC_KEY },
+    ).done;
     assert.equal(r.code, 0, r.stderr);
     assert.equal(r.stdout, "", "--quiet-findings");
     assert.deepEqual(traceeIds(rx.reqs), expected);
@@ -101,10 +141,14 @@ test("tracee format: every finding once, in order, in batches; bearer token, cus
     assert.ok(!r.stderr.includes(TOKEN) && !r.stderr.includes(HMAC_KEY), "no secret in logs");
     assert.doesNotMatch(r.stderr, /delivering again/, "no outage, no recovery line");
     assert.equal(spoolLeft(dir), 0);
-  } finally { await rx.close(); }
+  } finally {
+    await rx.close();
+  }
 });
 
-test("falcosidekick: one payload per POST with rule, priority, time, output_fields; --min-severity filters", { timeout: 30_000 }, async () => {
+test("falcosidekick: one payload per POST with rule, priority, time, output_fields; --min-severity filters", {
+  timeout: 30_000,
+}, async () => {
   const rx = await startReceiver((_n, q) => {
     // Falcosidekick's checks: a payload without these is refused
     const p = JSON.parse(q.body);
@@ -130,7 +174,9 @@ test("falcosidekick: one payload per POST with rule, priority, time, output_fiel
     assert.equal(r2.code, 0, r2.stderr);
     assert.equal(rx2.reqs.length, 0);
     assert.match(r2.stderr, /1994 below --min-severity/);
-  } finally { await rx.close(); }
+  } finally {
+    await rx.close();
+  }
 });
 
 test("splunk-hec: Authorization: Splunk <token> from a file, concatenated event objects", { timeout: 30_000 }, async () => {
@@ -138,7 +184,9 @@ test("splunk-hec: Authorization: Splunk <token> from a file, concatenated event 
   const tokFile = join(tmp, "hec-token");
   writeFileSync(tokFile, TOKEN + "\n");
   try {
-    const r = await netsigAsync(args(rx.port, spoolDir(), ["--webhook-format", "splunk-hec", "--webhook-token-file", tokFile, "--webhook-batch", "500"])).done;
+    const r = await netsigAsync(
+      args(rx.port, spoolDir(), ["--webhook-format", "splunk-hec", "--webhook-token-file", tokFile, "--webhook-batch", "500"]),
+    ).done;
     assert.equal(r.code, 0, r.stderr);
     const ids: string[] = [];
     for (const q of rx.reqs) {
@@ -152,7 +200,9 @@ test("splunk-hec: Authorization: Splunk <token> from a file, concatenated event 
     }
     assert.ok(rx.reqs.length >= 4);
     assert.deepEqual(ids, expected);
-  } finally { await rx.close(); }
+  } finally {
+    await rx.close();
+  }
 });
 
 test("ecs: _bulk NDJSON, a create action (_id = findingID) then an ECS document per finding", { timeout: 30_000 }, async () => {
@@ -164,7 +214,10 @@ test("ecs: _bulk NDJSON, a create action (_id = findingID) then an ECS document 
     for (const q of rx.reqs) {
       assert.equal(q.headers["content-type"], "application/x-ndjson");
       assert.ok(q.body.endsWith("\n"));
-      const lines = q.body.trimEnd().split("\n").map((l) => JSON.parse(l));
+      const lines = q.body
+        .trimEnd()
+        .split("\n")
+        .map((l) => JSON.parse(l));
       assert.equal(lines.length % 2, 0);
       for (let i = 0; i < lines.length; i += 2) {
         ids.push(lines[i].create._id);
@@ -176,7 +229,9 @@ test("ecs: _bulk NDJSON, a create action (_id = findingID) then an ECS document 
       }
     }
     assert.deepEqual(ids, expected);
-  } finally { await rx.close(); }
+  } finally {
+    await rx.close();
+  }
 });
 
 test("500 twice, then 200: every finding arrives (once each after dedupe), the failed batch is retried", { timeout: 30_000 }, async () => {
@@ -191,10 +246,15 @@ test("500 twice, then 200: every finding arrives (once each after dedupe), the f
     assert.match(r.stderr, /HTTP 500; retrying/);
     assert.match(r.stderr, /2 retried/);
     // the failed batch (its 100 findings, and any added while it was retried) was delayed
-    assert.match(r.stderr, /: delivering again after \d+\.\d s of failures \(2 failed request\(s\), the last: HTTP 500\); [1-9]\d{2,3} finding\(s\) were delayed in the spool meanwhile\n/);
+    assert.match(
+      r.stderr,
+      /: delivering again after \d+\.\d s of failures \(2 failed request\(s\), the last: HTTP 500\); [1-9]\d{2,3} finding\(s\) were delayed in the spool meanwhile\n/,
+    );
     assert.equal(r.stderr.split("delivering again").length, 2, r.stderr);
     assert.equal(spoolLeft(dir), 0);
-  } finally { await rx.close(); }
+  } finally {
+    await rx.close();
+  }
 });
 
 test("429 with Retry-After: 1 is honoured", { timeout: 30_000 }, async () => {
@@ -208,10 +268,14 @@ test("429 with Retry-After: 1 is honoured", { timeout: 30_000 }, async () => {
     assert.deepEqual(firstSeen(traceeIds(rx.reqs)), expected);
     assert.deepEqual(traceeIds(rx.reqs.slice(1)), expected, "the 2xx requests carry every finding once, in order");
     assert.equal(spoolLeft(dir), 0);
-  } finally { await rx.close(); }
+  } finally {
+    await rx.close();
+  }
 });
 
-test("a slow receiver (each answer 250 ms late, within --webhook-timeout): every finding once, in order, nothing retried", { timeout: 30_000 }, async () => {
+test("a slow receiver (each answer 250 ms late, within --webhook-timeout): every finding once, in order, nothing retried", {
+  timeout: 30_000,
+}, async () => {
   const rx = await startReceiver(() => ({ status: 200, delayMs: 250 }));
   const dir = spoolDir();
   try {
@@ -222,10 +286,14 @@ test("a slow receiver (each answer 250 ms late, within --webhook-timeout): every
     assert.ok(rx.reqs[19].at - rx.reqs[0].at >= 19 * 250, "each request waited for the previous answer");
     assert.match(r.stderr, /1994 findings sent .* 0 retried/);
     assert.equal(spoolLeft(dir), 0);
-  } finally { await rx.close(); }
+  } finally {
+    await rx.close();
+  }
 });
 
-test("a receiver slower than --webhook-timeout: the request times out and its batch is sent again; in order, the spool ends empty", { timeout: 30_000 }, async () => {
+test("a receiver slower than --webhook-timeout: the request times out and its batch is sent again; in order, the spool ends empty", {
+  timeout: 30_000,
+}, async () => {
   // the first answer comes after 1.5 s, netsig gives up after 0.5 s
   const rx = await startReceiver((n) => ({ status: 200, delayMs: n === 1 ? 1500 : 0 }));
   const dir = spoolDir();
@@ -237,10 +305,14 @@ test("a receiver slower than --webhook-timeout: the request times out and its ba
     assert.deepEqual(traceeIds(rx.reqs.slice(1)), expected, "after the timeout, every finding once, in order");
     assert.ok(rx.reqs[1].at - rx.reqs[0].at >= 450, "the retry came after the timeout");
     assert.equal(spoolLeft(dir), 0);
-  } finally { await rx.close(); }
+  } finally {
+    await rx.close();
+  }
 });
 
-test("the connection destroyed while a request is in flight: that batch is sent again; every finding once in the answered requests, in order", { timeout: 30_000 }, async () => {
+test("the connection destroyed while a request is in flight: that batch is sent again; every finding once in the answered requests, in order", {
+  timeout: 30_000,
+}, async () => {
   const rx = await startReceiver((n) => (n === 2 ? "destroy" : 200));
   const dir = spoolDir();
   try {
@@ -252,16 +324,22 @@ test("the connection destroyed while a request is in flight: that batch is sent 
     assert.deepEqual(traceeIds([rx.reqs[0], ...rx.reqs.slice(2)]), expected);
     assert.match(r.stderr, /1994 findings sent .* 1 retried/);
     assert.equal(spoolLeft(dir), 0);
-  } finally { await rx.close(); }
+  } finally {
+    await rx.close();
+  }
 });
 
-test("the receiver killed mid-batch (its connections destroyed, port closed) and back 1 s later: the batch in flight and the rest arrive, in order", { timeout: 30_000 }, async () => {
+test("the receiver killed mid-batch (its connections destroyed, port closed) and back 1 s later: the batch in flight and the rest arrive, in order", {
+  timeout: 30_000,
+}, async () => {
   const rx = await startReceiver((n) => (n <= 2 ? 200 : "hang"));
   const port = rx.port;
   const dir = spoolDir();
   const run = netsigAsync(args(port, dir));
   let stderr = "";
-  run.child.stderr!.on("data", (d: Buffer) => { stderr += d; });
+  run.child.stderr!.on("data", (d: Buffer) => {
+    stderr += d;
+  });
   assert.ok(await until(() => rx.reqs.length >= 3, 10_000), "a third request is in flight");
   await rx.close();
   // the request in flight fails; retries meet a closed port for a second
@@ -274,19 +352,29 @@ test("the receiver killed mid-batch (its connections destroyed, port closed) and
     assert.equal(rx.reqs.length, 3);
     assert.deepEqual(traceeIds(rx.reqs.slice(2)), expected.slice(200, 300));
     assert.deepEqual(traceeIds(rx2.reqs.slice(0, 1)), expected.slice(200, 300), "the batch in flight goes first to the new receiver");
-    assert.deepEqual(traceeIds([...rx.reqs.slice(0, 2), ...rx2.reqs]), expected, "the answered requests carry every finding once, in order");
+    assert.deepEqual(
+      traceeIds([...rx.reqs.slice(0, 2), ...rx2.reqs]),
+      expected,
+      "the answered requests carry every finding once, in order",
+    );
     assert.equal(spoolLeft(dir), 0);
-  } finally { await rx2.close(); }
+  } finally {
+    await rx2.close();
+  }
 });
 
-test("receiver down at the start, then up: everything delivered in order; one line says delivery works again, after how long and what was delayed", { timeout: 30_000 }, async () => {
+test("receiver down at the start, then up: everything delivered in order; one line says delivery works again, after how long and what was delayed", {
+  timeout: 30_000,
+}, async () => {
   const probe = await startReceiver();
   const port = probe.port;
   await probe.close(); // a free port, nobody listening
   const dir = spoolDir();
   const run = netsigAsync(args(port, dir, ["--webhook-batch-age", "100"]));
   let stderr = "";
-  run.child.stderr!.on("data", (d: Buffer) => { stderr += d; });
+  run.child.stderr!.on("data", (d: Buffer) => {
+    stderr += d;
+  });
   assert.ok(await until(() => /ECONNREFUSED; retrying/.test(stderr), 10_000), stderr);
   const rx = await startReceiver(() => 200, { port });
   try {
@@ -297,17 +385,24 @@ test("receiver down at the start, then up: everything delivered in order; one li
     const lines = r.stderr.trim().split("\n");
     const back = lines.filter((l) => l.includes("delivering again"));
     assert.equal(back.length, 1, r.stderr);
-    const m = /^netsig: webhook http:\/\/127\.0\.0\.1:\d+\/hook: delivering again after (\d+\.\d) s of failures \((\d+) failed request\(s\), the last: ECONNREFUSED\); (\d+) finding\(s\) were delayed in the spool meanwhile$/.exec(back[0]);
+    const m =
+      /^netsig: webhook http:\/\/127\.0\.0\.1:\d+\/hook: delivering again after (\d+\.\d) s of failures \((\d+) failed request\(s\), the last: ECONNREFUSED\); (\d+) finding\(s\) were delayed in the spool meanwhile$/.exec(
+        back[0],
+      );
     assert.ok(m, back[0]);
     const retries = lines.filter((l) => /ECONNREFUSED; retrying/.test(l));
     assert.ok(Number(m[2]) >= retries.length && retries.length >= 1, r.stderr);
     // at least the first batch (100) waited, at most every finding
     assert.ok(Number(m[3]) >= 100 && Number(m[3]) <= expected.length, back[0]);
     assert.ok(lines.indexOf(back[0]) > lines.lastIndexOf(retries[retries.length - 1]), "after the retries");
-  } finally { await rx.close(); }
+  } finally {
+    await rx.close();
+  }
 });
 
-test("killed with SIGKILL mid-delivery: a restart with the same --spool-dir delivers the rest, the spool ends empty", { timeout: 30_000 }, async () => {
+test("killed with SIGKILL mid-delivery: a restart with the same --spool-dir delivers the rest, the spool ends empty", {
+  timeout: 30_000,
+}, async () => {
   // the receiver takes 3 batches, then never answers
   const rx = await startReceiver((n) => (n <= 3 ? 200 : "hang"));
   const port = rx.port;
@@ -332,10 +427,14 @@ test("killed with SIGKILL mid-delivery: a restart with the same --spool-dir deli
     assert.deepEqual(firstSeen([...before, ...after]), expected);
     assert.deepEqual(after.slice(-expected.length + 300), expected.slice(300), "in order");
     assert.equal(spoolLeft(dir), 0);
-  } finally { await rx2.close(); }
+  } finally {
+    await rx2.close();
+  }
 });
 
-test("spool bound reached with the receiver down: counted and logged once, no crash, what fits stays spooled", { timeout: 30_000 }, async () => {
+test("spool bound reached with the receiver down: counted and logged once, no crash, what fits stays spooled", {
+  timeout: 30_000,
+}, async () => {
   const probe = await startReceiver();
   await probe.close();
   const dir = spoolDir();
@@ -355,7 +454,15 @@ test("mutual TLS: without a client certificate the receiver refuses; with one ev
   execFileSync("mkdir", ["-p", d]);
   makeTestCerts(d);
   const f = (n: string) => join(d, n);
-  const rx = await startReceiver(() => 200, { tls: { key: readFileSync(f("server.key")), cert: readFileSync(f("server.pem")), ca: readFileSync(f("ca.pem")), requestCert: true, rejectUnauthorized: true } });
+  const rx = await startReceiver(() => 200, {
+    tls: {
+      key: readFileSync(f("server.key")),
+      cert: readFileSync(f("server.pem")),
+      ca: readFileSync(f("ca.pem")),
+      requestCert: true,
+      rejectUnauthorized: true,
+    },
+  });
   try {
     const url = `https://127.0.0.1:${rx.port}/hook`;
     const base = ["replay", CAPTURE, "--signatures", sigs, "--webhook", url, "--quiet-findings", "--webhook-ca", f("ca.pem")];
@@ -363,10 +470,13 @@ test("mutual TLS: without a client certificate the receiver refuses; with one ev
     assert.equal(no.code, 0, no.stderr);
     assert.equal(rx.reqs.length, 0);
     assert.match(no.stderr, /not delivered yet/);
-    const yes = await netsigAsync([...base, "--spool-dir", spoolDir(), "--webhook-cert", f("client.pem"), "--webhook-key", f("client.key")]).done;
+    const yes = await netsigAsync([...base, "--spool-dir", spoolDir(), "--webhook-cert", f("client.pem"), "--webhook-key", f("client.key")])
+      .done;
     assert.equal(yes.code, 0, yes.stderr);
     assert.deepEqual(traceeIds(rx.reqs), expected);
-  } finally { await rx.close(); }
+  } finally {
+    await rx.close();
+  }
 });
 
 test("bad webhook options are one-line user errors (exit 2), secrets never echoed", () => {
@@ -389,24 +499,42 @@ test("bad webhook options are one-line user errors (exit 2), secrets never echoe
   }
   const r = netsig(["replay", CAPTURE, "--webhook", "http://127.0.0.1:1/x"]);
   assert.equal(r.code, 2);
-  assert.match(r.stderr, /^netsig: error: --webhook sends findings: give --signatures DIR or --rules DIR \(--rules @shipped: the shipped pack\) too\n$/);
+  assert.match(
+    r.stderr,
+    /^netsig: error: --webhook sends findings: give --signatures DIR or --rules DIR \(--rules @shipped: the shipped pack\) too\n$/,
+  );
 });
 
 test("--webhook with --rules alone (no --signatures): the rules' findings are delivered", { timeout: 30_000 }, async () => {
   const rx = await startReceiver();
   const dir = spoolDir();
   try {
-    const r = await netsigAsync(["replay", join(__dirname, "..", "..", "examples", "dns-lo.pcap"), "--rules", "@shipped",
-      "--webhook", `http://127.0.0.1:${rx.port}/hook`, "--spool-dir", dir]).done;
+    const r = await netsigAsync([
+      "replay",
+      join(__dirname, "..", "..", "examples", "dns-lo.pcap"),
+      "--rules",
+      "@shipped",
+      "--webhook",
+      `http://127.0.0.1:${rx.port}/hook`,
+      "--spool-dir",
+      dir,
+    ]).done;
     assert.equal(r.code, 0, r.stderr);
-    const printed = r.stdout.trim().split("\n").map((l) => JSON.parse(l).metadata.Properties.findingID);
+    const printed = r.stdout
+      .trim()
+      .split("\n")
+      .map((l) => JSON.parse(l).metadata.Properties.findingID);
     assert.equal(printed.length, 3, r.stdout);
     assert.deepEqual(traceeIds(rx.reqs), printed);
     assert.equal(spoolLeft(dir), 0);
-  } finally { await rx.close(); }
+  } finally {
+    await rx.close();
+  }
 });
 
-test("a 400 is permanent: that batch is counted as rejected and logged once, not retried; the rest is delivered", { timeout: 30_000 }, async () => {
+test("a 400 is permanent: that batch is counted as rejected and logged once, not retried; the rest is delivered", {
+  timeout: 30_000,
+}, async () => {
   const rx = await startReceiver((n) => (n === 1 ? 400 : 200));
   try {
     const r = await netsigAsync(args(rx.port, spoolDir())).done;
@@ -416,7 +544,9 @@ test("a 400 is permanent: that batch is counted as rejected and logged once, not
     assert.deepEqual(traceeIds(rx.reqs.slice(1)), expected.slice(100), "the refused batch is not sent again");
     assert.equal(r.stderr.match(/HTTP 400: 100 finding\(s\) rejected, not retried/g)?.length, 1, r.stderr);
     assert.match(r.stderr, /1894 findings sent .* 0 retried, 100 rejected/);
-  } finally { await rx.close(); }
+  } finally {
+    await rx.close();
+  }
 });
 
 test("Retry-After as delta seconds or an HTTP date", () => {
@@ -429,31 +559,58 @@ test("Retry-After as delta seconds or an HTTP date", () => {
   assert.equal(retryAfterMs(undefined, now), undefined);
 });
 
-test("per-webhook options (a mapping in --config, or a JSON --webhook): each receiver gets its own format, token and minimum severity; the --webhook-* flags are the defaults", { timeout: 60_000 }, async () => {
+test("per-webhook options (a mapping in --config, or a JSON --webhook): each receiver gets its own format, token and minimum severity; the --webhook-* flags are the defaults", {
+  timeout: 60_000,
+}, async () => {
   const a = await startReceiver();
   const b = await startReceiver();
   const c = await startReceiver();
   const dir = spoolDir();
   try {
     const config = join(tmp, "hooks.yaml");
-    writeFileSync(config, [
-      "webhook:",
-      `  - url: http://127.0.0.1:${a.port}/a`,
-      "    format: ecs",
-      "    token-env: TOKEN_A",
-      "    min-severity: 3",
-      `  - url: http://127.0.0.1:${b.port}/b`,
-      "    min-severity: 4",
-      `  - http://127.0.0.1:${c.port}/c`,
-      "",
-    ].join("\n"));
-    const r = await netsigAsync(["replay", CAPTURE, "--signatures", sigs, "--config", config, "--spool-dir", dir, "--quiet-findings",
-      "--webhook-format", "falcosidekick", "--webhook-token-env", "TOKEN_ALL"], { TOKEN_A: "token-for-a", TOKEN_ALL: "token-for-all" }).done;
+    writeFileSync(
+      config,
+      [
+        "webhook:",
+        `  - url: http://127.0.0.1:${a.port}/a`,
+        "    format: ecs",
+        "    token-env: TOKEN_A",
+        "    min-severity: 3",
+        `  - url: http://127.0.0.1:${b.port}/b`,
+        "    min-severity: 4",
+        `  - http://127.0.0.1:${c.port}/c`,
+        "",
+      ].join("\n"),
+    );
+    const r = await netsigAsync(
+      [
+        "replay",
+        CAPTURE,
+        "--signatures",
+        sigs,
+        "--config",
+        config,
+        "--spool-dir",
+        dir,
+        "--quiet-findings",
+        "--webhook-format",
+        "falcosidekick",
+        "--webhook-token-env",
+        "TOKEN_ALL",
+      ],
+      { TOKEN_A: "token-for-a", TOKEN_ALL: "token-for-all" },
+    ).done;
     assert.equal(r.code, 0, r.stderr);
     // a: its own format (ECS _bulk) and token; Severity 3 >= 3
     assert.ok(a.reqs.length >= 20);
     assert.ok(a.reqs.every((q) => q.headers.authorization === "Bearer token-for-a"));
-    const bulk = a.reqs.flatMap((q) => q.body.trim().split("\n").filter((_, i) => i % 2 === 1).map((l) => JSON.parse(l)));
+    const bulk = a.reqs.flatMap((q) =>
+      q.body
+        .trim()
+        .split("\n")
+        .filter((_, i) => i % 2 === 1)
+        .map((l) => JSON.parse(l)),
+    );
     assert.equal(bulk.length, 1994);
     // b: min-severity 4 filters everything; the flags' format and token otherwise
     assert.equal(b.reqs.length, 0);
@@ -489,7 +646,9 @@ async function freePort(): Promise<number> {
 
 const NO_STACK = /internal error|\n\s+at |node:internal/;
 
-test("a read-only --spool-dir (new, or holding a backlog): one line at start-up naming the folder and EROFS, exit 2, no stack trace", { timeout: 60_000 }, async () => {
+test("a read-only --spool-dir (new, or holding a backlog): one line at start-up naming the folder and EROFS, exit 2, no stack trace", {
+  timeout: 60_000,
+}, async () => {
   const port = await freePort();
   const ro = join(tmp, "ro-empty");
   execFileSync("mkdir", ["-p", ro]);
@@ -506,7 +665,12 @@ test("a read-only --spool-dir (new, or holding a backlog): one line at start-up 
       assert.doesNotMatch(r.stderr, NO_STACK);
       const lines = r.stderr.trim().split("\n");
       assert.equal(lines.length, 1, r.stderr);
-      assert.match(lines[0], new RegExp(`^netsig: error: cannot use --spool-dir ${dir}: .* cannot be written: EROFS \\(read-only file system\\); give a writable folder$`));
+      assert.match(
+        lines[0],
+        new RegExp(
+          `^netsig: error: cannot use --spool-dir ${dir}: .* cannot be written: EROFS \\(read-only file system\\); give a writable folder$`,
+        ),
+      );
     }
   } finally {
     await rx.close();
@@ -515,7 +679,9 @@ test("a read-only --spool-dir (new, or holding a backlog): one line at start-up 
   }
 });
 
-test("a damaged spool (offset.json past its segment; random bytes, a cut line and foreign JSON inside): every finding still delivered, the damaged lines quarantined, counted and named", { timeout: 60_000 }, async () => {
+test("a damaged spool (offset.json past its segment; random bytes, a cut line and foreign JSON inside): every finding still delivered, the damaged lines quarantined, counted and named", {
+  timeout: 60_000,
+}, async () => {
   const port = await freePort();
   const dir = spoolDir();
   const sub = await pendingSpool(dir, port);
@@ -526,7 +692,12 @@ test("a damaged spool (offset.json past its segment; random bytes, a cut line an
   // damage inserted after line 500
   let at = 0;
   for (let i = 0; i < 500; i++) at = text.indexOf(10, at) + 1;
-  const junk = Buffer.concat([Buffer.from([0xff, 0x00, 0x13, 0x37, 0x7b]), Buffer.from("\n"), text.subarray(at + 30, text.indexOf(10, at) + 1), Buffer.from('{"not":"a finding"}\n')]);
+  const junk = Buffer.concat([
+    Buffer.from([0xff, 0x00, 0x13, 0x37, 0x7b]),
+    Buffer.from("\n"),
+    text.subarray(at + 30, text.indexOf(10, at) + 1),
+    Buffer.from('{"not":"a finding"}\n'),
+  ]);
   writeFileSync(seg, Buffer.concat([text.subarray(0, at), junk, text.subarray(at)]));
   writeFileSync(join(sub, "offset.json"), JSON.stringify({ segment: Number(/\d+/.exec(segFiles[0])![0]), offset: 99_999_999 }));
   const rx = await startReceiver(() => 200, { port });
@@ -536,18 +707,32 @@ test("a damaged spool (offset.json past its segment; random bytes, a cut line an
     assert.doesNotMatch(r.stderr, NO_STACK);
     for (const q of rx.reqs) assert.doesNotThrow(() => JSON.parse(q.body));
     const ids = traceeIds(rx.reqs);
-    assert.equal(ids.length, rx.reqs.reduce((n, q) => n + JSON.parse(q.body).length, 0), "every element a finding");
+    assert.equal(
+      ids.length,
+      rx.reqs.reduce((n, q) => n + JSON.parse(q.body).length, 0),
+      "every element a finding",
+    );
     assert.deepEqual(ids, expected, "every pending finding, once, in order");
     assert.match(r.stderr, /points past the end of segment \d+ .*from its start/);
     assert.equal(r.stderr.match(/a damaged line/g)?.length, 1, r.stderr);
     assert.match(r.stderr, /1994 findings sent .*, 3 damaged in the spool \(not sent, quarantined in .*quarantine\.jsonl\)/);
-    const q = readFileSync(join(sub, "quarantine.jsonl"), "utf8").trim().split("\n").map((l) => JSON.parse(l));
-    assert.deepEqual(q.map((x) => x.reason), ["not UTF-8", "not JSON", "no eventName"]);
+    const q = readFileSync(join(sub, "quarantine.jsonl"), "utf8")
+      .trim()
+      .split("\n")
+      .map((l) => JSON.parse(l));
+    assert.deepEqual(
+      q.map((x) => x.reason),
+      ["not UTF-8", "not JSON", "no eventName"],
+    );
     assert.equal(spoolLeft(dir), 0);
-  } finally { await rx.close(); }
+  } finally {
+    await rx.close();
+  }
 });
 
-test("a receiver that sends its headers, then a huge body slowly: the timeout covers the body, the answer is cut, the status counts; every finding delivered", { timeout: 60_000 }, async () => {
+test("a receiver that sends its headers, then a huge body slowly: the timeout covers the body, the answer is cut, the status counts; every finding delivered", {
+  timeout: 60_000,
+}, async () => {
   const reqs: Received[] = [];
   const server = createServer((req, res) => {
     const chunks: Buffer[] = [];
@@ -556,8 +741,13 @@ test("a receiver that sends its headers, then a huge body slowly: the timeout co
       reqs.push({ headers: req.headers, body: Buffer.concat(chunks).toString("utf8"), at: Date.now(), url: req.url ?? "" });
       res.writeHead(200, { "Content-Length": String(2 * 1024 ** 3) });
       // the first answer trickles (1 KiB every 50 ms, never ends); the others are 1 MiB at once
-      if (reqs.length === 1) { const t = setInterval(() => { if (res.destroyed) clearInterval(t); else res.write(Buffer.alloc(1024, 0x20)); }, 50); res.on("close", () => clearInterval(t)); }
-      else res.write(Buffer.alloc(1024 * 1024, 0x20));
+      if (reqs.length === 1) {
+        const t = setInterval(() => {
+          if (res.destroyed) clearInterval(t);
+          else res.write(Buffer.alloc(1024, 0x20));
+        }, 50);
+        res.on("close", () => clearInterval(t));
+      } else res.write(Buffer.alloc(1024 * 1024, 0x20));
     });
   });
   await new Promise<void>((r) => server.listen(0, "127.0.0.1", () => r()));
@@ -570,10 +760,15 @@ test("a receiver that sends its headers, then a huge body slowly: the timeout co
     assert.match(r.stderr, /1994 findings sent in 4 requests, 0 retried.*, 4 answers cut/);
     assert.equal(r.stderr.match(/the answer's body was cut/g)?.length, 1, r.stderr);
     assert.equal(spoolLeft(dir), 0);
-  } finally { server.closeAllConnections(); server.close(); }
+  } finally {
+    server.closeAllConnections();
+    server.close();
+  }
 });
 
-test("a receiver that always answers 200 after the timeout: the late answers count (no batch re-sent), every finding delivered, one line says to raise --webhook-timeout", { timeout: 60_000 }, async () => {
+test("a receiver that always answers 200 after the timeout: the late answers count (no batch re-sent), every finding delivered, one line says to raise --webhook-timeout", {
+  timeout: 60_000,
+}, async () => {
   // 700 ms per answer, --webhook-timeout 500: each answer comes while the retry waits
   const rx = await startReceiver(() => ({ status: 200, delayMs: 700 }));
   const dir = spoolDir();
@@ -584,12 +779,19 @@ test("a receiver that always answers 200 after the timeout: the late answers cou
     assert.match(r.stderr, /1994 findings sent in 4 requests, 0 retried.*, 4 answered late/);
     const named = r.stderr.split("\n").filter((l) => /answered after the --webhook-timeout/.test(l));
     assert.equal(named.length, 2, r.stderr); // at the first, and in the summary
-    assert.match(named[1], /^netsig: webhook http:\/\/127\.0\.0\.1:\d+\/hook: answered after the --webhook-timeout \(500 ms\) 4 times: raise --webhook-timeout$/);
+    assert.match(
+      named[1],
+      /^netsig: webhook http:\/\/127\.0\.0\.1:\d+\/hook: answered after the --webhook-timeout \(500 ms\) 4 times: raise --webhook-timeout$/,
+    );
     assert.equal(spoolLeft(dir), 0);
-  } finally { await rx.close(); }
+  } finally {
+    await rx.close();
+  }
 });
 
-test("a receiver slower than the timeout and the retries' waits: batches re-sent with growing waits (not at once), progress shown; what arrives is in order", { timeout: 60_000 }, async () => {
+test("a receiver slower than the timeout and the retries' waits: batches re-sent with growing waits (not at once), progress shown; what arrives is in order", {
+  timeout: 60_000,
+}, async () => {
   // every answer after 3 s; --webhook-timeout 300: the first retries come before the answer
   const rx = await startReceiver(() => ({ status: 200, delayMs: 3000 }));
   const dir = spoolDir();
@@ -599,17 +801,24 @@ test("a receiver slower than the timeout and the retries' waits: batches re-sent
     // without backoff: a request every 300 ms (40 in 12 s); with it, a few, further and further apart
     assert.ok(rx.reqs.length >= 3 && rx.reqs.length <= 15, `${rx.reqs.length} requests in 12 s`);
     const gaps = rx.reqs.slice(1).map((q, i) => q.at - rx.reqs[i].at);
-    assert.ok(gaps.every((g) => g >= 300), gaps.join(","));
+    assert.ok(
+      gaps.every((g) => g >= 300),
+      gaps.join(","),
+    );
     assert.ok(Math.max(...gaps) >= 4 * Math.min(...gaps), `growing waits: ${gaps.join(",")}`);
     assert.match(r.stderr, /no answer within 300 ms; retrying now \(attempt 1; \d+ bytes waiting in the spool\)/);
     // the waits grew until an answer could come: the first batch was delivered by a late answer
     const m = /(\d+) findings sent in \d+ requests, (\d+) retried.*, (\d+) answered late/.exec(r.stderr);
     assert.ok(m && Number(m[1]) >= 1000 && Number(m[3]) >= 1, r.stderr);
     assert.deepEqual(firstSeen(traceeIds(rx.reqs)), expected.slice(0, firstSeen(traceeIds(rx.reqs)).length));
-  } finally { await rx.close(); }
+  } finally {
+    await rx.close();
+  }
 });
 
-test("a disk that fills up (a 200 KB --spool-dir, receiver down): the oldest findings kept, the newest dropped, counted apart from the spool bound", { timeout: 60_000 }, async () => {
+test("a disk that fills up (a 200 KB --spool-dir, receiver down): the oldest findings kept, the newest dropped, counted apart from the spool bound", {
+  timeout: 60_000,
+}, async () => {
   const port = await freePort();
   const dir = join(tmp, "small-disk");
   execFileSync("mkdir", ["-p", dir]);
@@ -631,34 +840,59 @@ test("a disk that fills up (a 200 KB --spool-dir, receiver down): the oldest fin
       const r2 = await netsigAsync(args(port, copy, [], quiet)).done;
       assert.equal(r2.code, 0, r2.stderr);
       assert.deepEqual(traceeIds(rx.reqs), expected.slice(0, 1994 - dropped));
-    } finally { await rx.close(); }
-  } finally { execFileSync("umount", ["-l", dir]); }
+    } finally {
+      await rx.close();
+    }
+  } finally {
+    execFileSync("umount", ["-l", dir]);
+  }
 });
 
-test("a spool left by a webhook no longer given: named in one line at start-up with its URL; netsig spool deliver sends it", { timeout: 60_000 }, async () => {
+test("a spool left by a webhook no longer given: named in one line at start-up with its URL; netsig spool deliver sends it", {
+  timeout: 60_000,
+}, async () => {
   const port = await freePort();
   const dir = spoolDir();
   const old = await pendingSpool(dir, port);
   const rx = await startReceiver(() => 200, { port });
   try {
     // the same spool folder, another URL (path /other)
-    const r = await netsigAsync(["replay", CAPTURE, "--signatures", quiet, "--webhook", `http://127.0.0.1:${port}/other`, "--spool-dir", dir, "--quiet-findings"]).done;
+    const r = await netsigAsync([
+      "replay",
+      CAPTURE,
+      "--signatures",
+      quiet,
+      "--webhook",
+      `http://127.0.0.1:${port}/other`,
+      "--spool-dir",
+      dir,
+      "--quiet-findings",
+    ]).done;
     assert.equal(r.code, 0, r.stderr);
     assert.equal(rx.reqs.length, 0);
     const named = r.stderr.split("\n").filter((l) => /not given now/.test(l));
     assert.equal(named.length, 1, r.stderr);
-    assert.equal(named[0], `netsig: --spool-dir ${dir} holds undelivered findings of 1 webhook(s) not given now: ${old} (http://127.0.0.1:${port}/hook, tracee; about ${spoolLeft(dir)} bytes); ` +
-      `they are kept, not sent: deliver with netsig spool deliver ${old} --webhook http://127.0.0.1:${port}/hook (or give that webhook again)`);
+    assert.equal(
+      named[0],
+      `netsig: --spool-dir ${dir} holds undelivered findings of 1 webhook(s) not given now: ${old} (http://127.0.0.1:${port}/hook, tracee; about ${spoolLeft(dir)} bytes); ` +
+        `they are kept, not sent: deliver with netsig spool deliver ${old} --webhook http://127.0.0.1:${port}/hook (or give that webhook again)`,
+    );
     const d = await netsigAsync(["spool", "deliver", old, "--webhook", `http://127.0.0.1:${port}/hook`]).done;
     assert.equal(d.code, 0, d.stderr);
     assert.deepEqual(traceeIds(rx.reqs), expected);
     assert.match(d.stderr, /1994 findings sent/);
     assert.equal(spoolLeft(dir), 0);
     // bad uses are one line
-    for (const a of [["spool", "deliver", join(tmp, "nope"), "--webhook", "http://127.0.0.1:1/"], ["spool", "deliver", old], ["spool", "send"]]) {
+    for (const a of [
+      ["spool", "deliver", join(tmp, "nope"), "--webhook", "http://127.0.0.1:1/"],
+      ["spool", "deliver", old],
+      ["spool", "send"],
+    ]) {
       const e = netsig(a);
       assert.equal(e.code, 2, e.stderr);
       assert.equal(e.stderr.trim().split("\n").length, 1, e.stderr);
     }
-  } finally { await rx.close(); }
+  } finally {
+    await rx.close();
+  }
 });

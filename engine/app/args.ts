@@ -14,11 +14,20 @@ import { distance } from "../rules/run/suggest";
  * validate", "netsig rules --help"); `also`: options taken before parseArgs
  * (--config), for the suggestions.
  */
-export function parseCommand<T extends ParseArgsConfig>(command: string, config: T, o: { help?: string; also?: string[] } = {}): ReturnType<typeof parseArgs<T>> {
+export function parseCommand<T extends ParseArgsConfig>(
+  command: string,
+  config: T,
+  o: { help?: string; also?: string[] } = {},
+): ReturnType<typeof parseArgs<T>> {
   try {
     return parseArgs(config);
   } catch (e) {
-    throw argsError(e, command, [...Object.keys(config.options ?? {}), ...(o.also ?? [])], o.help ?? `${command.split(" ").slice(0, 2).join(" ")} --help`);
+    throw argsError(
+      e,
+      command,
+      [...Object.keys(config.options ?? {}), ...(o.also ?? [])],
+      o.help ?? `${command.split(" ").slice(0, 2).join(" ")} --help`,
+    );
   }
 }
 
@@ -32,7 +41,10 @@ export function closestOption(typed: string, names: string[]): string {
     if (n === "help") continue;
     // a prefix counts as close (--sig for --signatures)
     const d = n.startsWith(word) ? 1 : distance(word, n);
-    if (d < bestD) { bestD = d; best = n; }
+    if (d < bestD) {
+      bestD = d;
+      best = n;
+    }
   }
   return best && bestD <= Math.max(2, Math.floor(word.length / 3)) ? `--${best}` : "";
 }
@@ -46,7 +58,10 @@ function argsError(e: unknown, command: string, names: string[], help: string): 
     const near = closestOption(m[1], names);
     return new UsageError(`unknown option ${m[1]} for '${command}'${near ? `: did you mean ${near}?` : ""} (${help} lists them)`);
   }
-  if (code === "ERR_PARSE_ARGS_INVALID_OPTION_VALUE" && (m = /^Option '(?:-\w, )?(--[^ ']+)(?: <value>)?' argument missing/.exec(message))) {
+  if (
+    code === "ERR_PARSE_ARGS_INVALID_OPTION_VALUE" &&
+    (m = /^Option '(?:-\w, )?(--[^ ']+)(?: <value>)?' argument missing/.exec(message))
+  ) {
     return new UsageError(`option ${m[1]} of '${command}' needs a value (${help} lists them)`);
   }
   if (code === "ERR_PARSE_ARGS_INVALID_OPTION_VALUE" && (m = /^Option '(?:-\w, )?(--[^ ']+)' does not take an argument/.exec(message))) {

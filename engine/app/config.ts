@@ -23,7 +23,12 @@ type OptionSpec = { type: "string" | "boolean"; multiple?: boolean };
  * found later (webhooks.ts, run.ts, ...), can name file:line: see
  * placeConfigError.
  */
-interface ConfigValue { option: string; value: string; key?: string; line: number }
+interface ConfigValue {
+  option: string;
+  value: string;
+  key?: string;
+  line: number;
+}
 let placed: { file: string; values: ConfigValue[]; cli: Set<string> } | undefined;
 
 /** the options a command line gives itself (a config value of these is overridden, unless they add up) */
@@ -94,7 +99,9 @@ export function withConfig(argv: string[], options: Record<string, OptionSpec>):
     text = readBoundedText(file, CONFIG_FILE_MAX_BYTES);
   } catch (e) {
     if (e instanceof FileTooLargeError) {
-      throw new UsageError(`--config ${file}: the file is ${e.size !== undefined ? `${formatBytes(e.size)} (${e.size} bytes)` : `larger than ${formatBytes(e.cap)}`}, past the ${formatBytes(e.cap)} limit for a config file: give the file of netsig's options`);
+      throw new UsageError(
+        `--config ${file}: the file is ${e.size !== undefined ? `${formatBytes(e.size)} (${e.size} bytes)` : `larger than ${formatBytes(e.cap)}`}, past the ${formatBytes(e.cap)} limit for a config file: give the file of netsig's options`,
+      );
     }
     throw new UsageError(`cannot read --config ${file}: ${(e as NodeJS.ErrnoException).code ?? (e as Error).message}`);
   }
@@ -105,24 +112,34 @@ export function withConfig(argv: string[], options: Record<string, OptionSpec>):
     if (docs.length > 1) throw new RuleError(docs[1].pos, "a config file holds one YAML document (no ---)");
     root = docs[0]?.root ?? null;
   } catch (e) {
-    if (e instanceof RuleError) throw new UsageError(`${file}:${e.pos.line}: not valid YAML: ${e.message.replace(/^malformed YAML: /, "")}`);
+    if (e instanceof RuleError)
+      throw new UsageError(`${file}:${e.pos.line}: not valid YAML: ${e.message.replace(/^malformed YAML: /, "")}`);
     throw e;
   }
-  if (root === null) { placed = undefined; return rest; }
+  if (root === null) {
+    placed = undefined;
+    return rest;
+  }
   const doc = plain(root);
   const map = root.kind === "map" ? root : undefined;
-  const lineOfKey = (key: string): number => (map ? entry(map, key)?.key.pos.line ?? 1 : 1);
+  const lineOfKey = (key: string): number => (map ? (entry(map, key)?.key.pos.line ?? 1) : 1);
   const ajv = new Ajv({ allErrors: false, allowUnionTypes: true });
   const validate = ajv.compile(schemaFor(options));
   if (!validate(doc)) {
     const err = validate.errors![0];
-    const key = err.keyword === "additionalProperties"
-      ? String((err.params as { additionalProperty: string }).additionalProperty)
-      : err.instancePath.split("/")[1] ?? "";
+    const key =
+      err.keyword === "additionalProperties"
+        ? String((err.params as { additionalProperty: string }).additionalProperty)
+        : (err.instancePath.split("/")[1] ?? "");
     if (key === "" || !map) throw new UsageError(`${file}:1: the file must be a mapping of option names to values (e.g. "iface: lo")`);
     const at = `${file}:${lineOfKey(key)}`;
     if (err.keyword === "additionalProperties") {
-      throw new UsageError(`${at}: unknown option "${key}" (the keys are the command's long options: ${Object.keys(options).filter((o) => o !== "help").slice(0, 8).join(", ")}, ...)`);
+      throw new UsageError(
+        `${at}: unknown option "${key}" (the keys are the command's long options: ${Object.keys(options)
+          .filter((o) => o !== "help")
+          .slice(0, 8)
+          .join(", ")}, ...)`,
+      );
     }
     const o = options[key];
     const want = o.type === "boolean" ? "true or false" : o.multiple ? "a value or a list of values" : "a single value";
@@ -133,7 +150,10 @@ export function withConfig(argv: string[], options: Record<string, OptionSpec>):
   for (const { key: k, value: node } of map!.entries) {
     const key = k.text;
     if (options[key].type === "boolean") {
-      if (node.kind === "scalar" && node.value === true) { out.push(`--${key}`); values.push({ option: key, value: "", line: k.pos.line }); }
+      if (node.kind === "scalar" && node.value === true) {
+        out.push(`--${key}`);
+        values.push({ option: key, value: "", line: k.pos.line });
+      }
       continue;
     }
     for (const n of node.kind === "seq" ? node.items : [node]) {

@@ -29,15 +29,22 @@ export function ruleDir(d: string): string {
 
 /** what signatures and rules to run: folders (watched) and single files */
 export interface SignatureSet {
-  dirs?: string[]; files?: string[]; ruleDirs?: string[]; ruleFiles?: string[];
+  dirs?: string[];
+  files?: string[];
+  ruleDirs?: string[];
+  ruleFiles?: string[];
   /** rule folders whose lists, macros and rules the others may use, without running them */
   ruleContext?: string[];
-  sandboxed: boolean; watch: boolean;
+  sandboxed: boolean;
+  watch: boolean;
 }
 
 /** the hot-reload watchers of a run (signature folders, rule folders) */
 export class Watchers {
-  constructor(readonly signatures: SignatureWatcher | null, readonly rules: RuleWatcher | null) {}
+  constructor(
+    readonly signatures: SignatureWatcher | null,
+    readonly rules: RuleWatcher | null,
+  ) {}
   async settled(): Promise<void> {
     await this.signatures?.settled();
     await this.rules?.settled();
@@ -66,22 +73,32 @@ export async function startSignatures(o: SignatureSet, hostName: string): Promis
   let rules: ReturnType<typeof loadRules> | null = null;
   const ruleDirs = (o.ruleDirs ?? []).map(ruleDir);
   // (the sandbox process starts while the files are transpiled)
-  const engine = await SignatureEngine.start(() => {
-    const sources = files.map((f) => {
-      let text: string | undefined;
-      try { text = readBoundedText(f, SIGNATURE_FILE_MAX_BYTES); texts.set(f, text); } catch { /* reported by transpileSignature */ }
-      return transpileSignature(f, text);
-    });
-    rules = ruleDirs.length || o.ruleFiles?.length ? loadRules(ruleDirs, o.ruleFiles ?? [], (o.ruleContext ?? []).map(ruleDir)) : null;
-    return [...problems, ...sources, ...(rules ? [...rules.problems, ...rules.sources] : [])];
-  }, { hostName, sandboxed: o.sandboxed, log }, files.length > 0);
+  const engine = await SignatureEngine.start(
+    () => {
+      const sources = files.map((f) => {
+        let text: string | undefined;
+        try {
+          text = readBoundedText(f, SIGNATURE_FILE_MAX_BYTES);
+          texts.set(f, text);
+        } catch {
+          /* reported by transpileSignature */
+        }
+        return transpileSignature(f, text);
+      });
+      rules = ruleDirs.length || o.ruleFiles?.length ? loadRules(ruleDirs, o.ruleFiles ?? [], (o.ruleContext ?? []).map(ruleDir)) : null;
+      return [...problems, ...sources, ...(rules ? [...rules.problems, ...rules.sources] : [])];
+    },
+    { hostName, sandboxed: o.sandboxed, log },
+    files.length > 0,
+  );
   if (!o.watch) return { engine, watcher: null };
   // (set by the function above: TypeScript does not see assignments in a callback)
   rules = rules as ReturnType<typeof loadRules> | null;
   const sigWatcher = dirs.length ? new SignatureWatcher(dirs, engine, texts, { log }) : null;
-  const ruleWatcher = rules && ruleDirs.length
-    ? new RuleWatcher(ruleDirs, engine, { texts: rules.texts, units: rules.result.units, problems: rules.problems }, { log })
-    : null;
+  const ruleWatcher =
+    rules && ruleDirs.length
+      ? new RuleWatcher(ruleDirs, engine, { texts: rules.texts, units: rules.result.units, problems: rules.problems }, { log })
+      : null;
   return { engine, watcher: sigWatcher || ruleWatcher ? new Watchers(sigWatcher, ruleWatcher) : null };
 }
 
@@ -108,18 +125,27 @@ export class FindingsOutput {
   /** print findings on standard output (off: --quiet-findings; the file still gets them) */
   print = true;
 
-  constructor(engine: SignatureEngine, pipeline: EventPipeline, hostName: string,
-    private readonly format: string, printEvents: boolean, private readonly file: RotatingFile | null = null) {
+  constructor(
+    engine: SignatureEngine,
+    pipeline: EventPipeline,
+    hostName: string,
+    private readonly format: string,
+    printEvents: boolean,
+    private readonly file: RotatingFile | null = null,
+  ) {
     this.json = new EventJSONWriter(hostName);
     // signatures first, then rules (so that loading rules leaves the signatures' numbers alone)
-    [...engine.signatures.values()].sort((a, b) => Number(a.source.kind === "rule") - Number(b.source.kind === "rule") || a.meta.id.localeCompare(b.meta.id))
-      .forEach((s, i) => { this.eventIds.set(s.meta.id, SIGNATURE_EVENT_BASE + i); });
+    [...engine.signatures.values()]
+      .sort((a, b) => Number(a.source.kind === "rule") - Number(b.source.kind === "rule") || a.meta.id.localeCompare(b.meta.id))
+      .forEach((s, i) => {
+        this.eventIds.set(s.meta.id, SIGNATURE_EVENT_BASE + i);
+      });
     this.consumer = printEvents
       ? (ev, kind, p) => {
-        const json = format === "table" && file === null ? "" : this.json.write(ev, kind, p.timestampString());
-        const line = format === "table" ? tableLine(ev, p.tsSec, p.tsNsec) : json;
-        this.pending.push({ packet: pipeline.decoder.stats.packets, line, json });
-      }
+          const json = format === "table" && file === null ? "" : this.json.write(ev, kind, p.timestampString());
+          const line = format === "table" ? tableLine(ev, p.tsSec, p.tsNsec) : json;
+          this.pending.push({ packet: pipeline.decoder.stats.packets, line, json });
+        }
       : () => undefined;
     engine.onFindings = (fs) => this.findings(fs);
     engine.onComplete = (last) => this.release(last);
@@ -129,12 +155,20 @@ export class FindingsOutput {
     let id = this.eventIds.get(f.sig.meta.id);
     if (id === undefined) this.eventIds.set(f.sig.meta.id, (id = SIGNATURE_EVENT_BASE + this.eventIds.size));
     const fe = findingEvent(f, id);
-    if (this.sink) { this.sinkJson.push(fe.json); this.sinkSeverity.push(Number(f.sig.meta.properties?.Severity ?? 0)); }
+    if (this.sink) {
+      this.sinkJson.push(fe.json);
+      this.sinkSeverity.push(Number(f.sig.meta.properties?.Severity ?? 0));
+    }
     if (this.format !== "table") return { line: fe.json, json: fe.json };
     const ts = BigInt(f.ts || "0");
     return {
-      line: findingTableLine(String((fe.event as { eventName?: unknown }).eventName ?? f.sig.meta.id), f.event as unknown as TraceeEvent | null,
-        Number(ts / 1_000_000_000n), Number(ts % 1_000_000_000n), `${f.sig.meta.name}: ${JSON.stringify(f.data)}`),
+      line: findingTableLine(
+        String((fe.event as { eventName?: unknown }).eventName ?? f.sig.meta.id),
+        f.event as unknown as TraceeEvent | null,
+        Number(ts / 1_000_000_000n),
+        Number(ts % 1_000_000_000n),
+        `${f.sig.meta.name}: ${JSON.stringify(f.data)}`,
+      ),
       json: fe.json,
     };
   }
@@ -143,9 +177,13 @@ export class FindingsOutput {
     for (const f of fs) {
       const l = this.line(f);
       if (!this.print && this.file === null) continue;
-      if (this.pending.length === 0 && this.findingsByPacket.size === 0) { this.finding(l); continue; }
+      if (this.pending.length === 0 && this.findingsByPacket.size === 0) {
+        this.finding(l);
+        continue;
+      }
       const list = this.findingsByPacket.get(f.packet);
-      if (list) list.push(l); else this.findingsByPacket.set(f.packet, [l]);
+      if (list) list.push(l);
+      else this.findingsByPacket.set(f.packet, [l]);
     }
     // the webhooks get a batch's findings at once (one spool write and fsync, not one per finding)
     if (this.sink && this.sinkJson.length) {

@@ -37,7 +37,11 @@ export function eventOutput(format: string | undefined, hostName: string, fd = 1
     let ts = "";
     return {
       consumer: (ev, kind, p) => {
-        if (p.tsSec !== sec || p.tsNsec !== nsec) { sec = p.tsSec; nsec = p.tsNsec; ts = p.timestampString(); }
+        if (p.tsSec !== sec || p.tsNsec !== nsec) {
+          sec = p.tsSec;
+          nsec = p.tsNsec;
+          ts = p.timestampString();
+        }
         json.write(w, ev, kind, ts);
       },
       flush: () => out.flush(),
@@ -54,10 +58,17 @@ export function eventOutput(format: string | undefined, hostName: string, fd = 1
       return {
         consumer: (ev, kind, p) => {
           out.line(tableLine(ev, p.tsSec, p.tsNsec));
-          if (p.tsSec !== sec || p.tsNsec !== nsec) { sec = p.tsSec; nsec = p.tsNsec; ts = p.timestampString(); }
+          if (p.tsSec !== sec || p.tsNsec !== nsec) {
+            sec = p.tsSec;
+            nsec = p.tsNsec;
+            ts = p.timestampString();
+          }
           json.write(w, ev, kind, ts);
         },
-        flush: () => { out.flush(); file.flush(); },
+        flush: () => {
+          out.flush();
+          file.flush();
+        },
       };
     }
     return { consumer: (ev, _kind, p) => out.line(tableLine(ev, p.tsSec, p.tsNsec)), flush: () => out.flush() };

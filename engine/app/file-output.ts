@@ -55,6 +55,9 @@ export function fileOutputFrom(v: FileOutputValues): RotatingFile | undefined {
 /** the file's line for the summary at exit ("" when quiet and nothing was lost) */
 export function fileOutputSummary(f: RotatingFile, quiet: boolean): string {
   if (quiet && f.droppedLines === 0) return "";
-  return `netsig: --output-file ${f.path}: ${f.bytes} bytes written, ${f.rotations} rotations` +
-    (f.droppedLines ? `, ${f.droppedLines} lines dropped (write errors)` : "") + "\n";
+  return (
+    `netsig: --output-file ${f.path}: ${f.bytes} bytes written, ${f.rotations} rotations` +
+    (f.droppedLines ? `, ${f.droppedLines} lines dropped (write errors)` : "") +
+    "\n"
+  );
 }

@@ -24,10 +24,10 @@ export function setLogFormat(f: string | undefined): void {
   if (f === undefined) f = "text";
   if (f !== "text" && f !== "json") throw new UsageError(`unknown --log-format "${f}": use text or json`);
   format = f;
-  json = f === "json"
-    ? pino({ level: "debug", formatters: { level: (label) => ({ level: label }) } },
-      pino.destination({ dest: 2, sync: true }))
-    : null;
+  json =
+    f === "json"
+      ? pino({ level: "debug", formatters: { level: (label) => ({ level: label }) } }, pino.destination({ dest: 2, sync: true }))
+      : null;
 }
 
 export function logFormat(): LogFormat {
@@ -58,5 +58,6 @@ export const log: Log = (line, level = "info", fields) => {
   const msg = line.replace(/\n$/, "").replace(/^netsig: /, "");
   let obj = fields;
   if (obj && secrets.size) obj = JSON.parse(scrub(JSON.stringify(obj))) as Record<string, unknown>;
-  if (obj) json[level](obj, msg); else json[level](msg);
+  if (obj) json[level](obj, msg);
+  else json[level](msg);
 };

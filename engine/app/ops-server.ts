@@ -62,7 +62,10 @@ export class Ops {
   private src: OpsSources | null = null;
   private readonly registry = new Registry();
 
-  private constructor(private readonly server: Server | null, readonly address: string) {}
+  private constructor(
+    private readonly server: Server | null,
+    readonly address: string,
+  ) {}
 
   /** set the log format; with --listen, bind (a bind error is a UsageError) and serve */
   static async start(v: { listen?: string; "log-format"?: string }, quiet: boolean): Promise<Ops> {
@@ -70,7 +73,9 @@ export class Ops {
     if (v.listen === undefined) return new Ops(null, "");
     const { host, port } = parseListen(v.listen);
     let ops: Ops | null = null;
-    const server = createServer((req, res) => { void ops!.handle(req, res); });
+    const server = createServer((req, res) => {
+      void ops!.handle(req, res);
+    });
     await new Promise<void>((resolve, reject) => {
       server.once("error", (e: NodeJS.ErrnoException) => {
         reject(new UsageError(`--listen ${v.listen}: ${BIND_ERRORS[e.code ?? ""] ?? e.code ?? e.message}`));
@@ -102,7 +107,10 @@ export class Ops {
   async close(): Promise<void> {
     if (!this.server) return;
     const s = this.server;
-    await new Promise<void>((r) => { s.close(() => r()); s.closeAllConnections(); });
+    await new Promise<void>((r) => {
+      s.close(() => r());
+      s.closeAllConnections();
+    });
   }
 
   private failure(): string | null {
@@ -116,8 +124,12 @@ export class Ops {
       res.end(req.method === "HEAD" ? undefined : body);
     };
     const json = (status: number, o: object) => send(status, "application/json", JSON.stringify(o) + "\n");
-    if (path !== "/healthz" && path !== "/readyz" && path !== "/metrics") return json(404, { error: "not found: use /healthz, /readyz or /metrics" });
-    if (req.method !== "GET" && req.method !== "HEAD") { res.setHeader("Allow", "GET, HEAD"); return json(405, { error: "method not allowed" }); }
+    if (path !== "/healthz" && path !== "/readyz" && path !== "/metrics")
+      return json(404, { error: "not found: use /healthz, /readyz or /metrics" });
+    if (req.method !== "GET" && req.method !== "HEAD") {
+      res.setHeader("Allow", "GET, HEAD");
+      return json(405, { error: "method not allowed" });
+    }
     const failed = this.failure();
     if (path === "/healthz") return failed ? json(503, { status: "failed", reason: failed }) : json(200, { status: "ok" });
     if (path === "/readyz") {
@@ -138,34 +150,88 @@ export class Ops {
     const stats = pipeline.decoder.stats;
     // a counter whose value is read when scraped
     const counter = (name: string, help: string, read: () => number) =>
-      new Counter({ name, help, registers, collect() { this.reset(); this.inc(read()); } });
+      new Counter({
+        name,
+        help,
+        registers,
+        collect() {
+          this.reset();
+          this.inc(read());
+        },
+      });
     const labelled = <L extends string>(name: string, help: string, labelNames: L[], read: () => Iterable<[Record<L, string>, number]>) =>
-      new Counter({ name, help, labelNames, registers, collect() { this.reset(); for (const [l, n] of read()) this.inc(l, n); } });
+      new Counter({
+        name,
+        help,
+        labelNames,
+        registers,
+        collect() {
+          this.reset();
+          for (const [l, n] of read()) this.inc(l, n);
+        },
+      });
 
-    labelled("netsig_packets_captured_total", "packets the live capture received, per interface", ["iface"],
-      () => captures.map((c) => [{ iface: c.iface }, c.packets] as [Record<"iface", string>, number]));
+    labelled("netsig_packets_captured_total", "packets the live capture received, per interface", ["iface"], () =>
+      captures.map((c) => [{ iface: c.iface }, c.packets] as [Record<"iface", string>, number]),
+    );
     if (captures.every((c) => c.kernel.available)) {
-      labelled("netsig_packets_dropped_total", "packets the kernel dropped, per interface (capture ring full; read each second; on lo each lost packet counts twice)", ["iface"],
-        () => captures.map((c) => [{ iface: c.iface }, c.kernel.drops] as [Record<"iface", string>, number]));
+      labelled(
+        "netsig_packets_dropped_total",
+        "packets the kernel dropped, per interface (capture ring full; read each second; on lo each lost packet counts twice)",
+        ["iface"],
+        () => captures.map((c) => [{ iface: c.iface }, c.kernel.drops] as [Record<"iface", string>, number]),
+      );
     }
-    counter("netsig_packets_malformed_total", "captured packets with a layer that could not be decoded (DNS included)", () => stats.malformed);
-    labelled("netsig_events_total", "events written to the event output (--events, after --filter), per Tracee event name", ["event"],
-      () => EVENT_NAMES.map((n, i) => [{ event: n }, pipeline.eventCounts[i]] as [Record<"event", string>, number]));
+    counter(
+      "netsig_packets_malformed_total",
+      "captured packets with a layer that could not be decoded (DNS included)",
+      () => stats.malformed,
+    );
+    labelled("netsig_events_total", "events written to the event output (--events, after --filter), per Tracee event name", ["event"], () =>
+      EVENT_NAMES.map((n, i) => [{ event: n }, pipeline.eventCounts[i]] as [Record<"event", string>, number]),
+    );
     if (engine) {
-      labelled("netsig_signature_events_total", "events built for the signatures (the types they select), per Tracee event name", ["event"],
-        () => EVENT_NAMES.map((n, i) => [{ event: n }, engine.events[i]] as [Record<"event", string>, number]));
-      labelled("netsig_findings_total", "findings, per signature id and Tracee severity", ["signature", "severity"],
-        () => [...engine.findingsBy].map(([k, n]) => { const [signature, severity] = k.split("\t"); return [{ signature, severity }, n] as [Record<"signature" | "severity", string>, number]; }));
-      labelled("netsig_signature_errors_total", "exceptions thrown by signatures, per signature id", ["signature"],
-        () => [...engine.errorsBy].map(([signature, n]) => [{ signature }, n] as [Record<"signature", string>, number]));
-      labelled("netsig_findings_dropped_total", "findings dropped over a signature's per-batch limit (realm.ts FINDING_LIMITS), per signature id", ["signature"],
-        () => [...engine.droppedBy].map(([signature, n]) => [{ signature }, n] as [Record<"signature", string>, number]));
+      labelled(
+        "netsig_signature_events_total",
+        "events built for the signatures (the types they select), per Tracee event name",
+        ["event"],
+        () => EVENT_NAMES.map((n, i) => [{ event: n }, engine.events[i]] as [Record<"event", string>, number]),
+      );
+      labelled("netsig_findings_total", "findings, per signature id and Tracee severity", ["signature", "severity"], () =>
+        [...engine.findingsBy].map(([k, n]) => {
+          const [signature, severity] = k.split("\t");
+          return [{ signature, severity }, n] as [Record<"signature" | "severity", string>, number];
+        }),
+      );
+      labelled("netsig_signature_errors_total", "exceptions thrown by signatures, per signature id", ["signature"], () =>
+        [...engine.errorsBy].map(([signature, n]) => [{ signature }, n] as [Record<"signature", string>, number]),
+      );
+      labelled(
+        "netsig_findings_dropped_total",
+        "findings dropped over a signature's per-batch limit (realm.ts FINDING_LIMITS), per signature id",
+        ["signature"],
+        () => [...engine.droppedBy].map(([signature, n]) => [{ signature }, n] as [Record<"signature", string>, number]),
+      );
       counter("netsig_signature_packets_total", "packets handed to the signatures", () => engine.stats.packetsSent);
-      counter("netsig_packets_shed_total", "packets that skipped the signatures because they were 32 batches (256k packets) behind", () => engine.stats.shed);
+      counter(
+        "netsig_packets_shed_total",
+        "packets that skipped the signatures because they were 32 batches (256k packets) behind",
+        () => engine.stats.shed,
+      );
       counter("netsig_sandbox_restarts_total", "sandbox workers replaced (died or stopped answering)", () => engine.stats.restarts);
-      new Gauge({ name: "netsig_sandbox_queue_batches", help: "batches of packets sent to the signatures and not answered yet", registers, collect() { this.set(engine.queued); } });
       new Gauge({
-        name: "netsig_signatures", help: "loaded signatures by state (active, disabled after errors, quarantined)", labelNames: ["state"], registers,
+        name: "netsig_sandbox_queue_batches",
+        help: "batches of packets sent to the signatures and not answered yet",
+        registers,
+        collect() {
+          this.set(engine.queued);
+        },
+      });
+      new Gauge({
+        name: "netsig_signatures",
+        help: "loaded signatures by state (active, disabled after errors, quarantined)",
+        labelNames: ["state"],
+        registers,
         collect() {
           const n = { active: 0, disabled: 0, quarantined: 0 };
           for (const s of engine.signatures.values()) n[s.state]++;
@@ -173,26 +239,47 @@ export class Ops {
         },
       });
       const h = new Histogram({
-        name: "netsig_signature_batch_seconds", help: "time the signatures took for one batch of packets (building the events and every signature's onEvent), measured in the sandbox",
-        buckets: [0.0001, 0.00025, 0.0005, 0.001, 0.0025, 0.005, 0.01, 0.025, 0.05, 0.1, 0.25, 0.5, 1, 2.5], registers,
+        name: "netsig_signature_batch_seconds",
+        help: "time the signatures took for one batch of packets (building the events and every signature's onEvent), measured in the sandbox",
+        buckets: [0.0001, 0.00025, 0.0005, 0.001, 0.0025, 0.005, 0.01, 0.025, 0.05, 0.1, 0.25, 0.5, 1, 2.5],
+        registers,
       });
       engine.onBatchTime = (s) => h.observe(s);
     }
     if (webhooks) {
       const outs = webhooks.outputs;
       const per = (name: string, help: string, read: (c: (typeof outs)[number]["counters"]) => number) =>
-        labelled(name, help, ["output"], () => outs.map((o) => [{ output: o.name }, read(o.counters)] as [Record<"output", string>, number]));
+        labelled(name, help, ["output"], () =>
+          outs.map((o) => [{ output: o.name }, read(o.counters)] as [Record<"output", string>, number]),
+        );
       per("netsig_output_sent_total", "findings delivered (2xx), per webhook", (c) => c.sent);
       per("netsig_output_retried_total", "requests retried (network error, timeout, 429, 5xx), per webhook", (c) => c.retried);
       per("netsig_output_rejected_total", "findings rejected by the receiver (other 4xx), per webhook", (c) => c.rejected);
-      per("netsig_output_dropped_total", "findings dropped because the spool was full (--spool-max-bytes) or the disk full or not writable, per webhook", (c) => c.spoolDropped);
-      per("netsig_output_dropped_disk_total", "of netsig_output_dropped_total: findings dropped because the disk was full or not writable, per webhook", (c) => c.spoolDroppedDisk);
+      per(
+        "netsig_output_dropped_total",
+        "findings dropped because the spool was full (--spool-max-bytes) or the disk full or not writable, per webhook",
+        (c) => c.spoolDropped,
+      );
+      per(
+        "netsig_output_dropped_disk_total",
+        "of netsig_output_dropped_total: findings dropped because the disk was full or not writable, per webhook",
+        (c) => c.spoolDroppedDisk,
+      );
       per("netsig_output_damaged_total", "damaged spool lines not delivered (quarantined), per webhook", (c) => c.damaged);
       per("netsig_output_late_total", "2xx answers after --webhook-timeout (the batch counted as delivered), per webhook", (c) => c.late);
-      per("netsig_output_responses_cut_total", "answers whose body was cut (over 64 KiB or still coming at the timeout), per webhook", (c) => c.responsesCut);
+      per(
+        "netsig_output_responses_cut_total",
+        "answers whose body was cut (over 64 KiB or still coming at the timeout), per webhook",
+        (c) => c.responsesCut,
+      );
       new Gauge({
-        name: "netsig_spool_bytes", help: "undelivered bytes in the spool, per webhook", labelNames: ["output"], registers,
-        collect() { for (const o of outs) this.set({ output: o.name }, o.counters.spoolBytes); },
+        name: "netsig_spool_bytes",
+        help: "undelivered bytes in the spool, per webhook",
+        labelNames: ["output"],
+        registers,
+        collect() {
+          for (const o of outs) this.set({ output: o.name }, o.counters.spoolBytes);
+        },
       });
     }
   }

@@ -66,7 +66,7 @@ export const POD_INFO_FILES = { name: "podName", namespace: "podNamespace", uid:
 type Env = Record<string, string | undefined>;
 
 function fromEnv(env: Env, name: string): string | undefined {
-  const v = (name.startsWith("NETSIG_") ? env[name] : env["NETSIG_" + name] ?? env[name])?.trim();
+  const v = (name.startsWith("NETSIG_") ? env[name] : (env["NETSIG_" + name] ?? env[name]))?.trim();
   return v ? v : undefined;
 }
 
@@ -80,7 +80,9 @@ export function unquoteGo(lit: string): string {
   if (lit.length < 2 || lit[0] !== '"' || lit[lit.length - 1] !== '"') throw new Error("the value is not in double quotes");
   const bytes: number[] = [];
   const s = lit.slice(1, -1);
-  const text = (t: string) => { for (const b of Buffer.from(t, "utf8")) bytes.push(b); };
+  const text = (t: string) => {
+    for (const b of Buffer.from(t, "utf8")) bytes.push(b);
+  };
   for (let i = 0; i < s.length; i++) {
     const c = s[i];
     if (c === '"') throw new Error("a quote inside the value is not escaped");
@@ -92,7 +94,10 @@ export function unquoteGo(lit: string): string {
     }
     const e = s[++i];
     if (e === undefined) throw new Error("the value ends in a backslash");
-    if (e in SIMPLE) { bytes.push(SIMPLE[e]); continue; }
+    if (e in SIMPLE) {
+      bytes.push(SIMPLE[e]);
+      continue;
+    }
     const hex = (n: number) => {
       const h = s.slice(i + 1, i + 1 + n);
       if (!new RegExp(`^[0-9a-fA-F]{${n}}$`).test(h)) throw new Error(`bad escape \\${e}${h}`);
@@ -150,8 +155,12 @@ export function readPodInfo(env: Env, dir?: string): PodInfo {
   }
   if (dir !== undefined) {
     let isDir = false;
-    try { isDir = statSync(dir).isDirectory(); } catch (e) {
-      throw new UsageError(`cannot read --pod-info ${dir} (${(e as NodeJS.ErrnoException).code ?? (e as Error).message}): mount the pod's downwardAPI volume there, or leave --pod-info out`);
+    try {
+      isDir = statSync(dir).isDirectory();
+    } catch (e) {
+      throw new UsageError(
+        `cannot read --pod-info ${dir} (${(e as NodeJS.ErrnoException).code ?? (e as Error).message}): mount the pod's downwardAPI volume there, or leave --pod-info out`,
+      );
     }
     if (!isDir) throw new UsageError(`--pod-info ${dir} is not a folder: give the folder the downwardAPI volume is mounted on`);
     const read = (name: string): string | undefined => {
@@ -160,18 +169,25 @@ export function readPodInfo(env: Env, dir?: string): PodInfo {
         return readBoundedText(file, POD_INFO_FILE_MAX_BYTES);
       } catch (e) {
         if (e instanceof FileTooLargeError) {
-          throw new UsageError(`--pod-info ${dir}: ${file} is ${e.size !== undefined ? formatBytes(e.size) : `larger than ${formatBytes(e.cap)}`}, past the ${formatBytes(e.cap)} limit for a pod-info file: mount the pod's downwardAPI volume there`);
+          throw new UsageError(
+            `--pod-info ${dir}: ${file} is ${e.size !== undefined ? formatBytes(e.size) : `larger than ${formatBytes(e.cap)}`}, past the ${formatBytes(e.cap)} limit for a pod-info file: mount the pod's downwardAPI volume there`,
+          );
         }
         const code = (e as NodeJS.ErrnoException).code;
         if (code === "ENOENT") return undefined;
-        throw new UsageError(`cannot read ${file} (${code ?? (e as Error).message}): netsig's user must be able to read the --pod-info folder`);
+        throw new UsageError(
+          `cannot read ${file} (${code ?? (e as Error).message}): netsig's user must be able to read the --pod-info folder`,
+        );
       }
     };
     for (const name of ["labels", "annotations"] as const) {
       const text = read(name);
       if (text === undefined) continue;
       const r = parseDownwardMap(text);
-      if ("error" in r) throw new UsageError(`${join(dir, name)}:${r.line}: ${r.error}: the file must hold the kubelet's key="value" lines (a downwardAPI item with fieldPath metadata.${name})`);
+      if ("error" in r)
+        throw new UsageError(
+          `${join(dir, name)}:${r.line}: ${r.error}: the file must hold the kubelet's key="value" lines (a downwardAPI item with fieldPath metadata.${name})`,
+        );
       context[name] = r.map;
     }
     for (const [name, key] of Object.entries(POD_INFO_FILES)) {
@@ -201,7 +217,12 @@ export function applyPodInfo(info: PodInfo): void {
  * Read the identity at start (a mistake stops netsig: UsageError) and, with
  * a folder, read it again whenever it changes. Returns what stops the watch.
  */
-export function startPodInfo(dir: string | undefined, log: (line: string) => void, env: Env = process.env, settleMs = 200): { close(): void } {
+export function startPodInfo(
+  dir: string | undefined,
+  log: (line: string) => void,
+  env: Env = process.env,
+  settleMs = 200,
+): { close(): void } {
   const first = readPodInfo(env, dir);
   applyPodInfo(first);
   if (dir === undefined) return { close: () => undefined };
@@ -222,7 +243,9 @@ export function startPodInfo(dir: string | undefined, log: (line: string) => voi
     if (now === last) return;
     last = now;
     applyPodInfo(info);
-    log(`netsig: --pod-info ${dir}: pod identity read again (${Object.keys(info.context.labels).length} labels, ${Object.keys(info.context.annotations).length} annotations)`);
+    log(
+      `netsig: --pod-info ${dir}: pod identity read again (${Object.keys(info.context.labels).length} labels, ${Object.keys(info.context.annotations).length} annotations)`,
+    );
   };
   // the kubelet's swap is a rename of ..data in the folder itself: a folder watch sees it
   let w: FSWatcher | null = null;
@@ -234,7 +257,11 @@ export function startPodInfo(dir: string | undefined, log: (line: string) => voi
   };
   try {
     w = watch(dir, { persistent: false }, changed);
-    w.on("error", () => { w?.close(); w = null; poll ??= setInterval(changed, 10_000).unref(); });
+    w.on("error", () => {
+      w?.close();
+      w = null;
+      poll ??= setInterval(changed, 10_000).unref();
+    });
   } catch {
     // no inotify watch left (or a file system without): look every 10 s
     poll = setInterval(changed, 10_000).unref();

@@ -44,7 +44,12 @@ export function reloadOnSighup(t: ReloadTargets): { close(): void; settled(): Pr
     chain = chain.then(() => reload(t, file, log)).catch((e: unknown) => log(`netsig: error: SIGHUP: ${(e as Error)?.message ?? e}`));
   };
   process.on("SIGHUP", onHup);
-  return { close: () => { process.off("SIGHUP", onHup); }, settled: () => chain };
+  return {
+    close: () => {
+      process.off("SIGHUP", onHup);
+    },
+    settled: () => chain,
+  };
 }
 
 async function reload(t: ReloadTargets, file: string, log: (line: string) => void): Promise<void> {
@@ -54,7 +59,11 @@ async function reload(t: ReloadTargets, file: string, log: (line: string) => voi
     if (next["min-severity"] !== undefined) int("min-severity", next["min-severity"] as string, 0, 0, 4);
     for (const d of (next.signatures as string[] | undefined) ?? []) {
       let why = "";
-      try { if (!statSync(d).isDirectory()) why = "not a folder"; } catch (e) { why = (e as NodeJS.ErrnoException).code ?? "cannot read it"; }
+      try {
+        if (!statSync(d).isDirectory()) why = "not a folder";
+      } catch (e) {
+        why = (e as NodeJS.ErrnoException).code ?? "cannot read it";
+      }
       if (why) throw new UsageError(`--signatures folder ${d}: ${why}`);
     }
   } catch (e) {

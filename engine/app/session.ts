@@ -12,7 +12,6 @@ import { eventOutput } from "./event-output";
 import { FindingsOutput, startSignatures, type SignatureSet, type Watchers } from "./detection";
 import { webhooksFrom, type Webhooks } from "./webhook-options";
 
-
 export interface SessionOptions {
   mask: number;
   filter: EventFilter;
@@ -50,11 +49,17 @@ export async function startSession(o: SessionOptions): Promise<Session> {
   f.print = !o.webhooks?.["quiet-findings"];
   if (webhooks) {
     const outs = webhooks.outputs;
-    f.sink = (json, severity) => { for (const w of outs) w.add(json, severity); };
+    f.sink = (json, severity) => {
+      for (const w of outs) w.add(json, severity);
+    };
   }
   // DNS is decoded only while a signature selects it (the set changes on reload)
   pipeline.needDns = (engine.mask & DNS_EVENTS) !== 0;
-  engine.onChange = () => { pipeline.needDns = (engine.mask & DNS_EVENTS) !== 0; };
-  pipeline.tap = (p, n) => { engine.push(p, n); };
+  engine.onChange = () => {
+    pipeline.needDns = (engine.mask & DNS_EVENTS) !== 0;
+  };
+  pipeline.tap = (p, n) => {
+    engine.push(p, n);
+  };
   return { pipeline, engine, watcher, findings, out: { consumer, flush: () => f.flush() }, webhooks, file };
 }

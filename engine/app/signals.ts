@@ -38,9 +38,15 @@ export function handleSignals(h: SignalHooks): { close(): void } {
       return;
     }
     let flushed = "";
-    try { h.flush?.(); } catch (e) { flushed = ` (flush failed: ${(e as Error)?.message ?? e})`; }
+    try {
+      h.flush?.();
+    } catch (e) {
+      flushed = ` (flush failed: ${(e as Error)?.message ?? e})`;
+    }
     const what = h.unfinished();
-    log(`netsig: ${signal} again: exiting now without finishing the drain${what ? `; not finished: ${what}` : ""}${flushed}`, "warn", { signal });
+    log(`netsig: ${signal} again: exiting now without finishing the drain${what ? `; not finished: ${what}` : ""}${flushed}`, "warn", {
+      signal,
+    });
     process.exit(EXIT[signal] ?? 1);
   };
   const onHup = (): void => {

@@ -60,7 +60,13 @@ export const WEBHOOK_OPTIONS = {
   "quiet-findings": { type: "boolean" },
 } as const;
 
-export type WebhookValues = { [K in keyof typeof WEBHOOK_OPTIONS]?: (typeof WEBHOOK_OPTIONS)[K] extends { multiple: true } ? string[] : (typeof WEBHOOK_OPTIONS)[K] extends { type: "boolean" } ? boolean : string };
+export type WebhookValues = {
+  [K in keyof typeof WEBHOOK_OPTIONS]?: (typeof WEBHOOK_OPTIONS)[K] extends { multiple: true }
+    ? string[]
+    : (typeof WEBHOOK_OPTIONS)[K] extends { type: "boolean" }
+      ? boolean
+      : string;
+};
 
 /** a file named by an option (--webhook-ca, --webhook-token-file, ...), read up to SECRET_FILE_MAX_BYTES */
 function readFile(option: string, f: string): Buffer {
@@ -69,7 +75,9 @@ function readFile(option: string, f: string): Buffer {
   } catch (e) {
     if (e instanceof FileTooLargeError) {
       const size = e.size !== undefined ? `${formatBytes(e.size)} (${e.size} bytes)` : `larger than ${formatBytes(e.cap)}`;
-      throw new UsageError(`--${option} ${f}: the file is ${size}, past the ${formatBytes(e.cap)} limit for a key, certificate or token file: give the file that holds only it`);
+      throw new UsageError(
+        `--${option} ${f}: the file is ${size}, past the ${formatBytes(e.cap)} limit for a key, certificate or token file: give the file that holds only it`,
+      );
     }
     throw new UsageError(`cannot read --${option} ${f}: ${(e as NodeJS.ErrnoException).code ?? "error"}`);
   }
@@ -90,7 +98,8 @@ function badHeaderChar(v: string): string | undefined {
 }
 
 function secret(what: string, option: string, env: string | undefined, file: string | undefined, header: boolean): string | undefined {
-  if (env !== undefined && file !== undefined) throw new UsageError(`give the ${what} by environment variable or by file, not both: --${option}-env or --${option}-file`);
+  if (env !== undefined && file !== undefined)
+    throw new UsageError(`give the ${what} by environment variable or by file, not both: --${option}-env or --${option}-file`);
   let v: string | undefined;
   let from = "";
   if (env !== undefined) {
@@ -105,14 +114,16 @@ function secret(what: string, option: string, env: string | undefined, file: str
   }
   // the token goes in a header: a character HTTP forbids there is refused now, not at the first POST
   const bad = v !== undefined && header ? badHeaderChar(v) : undefined;
-  if (bad) throw new UsageError(`${from}: the ${what} holds ${bad}, which an HTTP header cannot carry; write the ${what} alone on one line`);
+  if (bad)
+    throw new UsageError(`${from}: the ${what} holds ${bad}, which an HTTP header cannot carry; write the ${what} alone on one line`);
   return v;
 }
 
 export function int(name: string, v: string | undefined, def: number, min: number, max = Number.MAX_SAFE_INTEGER): number {
   if (v === undefined) return def;
   const n = Number(v);
-  if (!/^\d+$/.test(v.trim()) || n < min || n > max) throw new UsageError(`--${name} must be a whole number from ${min} to ${max}, not "${v}"`);
+  if (!/^\d+$/.test(v.trim()) || n < min || n > max)
+    throw new UsageError(`--${name} must be a whole number from ${min} to ${max}, not "${v}"`);
   return n;
 }
 
@@ -123,10 +134,20 @@ export interface Webhooks {
 
 /** keys of a webhook given as an object (--webhook '{"url":...}', or a mapping in --config) */
 export const PER_WEBHOOK: Record<string, keyof WebhookValues> = {
-  format: "webhook-format", header: "webhook-header", "token-env": "webhook-token-env", "token-file": "webhook-token-file",
-  "hmac-key-env": "webhook-hmac-key-env", "hmac-key-file": "webhook-hmac-key-file", ca: "webhook-ca", cert: "webhook-cert",
-  key: "webhook-key", batch: "webhook-batch", "batch-age": "webhook-batch-age", timeout: "webhook-timeout",
-  "min-severity": "min-severity", "spool-max-bytes": "spool-max-bytes",
+  format: "webhook-format",
+  header: "webhook-header",
+  "token-env": "webhook-token-env",
+  "token-file": "webhook-token-file",
+  "hmac-key-env": "webhook-hmac-key-env",
+  "hmac-key-file": "webhook-hmac-key-file",
+  ca: "webhook-ca",
+  cert: "webhook-cert",
+  key: "webhook-key",
+  batch: "webhook-batch",
+  "batch-age": "webhook-batch-age",
+  timeout: "webhook-timeout",
+  "min-severity": "min-severity",
+  "spool-max-bytes": "spool-max-bytes",
 };
 
 /**
@@ -136,7 +157,11 @@ export const PER_WEBHOOK: Record<string, keyof WebhookValues> = {
 function webhookValues(raw: string, v: WebhookValues): { url: string; values: WebhookValues } {
   if (!raw.trimStart().startsWith("{")) return { url: raw, values: v };
   let o: unknown;
-  try { o = JSON.parse(raw); } catch { throw new UsageError(`--webhook: an object must be JSON, e.g. '{"url":"https://siem/hook","format":"ecs","min-severity":3}'`); }
+  try {
+    o = JSON.parse(raw);
+  } catch {
+    throw new UsageError(`--webhook: an object must be JSON, e.g. '{"url":"https://siem/hook","format":"ecs","min-severity":3}'`);
+  }
   if (o === null || typeof o !== "object" || Array.isArray(o) || typeof (o as { url?: unknown }).url !== "string") {
     throw new UsageError(`--webhook: an object needs a "url"`);
   }
@@ -144,9 +169,13 @@ function webhookValues(raw: string, v: WebhookValues): { url: string; values: We
   for (const [k, val] of Object.entries(o as Record<string, unknown>)) {
     if (k === "url") continue;
     const opt = PER_WEBHOOK[k];
-    if (opt === undefined) throw new UsageError(`--webhook ${String((o as { url: string }).url).replace(/[?#].*/, "")}: unknown key "${k}" (use: url, ${Object.keys(PER_WEBHOOK).join(", ")})`);
+    if (opt === undefined)
+      throw new UsageError(
+        `--webhook ${String((o as { url: string }).url).replace(/[?#].*/, "")}: unknown key "${k}" (use: url, ${Object.keys(PER_WEBHOOK).join(", ")})`,
+      );
     const list = Array.isArray(val) ? val : [val];
-    if (list.some((x) => typeof x !== "string" && typeof x !== "number")) throw new UsageError(`--webhook: "${k}" must be a string or a number`);
+    if (list.some((x) => typeof x !== "string" && typeof x !== "number"))
+      throw new UsageError(`--webhook: "${k}" must be a string or a number`);
     values[opt] = opt === "webhook-header" ? list.map(String) : String(list[0]);
   }
   return { url: (o as { url: string }).url, values: values as WebhookValues };
@@ -167,12 +196,19 @@ function webhookSettings(v: WebhookValues) {
   const hmacKey = secret("HMAC key", "webhook-hmac-key", v["webhook-hmac-key-env"], v["webhook-hmac-key-file"], false);
   addSecret(token);
   addSecret(hmacKey);
-  if ((v["webhook-cert"] === undefined) !== (v["webhook-key"] === undefined)) throw new UsageError("--webhook-cert and --webhook-key go together");
+  if ((v["webhook-cert"] === undefined) !== (v["webhook-key"] === undefined))
+    throw new UsageError("--webhook-cert and --webhook-key go together");
   const ca = v["webhook-ca"] !== undefined ? readFile("webhook-ca", v["webhook-ca"]) : undefined;
   const cert = v["webhook-cert"] !== undefined ? readFile("webhook-cert", v["webhook-cert"]) : undefined;
   const key = v["webhook-key"] !== undefined ? readFile("webhook-key", v["webhook-key"]) : undefined;
   return {
-    format, headers, token, hmacKey, ca, cert, key,
+    format,
+    headers,
+    token,
+    hmacKey,
+    ca,
+    cert,
+    key,
     minSeverity: int("min-severity", v["min-severity"], 0, 0, 4),
     spoolMaxBytes: int("spool-max-bytes", v["spool-max-bytes"], 256 * 1024 * 1024, 1024),
     batchSize: int("webhook-batch", v["webhook-batch"], 100, 1, 100_000),
@@ -185,8 +221,14 @@ function webhookSettings(v: WebhookValues) {
 
 /** what a spool errno means, for the one-line error */
 const ERRNO_WORDS: Record<string, string> = {
-  EROFS: "read-only file system", EACCES: "permission denied", EPERM: "not permitted", ENOSPC: "the disk is full",
-  ENOTDIR: "a file is in the way", EEXIST: "a file is in the way", EIO: "an I/O error", ELOOP: "a symbolic link loop",
+  EROFS: "read-only file system",
+  EACCES: "permission denied",
+  EPERM: "not permitted",
+  ENOSPC: "the disk is full",
+  ENOTDIR: "a file is in the way",
+  EEXIST: "a file is in the way",
+  EIO: "an I/O error",
+  ELOOP: "a symbolic link loop",
 };
 
 /** undefined when no --webhook is given (the other webhook options are then refused); `spool`: use this folder as the one webhook's spool (netsig spool deliver) */
@@ -197,7 +239,8 @@ export function webhooksFrom(v: WebhookValues, withSignatures: boolean, o: { spo
     if (stray) throw new UsageError(`--${stray} needs --webhook`);
     return undefined;
   }
-  if (!withSignatures) throw new UsageError("--webhook sends findings: give --signatures DIR or --rules DIR (--rules @shipped: the shipped pack) too");
+  if (!withSignatures)
+    throw new UsageError("--webhook sends findings: give --signatures DIR or --rules DIR (--rules @shipped: the shipped pack) too");
   const spoolDir = v["spool-dir"] ?? "netsig-spool";
   const waitMs = int("webhook-wait", v["webhook-wait"], 30, 0) * 1000;
   const seen = new Set<string>();
@@ -205,17 +248,27 @@ export function webhooksFrom(v: WebhookValues, withSignatures: boolean, o: { spo
     const { url: raw, values } = webhookValues(one, v);
     const settings = webhookSettings(values);
     let url: URL;
-    try { url = new URL(raw); } catch { throw new UsageError(`--webhook: not a URL: "${raw.replace(/[?#].*/, "")}"`); }
+    try {
+      url = new URL(raw);
+    } catch {
+      throw new UsageError(`--webhook: not a URL: "${raw.replace(/[?#].*/, "")}"`);
+    }
     addSecret(url.password);
-    try { addSecret(decodeURIComponent(url.password)); } catch { /* not percent-decodable: the raw form is registered */ }
-    if (url.protocol !== "http:" && url.protocol !== "https:") throw new UsageError(`--webhook: use an http:// or https:// URL, not ${url.protocol}`);
+    try {
+      addSecret(decodeURIComponent(url.password));
+    } catch {
+      /* not percent-decodable: the raw form is registered */
+    }
+    if (url.protocol !== "http:" && url.protocol !== "https:")
+      throw new UsageError(`--webhook: use an http:// or https:// URL, not ${url.protocol}`);
     // one spool per receiver and format: a restart finds its own backlog
     const id = spoolId(settings.format, url.href);
     if (seen.has(id)) throw new UsageError(`--webhook ${url.host}${url.pathname} given twice`);
     seen.add(id);
     return { url: url.href, spoolDir: o.spool ?? join(spoolDir, id), ...settings };
   });
-  if (o.spool !== undefined && outputs.length !== 1) throw new UsageError("netsig spool deliver sends one spool to one --webhook: give it once");
+  if (o.spool !== undefined && outputs.length !== 1)
+    throw new UsageError("netsig spool deliver sends one spool to one --webhook: give it once");
   const made: WebhookOutput[] = [];
   for (const out of outputs) {
     try {
@@ -236,13 +289,20 @@ export function webhooksFrom(v: WebhookValues, withSignatures: boolean, o: { spo
 
 /** a webhook's spool folder name under --spool-dir */
 export function spoolId(format: string, href: string): string {
-  return createHash("sha256").update(format + " " + href).digest("hex").slice(0, 16);
+  return createHash("sha256")
+    .update(format + " " + href)
+    .digest("hex")
+    .slice(0, 16);
 }
 
 /** one line naming the spools under `dir` that hold findings for no webhook given now (left by an earlier URL or format); "" when none */
 export function orphanSpools(dir: string, ids: Set<string>): string {
   let names: string[];
-  try { names = readdirSync(dir); } catch { return ""; }
+  try {
+    names = readdirSync(dir);
+  } catch {
+    return "";
+  }
   const found: string[] = [];
   let first = "";
   let firstSub = "";
@@ -253,21 +313,28 @@ export function orphanSpools(dir: string, ids: Set<string>): string {
     try {
       for (const f of readdirSync(sub)) if (/^seg-\d{16}\.jsonl$/.test(f)) bytes += statSync(join(sub, f)).size;
       bytes -= (JSON.parse(readBounded(join(sub, "offset.json"), 4096).toString("utf8")) as { offset?: number }).offset ?? 0;
-    } catch { /* no offset yet, or not a spool */ }
+    } catch {
+      /* no offset yet, or not a spool */
+    }
     if (bytes <= 0) continue;
     let who = "a webhook not recorded";
     try {
       const w = JSON.parse(readBounded(join(sub, "webhook.json"), 4096).toString("utf8")) as { url?: string; format?: string };
       if (typeof w.url === "string") who = `${w.url}, ${w.format ?? "tracee"}`;
-      if (!first && typeof w.url === "string") first = ` --webhook ${w.url}${w.format && w.format !== "tracee" ? ` --webhook-format ${w.format}` : ""}`;
-    } catch { /* an older spool */ }
+      if (!first && typeof w.url === "string")
+        first = ` --webhook ${w.url}${w.format && w.format !== "tracee" ? ` --webhook-format ${w.format}` : ""}`;
+    } catch {
+      /* an older spool */
+    }
     found.push(`${sub} (${who}; about ${bytes} bytes)`);
     firstSub ||= sub;
   }
   if (found.length === 0) return "";
   const example = found.length === 1 ? firstSub : "DIR";
-  return `netsig: --spool-dir ${dir} holds undelivered findings of ${found.length} webhook(s) not given now: ${found.join(", ")}; ` +
-    `they are kept, not sent: deliver with netsig spool deliver ${example}${found.length === 1 && first ? first : " --webhook URL"} (or give that webhook again)`;
+  return (
+    `netsig: --spool-dir ${dir} holds undelivered findings of ${found.length} webhook(s) not given now: ${found.join(", ")}; ` +
+    `they are kept, not sent: deliver with netsig spool deliver ${example}${found.length === 1 && first ? first : " --webhook URL"} (or give that webhook again)`
+  );
 }
 
 /** at the end of a run: wait (bounded) for delivery; one line per webhook with findings left over */
@@ -276,14 +343,24 @@ export async function closeWebhooks(w: Webhooks, quiet: boolean): Promise<void> 
   w.outputs.forEach((o, i) => {
     const c = o.counters;
     const bound = c.spoolDropped - c.spoolDroppedDisk;
-    const line = `netsig: webhook ${o.name}: ${c.sent} findings sent in ${c.requests} requests, ${c.retried} retried, ${c.rejected} rejected, ${bound} dropped (spool full), ${c.filtered} below --min-severity` +
+    const line =
+      `netsig: webhook ${o.name}: ${c.sent} findings sent in ${c.requests} requests, ${c.retried} retried, ${c.rejected} rejected, ${bound} dropped (spool full), ${c.filtered} below --min-severity` +
       (c.spoolDroppedDisk ? `, ${c.spoolDroppedDisk} dropped (disk full or not writable)` : "") +
       (c.damaged ? `, ${c.damaged} damaged in the spool (not sent, quarantined in ${o.spool.quarantinePath})` : "") +
       (c.late ? `, ${c.late} answered late` : "") +
       (c.responsesCut ? `, ${c.responsesCut} answers cut` : "");
     if (!quiet) log(line, "info", { webhook: o.name, ...c });
     // named whatever --quiet says: the cause of duplicates and the fix
-    if (c.late) log(`netsig: webhook ${o.name}: answered after the --webhook-timeout (${o.timeoutMs} ms) ${c.late} times: raise --webhook-timeout`, "warn", { webhook: o.name, late: c.late });
-    if (!left[i]) log(`netsig: webhook ${o.name}: not delivered yet, kept in ${o.spool.dir} (${c.spoolBytes} bytes) for the next run`, "warn", { webhook: o.name, spoolBytes: c.spoolBytes });
+    if (c.late)
+      log(
+        `netsig: webhook ${o.name}: answered after the --webhook-timeout (${o.timeoutMs} ms) ${c.late} times: raise --webhook-timeout`,
+        "warn",
+        { webhook: o.name, late: c.late },
+      );
+    if (!left[i])
+      log(`netsig: webhook ${o.name}: not delivered yet, kept in ${o.spool.dir} (${c.spoolBytes} bytes) for the next run`, "warn", {
+        webhook: o.name,
+        spoolBytes: c.spoolBytes,
+      });
   });
 }

@@ -31,7 +31,10 @@ export function nativeBuildCommand(): string {
   return `node ${shellWord(join(PACKAGE_ROOT, "native", "build.js"))}`;
 }
 
-interface PktStats { stats(fd: number): [number, number] | null; setSnaplen?(n: number): void }
+interface PktStats {
+  stats(fd: number): [number, number] | null;
+  setSnaplen?(n: number): void;
+}
 
 let addon: PktStats | null | undefined;
 
@@ -65,7 +68,13 @@ export function setSnaplen(n: number): boolean {
 export function packetSocketFds(): number[] {
   let inodes: Set<string>;
   try {
-    inodes = new Set(readFileSync("/proc/net/packet", "utf8").trim().split("\n").slice(1).map((l) => l.trim().split(/\s+/).pop()!));
+    inodes = new Set(
+      readFileSync("/proc/net/packet", "utf8")
+        .trim()
+        .split("\n")
+        .slice(1)
+        .map((l) => l.trim().split(/\s+/).pop()!),
+    );
   } catch {
     return [];
   }

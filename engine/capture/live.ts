@@ -21,7 +21,9 @@ interface CapInstance {
   close(): void;
   setMinBytes?(n: number): void;
 }
-interface CapModule { Cap: { new (): CapInstance; deviceList(): { name: string }[] } }
+interface CapModule {
+  Cap: { new (): CapInstance; deviceList(): { name: string }[] };
+}
 
 /** A user-facing problem starting a capture: one line that says what to do. */
 export class LiveCaptureError extends Error {
@@ -47,7 +49,11 @@ export function loadCap(): CapModule {
 export function capMissing(): string {
   const project = projectRoot();
   let installed = true;
-  try { require.resolve("cap/package.json"); } catch { installed = false; }
+  try {
+    require.resolve("cap/package.json");
+  } catch {
+    installed = false;
+  }
   return installed
     ? `live capture needs the cap package's libpcap addon, which is not built: apt-get install libpcap-dev, allow cap's install script ("cap": true under "allowScripts" in ${shellWord(join(project, "package.json"))}), then run npm rebuild cap in ${shellWord(project)} (replay works without it)`
     : `live capture needs the cap package (libpcap), which is not installed: apt-get install libpcap-dev, then run npm install cap in ${shellWord(project)} (replay works without it)`;
@@ -102,7 +108,10 @@ export class LiveCapture {
     // (this also loads the native part, which must be there before cap calls libpcap)
     const snaplen = opts.snaplen ?? DEFAULT_SNAPLEN;
     if (!setSnaplen(snaplen)) {
-      if (opts.snaplenRequired) throw new LiveCaptureError(`--snaplen needs netsig's native part (native/pktstats), which is not built: run ${nativeBuildCommand()} (it needs make, python3 and a C compiler)`);
+      if (opts.snaplenRequired)
+        throw new LiveCaptureError(
+          `--snaplen needs netsig's native part (native/pktstats), which is not built: run ${nativeBuildCommand()} (it needs make, python3 and a C compiler)`,
+        );
     } else this.snaplen = snaplen;
     this.cap = new mod.Cap();
     // (each capture counts the drops of its own socket only)
@@ -113,7 +122,9 @@ export class LiveCapture {
     } catch (e) {
       const msg = (e as Error).message;
       if (/permitted|permission|denied/i.test(msg)) {
-        throw new LiveCaptureError(`capturing on ${opts.iface} needs root or CAP_NET_RAW+CAP_NET_ADMIN: run as root, or setcap cap_net_raw,cap_net_admin=eip "$(command -v node)" (${msg})`);
+        throw new LiveCaptureError(
+          `capturing on ${opts.iface} needs root or CAP_NET_RAW+CAP_NET_ADMIN: run as root, or setcap cap_net_raw,cap_net_admin=eip "$(command -v node)" (${msg})`,
+        );
       }
       if (/filter|syntax|expression/i.test(msg)) throw new LiveCaptureError(`bad --bpf filter "${opts.bpf}": ${msg}`);
       throw new LiveCaptureError(`cannot capture on ${opts.iface}: ${msg}`);
@@ -131,7 +142,15 @@ export class LiveCapture {
     const startMono = process.hrtime.bigint();
     const snaplenNow = this.snaplen;
     const rec: PacketRecord = {
-      tsSec: 0, tsNsec: 0, linkType, iface: opts.iface, buf: this.buffer, offset: 0, caplen: 0, origLen: 0, fileOffset: 0,
+      tsSec: 0,
+      tsNsec: 0,
+      linkType,
+      iface: opts.iface,
+      buf: this.buffer,
+      offset: 0,
+      caplen: 0,
+      origLen: 0,
+      fileOffset: 0,
     };
     this.cap.on("packet", (nbytes, truncated) => {
       const ns = startWallNs + (process.hrtime.bigint() - startMono);

@@ -19,10 +19,8 @@ export const MAX_RECORD_BYTES = 256 * 1024 * 1024;
 /** libpcap's maximum sane packet size for ordinary link types (MAXIMUM_SNAPLEN). */
 export const PCAP_MAX_SNAPLEN = 262144;
 
-export const HINT_TRUNCATED =
-  "the file was cut short (capture interrupted or incomplete copy); the packets before this point are intact";
-export const HINT_CORRUPT =
-  "the file is corrupt after this point (re-capture, or cut it with editcap)";
+export const HINT_TRUNCATED = "the file was cut short (capture interrupted or incomplete copy); the packets before this point are intact";
+export const HINT_CORRUPT = "the file is corrupt after this point (re-capture, or cut it with editcap)";
 
 /**
  * The contract between the reader and a format parser.
@@ -66,12 +64,7 @@ export const PCAP_MAGIC_NS = 0xa1b23c4d;
 
 /** Is this the (big-endian read) first word of a classic pcap file, in either byte order? */
 export function isPcapMagic(be32: number): boolean {
-  return (
-    be32 === PCAP_MAGIC_US ||
-    be32 === PCAP_MAGIC_NS ||
-    be32 === 0xd4c3b2a1 ||
-    be32 === 0x4d3cb2a1
-  );
+  return be32 === PCAP_MAGIC_US || be32 === PCAP_MAGIC_NS || be32 === 0xd4c3b2a1 || be32 === 0x4d3cb2a1;
 }
 
 export class PcapParser implements FormatParser {
@@ -227,20 +220,10 @@ export class PcapParser implements FormatParser {
 
   truncation(at: number, avail: number): CaptureError {
     if (!this.started) {
-      return new CaptureError(
-        this.file,
-        at,
-        `file ends after ${avail} bytes, inside the 24-byte pcap file header`,
-        HINT_TRUNCATED,
-      );
+      return new CaptureError(this.file, at, `file ends after ${avail} bytes, inside the 24-byte pcap file header`, HINT_TRUNCATED);
     }
     if (avail < 16) {
-      return new CaptureError(
-        this.file,
-        at,
-        `file ends ${avail} bytes into a 16-byte record header`,
-        HINT_TRUNCATED,
-      );
+      return new CaptureError(this.file, at, `file ends ${avail} bytes into a 16-byte record header`, HINT_TRUNCATED);
     }
     return new CaptureError(
       this.file,

@@ -88,10 +88,7 @@ export class PcapngParser implements FormatParser {
         if (bom === 0x1a2b3c4d) this.le = false;
         else if (bom === 0x4d3c2b1a) this.le = true;
         else {
-          this.corrupt(
-            base + pos,
-            `section header block has byte-order magic 0x${bom.toString(16).padStart(8, "0")}, expected 0x1a2b3c4d`,
-          );
+          this.corrupt(base + pos, `section header block has byte-order magic 0x${bom.toString(16).padStart(8, "0")}, expected 0x1a2b3c4d`);
           return pos;
         }
       } else if (this.sections === 0) {
@@ -116,10 +113,7 @@ export class PcapngParser implements FormatParser {
       }
       const trailer = this.u32(buf, pos + len - 4);
       if (trailer !== len) {
-        this.corrupt(
-          base + pos,
-          `block type 0x${type.toString(16)} has total length ${len} but its trailing length field says ${trailer}`,
-        );
+        this.corrupt(base + pos, `block type 0x${type.toString(16)} has total length ${len} but its trailing length field says ${trailer}`);
         return pos;
       }
       switch (type) {
@@ -130,7 +124,21 @@ export class PcapngParser implements FormatParser {
           }
           const id = this.u32(buf, pos + 8);
           const cap = this.u32(buf, pos + 20);
-          if (!this.packet(buf, pos, base, len, id, this.u32(buf, pos + 12), this.u32(buf, pos + 16), cap, this.u32(buf, pos + 24), 28, "enhanced packet block"))
+          if (
+            !this.packet(
+              buf,
+              pos,
+              base,
+              len,
+              id,
+              this.u32(buf, pos + 12),
+              this.u32(buf, pos + 16),
+              cap,
+              this.u32(buf, pos + 24),
+              28,
+              "enhanced packet block",
+            )
+          )
             return pos;
           break;
         }
@@ -183,7 +191,21 @@ export class PcapngParser implements FormatParser {
             this.tooSmall(base + pos, "packet block", len, 32);
             return pos;
           }
-          if (!this.packet(buf, pos, base, len, this.u16(buf, pos + 8), this.u32(buf, pos + 12), this.u32(buf, pos + 16), this.u32(buf, pos + 20), this.u32(buf, pos + 24), 28, "packet block"))
+          if (
+            !this.packet(
+              buf,
+              pos,
+              base,
+              len,
+              this.u16(buf, pos + 8),
+              this.u32(buf, pos + 12),
+              this.u32(buf, pos + 16),
+              this.u32(buf, pos + 20),
+              this.u32(buf, pos + 24),
+              28,
+              "packet block",
+            )
+          )
             return pos;
           break;
         }
@@ -324,18 +346,8 @@ export class PcapngParser implements FormatParser {
 
   truncation(at: number, avail: number): CaptureError {
     if (avail < 12 || this.need <= 12) {
-      return new CaptureError(
-        this.file,
-        at,
-        `file ends ${avail} bytes into a block header`,
-        HINT_TRUNCATED,
-      );
+      return new CaptureError(this.file, at, `file ends ${avail} bytes into a block header`, HINT_TRUNCATED);
     }
-    return new CaptureError(
-      this.file,
-      at,
-      `file ends inside a ${this.need}-byte block, only ${avail} bytes present`,
-      HINT_TRUNCATED,
-    );
+    return new CaptureError(this.file, at, `file ends inside a ${this.need}-byte block, only ${avail} bytes present`, HINT_TRUNCATED);
   }
 }

@@ -164,11 +164,7 @@ function ioError(file: string, at: number, e: unknown): CaptureError {
  * reported in summary.error after every packet before it was delivered.
  * Rejects only for a thrown onPacket, an abort (signal.reason) or a bug.
  */
-export async function readCapture(
-  path: string,
-  onPacket: PacketHandler,
-  opts: ReadOptions = {},
-): Promise<ReadSummary> {
+export async function readCapture(path: string, onPacket: PacketHandler, opts: ReadOptions = {}): Promise<ReadSummary> {
   if (path === "-") return readCaptureStream(process.stdin, onPacket, { ...opts, name: "<stdin>" });
   const chunk = chunkSizeOf(opts);
   const parser = new CaptureParser(path, onPacket);
@@ -210,7 +206,7 @@ export async function readCapture(
         // size known: exactly what the record needs; else double towards it
         const cap = size !== Infinity ? need : Math.min(need, 2 * (buf.length - start));
         const nb = Buffer.allocUnsafe(cap + PAGE + SKEW);
-        const ns = fpos % PAGE + SKEW;
+        const ns = (fpos % PAGE) + SKEW;
         buf.copy(nb, ns, start, end);
         end = ns + (end - start);
         start = ns;
@@ -235,7 +231,7 @@ export async function readCapture(
       if (opts.between) await opts.between();
       // carry the unfinished record to the front
       fpos += pos - start;
-      const ns = fpos % PAGE + SKEW;
+      const ns = (fpos % PAGE) + SKEW;
       if (pos < end && pos !== ns) buf.copyWithin(ns, pos, end);
       end = ns + (end - pos);
       start = ns;

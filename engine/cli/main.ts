@@ -61,7 +61,11 @@ async function main(argv: string[]): Promise<number> {
 }
 
 export function isUserError(e: unknown): e is Error {
-  return e instanceof UsageError || e instanceof LiveCaptureError || (e instanceof TypeError && (e as NodeJS.ErrnoException).code?.startsWith("ERR_PARSE_ARGS") === true);
+  return (
+    e instanceof UsageError ||
+    e instanceof LiveCaptureError ||
+    (e instanceof TypeError && (e as NodeJS.ErrnoException).code?.startsWith("ERR_PARSE_ARGS") === true)
+  );
 }
 
 if (require.main === module) {
@@ -73,7 +77,9 @@ if (require.main === module) {
     process.exit(1);
   });
   main(process.argv.slice(2)).then(
-    (code) => { process.exitCode = code; },
+    (code) => {
+      process.exitCode = code;
+    },
     (e: unknown) => {
       // (a value from --config: its file:line first)
       if (isUserError(e)) fail(placeConfigError(e.message));
@@ -83,4 +89,3 @@ if (require.main === module) {
     },
   );
 }
-

@@ -52,17 +52,24 @@ function eventCounts(counts: readonly number[]): string {
 }
 
 /** the summary line; with signatures, the events they received are counted too */
-export function formatSummary(file: string, r: { pipeline: EventPipeline; elapsedMs: number; engine?: { events: readonly number[] } }): string {
+export function formatSummary(
+  file: string,
+  r: { pipeline: EventPipeline; elapsedMs: number; engine?: { events: readonly number[] } },
+): string {
   const s = r.pipeline.decoder.stats;
   const secs = r.elapsedMs / 1000;
   const rate = secs > 0 ? Math.round(s.packets / secs) : 0;
   const printed = eventCounts(r.pipeline.eventCounts) || "none";
-  const events = r.engine ? `events printed: ${printed}; events to signatures: ${eventCounts(r.engine.events) || "none"}` : `events: ${printed}`;
-  return `netsig: ${file}: ${s.packets} packets read, ${s.decoded} decoded, ${s.malformed} malformed` +
+  const events = r.engine
+    ? `events printed: ${printed}; events to signatures: ${eventCounts(r.engine.events) || "none"}`
+    : `events: ${printed}`;
+  return (
+    `netsig: ${file}: ${s.packets} packets read, ${s.decoded} decoded, ${s.malformed} malformed` +
     (s.malformedDns ? ` (${s.malformedDns} DNS)` : "") +
     (s.unsupported ? `, ${s.unsupported} not IP` : "") +
     (s.laterFragments ? `, ${s.laterFragments} non-first fragments` : "") +
-    `; ${events}; ${secs.toFixed(2)} s, ${rate} packets/s\n`;
+    `; ${events}; ${secs.toFixed(2)} s, ${rate} packets/s\n`
+  );
 }
 
 export const REPLAY_OPTIONS = {
@@ -77,11 +84,15 @@ export const REPLAY_OPTIONS = {
 } as const;
 
 export async function replayCommand(argv: string[]): Promise<number> {
-  const { values, positionals } = parseCommand("netsig replay", {
-    args: withConfig(argv, REPLAY_OPTIONS),
-    allowPositionals: true,
-    options: REPLAY_OPTIONS,
-  }, { also: ["config"] });
+  const { values, positionals } = parseCommand(
+    "netsig replay",
+    {
+      args: withConfig(argv, REPLAY_OPTIONS),
+      allowPositionals: true,
+      options: REPLAY_OPTIONS,
+    },
+    { also: ["config"] },
+  );
   if (values.help) {
     process.stdout.write(`usage: netsig replay FILE [options]\n${REPLAY_USAGE}\n`);
     return 0;
@@ -90,17 +101,21 @@ export async function replayCommand(argv: string[]): Promise<number> {
   setLogFormat(values["log-format"]);
   const pod = startPodInfo(values["pod-info"], (l) => log(l, /last good/.test(l) ? "warn" : "info"));
   try {
-    return (await replay({
-      file: positionals[0],
-      events: values.events,
-      filters: values.filter ?? [],
-      format: values.output,
-      quiet: values.quiet,
-      signatures: values.signatures || values.rules
-        ? { dirs: values.signatures ?? [], ruleDirs: values.rules ?? [], sandboxed: !values.unsandboxed, watch: true } : undefined,
-      webhooks: values,
-      fileOutput: values,
-    })).code;
+    return (
+      await replay({
+        file: positionals[0],
+        events: values.events,
+        filters: values.filter ?? [],
+        format: values.output,
+        quiet: values.quiet,
+        signatures:
+          values.signatures || values.rules
+            ? { dirs: values.signatures ?? [], ruleDirs: values.rules ?? [], sandboxed: !values.unsandboxed, watch: true }
+            : undefined,
+        webhooks: values,
+        fileOutput: values,
+      })
+    ).code;
   } finally {
     pod.close();
   }
@@ -108,8 +123,10 @@ export async function replayCommand(argv: string[]): Promise<number> {
 
 /** "N findings, M signature errors[, K findings dropped ...]": the summary's counts, run and replay alike */
 export function signatureCounts(st: SignatureEngine["stats"]): string {
-  return `${st.findings} findings, ${st.errors} signature errors` +
-    (st.findingsDropped ? `, ${st.findingsDropped} findings dropped (over a signature's limit)` : "");
+  return (
+    `${st.findings} findings, ${st.errors} signature errors` +
+    (st.findingsDropped ? `, ${st.findingsDropped} findings dropped (over a signature's limit)` : "")
+  );
 }
 
 export interface ReplayOptions {
@@ -136,8 +153,22 @@ export async function replay(o: ReplayOptions): Promise<{ code: number; engine?:
   const filter = new EventFilter(o.filters);
   const format = o.format;
   if (format !== "json" && format !== "table") throw new UsageError(`unknown --output "${format}": use json or table`);
-  const { pipeline, engine, watcher, findings, out, webhooks, file: outFile } = await startSession({
-    mask, filter, format, hostName: hostname(), signatures: o.signatures, webhooks: o.webhooks, file: o.fileOutput,
+  const {
+    pipeline,
+    engine,
+    watcher,
+    findings,
+    out,
+    webhooks,
+    file: outFile,
+  } = await startSession({
+    mask,
+    filter,
+    format,
+    hostName: hostname(),
+    signatures: o.signatures,
+    webhooks: o.webhooks,
+    file: o.fileOutput,
   });
 
   const progress = startProgress(file, pipeline, o.quiet);
@@ -155,7 +186,12 @@ export async function replay(o: ReplayOptions): Promise<{ code: number; engine?:
   try {
     // each chunk read goes to the signatures at once (a slow source, like a paced
     // standard input, is not held back until a batch fills)
-    const between = engine ? () => { engine!.sendPartial(); return engine!.drain(); } : undefined;
+    const between = engine
+      ? () => {
+          engine!.sendPartial();
+          return engine!.drain();
+        }
+      : undefined;
     summary = await readCapture(file, pipeline.onPacket, { signal: abort.signal, between }).catch((e: unknown) => {
       if (e !== stopped) throw e;
       const st = pipeline.decoder.stats;
@@ -186,13 +222,19 @@ export async function replay(o: ReplayOptions): Promise<{ code: number; engine?:
       const sigs = all.filter((s) => s.source.kind !== "rule").length;
       const rules = all.length - sigs;
       const ruleProblems = skippedCount(engine.problems.filter((p) => p.kind === "rule"));
-      log(`netsig: signatures: ${sigs} active, ${skippedCount(engine.problems.filter((p) => p.kind !== "rule"))} skipped` +
-        (withRules ? `; rules: ${rules} active, ${ruleProblems} skipped` : "") +
-        `; ${signatureCounts(st)}`,
-      "info", { findings: st.findings, signatureErrors: st.errors, findingsDropped: st.findingsDropped });
+      log(
+        `netsig: signatures: ${sigs} active, ${skippedCount(engine.problems.filter((p) => p.kind !== "rule"))} skipped` +
+          (withRules ? `; rules: ${rules} active, ${ruleProblems} skipped` : "") +
+          `; ${signatureCounts(st)}`,
+        "info",
+        { findings: st.findings, signatureErrors: st.errors, findingsDropped: st.findingsDropped },
+      );
     }
   }
-  if (outFile) { const l = fileOutputSummary(outFile, o.quiet); if (l) log(l, outFile.droppedLines ? "warn" : "info"); }
+  if (outFile) {
+    const l = fileOutputSummary(outFile, o.quiet);
+    if (l) log(l, outFile.droppedLines ? "warn" : "info");
+  }
   if (summary.error) {
     log(`netsig: error: ${summary.error.message}`, "error");
     // nothing readable at all (missing file, not a capture): a usage error
@@ -205,13 +247,24 @@ export async function replay(o: ReplayOptions): Promise<{ code: number; engine?:
 function startProgress(file: string, pipeline: EventPipeline, quiet: boolean): { stop(): void } {
   if (quiet || !process.stderr.isTTY || file === "-") return { stop() {} };
   let size = 0;
-  try { size = statSync(file).size; } catch { /* reported by the reader */ }
+  try {
+    size = statSync(file).size;
+  } catch {
+    /* reported by the reader */
+  }
   const t0 = performance.now();
   const timer = setInterval(() => {
     const n = pipeline.decoder.stats.packets;
     const secs = (performance.now() - t0) / 1000;
-    process.stderr.write(`\rnetsig: ${n} packets, ${Math.round(n / secs)} packets/s` + (size ? `, ${file} (${(size / 1e6).toFixed(0)} MB)` : "") + "   ");
+    process.stderr.write(
+      `\rnetsig: ${n} packets, ${Math.round(n / secs)} packets/s` + (size ? `, ${file} (${(size / 1e6).toFixed(0)} MB)` : "") + "   ",
+    );
   }, 1000);
   timer.unref();
-  return { stop() { clearInterval(timer); if (performance.now() - t0 > 1000) process.stderr.write("\r\x1b[K"); } };
+  return {
+    stop() {
+      clearInterval(timer);
+      if (performance.now() - t0 > 1000) process.stderr.write("\r\x1b[K");
+    },
+  };
 }

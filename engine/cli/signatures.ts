@@ -35,10 +35,16 @@ signatures commands:
 export async function signaturesCommand(argv: string[]): Promise<number> {
   const [sub, ...rest] = argv;
   switch (sub) {
-    case "list": return list(rest);
-    case "test": return testOne(rest);
-    case "new": return scaffold(rest);
-    case undefined: case "-h": case "--help": case "help":
+    case "list":
+      return list(rest);
+    case "test":
+      return testOne(rest);
+    case "new":
+      return scaffold(rest);
+    case undefined:
+    case "-h":
+    case "--help":
+    case "help":
       process.stdout.write(`usage: netsig signatures <list|test|new> ...\n${SIGNATURES_USAGE}\n`);
       return sub === undefined ? 2 : 0;
     default:
@@ -55,14 +61,16 @@ export function maskNames(mask: number): string {
 
 async function list(argv: string[]): Promise<number> {
   const { values, positionals } = parseCommand("netsig signatures list", {
-    args: argv, allowPositionals: true,
+    args: argv,
+    allowPositionals: true,
     options: { signatures: { type: "string", multiple: true }, output: { type: "string", default: "table" } },
   });
   if (positionals.length) throw new UsageError(`signatures list takes no file (use --signatures DIR)`);
   if (values.output !== "table" && values.output !== "json") throw new UsageError(`unknown --output "${values.output}": use table or json`);
   const dirs = values.signatures ?? [SHIPPED_SIGNATURES];
   const { engine } = await startSignatures({ dirs, sandboxed: true, watch: false }, hostname());
-  const rows = [...engine.signatures.values()].filter((s) => s.state === "active")
+  const rows = [...engine.signatures.values()]
+    .filter((s) => s.state === "active")
     .sort((a, b) => a.meta.id.localeCompare(b.meta.id))
     .map((s) => ({ id: s.meta.id, name: s.meta.name, version: s.meta.version, events: maskNames(s.mask), file: s.file }));
   await engine.close();
@@ -74,7 +82,9 @@ async function list(argv: string[]): Promise<number> {
     const w = (k: keyof typeof head) => Math.max(...all.map((r) => r[k].length));
     const widths = { id: w("id"), name: w("name"), version: w("version"), events: w("events") };
     for (const r of all) {
-      process.stdout.write(`${r.id.padEnd(widths.id)}  ${r.name.padEnd(widths.name)}  ${r.version.padEnd(widths.version)}  ${r.events.padEnd(widths.events)}  ${r.file}\n`);
+      process.stdout.write(
+        `${r.id.padEnd(widths.id)}  ${r.name.padEnd(widths.name)}  ${r.version.padEnd(widths.version)}  ${r.events.padEnd(widths.events)}  ${r.file}\n`,
+      );
     }
   }
   // problems were reported on stderr as the folders loaded
@@ -83,21 +93,33 @@ async function list(argv: string[]): Promise<number> {
 
 async function testOne(argv: string[]): Promise<number> {
   const { values, positionals } = parseCommand("netsig signatures test", {
-    args: argv, allowPositionals: true,
+    args: argv,
+    allowPositionals: true,
     options: {
-      pcap: { type: "string" }, events: { type: "string" }, output: { type: "string", default: "json" },
+      pcap: { type: "string" },
+      events: { type: "string" },
+      output: { type: "string", default: "json" },
       quiet: { type: "boolean", default: false },
     },
   });
-  if (positionals.length !== 1) throw new UsageError("signatures test needs exactly one signature file or folder: netsig signatures test FILE|FOLDER --pcap CAPTURE");
+  if (positionals.length !== 1)
+    throw new UsageError("signatures test needs exactly one signature file or folder: netsig signatures test FILE|FOLDER --pcap CAPTURE");
   if (!values.pcap) throw new UsageError("signatures test needs --pcap CAPTURE (a pcap or pcapng file to run the signature on)");
   const target = resolve(positionals[0]);
   let folder: boolean;
-  try { folder = statSync(target).isDirectory(); } catch { throw new UsageError(`${positionals[0]}: no such file or folder`); }
+  try {
+    folder = statSync(target).isDirectory();
+  } catch {
+    throw new UsageError(`${positionals[0]}: no such file or folder`);
+  }
   const files = folder ? listSignatureFiles([target]).files : [target];
   if (files.length === 0) throw new UsageError(`${positionals[0]}: no signature file (.ts or .js) in this folder`);
   const r = await replay({
-    file: values.pcap, events: values.events, filters: [], format: values.output!, quiet: values.quiet,
+    file: values.pcap,
+    events: values.events,
+    filters: [],
+    format: values.output!,
+    quiet: values.quiet,
     signatures: folder ? { dirs: [target], sandboxed: true, watch: false } : { files: [target], sandboxed: true, watch: false },
   });
   const e = r.engine;
@@ -110,7 +132,10 @@ async function testOne(argv: string[]): Promise<number> {
     if (v.failed || !values.quiet) process.stderr.write(`netsig: ${folder ? relative(process.cwd(), f) || f : basename(f)}: ${v.line}\n`);
   }
   // the sandbox could not be restarted: nothing after that point was tested
-  if (e.failed !== null) { process.stderr.write(`netsig: ${positionals[0]}: FAILED: the signature sandbox stopped (${e.failed})\n`); failed = true; }
+  if (e.failed !== null) {
+    process.stderr.write(`netsig: ${positionals[0]}: FAILED: the signature sandbox stopped (${e.failed})\n`);
+    failed = true;
+  }
   return r.code !== 0 ? r.code : failed || e.problems.length > 0 ? 1 : 0;
 }
 
@@ -134,22 +159,35 @@ export function verdict(e: SignatureEngine, file: string): { failed: boolean; li
   const counts = `${findings} findings, ${errors} errors`;
   const quarantined = sigs.filter((s) => s.state === "quarantined");
   if (quarantined.length) {
-    return { failed: true, line: `${counts}; FAILED: ${quarantined.map((s) => s.meta.id || "?").join(", ")} quarantined (it hung or stopped the sandbox; see above)` };
+    return {
+      failed: true,
+      line: `${counts}; FAILED: ${quarantined.map((s) => s.meta.id || "?").join(", ")} quarantined (it hung or stopped the sandbox; see above)`,
+    };
   }
   const disabled = sigs.filter((s) => s.state === "disabled");
-  if (disabled.length) return { failed: true, line: `${counts}; FAILED: ${disabled.map((s) => s.meta.id).join(", ")} disabled after too many errors` };
+  if (disabled.length)
+    return { failed: true, line: `${counts}; FAILED: ${disabled.map((s) => s.meta.id).join(", ")} disabled after too many errors` };
   if (errors > 0) return { failed: true, line: `${counts}; FAILED: it threw (see above)` };
   return { failed: false, line: counts };
 }
 
 function pascal(name: string): string {
-  return name.split(/[^A-Za-z0-9]+/).filter(Boolean).map((w) => w[0].toUpperCase() + w.slice(1)).join("") || "MySignature";
+  return (
+    name
+      .split(/[^A-Za-z0-9]+/)
+      .filter(Boolean)
+      .map((w) => w[0].toUpperCase() + w.slice(1))
+      .join("") || "MySignature"
+  );
 }
 
 /** the scaffold: a working signature that reports DNS queries under a watched domain */
 export function signatureTemplate(name: string): string {
   const cls = /^[0-9]/.test(pascal(name)) ? `Sig${pascal(name)}` : pascal(name);
-  const id = name.toUpperCase().replace(/[^A-Z0-9]+/g, "-").replace(/^-|-$/g, "");
+  const id = name
+    .toUpperCase()
+    .replace(/[^A-Z0-9]+/g, "-")
+    .replace(/^-|-$/g, "");
   return `// ${name}: a netsig signature. Load it with
 //   netsig replay CAPTURE --signatures FOLDER      or
 //   netsig signatures test ${name}.ts --pcap CAPTURE
@@ -209,29 +247,51 @@ export default class ${cls} implements Signature {
 /** tsconfig.json for a signatures folder: type-check only, "netsig" resolved to this installation */
 export function tsconfigFor(dir: string): string {
   const sdk = resolve(__dirname, "..", "sdk");
-  const rel = (f: string) => { const r = relative(dir, join(sdk, f)); return r.startsWith(".") ? r : "./" + r; };
-  return JSON.stringify({
-    compilerOptions: {
-      // (module esnext: TypeScript 5 accepts "bundler" resolution only with it; 7 either way)
-      target: "ES2022", module: "esnext", moduleResolution: "bundler", lib: ["ES2022"], types: [],
-      strict: true, noEmit: true, skipLibCheck: true,
-      // netsig transpiles signature files itself; these paths only let editors and tsc find the API
-      paths: { "netsig": [rel("index.d.ts")], "netsig/helpers": [rel("helpers.d.ts")] },
-    },
-    include: ["*.ts"],
-  }, null, 2) + "\n";
+  const rel = (f: string) => {
+    const r = relative(dir, join(sdk, f));
+    return r.startsWith(".") ? r : "./" + r;
+  };
+  return (
+    JSON.stringify(
+      {
+        compilerOptions: {
+          // (module esnext: TypeScript 5 accepts "bundler" resolution only with it; 7 either way)
+          target: "ES2022",
+          module: "esnext",
+          moduleResolution: "bundler",
+          lib: ["ES2022"],
+          types: [],
+          strict: true,
+          noEmit: true,
+          skipLibCheck: true,
+          // netsig transpiles signature files itself; these paths only let editors and tsc find the API
+          paths: { netsig: [rel("index.d.ts")], "netsig/helpers": [rel("helpers.d.ts")] },
+        },
+        include: ["*.ts"],
+      },
+      null,
+      2,
+    ) + "\n"
+  );
 }
 
 function scaffold(argv: string[]): number {
-  const { values, positionals } = parseCommand("netsig signatures new", { args: argv, allowPositionals: true, options: { dir: { type: "string", default: "." } } });
+  const { values, positionals } = parseCommand("netsig signatures new", {
+    args: argv,
+    allowPositionals: true,
+    options: { dir: { type: "string", default: "." } },
+  });
   if (positionals.length !== 1) throw new UsageError("signatures new needs a NAME, e.g. netsig signatures new dns-beacon");
   const name = positionals[0].replace(/\.ts$/, "");
-  if (!/^[A-Za-z][A-Za-z0-9_-]*$/.test(name)) throw new UsageError(`"${name}": a signature name is letters, digits, - and _, starting with a letter`);
+  if (!/^[A-Za-z][A-Za-z0-9_-]*$/.test(name))
+    throw new UsageError(`"${name}": a signature name is letters, digits, - and _, starting with a letter`);
   const dir = resolve(values.dir!);
   try {
     mkdirSync(dir, { recursive: true });
   } catch (e) {
-    throw new UsageError(`${values.dir}: cannot create the folder (${(e as NodeJS.ErrnoException).code ?? (e as Error).message}); choose another --dir`);
+    throw new UsageError(
+      `${values.dir}: cannot create the folder (${(e as NodeJS.ErrnoException).code ?? (e as Error).message}); choose another --dir`,
+    );
   }
   const file = join(dir, `${name}.ts`);
   if (existsSync(file)) throw new UsageError(`${file} exists already; choose another name or delete it`);

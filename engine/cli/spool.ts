@@ -26,7 +26,11 @@ export async function spoolCommand(argv: string[]): Promise<number> {
     return sub === undefined ? 2 : 0;
   }
   if (sub !== "deliver") throw new UsageError(`unknown spool command "${sub}"; use: netsig spool deliver DIR --webhook URL`);
-  const { values, positionals } = parseCommand("netsig spool deliver", { args: rest, allowPositionals: true, options: OPTIONS }, { help: "netsig spool --help" });
+  const { values, positionals } = parseCommand(
+    "netsig spool deliver",
+    { args: rest, allowPositionals: true, options: OPTIONS },
+    { help: "netsig spool --help" },
+  );
   if (values.help) {
     process.stdout.write(`usage: netsig spool deliver DIR --webhook URL [options]\n${SPOOL_USAGE}\n`);
     return 0;
@@ -34,7 +38,8 @@ export async function spoolCommand(argv: string[]): Promise<number> {
   if (positionals.length !== 1) throw new UsageError("netsig spool deliver needs one spool folder (a subfolder of --spool-dir)");
   const dir = positionals[0];
   if (!existsSync(dir)) throw new UsageError(`netsig spool deliver: ${dir} does not exist`);
-  if (!readdirSync(dir).some((f) => /^seg-\d{16}\.jsonl$/.test(f))) throw new UsageError(`netsig spool deliver: ${dir} holds no spool segments (seg-*.jsonl); give a subfolder of --spool-dir`);
+  if (!readdirSync(dir).some((f) => /^seg-\d{16}\.jsonl$/.test(f)))
+    throw new UsageError(`netsig spool deliver: ${dir} holds no spool segments (seg-*.jsonl); give a subfolder of --spool-dir`);
   if (values["spool-dir"] !== undefined) throw new UsageError("netsig spool deliver takes the spool folder itself (DIR), not --spool-dir");
   if (!values.webhook?.length) throw new UsageError("netsig spool deliver needs --webhook URL (where to send the findings)");
   const w = webhooksFrom(values, true, { spool: dir })!;

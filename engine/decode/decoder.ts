@@ -41,22 +41,45 @@ export interface DecodeStats {
 
 export function newDecodeStats(): DecodeStats {
   return {
-    packets: 0, decoded: 0, malformed: 0, malformedDns: 0, unsupported: 0,
-    ipv4: 0, ipv6: 0, tcp: 0, udp: 0, icmp: 0, icmpv6: 0, dns: 0, fragments: 0, laterFragments: 0,
+    packets: 0,
+    decoded: 0,
+    malformed: 0,
+    malformedDns: 0,
+    unsupported: 0,
+    ipv4: 0,
+    ipv6: 0,
+    tcp: 0,
+    udp: 0,
+    icmp: 0,
+    icmpv6: 0,
+    dns: 0,
+    fragments: 0,
+    laterFragments: 0,
   };
 }
 
 function linkLayer(linkType: number): Layer {
   switch (linkType) {
-    case LinkType.ETHERNET: return Layer.Ethernet;
-    case LinkType.LINUX_SLL: return Layer.LinuxSLL;
-    case LinkType.LINUX_SLL2: return Layer.LinuxSLL2;
-    case LinkType.NULL: return Layer.Null;
-    case LinkType.LOOP: return Layer.Loop;
-    case LinkType.RAW: case 12: case 14: return Layer.Raw; // 12/14: DLT_RAW on some BSDs
-    case LinkType.IPV4: return Layer.IPv4;
-    case LinkType.IPV6: return Layer.IPv6;
-    default: return Layer.Unsupported;
+    case LinkType.ETHERNET:
+      return Layer.Ethernet;
+    case LinkType.LINUX_SLL:
+      return Layer.LinuxSLL;
+    case LinkType.LINUX_SLL2:
+      return Layer.LinuxSLL2;
+    case LinkType.NULL:
+      return Layer.Null;
+    case LinkType.LOOP:
+      return Layer.Loop;
+    case LinkType.RAW:
+    case 12:
+    case 14:
+      return Layer.Raw; // 12/14: DLT_RAW on some BSDs
+    case LinkType.IPV4:
+      return Layer.IPv4;
+    case LinkType.IPV6:
+      return Layer.IPv6;
+    default:
+      return Layer.Unsupported;
   }
 }
 
@@ -94,18 +117,42 @@ export class Decoder {
     if (layer === Layer.IPv4 || layer === Layer.IPv6) p.ipOff = p.start;
     for (;;) {
       switch (layer) {
-        case Layer.Ethernet: layer = decodeEthernet(p); continue;
-        case Layer.LinuxSLL: layer = decodeLinuxSLL(p); continue;
-        case Layer.LinuxSLL2: layer = decodeLinuxSLL2(p); continue;
-        case Layer.Null: layer = decodeNull(p); continue;
-        case Layer.Loop: layer = decodeLoop(p); continue;
-        case Layer.Raw: layer = decodeRaw(p); continue;
-        case Layer.IPv4: layer = decodeIPv4(p); continue;
-        case Layer.IPv6: layer = decodeIPv6(p); continue;
-        case Layer.TCP: layer = decodeTCP(p); continue;
-        case Layer.UDP: layer = decodeUDP(p); continue;
-        case Layer.ICMPv4: layer = decodeICMPv4(p); continue;
-        case Layer.ICMPv6: layer = decodeICMPv6(p); continue;
+        case Layer.Ethernet:
+          layer = decodeEthernet(p);
+          continue;
+        case Layer.LinuxSLL:
+          layer = decodeLinuxSLL(p);
+          continue;
+        case Layer.LinuxSLL2:
+          layer = decodeLinuxSLL2(p);
+          continue;
+        case Layer.Null:
+          layer = decodeNull(p);
+          continue;
+        case Layer.Loop:
+          layer = decodeLoop(p);
+          continue;
+        case Layer.Raw:
+          layer = decodeRaw(p);
+          continue;
+        case Layer.IPv4:
+          layer = decodeIPv4(p);
+          continue;
+        case Layer.IPv6:
+          layer = decodeIPv6(p);
+          continue;
+        case Layer.TCP:
+          layer = decodeTCP(p);
+          continue;
+        case Layer.UDP:
+          layer = decodeUDP(p);
+          continue;
+        case Layer.ICMPv4:
+          layer = decodeICMPv4(p);
+          continue;
+        case Layer.ICMPv6:
+          layer = decodeICMPv6(p);
+          continue;
         case Layer.DNS:
           if (this.dnsEnabled) this.decodeDns(p, p.buf.subarray(p.appOff, p.appEnd));
           layer = Layer.None;
@@ -114,23 +161,40 @@ export class Decoder {
           if (this.dnsEnabled) this.decodeTcpDns(p);
           layer = Layer.None;
           continue;
-        case Layer.Unsupported: st.unsupported++; layer = Layer.None; continue;
-        default: break;
+        case Layer.Unsupported:
+          st.unsupported++;
+          layer = Layer.None;
+          continue;
+        default:
+          break;
       }
       break;
     }
 
     if (p.ipVersion !== 0) {
       st.decoded++;
-      if (p.ipVersion === 4) st.ipv4++; else st.ipv6++;
-      if (p.fragment) { st.fragments++; if (p.laterFragment) st.laterFragments++; }
+      if (p.ipVersion === 4) st.ipv4++;
+      else st.ipv6++;
+      if (p.fragment) {
+        st.fragments++;
+        if (p.laterFragment) st.laterFragments++;
+      }
     }
     switch (p.last) {
-      case Layer.TCP: st.tcp++; break;
-      case Layer.UDP: st.udp++; break;
-      case Layer.ICMPv4: st.icmp++; break;
-      case Layer.ICMPv6: st.icmpv6++; break;
-      default: break;
+      case Layer.TCP:
+        st.tcp++;
+        break;
+      case Layer.UDP:
+        st.udp++;
+        break;
+      case Layer.ICMPv4:
+        st.icmp++;
+        break;
+      case Layer.ICMPv6:
+        st.icmpv6++;
+        break;
+      default:
+        break;
     }
     if (p.malformed !== Malformed.None) this.countMalformed(p);
     return p;
@@ -169,7 +233,10 @@ export class Decoder {
     for (let i = 0; i < msgs.length; i++) {
       const m = this.decodeDns(p, msgs[i]);
       if (m === null) continue;
-      if (first === null) { first = m; firstLen = msgs[i].length; } else (p.dnsMore ??= []).push(m);
+      if (first === null) {
+        first = m;
+        firstLen = msgs[i].length;
+      } else (p.dnsMore ??= []).push(m);
     }
     p.dns = first;
     p.dnsLen = firstLen;

@@ -17,18 +17,40 @@ import { goText } from "./text";
 // dns-packet's type-name table (its "types" module) is not in its typings.
 const dpTypes: { toString(t: number): string } = require("dns-packet/types");
 
-interface Codec { decode(buf: Buffer, offset: number): unknown }
+interface Codec {
+  decode(buf: Buffer, offset: number): unknown;
+}
 const recordCodec = (dnsPacket as unknown as { record(type: string): Codec }).record;
 
 export * from "./dnstypes";
 import {
-  DNS_TYPE_A, DNS_TYPE_AAAA, DNS_TYPE_CNAME, DNS_TYPE_DNAME, DNS_TYPE_HINFO, DNS_TYPE_MX, DNS_TYPE_NS, DNS_TYPE_OPT,
-  DNS_TYPE_PTR, DNS_TYPE_SOA, DNS_TYPE_SRV, DNS_TYPE_TXT, DNS_TYPE_URI,
-  type DnsMessage, type DnsMX, type DnsOption, type DnsRecord, type DnsSOA, type DnsSRV, type DnsURI,
+  DNS_TYPE_A,
+  DNS_TYPE_AAAA,
+  DNS_TYPE_CNAME,
+  DNS_TYPE_DNAME,
+  DNS_TYPE_HINFO,
+  DNS_TYPE_MX,
+  DNS_TYPE_NS,
+  DNS_TYPE_OPT,
+  DNS_TYPE_PTR,
+  DNS_TYPE_SOA,
+  DNS_TYPE_SRV,
+  DNS_TYPE_TXT,
+  DNS_TYPE_URI,
+  type DnsMessage,
+  type DnsMX,
+  type DnsOption,
+  type DnsRecord,
+  type DnsSOA,
+  type DnsSRV,
+  type DnsURI,
 } from "./dnstypes";
 
 export class DnsFormatError extends Error {
-  constructor(message: string, public readonly offset: number) {
+  constructor(
+    message: string,
+    public readonly offset: number,
+  ) {
     super(message);
     this.name = "DnsFormatError";
   }
@@ -92,12 +114,17 @@ function decodeRdata(msg: Buffer, type: number, rdOff: number, rdLen: number): u
   const data = rdOff + 2;
   const end = data + rdLen;
   switch (type) {
-    case DNS_TYPE_A: case DNS_TYPE_AAAA:
+    case DNS_TYPE_A:
+    case DNS_TYPE_AAAA:
       return ipText(msg, data, rdLen);
-    case DNS_TYPE_TXT: case DNS_TYPE_HINFO:
+    case DNS_TYPE_TXT:
+    case DNS_TYPE_HINFO:
       return characterStrings(msg, data, end);
     // the record types Tracee shows: names read by readDnsName (interned, Go text)
-    case DNS_TYPE_NS: case DNS_TYPE_CNAME: case DNS_TYPE_PTR: case DNS_TYPE_DNAME:
+    case DNS_TYPE_NS:
+    case DNS_TYPE_CNAME:
+    case DNS_TYPE_PTR:
+    case DNS_TYPE_DNAME:
       return rdataName(msg, data, end);
     case DNS_TYPE_MX: {
       need(rdOff, rdLen, 3, "MX");
@@ -106,7 +133,9 @@ function decodeRdata(msg: Buffer, type: number, rdOff: number, rdLen: number): u
     case DNS_TYPE_SRV: {
       need(rdOff, rdLen, 7, "SRV");
       return {
-        priority: msg.readUInt16BE(data), weight: msg.readUInt16BE(data + 2), port: msg.readUInt16BE(data + 4),
+        priority: msg.readUInt16BE(data),
+        weight: msg.readUInt16BE(data + 2),
+        port: msg.readUInt16BE(data + 4),
         target: rdataName(msg, data + 6, end),
       } satisfies DnsSRV;
     }
@@ -117,11 +146,17 @@ function decodeRdata(msg: Buffer, type: number, rdOff: number, rdLen: number): u
       const n = o + nameBytes;
       if (n + 20 > end) throw new DnsFormatError("SOA RDATA truncated", rdOff);
       return {
-        mname, rname, serial: msg.readUInt32BE(n), refresh: msg.readUInt32BE(n + 4), retry: msg.readUInt32BE(n + 8),
-        expire: msg.readUInt32BE(n + 12), minimum: msg.readUInt32BE(n + 16),
+        mname,
+        rname,
+        serial: msg.readUInt32BE(n),
+        refresh: msg.readUInt32BE(n + 4),
+        retry: msg.readUInt32BE(n + 8),
+        expire: msg.readUInt32BE(n + 12),
+        minimum: msg.readUInt32BE(n + 16),
       } satisfies DnsSOA;
     }
-    case DNS_TYPE_URI: { // RFC 7553, not known to dns-packet
+    case DNS_TYPE_URI: {
+      // RFC 7553, not known to dns-packet
       if (rdLen < 4) throw new DnsFormatError(`URI record with ${rdLen}-byte RDATA`, rdOff);
       return {
         priority: msg.readUInt16BE(data),
@@ -213,4 +248,3 @@ export function decodeDnsMessage(msg: Buffer): DnsMessage {
   decodeRecords(msg, off, ar, m.additionals);
   return m;
 }
-

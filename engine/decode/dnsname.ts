@@ -12,7 +12,10 @@
 import { goText } from "./text";
 
 export class DnsNameError extends Error {
-  constructor(message: string, public readonly offset: number) {
+  constructor(
+    message: string,
+    public readonly offset: number,
+  ) {
     super(message);
     this.name = "DnsNameError";
   }
@@ -76,7 +79,11 @@ export function readDnsName(msg: Uint8Array, off: number): string {
   const key = cacheKeys[slot];
   if (key !== null && key.length === n) {
     let same = true;
-    for (let i = 0; i < n; i++) if (key[i] !== scratch[i]) { same = false; break; }
+    for (let i = 0; i < n; i++)
+      if (key[i] !== scratch[i]) {
+        same = false;
+        break;
+      }
     if (same) return cacheText[slot];
   }
   const text = ascii ? asciiName(n) : binaryName(n);

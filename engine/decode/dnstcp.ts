@@ -35,10 +35,17 @@ export class TcpDnsReassembler {
   /** bytes held in incomplete messages across all flows */
   private heldBytes = 0;
 
-  constructor(private readonly maxFlows = 4096, private readonly maxHeldBytes = 16 << 20) {}
+  constructor(
+    private readonly maxFlows = 4096,
+    private readonly maxHeldBytes = 16 << 20,
+  ) {}
 
-  get flowCount(): number { return this.flows.size; }
-  get bytesHeld(): number { return this.heldBytes; }
+  get flowCount(): number {
+    return this.flows.size;
+  }
+  get bytesHeld(): number {
+    return this.heldBytes;
+  }
 
   /**
    * Feed one TCP segment (its payload is buf[p.appOff, p.appEnd)). Returns the
@@ -74,7 +81,10 @@ export class TcpDnsReassembler {
     const delta = (seq - st.nextSeq) | 0; // signed distance in sequence space
     if (delta < 0) {
       // retransmission: skip what was already taken
-      if (-delta >= payloadLen) { this.stats.outOfOrderDropped++; return null; }
+      if (-delta >= payloadLen) {
+        this.stats.outOfOrderDropped++;
+        return null;
+      }
       off += -delta;
     } else if (delta > 0) {
       // a segment is missing: the message being built can never complete

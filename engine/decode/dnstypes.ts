@@ -23,11 +23,34 @@ export interface DnsQuestion {
   class: number;
 }
 
-export interface DnsSOA { mname: string; rname: string; serial: number; refresh: number; retry: number; expire: number; minimum: number }
-export interface DnsSRV { priority: number; weight: number; port: number; target: string }
-export interface DnsMX { preference: number; exchange: string }
-export interface DnsURI { priority: number; weight: number; target: string }
-export interface DnsOption { code: number; data: string }
+export interface DnsSOA {
+  mname: string;
+  rname: string;
+  serial: number;
+  refresh: number;
+  retry: number;
+  expire: number;
+  minimum: number;
+}
+export interface DnsSRV {
+  priority: number;
+  weight: number;
+  port: number;
+  target: string;
+}
+export interface DnsMX {
+  preference: number;
+  exchange: string;
+}
+export interface DnsURI {
+  priority: number;
+  weight: number;
+  target: string;
+}
+export interface DnsOption {
+  code: number;
+  data: string;
+}
 
 export interface DnsRecord {
   name: string;

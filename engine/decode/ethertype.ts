@@ -17,8 +17,14 @@ export function decodeEtherType(p: Packet, type: number, payloadOff: number): La
   const buf = p.buf;
   let off = payloadOff;
   for (let tags = 0; ; tags++) {
-    if (type === ETHERTYPE_IPV4) { p.ipOff = off; return Layer.IPv4; }
-    if (type === ETHERTYPE_IPV6) { p.ipOff = off; return Layer.IPv6; }
+    if (type === ETHERTYPE_IPV4) {
+      p.ipOff = off;
+      return Layer.IPv4;
+    }
+    if (type === ETHERTYPE_IPV6) {
+      p.ipOff = off;
+      return Layer.IPv6;
+    }
     if (type !== ETHERTYPE_VLAN && type !== ETHERTYPE_QINQ && type !== ETHERTYPE_QINQ_OLD) {
       return Layer.Unsupported; // ARP, LLC (802.3 length), LLDP, ...
     }

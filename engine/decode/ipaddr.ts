@@ -13,17 +13,26 @@ for (let i = 0; i < 0x10000; i++) HEX.push(i.toString(16));
 export function ipv6String(buf: Uint8Array, off: number): string {
   // IPv4-mapped: 10 zero bytes, 0xffff, then the IPv4 address
   let zeros10 = true;
-  for (let i = 0; i < 10; i++) if (buf[off + i] !== 0) { zeros10 = false; break; }
+  for (let i = 0; i < 10; i++)
+    if (buf[off + i] !== 0) {
+      zeros10 = false;
+      break;
+    }
   if (zeros10 && buf[off + 10] === 0xff && buf[off + 11] === 0xff) return ipv4String(buf, off + 12);
 
   // find the longest run of zero 16-bit groups (length >= 2)
-  let bestStart = -1, bestLen = 0, runStart = -1;
+  let bestStart = -1,
+    bestLen = 0,
+    runStart = -1;
   for (let g = 0; g < 8; g++) {
     const zero = buf[off + 2 * g] === 0 && buf[off + 2 * g + 1] === 0;
     if (zero) {
       if (runStart < 0) runStart = g;
       const len = g - runStart + 1;
-      if (len > bestLen) { bestLen = len; bestStart = runStart; }
+      if (len > bestLen) {
+        bestLen = len;
+        bestStart = runStart;
+      }
     } else runStart = -1;
   }
   if (bestLen < 2) bestStart = -1;

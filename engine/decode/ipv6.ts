@@ -33,21 +33,28 @@ export function decodeIPv6(p: Packet): Layer {
   let off = o + 40;
   for (let n = 0; n < MAX_EXT_HEADERS; n++) {
     switch (next) {
-      case 0: case 43: case 60: case 135: case 139: case 140: {
+      case 0:
+      case 43:
+      case 60:
+      case 135:
+      case 139:
+      case 140: {
         if (off + 8 > p.ipEnd) return p.markMalformed(Malformed.Truncated, `IPv6 extension header ${next} truncated`);
         const len = (b[off + 1] + 1) * 8;
         next = b[off];
         off += len;
         continue;
       }
-      case 51: { // AH: length in 4-byte units, minus 2
+      case 51: {
+        // AH: length in 4-byte units, minus 2
         if (off + 8 > p.ipEnd) return p.markMalformed(Malformed.Truncated, "IPv6 AH header truncated");
         const len = (b[off + 1] + 2) * 4;
         next = b[off];
         off += len;
         continue;
       }
-      case 44: { // fragment: next(1) reserved(1) offset<<3|M(2) identification(4)
+      case 44: {
+        // fragment: next(1) reserved(1) offset<<3|M(2) identification(4)
         if (off + 8 > p.ipEnd) return p.markMalformed(Malformed.Truncated, "IPv6 fragment header truncated");
         const fo = ((b[off + 2] << 8) | b[off + 3]) >> 3;
         const more = (b[off + 3] & 1) !== 0;
@@ -55,7 +62,11 @@ export function decodeIPv6(p: Packet): Layer {
         p.laterFragment = fo !== 0;
         next = b[off];
         off += 8;
-        if (p.laterFragment) { p.l4Protocol = next; p.l4Off = off; return Layer.Payload; }
+        if (p.laterFragment) {
+          p.l4Protocol = next;
+          p.l4Off = off;
+          return Layer.Payload;
+        }
         continue;
       }
       case 59: // no next header

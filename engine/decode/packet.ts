@@ -156,7 +156,6 @@ export class Packet {
   }
 }
 
-
 export const TCP_FIN = 0x01;
 export const TCP_SYN = 0x02;
 export const TCP_RST = 0x04;

@@ -42,7 +42,10 @@ export function goText(b: Buffer, start: number, end: number): string {
   let i = start;
   while (i < end) {
     const n = seqLen(b, i, end);
-    if (n > 0) { i += n; continue; }
+    if (n > 0) {
+      i += n;
+      continue;
+    }
     if (from < i) s += b.toString("utf8", from, i);
     s += String.fromCharCode(0xdc00 | b[i]);
     i++;

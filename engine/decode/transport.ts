@@ -8,10 +8,15 @@ export const IPPROTO_ICMPV6 = 58;
 
 export function transportLayer(protocol: number): Layer {
   switch (protocol) {
-    case IPPROTO_TCP: return Layer.TCP;
-    case IPPROTO_UDP: return Layer.UDP;
-    case IPPROTO_ICMP: return Layer.ICMPv4;
-    case IPPROTO_ICMPV6: return Layer.ICMPv6;
-    default: return Layer.Payload;
+    case IPPROTO_TCP:
+      return Layer.TCP;
+    case IPPROTO_UDP:
+      return Layer.UDP;
+    case IPPROTO_ICMP:
+      return Layer.ICMPv4;
+    case IPPROTO_ICMPV6:
+      return Layer.ICMPv6;
+    default:
+      return Layer.Payload;
   }
 }

@@ -22,7 +22,11 @@ export class Batches {
   /** drain() and flush(), waiting for answers from the sandbox */
   private waiters: (() => void)[] = [];
 
-  constructor(private readonly sandbox: Backend<Packet>, private readonly rules: Backend<Packet>, private readonly done: BatchDone) {}
+  constructor(
+    private readonly sandbox: Backend<Packet>,
+    private readonly rules: Backend<Packet>,
+    private readonly done: BatchDone,
+  ) {}
 
   /** batches held during a reload */
   get holding(): number {
@@ -35,7 +39,10 @@ export class Batches {
     const rules = this.rules.take();
     if (sandbox === null && rules === null) return;
     const last = this.last;
-    if (this.held) { this.held.push({ sandbox, rules, last }); return; }
+    if (this.held) {
+      this.held.push({ sandbox, rules, last });
+      return;
+    }
     this.post(sandbox, rules, last);
   }
 
@@ -67,7 +74,10 @@ export class Batches {
         for (const b of held) this.post(b.sandbox, b.rules, b.last);
       }
     });
-    this.exclusiveChain = run.then(() => undefined, () => undefined);
+    this.exclusiveChain = run.then(
+      () => undefined,
+      () => undefined,
+    );
     return run;
   }
 
@@ -79,7 +89,10 @@ export class Batches {
 
   /** an answer came: wake one waiter (every: all, nothing more will answer) */
   wake(every: boolean): void {
-    if (every) { while (this.waiters.length) this.waiters.shift()!(); return; }
+    if (every) {
+      while (this.waiters.length) this.waiters.shift()!();
+      return;
+    }
     const w = this.waiters.shift();
     if (w) w();
   }

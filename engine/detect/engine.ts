@@ -67,7 +67,11 @@ export class SignatureEngine {
       log: (line: string, level?: "debug" | "info" | "warn" | "error") => this.opts.log(line, level),
       quarantine: (index: number, why: string) => this.units.quarantine(index, why),
       restarting: (why: string, running: number) => this.restarting(why, running),
-      reloaded: (units: LoadedSignature[], answers: (Registration | null)[]) => { units.forEach((s, i) => { this.units.registered(s, answers[i]); }); },
+      reloaded: (units: LoadedSignature[], answers: (Registration | null)[]) => {
+        units.forEach((s, i) => {
+          this.units.registered(s, answers[i]);
+        });
+      },
       answered: (every: boolean) => this.batches.wake(every),
       batchTime: (seconds: number) => this.onBatchTime?.(seconds),
     };
@@ -96,7 +100,10 @@ export class SignatureEngine {
     }
     const ok: LoadedSignature[] = [];
     for (const s of sources) {
-      if (!("code" in s)) { e.units.problem(s); continue; }
+      if (!("code" in s)) {
+        e.units.problem(s);
+        continue;
+      }
       ok.push(e.units.unit(s));
     }
     await e.boot(ok);
@@ -104,10 +111,14 @@ export class SignatureEngine {
   }
 
   /** why the engine cannot run any more (the sandbox could not be restarted); null while it can */
-  get failed(): string | null { return this.sandbox.failed; }
+  get failed(): string | null {
+    return this.sandbox.failed;
+  }
 
   /** process id of the sandbox process */
-  get sandboxPid(): number | undefined { return this.sandbox instanceof SandboxBackend ? this.sandbox.pid : undefined; }
+  get sandboxPid(): number | undefined {
+    return this.sandbox instanceof SandboxBackend ? this.sandbox.pid : undefined;
+  }
 
   /** where a unit runs */
   private backendOf(s: LoadedSignature): Backend<Packet> {
@@ -115,8 +126,12 @@ export class SignatureEngine {
   }
 
   /** the loaded units (index -> unit), and what did not load */
-  get signatures(): Map<number, LoadedSignature> { return this.units.signatures; }
-  get problems(): LoadProblem[] { return this.units.problems; }
+  get signatures(): Map<number, LoadedSignature> {
+    return this.units.signatures;
+  }
+  get problems(): LoadProblem[] {
+    return this.units.problems;
+  }
 
   /** the event types any active signature selected */
   get mask(): number {
@@ -136,7 +151,9 @@ export class SignatureEngine {
     for (const b of [this.sandbox, this.rules]) {
       const units = all.filter((s) => this.backendOf(s) === b);
       const answers = await b.boot(units);
-      units.forEach((s, i) => { this.units.registered(s, answers[i]); });
+      units.forEach((s, i) => {
+        this.units.registered(s, answers[i]);
+      });
     }
   }
 
@@ -166,10 +183,16 @@ export class SignatureEngine {
     }
     const sandbox = this.sandbox;
     if ((kinds & (this.units.masks ?? this.units.countMasks())[2]) === 0) return sandbox.inFlight >= this.opts.maxInFlight;
-    if (sandbox.failed !== null) { this.stats.shed++; return false; }
+    if (sandbox.failed !== null) {
+      this.stats.shed++;
+      return false;
+    }
     if (sandbox.inFlight + this.batches.holding >= this.opts.maxQueued) {
       if (this.stats.shed++ === 0) {
-        this.opts.log(`netsig: the signatures are ${this.opts.maxQueued} batches behind the capture: packets skip them until they catch up (counted)`, "warn");
+        this.opts.log(
+          `netsig: the signatures are ${this.opts.maxQueued} batches behind the capture: packets skip them until they catch up (counted)`,
+          "warn",
+        );
       }
       return true;
     }

@@ -29,11 +29,21 @@ export interface EngineOptions {
 /** the options with their defaults (one object: the sandbox reads `user` from it when it starts a process) */
 export function withDefaults(opts: EngineOptions): Required<EngineOptions> {
   return {
-    sandboxed: true, user: "nobody", timeoutMs: 1000, watchdogMs: 10_000, memoryMb: 256, maxErrors: 100, errorWindowMs: 10_000,
+    sandboxed: true,
+    user: "nobody",
+    timeoutMs: 1000,
+    watchdogMs: 10_000,
+    memoryMb: 256,
+    maxErrors: 100,
+    errorWindowMs: 10_000,
     // (8192 packets a batch: a sandbox call, its watchdog thread and two message
     // hops cost ~0.5 ms, a tenth of a 1024-packet batch's time, and 8192 took
     // ~5% less of the sandbox's time than 4096; live capture sends what it has
     // every 100 ms anyway. 32 queued batches: 256k packets.)
-    batchSize: 8192, maxInFlight: 4, maxQueued: 32, log: (l) => process.stderr.write(l + "\n"), ...opts,
+    batchSize: 8192,
+    maxInFlight: 4,
+    maxQueued: 32,
+    log: (l) => process.stderr.write(l + "\n"),
+    ...opts,
   } as Required<EngineOptions>;
 }

@@ -14,7 +14,14 @@ export interface ResultOptions {
   log: (line: string, level?: "debug" | "info" | "warn" | "error") => void;
 }
 
-export interface Counters { packetsSent: number; findings: number; errors: number; restarts: number; shed: number; findingsDropped: number }
+export interface Counters {
+  packetsSent: number;
+  findings: number;
+  errors: number;
+  restarts: number;
+  shed: number;
+  findingsDropped: number;
+}
 
 /** the sandbox's result and the in-process rules' over the same packets, as one: findings in packet order */
 export function merge(r: RealmResult | null, rules: RealmResult | null): RealmResult | null {
@@ -22,8 +29,8 @@ export function merge(r: RealmResult | null, rules: RealmResult | null): RealmRe
   if (rules === null) return r;
   const findings = rules.findings.length === 0 ? r.findings : [...r.findings, ...rules.findings].sort((a, b) => a.seq - b.seq);
   // (the same packets' events: one that reached both the sandbox and the rules is one event)
-  const events = r.events && rules.events ? r.events.map((n, i) => Math.max(n, rules.events![i])) : r.events ?? rules.events;
-  const dropped = r.dropped && rules.dropped ? [...r.dropped, ...rules.dropped] : r.dropped ?? rules.dropped;
+  const events = r.events && rules.events ? r.events.map((n, i) => Math.max(n, rules.events![i])) : (r.events ?? rules.events);
+  const dropped = r.dropped && rules.dropped ? [...r.dropped, ...rules.dropped] : (r.dropped ?? rules.dropped);
   return { findings, errors: [...r.errors, ...rules.errors], logs: [...r.logs, ...rules.logs], done: true, events, dropped };
 }
 
@@ -62,7 +69,13 @@ export class Results {
         if (!sig) continue;
         const key = `${sig.meta.id}\t${Number(sig.meta.properties?.Severity ?? 0)}`;
         this.books.findingsBy.set(key, (this.books.findingsBy.get(key) ?? 0) + 1);
-        out.push({ sig, packet: f.seq, ts: f.ts, event: typeof f.event === "string" ? JSON.parse(f.event) : f.event, data: JSON.parse(f.data) ?? {} });
+        out.push({
+          sig,
+          packet: f.seq,
+          ts: f.ts,
+          event: typeof f.event === "string" ? JSON.parse(f.event) : f.event,
+          data: JSON.parse(f.data) ?? {},
+        });
       }
       this.books.stats.findings += out.length;
       if (out.length) this.books.onFindings(out);
@@ -78,9 +91,12 @@ export class Results {
     this.books.droppedBy.set(s.meta.id, before + count);
     if (before === 0) {
       const l = FINDING_LIMITS;
-      this.opts.log(`netsig: signature ${s.meta.id} (${s.file}): findings dropped: more than ${l.perResult} findings or ${l.bytesPerResult >> 20} MB ` +
-        `in one batch, or data over ${l.dataBytes >> 20} MB in one finding (ctx.callback in a loop?); the other signatures' findings are kept; ` +
-        "counted in the summary and netsig_findings_dropped_total", "warn");
+      this.opts.log(
+        `netsig: signature ${s.meta.id} (${s.file}): findings dropped: more than ${l.perResult} findings or ${l.bytesPerResult >> 20} MB ` +
+          `in one batch, or data over ${l.dataBytes >> 20} MB in one finding (ctx.callback in a loop?); the other signatures' findings are kept; ` +
+          "counted in the summary and netsig_findings_dropped_total",
+        "warn",
+      );
     }
   }
 
@@ -100,7 +116,10 @@ export class Results {
     }
     if (s.errors.length > this.opts.maxErrors && s.state === "active") {
       s.state = "disabled";
-      this.opts.log(`netsig: signature ${s.meta.id} (${s.file}) disabled: more than ${this.opts.maxErrors} errors in ${this.opts.errorWindowMs / 1000} s`, "warn");
+      this.opts.log(
+        `netsig: signature ${s.meta.id} (${s.file}) disabled: more than ${this.opts.maxErrors} errors in ${this.opts.errorWindowMs / 1000} s`,
+        "warn",
+      );
       this.disable(s);
     }
   }

@@ -30,12 +30,25 @@ export class Units {
   masks: [number, number, number] | null = null;
   private nextIndex = 0;
 
-  constructor(private readonly opts: UnitsOptions, private readonly host: UnitsHost) {}
+  constructor(
+    private readonly opts: UnitsOptions,
+    private readonly host: UnitsHost,
+  ) {}
 
   unit(s: SignatureSource): LoadedSignature {
     const host = s.kind === "rule" && s.ir !== undefined && s.sandboxReason === "";
-    if (s.kind === "rule" && !host && s.sandboxReason) this.opts.log(`netsig: rule ${s.key ?? s.file} runs in the signature sandbox: ${s.sandboxReason}`, "info");
-    return { index: this.nextIndex++, file: s.file, meta: { id: "", version: "", name: "", description: "" }, mask: 0, source: s, errors: [], state: "active", host };
+    if (s.kind === "rule" && !host && s.sandboxReason)
+      this.opts.log(`netsig: rule ${s.key ?? s.file} runs in the signature sandbox: ${s.sandboxReason}`, "info");
+    return {
+      index: this.nextIndex++,
+      file: s.file,
+      meta: { id: "", version: "", name: "", description: "" },
+      mask: 0,
+      source: s,
+      errors: [],
+      state: "active",
+      host,
+    };
   }
 
   countMasks(): [number, number, number] {
@@ -54,8 +67,12 @@ export class Units {
   problem(p: LoadProblem): void {
     this.problems.push(p);
     const what = p.kind === "rule" ? "rule" : "signature";
-    this.opts.log(p.keeps ? `netsig: ${what} not reloaded: ${formatProblem(p)}; the previous version keeps running (${p.keeps})`
-      : `netsig: ${what} skipped: ${formatProblem(p)}`, "warn");
+    this.opts.log(
+      p.keeps
+        ? `netsig: ${what} not reloaded: ${formatProblem(p)}; the previous version keeps running (${p.keeps})`
+        : `netsig: ${what} skipped: ${formatProblem(p)}`,
+      "warn",
+    );
   }
 
   /** what a loaded unit is called in messages */
@@ -72,7 +89,13 @@ export class Units {
   /** record a unit its backend registered (or report why not); `replacing` is the index it takes over from */
   registered(s: LoadedSignature, r: Registration | null, replacing?: number): boolean {
     if (r === null) {
-      this.problem({ file: s.file, line: 1, column: 1, message: `not loaded: ${this.host.failed() ?? "the sandbox is not running"}`, kind: s.source.kind });
+      this.problem({
+        file: s.file,
+        line: 1,
+        column: 1,
+        message: `not loaded: ${this.host.failed() ?? "the sandbox is not running"}`,
+        kind: s.source.kind,
+      });
       return false;
     }
     // (a reload that fails: the version it was to replace keeps running)
@@ -80,12 +103,26 @@ export class Units {
     const keeps = old ? { keeps: old.meta.id } : {};
     if (!r.ok) {
       const at = mapStack(s.source, r.stack ?? "");
-      this.problem({ file: s.file, line: at?.line ?? s.source.line ?? lineOf(s.source.text), column: at?.column ?? 1, message: r.message ?? "failed to load", kind: s.source.kind, ...keeps });
+      this.problem({
+        file: s.file,
+        line: at?.line ?? s.source.line ?? lineOf(s.source.text),
+        column: at?.column ?? 1,
+        message: r.message ?? "failed to load",
+        kind: s.source.kind,
+        ...keeps,
+      });
       return false;
     }
     const dup = [...this.signatures.values()].find((o) => o.meta.id === r.meta!.id && o.state !== "quarantined" && o.index !== replacing);
     if (dup) {
-      this.problem({ file: s.file, line: s.source.line ?? lineOf(s.source.text, "getMetadata"), column: 1, message: `duplicate ${this.what(s)} id "${r.meta!.id}" (already loaded from ${dup.file})`, kind: s.source.kind, ...keeps });
+      this.problem({
+        file: s.file,
+        line: s.source.line ?? lineOf(s.source.text, "getMetadata"),
+        column: 1,
+        message: `duplicate ${this.what(s)} id "${r.meta!.id}" (already loaded from ${dup.file})`,
+        kind: s.source.kind,
+        ...keeps,
+      });
       void this.host.remove(s, true);
       return false;
     }

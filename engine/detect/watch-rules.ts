@@ -37,8 +37,12 @@ export class RuleWatcher {
   private readonly pollMs: number;
   private readonly log: (line: string, level?: "info" | "warn") => void;
 
-  constructor(dirs: string[], private readonly engine: SignatureEngine,
-    start: { texts: Map<string, string>; units: { key: string; code: string }[]; problems: LoadProblem[] }, opts: RuleWatchOptions = {}) {
+  constructor(
+    dirs: string[],
+    private readonly engine: SignatureEngine,
+    start: { texts: Map<string, string>; units: { key: string; code: string }[]; problems: LoadProblem[] },
+    opts: RuleWatchOptions = {},
+  ) {
     this.dirs = dirs.map((d) => resolve(d));
     this.settleMs = opts.settleMs ?? 100;
     this.pollMs = opts.pollMs ?? 500;
@@ -64,7 +68,12 @@ export class RuleWatcher {
     const seen = new Set<string>();
     const walk = (dir: string, depth: number): void => {
       let st: Stats;
-      try { st = statSync(dir); } catch { if (depth === 0) ok = false; return; }
+      try {
+        st = statSync(dir);
+      } catch {
+        if (depth === 0) ok = false;
+        return;
+      }
       if (!st.isDirectory() || seen.has(dir)) return;
       seen.add(dir);
       const w = this.watchers.get(dir);
@@ -72,7 +81,11 @@ export class RuleWatcher {
         w?.watcher.close();
         try {
           const watcher = watch(dir, { persistent: false }, () => this.changed());
-          watcher.on("error", () => { watcher.close(); if (this.watchers.get(dir)?.watcher === watcher) this.watchers.delete(dir); this.changed(); });
+          watcher.on("error", () => {
+            watcher.close();
+            if (this.watchers.get(dir)?.watcher === watcher) this.watchers.delete(dir);
+            this.changed();
+          });
           this.watchers.set(dir, { watcher, ino: st.ino });
         } catch {
           this.watchers.delete(dir);
@@ -82,11 +95,19 @@ export class RuleWatcher {
       }
       if (depth >= 8) return;
       let names: string[] = [];
-      try { names = readdirSync(dir); } catch { return; }
+      try {
+        names = readdirSync(dir);
+      } catch {
+        return;
+      }
       for (const n of names) if (!n.startsWith(".")) walk(join(dir, n), depth + 1);
     };
     for (const d of this.dirs) walk(d, 0);
-    for (const [dir, w] of this.watchers) if (!seen.has(dir)) { w.watcher.close(); this.watchers.delete(dir); }
+    for (const [dir, w] of this.watchers)
+      if (!seen.has(dir)) {
+        w.watcher.close();
+        this.watchers.delete(dir);
+      }
     return ok;
   }
 
@@ -107,9 +128,11 @@ export class RuleWatcher {
     if (this.timer) clearTimeout(this.timer);
     this.timer = setTimeout(() => {
       this.timer = null;
-      this.busy = this.busy.then(() => this.sync()).catch((e: unknown) => {
-        this.log(`netsig: could not apply a change to the rules: ${(e as Error)?.message ?? e}`, "warn");
-      });
+      this.busy = this.busy
+        .then(() => this.sync())
+        .catch((e: unknown) => {
+          this.log(`netsig: could not apply a change to the rules: ${(e as Error)?.message ?? e}`, "warn");
+        });
     }, this.settleMs);
   }
 
@@ -126,12 +149,17 @@ export class RuleWatcher {
     const problems = [...listed.problems, ...read.problems, ...result.problems];
     const now = new Set(problems.map(formatProblem));
     /** the ids of the loaded rules of a file */
-    const running = (file: string): string[] => [...this.loaded.keys()].filter((k) => k.slice(0, k.lastIndexOf("#")) === file).map((k) => k.slice(k.lastIndexOf("#") + 1));
+    const running = (file: string): string[] =>
+      [...this.loaded.keys()].filter((k) => k.slice(0, k.lastIndexOf("#")) === file).map((k) => k.slice(k.lastIndexOf("#") + 1));
     let said = false;
     for (const p of problems) {
       if (this.reported.has(formatProblem(p))) continue;
       // a broken file, or rule, keeps its running version: say so
-      const keeps = result.brokenFiles.has(p.file) ? running(p.file) : p.key && this.loaded.has(p.key) ? [p.key.slice(p.key.lastIndexOf("#") + 1)] : [];
+      const keeps = result.brokenFiles.has(p.file)
+        ? running(p.file)
+        : p.key && this.loaded.has(p.key)
+          ? [p.key.slice(p.key.lastIndexOf("#") + 1)]
+          : [];
       await this.engine.load(keeps.length ? { ...p, keeps: keeps.join(", ") } : p);
       said = true;
     }

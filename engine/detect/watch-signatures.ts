@@ -37,7 +37,12 @@ export class SignatureWatcher {
   private readonly log: (line: string, level?: "info" | "warn") => void;
 
   /** `loaded`: file -> the text the engine was started with */
-  constructor(dirs: string[], private readonly engine: SignatureEngine, loaded: Map<string, string>, opts: WatchOptions = {}) {
+  constructor(
+    dirs: string[],
+    private readonly engine: SignatureEngine,
+    loaded: Map<string, string>,
+    opts: WatchOptions = {},
+  ) {
     this.dirs = dirs.map((d) => resolve(d));
     this.settleMs = opts.settleMs ?? 100;
     this.pollMs = opts.pollMs ?? 500;
@@ -53,7 +58,11 @@ export class SignatureWatcher {
   private watchDir(d: string): boolean {
     try {
       const w = watch(d, { persistent: false }, () => this.changed(d));
-      w.on("error", () => { w.close(); this.watchers.delete(d); this.poll(d); });
+      w.on("error", () => {
+        w.close();
+        this.watchers.delete(d);
+        this.poll(d);
+      });
       this.watchers.set(d, w);
       return true;
     } catch {
@@ -90,7 +99,9 @@ export class SignatureWatcher {
       if (!this.watchDir(d)) this.poll(d);
       this.busy = this.busy.then(() => this.sync(d));
     }
-    this.busy = this.busy.catch((e: unknown) => { this.log(`netsig: could not apply the new signature folders: ${(e as Error)?.message ?? e}`); });
+    this.busy = this.busy.catch((e: unknown) => {
+      this.log(`netsig: could not apply the new signature folders: ${(e as Error)?.message ?? e}`);
+    });
     return this.busy;
   }
 
@@ -132,13 +143,18 @@ export class SignatureWatcher {
     if (this.closed) return;
     const t = this.timers.get(dir);
     if (t) clearTimeout(t);
-    this.timers.set(dir, setTimeout(() => {
-      this.timers.delete(dir);
-      // (a failed change is reported and must not stop the ones after it)
-      this.busy = this.busy.then(() => this.sync(dir)).catch((e: unknown) => {
-        this.log(`netsig: could not apply a change in ${dir}: ${(e as Error)?.message ?? e}`, "warn");
-      });
-    }, this.settleMs));
+    this.timers.set(
+      dir,
+      setTimeout(() => {
+        this.timers.delete(dir);
+        // (a failed change is reported and must not stop the ones after it)
+        this.busy = this.busy
+          .then(() => this.sync(dir))
+          .catch((e: unknown) => {
+            this.log(`netsig: could not apply a change in ${dir}: ${(e as Error)?.message ?? e}`, "warn");
+          });
+      }, this.settleMs),
+    );
   }
 
   /** compare a folder with what is loaded and bring the engine in line */

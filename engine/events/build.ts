@@ -12,7 +12,16 @@ import type { Packet } from "../decode/packet";
 import { POD } from "./envelope";
 import { Ev, type Arg, type TraceeEvent } from "../types/events";
 import {
-  ADDRESS_EVENTS, DNS_EVENTS, DST_ARG, EVENT_IDS, EVENT_NAMES, EVENTS, IP_KINDS, LAYER_KINDS, MESSAGE_EVENTS, SRC_ARG,
+  ADDRESS_EVENTS,
+  DNS_EVENTS,
+  DST_ARG,
+  EVENT_IDS,
+  EVENT_NAMES,
+  EVENTS,
+  IP_KINDS,
+  LAYER_KINDS,
+  MESSAGE_EVENTS,
+  SRC_ARG,
   type EventMask,
 } from "./registry";
 
@@ -20,7 +29,17 @@ export { ALL_EVENTS, type EventMask } from "./registry";
 import { pktMeta, protoDNS, protoICMP, protoICMPv6, protoIPv4, protoIPv6, protoTCP, protoUDP, queryData, responseData } from "./values";
 
 export {
-  answerText, pktMeta, protoDNS, protoICMP, protoICMPv6, protoIPv4, protoIPv6, protoTCP, protoUDP, queryData, responseCode,
+  answerText,
+  pktMeta,
+  protoDNS,
+  protoICMP,
+  protoICMPv6,
+  protoIPv4,
+  protoIPv6,
+  protoTCP,
+  protoUDP,
+  queryData,
+  responseCode,
   responseData,
 } from "./values";
 
@@ -86,27 +105,38 @@ const dstArg = (v: string): Arg => ({ name: "dst", type: "const char*", value: v
  */
 export function eventArgs(kind: Ev, p: Packet, m: DnsMessage | null, src: Arg | null = null, dst: Arg | null = null): Arg[] {
   switch (kind) {
-    case Ev.IPv4: return [src ?? srcArg(p.srcIP), dst ?? dstArg(p.dstIP), { name: "proto_ipv4", type: "trace.ProtoIPv4", value: protoIPv4(p) }];
-    case Ev.IPv6: return [src ?? srcArg(p.srcIP), dst ?? dstArg(p.dstIP), { name: "proto_ipv6", type: "trace.ProtoIPv6", value: protoIPv6(p) }];
-    case Ev.TCP: return [src ?? srcArg(p.srcIP), dst ?? dstArg(p.dstIP), { name: "proto_tcp", type: "trace.ProtoTCP", value: protoTCP(p) }];
-    case Ev.UDP: return [src ?? srcArg(p.srcIP), dst ?? dstArg(p.dstIP), { name: "proto_udp", type: "trace.ProtoUDP", value: protoUDP(p) }];
-    case Ev.ICMP: return [src ?? srcArg(p.srcIP), dst ?? dstArg(p.dstIP), { name: "proto_icmp", type: "trace.ProtoICMP", value: protoICMP(p) }];
-    case Ev.ICMPv6: return [src ?? srcArg(p.srcIP), dst ?? dstArg(p.dstIP), { name: "proto_icmpv6", type: "trace.ProtoICMPv6", value: protoICMPv6(p) }];
-    case Ev.DNS: return [
-      src ?? srcArg(p.srcIP), dst ?? dstArg(p.dstIP),
-      { name: "src_port", type: "u16", value: p.srcPort },
-      { name: "dst_port", type: "u16", value: p.dstPort },
-      { name: "proto_dns", type: "trace.ProtoDNS", value: protoDNS(m as DnsMessage) },
-    ];
-    case Ev.DNSRequest: return [
-      { name: "metadata", type: "trace.PktMeta", value: pktMeta(p) },
-      { name: "dns_questions", type: "[]trace.DnsQueryData", value: queryData(m as DnsMessage) },
-    ];
-    case Ev.DNSResponse: return [
-      { name: "metadata", type: "trace.PktMeta", value: pktMeta(p) },
-      { name: "dns_response", type: "[]trace.DnsResponseData", value: responseData(m as DnsMessage) },
-    ];
-    default: return declaredArgs(kind, p, m, src, dst);
+    case Ev.IPv4:
+      return [src ?? srcArg(p.srcIP), dst ?? dstArg(p.dstIP), { name: "proto_ipv4", type: "trace.ProtoIPv4", value: protoIPv4(p) }];
+    case Ev.IPv6:
+      return [src ?? srcArg(p.srcIP), dst ?? dstArg(p.dstIP), { name: "proto_ipv6", type: "trace.ProtoIPv6", value: protoIPv6(p) }];
+    case Ev.TCP:
+      return [src ?? srcArg(p.srcIP), dst ?? dstArg(p.dstIP), { name: "proto_tcp", type: "trace.ProtoTCP", value: protoTCP(p) }];
+    case Ev.UDP:
+      return [src ?? srcArg(p.srcIP), dst ?? dstArg(p.dstIP), { name: "proto_udp", type: "trace.ProtoUDP", value: protoUDP(p) }];
+    case Ev.ICMP:
+      return [src ?? srcArg(p.srcIP), dst ?? dstArg(p.dstIP), { name: "proto_icmp", type: "trace.ProtoICMP", value: protoICMP(p) }];
+    case Ev.ICMPv6:
+      return [src ?? srcArg(p.srcIP), dst ?? dstArg(p.dstIP), { name: "proto_icmpv6", type: "trace.ProtoICMPv6", value: protoICMPv6(p) }];
+    case Ev.DNS:
+      return [
+        src ?? srcArg(p.srcIP),
+        dst ?? dstArg(p.dstIP),
+        { name: "src_port", type: "u16", value: p.srcPort },
+        { name: "dst_port", type: "u16", value: p.dstPort },
+        { name: "proto_dns", type: "trace.ProtoDNS", value: protoDNS(m as DnsMessage) },
+      ];
+    case Ev.DNSRequest:
+      return [
+        { name: "metadata", type: "trace.PktMeta", value: pktMeta(p) },
+        { name: "dns_questions", type: "[]trace.DnsQueryData", value: queryData(m as DnsMessage) },
+      ];
+    case Ev.DNSResponse:
+      return [
+        { name: "metadata", type: "trace.PktMeta", value: pktMeta(p) },
+        { name: "dns_response", type: "[]trace.DnsResponseData", value: responseData(m as DnsMessage) },
+      ];
+    default:
+      return declaredArgs(kind, p, m, src, dst);
   }
 }
 
@@ -155,7 +185,10 @@ export function visitEvents(p: Packet, mask: EventMask, v: EventVisitor): void {
   const more = p.dnsMore;
   if (more !== null) {
     const first = p.dns;
-    for (let i = 0; i < more.length; i++) { p.dns = more[i]; visitDns(p, more[i], mask, ts, v); }
+    for (let i = 0; i < more.length; i++) {
+      p.dns = more[i];
+      visitDns(p, more[i], mask, ts, v);
+    }
     p.dns = first;
   }
 }
@@ -186,10 +219,15 @@ export class EventBuilder implements EventVisitor {
   private m: DnsMessage | null = null;
   private ts = 0;
 
-  constructor(public mask: EventMask, private readonly ctx: EventContext) {}
+  constructor(
+    public mask: EventMask,
+    private readonly ctx: EventContext,
+  ) {}
 
   /** does this mask need DNS decoded? */
-  get wantsDns(): boolean { return (this.mask & DNS_EVENTS) !== 0; }
+  get wantsDns(): boolean {
+    return (this.mask & DNS_EVENTS) !== 0;
+  }
 
   build(p: Packet, sink: EventSink): void {
     this.sink = sink;

@@ -50,14 +50,27 @@ function compact(pairs: [string, string | undefined][]): Record<string, string> 
 
 /** the envelope of these fields (their objects frozen) */
 export function podEnvelope(f: PodFields): PodEnvelope {
-  const container = Object.freeze(compact([
-    ["id", f.containerId], ["name", f.containerName], ["image", f.containerImage], ["imageDigest", f.containerImageDigest],
-  ]));
-  const kubernetes = Object.freeze(compact([["podName", f.podName], ["podNamespace", f.podNamespace], ["podUID", f.podUID]]));
+  const container = Object.freeze(
+    compact([
+      ["id", f.containerId],
+      ["name", f.containerName],
+      ["image", f.containerImage],
+      ["imageDigest", f.containerImageDigest],
+    ]),
+  );
+  const kubernetes = Object.freeze(
+    compact([
+      ["podName", f.podName],
+      ["podNamespace", f.podNamespace],
+      ["podUID", f.podUID],
+    ]),
+  );
   const empty = Object.keys(container).length === 0 && Object.keys(kubernetes).length === 0;
   const containerId = f.containerId ?? "";
   return Object.freeze({
-    containerId, container, kubernetes,
+    containerId,
+    container,
+    kubernetes,
     transport: empty ? "" : JSON.stringify({ containerId, container, kubernetes }),
   });
 }
@@ -67,8 +80,12 @@ export function envelopeFromTransport(text: string): PodEnvelope {
   if (text === "") return NO_POD;
   const o = JSON.parse(text) as { containerId: string; container: Record<string, string>; kubernetes: Record<string, string> };
   return podEnvelope({
-    containerId: o.containerId, containerName: o.container.name, containerImage: o.container.image,
-    containerImageDigest: o.container.imageDigest, podName: o.kubernetes.podName, podNamespace: o.kubernetes.podNamespace,
+    containerId: o.containerId,
+    containerName: o.container.name,
+    containerImage: o.container.image,
+    containerImageDigest: o.container.imageDigest,
+    podName: o.kubernetes.podName,
+    podNamespace: o.kubernetes.podNamespace,
     podUID: o.kubernetes.podUID,
   });
 }

@@ -26,7 +26,12 @@ export function parseEventNames(spec: string | undefined): EventMask {
     if (name === "") continue;
     const re = globToRegExp(name);
     let hit = false;
-    EVENT_NAMES.forEach((n, i) => { if (re.test(n)) { mask |= 1 << i; hit = true; } });
+    EVENT_NAMES.forEach((n, i) => {
+      if (re.test(n)) {
+        mask |= 1 << i;
+        hit = true;
+      }
+    });
     if (!hit) {
       throw new UsageError(`--events: unknown event "${name}"; known events: ${EVENT_NAMES.join(", ")} (net_packet_* wildcards allowed)`);
     }
@@ -50,38 +55,63 @@ interface ArgFilter {
 const FILTER_RE = /^([A-Za-z0-9_*]+)\.args\.([A-Za-z0-9_]+)((?:\.[A-Za-z0-9_]+)*)\s*(!=|<=|>=|=|<|>)\s*(.*)$/;
 
 function valueMatcher(v: string): (s: string) => boolean {
-  if (v.length > 1 && v.startsWith("*") && v.endsWith("*")) { const m = v.slice(1, -1); return (s) => s.includes(m); }
-  if (v.startsWith("*")) { const m = v.slice(1); return (s) => s.endsWith(m); }
-  if (v.endsWith("*")) { const m = v.slice(0, -1); return (s) => s.startsWith(m); }
+  if (v.length > 1 && v.startsWith("*") && v.endsWith("*")) {
+    const m = v.slice(1, -1);
+    return (s) => s.includes(m);
+  }
+  if (v.startsWith("*")) {
+    const m = v.slice(1);
+    return (s) => s.endsWith(m);
+  }
+  if (v.endsWith("*")) {
+    const m = v.slice(0, -1);
+    return (s) => s.startsWith(m);
+  }
   return (s) => s === v;
 }
 
 export function parseFilter(text: string): ArgFilter[] {
   const m = FILTER_RE.exec(text.trim());
   if (!m) {
-    throw new UsageError(`--filter: bad filter "${text}": expected EVENT.args.ARG=VALUE (also !=, <, >, <=, >=), e.g. net_packet_dns.args.src=8.8.8.8`);
+    throw new UsageError(
+      `--filter: bad filter "${text}": expected EVENT.args.ARG=VALUE (also !=, <, >, <=, >=), e.g. net_packet_dns.args.src=8.8.8.8`,
+    );
   }
   const [, ev, argName, rest, op, valueText] = m;
   const kinds: Ev[] = [];
   const re = globToRegExp(ev);
-  EVENT_NAMES.forEach((n, i) => { if (re.test(n)) kinds.push(i as Ev); });
-  if (kinds.length === 0) throw new UsageError(`--filter: bad filter "${text}": unknown event "${ev}"; known events: ${EVENT_NAMES.join(", ")}`);
+  EVENT_NAMES.forEach((n, i) => {
+    if (re.test(n)) kinds.push(i as Ev);
+  });
+  if (kinds.length === 0)
+    throw new UsageError(`--filter: bad filter "${text}": unknown event "${ev}"; known events: ${EVENT_NAMES.join(", ")}`);
   const values = valueText.split(",").map((v) => v.trim());
-  if (values.length === 0 || values.some((v) => v === "")) throw new UsageError(`--filter: bad filter "${text}": missing value after ${op}`);
+  if (values.length === 0 || values.some((v) => v === ""))
+    throw new UsageError(`--filter: bad filter "${text}": missing value after ${op}`);
   const numbers = values.map(Number);
   if (op !== "=" && op !== "!=" && numbers.some((n) => Number.isNaN(n))) {
     throw new UsageError(`--filter: bad filter "${text}": ${op} needs a number`);
   }
   return kinds.map((kind) => ({
-    text, kind, argName, path: rest === "" ? [] : rest.slice(1).split("."), op: op as Op, values,
-    matchers: values.map(valueMatcher), numbers,
+    text,
+    kind,
+    argName,
+    path: rest === "" ? [] : rest.slice(1).split("."),
+    op: op as Op,
+    values,
+    matchers: values.map(valueMatcher),
+    numbers,
   }));
 }
 
 function lookup(ev: TraceeEvent, f: ArgFilter): unknown {
   let v: unknown;
   const args = ev.args;
-  for (let i = 0; i < args.length; i++) if (args[i].name === f.argName) { v = args[i].value; break; }
+  for (let i = 0; i < args.length; i++)
+    if (args[i].name === f.argName) {
+      v = args[i].value;
+      break;
+    }
   for (const k of f.path) {
     if (v === null || typeof v !== "object") return undefined;
     v = (v as Record<string, unknown>)[k];
@@ -94,17 +124,25 @@ function holds(f: ArgFilter, v: unknown): boolean {
   if (f.op === "=" || f.op === "!=") {
     const s = typeof v === "object" ? JSON.stringify(v) : String(v);
     let any = false;
-    for (const m of f.matchers) if (m(s)) { any = true; break; }
+    for (const m of f.matchers)
+      if (m(s)) {
+        any = true;
+        break;
+      }
     return f.op === "=" ? any : !any;
   }
   const n = Number(v);
   if (Number.isNaN(n)) return false;
   const x = f.numbers[0];
   switch (f.op) {
-    case "<": return n < x;
-    case ">": return n > x;
-    case "<=": return n <= x;
-    default: return n >= x;
+    case "<":
+      return n < x;
+    case ">":
+      return n > x;
+    case "<=":
+      return n <= x;
+    default:
+      return n >= x;
   }
 }
 

@@ -22,12 +22,23 @@ export function goString(s: string): string {
     let rep: string | null = null;
     if (c < 0x20 || c === 0x3c || c === 0x3e || c === 0x26) {
       switch (c) {
-        case 0x0a: rep = "\\n"; break;
-        case 0x0d: rep = "\\r"; break;
-        case 0x09: rep = "\\t"; break;
-        case 0x08: rep = "\\b"; break;
-        case 0x0c: rep = "\\f"; break;
-        default: rep = "\\u00" + HEX[c >> 4] + HEX[c & 15];
+        case 0x0a:
+          rep = "\\n";
+          break;
+        case 0x0d:
+          rep = "\\r";
+          break;
+        case 0x09:
+          rep = "\\t";
+          break;
+        case 0x08:
+          rep = "\\b";
+          break;
+        case 0x0c:
+          rep = "\\f";
+          break;
+        default:
+          rep = "\\u00" + HEX[c >> 4] + HEX[c & 15];
       }
     } else if (c === 0x22) rep = '\\"';
     else if (c === 0x5c) rep = "\\\\";
@@ -37,7 +48,10 @@ export function goString(s: string): string {
       // a surrogate pair passes through; a lone surrogate stands for a byte that was not
       // valid UTF-8 (see decode/text.ts): Go writes each such byte as the escape \ufffd
       const next = i + 1 < s.length ? s.charCodeAt(i + 1) : 0;
-      if (c <= 0xdbff && next >= 0xdc00 && next <= 0xdfff) { i++; continue; }
+      if (c <= 0xdbff && next >= 0xdc00 && next <= 0xdfff) {
+        i++;
+        continue;
+      }
       rep = "\\ufffd";
     }
     if (rep !== null) {

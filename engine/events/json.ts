@@ -16,11 +16,16 @@ export { goString };
 /** Generic Go-style JSON of plain data (objects keep insertion order). */
 export function goJSON(v: unknown): string {
   switch (typeof v) {
-    case "string": return goString(v);
-    case "number": return Number.isFinite(v) ? String(v) : "null";
-    case "boolean": return v ? "true" : "false";
-    case "bigint": return v.toString();
-    case "undefined": return "null";
+    case "string":
+      return goString(v);
+    case "number":
+      return Number.isFinite(v) ? String(v) : "null";
+    case "boolean":
+      return v ? "true" : "false";
+    case "bigint":
+      return v.toString();
+    case "undefined":
+      return "null";
     case "object": {
       if (v === null) return "null";
       if (Array.isArray(v)) {
@@ -39,7 +44,8 @@ export function goJSON(v: unknown): string {
       }
       return s + "}";
     }
-    default: return "null";
+    default:
+      return "null";
   }
 }
 
@@ -51,7 +57,9 @@ export function goJSON(v: unknown): string {
 export class EventJSONWriter {
   private readonly bytes: EventBytesWriter;
   private out = "";
-  private readonly w = new ByteWriter((b) => { this.out += b.toString("utf8"); }, 64 * 1024);
+  private readonly w = new ByteWriter((b) => {
+    this.out += b.toString("utf8");
+  }, 64 * 1024);
 
   constructor(hostName: string) {
     this.bytes = new EventBytesWriter(hostName, goJSON);

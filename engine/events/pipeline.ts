@@ -22,9 +22,18 @@ export class EventPipeline {
     this.builder = new EventBuilder(mask, { hostName });
     this.decoder.dnsEnabled = this.builder.wantsDns;
     const counts = this.eventCounts;
-    this.sink = filter && !filter.empty
-      ? (ev, kind, p) => { if (filter.accept(ev, kind)) { counts[kind]++; consumer(ev, kind, p); } }
-      : (ev, kind, p) => { counts[kind]++; consumer(ev, kind, p); };
+    this.sink =
+      filter && !filter.empty
+        ? (ev, kind, p) => {
+            if (filter.accept(ev, kind)) {
+              counts[kind]++;
+              consumer(ev, kind, p);
+            }
+          }
+        : (ev, kind, p) => {
+            counts[kind]++;
+            consumer(ev, kind, p);
+          };
   }
 
   /** called with every decoded packet after its events were built (e.g. the signature engine) */

@@ -20,9 +20,7 @@
 import type { DnsMessage } from "../decode/dnstypes";
 import { Layer, type Packet } from "../decode/packet";
 import { EVENT_NAMES, type Ev, type EventName, type Shape } from "../types/events";
-import {
-  pktMeta, protoDNS, protoICMP, protoICMPv6, protoIPv4, protoIPv6, protoTCP, protoUDP, queryData, responseData,
-} from "./values";
+import { pktMeta, protoDNS, protoICMP, protoICMPv6, protoIPv4, protoIPv6, protoTCP, protoUDP, queryData, responseData } from "./values";
 
 /** one arg of an event type, in Tracee's order */
 export interface ArgDecl {
@@ -42,10 +40,7 @@ export interface ArgDecl {
  * Events come in Tracee's order: the packet's (IP, then transport) in the
  * order of the declarations, then each message's, likewise.
  */
-export type EventSource =
-  | { readonly ip: 4 | 6 }
-  | { readonly layer: Layer }
-  | { readonly dns: (m: DnsMessage) => boolean };
+export type EventSource = { readonly ip: 4 | 6 } | { readonly layer: Layer } | { readonly dns: (m: DnsMessage) => boolean };
 
 /** what is declared of an event type (DECLS) */
 export interface Declaration {
@@ -64,24 +59,87 @@ export interface EventDecl extends Declaration {
 
 // ---- the Tracee types of the args: Go type string and rule shape
 
-const PROTO_IPV4: Shape = { version: "n", IHL: "n", TOS: "n", length: "n", id: "n", flags: "n", fragOffset: "n", TTL: "n", protocol: "s", checksum: "n", srcIP: "s", dstIP: "s" };
-const PROTO_IPV6: Shape = { version: "n", trafficClass: "n", flowLabel: "n", length: "n", nextHeader: "s", hopLimit: "n", srcIP: "s", dstIP: "s" };
+const PROTO_IPV4: Shape = {
+  version: "n",
+  IHL: "n",
+  TOS: "n",
+  length: "n",
+  id: "n",
+  flags: "n",
+  fragOffset: "n",
+  TTL: "n",
+  protocol: "s",
+  checksum: "n",
+  srcIP: "s",
+  dstIP: "s",
+};
+const PROTO_IPV6: Shape = {
+  version: "n",
+  trafficClass: "n",
+  flowLabel: "n",
+  length: "n",
+  nextHeader: "s",
+  hopLimit: "n",
+  srcIP: "s",
+  dstIP: "s",
+};
 const PROTO_TCP: Shape = {
-  srcPort: "n", dstPort: "n", seq: "n", ack: "n", dataOffset: "n", FIN: "n", SYN: "n", RST: "n", PSH: "n", ACK: "n", URG: "n",
-  ECE: "n", CWR: "n", NS: "n", window: "n", checksum: "n", urgent: "n",
+  srcPort: "n",
+  dstPort: "n",
+  seq: "n",
+  ack: "n",
+  dataOffset: "n",
+  FIN: "n",
+  SYN: "n",
+  RST: "n",
+  PSH: "n",
+  ACK: "n",
+  URG: "n",
+  ECE: "n",
+  CWR: "n",
+  NS: "n",
+  window: "n",
+  checksum: "n",
+  urgent: "n",
 };
 const PROTO_UDP: Shape = { srcPort: "n", dstPort: "n", length: "n", checksum: "n" };
 const PROTO_ICMP: Shape = { typeCode: "s", checksum: "n", id: "n", seq: "n" };
 const PROTO_ICMPV6: Shape = { typeCode: "s", checksum: "n" };
 const RR: Shape = {
-  name: "s", type: "s", class: "s", TTL: "n", IP: "s", NS: "s", CNAME: "s", PTR: "s", TXTs: ["s"],
+  name: "s",
+  type: "s",
+  class: "s",
+  TTL: "n",
+  IP: "s",
+  NS: "s",
+  CNAME: "s",
+  PTR: "s",
+  TXTs: ["s"],
   SOA: { MName: "s", RName: "s", serial: "n", refresh: "n", retry: "n", expire: "n", minimum: "n" },
-  SRV: { priority: "n", weight: "n", port: "n", name: "s" }, MX: { preference: "n", name: "s" },
-  OPT: [{ code: "s", data: "s" }], URI: { priority: "n", weight: "n", target: "s" }, TXT: "s",
+  SRV: { priority: "n", weight: "n", port: "n", name: "s" },
+  MX: { preference: "n", name: "s" },
+  OPT: [{ code: "s", data: "s" }],
+  URI: { priority: "n", weight: "n", target: "s" },
+  TXT: "s",
 };
 const PROTO_DNS: Shape = {
-  ID: "n", QR: "n", opCode: "s", AA: "n", TC: "n", RD: "n", RA: "n", Z: "n", responseCode: "s", QDCount: "n", ANCount: "n",
-  NSCount: "n", ARCount: "n", questions: [{ name: "s", type: "s", class: "s" }], answers: [RR], authorities: [RR], additionals: [RR],
+  ID: "n",
+  QR: "n",
+  opCode: "s",
+  AA: "n",
+  TC: "n",
+  RD: "n",
+  RA: "n",
+  Z: "n",
+  responseCode: "s",
+  QDCount: "n",
+  ANCount: "n",
+  NSCount: "n",
+  ARCount: "n",
+  questions: [{ name: "s", type: "s", class: "s" }],
+  answers: [RR],
+  authorities: [RR],
+  additionals: [RR],
 };
 const PKT_META: Shape = { src_ip: "s", dst_ip: "s", src_port: "n", dst_port: "n", protocol: "n", packet_len: "n", iface: "s" };
 const QUERY: Shape = { query: "s", query_type: "s", query_class: "s" };
@@ -102,34 +160,42 @@ const oneQuestion = (m: DnsMessage, qr: number) => m.questions.length === 1 && m
 
 const DECLS: { readonly [N in EventName]: Declaration } = {
   net_packet_ipv4: {
-    id: 2000, from: { ip: 4 },
+    id: 2000,
+    from: { ip: 4 },
     args: [SRC_ARG, DST_ARG, { name: "proto_ipv4", type: "trace.ProtoIPv4", shape: PROTO_IPV4, value: (p) => protoIPv4(p) }],
   },
   net_packet_ipv6: {
-    id: 2001, from: { ip: 6 },
+    id: 2001,
+    from: { ip: 6 },
     args: [SRC_ARG, DST_ARG, { name: "proto_ipv6", type: "trace.ProtoIPv6", shape: PROTO_IPV6, value: (p) => protoIPv6(p) }],
   },
   net_packet_tcp: {
-    id: 2002, from: { layer: Layer.TCP },
+    id: 2002,
+    from: { layer: Layer.TCP },
     args: [SRC_ARG, DST_ARG, { name: "proto_tcp", type: "trace.ProtoTCP", shape: PROTO_TCP, value: (p) => protoTCP(p) }],
   },
   net_packet_udp: {
-    id: 2003, from: { layer: Layer.UDP },
+    id: 2003,
+    from: { layer: Layer.UDP },
     args: [SRC_ARG, DST_ARG, { name: "proto_udp", type: "trace.ProtoUDP", shape: PROTO_UDP, value: (p) => protoUDP(p) }],
   },
   net_packet_icmp: {
-    id: 2004, from: { layer: Layer.ICMPv4 },
+    id: 2004,
+    from: { layer: Layer.ICMPv4 },
     args: [SRC_ARG, DST_ARG, { name: "proto_icmp", type: "trace.ProtoICMP", shape: PROTO_ICMP, value: (p) => protoICMP(p) }],
   },
   net_packet_icmpv6: {
-    id: 2005, from: { layer: Layer.ICMPv6 },
+    id: 2005,
+    from: { layer: Layer.ICMPv6 },
     args: [SRC_ARG, DST_ARG, { name: "proto_icmpv6", type: "trace.ProtoICMPv6", shape: PROTO_ICMPV6, value: (p) => protoICMPv6(p) }],
   },
   net_packet_dns: {
     // every DNS message, whole
-    id: 2006, from: { dns: () => true },
+    id: 2006,
+    from: { dns: () => true },
     args: [
-      SRC_ARG, DST_ARG,
+      SRC_ARG,
+      DST_ARG,
       { name: "src_port", type: "u16", shape: "n", value: (p) => p.srcPort },
       { name: "dst_port", type: "u16", shape: "n", value: (p) => p.dstPort },
       { name: "proto_dns", type: "trace.ProtoDNS", shape: PROTO_DNS, value: (_, m) => protoDNS(dnsMessage(m)) },
@@ -137,13 +203,21 @@ const DECLS: { readonly [N in EventName]: Declaration } = {
   },
   net_packet_dns_request: {
     // a query (QR=0) with one question
-    id: 2007, from: { dns: (m) => oneQuestion(m, 0) },
-    args: [METADATA_ARG, { name: "dns_questions", type: "[]trace.DnsQueryData", shape: [QUERY], value: (_, m) => queryData(dnsMessage(m)) }],
+    id: 2007,
+    from: { dns: (m) => oneQuestion(m, 0) },
+    args: [
+      METADATA_ARG,
+      { name: "dns_questions", type: "[]trace.DnsQueryData", shape: [QUERY], value: (_, m) => queryData(dnsMessage(m)) },
+    ],
   },
   net_packet_dns_response: {
     // a response (QR=1) with one question
-    id: 2008, from: { dns: (m) => oneQuestion(m, 1) },
-    args: [METADATA_ARG, { name: "dns_response", type: "[]trace.DnsResponseData", shape: [RESPONSE], value: (_, m) => responseData(dnsMessage(m)) }],
+    id: 2008,
+    from: { dns: (m) => oneQuestion(m, 1) },
+    args: [
+      METADATA_ARG,
+      { name: "dns_response", type: "[]trace.DnsResponseData", shape: [RESPONSE], value: (_, m) => responseData(dnsMessage(m)) },
+    ],
   },
 };
 
@@ -189,8 +263,9 @@ export const IP_KINDS = new Int32Array(7);
 /** per Layer (a packet's last): the event types its transport header yields */
 export const LAYER_KINDS = new Int32Array(32);
 /** the event types of DNS messages, in order, with the messages each accepts */
-export const MESSAGE_EVENTS: readonly { kind: Ev; bit: number; accepts: (m: DnsMessage) => boolean }[] =
-  EVENTS.flatMap((d) => ("dns" in d.from ? [{ kind: d.kind, bit: 1 << d.kind, accepts: d.from.dns }] : []));
+export const MESSAGE_EVENTS: readonly { kind: Ev; bit: number; accepts: (m: DnsMessage) => boolean }[] = EVENTS.flatMap((d) =>
+  "dns" in d.from ? [{ kind: d.kind, bit: 1 << d.kind, accepts: d.from.dns }] : [],
+);
 for (const d of EVENTS) {
   const f = d.from;
   if ("ip" in f) IP_KINDS[f.ip] |= 1 << d.kind;
@@ -206,4 +281,6 @@ export function kindsOf(p: Packet): EventMask {
 }
 
 /** the (name, Tracee type) of each event type's args, in order */
-export const ARG_LAYOUT: readonly (readonly [string, string][])[] = EVENTS.map((d) => d.args.map((a): [string, string] => [a.name, a.type]));
+export const ARG_LAYOUT: readonly (readonly [string, string][])[] = EVENTS.map((d) =>
+  d.args.map((a): [string, string] => [a.name, a.type]),
+);

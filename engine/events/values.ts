@@ -5,17 +5,46 @@
 // shared, frozen constants. No Node API: the sandbox realm bundles this.
 
 import {
-  DNS_TYPE_A, DNS_TYPE_AAAA, DNS_TYPE_CNAME, DNS_TYPE_HINFO, DNS_TYPE_MX, DNS_TYPE_NS, DNS_TYPE_OPT, DNS_TYPE_PTR,
-  DNS_TYPE_SOA, DNS_TYPE_SRV, DNS_TYPE_TXT, DNS_TYPE_URI,
-  type DnsMessage, type DnsMX, type DnsOption, type DnsRecord, type DnsSOA, type DnsSRV, type DnsURI,
+  DNS_TYPE_A,
+  DNS_TYPE_AAAA,
+  DNS_TYPE_CNAME,
+  DNS_TYPE_HINFO,
+  DNS_TYPE_MX,
+  DNS_TYPE_NS,
+  DNS_TYPE_OPT,
+  DNS_TYPE_PTR,
+  DNS_TYPE_SOA,
+  DNS_TYPE_SRV,
+  DNS_TYPE_TXT,
+  DNS_TYPE_URI,
+  type DnsMessage,
+  type DnsMX,
+  type DnsOption,
+  type DnsRecord,
+  type DnsSOA,
+  type DnsSRV,
+  type DnsURI,
 } from "../decode/dnstypes";
 import type { Packet } from "../decode/packet";
 import {
-  dnsClassName, dnsOpCodeName, dnsOptionCodeName, dnsResponseCodeName, dnsTypeName, icmpv4TypeCodeName, icmpv6TypeCodeName,
+  dnsClassName,
+  dnsOpCodeName,
+  dnsOptionCodeName,
+  dnsResponseCodeName,
+  dnsTypeName,
+  icmpv4TypeCodeName,
+  icmpv6TypeCodeName,
   ipProtocolName,
 } from "./vocab";
 import type {
-  DnsAnswer, DnsQueryData, DnsResponseData, PktMeta, ProtoDNS, ProtoDNSOPT, ProtoDNSQuestion, ProtoDNSResourceRecord,
+  DnsAnswer,
+  DnsQueryData,
+  DnsResponseData,
+  PktMeta,
+  ProtoDNS,
+  ProtoDNSOPT,
+  ProtoDNSQuestion,
+  ProtoDNSResourceRecord,
 } from "../types/events";
 
 const EMPTY_SOA = Object.freeze({ MName: "", RName: "", serial: 0, refresh: 0, retry: 0, expire: 0, minimum: 0 });
@@ -50,11 +79,21 @@ function resourceRecord(rr: DnsRecord): ProtoDNSResourceRecord {
     TXT: "",
   };
   switch (rr.type) {
-    case DNS_TYPE_A: case DNS_TYPE_AAAA: r.IP = rr.data as string; break;
-    case DNS_TYPE_NS: r.NS = rr.data as string; break;
-    case DNS_TYPE_CNAME: r.CNAME = rr.data as string; break;
-    case DNS_TYPE_PTR: r.PTR = rr.data as string; break;
-    case DNS_TYPE_TXT: case DNS_TYPE_HINFO: {
+    case DNS_TYPE_A:
+    case DNS_TYPE_AAAA:
+      r.IP = rr.data as string;
+      break;
+    case DNS_TYPE_NS:
+      r.NS = rr.data as string;
+      break;
+    case DNS_TYPE_CNAME:
+      r.CNAME = rr.data as string;
+      break;
+    case DNS_TYPE_PTR:
+      r.PTR = rr.data as string;
+      break;
+    case DNS_TYPE_TXT:
+    case DNS_TYPE_HINFO: {
       // Tracee: TXTs lists the character-strings (null when there are none); TXT is the raw RDATA
       // (a copy: two builds of one event share no object: EventBuilder.again)
       const parts = rr.data as string[];
@@ -69,7 +108,15 @@ function resourceRecord(rr: DnsRecord): ProtoDNSResourceRecord {
     }
     case DNS_TYPE_SOA: {
       const s = rr.data as DnsSOA;
-      r.SOA = { MName: s.mname, RName: s.rname, serial: s.serial, refresh: s.refresh, retry: s.retry, expire: s.expire, minimum: s.minimum };
+      r.SOA = {
+        MName: s.mname,
+        RName: s.rname,
+        serial: s.serial,
+        refresh: s.refresh,
+        retry: s.retry,
+        expire: s.expire,
+        minimum: s.minimum,
+      };
       break;
     }
     case DNS_TYPE_SRV: {
@@ -82,13 +129,16 @@ function resourceRecord(rr: DnsRecord): ProtoDNSResourceRecord {
       r.MX = { preference: m.preference, name: m.exchange };
       break;
     }
-    case DNS_TYPE_OPT: r.OPT = optEntries(rr.data as DnsOption[]); break;
+    case DNS_TYPE_OPT:
+      r.OPT = optEntries(rr.data as DnsOption[]);
+      break;
     case DNS_TYPE_URI: {
       const u = rr.data as DnsURI;
       r.URI = { priority: u.priority, weight: u.weight, target: u.target };
       break;
     }
-    default: break;
+    default:
+      break;
   }
   return r;
 }
@@ -107,7 +157,10 @@ export function responseCode(m: DnsMessage): number {
   let rc = m.flags & 0xf;
   const add = m.additionals;
   for (let i = 0; i < add.length; i++) {
-    if (add[i].type === DNS_TYPE_OPT) { rc |= (add[i].ttl >>> 20) & 0xf0; break; }
+    if (add[i].type === DNS_TYPE_OPT) {
+      rc |= (add[i].ttl >>> 20) & 0xf0;
+      break;
+    }
   }
   return rc & 0xff;
 }
@@ -158,11 +211,18 @@ export function queryData(m: DnsMessage): DnsQueryData[] {
  */
 export function answerText(rr: DnsRecord): string {
   switch (rr.type) {
-    case DNS_TYPE_A: case DNS_TYPE_AAAA: case DNS_TYPE_NS: case DNS_TYPE_CNAME: case DNS_TYPE_PTR:
+    case DNS_TYPE_A:
+    case DNS_TYPE_AAAA:
+    case DNS_TYPE_NS:
+    case DNS_TYPE_CNAME:
+    case DNS_TYPE_PTR:
       return rr.data as string;
-    case DNS_TYPE_MX: return (rr.data as DnsMX).exchange;
-    case DNS_TYPE_TXT: return rr.raw;
-    default: return "not implemented";
+    case DNS_TYPE_MX:
+      return (rr.data as DnsMX).exchange;
+    case DNS_TYPE_TXT:
+      return rr.raw;
+    default:
+      return "not implemented";
   }
 }
 
@@ -197,26 +257,54 @@ export function pktMeta(p: Packet): PktMeta {
 
 export function protoIPv4(p: Packet): Record<string, unknown> {
   return {
-    version: 4, IHL: p.ihl, TOS: p.tos, length: p.ipTotalLen, id: p.ipId, flags: p.ipFlags,
-    fragOffset: p.fragOffset, TTL: p.ttl, protocol: ipProtocolName(p.ipProtocol), checksum: p.ipChecksum,
-    srcIP: p.srcIP, dstIP: p.dstIP,
+    version: 4,
+    IHL: p.ihl,
+    TOS: p.tos,
+    length: p.ipTotalLen,
+    id: p.ipId,
+    flags: p.ipFlags,
+    fragOffset: p.fragOffset,
+    TTL: p.ttl,
+    protocol: ipProtocolName(p.ipProtocol),
+    checksum: p.ipChecksum,
+    srcIP: p.srcIP,
+    dstIP: p.dstIP,
   };
 }
 
 export function protoIPv6(p: Packet): Record<string, unknown> {
   return {
-    version: 6, trafficClass: p.trafficClass, flowLabel: p.flowLabel, length: p.payloadLen,
-    nextHeader: ipProtocolName(p.ipProtocol), hopLimit: p.hopLimit, srcIP: p.srcIP, dstIP: p.dstIP,
+    version: 6,
+    trafficClass: p.trafficClass,
+    flowLabel: p.flowLabel,
+    length: p.payloadLen,
+    nextHeader: ipProtocolName(p.ipProtocol),
+    hopLimit: p.hopLimit,
+    srcIP: p.srcIP,
+    dstIP: p.dstIP,
   };
 }
 
 export function protoTCP(p: Packet): Record<string, unknown> {
   const f = p.tcpFlags;
   return {
-    srcPort: p.srcPort, dstPort: p.dstPort, seq: p.tcpSeq, ack: p.tcpAck, dataOffset: p.tcpDataOffset,
-    FIN: f & 1, SYN: (f >> 1) & 1, RST: (f >> 2) & 1, PSH: (f >> 3) & 1, ACK: (f >> 4) & 1,
-    URG: (f >> 5) & 1, ECE: (f >> 6) & 1, CWR: (f >> 7) & 1, NS: (f >> 8) & 1,
-    window: p.tcpWindow, checksum: p.tcpChecksum, urgent: p.tcpUrgent,
+    srcPort: p.srcPort,
+    dstPort: p.dstPort,
+    seq: p.tcpSeq,
+    ack: p.tcpAck,
+    dataOffset: p.tcpDataOffset,
+    FIN: f & 1,
+    SYN: (f >> 1) & 1,
+    RST: (f >> 2) & 1,
+    PSH: (f >> 3) & 1,
+    ACK: (f >> 4) & 1,
+    URG: (f >> 5) & 1,
+    ECE: (f >> 6) & 1,
+    CWR: (f >> 7) & 1,
+    NS: (f >> 8) & 1,
+    window: p.tcpWindow,
+    checksum: p.tcpChecksum,
+    urgent: p.tcpUrgent,
   };
 }
 
@@ -231,4 +319,3 @@ export function protoICMP(p: Packet): Record<string, unknown> {
 export function protoICMPv6(p: Packet): Record<string, unknown> {
   return { typeCode: icmpv6TypeCodeName(p.icmpType, p.icmpCode), checksum: p.icmpChecksum };
 }
-

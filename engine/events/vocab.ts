@@ -32,27 +32,48 @@ const UNKNOWN = "Unknown";
  */
 export function dnsTypeName(t: number): string {
   switch (t & 0xffff) {
-    case 1: return "A";
-    case 2: return "NS";
-    case 3: return "MD";
-    case 4: return "MF";
-    case 5: return "CNAME";
-    case 6: return "SOA";
-    case 7: return "MB";
-    case 8: return "MG";
-    case 9: return "MR";
-    case 10: return "NULL";
-    case 11: return "WKS";
-    case 12: return "PTR";
-    case 13: return "HINFO";
-    case 14: return "MINFO";
-    case 15: return "MX";
-    case 16: return "TXT";
-    case 28: return "AAAA";
-    case 33: return "SRV";
-    case 41: return "OPT";
-    case 256: return "URI";
-    default: return UNKNOWN;
+    case 1:
+      return "A";
+    case 2:
+      return "NS";
+    case 3:
+      return "MD";
+    case 4:
+      return "MF";
+    case 5:
+      return "CNAME";
+    case 6:
+      return "SOA";
+    case 7:
+      return "MB";
+    case 8:
+      return "MG";
+    case 9:
+      return "MR";
+    case 10:
+      return "NULL";
+    case 11:
+      return "WKS";
+    case 12:
+      return "PTR";
+    case 13:
+      return "HINFO";
+    case 14:
+      return "MINFO";
+    case 15:
+      return "MX";
+    case 16:
+      return "TXT";
+    case 28:
+      return "AAAA";
+    case 33:
+      return "SRV";
+    case 41:
+      return "OPT";
+    case 256:
+      return "URI";
+    default:
+      return UNKNOWN;
   }
 }
 
@@ -67,12 +88,18 @@ export function dnsTypeName(t: number): string {
  */
 export function dnsClassName(c: number): string {
   switch (c & 0xffff) {
-    case 1: return "IN";
-    case 2: return "CS";
-    case 3: return "CH";
-    case 4: return "HS";
-    case 255: return "Any";
-    default: return UNKNOWN;
+    case 1:
+      return "IN";
+    case 2:
+      return "CS";
+    case 3:
+      return "CH";
+    case 4:
+      return "HS";
+    case 255:
+      return "Any";
+    default:
+      return UNKNOWN;
   }
 }
 
@@ -87,8 +114,16 @@ const DNS_OPCODE_NAMES: readonly string[] = [
   "unknown", // 3
   "notify", // 4
   "update", // 5
-  "unknown", "unknown", "unknown", "unknown", "unknown", // 6-10 (6 = DSO, unknown to gopacket)
-  "unknown", "unknown", "unknown", "unknown", "unknown", // 11-15
+  "unknown",
+  "unknown",
+  "unknown",
+  "unknown",
+  "unknown", // 6-10 (6 = DSO, unknown to gopacket)
+  "unknown",
+  "unknown",
+  "unknown",
+  "unknown",
+  "unknown", // 11-15
 ];
 
 /**
@@ -149,21 +184,36 @@ export function dnsResponseCodeName(rc: number): string {
  */
 export function dnsOptionCodeName(code: number): string {
   switch (code & 0xffff) {
-    case 3: return "NSID";
-    case 5: return "DAU";
-    case 6: return "DHU";
-    case 7: return "N3U";
-    case 8: return "EDNSClientSubnet";
-    case 9: return "EDNSExpire";
-    case 10: return "Cookie";
-    case 11: return "EDNSKeepAlive";
-    case 12: return "CodePadding";
-    case 13: return "CodeChain";
-    case 14: return "CodeEDNSKeyTag";
-    case 16: return "EDNSClientTag";
-    case 17: return "EDNSServerTag";
-    case 26946: return "DeviceID";
-    default: return UNKNOWN;
+    case 3:
+      return "NSID";
+    case 5:
+      return "DAU";
+    case 6:
+      return "DHU";
+    case 7:
+      return "N3U";
+    case 8:
+      return "EDNSClientSubnet";
+    case 9:
+      return "EDNSExpire";
+    case 10:
+      return "Cookie";
+    case 11:
+      return "EDNSKeepAlive";
+    case 12:
+      return "CodePadding";
+    case 13:
+      return "CodeChain";
+    case 14:
+      return "CodeEDNSKeyTag";
+    case 16:
+      return "EDNSClientTag";
+    case 17:
+      return "EDNSServerTag";
+    case 26946:
+      return "DeviceID";
+    default:
+      return UNKNOWN;
   }
 }
 
@@ -177,7 +227,9 @@ interface TypeInfo {
   readonly codes: readonly (string | undefined)[] | null;
 }
 
-function buildTypeTable(entries: ReadonlyArray<readonly [number, string, ReadonlyArray<readonly [number, string]> | null]>): (TypeInfo | undefined)[] {
+function buildTypeTable(
+  entries: ReadonlyArray<readonly [number, string, ReadonlyArray<readonly [number, string]> | null]>,
+): (TypeInfo | undefined)[] {
   const table: (TypeInfo | undefined)[] = new Array<TypeInfo | undefined>(256).fill(undefined);
   for (const [type, name, codeList] of entries) {
     let codes: (string | undefined)[] | null = null;
@@ -208,19 +260,59 @@ function formatTypeCode(table: readonly (TypeInfo | undefined)[], type: number, 
 
 const ICMPV4_TYPES = buildTypeTable([
   [0, "EchoReply", null],
-  [3, "DestinationUnreachable", [
-    [0, "Net"], [1, "Host"], [2, "Protocol"], [3, "Port"],
-    [4, "FragmentationNeeded"], [5, "SourceRoutingFailed"], [6, "NetUnknown"], [7, "HostUnknown"],
-    [8, "SourceIsolated"], [9, "NetAdminProhibited"], [10, "HostAdminProhibited"], [11, "NetTOS"],
-    [12, "HostTOS"], [13, "CommAdminProhibited"], [14, "HostPrecedence"], [15, "PrecedenceCutoff"],
-  ]],
+  [
+    3,
+    "DestinationUnreachable",
+    [
+      [0, "Net"],
+      [1, "Host"],
+      [2, "Protocol"],
+      [3, "Port"],
+      [4, "FragmentationNeeded"],
+      [5, "SourceRoutingFailed"],
+      [6, "NetUnknown"],
+      [7, "HostUnknown"],
+      [8, "SourceIsolated"],
+      [9, "NetAdminProhibited"],
+      [10, "HostAdminProhibited"],
+      [11, "NetTOS"],
+      [12, "HostTOS"],
+      [13, "CommAdminProhibited"],
+      [14, "HostPrecedence"],
+      [15, "PrecedenceCutoff"],
+    ],
+  ],
   [4, "SourceQuench", null],
-  [5, "Redirect", [[0, "Net"], [1, "Host"], [2, "TOS+Net"], [3, "TOS+Host"]]],
+  [
+    5,
+    "Redirect",
+    [
+      [0, "Net"],
+      [1, "Host"],
+      [2, "TOS+Net"],
+      [3, "TOS+Host"],
+    ],
+  ],
   [8, "EchoRequest", null],
   [9, "RouterAdvertisement", null],
   [10, "RouterSolicitation", null],
-  [11, "TimeExceeded", [[0, "TTLExceeded"], [1, "FragmentReassemblyTimeExceeded"]]],
-  [12, "ParameterProblem", [[0, "PointerIndicatesError"], [1, "MissingOption"], [2, "BadLength"]]],
+  [
+    11,
+    "TimeExceeded",
+    [
+      [0, "TTLExceeded"],
+      [1, "FragmentReassemblyTimeExceeded"],
+    ],
+  ],
+  [
+    12,
+    "ParameterProblem",
+    [
+      [0, "PointerIndicatesError"],
+      [1, "MissingOption"],
+      [2, "BadLength"],
+    ],
+  ],
   [13, "TimestampRequest", null],
   [14, "TimestampReply", null],
   [15, "InfoRequest", null],
@@ -232,13 +324,37 @@ const ICMPV4_TYPES = buildTypeTable([
 // MLD types (130-132, 143) are decoded by gopacket v1.1.19 but are absent from
 // its String() table, so they print in the numeric "type(code)" form.
 const ICMPV6_TYPES = buildTypeTable([
-  [1, "DestinationUnreachable", [
-    [0, "NoRouteToDst"], [1, "AdminProhibited"], [2, "BeyondScopeOfSrc"], [3, "AddressUnreachable"],
-    [4, "PortUnreachable"], [5, "SrcAddressFailedPolicy"], [6, "RejectRouteToDst"],
-  ]],
+  [
+    1,
+    "DestinationUnreachable",
+    [
+      [0, "NoRouteToDst"],
+      [1, "AdminProhibited"],
+      [2, "BeyondScopeOfSrc"],
+      [3, "AddressUnreachable"],
+      [4, "PortUnreachable"],
+      [5, "SrcAddressFailedPolicy"],
+      [6, "RejectRouteToDst"],
+    ],
+  ],
   [2, "PacketTooBig", null],
-  [3, "TimeExceeded", [[0, "HopLimitExceeded"], [1, "FragmentReassemblyTimeExceeded"]]],
-  [4, "ParameterProblem", [[0, "ErroneousHeaderField"], [1, "UnrecognizedNextHeader"], [2, "UnrecognizedIPv6Option"]]],
+  [
+    3,
+    "TimeExceeded",
+    [
+      [0, "HopLimitExceeded"],
+      [1, "FragmentReassemblyTimeExceeded"],
+    ],
+  ],
+  [
+    4,
+    "ParameterProblem",
+    [
+      [0, "ErroneousHeaderField"],
+      [1, "UnrecognizedNextHeader"],
+      [2, "UnrecognizedIPv6Option"],
+    ],
+  ],
   [128, "EchoRequest", null],
   [129, "EchoReply", null],
   [133, "RouterSolicitation", null],

@@ -13,10 +13,14 @@ import type { HostFinding } from "../types/findings";
 /** Tracee's names of Go value types for finding args (getCType) */
 function argType(v: unknown): string {
   switch (typeof v) {
-    case "string": return "const char*";
-    case "number": return Number.isInteger(v) ? "int" : "double";
-    case "boolean": return "bool";
-    default: return v === null ? "unknown" : Array.isArray(v) ? "[]interface {}" : "map[string]interface {}";
+    case "string":
+      return "const char*";
+    case "number":
+      return Number.isInteger(v) ? "int" : "double";
+    case "boolean":
+      return "bool";
+    default:
+      return v === null ? "unknown" : Array.isArray(v) ? "[]interface {}" : "map[string]interface {}";
   }
 }
 
@@ -39,7 +43,12 @@ export function findingEvent(f: HostFinding, eventId: number): FindingEvent {
   args.push({
     name: "triggeredBy",
     type: "unknown",
-    value: { id: Number.isFinite(triggerId) ? triggerId : 0, name: trigger.eventName ?? "", args: trigger.args ?? [], returnValue: trigger.returnValue ?? 0 },
+    value: {
+      id: Number.isFinite(triggerId) ? triggerId : 0,
+      name: trigger.eventName ?? "",
+      args: trigger.args ?? [],
+      returnValue: trigger.returnValue ?? 0,
+    },
   });
   const triggerJSON = goJSON(trigger).replace(/^\{"timestamp":[0-9.e+]+/, '{"timestamp":' + (f.ts || "0"));
   const id = createHash("sha256").update(meta.id).update("\n").update(triggerJSON).digest("hex").slice(0, 32);

@@ -75,9 +75,15 @@ function podOf(ev: Record<string, any>, ctx: PodContext): Pod {
   const k = ev.kubernetes ?? {};
   const c = ev.container ?? {};
   return {
-    podName: str(k.podName), namespace: str(k.podNamespace), uid: str(k.podUID),
-    containerId: str(c.id) ?? str(ev.containerId), containerName: str(c.name), image: str(c.image), imageDigest: str(c.imageDigest),
-    ctx, host: ctx.nodeName ?? String(ev.hostName ?? ""),
+    podName: str(k.podName),
+    namespace: str(k.podNamespace),
+    uid: str(k.podUID),
+    containerId: str(c.id) ?? str(ev.containerId),
+    containerName: str(c.name),
+    image: str(c.image),
+    imageDigest: str(c.imageDigest),
+    ctx,
+    host: ctx.nodeName ?? String(ev.hostName ?? ""),
     annotations: Object.entries(ctx.annotations).filter(([key]) => !SKIPPED_ANNOTATIONS.has(key)),
   };
 }
@@ -91,7 +97,11 @@ export interface RequestBody {
   contentType: string;
 }
 
-interface Arg { name: string; type?: string; value: unknown }
+interface Arg {
+  name: string;
+  type?: string;
+  value: unknown;
+}
 
 /** a finding event parsed from its JSON line; the timestamp kept exact (nanoseconds) */
 export interface ParsedFinding {
@@ -150,7 +160,12 @@ function endpoints(ev: Record<string, any>) {
   // net_packet_dns_request/_response have no src/dst args: their `metadata` (PktMeta) has the packet's addresses
   const meta = argValue(t.args, "metadata") as Record<string, any> | undefined;
   // net_packet_dns carries src_port/dst_port (DNS over UDP or TCP: the transport is not said); PktMeta the IP protocol number
-  const transport = argValue(t.args, "proto_tcp") || meta?.protocol === 6 ? "tcp" : argValue(t.args, "proto_udp") || meta?.protocol === 17 ? "udp" : undefined;
+  const transport =
+    argValue(t.args, "proto_tcp") || meta?.protocol === 6
+      ? "tcp"
+      : argValue(t.args, "proto_udp") || meta?.protocol === 17
+        ? "udp"
+        : undefined;
   const port = (v: unknown, alt: unknown) => (typeof v === "number" ? v : typeof alt === "number" ? alt : undefined);
   return {
     src: (argValue(t.args, "src") ?? str(meta?.src_ip)) as string | undefined,
@@ -197,7 +212,10 @@ export function falcoPayload(f: ParsedFinding, ctx: PodContext = NO_POD_CONTEXT)
   if (e.dstPort !== undefined) fields["fd.dport"] = e.dstPort;
   if (e.transport) fields["fd.l4proto"] = e.transport;
   // Falco's own container and Kubernetes fields (container.id: the 12-character short id, as Falco prints it)
-  if (pod.containerId) { fields["container.id"] = pod.containerId.slice(0, 12); fields["container.full_id"] = pod.containerId; }
+  if (pod.containerId) {
+    fields["container.id"] = pod.containerId.slice(0, 12);
+    fields["container.full_id"] = pod.containerId;
+  }
   if (pod.containerName) fields["container.name"] = pod.containerName;
   if (pod.image) fields["container.image"] = pod.image;
   if (pod.imageDigest) fields["container.image.digest"] = pod.imageDigest;
@@ -212,7 +230,9 @@ export function falcoPayload(f: ParsedFinding, ctx: PodContext = NO_POD_CONTEXT)
     fields[`netsig.${k}`] = typeof v === "object" && v !== null ? JSON.stringify(v) : v;
   }
   const time = rfc3339Nano(f.tsNs);
-  const flow = e.src ? ` (src=${e.src}${e.srcPort !== undefined ? `:${e.srcPort}` : ""} dst=${e.dst}${e.dstPort !== undefined ? `:${e.dstPort}` : ""})` : "";
+  const flow = e.src
+    ? ` (src=${e.src}${e.srcPort !== undefined ? `:${e.srcPort}` : ""} dst=${e.dst}${e.dstPort !== undefined ? `:${e.dstPort}` : ""})`
+    : "";
   const where = pod.podName ? ` k8s.ns=${pod.namespace ?? ""} k8s.pod=${pod.podName}` : "";
   return {
     // Falco's output: "<time>: <Priority> <message>"; a rule's output: template is the message
@@ -253,18 +273,24 @@ export function splunkEvent(f: ParsedFinding, ctx: PodContext = NO_POD_CONTEXT):
   if (ctx.clusterName) fields.cluster_name = ctx.clusterName;
   for (const [k, v] of Object.entries(ctx.labels)) fields[`label.${k}`] = v;
   return {
-    time: ms / 1000, host: pod.host, source: "netsig", sourcetype: "netsig:finding",
-    ...(Object.keys(fields).length ? { fields } : {}), event: f.ev,
+    time: ms / 1000,
+    host: pod.host,
+    source: "netsig",
+    sourcetype: "netsig:finding",
+    ...(Object.keys(fields).length ? { fields } : {}),
+    event: f.ev,
   };
 }
 
 /** the HEC events, each with the finding line itself as `event` (its timestamp keeps its nanoseconds) */
 export function splunkBody(findings: ParsedFinding[], ctx: PodContext = NO_POD_CONTEXT): RequestBody {
   return {
-    body: findings.map((f) => {
-      const { event: _, ...rest } = splunkEvent(f, ctx);
-      return JSON.stringify(rest).slice(0, -1) + ',"event":' + f.line + "}";
-    }).join("\n"),
+    body: findings
+      .map((f) => {
+        const { event: _, ...rest } = splunkEvent(f, ctx);
+        return JSON.stringify(rest).slice(0, -1) + ',"event":' + f.line + "}";
+      })
+      .join("\n"),
     contentType: "application/json",
   };
 }
@@ -281,9 +307,24 @@ export function ecsDocument(f: ParsedFinding, ctx: PodContext = NO_POD_CONTEXT):
   const doc: Record<string, any> = {
     "@timestamp": rfc3339Nano(f.tsNs),
     ecs: { version: "8.11.0" },
-    event: { kind: "alert", category: ["network", "intrusion_detection"], type: ["info"], module: "netsig", dataset: "netsig.finding", severity: sev, id: p.findingID, action: ev.eventName },
+    event: {
+      kind: "alert",
+      category: ["network", "intrusion_detection"],
+      type: ["info"],
+      module: "netsig",
+      dataset: "netsig.finding",
+      severity: sev,
+      id: p.findingID,
+      action: ev.eventName,
+    },
     log: { level: falcoPriority(sev).toLowerCase() },
-    rule: { id: p.signatureID, name: p.signatureName, description: ev.metadata?.Description, version: ev.metadata?.Version, ruleset: "netsig" },
+    rule: {
+      id: p.signatureID,
+      name: p.signatureName,
+      description: ev.metadata?.Description,
+      version: ev.metadata?.Version,
+      ruleset: "netsig",
+    },
     // (host: the node the pod runs on, when known)
     host: { hostname: pod.host, name: pod.host },
     tags: Array.isArray(ev.metadata?.Tags) ? ev.metadata.Tags : [],
@@ -306,7 +347,11 @@ export function ecsDocument(f: ParsedFinding, ctx: PodContext = NO_POD_CONTEXT):
       response_code: e.dns.responseCode,
       ...(q ? { question: { name: q.name, type: q.type, class: q.class } } : {}),
       answers: (Array.isArray(e.dns.answers) ? e.dns.answers : []).map((a: Record<string, any>) => ({
-        name: a.name, type: a.type, class: a.class, ttl: a.TTL, data: answerData(a),
+        name: a.name,
+        type: a.type,
+        class: a.class,
+        ttl: a.TTL,
+        data: answerData(a),
       })),
     };
   } else if (isDns) {
@@ -317,7 +362,16 @@ export function ecsDocument(f: ParsedFinding, ctx: PodContext = NO_POD_CONTEXT):
     doc.dns = {
       type: resp ? "answer" : "query",
       ...(q ? { question: { name: q.query, type: q.query_type, class: q.query_class } } : {}),
-      ...(resp ? { answers: (Array.isArray(resp.dns_answer) ? resp.dns_answer : []).map((a: Record<string, any>) => ({ name: q?.query, type: a.answer_type, ttl: a.ttl, data: a.answer })) } : {}),
+      ...(resp
+        ? {
+            answers: (Array.isArray(resp.dns_answer) ? resp.dns_answer : []).map((a: Record<string, any>) => ({
+              name: q?.query,
+              type: a.answer_type,
+              ttl: a.ttl,
+              data: a.answer,
+            })),
+          }
+        : {}),
     };
   }
   // the pod: ECS orchestrator.* and container.*, and the kubernetes.* fields of Elastic's Kubernetes integrations
@@ -357,15 +411,25 @@ export function ecsDocument(f: ParsedFinding, ctx: PodContext = NO_POD_CONTEXT):
 /** the value of a DNS answer, by type */
 function answerData(a: Record<string, any>): string {
   switch (a.type) {
-    case "A": case "AAAA": return a.IP ?? "";
-    case "NS": return a.NS ?? "";
-    case "CNAME": return a.CNAME ?? "";
-    case "PTR": return a.PTR ?? "";
-    case "MX": return `${a.MX?.preference ?? ""} ${a.MX?.name ?? ""}`;
-    case "TXT": return Array.isArray(a.TXTs) ? a.TXTs.join("") : a.TXT ?? "";
-    case "SOA": return `${a.SOA?.MName ?? ""} ${a.SOA?.RName ?? ""} ${a.SOA?.serial ?? ""}`;
-    case "SRV": return `${a.SRV?.priority ?? ""} ${a.SRV?.weight ?? ""} ${a.SRV?.port ?? ""} ${a.SRV?.name ?? ""}`;
-    default: return a.IP || a.NS || a.CNAME || a.PTR || "";
+    case "A":
+    case "AAAA":
+      return a.IP ?? "";
+    case "NS":
+      return a.NS ?? "";
+    case "CNAME":
+      return a.CNAME ?? "";
+    case "PTR":
+      return a.PTR ?? "";
+    case "MX":
+      return `${a.MX?.preference ?? ""} ${a.MX?.name ?? ""}`;
+    case "TXT":
+      return Array.isArray(a.TXTs) ? a.TXTs.join("") : (a.TXT ?? "");
+    case "SOA":
+      return `${a.SOA?.MName ?? ""} ${a.SOA?.RName ?? ""} ${a.SOA?.serial ?? ""}`;
+    case "SRV":
+      return `${a.SRV?.priority ?? ""} ${a.SRV?.weight ?? ""} ${a.SRV?.port ?? ""} ${a.SRV?.name ?? ""}`;
+    default:
+      return a.IP || a.NS || a.CNAME || a.PTR || "";
   }
 }
 
@@ -383,8 +447,11 @@ export function requestBodies(format: WebhookFormat, lines: string[], ctx: PodCo
   if (format === "tracee") return [traceeBody(lines)];
   const parsed = lines.map(parseFinding);
   switch (format) {
-    case "falcosidekick": return falcosidekickBodies(parsed, ctx);
-    case "splunk-hec": return [splunkBody(parsed, ctx)];
-    case "ecs": return [ecsBulkBody(parsed, ctx)];
+    case "falcosidekick":
+      return falcosidekickBodies(parsed, ctx);
+    case "splunk-hec":
+      return [splunkBody(parsed, ctx)];
+    case "ecs":
+      return [ecsBulkBody(parsed, ctx)];
   }
 }

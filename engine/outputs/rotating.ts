@@ -95,7 +95,10 @@ export class RotatingFile {
     let off = 0;
     if (this.carryLen > 0) {
       const nl = b.indexOf(NL);
-      if (nl < 0) { this.hold(b, 0, n); return; }
+      if (nl < 0) {
+        this.hold(b, 0, n);
+        return;
+      }
       this.hold(b, 0, nl + 1);
       const whole = this.carry.subarray(0, this.carryLen);
       this.carryLen = 0;
@@ -103,7 +106,10 @@ export class RotatingFile {
       off = nl + 1;
     }
     const end = b.lastIndexOf(NL) + 1;
-    if (end > off) { this.lines(b, off, end); off = end; }
+    if (end > off) {
+      this.lines(b, off, end);
+      off = end;
+    }
     if (off < n) this.hold(b, off, n);
   }
 
@@ -123,24 +129,39 @@ export class RotatingFile {
   private lines(b: Buffer, s: number, e: number): void {
     let off = s;
     while (off < e) {
-      if (this.fd < 0 && !this.open()) { this.drop(b, off, e); return; }
+      if (this.fd < 0 && !this.open()) {
+        this.drop(b, off, e);
+        return;
+      }
       const room = this.regular ? this.maxBytes - this.size : Infinity;
-      if (e - off <= room) { this.put(b, off, e); return; }
+      if (e - off <= room) {
+        this.put(b, off, e);
+        return;
+      }
       // the whole lines that still fit (or a line longer than maxBytes, alone in its file)
       const cut = room > 0 ? b.lastIndexOf(NL, off + room - 1) : -1;
       const to = cut >= off ? cut + 1 : this.size === 0 ? b.indexOf(NL, off) + 1 : off;
       if (to > off) {
         // a failed write: the rest waits for the next block (no rotating files that did not fill)
-        if (!this.put(b, off, to)) { this.drop(b, to, e); return; }
+        if (!this.put(b, off, to)) {
+          this.drop(b, to, e);
+          return;
+        }
         off = to;
       }
-      if (off < e && !this.rotate()) { this.put(b, off, e); return; }
+      if (off < e && !this.rotate()) {
+        this.put(b, off, e);
+        return;
+      }
     }
   }
 
   /** write b[s, e) (whole lines) to the current file; false: they were dropped */
   private put(b: Buffer, s: number, e: number): boolean {
-    if (this.fd < 0) { this.drop(b, s, e); return false; }
+    if (this.fd < 0) {
+      this.drop(b, s, e);
+      return false;
+    }
     let done = 0;
     try {
       while (s + done < e) done += writeSync(this.fd, b, s + done, e - s - done);
@@ -149,7 +170,11 @@ export class RotatingFile {
       const last = done > 0 ? b.lastIndexOf(NL, s + done - 1) : -1;
       const whole = last >= s ? last + 1 - s : 0;
       if (whole < done && this.regular) {
-        try { ftruncateSync(this.fd, this.size + whole); } catch { /* nothing more to do */ }
+        try {
+          ftruncateSync(this.fd, this.size + whole);
+        } catch {
+          /* nothing more to do */
+        }
       }
       this.size += whole;
       this.bytes += whole;
@@ -171,7 +196,9 @@ export class RotatingFile {
   private failed(what: string, code: string): void {
     if (this.reported.has(what + code)) return;
     this.reported.add(what + code);
-    this.log(`netsig: error: --output-file ${this.path}: ${what} failed (${code}); lines that cannot be written are dropped and counted, the other outputs go on`);
+    this.log(
+      `netsig: error: --output-file ${this.path}: ${what} failed (${code}); lines that cannot be written are dropped and counted, the other outputs go on`,
+    );
   }
 
   private open(): boolean {
@@ -197,7 +224,11 @@ export class RotatingFile {
       } else {
         if (this.rotated === this.keep) rmSync(`${p}.${this.keep}`, { force: true });
         for (let i = Math.min(this.rotated, this.keep - 1); i >= 1; i--) {
-          try { renameSync(`${p}.${i}`, `${p}.${i + 1}`); } catch (e) { if ((e as NodeJS.ErrnoException).code !== "ENOENT") throw e; }
+          try {
+            renameSync(`${p}.${i}`, `${p}.${i + 1}`);
+          } catch (e) {
+            if ((e as NodeJS.ErrnoException).code !== "ENOENT") throw e;
+          }
         }
         renameSync(p, `${p}.1`);
         this.rotated = Math.min(this.rotated + 1, this.keep);

@@ -42,7 +42,21 @@
 // at most QUARANTINE_MAX_BYTES, past it only counted), counted in `damaged`,
 // and logged once.
 
-import { closeSync, fsyncSync, ftruncateSync, mkdirSync, openSync, readdirSync, readSync, renameSync, statSync, truncateSync, unlinkSync, writeSync, appendFileSync } from "node:fs";
+import {
+  closeSync,
+  fsyncSync,
+  ftruncateSync,
+  mkdirSync,
+  openSync,
+  readdirSync,
+  readSync,
+  renameSync,
+  statSync,
+  truncateSync,
+  unlinkSync,
+  writeSync,
+  appendFileSync,
+} from "node:fs";
 import { isUtf8 } from "node:buffer";
 import { dirname, join } from "node:path";
 import { readBounded } from "../bounded";
@@ -60,8 +74,14 @@ export interface SpoolOptions {
   validate?: (value: unknown) => string | undefined;
 }
 
-export interface SpoolPosition { segment: number; offset: number }
-export interface SpoolItem { line: string; next: SpoolPosition }
+export interface SpoolPosition {
+  segment: number;
+  offset: number;
+}
+export interface SpoolItem {
+  line: string;
+  next: SpoolPosition;
+}
 
 export const DEFAULT_SPOOL_BYTES = 256 * 1024 * 1024;
 /** a spooled line longer than this is damaged (netsig's findings are far smaller) */
@@ -78,13 +98,20 @@ const SEGMENT_RE = /^seg-(\d{16})\.jsonl$/;
 export function ensureWritableDir(dir: string): void {
   const missing: string[] = [];
   for (let d = dir; ; d = dirname(d)) {
-    try { statSync(d); break; } catch (e) {
+    try {
+      statSync(d);
+      break;
+    } catch (e) {
       if ((e as NodeJS.ErrnoException).code !== "ENOENT" || dirname(d) === d) throw e;
       missing.unshift(d);
     }
   }
   for (const d of missing) {
-    try { mkdirSync(d); } catch (e) { if ((e as NodeJS.ErrnoException).code !== "EEXIST") throw e; }
+    try {
+      mkdirSync(d);
+    } catch (e) {
+      if ((e as NodeJS.ErrnoException).code !== "EEXIST") throw e;
+    }
   }
   const probe = join(dir, `.probe-${process.pid}`);
   closeSync(openSync(probe, "w"));
@@ -128,8 +155,16 @@ export class Spool {
     this.log = o.log ?? (() => undefined);
     this.validate = o.validate ?? ((v) => (v !== null && typeof v === "object" && !Array.isArray(v) ? undefined : "not a JSON object"));
     ensureWritableDir(this.dir);
-    try { this.quarantineBytes = statSync(this.quarantinePath).size; } catch { /* none yet */ }
-    const nums = readdirSync(this.dir).map((f) => SEGMENT_RE.exec(f)).filter((m) => m !== null).map((m) => Number(m![1])).sort((a, b) => a - b);
+    try {
+      this.quarantineBytes = statSync(this.quarantinePath).size;
+    } catch {
+      /* none yet */
+    }
+    const nums = readdirSync(this.dir)
+      .map((f) => SEGMENT_RE.exec(f))
+      .filter((m) => m !== null)
+      .map((m) => Number(m![1]))
+      .sort((a, b) => a - b);
     for (const n of nums) this.segments.set(n, statSync(this.segPath(n)).size);
     this.repairTail();
     this.committed = this.readOffset(nums);
@@ -171,7 +206,10 @@ export class Spool {
         if (room < 0) break;
       }
       this.droppedBound += lines.length - fit;
-      if (!this.full) this.log(`spool ${this.dir} is full (${this.maxBytes} bytes undelivered, --spool-max-bytes): the oldest findings are kept, new ones are dropped and counted until it drains`);
+      if (!this.full)
+        this.log(
+          `spool ${this.dir} is full (${this.maxBytes} bytes undelivered, --spool-max-bytes): the oldest findings are kept, new ones are dropped and counted until it drains`,
+        );
       this.full = true;
       if (fit === 0) return 0;
       lines = lines.slice(0, fit);
@@ -191,16 +229,28 @@ export class Spool {
       const keepBytes = off === 0 ? 0 : data.lastIndexOf(10, off - 1) + 1;
       let kept = 0;
       for (let i = data.indexOf(10); i >= 0 && i < keepBytes; i = data.indexOf(10, i + 1)) kept++;
-      try { ftruncateSync(this.writeFd, before + keepBytes); } catch { /* the size below is what counts for reading */ }
+      try {
+        ftruncateSync(this.writeFd, before + keepBytes);
+      } catch {
+        /* the size below is what counts for reading */
+      }
       this.segments.set(this.writeSeg, before + keepBytes);
-      if (kept > 0 && this.fsync) try { fsyncSync(this.writeFd); } catch { /* said below */ }
+      if (kept > 0 && this.fsync)
+        try {
+          fsyncSync(this.writeFd);
+        } catch {
+          /* said below */
+        }
       return this.writeFailed(e, kept, lines.length - kept);
     }
     this.segments.set(this.writeSeg, before + data.length);
     if (this.fsync) {
-      try { fsyncSync(this.writeFd); } catch (e) {
+      try {
+        fsyncSync(this.writeFd);
+      } catch (e) {
         const code = (e as NodeJS.ErrnoException).code ?? "error";
-        if (!this.writeErrors.has("fsync " + code)) this.log(`spool ${this.dir}: fsync failed (${code}): findings kept, but may not survive a power loss`);
+        if (!this.writeErrors.has("fsync " + code))
+          this.log(`spool ${this.dir}: fsync failed (${code}): findings kept, but may not survive a power loss`);
         this.writeErrors.add("fsync " + code);
         return lines.length;
       }
@@ -214,7 +264,9 @@ export class Spool {
     const code = (e as NodeJS.ErrnoException).code ?? "error";
     if (!this.writeErrors.has(code)) {
       const why = code === "ENOSPC" ? "the disk is full" : code === "EROFS" ? "read-only file system" : "a write error";
-      this.log(`cannot write the spool ${this.dir} (${code}: ${why}): the oldest findings are kept (${kept} of this batch), the newest ${dropped} dropped and counted, until writes work again`);
+      this.log(
+        `cannot write the spool ${this.dir} (${code}: ${why}): the oldest findings are kept (${kept} of this batch), the newest ${dropped} dropped and counted, until writes work again`,
+      );
     }
     this.writeErrors.add(code);
     return kept;
@@ -248,7 +300,9 @@ export class Spool {
           }
           skippedTo = next;
         }
-      } finally { closeSync(fd); }
+      } finally {
+        closeSync(fd);
+      }
       if (items.length >= max) break;
     }
     // nothing good, only damaged lines: pass them for good
@@ -259,28 +313,43 @@ export class Spool {
   private check(data: Buffer): string | undefined {
     if (!isUtf8(data)) return "not UTF-8";
     let v: unknown;
-    try { v = JSON.parse(data.toString("utf8")); } catch { return "not JSON"; }
+    try {
+      v = JSON.parse(data.toString("utf8"));
+    } catch {
+      return "not JSON";
+    }
     return this.validate(v);
   }
 
   private quarantine(segment: number, offset: number, bytes: number, reason: string, data: Buffer): void {
     this.damaged++;
-    const rec = JSON.stringify({
-      time: new Date().toISOString(), segment, offset, bytes, reason,
-      ...(isUtf8(data) ? { line: data.toString("utf8") } : { base64: data.toString("base64") }),
-    }) + "\n";
+    const rec =
+      JSON.stringify({
+        time: new Date().toISOString(),
+        segment,
+        offset,
+        bytes,
+        reason,
+        ...(isUtf8(data) ? { line: data.toString("utf8") } : { base64: data.toString("base64") }),
+      }) + "\n";
     let kept = false;
     if (this.quarantineBytes + rec.length <= QUARANTINE_MAX_BYTES) {
       try {
         appendFileSync(this.quarantinePath, rec);
         this.quarantineBytes += Buffer.byteLength(rec);
         kept = true;
-      } catch { /* counted, and said below */ }
+      } catch {
+        /* counted, and said below */
+      }
     }
     if (this.damaged === 1) {
-      this.log(`spool ${this.dir}: a damaged line (segment ${segment}, byte ${offset}, ${bytes} bytes: ${reason}) is not delivered; ` +
-        (kept ? `quarantined in ${this.quarantinePath}` : `not kept (the quarantine file ${this.quarantinePath} is full or not writable)`) +
-        `; damaged lines are counted in the summary and /metrics`);
+      this.log(
+        `spool ${this.dir}: a damaged line (segment ${segment}, byte ${offset}, ${bytes} bytes: ${reason}) is not delivered; ` +
+          (kept
+            ? `quarantined in ${this.quarantinePath}`
+            : `not kept (the quarantine file ${this.quarantinePath} is full or not writable)`) +
+          `; damaged lines are counted in the summary and /metrics`,
+      );
     }
   }
 
@@ -293,16 +362,24 @@ export class Spool {
       try {
         writeSync(fd, JSON.stringify(this.committed));
         if (this.fsync) fsyncSync(fd);
-      } finally { closeSync(fd); }
+      } finally {
+        closeSync(fd);
+      }
       renameSync(tmp, join(this.dir, "offset.json"));
       this.offsetErrors.clear();
     } catch (e) {
       const code = (e as NodeJS.ErrnoException).code ?? "error";
       if (!this.offsetErrors.has(code)) {
-        this.log(`cannot write ${join(this.dir, "offset.json")} (${code}): delivery goes on, but after a restart the findings delivered since are sent again (duplicates)`);
+        this.log(
+          `cannot write ${join(this.dir, "offset.json")} (${code}): delivery goes on, but after a restart the findings delivered since are sent again (duplicates)`,
+        );
       }
       this.offsetErrors.add(code);
-      try { unlinkSync(tmp); } catch { /* none */ }
+      try {
+        unlinkSync(tmp);
+      } catch {
+        /* none */
+      }
     }
     // fully delivered segments go, except the one being written (unless
     // writes fail: then its space is given back at once)
@@ -324,7 +401,11 @@ export class Spool {
     this.writeFd = -1;
     if (!this.empty) return;
     for (const n of [...this.segments.keys()]) this.removeSegment(n);
-    try { unlinkSync(join(this.dir, "offset.json")); } catch { /* none */ }
+    try {
+      unlinkSync(join(this.dir, "offset.json"));
+    } catch {
+      /* none */
+    }
     this.committed = { segment: 0, offset: 0 };
   }
 
@@ -339,7 +420,11 @@ export class Spool {
   }
 
   private removeSegment(n: number): void {
-    try { unlinkSync(this.segPath(n)); } catch { /* already gone */ }
+    try {
+      unlinkSync(this.segPath(n));
+    } catch {
+      /* already gone */
+    }
     this.segments.delete(n);
   }
 
@@ -363,7 +448,11 @@ export class Spool {
     if (!size) return;
     const fd = openSync(this.segPath(last), "r");
     let end = 0;
-    try { end = lastNewline(fd, size) + 1; } finally { closeSync(fd); }
+    try {
+      end = lastNewline(fd, size) + 1;
+    } finally {
+      closeSync(fd);
+    }
     if (end === size) return;
     truncateSync(this.segPath(last), end);
     this.segments.set(last, end);
@@ -392,22 +481,32 @@ export class Spool {
       if (earlier.length === 0) return { segment: nums.find((n) => n > seg) ?? seg, offset: 0 };
       // segments are deleted oldest first, so earlier ones cannot have been delivered
       const count = earlier.reduce((k, n) => k + this.countLines(n), 0);
-      this.log(`spool ${this.dir}: ${file} names segment ${seg}, which is missing, while earlier segments hold ${count} line(s): ` +
-        `delivering them from the start of segment ${nums[0]} (duplicates possible)`);
+      this.log(
+        `spool ${this.dir}: ${file} names segment ${seg}, which is missing, while earlier segments hold ${count} line(s): ` +
+          `delivering them from the start of segment ${nums[0]} (duplicates possible)`,
+      );
       return first;
     }
     if (off > size) {
-      this.log(`spool ${this.dir}: ${file} points past the end of segment ${seg} (byte ${off} of ${size}): ` +
-        `delivering segment ${seg} again from its start (${this.countLines(seg)} line(s), duplicates possible)`);
+      this.log(
+        `spool ${this.dir}: ${file} points past the end of segment ${seg} (byte ${off} of ${size}): ` +
+          `delivering segment ${seg} again from its start (${this.countLines(seg)} line(s), duplicates possible)`,
+      );
       return { segment: seg, offset: 0 };
     }
     if (off > 0) {
       const fd = openSync(this.segPath(seg), "r");
       let lineStart = off;
-      try { lineStart = lastNewline(fd, off) + 1; } finally { closeSync(fd); }
+      try {
+        lineStart = lastNewline(fd, off) + 1;
+      } finally {
+        closeSync(fd);
+      }
       if (lineStart !== off) {
-        this.log(`spool ${this.dir}: ${file} points into the middle of a line of segment ${seg} (byte ${off}): ` +
-          `resuming at the start of that line (byte ${lineStart}; it may be a duplicate)`);
+        this.log(
+          `spool ${this.dir}: ${file} points into the middle of a line of segment ${seg} (byte ${off}): ` +
+            `resuming at the start of that line (byte ${lineStart}; it may be a duplicate)`,
+        );
         return { segment: seg, offset: lineStart };
       }
     }
@@ -419,7 +518,11 @@ export class Spool {
     if (size === 0) return 0;
     const fd = openSync(this.segPath(n), "r");
     let k = 0;
-    try { for (const _ of segmentLines(fd, 0, size)) k++; } finally { closeSync(fd); }
+    try {
+      for (const _ of segmentLines(fd, 0, size)) k++;
+    } finally {
+      closeSync(fd);
+    }
     return k;
   }
 }
@@ -465,7 +568,10 @@ function* segmentLines(fd: number, from: number, size: number): Generator<Segmen
     if (head === null) {
       carry.push(rest);
       carryLen += rest.length;
-      if (carryLen > MAX_LINE_BYTES) { head = Buffer.concat(carry).subarray(0, 1024); carry = []; }
+      if (carryLen > MAX_LINE_BYTES) {
+        head = Buffer.concat(carry).subarray(0, 1024);
+        carry = [];
+      }
     }
     pos += buf.length;
   }
@@ -473,7 +579,7 @@ function* segmentLines(fd: number, from: number, size: number): Generator<Segmen
 
 /** the offset of the last \n before `end` (-1: none), read backwards in chunks */
 function lastNewline(fd: number, end: number): number {
-  for (let hi = end; hi > 0;) {
+  for (let hi = end; hi > 0; ) {
     const lo = Math.max(0, hi - READ_CHUNK);
     const buf = Buffer.alloc(hi - lo);
     readFullySync(fd, buf, lo);

@@ -11,7 +11,10 @@ export class FdOutput {
   closed = false;
   readonly writer: ByteWriter;
 
-  constructor(private readonly fd = 1, private readonly tee: ((bytes: Buffer) => void) | null = null) {
+  constructor(
+    private readonly fd = 1,
+    private readonly tee: ((bytes: Buffer) => void) | null = null,
+  ) {
     this.writer = new ByteWriter((bytes) => this.drain(bytes));
   }
 
@@ -24,7 +27,10 @@ export class FdOutput {
       } catch (e) {
         const code = (e as NodeJS.ErrnoException).code;
         if (code === "EAGAIN") continue; // a non-blocking pipe that is full: retry
-        if (code === "EPIPE") { this.closed = true; return; }
+        if (code === "EPIPE") {
+          this.closed = true;
+          return;
+        }
         throw e;
       }
     }

@@ -1,7 +1,20 @@
 // --output table: one readable line per event.
 //   TIME(UTC)                       EVENT                    SOURCE -> DESTINATION   DETAILS
 
-import type { Arg, PktMeta, ProtoDNS, ProtoICMP, ProtoICMPv6, ProtoIPv4, ProtoIPv6, ProtoTCP, ProtoUDP, TraceeEvent, DnsQueryData, DnsResponseData } from "../types/events";
+import type {
+  Arg,
+  PktMeta,
+  ProtoDNS,
+  ProtoICMP,
+  ProtoICMPv6,
+  ProtoIPv4,
+  ProtoIPv6,
+  ProtoTCP,
+  ProtoUDP,
+  TraceeEvent,
+  DnsQueryData,
+  DnsResponseData,
+} from "../types/events";
 
 function isoTime(tsSec: number, tsNsec: number): string {
   const d = new Date(tsSec * 1000);
@@ -46,7 +59,11 @@ export function describe(ev: TraceeEvent): [string, string, string] {
   switch (ev.eventName) {
     case "net_packet_ipv4": {
       const v = arg<ProtoIPv4>(a, "proto_ipv4")!;
-      return [v.srcIP, v.dstIP, `${v.protocol} len=${v.length} ttl=${v.TTL} id=${v.id}${v.flags & 1 || v.fragOffset ? ` frag=${v.fragOffset * 8}${v.flags & 1 ? "+" : ""}` : ""}`];
+      return [
+        v.srcIP,
+        v.dstIP,
+        `${v.protocol} len=${v.length} ttl=${v.TTL} id=${v.id}${v.flags & 1 || v.fragOffset ? ` frag=${v.fragOffset * 8}${v.flags & 1 ? "+" : ""}` : ""}`,
+      ];
     }
     case "net_packet_ipv6": {
       const v = arg<ProtoIPv6>(a, "proto_ipv6")!;
@@ -54,8 +71,11 @@ export function describe(ev: TraceeEvent): [string, string, string] {
     }
     case "net_packet_tcp": {
       const v = arg<ProtoTCP>(a, "proto_tcp")!;
-      return [endpoint(arg<string>(a, "src")!, v.srcPort), endpoint(arg<string>(a, "dst")!, v.dstPort),
-        `[${tcpFlags(v)}] seq=${v.seq} ack=${v.ack} win=${v.window}`];
+      return [
+        endpoint(arg<string>(a, "src")!, v.srcPort),
+        endpoint(arg<string>(a, "dst")!, v.dstPort),
+        `[${tcpFlags(v)}] seq=${v.seq} ack=${v.ack} win=${v.window}`,
+      ];
     }
     case "net_packet_udp": {
       const v = arg<ProtoUDP>(a, "proto_udp")!;
@@ -72,9 +92,14 @@ export function describe(ev: TraceeEvent): [string, string, string] {
     case "net_packet_dns": {
       const v = arg<ProtoDNS>(a, "proto_dns")!;
       const head = `${v.QR ? "response" : "query"} id=${v.ID} ${v.opCode}${v.QR ? ` ${v.responseCode}` : ""} ${questions(v.questions)}`;
-      const ans = v.answers.map((r) => `${r.type} ${r.IP || r.CNAME || r.NS || r.PTR || r.MX.name || r.SRV.name || r.SOA.MName || (r.TXTs ?? []).join("") || ""}`.trim());
-      return [endpoint(arg<string>(a, "src")!, arg<number>(a, "src_port")), endpoint(arg<string>(a, "dst")!, arg<number>(a, "dst_port")),
-        head + (ans.length ? " -> " + ans.join(", ") : "")];
+      const ans = v.answers.map((r) =>
+        `${r.type} ${r.IP || r.CNAME || r.NS || r.PTR || r.MX.name || r.SRV.name || r.SOA.MName || (r.TXTs ?? []).join("") || ""}`.trim(),
+      );
+      return [
+        endpoint(arg<string>(a, "src")!, arg<number>(a, "src_port")),
+        endpoint(arg<string>(a, "dst")!, arg<number>(a, "dst_port")),
+        head + (ans.length ? " -> " + ans.join(", ") : ""),
+      ];
     }
     case "net_packet_dns_request": {
       const m = arg<PktMeta>(a, "metadata")!;
@@ -84,8 +109,16 @@ export function describe(ev: TraceeEvent): [string, string, string] {
     case "net_packet_dns_response": {
       const m = arg<PktMeta>(a, "metadata")!;
       const rs = arg<DnsResponseData[]>(a, "dns_response") ?? [];
-      return [endpoint(m.src_ip, m.src_port), endpoint(m.dst_ip, m.dst_port), rs.map((r) =>
-        `${r.query_data.query_type} ${r.query_data.query} -> ${(r.dns_answer ?? []).map((x) => `${x.answer_type} ${x.answer}`).join(", ") || "(no answer)"}`).join("; ")];
+      return [
+        endpoint(m.src_ip, m.src_port),
+        endpoint(m.dst_ip, m.dst_port),
+        rs
+          .map(
+            (r) =>
+              `${r.query_data.query_type} ${r.query_data.query} -> ${(r.dns_answer ?? []).map((x) => `${x.answer_type} ${x.answer}`).join(", ") || "(no answer)"}`,
+          )
+          .join("; "),
+      ];
     }
     default:
       return ["", "", ""];

@@ -84,7 +84,11 @@ export interface WebhookCounters {
 
 type Outcome = { ok: true } | { ok: false; retry: boolean; after?: number; why: string; timedOut?: boolean };
 /** one request: its outcome; `lateMs` once a 2xx came after the timeout; abort() cuts it */
-interface Attempt { outcome: Promise<Outcome>; lateMs: number | null; abort(): void }
+interface Attempt {
+  outcome: Promise<Outcome>;
+  lateMs: number | null;
+  abort(): void;
+}
 
 /** the most of an answer's body netsig reads; past it the connection is cut */
 export const MAX_RESPONSE_BYTES = 64 * 1024;
@@ -137,7 +141,11 @@ export class WebhookOutput {
     this.log = (m) => (o.log ?? ((s: string) => process.stderr.write(s + "\n")))(`netsig: webhook ${name}: ${m}`);
     this.spool = new Spool({ dir: o.spoolDir, maxBytes: o.spoolMaxBytes, fsync: o.fsync, log: this.log, validate: checkFinding });
     // whose spool this is, for a later run that no longer gives this webhook (no secrets: the URL without user info and query)
-    try { writeFileSync(join(o.spoolDir, "webhook.json"), JSON.stringify({ url: this.name, format: o.format }) + "\n"); } catch { /* only a hint */ }
+    try {
+      writeFileSync(join(o.spoolDir, "webhook.json"), JSON.stringify({ url: this.name, format: o.format }) + "\n");
+    } catch {
+      /* only a hint */
+    }
     const tls = this.url.protocol === "https:";
     this.agent = tls ? new HttpsAgent({ keepAlive: true, ca: o.ca, cert: o.cert, key: o.key }) : new HttpAgent({ keepAlive: true });
     // what a previous run left in the spool goes first, at once
@@ -155,7 +163,13 @@ export class WebhookOutput {
   }
 
   get counters(): WebhookCounters {
-    return { ...this.c, spoolDropped: this.spool.dropped, spoolDroppedDisk: this.spool.droppedDisk, damaged: this.spool.damaged, spoolBytes: this.spool.bytes };
+    return {
+      ...this.c,
+      spoolDropped: this.spool.dropped,
+      spoolDroppedDisk: this.spool.droppedDisk,
+      damaged: this.spool.damaged,
+      spoolBytes: this.spool.bytes,
+    };
   }
 
   /** finding event JSON lines; those below the minimum severity are skipped */
@@ -179,7 +193,10 @@ export class WebhookOutput {
   async close(deadlineMs: number): Promise<boolean> {
     this.flushing = true;
     this.kick();
-    const timeout = new Promise<void>((r) => { const t = setTimeout(r, deadlineMs); t.unref(); });
+    const timeout = new Promise<void>((r) => {
+      const t = setTimeout(r, deadlineMs);
+      t.unref();
+    });
     await Promise.race([this.drained(), timeout]);
     this.stopping = true;
     this.kick();
@@ -202,9 +219,15 @@ export class WebhookOutput {
   private idle(ms: number): Promise<void> {
     return new Promise<void>((r) => {
       this.wake = r;
-      this.timer = setTimeout(() => { this.wake = null; r(); }, ms);
+      this.timer = setTimeout(() => {
+        this.wake = null;
+        r();
+      }, ms);
       this.timer.unref();
-    }).then(() => { if (this.timer) clearTimeout(this.timer); this.timer = null; });
+    }).then(() => {
+      if (this.timer) clearTimeout(this.timer);
+      this.timer = null;
+    });
   }
 
   private async loop(): Promise<void> {
@@ -213,15 +236,23 @@ export class WebhookOutput {
     while (!this.stopping) {
       try {
         const items = this.spool.read(size);
-        if (items.length === 0) { this.oldestAt = 0; await this.idle(60_000); continue; }
+        if (items.length === 0) {
+          this.oldestAt = 0;
+          await this.idle(60_000);
+          continue;
+        }
         const waited = this.oldestAt === 0 ? age : Date.now() - this.oldestAt;
-        if (items.length < size && waited < age && !this.flushing) { await this.idle(age - waited); continue; }
+        if (items.length < size && waited < age && !this.flushing) {
+          await this.idle(age - waited);
+          continue;
+        }
         await this.deliver(items);
         if (this.spool.empty) this.oldestAt = 0;
       } catch (e) {
         // never an unhandled rejection (a spool read error: EIO, a file removed under it): said once per kind, tried again
         const why = (e as NodeJS.ErrnoException).code ?? (e as Error).message;
-        if (!this.loopErrors.has(why)) this.log(`delivery stopped by an error (${why}); trying again every second, the findings stay spooled`);
+        if (!this.loopErrors.has(why))
+          this.log(`delivery stopped by an error (${why}); trying again every second, the findings stay spooled`);
         this.loopErrors.add(why);
         await this.sleepUnlessStopping(1000);
       }
@@ -238,7 +269,11 @@ export class WebhookOutput {
     let settled: SpoolItem | undefined;
     for (let i = 0; i < items.length && !this.stopping; i += perRequest) {
       const chunk = items.slice(i, i + perRequest);
-      const [req] = requestBodies(this.o.format, chunk.map((it) => it.line), this.o.pod?.());
+      const [req] = requestBodies(
+        this.o.format,
+        chunk.map((it) => it.line),
+        this.o.pod?.(),
+      );
       if (!(await this.sendWithRetry(req.body, req.contentType, chunk.length))) break; // stopping: the rest stays spooled
       settled = chunk[chunk.length - 1];
     }
@@ -272,16 +307,21 @@ export class WebhookOutput {
         if (a.lateMs !== null) {
           this.c.late++;
           this.c.sent += count;
-          if (this.c.late === 1) this.log(`answered after the --webhook-timeout (${timeout} ms), in ${a.lateMs} ms: the batch counts as delivered (later ones are counted); raise --webhook-timeout`);
+          if (this.c.late === 1)
+            this.log(
+              `answered after the --webhook-timeout (${timeout} ms), in ${a.lateMs} ms: the batch counts as delivered (later ones are counted); raise --webhook-timeout`,
+            );
           if (this.outage) this.recovered(this.outage);
           return true;
         }
         if (this.stopping) break;
       }
       this.failed(r.why, count);
-      const wait = r.timedOut ? 0 : r.after ?? Math.random() * Math.min(max, base * 2 ** Math.min(attempt, 30));
+      const wait = r.timedOut ? 0 : (r.after ?? Math.random() * Math.min(max, base * 2 ** Math.min(attempt, 30)));
       if (attempt === 0 || attempt % 10 === 0) {
-        this.log(`${r.why}; retrying ${wait ? `in ${(wait / 1000).toFixed(1)} s` : "now"} (attempt ${attempt + 1}; ${this.spool.bytes} bytes waiting in the spool)`);
+        this.log(
+          `${r.why}; retrying ${wait ? `in ${(wait / 1000).toFixed(1)} s` : "now"} (attempt ${attempt + 1}; ${this.spool.bytes} bytes waiting in the spool)`,
+        );
       }
       await this.sleepUnlessStopping(wait);
     }
@@ -299,8 +339,10 @@ export class WebhookOutput {
   /** one line when delivery works again after failures: for how long, and what waited */
   private recovered(o: NonNullable<WebhookOutput["outage"]>): void {
     this.outage = null;
-    this.log(`delivering again after ${((Date.now() - o.since) / 1000).toFixed(1)} s of failures (${o.failures} failed request(s), the last: ${o.why}); ` +
-      `${o.held} finding(s) were delayed in the spool meanwhile`);
+    this.log(
+      `delivering again after ${((Date.now() - o.since) / 1000).toFixed(1)} s of failures (${o.failures} failed request(s), the last: ${o.why}); ` +
+        `${o.held} finding(s) were delayed in the spool meanwhile`,
+    );
   }
 
   private async sleepUnlessStopping(ms: number, until?: () => boolean): Promise<void> {
@@ -309,7 +351,11 @@ export class WebhookOutput {
   }
 
   private headers(body: string, contentType: string): Record<string, string> {
-    const h: Record<string, string> = { "Content-Type": contentType, "Content-Length": String(Buffer.byteLength(body)), "User-Agent": "netsig" };
+    const h: Record<string, string> = {
+      "Content-Type": contentType,
+      "Content-Length": String(Buffer.byteLength(body)),
+      "User-Agent": "netsig",
+    };
     for (const [k, v] of this.o.headers ?? []) h[k] = v;
     if (this.o.token !== undefined) h.Authorization = `${this.o.format === "splunk-hec" ? "Splunk" : "Bearer"} ${this.o.token}`;
     if (this.o.hmacKey !== undefined) h["X-Netsig-Signature"] = "sha256=" + createHmac("sha256", this.o.hmacKey).update(body).digest("hex");
@@ -328,12 +374,29 @@ export class WebhookOutput {
     const timeout = this.o.timeoutMs ?? 10_000;
     const started = Date.now();
     const req = (u.protocol === "https:" ? httpsRequest : httpRequest)(u, {
-      method: "POST", agent: this.agent, headers: this.headers(body, contentType),
+      method: "POST",
+      agent: this.agent,
+      headers: this.headers(body, contentType),
     });
     let settle!: (o: Outcome) => void;
-    const attempt: Attempt = { outcome: new Promise<Outcome>((r) => { settle = r; }), lateMs: null, abort: () => { clearTimeout(timer); req.destroy(); } };
+    const attempt: Attempt = {
+      outcome: new Promise<Outcome>((r) => {
+        settle = r;
+      }),
+      lateMs: null,
+      abort: () => {
+        clearTimeout(timer);
+        req.destroy();
+      },
+    };
     let settled = false;
-    const done = (o: Outcome) => { if (!settled) { settled = true; clearTimeout(timer); settle(o); } };
+    const done = (o: Outcome) => {
+      if (!settled) {
+        settled = true;
+        clearTimeout(timer);
+        settle(o);
+      }
+    };
     let finish: ((cut: string | null) => void) | null = null;
     const timer = setTimeout(() => {
       if (finish) return finish(`still coming after ${timeout} ms`);
@@ -356,7 +419,10 @@ export class WebhookOutput {
         if (settled) return;
         if (cut) {
           this.c.responsesCut++;
-          if (this.c.responsesCut === 1) this.log(`the answer's body was cut (${cut}; netsig reads at most ${MAX_RESPONSE_BYTES} bytes within --webhook-timeout); the status (${s}) counts; later cuts are counted`);
+          if (this.c.responsesCut === 1)
+            this.log(
+              `the answer's body was cut (${cut}; netsig reads at most ${MAX_RESPONSE_BYTES} bytes within --webhook-timeout); the status (${s}) counts; later cuts are counted`,
+            );
           req.destroy();
         }
         if (s >= 200 && s < 300) return done({ ok: true });
@@ -364,7 +430,10 @@ export class WebhookOutput {
         const h = res.headers["retry-after"];
         done({ ok: false, retry, after: retry ? retryAfterMs(Array.isArray(h) ? h[0] : h) : undefined, why: `HTTP ${s}` });
       };
-      res.on("data", (c: Buffer) => { n += c.length; if (n > MAX_RESPONSE_BYTES) finish!(`larger than ${MAX_RESPONSE_BYTES} bytes`); });
+      res.on("data", (c: Buffer) => {
+        n += c.length;
+        if (n > MAX_RESPONSE_BYTES) finish!(`larger than ${MAX_RESPONSE_BYTES} bytes`);
+      });
       res.on("end", () => finish!(null));
       res.on("aborted", () => finish!("the connection closed before its end"));
     });

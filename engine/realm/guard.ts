@@ -25,7 +25,7 @@ export function messageOf(e: unknown): string {
 
 export function stackOf(e: unknown): string {
   try {
-    return e !== null && typeof e === "object" && typeof (e as Error).stack === "string" ? (e as Error).stack as string : "";
+    return e !== null && typeof e === "object" && typeof (e as Error).stack === "string" ? ((e as Error).stack as string) : "";
   } catch {
     return "";
   }
@@ -94,7 +94,14 @@ export function deliverKind(c: DeliveryCursor, sig: Signature, events: TraceeEve
  * type of the i-th of `n`), the second instance (`copies`) of those in `copyKinds`.
  */
 export function deliverMixed(
-  c: DeliveryCursor, sig: Signature, events: TraceeEvent[], copies: TraceeEvent[], kinds: Int32Array, n: number, mask: number, copyKinds: number,
+  c: DeliveryCursor,
+  sig: Signature,
+  events: TraceeEvent[],
+  copies: TraceeEvent[],
+  kinds: Int32Array,
+  n: number,
+  mask: number,
+  copyKinds: number,
 ): void {
   for (; c.cursorEvent < n; c.cursorEvent++) {
     const bit = 1 << kinds[c.cursorEvent];

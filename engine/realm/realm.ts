@@ -57,9 +57,15 @@ const CHUNK = 128;
 function deepFreeze(o: unknown): void {
   if (o === null || typeof o !== "object" || Object.isFrozen(o)) return;
   Object.freeze(o);
-  if (Array.isArray(o)) { for (let i = 0; i < o.length; i++) deepFreeze(o[i]); return; }
+  if (Array.isArray(o)) {
+    for (let i = 0; i < o.length; i++) deepFreeze(o[i]);
+    return;
+  }
   const vs = Object.values(o as Record<string, unknown>);
-  for (let i = 0; i < vs.length; i++) { const v = vs[i]; if (v !== null && typeof v === "object") deepFreeze(v); }
+  for (let i = 0; i < vs.length; i++) {
+    const v = vs[i];
+    if (v !== null && typeof v === "object") deepFreeze(v);
+  }
 }
 
 const freeze = Object.freeze;
@@ -75,7 +81,10 @@ function freezeRecords(rrs: ProtoDNSResourceRecord[]): void {
     const r = rrs[i];
     freeze(r);
     // SOA/SRV/MX/URI/OPT are fresh objects or the builder's frozen empty constants
-    freeze(r.SOA); freeze(r.SRV); freeze(r.MX); freeze(r.URI);
+    freeze(r.SOA);
+    freeze(r.SRV);
+    freeze(r.MX);
+    freeze(r.URI);
     freezeAll(r.OPT);
     if (r.TXTs !== null) freeze(r.TXTs);
   }
@@ -108,7 +117,9 @@ export function freezeEvent(ev: TraceeEvent): void {
         freezeRecords(d.additionals);
         break;
       }
-      case "dns_questions": freezeAll(v as object[]); break;
+      case "dns_questions":
+        freezeAll(v as object[]);
+        break;
       case "dns_response": {
         const list = v as DnsResponseData[];
         freeze(list);
@@ -121,7 +132,9 @@ export function freezeEvent(ev: TraceeEvent): void {
         break;
       }
       // proto_ipv4/ipv6/tcp/udp/icmp/icmpv6, metadata: flat objects of numbers and strings
-      default: freeze(v); break;
+      default:
+        freeze(v);
+        break;
     }
   }
 }
@@ -134,7 +147,10 @@ export function selectorMask(selectors: EventSelector[]): number {
     if (source !== "tracee" && source !== "netsig") {
       throw new Error(`selector source "${s?.source}" is not served (use "tracee" or "netsig")`);
     }
-    if (s.name === "*") { mask = ALL_EVENTS; continue; }
+    if (s.name === "*") {
+      mask = ALL_EVENTS;
+      continue;
+    }
     const i = typeof s.name === "string" ? kindOfName(s.name) : -1;
     if (i < 0) throw new Error(`selected event "${s.name}" is not a netsig event (${EVENT_NAMES.join(", ")} or "*")`);
     mask |= 1 << i;
@@ -198,8 +214,11 @@ export class Realm implements DeliveryCursor {
    * runtime, given by the realm's entry: the realm itself imports nothing of
    * the rules, which are a layer above it)
    */
-  constructor(hostName: string, private readonly mark: (sig: number) => void = () => undefined,
-    private readonly rules: Readonly<Record<string, unknown>> | null = null) {
+  constructor(
+    hostName: string,
+    private readonly mark: (sig: number) => void = () => undefined,
+    private readonly rules: Readonly<Record<string, unknown>> | null = null,
+  ) {
     this.builder = new EventBuilder(0, { hostName });
     this.builder.shareAddresses = true;
   }
@@ -226,15 +245,36 @@ export class Realm implements DeliveryCursor {
       if (typeof def === "function") def = new (def as new () => unknown)();
       if (def === null || typeof def !== "object") throw new Error("the file must default-export a signature class or object");
       const sig = def as Signature;
-      const missing = ["getMetadata", "getSelectedEvents", "init", "onEvent", "onSignal", "close"]
-        .filter((m) => typeof (sig as unknown as Record<string, unknown>)[m] !== "function");
+      const missing = ["getMetadata", "getSelectedEvents", "init", "onEvent", "onSignal", "close"].filter(
+        (m) => typeof (sig as unknown as Record<string, unknown>)[m] !== "function",
+      );
       if (missing.length) throw new Error(`the signature lacks ${missing.map((m) => m + "()").join(", ")}`);
       const meta = sig.getMetadata();
       if (!meta || typeof meta.id !== "string" || meta.id === "") throw new Error("getMetadata() must return an id");
       const mask = selectorMask(sig.getSelectedEvents());
       const single = mask !== 0 && (mask & (mask - 1)) === 0 ? 31 - Math.clz32(mask) : -1;
-      const entry: Loaded = { index, file, sig, meta: JSON.parse(JSON.stringify(meta)) as SignatureMetadata, mask, single, disabled: false, rule, copyKinds: 0, nextCopyKinds: 0, outCount: 0, outBytes: 0, outDropped: 0 };
-      sig.init(signatureContext(index, () => this.out.logs, (f) => this.finding(entry, f)));
+      const entry: Loaded = {
+        index,
+        file,
+        sig,
+        meta: JSON.parse(JSON.stringify(meta)) as SignatureMetadata,
+        mask,
+        single,
+        disabled: false,
+        rule,
+        copyKinds: 0,
+        nextCopyKinds: 0,
+        outCount: 0,
+        outBytes: 0,
+        outDropped: 0,
+      };
+      sig.init(
+        signatureContext(
+          index,
+          () => this.out.logs,
+          (f) => this.finding(entry, f),
+        ),
+      );
       this.sigs.push(entry);
       this.updateMask();
       ok = JSON.stringify({ ok: true, meta: entry.meta, mask, out: this.takeOut() });
@@ -268,7 +308,10 @@ export class Realm implements DeliveryCursor {
     let freeze = 0;
     let copy = 0;
     const active = this.sigs.filter((s) => !s.disabled);
-    for (const s of active) { s.nextCopyKinds = 0; m |= s.mask; }
+    for (const s of active) {
+      s.nextCopyKinds = 0;
+      m |= s.mask;
+    }
     for (let k = 0; k < EVENT_COUNT; k++) {
       const bit = 1 << k;
       const files = active.filter((s) => !s.rule && s.mask & bit);
@@ -317,7 +360,11 @@ export class Realm implements DeliveryCursor {
   /** room for more events in a chunk (a packet may hold many DNS messages) */
   private grow(): void {
     const n = this.kinds.length * 2;
-    const bigger = (a: Int32Array) => { const b = new Int32Array(n); b.set(a); return b; };
+    const bigger = (a: Int32Array) => {
+      const b = new Int32Array(n);
+      b.set(a);
+      return b;
+    };
     this.kinds = bigger(this.kinds);
     this.packetOf = bigger(this.packetOf);
     for (let k = 0; k < EVENT_COUNT; k++) this.byKind[k] = bigger(this.byKind[k]);
@@ -454,9 +501,15 @@ export class Realm implements DeliveryCursor {
   }
 
   private finding(s: Loaded, f: Finding): void {
-    if (s.outCount >= FINDING_LIMITS.perResult || s.outBytes >= FINDING_LIMITS.bytesPerResult) { s.outDropped++; return; }
+    if (s.outCount >= FINDING_LIMITS.perResult || s.outBytes >= FINDING_LIMITS.bytesPerResult) {
+      s.outDropped++;
+      return;
+    }
     const data = safeJSON(f && f.data !== undefined ? f.data : {});
-    if (data.length > FINDING_LIMITS.dataBytes) { s.outDropped++; return; }
+    if (data.length > FINDING_LIMITS.dataBytes) {
+      s.outDropped++;
+      return;
+    }
     const ev = f?.event as TraceeEvent | undefined;
     // most often the event being delivered
     let i = -1;
@@ -470,8 +523,12 @@ export class Realm implements DeliveryCursor {
       sig: s.index,
       seq: at >= 0 ? this.seqs[at] : this.lastSeq,
       // an event of an earlier chunk (kept by the signature): its timestamp number (exact to ~0.25 µs)
-      ts: i >= 0 ? timestampString(this.tsSecs[at], this.tsNsecs[at])
-        : ev && typeof ev.timestamp === "number" && Number.isFinite(ev.timestamp) ? BigInt(Math.round(ev.timestamp)).toString() : "",
+      ts:
+        i >= 0
+          ? timestampString(this.tsSecs[at], this.tsNsecs[at])
+          : ev && typeof ev.timestamp === "number" && Number.isFinite(ev.timestamp)
+            ? BigInt(Math.round(ev.timestamp)).toString()
+            : "",
       // (one of the realm's events crosses as part of the batch's JSON, not as a
       // second, escaped JSON text of its own)
       event,
@@ -517,9 +574,11 @@ function reported(ev: TraceeEvent): TraceeEvent {
  * lines to the logs of the result being gathered (`logs()`: read at each line)
  */
 export function signatureContext(index: number, logs: () => RealmLog[], report: (f: Finding) => void): SignatureContext {
-  const logger = (level: string) => (...args: unknown[]) => {
-    logs().push({ sig: index, level, message: args.map((a) => (typeof a === "string" ? a : safeJSON(a))).join(" ") });
-  };
+  const logger =
+    (level: string) =>
+    (...args: unknown[]) => {
+      logs().push({ sig: index, level, message: args.map((a) => (typeof a === "string" ? a : safeJSON(a))).join(" ") });
+    };
   return {
     callback: (f: Finding) => report(f),
     logger: { debug: logger("debug"), info: logger("info"), warn: logger("warn"), error: logger("error") },
@@ -547,9 +606,13 @@ function lockObject(o: object): void {
   for (const k of Reflect.ownKeys(o)) {
     const d = Reflect.getOwnPropertyDescriptor(o, k);
     if (d === undefined) continue;
-    Reflect.defineProperty(o, k, "value" in d
-      ? { value: d.value, writable: false, enumerable: d.enumerable, configurable: false }
-      : { get: d.get, set: d.set, enumerable: d.enumerable, configurable: false });
+    Reflect.defineProperty(
+      o,
+      k,
+      "value" in d
+        ? { value: d.value, writable: false, enumerable: d.enumerable, configurable: false }
+        : { get: d.get, set: d.set, enumerable: d.enumerable, configurable: false },
+    );
   }
   Object.preventExtensions(o);
   if (!Object.isFrozen(o)) Object.freeze(o);
@@ -560,8 +623,17 @@ function lockObject(o: object): void {
 }
 
 const TYPED_ARRAYS = [
-  "Uint8Array", "Int8Array", "Uint16Array", "Int16Array", "Uint32Array", "Int32Array", "Float32Array", "Float64Array",
-  "BigInt64Array", "BigUint64Array", "Uint8ClampedArray",
+  "Uint8Array",
+  "Int8Array",
+  "Uint16Array",
+  "Int16Array",
+  "Uint32Array",
+  "Int32Array",
+  "Float32Array",
+  "Float64Array",
+  "BigInt64Array",
+  "BigUint64Array",
+  "Uint8ClampedArray",
 ];
 
 /**
@@ -571,16 +643,57 @@ const TYPED_ARRAYS = [
  */
 export function freezeIntrinsics(g: Record<string, unknown>): void {
   const names = [
-    "Object", "Array", "Function", "String", "Number", "Boolean", "Symbol", "BigInt", "Error", "TypeError", "RangeError",
-    "SyntaxError", "ReferenceError", "EvalError", "URIError", "RegExp", "Date", "Map", "Set", "WeakMap", "WeakSet",
-    "Promise", "JSON", "Math", "Reflect", "Proxy", "ArrayBuffer", "DataView", "Uint8Array", "Int8Array", "Uint16Array",
-    "Int16Array", "Uint32Array", "Int32Array", "Float32Array", "Float64Array", "BigInt64Array", "BigUint64Array",
-    "Uint8ClampedArray", "Intl",
+    "Object",
+    "Array",
+    "Function",
+    "String",
+    "Number",
+    "Boolean",
+    "Symbol",
+    "BigInt",
+    "Error",
+    "TypeError",
+    "RangeError",
+    "SyntaxError",
+    "ReferenceError",
+    "EvalError",
+    "URIError",
+    "RegExp",
+    "Date",
+    "Map",
+    "Set",
+    "WeakMap",
+    "WeakSet",
+    "Promise",
+    "JSON",
+    "Math",
+    "Reflect",
+    "Proxy",
+    "ArrayBuffer",
+    "DataView",
+    "Uint8Array",
+    "Int8Array",
+    "Uint16Array",
+    "Int16Array",
+    "Uint32Array",
+    "Int32Array",
+    "Float32Array",
+    "Float64Array",
+    "BigInt64Array",
+    "BigUint64Array",
+    "Uint8ClampedArray",
+    "Intl",
   ];
   // (see lockObject: the prototypes an array or typed-array store looks at are locked, the rest frozen)
   const lockHere = new Set<unknown>([Object.prototype, Array.prototype, Object.getPrototypeOf(Uint8Array.prototype)]);
-  for (const n of TYPED_ARRAYS) { const t = g[n] as { prototype?: object } | undefined; if (t?.prototype) lockHere.add(t.prototype); }
-  const freezeOne = (o: object) => { if (lockHere.has(o)) lockObject(o); else Object.freeze(o); };
+  for (const n of TYPED_ARRAYS) {
+    const t = g[n] as { prototype?: object } | undefined;
+    if (t?.prototype) lockHere.add(t.prototype);
+  }
+  const freezeOne = (o: object) => {
+    if (lockHere.has(o)) lockObject(o);
+    else Object.freeze(o);
+  };
   for (const n of names) {
     const v = g[n] as { prototype?: object } | undefined;
     if (v === undefined || v === null) continue;
@@ -589,14 +702,22 @@ export function freezeIntrinsics(g: Record<string, unknown>): void {
     freezeOne(v as object);
   }
   // the prototypes reached only through instances
-  const genFn = Object.getPrototypeOf(function* () { /* generator */ }) as { prototype: object; constructor: object };
+  const genFn = Object.getPrototypeOf(function* () {
+    /* generator */
+  }) as { prototype: object; constructor: object };
   const hidden = [
-    genFn, genFn.prototype, genFn.constructor,
+    genFn,
+    genFn.prototype,
+    genFn.constructor,
     // the iterators' prototypes (for-of over an array calls %ArrayIteratorPrototype%.next) and theirs
-    Object.getPrototypeOf([][Symbol.iterator]()), Object.getPrototypeOf(Object.getPrototypeOf([][Symbol.iterator]())),
-    Object.getPrototypeOf(new Map()[Symbol.iterator]()), Object.getPrototypeOf(new Set()[Symbol.iterator]()),
-    Object.getPrototypeOf(""[Symbol.iterator]()), Object.getPrototypeOf(/x/[Symbol.matchAll]("x")),
-    Object.getPrototypeOf(Uint8Array.prototype), Object.getPrototypeOf(Uint8Array),
+    Object.getPrototypeOf([][Symbol.iterator]()),
+    Object.getPrototypeOf(Object.getPrototypeOf([][Symbol.iterator]())),
+    Object.getPrototypeOf(new Map()[Symbol.iterator]()),
+    Object.getPrototypeOf(new Set()[Symbol.iterator]()),
+    Object.getPrototypeOf(""[Symbol.iterator]()),
+    Object.getPrototypeOf(/x/[Symbol.matchAll]("x")),
+    Object.getPrototypeOf(Uint8Array.prototype),
+    Object.getPrototypeOf(Uint8Array),
   ];
   for (const h of hidden) if (h) freezeOne(h);
   // and the global's own bindings: the realm's code names Object, JSON, Array...
@@ -606,8 +727,12 @@ export function freezeIntrinsics(g: Record<string, unknown>): void {
     const d = Object.getOwnPropertyDescriptor(g, k);
     if (!d?.configurable) continue;
     // (full descriptors: the global of a vm context forwards partial ones badly)
-    Object.defineProperty(g, k, "value" in d
-      ? { value: d.value, writable: false, enumerable: d.enumerable, configurable: false }
-      : { get: d.get, set: d.set, enumerable: d.enumerable, configurable: false });
+    Object.defineProperty(
+      g,
+      k,
+      "value" in d
+        ? { value: d.value, writable: false, enumerable: d.enumerable, configurable: false }
+        : { get: d.get, set: d.set, enumerable: d.enumerable, configurable: false },
+    );
   }
 }

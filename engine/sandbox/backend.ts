@@ -31,17 +31,25 @@ export interface SandboxOptions {
   memoryMb: number;
 }
 
-interface Pending { id: number; msg: ToWorker; resolve: (r: string) => void }
+interface Pending {
+  id: number;
+  msg: ToWorker;
+  resolve: (r: string) => void;
+}
 
 /** a realm's answer to a call (JSON; "": the sandbox is gone for good) */
 export function outcome(json: string): Outcome {
   if (json === "") return "unchecked";
-  try { return JSON.parse(json) as RealmResult; } catch { return null; }
+  try {
+    return JSON.parse(json) as RealmResult;
+  } catch {
+    return null;
+  }
 }
 
 /** a realm's answer to register (JSON; "": the sandbox is not running) */
 export function registration(json: string): Registration | null {
-  return json === "" ? null : JSON.parse(json) as Registration;
+  return json === "" ? null : (JSON.parse(json) as Registration);
 }
 
 export function workerSig(s: LoadedSignature): WorkerSignature {
@@ -66,12 +74,21 @@ export class SandboxBackend implements Backend<Packet> {
   private restarting: Pending[] | null = null;
 
   /** `opts` is read when a process starts (the engine's own options) */
-  constructor(private readonly opts: SandboxOptions, private readonly on: BackendEvents) {}
+  constructor(
+    private readonly opts: SandboxOptions,
+    private readonly on: BackendEvents,
+  ) {}
 
-  get inFlight(): number { return this.pending.size; }
-  get held(): number { return this.batch.count; }
+  get inFlight(): number {
+    return this.pending.size;
+  }
+  get held(): number {
+    return this.batch.count;
+  }
   /** process id of the sandbox process */
-  get pid(): number | undefined { return this.worker?.pid; }
+  get pid(): number | undefined {
+    return this.worker?.pid;
+  }
 
   /** start the sandbox process now: it builds its VM while netsig transpiles the signatures */
   prepare(): void {
@@ -80,7 +97,10 @@ export class SandboxBackend implements Backend<Packet> {
 
   async boot(units: LoadedSignature[]): Promise<(Registration | null)[]> {
     // only in-process rules: the sandbox starts when a signature is loaded (hot reload)
-    if (units.length === 0 && this.opening === null) { this.unstarted = true; return []; }
+    if (units.length === 0 && this.opening === null) {
+      this.unstarted = true;
+      return [];
+    }
     return (await this.spawn(units)).map(registration);
   }
 
@@ -143,27 +163,40 @@ export class SandboxBackend implements Backend<Packet> {
     }
     const who = user ? ` as user ${this.opts.user}` : "";
     /** why the process did not start, in one line with what to do */
-    const cannot = (why: string): UsageError => new UsageError(/\bEPERM\b/.test(why) && user
-      ? `the signature sandbox cannot start as user ${this.opts.user}: netsig runs as root without the SETUID and SETGID capabilities; ` +
-        "add them (docker/podman run --cap-add SETUID --cap-add SETGID, or the pod's securityContext.capabilities.add), or run netsig as a non-root user"
-      : /\bEACCES\b/.test(why) && user
-        ? `the signature sandbox cannot start${who}: that user cannot run ${process.execPath} (${why}); install node where every user can run it`
-        : `the signature sandbox did not start${who} (${why})`);
+    const cannot = (why: string): UsageError =>
+      new UsageError(
+        /\bEPERM\b/.test(why) && user
+          ? `the signature sandbox cannot start as user ${this.opts.user}: netsig runs as root without the SETUID and SETGID capabilities; ` +
+              "add them (docker/podman run --cap-add SETUID --cap-add SETGID, or the pod's securityContext.capabilities.add), or run netsig as a non-root user"
+          : /\bEACCES\b/.test(why) && user
+            ? `the signature sandbox cannot start${who}: that user cannot run ${process.execPath} (${why}); install node where every user can run it`
+            : `the signature sandbox did not start${who} (${why})`,
+      );
     const opened = new Promise<string[]>((resolve, reject) => {
       let ready = false;
       let ch: SandboxChannel;
       try {
-        ch = new ProcessChannel(init, this.opts.memoryMb, {
-          message: (m: FromWorker) => {
-            if (m.type === "ready") { ready = true; resolve(m.loaded); return; }
-            if (m.type === "result" || m.type === "added") this.answer(m);
-            if (m.type === "fatal") this.on.log(`netsig: sandbox error: ${m.message}`, "error");
+        ch = new ProcessChannel(
+          init,
+          this.opts.memoryMb,
+          {
+            message: (m: FromWorker) => {
+              if (m.type === "ready") {
+                ready = true;
+                resolve(m.loaded);
+                return;
+              }
+              if (m.type === "result" || m.type === "added") this.answer(m);
+              if (m.type === "fatal") this.on.log(`netsig: sandbox error: ${m.message}`, "error");
+            },
+            exit: (why) => {
+              if (!ready) reject(cannot(why));
+              else if (this.worker === ch && !this.closed) this.crashed(ch, why);
+            },
           },
-          exit: (why) => {
-            if (!ready) reject(cannot(why));
-            else if (this.worker === ch && !this.closed) this.crashed(ch, why);
-          },
-        }, user, this.on.log);
+          user,
+          this.on.log,
+        );
       } catch (e) {
         // (spawn throws EPERM at once where setuid/setgid are not allowed)
         reject(cannot((e as NodeJS.ErrnoException).code ?? String((e as Error)?.message ?? e)));
@@ -233,22 +266,28 @@ export class SandboxBackend implements Backend<Packet> {
     this.pending.clear();
     // what is sent while the new sandbox starts waits, so that it goes after the resent batches
     const waiting: Pending[] = (this.restarting = []);
-    void this.spawn(active).then((loaded) => {
-      this.on.reloaded(active, loaded.map(registration));
-      for (const p of resend) {
-        this.pending.set(p.id, p);
-        this.worker!.post(p.msg);
-      }
-      this.restarting = null;
-      for (const p of waiting) this.worker!.post(p.msg);
-    }, (e: Error) => {
-      this.failed = `could not restart the sandbox: ${e.message}`;
-      this.on.log(`netsig: ${this.failed}; packets are no longer checked`, "error");
-      this.restarting = null;
-      this.worker = null;
-      // nothing will answer: let everyone waiting go on
-      for (const p of [...resend, ...waiting]) { this.pending.delete(p.id); p.resolve(""); }
-      this.on.answered(true);
-    });
+    void this.spawn(active).then(
+      (loaded) => {
+        this.on.reloaded(active, loaded.map(registration));
+        for (const p of resend) {
+          this.pending.set(p.id, p);
+          this.worker!.post(p.msg);
+        }
+        this.restarting = null;
+        for (const p of waiting) this.worker!.post(p.msg);
+      },
+      (e: Error) => {
+        this.failed = `could not restart the sandbox: ${e.message}`;
+        this.on.log(`netsig: ${this.failed}; packets are no longer checked`, "error");
+        this.restarting = null;
+        this.worker = null;
+        // nothing will answer: let everyone waiting go on
+        for (const p of [...resend, ...waiting]) {
+          this.pending.delete(p.id);
+          p.resolve("");
+        }
+        this.on.answered(true);
+      },
+    );
   }
 }

@@ -43,12 +43,22 @@ interface Prebuilt {
 let cached: string[] | undefined;
 
 const COMMON: BuildOptions = {
-  bundle: true, write: false, metafile: true, format: "iife", platform: "neutral", target: "es2022", logLevel: "silent",
+  bundle: true,
+  write: false,
+  metafile: true,
+  format: "iife",
+  platform: "neutral",
+  target: "es2022",
+  logLevel: "silent",
   // (no comments, and non-ASCII text as it is rather than as \u escapes, which also make vm2 rewrite a script)
-  minifyWhitespace: true, charset: "utf8",
+  minifyWhitespace: true,
+  charset: "utf8",
 };
 
-interface Bundled { scripts: string[]; inputs: string[] }
+interface Bundled {
+  scripts: string[];
+  inputs: string[];
+}
 
 /** one script from the compiled JavaScript next to this file (vm2 rewrites it) */
 function fromDist(): Bundled {
@@ -59,12 +69,23 @@ function fromDist(): Bundled {
 /** the two scripts from the TypeScript sources, and the files (relative to ROOT) they were made of */
 function fromSources(): Bundled {
   const guard = buildSync({
-    ...COMMON, absWorkingDir: ROOT,
-    stdin: { contents: `import * as guard from "../realm/guard";\n(globalThis as any).${GUARD_GLOBAL} = guard;\n`, resolveDir: SOURCES, loader: "ts", sourcefile: GUARD_ENTRY },
+    ...COMMON,
+    absWorkingDir: ROOT,
+    stdin: {
+      contents: `import * as guard from "../realm/guard";\n(globalThis as any).${GUARD_GLOBAL} = guard;\n`,
+      resolveDir: SOURCES,
+      loader: "ts",
+      sourcefile: GUARD_ENTRY,
+    },
   });
   // (realm/guard.ts stays out of the second script: its imports become calls of
   // a `require` the wrapper defines, which hands over the guard's functions)
-  const core = buildSync({ ...COMMON, absWorkingDir: ROOT, entryPoints: [join(SOURCES, "realm-entry.ts")], external: ["./guard", "*/realm/guard"] });
+  const core = buildSync({
+    ...COMMON,
+    absWorkingDir: ROOT,
+    entryPoints: [join(SOURCES, "realm-entry.ts")],
+    external: ["./guard", "*/realm/guard"],
+  });
   const inputs = [...Object.keys(guard.metafile!.inputs), ...Object.keys(core.metafile!.inputs)].filter((f) => !f.endsWith(GUARD_ENTRY));
   const scripts = [
     withLocalGlobals(guard.outputFiles![0].text),
@@ -81,7 +102,8 @@ export function prebuiltBundle(file = PREBUILT): string[] | undefined {
   } catch {
     return undefined;
   }
-  if (!Array.isArray(saved?.inputs) || !Array.isArray(saved.scripts) || !saved.scripts.every((s) => typeof s === "string")) return undefined;
+  if (!Array.isArray(saved?.inputs) || !Array.isArray(saved.scripts) || !saved.scripts.every((s) => typeof s === "string"))
+    return undefined;
   // an installed package or the image carries no TypeScript sources (and npm
   // sets every file's time): there the compiled JavaScript must be what the
   // scripts were made with, byte for byte
@@ -98,8 +120,11 @@ export function prebuiltBundle(file = PREBUILT): string[] | undefined {
 }
 
 /** the compiled file of a bundle input (relative to ROOT) */
-const compiledOf = (f: string) => /^engine\/.*\.ts$/.test(f) ? join("dist", f.replace(/\.ts$/, ".js")) : f;
-const sha256 = (f: string) => createHash("sha256").update(readFileSync(join(ROOT, f))).digest("hex");
+const compiledOf = (f: string) => (/^engine\/.*\.ts$/.test(f) ? join("dist", f.replace(/\.ts$/, ".js")) : f);
+const sha256 = (f: string) =>
+  createHash("sha256")
+    .update(readFileSync(join(ROOT, f)))
+    .digest("hex");
 
 function compiledUnchanged(saved: Prebuilt): boolean {
   if (!Array.isArray(saved.compiled) || saved.compiled.length === 0) return false;
@@ -125,7 +150,9 @@ export function writeRealmBundle(file = PREBUILT): string[] {
     return [f, st.size, st.mtimeMs];
   });
   // (with the sources: what tsc made of them, for a copy without them)
-  const compiled = existsSync(join(SOURCES, "realm-entry.ts")) ? inputs.map((f): [string, string] => [compiledOf(f), sha256(compiledOf(f))]) : undefined;
+  const compiled = existsSync(join(SOURCES, "realm-entry.ts"))
+    ? inputs.map((f): [string, string] => [compiledOf(f), sha256(compiledOf(f))])
+    : undefined;
   writeFileSync(file, JSON.stringify({ inputs: withStats, compiled, scripts } satisfies Prebuilt));
   return scripts;
 }

@@ -17,9 +17,7 @@ export type FromSupervisor =
   | { type: "progress"; running: number; beat: number }
   | { type: "worker-exit"; running: number; why: string };
 
-export type ToSupervisor =
-  | ToWorker
-  | { type: "init"; init: Omit<WorkerInit, "progress">; memoryMb: number; workerCode: string };
+export type ToSupervisor = ToWorker | { type: "init"; init: Omit<WorkerInit, "progress">; memoryMb: number; workerCode: string };
 
 export { sandboxWorkerOptions } from "./worker-options";
 
@@ -41,7 +39,11 @@ export interface SandboxChannel {
 export function lookupUser(name: string): { uid: number; gid: number } | null {
   if (/^\d+$/.test(name)) return { uid: Number(name), gid: Number(name) };
   let passwd = "";
-  try { passwd = readFileSync("/etc/passwd", "utf8"); } catch { return null; }
+  try {
+    passwd = readFileSync("/etc/passwd", "utf8");
+  } catch {
+    return null;
+  }
   for (const line of passwd.split("\n")) {
     const f = line.split(":");
     if (f[0] === name && f.length >= 4) return { uid: Number(f[2]), gid: Number(f[3]) };
@@ -54,7 +56,13 @@ export class ProcessChannel implements SandboxChannel {
   readonly pid: number | undefined;
   private readonly child: ChildProcess;
   private gone = false;
-  constructor(init: Omit<WorkerInit, "progress">, memoryMb: number, on: ChannelEvents, user: { uid: number; gid: number } | null, log: (l: string) => void) {
+  constructor(
+    init: Omit<WorkerInit, "progress">,
+    memoryMb: number,
+    on: ChannelEvents,
+    user: { uid: number; gid: number } | null,
+    log: (l: string) => void,
+  ) {
     this.progress[0] = -1;
     // (as `user`, its code over the channel: process-bundle.ts; a session of
     // its own: netsig decides when it ends)
@@ -91,8 +99,14 @@ export class ProcessChannel implements SandboxChannel {
     };
     this.child.on("message", (m: FromSupervisor) => {
       switch (m.type) {
-        case "progress": this.progress[0] = m.running; this.progress[1] = m.beat; return;
-        case "worker-exit": this.progress[0] = m.running; exit(m.why); return;
+        case "progress":
+          this.progress[0] = m.running;
+          this.progress[1] = m.beat;
+          return;
+        case "worker-exit":
+          this.progress[0] = m.running;
+          exit(m.why);
+          return;
         default:
           if (m.type === "ready") ready = true;
           on.message(m);
@@ -119,9 +133,16 @@ export class ProcessChannel implements SandboxChannel {
     return new Promise((resolve) => {
       const t = setTimeout(resolve, graceMs);
       t.unref();
-      this.child.once("exit", () => { clearTimeout(t); resolve(); });
+      this.child.once("exit", () => {
+        clearTimeout(t);
+        resolve();
+      });
       let killed = false;
-      try { killed = this.child.kill("SIGKILL"); } catch { /* EPERM: the channel below */ }
+      try {
+        killed = this.child.kill("SIGKILL");
+      } catch {
+        /* EPERM: the channel below */
+      }
       if (!killed && this.child.connected) this.child.disconnect();
     });
   }

@@ -14,8 +14,7 @@ import type { LoadProblem, SignatureSource } from "../types/sources";
 const EXTENSIONS = [".ts", ".js", ".mts", ".cts", ".mjs", ".cjs"];
 
 export function isSignatureFile(name: string): boolean {
-  return EXTENSIONS.some((e) => name.endsWith(e)) && !name.endsWith(".d.ts") && !name.startsWith(".") &&
-    !/\.test\.[cm]?[jt]s$/.test(name);
+  return EXTENSIONS.some((e) => name.endsWith(e)) && !name.endsWith(".d.ts") && !name.startsWith(".") && !/\.test\.[cm]?[jt]s$/.test(name);
 }
 
 /** every signature file directly in the folders, sorted by path (a missing folder is a problem) */
@@ -29,7 +28,12 @@ export function listSignatureFiles(dirs: string[]): { files: string[]; problems:
       if (!statSync(dir).isDirectory()) throw Object.assign(new Error("not a directory"), { code: "ENOTDIR" });
       names = readdirSync(dir);
     } catch (e) {
-      problems.push({ file: dir, line: 0, column: 0, message: `cannot read signatures folder (${(e as NodeJS.ErrnoException).code ?? (e as Error).message})` });
+      problems.push({
+        file: dir,
+        line: 0,
+        column: 0,
+        message: `cannot read signatures folder (${(e as NodeJS.ErrnoException).code ?? (e as Error).message})`,
+      });
       continue;
     }
     for (const n of names.sort()) if (isSignatureFile(n)) files.push(join(dir, n));
@@ -45,7 +49,12 @@ export function transpileSignature(file: string, text?: string): SignatureSource
   } catch (e) {
     if (e instanceof FileTooLargeError) {
       const size = e.size !== undefined ? `${formatBytes(e.size)} (${e.size} bytes)` : `larger than ${formatBytes(e.cap)}`;
-      return { file, line: 0, column: 0, message: `file not read: it is ${size}, past the ${formatBytes(e.cap)} limit for a signature file` };
+      return {
+        file,
+        line: 0,
+        column: 0,
+        message: `file not read: it is ${size}, past the ${formatBytes(e.cap)} limit for a signature file`,
+      };
     }
     return { file, line: 0, column: 0, message: `cannot read file (${(e as NodeJS.ErrnoException).code ?? (e as Error).message})` };
   }

@@ -16,8 +16,14 @@ import { readFileSync, writeFileSync } from "node:fs";
 import { dirname, join } from "node:path";
 
 /** `written`: the build's scripts were used (false: bundled at this start) */
-export interface ProcessCode { supervisor: string; worker: string; written?: boolean }
-interface Written extends ProcessCode { inputs: [file: string, sha256: string][] }
+export interface ProcessCode {
+  supervisor: string;
+  worker: string;
+  written?: boolean;
+}
+interface Written extends ProcessCode {
+  inputs: [file: string, sha256: string][];
+}
 
 /** the repository (or the installed package): inputs are named relative to it */
 const ROOT = join(__dirname, "..", "..", "..");
@@ -43,18 +49,29 @@ function located(f: string): string {
   if (!m) return join(ROOT, f);
   return join(dirname(require.resolve(`${m[1]}/package.json`)), m[2]);
 }
-const sha256 = (f: string) => createHash("sha256").update(readFileSync(located(f))).digest("hex");
+const sha256 = (f: string) =>
+  createHash("sha256")
+    .update(readFileSync(located(f)))
+    .digest("hex");
 
 /** bundle both scripts now (esbuild) from the compiled JavaScript beside this file */
 function bundle(): Written {
   // (esbuild is required here only: a start with a current written bundle never loads it)
   const { buildSync } = require("esbuild") as typeof import("esbuild");
-  const one = (entry: string) => buildSync({
-    entryPoints: [join(__dirname, entry)], absWorkingDir: ROOT, bundle: true, write: false, metafile: true,
-    platform: "node", format: "cjs", target: "node20", logLevel: "silent",
-    // (vm2's optional compilers: never used, never bundled)
-    external: ["coffee-script", "typescript"],
-  });
+  const one = (entry: string) =>
+    buildSync({
+      entryPoints: [join(__dirname, entry)],
+      absWorkingDir: ROOT,
+      bundle: true,
+      write: false,
+      metafile: true,
+      platform: "node",
+      format: "cjs",
+      target: "node20",
+      logLevel: "silent",
+      // (vm2's optional compilers: never used, never bundled)
+      external: ["coffee-script", "typescript"],
+    });
   const s = one("supervisor.js");
   const w = one("worker.js");
   const files = [...new Set([...Object.keys(s.metafile!.inputs), ...Object.keys(w.metafile!.inputs)])].sort();
@@ -69,8 +86,14 @@ export function sandboxProcessCode(file = WRITTEN): ProcessCode {
   let code: ProcessCode | undefined;
   try {
     const w = JSON.parse(readFileSync(file, "utf8")) as Written;
-    if (typeof w.supervisor === "string" && typeof w.worker === "string" && Array.isArray(w.inputs) && w.inputs.length > 0 &&
-      w.inputs.every(([f, h]) => sha256(f) === h)) code = { supervisor: w.supervisor, worker: w.worker, written: true };
+    if (
+      typeof w.supervisor === "string" &&
+      typeof w.worker === "string" &&
+      Array.isArray(w.inputs) &&
+      w.inputs.length > 0 &&
+      w.inputs.every(([f, h]) => sha256(f) === h)
+    )
+      code = { supervisor: w.supervisor, worker: w.worker, written: true };
   } catch {
     code = undefined;
   }

@@ -24,11 +24,16 @@ export class RealmBackend implements Backend<Packet> {
   private readonly realm: Realm;
   private readonly batch = new BatchPacker();
 
-  constructor(hostName: string, private readonly on: BackendEvents) {
+  constructor(
+    hostName: string,
+    private readonly on: BackendEvents,
+  ) {
     this.realm = new Realm(hostName, undefined, Object.freeze({ compileRules }));
   }
 
-  get held(): number { return this.batch.count; }
+  get held(): number {
+    return this.batch.count;
+  }
 
   async boot(units: LoadedSignature[]): Promise<(Registration | null)[]> {
     return units.map((u) => this.register(u));

@@ -36,7 +36,9 @@ Object.defineProperty(g, "__netsig", {
     if (k !== key) throw new Error("not available to signatures");
     return realm;
   },
-  writable: false, configurable: false, enumerable: false,
+  writable: false,
+  configurable: false,
+  enumerable: false,
 });
 freezeIntrinsics(g);
 

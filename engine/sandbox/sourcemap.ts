@@ -10,32 +10,43 @@ const B64_VALUE = new Map([...B64].map((c, i) => [c, i]));
 /** generated line (1-based) -> list of [generated column, original line, original column] (0-based) */
 function decodeMappings(mappings: string): [number, number, number][][] {
   const lines: [number, number, number][][] = [];
-  let srcLine = 0, srcCol = 0, src = 0, name = 0;
+  let srcLine = 0,
+    srcCol = 0,
+    src = 0,
+    name = 0;
   for (const lineText of mappings.split(";")) {
     const segs: [number, number, number][] = [];
     let genCol = 0;
     for (const seg of lineText.split(",")) {
       if (seg === "") continue;
       const vals: number[] = [];
-      let shift = 0, value = 0;
+      let shift = 0,
+        value = 0;
       for (const ch of seg) {
         const d = B64_VALUE.get(ch);
         if (d === undefined) break;
         value += (d & 31) << shift;
-        if (d & 32) { shift += 5; continue; }
+        if (d & 32) {
+          shift += 5;
+          continue;
+        }
         vals.push(value & 1 ? -(value >>> 1) : value >>> 1);
-        value = 0; shift = 0;
+        value = 0;
+        shift = 0;
       }
       genCol += vals[0] ?? 0;
       if (vals.length >= 4) {
-        src += vals[1]; srcLine += vals[2]; srcCol += vals[3];
+        src += vals[1];
+        srcLine += vals[2];
+        srcCol += vals[3];
         if (vals.length >= 5) name += vals[4];
         segs.push([genCol, srcLine, srcCol]);
       }
     }
     lines.push(segs);
   }
-  void src; void name;
+  void src;
+  void name;
   return lines;
 }
 

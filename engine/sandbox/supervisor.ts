@@ -15,13 +15,18 @@ import { sandboxWorkerOptions } from "./worker-options";
 import type { FromWorker } from "./worker";
 
 let worker: Worker | null = null;
-const send = (m: FromSupervisor) => { if (process.connected) process.send!(m); };
+const send = (m: FromSupervisor) => {
+  if (process.connected) process.send!(m);
+};
 
 // signals are netsig's to act on: its drain ends this process
 for (const s of ["SIGINT", "SIGTERM", "SIGHUP", "SIGQUIT", "SIGUSR1", "SIGUSR2"] as const) process.on(s, () => undefined);
 
 process.on("message", (m: ToSupervisor) => {
-  if (m.type !== "init") { worker?.postMessage(m); return; }
+  if (m.type !== "init") {
+    worker?.postMessage(m);
+    return;
+  }
   if (worker) return;
   const sab = new SharedArrayBuffer(8);
   const progress = new Int32Array(sab);
@@ -34,7 +39,11 @@ process.on("message", (m: ToSupervisor) => {
   setInterval(() => {
     const b = Atomics.load(progress, 1);
     const r = Atomics.load(progress, 0);
-    if (b !== beat || r !== running) { beat = b; running = r; send({ type: "progress", running, beat }); }
+    if (b !== beat || r !== running) {
+      beat = b;
+      running = r;
+      send({ type: "progress", running, beat });
+    }
   }, 100);
   let dead = false;
   const died = (why: string) => {

@@ -9,6 +9,8 @@
 export function sandboxWorkerOptions(memoryMb: number) {
   return {
     resourceLimits: { maxOldGenerationSizeMb: memoryMb, maxYoungGenerationSizeMb: 32, stackSizeMb: 4 },
-    stdout: true, stderr: true, env: {},
+    stdout: true,
+    stderr: true,
+    env: {},
   };
 }

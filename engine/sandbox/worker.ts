@@ -14,7 +14,12 @@ import { VM, VMScript } from "vm2";
 import { withLocalGlobals } from "./globals";
 
 /** `rule`: a module the rule compiler wrote (engine/rules/compile.ts), not user code */
-export interface WorkerSignature { index: number; file: string; code: string; rule?: boolean }
+export interface WorkerSignature {
+  index: number;
+  file: string;
+  code: string;
+  rule?: boolean;
+}
 
 export interface WorkerInit {
   /** the realm's scripts, run in this order (bundle.ts) */
@@ -57,11 +62,16 @@ function main(): void {
     sandbox: {
       __hostName: init.hostName,
       __key: key,
-      __mark: (i: number) => { Atomics.store(progress, 0, i); Atomics.add(progress, 1, 1); },
+      __mark: (i: number) => {
+        Atomics.store(progress, 0, i);
+        Atomics.add(progress, 1, 1);
+      },
     },
   });
   // (the realm's scripts: realm/guard.ts, then the rest: bundle.ts)
-  init.bundle.forEach((code, i) => { vm.run(code, i === init.bundle.length - 1 ? "netsig-realm.js" : "netsig-realm-guard.js"); });
+  init.bundle.forEach((code, i) => {
+    vm.run(code, i === init.bundle.length - 1 ? "netsig-realm.js" : "netsig-realm-guard.js");
+  });
 
   const batchScript = new VMScript(`${R}.batch(__in)`, "netsig-batch.js");
   const resumeScript = new VMScript(`${R}.resume()`, "netsig-resume.js");
@@ -89,11 +99,18 @@ function main(): void {
   const register = (s: WorkerSignature): string => {
     // the module wrapper keeps the code on its own lines, so stack lines are the file's
     // (and sees the common globals as locals, as the realm does: bundle.ts)
-    const script = new VMScript(`${R}.register(${s.index}, ${JSON.stringify(s.file)}, function (module, exports, require) {${withLocalGlobals(s.code)}\n}, ${s.rule === true})`, s.file);
+    const script = new VMScript(
+      `${R}.register(${s.index}, ${JSON.stringify(s.file)}, function (module, exports, require) {${withLocalGlobals(s.code)}\n}, ${s.rule === true})`,
+      s.file,
+    );
     try {
       return vm.run(script) as string;
     } catch (e) {
-      return JSON.stringify({ ok: false, message: isTimeout(e) ? "loading the file took too long (endless loop at load time?)" : String((e as Error)?.message), stack: String((e as Error)?.stack ?? "") });
+      return JSON.stringify({
+        ok: false,
+        message: isTimeout(e) ? "loading the file took too long (endless loop at load time?)" : String((e as Error)?.message),
+        stack: String((e as Error)?.stack ?? ""),
+      });
     }
   };
 

@@ -16,13 +16,18 @@ function hex(c: number): number {
 
 /** dotted IPv4 in s[start, end) as an unsigned number, or -1 */
 export function parse4(s: string, start: number, end: number): number {
-  let v = 0, part = 0, digits = 0, out = 0;
+  let v = 0,
+    part = 0,
+    digits = 0,
+    out = 0;
   for (let i = start; i < end; i++) {
     const c = s.charCodeAt(i);
     if (c === 46) {
       if (digits === 0 || part === 3 || v > 255) return -1;
       out = out * 256 + v;
-      part++; v = 0; digits = 0;
+      part++;
+      v = 0;
+      digits = 0;
       continue;
     }
     if (c < 48 || c > 57 || digits === 3) return -1;
@@ -37,11 +42,23 @@ export function parse4(s: string, start: number, end: number): number {
 export function parse6(s: string): boolean {
   let end = s.indexOf("%");
   if (end < 0) end = s.length;
-  let i = 0, groups = 0, gap = -1;
-  if (end >= 2 && s.charCodeAt(0) === 58 && s.charCodeAt(1) === 58) { gap = 0; i = 2; } else if (s.charCodeAt(0) === 58) return false;
+  let i = 0,
+    groups = 0,
+    gap = -1;
+  if (end >= 2 && s.charCodeAt(0) === 58 && s.charCodeAt(1) === 58) {
+    gap = 0;
+    i = 2;
+  } else if (s.charCodeAt(0) === 58) return false;
   while (i < end) {
-    let v = 0, digits = 0, j = i;
-    for (; j < end; j++) { const d = hex(s.charCodeAt(j)); if (d < 0) break; v = v * 16 + d; digits++; }
+    let v = 0,
+      digits = 0,
+      j = i;
+    for (; j < end; j++) {
+      const d = hex(s.charCodeAt(j));
+      if (d < 0) break;
+      v = v * 16 + d;
+      digits++;
+    }
     if (j < end && s.charCodeAt(j) === 46) {
       const v4 = parse4(s, i, end);
       if (v4 < 0 || groups > 6) return false;
@@ -56,7 +73,11 @@ export function parse6(s: string): boolean {
     if (i === end) break;
     if (s.charCodeAt(i) !== 58) return false;
     i++;
-    if (i < end && s.charCodeAt(i) === 58) { if (gap >= 0) return false; gap = groups; i++; } else if (i === end) return false;
+    if (i < end && s.charCodeAt(i) === 58) {
+      if (gap >= 0) return false;
+      gap = groups;
+      i++;
+    } else if (i === end) return false;
   }
   if (gap < 0) {
     if (groups !== 8) return false;
@@ -71,8 +92,14 @@ export function parse6(s: string): boolean {
   return true;
 }
 
-export interface Prefix4 { base: number; bits: number }
-export interface Prefix6 { base: Uint16Array; bits: number }
+export interface Prefix4 {
+  base: number;
+  bits: number;
+}
+export interface Prefix6 {
+  base: Uint16Array;
+  bits: number;
+}
 
 /** prefixes of the host's checked CIDR texts (compile.ts), parsed once */
 export function prefixes(vals: string[]): { v4: Prefix4[]; v6: Prefix6[] } {
@@ -95,7 +122,7 @@ export function prefixes(vals: string[]): { v4: Prefix4[]; v6: Prefix6[] } {
 
 export function in4(a: number, p: Prefix4): boolean {
   if (p.bits === 0) return true;
-  return ((a ^ p.base) >>> (32 - p.bits)) === 0;
+  return (a ^ p.base) >>> (32 - p.bits) === 0;
 }
 
 export function in6(p: Prefix6): boolean {
@@ -107,4 +134,3 @@ export function in6(p: Prefix6): boolean {
   }
   return true;
 }
-

@@ -6,8 +6,18 @@
 // and sdk/addr.ts (which uses none either).
 
 import type {
-  Arg, DnsQueryData, DnsResponseData, PktMeta, ProtoDNS, ProtoICMP, ProtoICMPv6, ProtoIPv4, ProtoIPv6, ProtoTCP,
-  ProtoUDP, TraceeEvent,
+  Arg,
+  DnsQueryData,
+  DnsResponseData,
+  PktMeta,
+  ProtoDNS,
+  ProtoICMP,
+  ProtoICMPv6,
+  ProtoIPv4,
+  ProtoIPv6,
+  ProtoTCP,
+  ProtoUDP,
+  TraceeEvent,
 } from "../types/events";
 import { in4, in6, parse4, parse6, type Prefix4, type Prefix6 } from "./addr";
 
@@ -52,11 +62,22 @@ export function getPacketMetadata(e: TraceeEvent): PktMeta {
   if (meta !== undefined) return meta.value as PktMeta;
   const src = String(getArg(e, "src")?.value ?? "");
   const dst = String(getArg(e, "dst")?.value ?? "");
-  let srcPort = 0, dstPort = 0, protocol = 0, len = 0;
+  let srcPort = 0,
+    dstPort = 0,
+    protocol = 0,
+    len = 0;
   const v = (getArg(e, "proto_tcp") ?? getArg(e, "proto_udp"))?.value as { srcPort: number; dstPort: number } | undefined;
-  if (v) { srcPort = v.srcPort; dstPort = v.dstPort; protocol = getArg(e, "proto_tcp") ? 6 : 17; }
+  if (v) {
+    srcPort = v.srcPort;
+    dstPort = v.dstPort;
+    protocol = getArg(e, "proto_tcp") ? 6 : 17;
+  }
   const sp = getArg(e, "src_port");
-  if (sp) { srcPort = Number(sp.value); dstPort = Number(getArg(e, "dst_port")?.value ?? 0); protocol = 17; }
+  if (sp) {
+    srcPort = Number(sp.value);
+    dstPort = Number(getArg(e, "dst_port")?.value ?? 0);
+    protocol = 17;
+  }
   if (getArg(e, "proto_icmp")) protocol = 1;
   if (getArg(e, "proto_icmpv6")) protocol = 58;
   const ip4 = getArg(e, "proto_ipv4")?.value as ProtoIPv4 | undefined;
@@ -136,8 +157,15 @@ export function isPrivateIP(ip: string): boolean {
   const v4 = parseIPv4(ip);
   if (v4) {
     const [a, b] = v4;
-    return a === 10 || a === 127 || a === 0 || (a === 172 && b >= 16 && b <= 31) || (a === 192 && b === 168) ||
-      (a === 169 && b === 254) || (a === 100 && b >= 64 && b <= 127);
+    return (
+      a === 10 ||
+      a === 127 ||
+      a === 0 ||
+      (a === 172 && b >= 16 && b <= 31) ||
+      (a === 192 && b === 168) ||
+      (a === 169 && b === 254) ||
+      (a === 100 && b >= 64 && b <= 127)
+    );
   }
   const v6 = parseIPv6(ip);
   if (!v6) return false;
@@ -206,7 +234,12 @@ function inCidr(a: readonly number[], c: Cidr): boolean {
   return true;
 }
 
-interface Cidr { v4: boolean; base: number[]; bits: number; width: number }
+interface Cidr {
+  v4: boolean;
+  base: number[];
+  bits: number;
+  width: number;
+}
 
 // Signatures test the same few prefixes again and again (allow-lists): parse each once.
 const CIDRS = new Map<string, Cidr | null>();
@@ -238,13 +271,66 @@ function parsedCidr(cidr: string): Cidr | null {
  * of the common second-level registries; not the full Public Suffix List).
  */
 const MULTI_LABEL_SUFFIXES = new Set([
-  "co.uk", "org.uk", "ac.uk", "gov.uk", "ltd.uk", "plc.uk", "me.uk", "net.uk",
-  "com.au", "net.au", "org.au", "edu.au", "gov.au", "com.br", "net.br", "org.br", "gov.br", "edu.br",
-  "co.jp", "ne.jp", "or.jp", "ac.jp", "go.jp", "co.kr", "or.kr", "co.nz", "org.nz", "net.nz",
-  "co.za", "org.za", "com.cn", "net.cn", "org.cn", "gov.cn", "com.tw", "org.tw", "com.hk", "org.hk",
-  "com.mx", "org.mx", "com.ar", "com.tr", "org.tr", "com.sg", "com.my", "co.in", "net.in", "org.in",
-  "co.id", "or.id", "com.pl", "com.ru", "com.ua", "co.il", "org.il", "com.es", "com.pt", "co.th",
-  "in-addr.arpa", "ip6.arpa",
+  "co.uk",
+  "org.uk",
+  "ac.uk",
+  "gov.uk",
+  "ltd.uk",
+  "plc.uk",
+  "me.uk",
+  "net.uk",
+  "com.au",
+  "net.au",
+  "org.au",
+  "edu.au",
+  "gov.au",
+  "com.br",
+  "net.br",
+  "org.br",
+  "gov.br",
+  "edu.br",
+  "co.jp",
+  "ne.jp",
+  "or.jp",
+  "ac.jp",
+  "go.jp",
+  "co.kr",
+  "or.kr",
+  "co.nz",
+  "org.nz",
+  "net.nz",
+  "co.za",
+  "org.za",
+  "com.cn",
+  "net.cn",
+  "org.cn",
+  "gov.cn",
+  "com.tw",
+  "org.tw",
+  "com.hk",
+  "org.hk",
+  "com.mx",
+  "org.mx",
+  "com.ar",
+  "com.tr",
+  "org.tr",
+  "com.sg",
+  "com.my",
+  "co.in",
+  "net.in",
+  "org.in",
+  "co.id",
+  "or.id",
+  "com.pl",
+  "com.ru",
+  "com.ua",
+  "co.il",
+  "org.il",
+  "com.es",
+  "com.pt",
+  "co.th",
+  "in-addr.arpa",
+  "ip6.arpa",
 ]);
 
 /** "a.b.example.co.uk" -> "example.co.uk"; a name with fewer labels is returned as is */
@@ -301,7 +387,11 @@ export function shannonEntropy(s: string): number {
     h -= p * Math.log2(p);
     counts[c] = 0;
   }
-  if (wide !== null) for (const k of wide.values()) { const p = k / n; h -= p * Math.log2(p); }
+  if (wide !== null)
+    for (const k of wide.values()) {
+      const p = k / n;
+      h -= p * Math.log2(p);
+    }
   return h;
 }
 const ENTROPY_COUNTS = new Uint32Array(256);
@@ -329,7 +419,10 @@ export function longestLabel(name: string): number {
 export class ReportLimiter {
   private readonly last = new Map<string, number>();
 
-  constructor(private readonly windowSeconds: number, private readonly maxKeys = 4096) {}
+  constructor(
+    private readonly windowSeconds: number,
+    private readonly maxKeys = 4096,
+  ) {}
 
   /** true when `key` was reported within the window before `nowNs`; otherwise records it and returns false */
   seen(key: string, nowNs: number): boolean {

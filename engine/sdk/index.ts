@@ -3,11 +3,37 @@
 // `Signature`; `import type { ... } from "netsig"` gives editors the types.
 
 export type {
-  Arg, TraceeEvent, ProtoIPv4, ProtoIPv6, ProtoTCP, ProtoUDP, ProtoICMP, ProtoICMPv6, ProtoDNS, ProtoDNSQuestion,
-  ProtoDNSResourceRecord, ProtoDNSSOA, ProtoDNSSRV, ProtoDNSMX, ProtoDNSURI, ProtoDNSOPT, PktMeta, DnsQueryData,
-  DnsAnswer, DnsResponseData, EventName,
+  Arg,
+  TraceeEvent,
+  ProtoIPv4,
+  ProtoIPv6,
+  ProtoTCP,
+  ProtoUDP,
+  ProtoICMP,
+  ProtoICMPv6,
+  ProtoDNS,
+  ProtoDNSQuestion,
+  ProtoDNSResourceRecord,
+  ProtoDNSSOA,
+  ProtoDNSSRV,
+  ProtoDNSMX,
+  ProtoDNSURI,
+  ProtoDNSOPT,
+  PktMeta,
+  DnsQueryData,
+  DnsAnswer,
+  DnsResponseData,
+  EventName,
 } from "../types/events";
 
 export type {
-  NetEvent, Severity, SignatureMetadata, EventSelector, Finding, Signal, Logger, SignatureContext, Signature,
+  NetEvent,
+  Severity,
+  SignatureMetadata,
+  EventSelector,
+  Finding,
+  Signal,
+  Logger,
+  SignatureContext,
+  Signature,
 } from "../types/signature";

@@ -45,46 +45,158 @@ export interface TraceeEvent {
 }
 
 export interface ProtoIPv4 {
-  version: number; IHL: number; TOS: number; length: number; id: number; flags: number;
-  fragOffset: number; TTL: number; protocol: string; checksum: number; srcIP: string; dstIP: string;
+  version: number;
+  IHL: number;
+  TOS: number;
+  length: number;
+  id: number;
+  flags: number;
+  fragOffset: number;
+  TTL: number;
+  protocol: string;
+  checksum: number;
+  srcIP: string;
+  dstIP: string;
 }
 export interface ProtoIPv6 {
-  version: number; trafficClass: number; flowLabel: number; length: number; nextHeader: string;
-  hopLimit: number; srcIP: string; dstIP: string;
+  version: number;
+  trafficClass: number;
+  flowLabel: number;
+  length: number;
+  nextHeader: string;
+  hopLimit: number;
+  srcIP: string;
+  dstIP: string;
 }
 export interface ProtoTCP {
-  srcPort: number; dstPort: number; seq: number; ack: number; dataOffset: number;
-  FIN: number; SYN: number; RST: number; PSH: number; ACK: number; URG: number; ECE: number; CWR: number; NS: number;
-  window: number; checksum: number; urgent: number;
+  srcPort: number;
+  dstPort: number;
+  seq: number;
+  ack: number;
+  dataOffset: number;
+  FIN: number;
+  SYN: number;
+  RST: number;
+  PSH: number;
+  ACK: number;
+  URG: number;
+  ECE: number;
+  CWR: number;
+  NS: number;
+  window: number;
+  checksum: number;
+  urgent: number;
 }
-export interface ProtoUDP { srcPort: number; dstPort: number; length: number; checksum: number }
-export interface ProtoICMP { typeCode: string; checksum: number; id: number; seq: number }
-export interface ProtoICMPv6 { typeCode: string; checksum: number }
+export interface ProtoUDP {
+  srcPort: number;
+  dstPort: number;
+  length: number;
+  checksum: number;
+}
+export interface ProtoICMP {
+  typeCode: string;
+  checksum: number;
+  id: number;
+  seq: number;
+}
+export interface ProtoICMPv6 {
+  typeCode: string;
+  checksum: number;
+}
 
-export interface ProtoDNSQuestion { name: string; type: string; class: string }
-export interface ProtoDNSSOA { MName: string; RName: string; serial: number; refresh: number; retry: number; expire: number; minimum: number }
-export interface ProtoDNSSRV { priority: number; weight: number; port: number; name: string }
-export interface ProtoDNSMX { preference: number; name: string }
-export interface ProtoDNSURI { priority: number; weight: number; target: string }
-export interface ProtoDNSOPT { code: string; data: string }
+export interface ProtoDNSQuestion {
+  name: string;
+  type: string;
+  class: string;
+}
+export interface ProtoDNSSOA {
+  MName: string;
+  RName: string;
+  serial: number;
+  refresh: number;
+  retry: number;
+  expire: number;
+  minimum: number;
+}
+export interface ProtoDNSSRV {
+  priority: number;
+  weight: number;
+  port: number;
+  name: string;
+}
+export interface ProtoDNSMX {
+  preference: number;
+  name: string;
+}
+export interface ProtoDNSURI {
+  priority: number;
+  weight: number;
+  target: string;
+}
+export interface ProtoDNSOPT {
+  code: string;
+  data: string;
+}
 export interface ProtoDNSResourceRecord {
-  name: string; type: string; class: string; TTL: number;
-  IP: string; NS: string; CNAME: string; PTR: string; TXTs: string[] | null;
-  SOA: ProtoDNSSOA; SRV: ProtoDNSSRV; MX: ProtoDNSMX; OPT: ProtoDNSOPT[]; URI: ProtoDNSURI; TXT: string;
+  name: string;
+  type: string;
+  class: string;
+  TTL: number;
+  IP: string;
+  NS: string;
+  CNAME: string;
+  PTR: string;
+  TXTs: string[] | null;
+  SOA: ProtoDNSSOA;
+  SRV: ProtoDNSSRV;
+  MX: ProtoDNSMX;
+  OPT: ProtoDNSOPT[];
+  URI: ProtoDNSURI;
+  TXT: string;
 }
 export interface ProtoDNS {
-  ID: number; QR: number; opCode: string; AA: number; TC: number; RD: number; RA: number; Z: number;
-  responseCode: string; QDCount: number; ANCount: number; NSCount: number; ARCount: number;
-  questions: ProtoDNSQuestion[]; answers: ProtoDNSResourceRecord[]; authorities: ProtoDNSResourceRecord[];
+  ID: number;
+  QR: number;
+  opCode: string;
+  AA: number;
+  TC: number;
+  RD: number;
+  RA: number;
+  Z: number;
+  responseCode: string;
+  QDCount: number;
+  ANCount: number;
+  NSCount: number;
+  ARCount: number;
+  questions: ProtoDNSQuestion[];
+  answers: ProtoDNSResourceRecord[];
+  authorities: ProtoDNSResourceRecord[];
   additionals: ProtoDNSResourceRecord[];
 }
 
 export interface PktMeta {
-  src_ip: string; dst_ip: string; src_port: number; dst_port: number; protocol: number; packet_len: number; iface: string;
+  src_ip: string;
+  dst_ip: string;
+  src_port: number;
+  dst_port: number;
+  protocol: number;
+  packet_len: number;
+  iface: string;
 }
-export interface DnsQueryData { query: string; query_type: string; query_class: string }
-export interface DnsAnswer { answer_type: string; ttl: number; answer: string }
-export interface DnsResponseData { query_data: DnsQueryData; dns_answer: DnsAnswer[] | null }
+export interface DnsQueryData {
+  query: string;
+  query_type: string;
+  query_class: string;
+}
+export interface DnsAnswer {
+  answer_type: string;
+  ttl: number;
+  answer: string;
+}
+export interface DnsResponseData {
+  query_data: DnsQueryData;
+  dns_answer: DnsAnswer[] | null;
+}
 
 /**
  * The event types netsig emits, in Tracee's ID order: each one's name, and

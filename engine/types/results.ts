@@ -19,10 +19,35 @@ export const FINDING_LIMITS = Object.freeze({ perResult: 16384, bytesPerResult: 
  * frozen when reported, so it is what the signature saw), or JSON text of
  * any other value a signature reported as its event; `data`: JSON text
  */
-export interface RealmFinding { sig: number; seq: number; ts: string; event: unknown; data: string }
-export interface RealmError { sig: number; method: string; message: string; stack: string }
-export interface RealmLog { sig: number; level: string; message: string }
+export interface RealmFinding {
+  sig: number;
+  seq: number;
+  ts: string;
+  event: unknown;
+  data: string;
+}
+export interface RealmError {
+  sig: number;
+  method: string;
+  message: string;
+  stack: string;
+}
+export interface RealmLog {
+  sig: number;
+  level: string;
+  message: string;
+}
 /** `events`: the events a batch built, per event type (Ev) */
 /** `dropped`: findings over FINDING_LIMITS, per signature */
-export interface RealmDropped { sig: number; count: number }
-export interface RealmResult { findings: RealmFinding[]; errors: RealmError[]; logs: RealmLog[]; done: boolean; events?: number[]; dropped?: RealmDropped[] }
+export interface RealmDropped {
+  sig: number;
+  count: number;
+}
+export interface RealmResult {
+  findings: RealmFinding[];
+  errors: RealmError[];
+  logs: RealmLog[];
+  done: boolean;
+  events?: number[];
+  dropped?: RealmDropped[];
+}

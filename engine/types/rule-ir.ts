@@ -10,7 +10,12 @@ import type { SignatureMetadata } from "./signature";
  * the arg named `n`), or "virt" (a derived DNS field, e.g. dns.query); `s`
  * descends: a string is a key, -1 every element ([]), n >= 0 an index.
  */
-export interface FieldIR { h: "top" | "arg" | "virt"; n: string; s: (string | number)[]; text: string }
+export interface FieldIR {
+  h: "top" | "arg" | "virt";
+  n: string;
+  s: (string | number)[];
+  text: string;
+}
 
 export type MatchIR =
   /** strings (numbers and booleans compared as their text) */

@@ -22,9 +22,26 @@
 // no Node.js API (it runs inside the sandbox).
 
 import {
-  DNS_TYPE_A, DNS_TYPE_AAAA, DNS_TYPE_CNAME, DNS_TYPE_HINFO, DNS_TYPE_MX, DNS_TYPE_NS, DNS_TYPE_OPT, DNS_TYPE_PTR,
-  DNS_TYPE_SOA, DNS_TYPE_SRV, DNS_TYPE_TXT, DNS_TYPE_URI,
-  type DnsMessage, type DnsMX, type DnsOption, type DnsQuestion, type DnsRecord, type DnsSOA, type DnsSRV, type DnsURI,
+  DNS_TYPE_A,
+  DNS_TYPE_AAAA,
+  DNS_TYPE_CNAME,
+  DNS_TYPE_HINFO,
+  DNS_TYPE_MX,
+  DNS_TYPE_NS,
+  DNS_TYPE_OPT,
+  DNS_TYPE_PTR,
+  DNS_TYPE_SOA,
+  DNS_TYPE_SRV,
+  DNS_TYPE_TXT,
+  DNS_TYPE_URI,
+  type DnsMessage,
+  type DnsMX,
+  type DnsOption,
+  type DnsQuestion,
+  type DnsRecord,
+  type DnsSOA,
+  type DnsSRV,
+  type DnsURI,
 } from "../decode/dnstypes";
 import { Layer, type Packet } from "../decode/packet";
 import { timestampNumber, timestampString } from "../decode/timestamp";
@@ -57,14 +74,20 @@ export class BatchPacker {
 
   /** an unsigned 32-bit number: one unit below 0xFFFF (most fields), else three */
   private num(x: number): void {
-    if (x >= 0 && x < WIDE && this.n < this.units.length) { this.units[this.n++] = x; return; }
+    if (x >= 0 && x < WIDE && this.n < this.units.length) {
+      this.units[this.n++] = x;
+      return;
+    }
     this.wide(x);
   }
 
   private wide(x: number): void {
     this.room(3);
     x >>>= 0;
-    if (x < WIDE) { this.units[this.n++] = x; return; }
+    if (x < WIDE) {
+      this.units[this.n++] = x;
+      return;
+    }
     this.units[this.n++] = WIDE;
     this.units[this.n++] = x >>> 16;
     this.units[this.n++] = x & 0xffff;
@@ -102,28 +125,55 @@ export class BatchPacker {
     this.num(p.l4Protocol);
     this.num(p.last);
     if (p.ipVersion === 4) {
-      this.num(p.ihl); this.num(p.tos); this.num(p.ipId); this.num(p.ipFlags); this.num(p.fragOffset); this.num(p.ttl); this.num(p.ipChecksum);
+      this.num(p.ihl);
+      this.num(p.tos);
+      this.num(p.ipId);
+      this.num(p.ipFlags);
+      this.num(p.fragOffset);
+      this.num(p.ttl);
+      this.num(p.ipChecksum);
     } else {
-      this.num(p.trafficClass); this.num(p.flowLabel); this.num(p.payloadLen); this.num(p.hopLimit);
+      this.num(p.trafficClass);
+      this.num(p.flowLabel);
+      this.num(p.payloadLen);
+      this.num(p.hopLimit);
     }
     switch (p.last) {
       case Layer.TCP:
-        this.num(p.srcPort); this.num(p.dstPort); this.num(p.tcpSeq); this.num(p.tcpAck); this.num(p.tcpDataOffset);
-        this.num(p.tcpFlags); this.num(p.tcpWindow); this.num(p.tcpChecksum); this.num(p.tcpUrgent);
+        this.num(p.srcPort);
+        this.num(p.dstPort);
+        this.num(p.tcpSeq);
+        this.num(p.tcpAck);
+        this.num(p.tcpDataOffset);
+        this.num(p.tcpFlags);
+        this.num(p.tcpWindow);
+        this.num(p.tcpChecksum);
+        this.num(p.tcpUrgent);
         break;
       case Layer.UDP:
-        this.num(p.srcPort); this.num(p.dstPort); this.num(p.udpLength); this.num(p.udpChecksum);
+        this.num(p.srcPort);
+        this.num(p.dstPort);
+        this.num(p.udpLength);
+        this.num(p.udpChecksum);
         break;
       case Layer.ICMPv4:
       case Layer.ICMPv6:
-        this.num(p.icmpType); this.num(p.icmpCode); this.num(p.icmpChecksum); this.num(p.icmpId); this.num(p.icmpSeq);
+        this.num(p.icmpType);
+        this.num(p.icmpCode);
+        this.num(p.icmpChecksum);
+        this.num(p.icmpId);
+        this.num(p.icmpSeq);
         break;
       default:
         // DNS over a transport the builder shows no event for still needs its ports
-        this.num(p.srcPort); this.num(p.dstPort);
+        this.num(p.srcPort);
+        this.num(p.dstPort);
         break;
     }
-    if (p.dns === null) { this.num(0); return; }
+    if (p.dns === null) {
+      this.num(0);
+      return;
+    }
     const more = p.dnsMore;
     this.num(1 + (more === null ? 0 : more.length));
     this.dns(p.dns);
@@ -131,10 +181,19 @@ export class BatchPacker {
   }
 
   private dns(m: DnsMessage): void {
-    this.num(m.id); this.num(m.flags); this.num(m.qdCount); this.num(m.anCount); this.num(m.nsCount); this.num(m.arCount);
+    this.num(m.id);
+    this.num(m.flags);
+    this.num(m.qdCount);
+    this.num(m.anCount);
+    this.num(m.nsCount);
+    this.num(m.arCount);
     const qs = m.questions;
     this.num(qs.length);
-    for (let i = 0; i < qs.length; i++) { this.str(qs[i].name); this.num(qs[i].type); this.num(qs[i].class); }
+    for (let i = 0; i < qs.length; i++) {
+      this.str(qs[i].name);
+      this.num(qs[i].type);
+      this.num(qs[i].class);
+    }
     this.records(m.answers);
     this.records(m.authorities);
     this.records(m.additionals);
@@ -145,13 +204,21 @@ export class BatchPacker {
     this.num(rrs.length);
     for (let i = 0; i < rrs.length; i++) {
       const r = rrs[i];
-      this.str(r.name); this.num(r.type); this.num(r.class); this.num(r.ttl);
+      this.str(r.name);
+      this.num(r.type);
+      this.num(r.class);
+      this.num(r.ttl);
       const d = r.data;
       switch (r.type) {
-        case DNS_TYPE_A: case DNS_TYPE_AAAA: case DNS_TYPE_NS: case DNS_TYPE_CNAME: case DNS_TYPE_PTR:
+        case DNS_TYPE_A:
+        case DNS_TYPE_AAAA:
+        case DNS_TYPE_NS:
+        case DNS_TYPE_CNAME:
+        case DNS_TYPE_PTR:
           this.str(d as string);
           break;
-        case DNS_TYPE_TXT: case DNS_TYPE_HINFO: {
+        case DNS_TYPE_TXT:
+        case DNS_TYPE_HINFO: {
           const parts = d as string[];
           this.num(parts.length);
           for (let j = 0; j < parts.length; j++) this.str(parts[j]);
@@ -160,31 +227,47 @@ export class BatchPacker {
         }
         case DNS_TYPE_SOA: {
           const s = d as DnsSOA;
-          this.str(s.mname); this.str(s.rname); this.num(s.serial); this.num(s.refresh); this.num(s.retry); this.num(s.expire); this.num(s.minimum);
+          this.str(s.mname);
+          this.str(s.rname);
+          this.num(s.serial);
+          this.num(s.refresh);
+          this.num(s.retry);
+          this.num(s.expire);
+          this.num(s.minimum);
           break;
         }
         case DNS_TYPE_SRV: {
           const s = d as DnsSRV;
-          this.num(s.priority); this.num(s.weight); this.num(s.port); this.str(s.target);
+          this.num(s.priority);
+          this.num(s.weight);
+          this.num(s.port);
+          this.str(s.target);
           break;
         }
         case DNS_TYPE_MX: {
           const m = d as DnsMX;
-          this.num(m.preference); this.str(m.exchange);
+          this.num(m.preference);
+          this.str(m.exchange);
           break;
         }
         case DNS_TYPE_URI: {
           const u = d as DnsURI;
-          this.num(u.priority); this.num(u.weight); this.str(u.target);
+          this.num(u.priority);
+          this.num(u.weight);
+          this.str(u.target);
           break;
         }
         case DNS_TYPE_OPT: {
           const o = d as DnsOption[];
           this.num(o.length);
-          for (let j = 0; j < o.length; j++) { this.num(o[j].code); this.str(o[j].data); }
+          for (let j = 0; j < o.length; j++) {
+            this.num(o[j].code);
+            this.str(o[j].data);
+          }
           break;
         }
-        default: break;
+        default:
+          break;
       }
     }
   }
@@ -300,8 +383,12 @@ export class RestoredPacket {
   dns: DnsMessage | null = null;
   dnsMore: DnsMessage[] | null = null;
 
-  timestampString(): string { return timestampString(this.tsSec, this.tsNsec); }
-  timestampNumber(): number { return timestampNumber(this.tsSec, this.tsNsec); }
+  timestampString(): string {
+    return timestampString(this.tsSec, this.tsNsec);
+  }
+  timestampNumber(): number {
+    return timestampNumber(this.tsSec, this.tsNsec);
+  }
 
   /** the next packet of the batch (BatchPacker.add's layout) */
   restore(r: BatchReader): this {
@@ -317,27 +404,50 @@ export class RestoredPacket {
     this.l4Protocol = r.u32();
     this.last = r.u32();
     if (this.ipVersion === 4) {
-      this.ihl = r.u32(); this.tos = r.u32(); this.ipId = r.u32(); this.ipFlags = r.u32(); this.fragOffset = r.u32();
-      this.ttl = r.u32(); this.ipChecksum = r.u32();
+      this.ihl = r.u32();
+      this.tos = r.u32();
+      this.ipId = r.u32();
+      this.ipFlags = r.u32();
+      this.fragOffset = r.u32();
+      this.ttl = r.u32();
+      this.ipChecksum = r.u32();
     } else {
-      this.trafficClass = r.u32(); this.flowLabel = r.u32(); this.payloadLen = r.u32(); this.hopLimit = r.u32();
+      this.trafficClass = r.u32();
+      this.flowLabel = r.u32();
+      this.payloadLen = r.u32();
+      this.hopLimit = r.u32();
     }
     switch (this.last) {
       case Layer.TCP:
-        this.srcPort = r.u32(); this.dstPort = r.u32(); this.tcpSeq = r.u32(); this.tcpAck = r.u32();
-        this.tcpDataOffset = r.u32(); this.tcpFlags = r.u32(); this.tcpWindow = r.u32(); this.tcpChecksum = r.u32();
+        this.srcPort = r.u32();
+        this.dstPort = r.u32();
+        this.tcpSeq = r.u32();
+        this.tcpAck = r.u32();
+        this.tcpDataOffset = r.u32();
+        this.tcpFlags = r.u32();
+        this.tcpWindow = r.u32();
+        this.tcpChecksum = r.u32();
         this.tcpUrgent = r.u32();
         break;
       case Layer.UDP:
-        this.srcPort = r.u32(); this.dstPort = r.u32(); this.udpLength = r.u32(); this.udpChecksum = r.u32();
+        this.srcPort = r.u32();
+        this.dstPort = r.u32();
+        this.udpLength = r.u32();
+        this.udpChecksum = r.u32();
         break;
       case Layer.ICMPv4:
       case Layer.ICMPv6:
-        this.srcPort = 0; this.dstPort = 0;
-        this.icmpType = r.u32(); this.icmpCode = r.u32(); this.icmpChecksum = r.u32(); this.icmpId = r.u32(); this.icmpSeq = r.u32();
+        this.srcPort = 0;
+        this.dstPort = 0;
+        this.icmpType = r.u32();
+        this.icmpCode = r.u32();
+        this.icmpChecksum = r.u32();
+        this.icmpId = r.u32();
+        this.icmpSeq = r.u32();
         break;
       default:
-        this.srcPort = r.u32(); this.dstPort = r.u32();
+        this.srcPort = r.u32();
+        this.dstPort = r.u32();
         break;
     }
     const nDns = r.u32();
@@ -352,7 +462,12 @@ export class RestoredPacket {
 }
 
 function readDns(r: BatchReader): DnsMessage {
-  const id = r.u32(), flags = r.u32(), qdCount = r.u32(), anCount = r.u32(), nsCount = r.u32(), arCount = r.u32();
+  const id = r.u32(),
+    flags = r.u32(),
+    qdCount = r.u32(),
+    anCount = r.u32(),
+    nsCount = r.u32(),
+    arCount = r.u32();
   const questions = new Array<DnsQuestion>(r.u32());
   for (let i = 0; i < questions.length; i++) questions[i] = { name: r.str(), type: r.u32(), class: r.u32() };
   const answers = readRecords(r);
@@ -364,14 +479,22 @@ function readDns(r: BatchReader): DnsMessage {
 function readRecords(r: BatchReader): DnsRecord[] {
   const out = new Array<DnsRecord>(r.u32());
   for (let i = 0; i < out.length; i++) {
-    const name = r.str(), type = r.u32(), klass = r.u32(), ttl = r.u32();
+    const name = r.str(),
+      type = r.u32(),
+      klass = r.u32(),
+      ttl = r.u32();
     let data: unknown = null;
     let raw = "";
     switch (type) {
-      case DNS_TYPE_A: case DNS_TYPE_AAAA: case DNS_TYPE_NS: case DNS_TYPE_CNAME: case DNS_TYPE_PTR:
+      case DNS_TYPE_A:
+      case DNS_TYPE_AAAA:
+      case DNS_TYPE_NS:
+      case DNS_TYPE_CNAME:
+      case DNS_TYPE_PTR:
         data = r.str();
         break;
-      case DNS_TYPE_TXT: case DNS_TYPE_HINFO: {
+      case DNS_TYPE_TXT:
+      case DNS_TYPE_HINFO: {
         const parts = new Array<string>(r.u32());
         for (let j = 0; j < parts.length; j++) parts[j] = r.str();
         data = parts;
@@ -379,7 +502,15 @@ function readRecords(r: BatchReader): DnsRecord[] {
         break;
       }
       case DNS_TYPE_SOA:
-        data = { mname: r.str(), rname: r.str(), serial: r.u32(), refresh: r.u32(), retry: r.u32(), expire: r.u32(), minimum: r.u32() } satisfies DnsSOA;
+        data = {
+          mname: r.str(),
+          rname: r.str(),
+          serial: r.u32(),
+          refresh: r.u32(),
+          retry: r.u32(),
+          expire: r.u32(),
+          minimum: r.u32(),
+        } satisfies DnsSOA;
         break;
       case DNS_TYPE_SRV:
         data = { priority: r.u32(), weight: r.u32(), port: r.u32(), target: r.str() } satisfies DnsSRV;
@@ -396,7 +527,8 @@ function readRecords(r: BatchReader): DnsRecord[] {
         data = o;
         break;
       }
-      default: break;
+      default:
+        break;
     }
     out[i] = { name, type, class: klass, ttl, data, raw };
   }

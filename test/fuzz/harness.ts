@@ -51,9 +51,20 @@ export async function loadTarget(name: string): Promise<Target<unknown>> {
   return m.target;
 }
 
-export interface Coverage { lines: [number, number]; blocks: [number, number]; functions: [number, number]; modules: number }
+export interface Coverage {
+  lines: [number, number];
+  blocks: [number, number];
+  functions: [number, number];
+  modules: number;
+}
 
-export interface Crash { kind: "exception" | "hang" | "memory" | "exit"; message: string; file?: string; seed: number; path?: string }
+export interface Crash {
+  kind: "exception" | "hang" | "memory" | "exit";
+  message: string;
+  file?: string;
+  seed: number;
+  path?: string;
+}
 
 export interface FuzzResult {
   target: string;
@@ -77,11 +88,18 @@ export interface FuzzOptions {
   save?: boolean;
 }
 
-export interface ReplayOutcome { file: string; ok: boolean; kind?: Crash["kind"]; message?: string }
+export interface ReplayOutcome {
+  file: string;
+  ok: boolean;
+  kind?: Crash["kind"];
+  message?: string;
+}
 
 const SHARED_INPUT_BYTES = 8 << 20;
 /** Int32 slots of the shared state */
-export const S_RUNNING = 0, S_LEN = 1, S_INDEX = 2;
+export const S_RUNNING = 0,
+  S_LEN = 1,
+  S_INDEX = 2;
 export const STATE_BYTES = 64;
 
 export function newShared(): { state: SharedArrayBuffer; input: SharedArrayBuffer } {
@@ -114,7 +132,11 @@ interface WorkerJob {
  * Run a worker job and watch it: per-input time limit, heap limit, early exit.
  * Resolves with the worker's message, or a crash the supervisor saw.
  */
-function supervise(job: WorkerJob, limitMs: number, heapMb: number): Promise<{ msg?: Record<string, unknown>; crash?: { kind: Crash["kind"]; message: string; input: Buffer; index: number } }> {
+function supervise(
+  job: WorkerJob,
+  limitMs: number,
+  heapMb: number,
+): Promise<{ msg?: Record<string, unknown>; crash?: { kind: Crash["kind"]; message: string; input: Buffer; index: number } }> {
   return new Promise((resolvePromise) => {
     const worker = new Worker(join(__dirname, "worker.js"), {
       workerData: job,
@@ -145,15 +167,27 @@ function supervise(job: WorkerJob, limitMs: number, heapMb: number): Promise<{ m
       }
     }, 25);
     worker.on("message", (msg: Record<string, unknown>) => {
-      if (msg.type === "done") { finish({ msg }); void worker.terminate(); }
+      if (msg.type === "done") {
+        finish({ msg });
+        void worker.terminate();
+      }
     });
     worker.on("error", (e: Error & { code?: string }) => {
       const c = current();
       const oom = e.code === "ERR_WORKER_OUT_OF_MEMORY";
-      finish({ crash: { kind: oom ? "memory" : "exception", message: oom ? `the worker ran out of its heap limit: ${e.message}` : `uncaught in the worker: ${e.stack ?? e.message}`, ...c } });
+      finish({
+        crash: {
+          kind: oom ? "memory" : "exception",
+          message: oom ? `the worker ran out of its heap limit: ${e.message}` : `uncaught in the worker: ${e.stack ?? e.message}`,
+          ...c,
+        },
+      });
     });
     worker.on("exit", (code) => {
-      if (!done) { const c = current(); finish({ crash: { kind: "exit", message: `the worker exited (code ${code}) before it finished`, ...c } }); }
+      if (!done) {
+        const c = current();
+        finish({ crash: { kind: "exit", message: `the worker exited (code ${code}) before it finished`, ...c } });
+      }
     });
   });
 }
@@ -166,14 +200,19 @@ export async function fuzzTarget(name: string, opts: FuzzOptions): Promise<FuzzR
   const limit = opts.inputLimitMs ?? t.timeLimitMs ?? 2000;
   const heap = t.heapBoundMb ?? 192;
   const started = Date.now();
-  const r = await supervise({ mode: "fuzz", target: name, seed, timeMs: opts.timeMs, strict: !!opts.strict, coverage: opts.coverage !== false, state, input }, limit, heap);
+  const r = await supervise(
+    { mode: "fuzz", target: name, seed, timeMs: opts.timeMs, strict: !!opts.strict, coverage: opts.coverage !== false, state, input },
+    limit,
+    heap,
+  );
   const dir = opts.crashDir ?? CRASH_DIR;
   const res: FuzzResult = { target: name, seed, execs: 0, ms: Date.now() - started };
   if (r.crash) {
     const c = r.crash;
     res.execs = c.index;
     res.crash = { kind: c.kind, message: c.message, seed };
-    if (opts.save !== false) res.crash.file = saveCrash(dir, name, c.kind, c.input, { seed, index: c.index, strict: !!opts.strict, message: c.message });
+    if (opts.save !== false)
+      res.crash.file = saveCrash(dir, name, c.kind, c.input, { seed, index: c.index, strict: !!opts.strict, message: c.message });
     return res;
   }
   const m = r.msg!;
@@ -183,7 +222,13 @@ export async function fuzzTarget(name: string, opts: FuzzOptions): Promise<FuzzR
   if (m.failure) {
     const f = m.failure as { message: string; input: Uint8Array; path: string; kind: Crash["kind"] };
     res.crash = { kind: f.kind, message: f.message, seed, path: f.path };
-    if (opts.save !== false) res.crash.file = saveCrash(dir, name, f.kind, Buffer.from(f.input), { seed, path: f.path, strict: !!opts.strict, message: f.message });
+    if (opts.save !== false)
+      res.crash.file = saveCrash(dir, name, f.kind, Buffer.from(f.input), {
+        seed,
+        path: f.path,
+        strict: !!opts.strict,
+        message: f.message,
+      });
   }
   return res;
 }
@@ -194,8 +239,15 @@ export async function replayFiles(name: string, files: string[], strict: boolean
   const out: ReplayOutcome[] = [];
   for (const file of files) {
     const { state, input } = newShared();
-    const r = await supervise({ mode: "replay", target: name, seed: 0, timeMs: 0, strict, coverage: false, files: [file], state, input }, t.timeLimitMs ?? 2000, t.heapBoundMb ?? 192);
-    if (r.crash) { out.push({ file, ok: false, kind: r.crash.kind, message: r.crash.message }); continue; }
+    const r = await supervise(
+      { mode: "replay", target: name, seed: 0, timeMs: 0, strict, coverage: false, files: [file], state, input },
+      t.timeLimitMs ?? 2000,
+      t.heapBoundMb ?? 192,
+    );
+    if (r.crash) {
+      out.push({ file, ok: false, kind: r.crash.kind, message: r.crash.message });
+      continue;
+    }
     const res = (r.msg!.results as ReplayOutcome[])[0];
     out.push(res);
   }

@@ -85,7 +85,8 @@ export function dnsSeeds(): Buffer[] {
   for (const { linkType, frame } of frameSeeds()) {
     const L = packetLayout(frame, linkType);
     if (!L || L.app < 0 || L.proto !== 17) continue;
-    const sp = frame.readUInt16BE(L.l4), dp = frame.readUInt16BE(L.l4 + 2);
+    const sp = frame.readUInt16BE(L.l4),
+      dp = frame.readUInt16BE(L.l4 + 2);
     if (![53, 5353, 5355].includes(sp) && ![53, 5353, 5355].includes(dp)) continue;
     const m = frame.subarray(L.app);
     const k = m.toString("latin1");
@@ -110,7 +111,9 @@ export function ruleSeeds(): string[] {
 
 /** config files: the examples of the docs and a few of the tests' */
 export function configSeeds(): string[] {
-  const out = files(join(ROOT, "examples"), /\.ya?ml$/).map((f) => readFileSync(f, "utf8")).filter((t) => /^(iface|signatures|rules|webhook|spool-dir|listen):/m.test(t));
+  const out = files(join(ROOT, "examples"), /\.ya?ml$/)
+    .map((f) => readFileSync(f, "utf8"))
+    .filter((t) => /^(iface|signatures|rules|webhook|spool-dir|listen):/m.test(t));
   out.push(
     "iface: lo\nbpf: udp port 53\nsignatures: [./sigs]\nrules: [./rules]\noutput: json\nmin-severity: 2\n",
     "webhook:\n  - url: https://siem.example/_bulk\n    format: ecs\n    token-env: SIEM_TOKEN\n    min-severity: 3\n  - https://falcosidekick:2801/\nwebhook-format: ecs\nspool-dir: /tmp/spool\nwebhook-wait: 5\n",

@@ -13,8 +13,15 @@ import fc from "fast-check";
 import { loadTarget, S_INDEX, S_LEN, S_RUNNING, type Coverage, type ReplayOutcome, type Target } from "./harness";
 
 const job = workerData as {
-  mode: "fuzz" | "replay"; target: string; seed: number; timeMs: number; strict: boolean; coverage: boolean;
-  files?: string[]; state: SharedArrayBuffer; input: SharedArrayBuffer;
+  mode: "fuzz" | "replay";
+  target: string;
+  seed: number;
+  timeMs: number;
+  strict: boolean;
+  coverage: boolean;
+  files?: string[];
+  state: SharedArrayBuffer;
+  input: SharedArrayBuffer;
 };
 const state = new Int32Array(job.state);
 const times = new Float64Array(job.state, 32, 1);
@@ -43,7 +50,8 @@ class MemoryBound extends Error {}
 
 async function main(): Promise<void> {
   let session: Session | null = null;
-  const post = (method: string, params?: object) => new Promise<any>((res, rej) => session!.post(method, params ?? {}, (e, r) => (e ? rej(e) : res(r))));
+  const post = (method: string, params?: object) =>
+    new Promise<any>((res, rej) => session!.post(method, params ?? {}, (e, r) => (e ? rej(e) : res(r))));
   if (job.coverage) {
     session = new Session();
     session.connect();
@@ -65,7 +73,9 @@ async function main(): Promise<void> {
         results.push({ file, ok: true });
       } catch (e) {
         results.push({ file, ok: false, kind: "exception", message: String((e as Error)?.stack ?? e) });
-      } finally { idle(); }
+      } finally {
+        idle();
+      }
     }
     await t.teardown?.();
     parentPort!.postMessage({ type: "done", results });
@@ -78,7 +88,10 @@ async function main(): Promise<void> {
     if (getHeapStatistics().used_heap_size <= bound) return;
     gc();
     const used = getHeapStatistics().used_heap_size;
-    if (used > bound) { memoryFailed = true; throw new MemoryBound(`heap ${(used / 1048576).toFixed(0)} MiB after a GC, past the bound of ${bound / 1048576} MiB`); }
+    if (used > bound) {
+      memoryFailed = true;
+      throw new MemoryBound(`heap ${(used / 1048576).toFixed(0)} MiB after a GC, past the bound of ${bound / 1048576} MiB`);
+    }
   };
   const one = async (x: unknown): Promise<void> => {
     if (memoryFailed) return; // (shrinking: the first input past the bound is the one kept)
@@ -88,12 +101,17 @@ async function main(): Promise<void> {
       await t.run(x, job.strict);
       if (stray.length) throw stray[0];
       if (++index % 64 === 0) checkHeap();
-    } finally { idle(); }
+    } finally {
+      idle();
+    }
   };
   const started = Date.now();
   const arb = t.arbitrary(job.strict);
   const details = await fc.check(fc.asyncProperty(arb, one), {
-    seed: job.seed, numRuns: 2 ** 31 - 1, interruptAfterTimeLimit: job.timeMs, markInterruptAsFailure: false,
+    seed: job.seed,
+    numRuns: 2 ** 31 - 1,
+    interruptAfterTimeLimit: job.timeMs,
+    markInterruptAsFailure: false,
   });
   const ms = Date.now() - started;
   let failure: Record<string, unknown> | undefined;
@@ -118,8 +136,16 @@ async function main(): Promise<void> {
   parentPort!.postMessage({ type: "done", execs: index, ms, coverage, failure });
 }
 
-interface Range { startOffset: number; endOffset: number; count: number }
-interface FnCov { functionName: string; ranges: Range[]; isBlockCoverage: boolean }
+interface Range {
+  startOffset: number;
+  endOffset: number;
+  count: number;
+}
+interface FnCov {
+  functionName: string;
+  ranges: Range[];
+  isBlockCoverage: boolean;
+}
 
 /** lines, blocks (V8's block ranges: each branch arm, loop body, ...) and functions of the target's modules */
 function summarize(t: Target<unknown>, scripts: { url: string; functions: FnCov[] }[]): Coverage {
@@ -136,7 +162,10 @@ function summarize(t: Target<unknown>, scripts: { url: string; functions: FnCov[
       all.push(...f.ranges);
       c.functions[1]++;
       if (f.ranges[0].count > 0) c.functions[0]++;
-      for (const r of f.ranges.slice(1)) { c.blocks[1]++; if (r.count > 0) c.blocks[0]++; }
+      for (const r of f.ranges.slice(1)) {
+        c.blocks[1]++;
+        if (r.count > 0) c.blocks[0]++;
+      }
     }
     all.sort((a, b) => a.startOffset - b.startOffset || b.endOffset - a.endOffset);
     for (const r of all) count.fill(r.count, r.startOffset, Math.min(src.length, r.endOffset));
@@ -144,7 +173,10 @@ function summarize(t: Target<unknown>, scripts: { url: string; functions: FnCov[
     for (const line of src.split("\n")) {
       const m = /\S/.exec(line);
       const code = m && !/^\s*(\/\/|\/\*|\*|[{}()[\];,]+\s*$)/.test(line);
-      if (code) { c.lines[1]++; if (count[off + m.index] > 0) c.lines[0]++; }
+      if (code) {
+        c.lines[1]++;
+        if (count[off + m.index] > 0) c.lines[0]++;
+      }
       off += line.length + 1;
     }
   }
@@ -153,5 +185,10 @@ function summarize(t: Target<unknown>, scripts: { url: string; functions: FnCov[
 
 main().catch((e) => {
   idle();
-  parentPort!.postMessage({ type: "done", execs: index, ms: 0, failure: { kind: "exception", message: `harness: ${String((e as Error)?.stack ?? e)}`, input: new Uint8Array(0), path: "" } });
+  parentPort!.postMessage({
+    type: "done",
+    execs: index,
+    ms: 0,
+    failure: { kind: "exception", message: `harness: ${String((e as Error)?.stack ?? e)}`, input: new Uint8Array(0), path: "" },
+  });
 });

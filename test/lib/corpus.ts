@@ -60,7 +60,10 @@ export interface ManifestOracle {
   sha256: string;
 }
 
-export interface Manifest { captures: ManifestCapture[]; oracles: ManifestOracle[] }
+export interface Manifest {
+  captures: ManifestCapture[];
+  oracles: ManifestOracle[];
+}
 
 /** the sources of the full corpus that are not in the repository, and why */
 export const NOT_VENDORED: Record<string, string> = {
@@ -129,7 +132,11 @@ export function haveCorpusFile(rel: string): boolean {
   return needsOutside(rel) === false;
 }
 
-export interface CorpusCapture { rel: string; file: string; entry: ManifestCapture }
+export interface CorpusCapture {
+  rel: string;
+  file: string;
+  entry: ManifestCapture;
+}
 
 /**
  * Every capture: the repository's manifest, in its order, then the captures
@@ -179,7 +186,10 @@ export function verifyCorpus(dir = CORPUS): string[] {
     listed.add(e.path);
     if (NOT_VENDORED[e.path.split("/")[0]] !== undefined) problems.push(`${e.path}: its source is not to be redistributed`);
     const f = join(dir, e.path);
-    if (!existsSync(f)) { problems.push(`${e.path}: missing`); continue; }
+    if (!existsSync(f)) {
+      problems.push(`${e.path}: missing`);
+      continue;
+    }
     const buf = readFileSync(f);
     if (sha256(buf) !== e.sha256) problems.push(`${e.path}: sha256 ${sha256(buf)}, the manifest says ${e.sha256}`);
     if (e.size !== undefined && buf.length !== e.size) problems.push(`${e.path}: ${buf.length} bytes, the manifest says ${e.size}`);
@@ -187,7 +197,10 @@ export function verifyCorpus(dir = CORPUS): string[] {
   const walk = (d: string): void => {
     for (const name of readdirSync(d).sort()) {
       const p = join(d, name);
-      if (statSync(p).isDirectory()) { walk(p); continue; }
+      if (statSync(p).isDirectory()) {
+        walk(p);
+        continue;
+      }
       const rel = relative(dir, p).split(sep).join("/");
       if (!listed.has(rel) && !CORPUS_EXTRAS.test(rel)) problems.push(`${rel}: not in the manifest`);
     }
@@ -196,7 +209,9 @@ export function verifyCorpus(dir = CORPUS): string[] {
   return problems;
 }
 
-export interface SpecManifest { files: { path: string; sha256: string; size: number; repo: string; commit: string; orig_path: string; license: string }[] }
+export interface SpecManifest {
+  files: { path: string; sha256: string; size: number; repo: string; commit: string; orig_path: string; license: string }[];
+}
 
 /** the same for test/spec/ (its manifest.json) */
 export function verifySpec(dir = SPEC_DIR): string[] {
@@ -206,7 +221,10 @@ export function verifySpec(dir = SPEC_DIR): string[] {
   const problems: string[] = [];
   for (const e of m.files) {
     const p = join(dir, e.path);
-    if (!existsSync(p)) { problems.push(`${e.path}: missing`); continue; }
+    if (!existsSync(p)) {
+      problems.push(`${e.path}: missing`);
+      continue;
+    }
     const buf = readFileSync(p);
     if (sha256(buf) !== e.sha256) problems.push(`${e.path}: sha256 ${sha256(buf)}, the manifest says ${e.sha256}`);
     if (buf.length !== e.size) problems.push(`${e.path}: ${buf.length} bytes, the manifest says ${e.size}`);

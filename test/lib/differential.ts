@@ -19,16 +19,28 @@ import { EventJSONWriter } from "../../engine/events/json";
 import { EventPipeline } from "../../engine/events/pipeline";
 import { EVENT_NAMES, Ev } from "../../engine/types/events";
 import {
-  dnsClassName, dnsOpCodeName, dnsOptionCodeName, dnsResponseCodeName, dnsTypeName, icmpv4TypeCodeName,
-  icmpv6TypeCodeName, ipProtocolName,
+  dnsClassName,
+  dnsOpCodeName,
+  dnsOptionCodeName,
+  dnsResponseCodeName,
+  dnsTypeName,
+  icmpv4TypeCodeName,
+  icmpv6TypeCodeName,
+  ipProtocolName,
 } from "../../engine/events/vocab";
 import { HOST } from "./run";
 import { Obj, type TsFrame } from "./tshark";
 
 /** one event, by its short kind ("ipv4", "tcp", "dns", "dns_request"...) with its args by name */
-export interface Event { kind: string; args: Record<string, unknown> }
+export interface Event {
+  kind: string;
+  args: Record<string, unknown>;
+}
 /** what one packet gave (netsig) or should give (expected from tshark) */
-export interface Frame { ts: string; events: Event[] }
+export interface Frame {
+  ts: string;
+  events: Event[];
+}
 
 const SHORT = EVENT_NAMES.map((n) => n.replace("net_packet_", ""));
 /**
@@ -39,7 +51,10 @@ const SHORT = EVENT_NAMES.map((n) => n.replace("net_packet_", ""));
 export const KINDS = [...SHORT, "dns_wire"];
 export const DNS_KINDS = KINDS.filter((k) => k.startsWith("dns"));
 
-interface RawRR { type: number; class: number }
+interface RawRR {
+  type: number;
+  class: number;
+}
 const wire = (rrs: RawRR[]): RawRR[] => rrs.map((r) => ({ type: r.type, class: r.class }));
 
 // ---------------------------------------------------------------- netsig side
@@ -56,9 +71,15 @@ export async function netsigFrames(file: string): Promise<{ frames: Frame[]; err
     f.events.push({ kind: SHORT[kind], args });
     if (kind === Ev.DNS && p.dns !== null) {
       const m = p.dns; // the message of this event (the builder points p.dns at each message of a segment in turn)
-      f.events.push({ kind: "dns_wire", args: {
-        questions: wire(m.questions), answers: wire(m.answers), authorities: wire(m.authorities), additionals: wire(m.additionals),
-      } });
+      f.events.push({
+        kind: "dns_wire",
+        args: {
+          questions: wire(m.questions),
+          answers: wire(m.answers),
+          authorities: wire(m.authorities),
+          additionals: wire(m.additionals),
+        },
+      });
     }
   });
   const summary = await readCapture(file, (rec) => {
@@ -91,13 +112,27 @@ export function hexBytes(s: string | undefined): Buffer {
 const strict = new TextDecoder("utf-8", { fatal: true });
 export function goBytesText(b: Uint8Array): string {
   let s = "";
-  for (let i = 0; i < b.length;) {
-    if (b[i] < 0x80) { s += String.fromCharCode(b[i]); i++; continue; }
+  for (let i = 0; i < b.length; ) {
+    if (b[i] < 0x80) {
+      s += String.fromCharCode(b[i]);
+      i++;
+      continue;
+    }
     let ok = 0;
     for (let n = 2; n <= 4 && i + n <= b.length && ok === 0; n++) {
-      try { if ([...strict.decode(b.subarray(i, i + n))].length === 1) ok = n; } catch { /* not n bytes */ }
+      try {
+        if ([...strict.decode(b.subarray(i, i + n))].length === 1) ok = n;
+      } catch {
+        /* not n bytes */
+      }
     }
-    if (ok === 0) { s += "\ufffd"; i++; } else { s += strict.decode(b.subarray(i, i + ok)); i += ok; }
+    if (ok === 0) {
+      s += "\ufffd";
+      i++;
+    } else {
+      s += strict.decode(b.subarray(i, i + ok));
+      i += ok;
+    }
   }
   return s;
 }
@@ -109,7 +144,8 @@ export function goIPv6(s: string | undefined): string | undefined {
   if (dotted) return dotted[1];
   const hex = /^::ffff:([0-9a-f]{1,4}):([0-9a-f]{1,4})$/i.exec(s);
   if (hex) {
-    const a = parseInt(hex[1], 16), b = parseInt(hex[2], 16);
+    const a = parseInt(hex[1], 16),
+      b = parseInt(hex[2], 16);
     return `${a >> 8}.${a & 255}.${b >> 8}.${b & 255}`;
   }
   return s;
@@ -152,7 +188,13 @@ const EMPTY_SRV = { priority: 0, weight: 0, port: 0, name: "" };
 const EMPTY_MX = { preference: 0, name: "" };
 const EMPTY_URI = { priority: 0, weight: 0, target: "" };
 
-interface ExpRecord { type: number; klass: number | undefined; ttl: number | undefined; rec: Record<string, unknown>; answer: string | undefined }
+interface ExpRecord {
+  type: number;
+  klass: number | undefined;
+  ttl: number | undefined;
+  rec: Record<string, unknown>;
+  answer: string | undefined;
+}
 
 function expectRecord(r: Obj, mdns: boolean): ExpRecord {
   const type = num(r, "dns.resp.type") as number;
@@ -161,7 +203,9 @@ function expectRecord(r: Obj, mdns: boolean): ExpRecord {
   if (mdns && klass !== undefined && r.str("dns.resp.cache_flush") === "1") klass |= 0x8000;
   let ttl = num(r, "dns.resp.ttl");
   if (opt) {
-    const ext = num(r, "dns.resp.ext_rcode"), ver = num(r, "dns.resp.edns0_version"), z = num(r, "dns.resp.z");
+    const ext = num(r, "dns.resp.ext_rcode"),
+      ver = num(r, "dns.resp.edns0_version"),
+      z = num(r, "dns.resp.z");
     ttl = ext === undefined || ver === undefined || z === undefined ? undefined : ((ext << 24) | (ver << 16) | z) >>> 0;
   } else if (ttl !== undefined && ttl < 0) ttl = ttl >>> 0; // tshark shows the TTL as signed
   // an SRV owner name "_service._proto.name" is shown in three fields instead of dns.resp.name
@@ -171,33 +215,65 @@ function expectRecord(r: Obj, mdns: boolean): ExpRecord {
     type: dnsTypeName(type),
     class: klass === undefined ? undefined : dnsClassName(klass),
     TTL: ttl,
-    IP: "", NS: "", CNAME: "", PTR: "", TXTs: null,
-    SOA: EMPTY_SOA, SRV: EMPTY_SRV, MX: EMPTY_MX, OPT: [], URI: EMPTY_URI, TXT: "",
+    IP: "",
+    NS: "",
+    CNAME: "",
+    PTR: "",
+    TXTs: null,
+    SOA: EMPTY_SOA,
+    SRV: EMPTY_SRV,
+    MX: EMPTY_MX,
+    OPT: [],
+    URI: EMPTY_URI,
+    TXT: "",
   };
   let answer: string | undefined = "not implemented";
   switch (type) {
-    case 1: rec.IP = answer = r.str("dns.a"); break;
-    case 28: rec.IP = answer = goIPv6(r.str("dns.aaaa")); break;
-    case 2: rec.NS = answer = dnsName(r.str("dns.ns")); break;
-    case 5: rec.CNAME = answer = dnsName(r.str("dns.cname")); break;
-    case 12: rec.PTR = answer = dnsName(r.str("dns.ptr.domain_name")); break;
+    case 1:
+      rec.IP = answer = r.str("dns.a");
+      break;
+    case 28:
+      rec.IP = answer = goIPv6(r.str("dns.aaaa"));
+      break;
+    case 2:
+      rec.NS = answer = dnsName(r.str("dns.ns"));
+      break;
+    case 5:
+      rec.CNAME = answer = dnsName(r.str("dns.cname"));
+      break;
+    case 12:
+      rec.PTR = answer = dnsName(r.str("dns.ptr.domain_name"));
+      break;
     case 15:
       answer = dnsName(r.str("dns.mx.mail_exchange"));
       rec.MX = { preference: num(r, "dns.mx.preference"), name: answer };
       break;
     case 6:
       rec.SOA = {
-        MName: dnsName(r.str("dns.soa.mname")), RName: dnsName(r.str("dns.soa.rname")),
-        serial: num(r, "dns.soa.serial_number"), refresh: num(r, "dns.soa.refresh_interval"),
-        retry: num(r, "dns.soa.retry_interval"), expire: num(r, "dns.soa.expire_limit"), minimum: num(r, "dns.soa.minimum_ttl"),
+        MName: dnsName(r.str("dns.soa.mname")),
+        RName: dnsName(r.str("dns.soa.rname")),
+        serial: num(r, "dns.soa.serial_number"),
+        refresh: num(r, "dns.soa.refresh_interval"),
+        retry: num(r, "dns.soa.retry_interval"),
+        expire: num(r, "dns.soa.expire_limit"),
+        minimum: num(r, "dns.soa.minimum_ttl"),
       };
       break;
     case 33:
-      rec.SRV = { priority: num(r, "dns.srv.priority"), weight: num(r, "dns.srv.weight"), port: num(r, "dns.srv.port"), name: dnsName(r.str("dns.srv.target")) };
+      rec.SRV = {
+        priority: num(r, "dns.srv.priority"),
+        weight: num(r, "dns.srv.weight"),
+        port: num(r, "dns.srv.port"),
+        name: dnsName(r.str("dns.srv.target")),
+      };
       break;
-    case 16: case 13: {
+    case 16:
+    case 13: {
       // character-strings; TXT is the whole RDATA as text, length bytes included
-      const parts = type === 16 ? r.all("dns.txt").map(String) : [r.str("dns.hinfo.cpu"), r.str("dns.hinfo.os")].filter((x) => x !== undefined) as string[];
+      const parts =
+        type === 16
+          ? r.all("dns.txt").map(String)
+          : ([r.str("dns.hinfo.cpu"), r.str("dns.hinfo.os")].filter((x) => x !== undefined) as string[]);
       rec.TXTs = parts.length > 0 ? parts : null;
       // (rebuilt from ASCII strings only: a length byte >= 0x80 is not UTF-8, so Go prints U+FFFD for it)
       // biome-ignore lint/suspicious/noControlCharactersInRegex: all of ASCII, control characters included
@@ -207,7 +283,8 @@ function expectRecord(r: Obj, mdns: boolean): ExpRecord {
       if (type === 16) answer = rec.TXT as string | undefined;
       break;
     }
-    case 256: { // tshark 4.0 has no URI dissector: its RDATA is dns.data
+    case 256: {
+      // tshark 4.0 has no URI dissector: its RDATA is dns.data
       const b = hexBytes(r.str("dns.data"));
       if (b.length >= 4) rec.URI = { priority: b.readUInt16BE(0), weight: b.readUInt16BE(2), target: goBytesText(b.subarray(4)) };
       break;
@@ -224,13 +301,18 @@ function expectRecord(r: Obj, mdns: boolean): ExpRecord {
       rec.OPT = opts;
       break;
     }
-    default: break;
+    default:
+      break;
   }
   return { type, klass, ttl, rec, answer };
 }
 
 interface ExpDns {
-  proto: Record<string, unknown>; wire: Record<string, unknown>; qr: number; questions: Record<string, unknown>[]; answers: ExpRecord[];
+  proto: Record<string, unknown>;
+  wire: Record<string, unknown>;
+  qr: number;
+  questions: Record<string, unknown>[];
+  answers: ExpRecord[];
 }
 
 function expectDns(d: Obj, mdns: boolean): ExpDns {
@@ -242,7 +324,11 @@ function expectDns(d: Obj, mdns: boolean): ExpDns {
     let klass = num(q, "dns.qry.class");
     if (mdns && klass !== undefined && q.str("dns.qry.qu") === "1") klass |= 0x8000;
     const type = num(q, "dns.qry.type") as number;
-    questions.push({ name: dnsName(q.str("dns.qry.name")), type: dnsTypeName(type), class: klass === undefined ? undefined : dnsClassName(klass) });
+    questions.push({
+      name: dnsName(q.str("dns.qry.name")),
+      type: dnsTypeName(type),
+      class: klass === undefined ? undefined : dnsClassName(klass),
+    });
     qWire.push({ type, class: klass as number });
   }
   const section = (title: string): ExpRecord[] => {
@@ -294,21 +380,52 @@ export function expectFrame(fr: TsFrame): Frame {
   let src: string | undefined, dst: string | undefined, packetLen: number | undefined;
   if (ipName === "ip") {
     // with a source-route option tshark shows the final destination as ip.dst and the header's own field as ip.cur_rt
-    src = ip.str("ip.src"); dst = ip.str("ip.cur_rt") ?? ip.str("ip.dst"); packetLen = num(ip, "ip.len");
+    src = ip.str("ip.src");
+    dst = ip.str("ip.cur_rt") ?? ip.str("ip.dst");
+    packetLen = num(ip, "ip.len");
     const hl = num(ip, "ip.hdr_len");
-    out.events.push({ kind: "ipv4", args: { src, dst, proto_ipv4: {
-      version: num(ip, "ip.version"), IHL: hl === undefined ? undefined : hl / 4, TOS: num(ip, "ip.dsfield"),
-      length: packetLen, id: num(ip, "ip.id"), flags: num(ip, "ip.flags"), fragOffset: num(ip, "ip.frag_offset"),
-      TTL: num(ip, "ip.ttl"), protocol: ipProtocolName(num(ip, "ip.proto") as number), checksum: num(ip, "ip.checksum"),
-      srcIP: src, dstIP: dst,
-    } } });
+    out.events.push({
+      kind: "ipv4",
+      args: {
+        src,
+        dst,
+        proto_ipv4: {
+          version: num(ip, "ip.version"),
+          IHL: hl === undefined ? undefined : hl / 4,
+          TOS: num(ip, "ip.dsfield"),
+          length: packetLen,
+          id: num(ip, "ip.id"),
+          flags: num(ip, "ip.flags"),
+          fragOffset: num(ip, "ip.frag_offset"),
+          TTL: num(ip, "ip.ttl"),
+          protocol: ipProtocolName(num(ip, "ip.proto") as number),
+          checksum: num(ip, "ip.checksum"),
+          srcIP: src,
+          dstIP: dst,
+        },
+      },
+    });
   } else {
-    src = goIPv6(ip.str("ipv6.src")); dst = goIPv6(ip.str("ipv6.dst")); packetLen = num(ip, "ipv6.plen");
-    out.events.push({ kind: "ipv6", args: { src, dst, proto_ipv6: {
-      version: num(ip, "ipv6.version"), trafficClass: num(ip, "ipv6.tclass"), flowLabel: num(ip, "ipv6.flow"),
-      length: packetLen, nextHeader: ipProtocolName(num(ip, "ipv6.nxt") as number), hopLimit: num(ip, "ipv6.hlim"),
-      srcIP: src, dstIP: dst,
-    } } });
+    src = goIPv6(ip.str("ipv6.src"));
+    dst = goIPv6(ip.str("ipv6.dst"));
+    packetLen = num(ip, "ipv6.plen");
+    out.events.push({
+      kind: "ipv6",
+      args: {
+        src,
+        dst,
+        proto_ipv6: {
+          version: num(ip, "ipv6.version"),
+          trafficClass: num(ip, "ipv6.tclass"),
+          flowLabel: num(ip, "ipv6.flow"),
+          length: packetLen,
+          nextHeader: ipProtocolName(num(ip, "ipv6.nxt") as number),
+          hopLimit: num(ip, "ipv6.hlim"),
+          srcIP: src,
+          dstIP: dst,
+        },
+      },
+    });
   }
   k++;
   if (k >= L.length || TRANSPORT[L[k][0]] === undefined) return out;
@@ -318,49 +435,110 @@ export function expectFrame(fr: TsFrame): Frame {
     case "tcp": {
       const f = num(t, "tcp.flags") as number;
       const hl = num(t, "tcp.hdr_len");
-      sport = num(t, "tcp.srcport"); dport = num(t, "tcp.dstport");
-      out.events.push({ kind: "tcp", args: { src, dst, proto_tcp: {
-        srcPort: sport, dstPort: dport, seq: num(t, "tcp.seq_raw") ?? num(t, "tcp.seq"), ack: num(t, "tcp.ack_raw") ?? num(t, "tcp.ack"),
-        dataOffset: hl === undefined ? undefined : hl / 4,
-        FIN: f & 1, SYN: (f >> 1) & 1, RST: (f >> 2) & 1, PSH: (f >> 3) & 1, ACK: (f >> 4) & 1,
-        URG: (f >> 5) & 1, ECE: (f >> 6) & 1, CWR: (f >> 7) & 1, NS: (f >> 8) & 1,
-        window: num(t, "tcp.window_size_value"), checksum: num(t, "tcp.checksum"), urgent: num(t, "tcp.urgent_pointer"),
-      } } });
+      sport = num(t, "tcp.srcport");
+      dport = num(t, "tcp.dstport");
+      out.events.push({
+        kind: "tcp",
+        args: {
+          src,
+          dst,
+          proto_tcp: {
+            srcPort: sport,
+            dstPort: dport,
+            seq: num(t, "tcp.seq_raw") ?? num(t, "tcp.seq"),
+            ack: num(t, "tcp.ack_raw") ?? num(t, "tcp.ack"),
+            dataOffset: hl === undefined ? undefined : hl / 4,
+            FIN: f & 1,
+            SYN: (f >> 1) & 1,
+            RST: (f >> 2) & 1,
+            PSH: (f >> 3) & 1,
+            ACK: (f >> 4) & 1,
+            URG: (f >> 5) & 1,
+            ECE: (f >> 6) & 1,
+            CWR: (f >> 7) & 1,
+            NS: (f >> 8) & 1,
+            window: num(t, "tcp.window_size_value"),
+            checksum: num(t, "tcp.checksum"),
+            urgent: num(t, "tcp.urgent_pointer"),
+          },
+        },
+      });
       break;
     }
     case "udp":
-      sport = num(t, "udp.srcport"); dport = num(t, "udp.dstport");
-      out.events.push({ kind: "udp", args: { src, dst, proto_udp: {
-        srcPort: sport, dstPort: dport, length: num(t, "udp.length"), checksum: num(t, "udp.checksum"),
-      } } });
+      sport = num(t, "udp.srcport");
+      dport = num(t, "udp.dstport");
+      out.events.push({
+        kind: "udp",
+        args: {
+          src,
+          dst,
+          proto_udp: {
+            srcPort: sport,
+            dstPort: dport,
+            length: num(t, "udp.length"),
+            checksum: num(t, "udp.checksum"),
+          },
+        },
+      });
       break;
     case "icmp": {
       // netsig (like gopacket) reports bytes 4-7 as id/seq whatever the type; tshark names them per type
-      let id = num(t, "icmp.ident"), seq = num(t, "icmp.seq");
+      let id = num(t, "icmp.ident"),
+        seq = num(t, "icmp.seq");
       const unused = hexBytes(t.str("icmp.unused"));
-      if (id === undefined && unused.length === 4) { id = unused.readUInt16BE(0); seq = unused.readUInt16BE(2); }
+      if (id === undefined && unused.length === 4) {
+        id = unused.readUInt16BE(0);
+        seq = unused.readUInt16BE(2);
+      }
       const gw = t.str("icmp.redir_gw");
-      if (id === undefined && gw !== undefined) { const b = gw.split(".").map(Number); id = (b[0] << 8) | b[1]; seq = (b[2] << 8) | b[3]; }
-      out.events.push({ kind: "icmp", args: { src, dst, proto_icmp: {
-        typeCode: icmpv4TypeCodeName(num(t, "icmp.type") as number, num(t, "icmp.code") as number),
-        checksum: num(t, "icmp.checksum"), id, seq,
-      } } });
+      if (id === undefined && gw !== undefined) {
+        const b = gw.split(".").map(Number);
+        id = (b[0] << 8) | b[1];
+        seq = (b[2] << 8) | b[3];
+      }
+      out.events.push({
+        kind: "icmp",
+        args: {
+          src,
+          dst,
+          proto_icmp: {
+            typeCode: icmpv4TypeCodeName(num(t, "icmp.type") as number, num(t, "icmp.code") as number),
+            checksum: num(t, "icmp.checksum"),
+            id,
+            seq,
+          },
+        },
+      });
       break;
     }
     case "icmpv6":
-      out.events.push({ kind: "icmpv6", args: { src, dst, proto_icmpv6: {
-        typeCode: icmpv6TypeCodeName(num(t, "icmpv6.type") as number, num(t, "icmpv6.code") as number),
-        checksum: num(t, "icmpv6.checksum"),
-      } } });
+      out.events.push({
+        kind: "icmpv6",
+        args: {
+          src,
+          dst,
+          proto_icmpv6: {
+            typeCode: icmpv6TypeCodeName(num(t, "icmpv6.type") as number, num(t, "icmpv6.code") as number),
+            checksum: num(t, "icmpv6.checksum"),
+          },
+        },
+      });
       break;
-    default: break;
+    default:
+      break;
   }
   // netsig decodes no DNS from a fragment: the first one holds only the start of the message
   if ((tName !== "tcp" && tName !== "udp") || isFragment(ipName, ip)) return out;
   // netsig names the pcapng interface, else prints Tracee's "any"; tshark says "unknown" for an unnamed one
   const iface = fr.frame.find("frame.interface_name");
   const meta = {
-    src_ip: src, dst_ip: dst, src_port: sport, dst_port: dport, protocol: TRANSPORT[tName], packet_len: packetLen,
+    src_ip: src,
+    dst_ip: dst,
+    src_port: sport,
+    dst_port: dport,
+    protocol: TRANSPORT[tName],
+    packet_len: packetLen,
     iface: iface === undefined || iface === "unknown" ? "any" : iface,
   };
   k++;
@@ -377,7 +555,8 @@ export function expectFrame(fr: TsFrame): Frame {
     const query = { query: q.name, query_type: q.type, query_class: q.class };
     if (m.qr === 0) out.events.push({ kind: "dns_request", args: { metadata: meta, dns_questions: [query] } });
     else {
-      const answers = m.answers.length === 0 ? null : m.answers.map((r) => ({ answer_type: dnsTypeName(r.type), ttl: r.ttl, answer: r.answer }));
+      const answers =
+        m.answers.length === 0 ? null : m.answers.map((r) => ({ answer_type: dnsTypeName(r.type), ttl: r.ttl, answer: r.answer }));
       out.events.push({ kind: "dns_response", args: { metadata: meta, dns_response: [{ query_data: query, dns_answer: answers }] } });
     }
   }
@@ -398,7 +577,13 @@ export function flatten(prefix: string, v: unknown, out: Map<string, string>): M
   return out;
 }
 
-export interface Disagreement { file: string; frame: number; field: string; netsig: string; tshark: string }
+export interface Disagreement {
+  file: string;
+  frame: number;
+  field: string;
+  netsig: string;
+  tshark: string;
+}
 
 /** per generic field (indices dropped): how many values were compared, how many disagreed */
 export type FieldStats = Map<string, { compared: number; differ: number }>;
@@ -419,10 +604,17 @@ function count(stats: FieldStats, path: string, same: boolean): void {
  * style for the IP and transport events, "dns[i]..." for the DNS ones.
  */
 export function compareFrame(
-  file: string, frame: number, ns: Frame | undefined, exp: Frame, stats: FieldStats, out: Disagreement[], kinds: string[] = KINDS,
+  file: string,
+  frame: number,
+  ns: Frame | undefined,
+  exp: Frame,
+  stats: FieldStats,
+  out: Disagreement[],
+  kinds: string[] = KINDS,
 ): void {
   const nsF = ns ?? { ts: "<no packet>", events: [] };
-  if (kinds.includes("ipv4")) { // (not in a DNS-only comparison)
+  if (kinds.includes("ipv4")) {
+    // (not in a DNS-only comparison)
     count(stats, "frame.timestamp", nsF.ts === exp.ts);
     if (nsF.ts !== exp.ts) out.push({ file, frame, field: "frame.timestamp", netsig: nsF.ts, tshark: exp.ts });
   }
@@ -430,7 +622,8 @@ export function compareFrame(
     const a = nsF.events.filter((e) => e.kind === kind);
     const b = exp.events.filter((e) => e.kind === kind);
     if (a.length === 0 && b.length === 0) continue;
-    if (kind !== "dns_wire") { // (one per DNS event: its presence is that of the DNS event)
+    if (kind !== "dns_wire") {
+      // (one per DNS event: its presence is that of the DNS event)
       count(stats, `events.${kind}`, a.length === b.length);
       if (a.length !== b.length) out.push({ file, frame, field: `events.${kind}`, netsig: String(a.length), tshark: String(b.length) });
     }

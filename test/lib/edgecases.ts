@@ -6,8 +6,16 @@
 
 import * as craft from "../../tools/lib/craft";
 
-const u16 = (n: number): Buffer => { const b = Buffer.alloc(2); b.writeUInt16BE(n); return b; };
-const u32 = (n: number): Buffer => { const b = Buffer.alloc(4); b.writeUInt32BE(n >>> 0); return b; };
+const u16 = (n: number): Buffer => {
+  const b = Buffer.alloc(2);
+  b.writeUInt16BE(n);
+  return b;
+};
+const u32 = (n: number): Buffer => {
+  const b = Buffer.alloc(4);
+  b.writeUInt32BE(n >>> 0);
+  return b;
+};
 
 /** a DNS name on the wire from its labels (strings are UTF-8, Buffers raw) and an optional trailing pointer */
 export function dnsName(labels: (string | Buffer)[], pointer?: number): Buffer {
@@ -33,17 +41,24 @@ export function message(id: number, flags: number, qd: Buffer[], an: Buffer[] = 
 }
 
 const charStrings = (...s: (string | Buffer)[]): Buffer =>
-  Buffer.concat(s.map((x) => { const b = typeof x === "string" ? Buffer.from(x, "utf8") : x; return Buffer.concat([Buffer.from([b.length]), b]); }));
+  Buffer.concat(
+    s.map((x) => {
+      const b = typeof x === "string" ? Buffer.from(x, "utf8") : x;
+      return Buffer.concat([Buffer.from([b.length]), b]);
+    }),
+  );
 
 const ip4 = (s: string): Buffer => craft.ipBytes(s);
 const ip6 = (s: string): Buffer => craft.ipBytes(s);
 
-const A = "10.0.0.1", B = "10.0.0.2";
+const A = "10.0.0.1",
+  B = "10.0.0.2";
 const eth4 = (proto: number, l4: Buffer, f: Partial<craft.IPv4Fields> = {}): Buffer =>
   craft.ethernet(craft.ipv4({ src: A, dst: B, protocol: proto, ...f }, l4));
 const eth6 = (next: number, payload: Buffer, f: Partial<craft.IPv6Fields> = {}): Buffer =>
   craft.ethernet(craft.ipv6({ src: "2001:db8::1", dst: "2001:db8::2", nextHeader: next, ...f }, payload), 0x86dd);
-const udp4 = (sport: number, dport: number, msg: Buffer): Buffer => eth4(17, craft.udp({ srcPort: sport, dstPort: dport, checksum: 0x1234 }, msg));
+const udp4 = (sport: number, dport: number, msg: Buffer): Buffer =>
+  eth4(17, craft.udp({ srcPort: sport, dstPort: dport, checksum: 0x1234 }, msg));
 
 /** the response with every RDATA shape and odd text netsig handles */
 function zooResponse(): Buffer {
@@ -51,36 +66,72 @@ function zooResponse(): Buffer {
   const at12 = dnsName([], 12); // pointer to the question name
   const zone = dnsName(["zone", "test"]);
   const opt = Buffer.concat([
-    u16(10), u16(8), Buffer.from("0102030405060708", "hex"), // cookie
-    u16(65001), u16(4), Buffer.from([0x61, 0xe9, 0xff, 0x7f]), // unknown, with bytes that are not UTF-8
-    u16(3), u16(0), // NSID, empty
+    u16(10),
+    u16(8),
+    Buffer.from("0102030405060708", "hex"), // cookie
+    u16(65001),
+    u16(4),
+    Buffer.from([0x61, 0xe9, 0xff, 0x7f]), // unknown, with bytes that are not UTF-8
+    u16(3),
+    u16(0), // NSID, empty
   ]);
-  return message(0xbeef, 0x8580 | 0x20 | 0x10, [question(q, 1)], [
-    record(at12, 1, 1, 300, ip4("192.0.2.1")),
-    record(at12, 28, 1, 0x80000001, ip6("::ffff:198.51.100.7")),
-    record(at12, 28, 1, 7, ip6("2001:db8:0:0:1:0:0:1")),
-    record(at12, 28, 1, 7, ip6("fe80::")),
-    record(at12, 5, 1, 60, dnsName(["alias"], 12)),
-    record(zone, 2, 1, 60, dnsName(["ns1", "zone", "test"])),
-    record(dnsName(["1", "2", "0", "192", "in-addr", "arpa"]), 12, 1, 60, dnsName(["host", "zone", "test"])),
-    record(zone, 15, 1, 60, Buffer.concat([u16(10), dnsName(["mx", "zone", "test"])])),
-    record(zone, 6, 1, 60, Buffer.concat([dnsName(["ns1", "zone", "test"]), dnsName(["john.doe", "zone", "test"]),
-      u32(2024010101), u32(7200), u32(3600), u32(1209600), u32(300)])),
-    record(dnsName(["_sip", "_tcp", "zone", "test"]), 33, 1, 60, Buffer.concat([u16(10), u16(20), u16(5060), dnsName(["sip", "zone", "test"])])),
-    record(zone, 16, 1, 60, charStrings("", "v=spf1 -all", "x".repeat(200), "quote\" back\\ <html> & tab\t")),
-    record(zone, 13, 1, 60, charStrings("INTEL", "LINUX")),
-    record(zone, 256, 1, 60, Buffer.concat([u16(1), u16(2), Buffer.from("https://zone.test/")])),
-    record(zone, 257, 1, 60, Buffer.concat([Buffer.from([0, 5]), Buffer.from("issueca.test")])), // CAA: gopacket "Unknown"
-    record(zone, 10, 1, 60, Buffer.from([0, 1, 2, 0xff])), // NULL
-    record(zone, 16, 1, 60, Buffer.alloc(0)), // TXT without strings
-    record(zone, 15, 1, 60, Buffer.concat([u16(0), dnsName([])])), // "null MX" (RFC 7505): the root
-    record(dnsName(["plain", "zone", "test"]), 33, 1, 60, Buffer.concat([u16(0), u16(0), u16(0), dnsName([])])), // SRV, plain owner, root target
-  ], [
-    record(zone, 6, 1, 60, Buffer.concat([dnsName(["ns1", "zone", "test"]), dnsName(["hostmaster", "zone", "test"]),
-      u32(1), u32(2), u32(3), u32(4), u32(5)])),
-  ], [
-    record(dnsName([]), 41, 1232, (1 << 24) | (0 << 16) | 0x8000, opt), // extended RCODE 1 (with header 0: BADVERS), DO
-  ]);
+  return message(
+    0xbeef,
+    0x8580 | 0x20 | 0x10,
+    [question(q, 1)],
+    [
+      record(at12, 1, 1, 300, ip4("192.0.2.1")),
+      record(at12, 28, 1, 0x80000001, ip6("::ffff:198.51.100.7")),
+      record(at12, 28, 1, 7, ip6("2001:db8:0:0:1:0:0:1")),
+      record(at12, 28, 1, 7, ip6("fe80::")),
+      record(at12, 5, 1, 60, dnsName(["alias"], 12)),
+      record(zone, 2, 1, 60, dnsName(["ns1", "zone", "test"])),
+      record(dnsName(["1", "2", "0", "192", "in-addr", "arpa"]), 12, 1, 60, dnsName(["host", "zone", "test"])),
+      record(zone, 15, 1, 60, Buffer.concat([u16(10), dnsName(["mx", "zone", "test"])])),
+      record(
+        zone,
+        6,
+        1,
+        60,
+        Buffer.concat([
+          dnsName(["ns1", "zone", "test"]),
+          dnsName(["john.doe", "zone", "test"]),
+          u32(2024010101),
+          u32(7200),
+          u32(3600),
+          u32(1209600),
+          u32(300),
+        ]),
+      ),
+      record(
+        dnsName(["_sip", "_tcp", "zone", "test"]),
+        33,
+        1,
+        60,
+        Buffer.concat([u16(10), u16(20), u16(5060), dnsName(["sip", "zone", "test"])]),
+      ),
+      record(zone, 16, 1, 60, charStrings("", "v=spf1 -all", "x".repeat(200), 'quote" back\\ <html> & tab\t')),
+      record(zone, 13, 1, 60, charStrings("INTEL", "LINUX")),
+      record(zone, 256, 1, 60, Buffer.concat([u16(1), u16(2), Buffer.from("https://zone.test/")])),
+      record(zone, 257, 1, 60, Buffer.concat([Buffer.from([0, 5]), Buffer.from("issueca.test")])), // CAA: gopacket "Unknown"
+      record(zone, 10, 1, 60, Buffer.from([0, 1, 2, 0xff])), // NULL
+      record(zone, 16, 1, 60, Buffer.alloc(0)), // TXT without strings
+      record(zone, 15, 1, 60, Buffer.concat([u16(0), dnsName([])])), // "null MX" (RFC 7505): the root
+      record(dnsName(["plain", "zone", "test"]), 33, 1, 60, Buffer.concat([u16(0), u16(0), u16(0), dnsName([])])), // SRV, plain owner, root target
+    ],
+    [
+      record(
+        zone,
+        6,
+        1,
+        60,
+        Buffer.concat([dnsName(["ns1", "zone", "test"]), dnsName(["hostmaster", "zone", "test"]), u32(1), u32(2), u32(3), u32(4), u32(5)]),
+      ),
+    ],
+    [
+      record(dnsName([]), 41, 1232, (1 << 24) | (0 << 16) | 0x8000, opt), // extended RCODE 1 (with header 0: BADVERS), DO
+    ],
+  );
 }
 
 /** a name of exactly 255 octets on the wire (the most RFC 1035 allows), and one of 256 */
@@ -123,11 +174,29 @@ export function edgeCasePackets(): craft.PcapPacket[] {
     // 9: UDP length shorter than the datagram: the DNS message ends where UDP says
     eth4(17, Buffer.concat([craft.udp({ srcPort: 40004, dstPort: 53, length: 8 + q1.length, checksum: 0 }, q1), Buffer.from("trailing")])),
     // 10: DNS over TCP, two messages in one segment
-    eth4(6, craft.tcp({ srcPort: 40005, dstPort: 53, seq: 0xfffffff0, ack: 0x80000000, flags: 0x18, window: 512 },
-      Buffer.concat([u16(q1.length), q1, u16(q1.length), q1]))),
+    eth4(
+      6,
+      craft.tcp(
+        { srcPort: 40005, dstPort: 53, seq: 0xfffffff0, ack: 0x80000000, flags: 0x18, window: 512 },
+        Buffer.concat([u16(q1.length), q1, u16(q1.length), q1]),
+      ),
+    ),
     // 11: IPv4 options (record route), TOS, DF, TTL 1; TCP with NS, CWR, ECE, URG, SYN, urgent pointer, options
-    eth4(6, craft.tcp({ srcPort: 1, dstPort: 65535, seq: 1, ack: 2, flags: 0x100 | 0x80 | 0x40 | 0x20 | 0x02, urgent: 7, window: 1234, dataOffset: 6, checksum: 0xfeed }),
-      { tos: 0xb9, id: 0xbeef, ttl: 1, flags: 2, options: Buffer.from([7, 7, 4, 0, 0, 0, 0, 1]) }),
+    eth4(
+      6,
+      craft.tcp({
+        srcPort: 1,
+        dstPort: 65535,
+        seq: 1,
+        ack: 2,
+        flags: 0x100 | 0x80 | 0x40 | 0x20 | 0x02,
+        urgent: 7,
+        window: 1234,
+        dataOffset: 6,
+        checksum: 0xfeed,
+      }),
+      { tos: 0xb9, id: 0xbeef, ttl: 1, flags: 2, options: Buffer.from([7, 7, 4, 0, 0, 0, 0, 1]) },
+    ),
     // 12: a first IPv4 fragment (MF) carrying a UDP header: transport yes, DNS no
     eth4(17, craft.udp({ srcPort: 53, dstPort: 40006, length: 400, checksum: 0 }, Buffer.alloc(64)), { flags: 1, id: 77 }),
     // 13: a later fragment: only the IPv4 event
@@ -138,27 +207,46 @@ export function edgeCasePackets(): craft.PcapPacket[] {
     eth4(1, craft.icmp({ type: 3, code: 4, id: 0, seq: 1400, checksum: 0x4321 }, Buffer.alloc(28))),
     eth4(1, craft.icmp({ type: 13, code: 0, id: 9, seq: 10 }, Buffer.alloc(12))),
     // 18, 19: ICMPv6 echo request and neighbour solicitation
-    eth6(58, craft.icmp({ type: 128, code: 0, id: 1, seq: 2, checksum: 0x1111 }, Buffer.alloc(4)), { trafficClass: 0xa5, flowLabel: 0xbcdef, hopLimit: 255 }),
+    eth6(58, craft.icmp({ type: 128, code: 0, id: 1, seq: 2, checksum: 0x1111 }, Buffer.alloc(4)), {
+      trafficClass: 0xa5,
+      flowLabel: 0xbcdef,
+      hopLimit: 255,
+    }),
     eth6(58, Buffer.concat([Buffer.from([135, 0, 0x22, 0x22, 0, 0, 0, 0]), ip6("2001:db8::2")]), { hopLimit: 255 }),
     // 20: IPv6 extension headers (hop-by-hop, destination options, atomic fragment) before UDP/DNS
     eth6(0, v6Chain(craft.udp({ srcPort: 40007, dstPort: 53, checksum: 0x7777 }, q1))),
     // 21: IPv4-mapped IPv6 addresses in the IPv6 header itself
-    craft.ethernet(craft.ipv6({ src: "::ffff:10.1.2.3", dst: "::1", nextHeader: 17 }, craft.udp({ srcPort: 1, dstPort: 2 }, Buffer.alloc(4))), 0x86dd),
+    craft.ethernet(
+      craft.ipv6({ src: "::ffff:10.1.2.3", dst: "::1", nextHeader: 17 }, craft.udp({ srcPort: 1, dstPort: 2 }, Buffer.alloc(4))),
+      0x86dd,
+    ),
     // 22: QinQ (802.1ad + 802.1Q) around IPv4/UDP
-    (() => { const f = craft.ethernet(craft.ipv4({ src: A, dst: B, protocol: 17 }, craft.udp({ srcPort: 7, dstPort: 9 }, Buffer.alloc(2))), 0x0800, [200, 2001]); f.writeUInt16BE(0x88a8, 12); return f; })(),
+    (() => {
+      const f = craft.ethernet(
+        craft.ipv4({ src: A, dst: B, protocol: 17 }, craft.udp({ srcPort: 7, dstPort: 9 }, Buffer.alloc(2))),
+        0x0800,
+        [200, 2001],
+      );
+      f.writeUInt16BE(0x88a8, 12);
+      return f;
+    })(),
   ];
   return frames.map((data, i) => ({ tsSec: 1700000000 + i, tsUsec: (i * 12345) % 1000000, data }));
 }
 
 /** one crafted capture per link type netsig reads: LOOP (108) has no capture in the corpus at all */
-export interface CraftedCapture { name: string; linkType: number; packets: craft.PcapPacket[] }
+export interface CraftedCapture {
+  name: string;
+  linkType: number;
+  packets: craft.PcapPacket[];
+}
 
-const stamp = (frames: Buffer[], base: number): craft.PcapPacket[] =>
-  frames.map((data, i) => ({ tsSec: base + i, tsUsec: i, data }));
+const stamp = (frames: Buffer[], base: number): craft.PcapPacket[] => frames.map((data, i) => ({ tsSec: base + i, tsUsec: i, data }));
 
 function family(v: number, le: boolean): Buffer {
   const b = Buffer.alloc(4);
-  if (le) b.writeUInt32LE(v); else b.writeUInt32BE(v);
+  if (le) b.writeUInt32LE(v);
+  else b.writeUInt32BE(v);
   return b;
 }
 
@@ -166,21 +254,54 @@ export function linkTypeCaptures(): CraftedCapture[] {
   const q = message(9, 0x0100, [question(dnsName(["link", "test"]), 28)]);
   const v4 = craft.ipv4({ src: "192.0.2.1", dst: "192.0.2.53", protocol: 17 }, craft.udp({ srcPort: 33000, dstPort: 53 }, q));
   const v6 = craft.ipv6({ src: "2001:db8::a", dst: "2001:db8::35", nextHeader: 17 }, craft.udp({ srcPort: 33001, dstPort: 53 }, q));
-  const sll = (proto: number): Buffer => { const h = Buffer.alloc(16); h.writeUInt16BE(4, 0); h.writeUInt16BE(1, 2); h.writeUInt16BE(6, 4); h.writeUInt16BE(proto, 14); return h; };
-  const sll2 = (proto: number): Buffer => { const h = Buffer.alloc(20); h.writeUInt16BE(proto, 0); h.writeUInt32BE(3, 4); h.writeUInt16BE(1, 8); h[10] = 4; h[11] = 6; return h; };
+  const sll = (proto: number): Buffer => {
+    const h = Buffer.alloc(16);
+    h.writeUInt16BE(4, 0);
+    h.writeUInt16BE(1, 2);
+    h.writeUInt16BE(6, 4);
+    h.writeUInt16BE(proto, 14);
+    return h;
+  };
+  const sll2 = (proto: number): Buffer => {
+    const h = Buffer.alloc(20);
+    h.writeUInt16BE(proto, 0);
+    h.writeUInt32BE(3, 4);
+    h.writeUInt16BE(1, 8);
+    h[10] = 4;
+    h[11] = 6;
+    return h;
+  };
   return [
     // BSD loopback: the family in the writer's byte order; AF_INET6 is 24, 28 or 30 depending on the BSD
-    { name: "null.pcap", linkType: 0, packets: stamp([
-      Buffer.concat([family(2, true), v4]), Buffer.concat([family(2, false), v4]),
-      Buffer.concat([family(24, true), v6]), Buffer.concat([family(28, true), v6]), Buffer.concat([family(30, false), v6]),
-    ], 1700001000) },
+    {
+      name: "null.pcap",
+      linkType: 0,
+      packets: stamp(
+        [
+          Buffer.concat([family(2, true), v4]),
+          Buffer.concat([family(2, false), v4]),
+          Buffer.concat([family(24, true), v6]),
+          Buffer.concat([family(28, true), v6]),
+          Buffer.concat([family(30, false), v6]),
+        ],
+        1700001000,
+      ),
+    },
     // OpenBSD loopback: always network byte order
-    { name: "loop.pcap", linkType: 108, packets: stamp([Buffer.concat([family(2, false), v4]), Buffer.concat([family(24, false), v6])], 1700002000) },
+    {
+      name: "loop.pcap",
+      linkType: 108,
+      packets: stamp([Buffer.concat([family(2, false), v4]), Buffer.concat([family(24, false), v6])], 1700002000),
+    },
     { name: "raw.pcap", linkType: 101, packets: stamp([v4, v6], 1700003000) },
     { name: "ipv4.pcap", linkType: 228, packets: stamp([v4], 1700004000) },
     { name: "ipv6.pcap", linkType: 229, packets: stamp([v6], 1700005000) },
     { name: "sll.pcap", linkType: 113, packets: stamp([Buffer.concat([sll(0x0800), v4]), Buffer.concat([sll(0x86dd), v6])], 1700006000) },
-    { name: "sll2.pcap", linkType: 276, packets: stamp([Buffer.concat([sll2(0x0800), v4]), Buffer.concat([sll2(0x86dd), v6])], 1700007000) },
+    {
+      name: "sll2.pcap",
+      linkType: 276,
+      packets: stamp([Buffer.concat([sll2(0x0800), v4]), Buffer.concat([sll2(0x86dd), v6])], 1700007000),
+    },
   ];
 }
 
@@ -191,11 +312,14 @@ export function ipv6ChainPackets(): craft.PcapPacket[] {
   const ah = Buffer.concat([Buffer.from([6, 4, 0, 0]), Buffer.alloc(20, 0xaa)]); // payload length 4: (4+2)*4 = 24 bytes
   const routing = Buffer.from([58, 2, 0, 1, 0, 0, 0, 0, ...craft.ipBytes("2001:db8::99")]); // type 0, one address
   const dstNone = Buffer.from([59, 0, 1, 4, 0, 0, 0, 0]);
-  return stamp([
-    e6(51, Buffer.concat([ah, craft.tcp({ srcPort: 443, dstPort: 50000, seq: 7, ack: 8, flags: 0x11, window: 9 })])),
-    e6(43, Buffer.concat([routing, craft.icmp({ type: 129, code: 0, id: 3, seq: 4, checksum: 0x5555 })])),
-    e6(60, Buffer.concat([dstNone, Buffer.alloc(8)])),
-  ], 1700008000);
+  return stamp(
+    [
+      e6(51, Buffer.concat([ah, craft.tcp({ srcPort: 443, dstPort: 50000, seq: 7, ack: 8, flags: 0x11, window: 9 })])),
+      e6(43, Buffer.concat([routing, craft.icmp({ type: 129, code: 0, id: 3, seq: 4, checksum: 0x5555 })])),
+      e6(60, Buffer.concat([dstNone, Buffer.alloc(8)])),
+    ],
+    1700008000,
+  );
 }
 
 /**
@@ -204,23 +328,42 @@ export function ipv6ChainPackets(): craft.PcapPacket[] {
  * completes one message and carries the whole next one.
  */
 export function tcpDnsPackets(): craft.PcapPacket[] {
-  const m1 = message(0x1111, 0x8180, [question(dnsName(["one", "test"]), 1)], [record(dnsName([], 12), 1, 1, 30, craft.ipBytes("192.0.2.11"))]);
-  const m2 = message(0x2222, 0x8180, [question(dnsName(["two", "test"]), 16)], [record(dnsName([], 12), 16, 1, 30, charStrings("hello", "world"))]);
+  const m1 = message(
+    0x1111,
+    0x8180,
+    [question(dnsName(["one", "test"]), 1)],
+    [record(dnsName([], 12), 1, 1, 30, craft.ipBytes("192.0.2.11"))],
+  );
+  const m2 = message(
+    0x2222,
+    0x8180,
+    [question(dnsName(["two", "test"]), 16)],
+    [record(dnsName([], 12), 16, 1, 30, charStrings("hello", "world"))],
+  );
   const m3 = message(0x3333, 0x0100, [question(dnsName(["three", "test"]), 28)]);
   const framed = (m: Buffer): Buffer => Buffer.concat([u16(m.length), m]);
   const stream = Buffer.concat([framed(m1), framed(m2), framed(m3)]);
   const seg = (seq: number, payload: Buffer, flags = 0x18, sport = 53, dport = 41000): Buffer =>
-    craft.ethernet(craft.ipv4({ src: "192.0.2.53", dst: "192.0.2.1", protocol: 6 }, craft.tcp({ srcPort: sport, dstPort: dport, seq, ack: 1, flags }, payload)));
+    craft.ethernet(
+      craft.ipv4(
+        { src: "192.0.2.53", dst: "192.0.2.1", protocol: 6 },
+        craft.tcp({ srcPort: sport, dstPort: dport, seq, ack: 1, flags }, payload),
+      ),
+    );
   const isn = 1000;
-  const a = 1 + 10, b = 1 + m1.length + 2 + 5; // cut points in the stream
+  const a = 1 + 10,
+    b = 1 + m1.length + 2 + 5; // cut points in the stream
   const mid = message(0x4444, 0x8180, [question(dnsName(["mid", "test"]), 1)]);
-  return stamp([
-    seg(isn, Buffer.alloc(0), 0x12), // SYN-ACK
-    seg(isn + 1, stream.subarray(0, 1)), // half the first length prefix
-    seg(isn + 2, stream.subarray(1, a)),
-    seg(isn + 2, stream.subarray(1, a)), // retransmission
-    seg(isn + 1 + a, stream.subarray(a, b)), // completes m1, starts m2
-    seg(isn + 1 + b, stream.subarray(b)), // completes m2, carries all of m3
-    seg(5000, framed(mid), 0x18, 53, 41001), // another flow, joined mid-stream
-  ], 1700009000);
+  return stamp(
+    [
+      seg(isn, Buffer.alloc(0), 0x12), // SYN-ACK
+      seg(isn + 1, stream.subarray(0, 1)), // half the first length prefix
+      seg(isn + 2, stream.subarray(1, a)),
+      seg(isn + 2, stream.subarray(1, a)), // retransmission
+      seg(isn + 1 + a, stream.subarray(a, b)), // completes m1, starts m2
+      seg(isn + 1 + b, stream.subarray(b)), // completes m2, carries all of m3
+      seg(5000, framed(mid), 0x18, 53, 41001), // another flow, joined mid-stream
+    ],
+    1700009000,
+  );
 }

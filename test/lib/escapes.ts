@@ -308,7 +308,13 @@ function tryCallers(why) {
       objectProto: () => { ({}).__proto__.polluted = 1; },
     });`,
     // (setProto and ownWrite change this signature's own instance only; src/dst are one frozen pair per packet)
-    expect: blocked("protoWrite: Cannot add property polluted", "setProto: no error", "ownWrite: no error", "nested: Cannot assign to read only", "objectProto: Cannot add property polluted"),
+    expect: blocked(
+      "protoWrite: Cannot add property polluted",
+      "setProto: no error",
+      "ownWrite: no error",
+      "nested: Cannot assign to read only",
+      "objectProto: Cannot add property polluted",
+    ),
   },
   {
     name: "eval-wasm",
@@ -358,7 +364,11 @@ function tryCallers(why) {
       arrayProto: () => { Array.prototype.some = () => false; },
       objectProto: () => { Object.prototype.toJSON = () => ({}); },
     });`,
-    expect: blocked("callbackProto: Cannot assign to read only", "loggerProto: Cannot add property toJSON", "arrayProto: Cannot assign to read only"),
+    expect: blocked(
+      "callbackProto: Cannot assign to read only",
+      "loggerProto: Cannot add property toJSON",
+      "arrayProto: Cannot assign to read only",
+    ),
   },
   {
     name: "buffer-alloc",

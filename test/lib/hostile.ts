@@ -18,7 +18,11 @@ export function folder(extra: Record<string, string> = {}): string {
 }
 
 export function findings(stdout: string): Record<string, any>[] {
-  return stdout.trim().split("\n").filter(Boolean).map((l) => JSON.parse(l));
+  return stdout
+    .trim()
+    .split("\n")
+    .filter(Boolean)
+    .map((l) => JSON.parse(l));
 }
 
 /** a signature selecting net_packet_dns whose `body` runs in the given method; `prelude` is module-level code */

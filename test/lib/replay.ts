@@ -4,7 +4,7 @@
 // and the CLI run asynchronously with bounded parallelism.
 
 import { spawn } from "node:child_process";
-import { readdirSync, } from "node:fs";
+import { readdirSync } from "node:fs";
 import { hostname } from "node:os";
 import { join } from "node:path";
 import { parseCaptureBuffer, readCapture } from "../../engine/capture/reader";
@@ -26,7 +26,10 @@ export function captureFiles(): string[] {
   const files = corpusCaptures().map((c) => c.file);
   let examples: string[] = [];
   try {
-    examples = readdirSync(EXAMPLES).filter((f) => /\.pcap(ng)?$/.test(f)).sort().map((f) => join(EXAMPLES, f));
+    examples = readdirSync(EXAMPLES)
+      .filter((f) => /\.pcap(ng)?$/.test(f))
+      .sort()
+      .map((f) => join(EXAMPLES, f));
   } catch {
     /* no examples folder */
   }
@@ -46,7 +49,10 @@ function collector(host: string): { lines: string[]; pipeline: EventPipeline } {
   let last = -1;
   const pipeline: EventPipeline = new EventPipeline(ALL_EVENTS, host, (ev, kind, p) => {
     const n = pipeline.decoder.stats.packets;
-    if (n !== last) { last = n; ts = p.timestampString(); }
+    if (n !== last) {
+      last = n;
+      ts = p.timestampString();
+    }
     lines.push(json.write(ev, kind, ts));
   });
   return { lines, pipeline };
@@ -138,7 +144,12 @@ export function seedOf(s: string, salt = 0): number {
   return h >>> 0;
 }
 
-export interface CliResult { code: number | null; signal: string | null; stdout: string; stderr: string }
+export interface CliResult {
+  code: number | null;
+  signal: string | null;
+  stdout: string;
+  stderr: string;
+}
 
 /** run a command asynchronously; input (if any) goes to its stdin */
 export function run(cmd: string, args: string[], input?: Buffer): Promise<CliResult> {
@@ -150,9 +161,14 @@ export function run(cmd: string, args: string[], input?: Buffer): Promise<CliRes
     child.stderr.on("data", (b: Buffer) => err.push(b));
     child.on("error", reject);
     child.stdin.on("error", () => undefined); // EPIPE when the child exits before reading everything
-    child.on("close", (code, signal) => resolve({
-      code, signal, stdout: Buffer.concat(out).toString("utf8"), stderr: Buffer.concat(err).toString("utf8"),
-    }));
+    child.on("close", (code, signal) =>
+      resolve({
+        code,
+        signal,
+        stdout: Buffer.concat(out).toString("utf8"),
+        stderr: Buffer.concat(err).toString("utf8"),
+      }),
+    );
     child.stdin.end(input);
   });
 }

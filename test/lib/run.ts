@@ -12,7 +12,11 @@ import { corpusCapturesSorted } from "./corpus";
 
 export const HOST = "netsig-test";
 
-export interface Emitted { ev: TraceeEvent; kind: Ev; json: string }
+export interface Emitted {
+  ev: TraceeEvent;
+  kind: Ev;
+  json: string;
+}
 
 /** Feed packets (one link type) through decode -> events; returns every event and its JSON line. */
 export function eventsOf(
@@ -29,8 +33,15 @@ export function eventsOf(
   });
   for (const [i, pk] of packets.entries()) {
     const rec: PacketRecord = {
-      tsSec: pk.tsSec ?? 1700000000, tsNsec: pk.tsNsec ?? i, linkType, iface: pk.iface ?? "",
-      buf: pk.data, offset: 0, caplen: pk.data.length, origLen: pk.data.length, fileOffset: 0,
+      tsSec: pk.tsSec ?? 1700000000,
+      tsNsec: pk.tsNsec ?? i,
+      linkType,
+      iface: pk.iface ?? "",
+      buf: pk.data,
+      offset: 0,
+      caplen: pk.data.length,
+      origLen: pk.data.length,
+      fileOffset: 0,
     };
     pipeline.onPacket(rec);
   }
@@ -41,7 +52,12 @@ export const CLI = join(__dirname, "..", "..", "engine", "cli", "main.js");
 
 /** run netsig; `env`: variables added to this process's */
 export function netsig(args: string[], input?: Buffer, env?: Record<string, string>): { code: number; stdout: string; stderr: string } {
-  const r = spawnSync(process.execPath, [CLI, ...args], { input, maxBuffer: 1 << 30, encoding: "buffer", env: env ? { ...process.env, ...env } : undefined });
+  const r = spawnSync(process.execPath, [CLI, ...args], {
+    input,
+    maxBuffer: 1 << 30,
+    encoding: "buffer",
+    env: env ? { ...process.env, ...env } : undefined,
+  });
   return { code: r.status ?? -1, stdout: r.stdout.toString("utf8"), stderr: r.stderr.toString("utf8") };
 }
 

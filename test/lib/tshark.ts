@@ -73,10 +73,14 @@ export function parseOrderedJSON(text: string): Node {
     // i is at the opening quote; JSON.parse decodes the escapes of the literal
     let j = i + 1;
     let escaped = false;
-    for (;; j++) {
+    for (; ; j++) {
       const c = text.charCodeAt(j);
       if (Number.isNaN(c)) fail("unterminated string");
-      if (c === 0x5c) { escaped = true; j++; continue; }
+      if (c === 0x5c) {
+        escaped = true;
+        j++;
+        continue;
+      }
       if (c === 0x22) break;
     }
     const lit = text.slice(i, j + 1);
@@ -90,7 +94,10 @@ export function parseOrderedJSON(text: string): Node {
       i++;
       const entries: [string, Node][] = [];
       ws();
-      if (text[i] === "}") { i++; return new Obj(entries); }
+      if (text[i] === "}") {
+        i++;
+        return new Obj(entries);
+      }
       for (;;) {
         ws();
         if (text[i] !== '"') fail("expected a key");
@@ -100,8 +107,14 @@ export function parseOrderedJSON(text: string): Node {
         i++;
         entries.push([k, value()]);
         ws();
-        if (text[i] === ",") { i++; continue; }
-        if (text[i] === "}") { i++; return new Obj(entries); }
+        if (text[i] === ",") {
+          i++;
+          continue;
+        }
+        if (text[i] === "}") {
+          i++;
+          return new Obj(entries);
+        }
         fail("expected ',' or '}'");
       }
     }
@@ -109,12 +122,21 @@ export function parseOrderedJSON(text: string): Node {
       i++;
       const arr: Node[] = [];
       ws();
-      if (text[i] === "]") { i++; return arr; }
+      if (text[i] === "]") {
+        i++;
+        return arr;
+      }
       for (;;) {
         arr.push(value());
         ws();
-        if (text[i] === ",") { i++; continue; }
-        if (text[i] === "]") { i++; return arr; }
+        if (text[i] === ",") {
+          i++;
+          continue;
+        }
+        if (text[i] === "]") {
+          i++;
+          return arr;
+        }
         fail("expected ',' or ']'");
       }
     }
@@ -144,7 +166,17 @@ export interface TsFrame {
 /** The protocols whose trees are printed; everything else is left out to keep the output small. */
 export const TSHARK_PROTOCOLS = [
   "frame",
-  "ip", "ipv6", "tcp", "udp", "icmp", "icmpv6", "dns", "mdns", "llmnr", "_ws.malformed", "_ws.short",
+  "ip",
+  "ipv6",
+  "tcp",
+  "udp",
+  "icmp",
+  "icmpv6",
+  "dns",
+  "mdns",
+  "llmnr",
+  "_ws.malformed",
+  "_ws.short",
 ];
 
 /**
@@ -155,13 +187,20 @@ export const TSHARK_PROTOCOLS = [
  */
 export const TSHARK_OPTIONS = [
   "-n",
-  "-o", "tcp.desegment_tcp_streams:FALSE",
-  "-o", "tcp.relative_sequence_numbers:FALSE",
-  "-o", "tcp.analyze_sequence_numbers:FALSE",
-  "-o", "tcp.try_heuristic_first:FALSE",
-  "-o", "udp.try_heuristic_first:FALSE",
-  "-o", "ip.defragment:FALSE",
-  "-o", "ipv6.defragment:FALSE",
+  "-o",
+  "tcp.desegment_tcp_streams:FALSE",
+  "-o",
+  "tcp.relative_sequence_numbers:FALSE",
+  "-o",
+  "tcp.analyze_sequence_numbers:FALSE",
+  "-o",
+  "tcp.try_heuristic_first:FALSE",
+  "-o",
+  "udp.try_heuristic_first:FALSE",
+  "-o",
+  "ip.defragment:FALSE",
+  "-o",
+  "ipv6.defragment:FALSE",
 ];
 
 /**
@@ -169,7 +208,9 @@ export const TSHARK_OPTIONS = [
  * dissected on the segment that completes it, which is where netsig reports
  * it. Used for the DNS-over-TCP captures only.
  */
-export const TSHARK_REASSEMBLY_OPTIONS = TSHARK_OPTIONS.map((o) => (o === "tcp.desegment_tcp_streams:FALSE" ? "tcp.desegment_tcp_streams:TRUE" : o));
+export const TSHARK_REASSEMBLY_OPTIONS = TSHARK_OPTIONS.map((o) =>
+  o === "tcp.desegment_tcp_streams:FALSE" ? "tcp.desegment_tcp_streams:TRUE" : o,
+);
 
 export function tsharkArgs(file: string, reassemble = false): string[] {
   return ["-r", file, ...(reassemble ? TSHARK_REASSEMBLY_OPTIONS : TSHARK_OPTIONS), "-T", "json", "-J", TSHARK_PROTOCOLS.join(" ")];
@@ -181,19 +222,27 @@ export function tsharkArgs(file: string, reassemble = false): string[] {
  */
 export function runTshark(file: string, reassemble = false, tries = 2): Promise<TsFrame[]> {
   return new Promise((resolve, reject) => {
-    execFile("tshark", tsharkArgs(file, reassemble), { maxBuffer: 1 << 30, encoding: "utf8", timeout: 60_000, killSignal: "SIGKILL" }, (err, stdout, stderr) => {
-      if (err && (err as { killed?: boolean }).killed && tries > 1) {
-        console.log(`# tshark on ${file} did not finish in 60 s; running it again`);
-        runTshark(file, reassemble, tries - 1).then(resolve, reject);
-        return;
-      }
-      if (err) { reject(new Error(`tshark ${file}: ${err.message}\n${stderr}`)); return; }
-      try {
-        resolve(framesOf(stdout));
-      } catch (e) {
-        reject(new Error(`tshark ${file}: ${(e as Error).message}`));
-      }
-    });
+    execFile(
+      "tshark",
+      tsharkArgs(file, reassemble),
+      { maxBuffer: 1 << 30, encoding: "utf8", timeout: 60_000, killSignal: "SIGKILL" },
+      (err, stdout, stderr) => {
+        if (err && (err as { killed?: boolean }).killed && tries > 1) {
+          console.log(`# tshark on ${file} did not finish in 60 s; running it again`);
+          runTshark(file, reassemble, tries - 1).then(resolve, reject);
+          return;
+        }
+        if (err) {
+          reject(new Error(`tshark ${file}: ${err.message}\n${stderr}`));
+          return;
+        }
+        try {
+          resolve(framesOf(stdout));
+        } catch (e) {
+          reject(new Error(`tshark ${file}: ${(e as Error).message}`));
+        }
+      },
+    );
   });
 }
 

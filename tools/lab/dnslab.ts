@@ -197,7 +197,13 @@ export const LAB_QUERIES: readonly LabQuery[] = [
   q("A-mx", "mx.uol.com.br", "A", [{ name: "mx.uol.com.br", type: "A", ttl: T, address: U.hosts["mx.uol.com.br"] }], [nsRR(U.zone)]),
   q("A-apex", N.zone, "A", [{ name: N.zone, type: "A", ttl: T, address: N.apex.a }], [nsRR(N.zone)]),
   q("AAAA-www", N.www.name, "AAAA", [{ name: N.www.name, type: "AAAA", ttl: T, address: N.www.aaaa }], [nsRR(N.zone)]),
-  q("MX-netsig", N.zone, "MX", [{ name: N.zone, type: "MX", ttl: T, preference: N.mx.preference, exchange: N.mx.exchange }], [nsRR(N.zone)]),
+  q(
+    "MX-netsig",
+    N.zone,
+    "MX",
+    [{ name: N.zone, type: "MX", ttl: T, preference: N.mx.preference, exchange: N.mx.exchange }],
+    [nsRR(N.zone)],
+  ),
   q("NS-netsig", N.zone, "NS", [nsRR(N.zone)], []),
   q("SOA-netsig", N.zone, "SOA", [soaRR(N.zone)], [nsRR(N.zone)]),
   q("TXT-multi", N.zone, "TXT", [{ name: N.zone, type: "TXT", ttl: T, strings: [...N.txt] }], [nsRR(N.zone)]),
@@ -487,9 +493,7 @@ async function acquireLock(port: number, timeoutMs: number): Promise<string> {
     }
     const cur = readLock(p);
     if (cur) {
-      const stale = cur.info
-        ? cur.info.pid !== process.pid && !pidAlive(cur.info.pid)
-        : Date.now() - cur.mtimeMs > 10_000; // unparsable and old: a writer died mid-write
+      const stale = cur.info ? cur.info.pid !== process.pid && !pidAlive(cur.info.pid) : Date.now() - cur.mtimeMs > 10_000; // unparsable and old: a writer died mid-write
       if (cur.info && cur.info.pid === process.pid && !heldLocks.has(p)) {
         // our own leftover (should not happen); take it back
         fs.rmSync(p, { force: true });
@@ -757,12 +761,7 @@ export interface TcpdumpHandle {
  *  - `-i any` writes LINKTYPE_LINUX_SLL2 (276); `-y LINUX_SLL` gives v1 (113);
  *  - without --immediate-mode, packets still in the TPACKET_V3 ring when SIGINT
  *    arrives (up to ~1 s of traffic) are lost ("0 packets captured"). */
-export async function startTcpdump(
-  iface: string,
-  file: string,
-  filter?: string,
-  opts: TcpdumpOptions = {},
-): Promise<TcpdumpHandle> {
+export async function startTcpdump(iface: string, file: string, filter?: string, opts: TcpdumpOptions = {}): Promise<TcpdumpHandle> {
   const args = ["-i", iface, "-w", file, "-n", "-s", String(opts.snaplen ?? 262144)];
   if (opts.packetBuffered ?? true) args.push("-U");
   if (opts.immediate ?? true) args.push("--immediate-mode");
@@ -780,7 +779,10 @@ export async function startTcpdump(
   try {
     await new Promise<void>((resolve, reject) => {
       const timeoutMs = opts.startTimeoutMs ?? 15_000;
-      const t = setTimeout(() => done(new Error(`dnslab: tcpdump did not start listening within ${timeoutMs} ms:\n${err.text()}`)), timeoutMs);
+      const t = setTimeout(
+        () => done(new Error(`dnslab: tcpdump did not start listening within ${timeoutMs} ms:\n${err.text()}`)),
+        timeoutMs,
+      );
       const onData = (): void => {
         if (/listening on [^\n]*\n/.test(err.text())) done();
       };

@@ -35,13 +35,17 @@ export function burstFrames(packets: number, o: { srcPort?: number } = {}): Buff
     const id = i & 0xffff;
     const sport = o.srcPort ?? 20000 + (i % 40000);
     const domain = BURST_DOMAINS[i % BURST_DOMAINS.length];
-    const label = i % BURST_LONG_EVERY === 0
-      ? (i.toString(16).padStart(8, "0") + "9f3a61c2e07b4d58a1c6f0e29b37d4a8").repeat(2).slice(0, 56)
-      : `h${i % 5000}`;
+    const label =
+      i % BURST_LONG_EVERY === 0
+        ? (i.toString(16).padStart(8, "0") + "9f3a61c2e07b4d58a1c6f0e29b37d4a8").repeat(2).slice(0, 56)
+        : `h${i % 5000}`;
     const name = `${label}.${domain}`;
     const q = dnsPacket.encode({ type: "query", id, flags: dnsPacket.RECURSION_DESIRED, questions: [{ type: "A", name }] });
     const r = dnsPacket.encode({
-      type: "response", id, flags: 0x8180, questions: [{ type: "A", name }],
+      type: "response",
+      id,
+      flags: 0x8180,
+      questions: [{ type: "A", name }],
       answers: [{ type: "A", name, ttl: 60, data: `93.184.216.${i % 250}` }],
     });
     out.push(frame("127.77.1.1", "127.77.1.2", sport, BURST_PORT, q), frame("127.77.1.2", "127.77.1.1", BURST_PORT, sport, r));

@@ -23,13 +23,25 @@ export function ipBytes(ip: string): Buffer {
   const words = groups.map((g) => parseInt(g, 16));
   if (tail.length) words.splice(6, 2, ...tail);
   const out = Buffer.alloc(16);
-  words.forEach((w, i) => { out.writeUInt16BE(w, i * 2); });
+  words.forEach((w, i) => {
+    out.writeUInt16BE(w, i * 2);
+  });
   return out;
 }
 
 export interface IPv4Fields {
-  src: string; dst: string; protocol: number; ttl?: number; tos?: number; id?: number; flags?: number;
-  fragOffset?: number; ihl?: number; checksum?: number; totalLength?: number; options?: Buffer;
+  src: string;
+  dst: string;
+  protocol: number;
+  ttl?: number;
+  tos?: number;
+  id?: number;
+  flags?: number;
+  fragOffset?: number;
+  ihl?: number;
+  checksum?: number;
+  totalLength?: number;
+  options?: Buffer;
 }
 
 export function ipv4(f: IPv4Fields, payload: Buffer): Buffer {
@@ -50,7 +62,12 @@ export function ipv4(f: IPv4Fields, payload: Buffer): Buffer {
 }
 
 export interface IPv6Fields {
-  src: string; dst: string; nextHeader: number; hopLimit?: number; trafficClass?: number; flowLabel?: number;
+  src: string;
+  dst: string;
+  nextHeader: number;
+  hopLimit?: number;
+  trafficClass?: number;
+  flowLabel?: number;
   payloadLength?: number;
 }
 
@@ -68,8 +85,15 @@ export function ipv6(f: IPv6Fields, payload: Buffer): Buffer {
 }
 
 export interface TCPFields {
-  srcPort: number; dstPort: number; seq?: number; ack?: number; dataOffset?: number; flags?: number;
-  window?: number; checksum?: number; urgent?: number;
+  srcPort: number;
+  dstPort: number;
+  seq?: number;
+  ack?: number;
+  dataOffset?: number;
+  flags?: number;
+  window?: number;
+  checksum?: number;
+  urgent?: number;
 }
 
 /** flags: FIN=1 SYN=2 RST=4 PSH=8 ACK=16 URG=32 ECE=64 CWR=128 NS=256 */
@@ -99,7 +123,10 @@ export function udp(f: { srcPort: number; dstPort: number; length?: number; chec
   return Buffer.concat([h, payload]);
 }
 
-export function icmp(f: { type: number; code: number; checksum?: number; id?: number; seq?: number }, payload: Buffer = Buffer.alloc(0)): Buffer {
+export function icmp(
+  f: { type: number; code: number; checksum?: number; id?: number; seq?: number },
+  payload: Buffer = Buffer.alloc(0),
+): Buffer {
   const h = Buffer.alloc(8);
   h[0] = f.type;
   h[1] = f.code;
@@ -122,7 +149,12 @@ export function dns(msg: dnsPacket.Packet): Buffer {
   return dnsPacket.encode(msg);
 }
 
-export interface PcapPacket { tsSec: number; tsUsec: number; data: Buffer; origLen?: number }
+export interface PcapPacket {
+  tsSec: number;
+  tsUsec: number;
+  data: Buffer;
+  origLen?: number;
+}
 
 /** a classic little-endian microsecond pcap file image */
 export function pcapFile(linkType: number, packets: PcapPacket[], snaplen = 262144): Buffer {

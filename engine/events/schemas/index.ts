@@ -82,9 +82,17 @@ function describe(errors: ErrorObject[] | null | undefined, prefix = ""): string
   let what = e.message ?? "invalid";
   const p = e.params as Record<string, unknown>;
   switch (e.keyword) {
-    case "additionalProperties": what += ` ("${String(p.additionalProperty)}")`; break;
-    case "unevaluatedProperties": what += ` ("${String(p.unevaluatedProperty)}")`; break;
-    case "required": case "minItems": case "maxItems": case "items": break;
+    case "additionalProperties":
+      what += ` ("${String(p.additionalProperty)}")`;
+      break;
+    case "unevaluatedProperties":
+      what += ` ("${String(p.unevaluatedProperty)}")`;
+      break;
+    case "required":
+    case "minItems":
+    case "maxItems":
+    case "items":
+      break;
     case "pattern": {
       // name the address form instead of printing the regular expression
       const def = /\$defs\/(\w+)\/pattern$/.exec(e.schemaPath);
@@ -92,7 +100,8 @@ function describe(errors: ErrorObject[] | null | undefined, prefix = ""): string
       what += ` (got ${shown(e.data)})`;
       break;
     }
-    case "anyOf": case "oneOf": {
+    case "anyOf":
+    case "oneOf": {
       // name the alternatives that failed at this same place
       const alts = new Set<string>();
       for (const x of errors.slice(0, -1)) {
@@ -107,8 +116,11 @@ function describe(errors: ErrorObject[] | null | undefined, prefix = ""): string
       what += ` (got ${shown(e.data)})`;
       break;
     }
-    case "const": what += ` ${shown(p.allowedValue)} (got ${shown(e.data)})`; break;
-    default: what += ` (got ${shown(e.data)})`;
+    case "const":
+      what += ` ${shown(p.allowedValue)} (got ${shown(e.data)})`;
+      break;
+    default:
+      what += ` (got ${shown(e.data)})`;
   }
   return `${prefix + e.instancePath || "/"}: ${what}`;
 }

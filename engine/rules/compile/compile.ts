@@ -15,7 +15,19 @@
 import { basename } from "node:path";
 import Ajv2020, { type ErrorObject, type ValidateFunction } from "ajv/dist/2020";
 import schema from "./schema.json";
-import { entry, nodeAt, parseYamlDocs, plain, Problems, RuleError, RuleErrors, type Pos, type YMap, type YNode, type YScalar } from "./parse";
+import {
+  entry,
+  nodeAt,
+  parseYamlDocs,
+  plain,
+  Problems,
+  RuleError,
+  RuleErrors,
+  type Pos,
+  type YMap,
+  type YNode,
+  type YScalar,
+} from "./parse";
 import { ConditionError, matchPattern, parseCondition, type Cond } from "./condition";
 import { suggest } from "../run/suggest";
 import { compileItem, itemValues, type ItemContext, type ListDef } from "./modifiers";
@@ -27,7 +39,10 @@ import { attackProperties, LEVELS, logsourceProblem, RESPONSE_FIELDS, sigmaField
 import type { LoadProblem } from "../../types/sources";
 import { RULE_KINDS, VALIDATOR_OPTIONS, type Kind } from "./kinds";
 
-export interface RuleFile { file: string; text: string }
+export interface RuleFile {
+  file: string;
+  text: string;
+}
 
 export interface CompiledUnit {
   /** identity for hot reload: file#id */
@@ -51,9 +66,11 @@ export interface CompileResult {
   failedKeys: Set<string>;
 }
 
-
 interface Doc {
-  file: string; root: YMap; kind: Kind; id: string | null;
+  file: string;
+  root: YMap;
+  kind: Kind;
+  id: string | null;
   /** the schema's problems of a rule whose only ones are unknown keys: it is compiled (for its other problems), not loaded */
   schema?: RuleError[];
 }
@@ -120,9 +137,11 @@ function schemaErrors(doc: YMap, kind: Kind, errors: ErrorObject[]): RuleError[]
     const under = anyOf.filter((p) => e.instancePath === p || e.instancePath.startsWith(p + "/")).sort((a, b) => a.length - b.length)[0];
     const k = under !== undefined ? `anyOf ${under}` : `${e.instancePath} ${e.keyword} ${JSON.stringify(e.params)}`;
     const g = groups.get(k);
-    if (g) g.push(e); else groups.set(k, [e]);
+    if (g) g.push(e);
+    else groups.set(k, [e]);
   }
-  if (groups.size === 0) return errors.length ? [schemaError(doc, kind, errors)] : [new RuleError(doc.pos, "the document does not match the rules schema")];
+  if (groups.size === 0)
+    return errors.length ? [schemaError(doc, kind, errors)] : [new RuleError(doc.pos, "the document does not match the rules schema")];
   return [...groups.values()].map((g) => schemaError(doc, kind, g));
 }
 
@@ -137,9 +156,12 @@ function schemaError(doc: YMap, kind: Kind, errors: ErrorObject[]): RuleError {
   switch (e.keyword) {
     case "additionalProperties": {
       const k = (e.params as { additionalProperty: string }).additionalProperty;
-      const at = node.kind === "map" ? entry(node, k)?.key.pos ?? node.pos : node.pos;
+      const at = node.kind === "map" ? (entry(node, k)?.key.pos ?? node.pos) : node.pos;
       const keys = allowedKeys(kind, e.instancePath);
-      return new RuleError(at, `unknown key "${k}"${e.instancePath ? ` in ${path}` : ` in a ${what}`}${suggest(k, keys)}; known keys: ${keys.join(", ")}`);
+      return new RuleError(
+        at,
+        `unknown key "${k}"${e.instancePath ? ` in ${path}` : ` in a ${what}`}${suggest(k, keys)}; known keys: ${keys.join(", ")}`,
+      );
     }
     case "required": {
       const k = (e.params as { missingProperty: string }).missingProperty;
@@ -152,8 +174,13 @@ function schemaError(doc: YMap, kind: Kind, errors: ErrorObject[]): RuleError {
     }
     default: {
       const at = key && node.kind !== "scalar" ? node.pos : node.pos;
-      const field = e.instancePath.split("/").slice(1).find((p) => !/^\d+$/.test(p)) ?? "";
-      if (field === "severity" || path.endsWith("severity")) return new RuleError(at, `severity must be 0-4 or informational, low, medium, high, critical`);
+      const field =
+        e.instancePath
+          .split("/")
+          .slice(1)
+          .find((p) => !/^\d+$/.test(p)) ?? "";
+      if (field === "severity" || path.endsWith("severity"))
+        return new RuleError(at, `severity must be 0-4 or informational, low, medium, high, critical`);
       if (/window|timespan/.test(path)) return new RuleError(at, `${path}: a duration is seconds or a number with s, m, h or d (e.g. 10m)`);
       if (/rate$/.test(path)) return new RuleError(at, `${path}: a rate is N/period, e.g. 10/m or 5/10s`);
       const shown = node.kind === "scalar" ? ` (got "${node.text}")` : node.kind === "seq" ? " (got a list)" : " (got a mapping)";
@@ -184,7 +211,10 @@ function at(p: Pos, offset: number): Pos {
   return { line: p.line, column: p.column + offset };
 }
 
-interface MacroDef { node: YMap; file: string }
+interface MacroDef {
+  node: YMap;
+  file: string;
+}
 
 interface DetContext {
   item: ItemContext;
@@ -212,7 +242,11 @@ function compileSelection(name: YScalar, node: YNode, ctx: DetContext): ExprIR {
       return args.length === 1 ? args[0] : { k: "or", args };
     }
     if (node.items.every((n) => n.kind === "scalar")) {
-      throw unsupportedOr(ctx, node.pos, `selection "${name.text}" is a keyword list (values without a field): it searches a whole log line, and an event has none; name the field (e.g. ${ctx.item.fieldMap ? "query" : "args.dns_questions[].query"}|contains: ...)`);
+      throw unsupportedOr(
+        ctx,
+        node.pos,
+        `selection "${name.text}" is a keyword list (values without a field): it searches a whole log line, and an event has none; name the field (e.g. ${ctx.item.fieldMap ? "query" : "args.dns_questions[].query"}|contains: ...)`,
+      );
     }
     throw new RuleError(node.pos, `selection "${name.text}": a list of selections holds mappings only`);
   }
@@ -234,11 +268,26 @@ function compileDetection(det: YMap, ctx: DetContext): ExprIR {
   const sels = new Map<string, { key: YScalar; node: YNode }>();
   let condNode: YNode | undefined;
   for (const e of det.entries) {
-    if (e.key.text === "condition") { condNode = e.value; continue; }
-    if (e.key.text === "timeframe") { problems.errors.push(unsupportedOr(ctx, e.key.pos, `"timeframe" (Sigma v1 aggregation): write a correlation rule (correlation: {type: event_count, timespan: ...})`)); continue; }
+    if (e.key.text === "condition") {
+      condNode = e.value;
+      continue;
+    }
+    if (e.key.text === "timeframe") {
+      problems.errors.push(
+        unsupportedOr(
+          ctx,
+          e.key.pos,
+          `"timeframe" (Sigma v1 aggregation): write a correlation rule (correlation: {type: event_count, timespan: ...})`,
+        ),
+      );
+      continue;
+    }
     sels.set(e.key.text, { key: e.key, node: e.value });
   }
-  if (!condNode) { problems.errors.push(new RuleError(det.pos, `detection needs a "condition"`)); problems.done(); }
+  if (!condNode) {
+    problems.errors.push(new RuleError(det.pos, `detection needs a "condition"`));
+    problems.done();
+  }
   // every selection is compiled (its mistakes are reported even when unused)
   const compiled = new Map<string, ExprIR>();
   for (const [name, s] of sels) {
@@ -247,12 +296,21 @@ function compileDetection(det: YMap, ctx: DetContext): ExprIR {
   }
   // (a selection that failed: its problems are reported already, and the rule is not loaded)
   const selection = (name: string): ExprIR => compiled.get(name) ?? { k: "or", args: [] };
-  const conds: YScalar[] = condNode!.kind === "scalar" ? [condNode!] : condNode!.kind === "seq" ? condNode!.items.filter((n): n is YScalar => n.kind === "scalar") : [];
+  const conds: YScalar[] =
+    condNode!.kind === "scalar"
+      ? [condNode!]
+      : condNode!.kind === "seq"
+        ? condNode!.items.filter((n): n is YScalar => n.kind === "scalar")
+        : [];
   const exprs = problems.map(conds, (c) => {
     const text = String(c.value ?? "");
     const posAt = (offset: number): Pos => (text.includes("\n") || c.style > 3 ? c.pos : at(c.pos, offset));
     if (/\|/.test(text)) {
-      throw unsupportedOr(ctx, posAt(text.indexOf("|")), `"${text.slice(text.indexOf("|")).trim()}": aggregations in the condition are Sigma v1; write a correlation rule (correlation: {type: event_count, ...})`);
+      throw unsupportedOr(
+        ctx,
+        posAt(text.indexOf("|")),
+        `"${text.slice(text.indexOf("|")).trim()}": aggregations in the condition are Sigma v1; write a correlation rule (correlation: {type: event_count, ...})`,
+      );
     }
     let tree: Cond;
     try {
@@ -266,31 +324,59 @@ function compileDetection(det: YMap, ctx: DetContext): ExprIR {
     const missing = new Problems();
     const walk = (n: Cond): ExprIR => {
       switch (n.k) {
-        case "and": case "or": return { k: n.k, args: n.args.map(walk) };
-        case "not": return { k: "not", arg: walk(n.arg) };
+        case "and":
+        case "or":
+          return { k: n.k, args: n.args.map(walk) };
+        case "not":
+          return { k: "not", arg: walk(n.arg) };
         case "ref": {
           if (!sels.has(n.name)) {
-            missing.errors.push(new RuleError(posAt(n.at), `condition "${text}" names "${n.name}", which is not a selection of this detection${suggest(n.name, names)}${names.length ? `; selections: ${names.join(", ")}` : ""}`));
+            missing.errors.push(
+              new RuleError(
+                posAt(n.at),
+                `condition "${text}" names "${n.name}", which is not a selection of this detection${suggest(n.name, names)}${names.length ? `; selections: ${names.join(", ")}` : ""}`,
+              ),
+            );
           }
           return selection(n.name);
         }
         case "of": {
           const hit = matchPattern(n.pattern, names);
-          if (hit.length === 0) missing.errors.push(new RuleError(posAt(n.at), `condition "${text}": "${n.pattern}" matches no selection${names.length ? ` (selections: ${names.join(", ")})` : ""}`));
+          if (hit.length === 0)
+            missing.errors.push(
+              new RuleError(
+                posAt(n.at),
+                `condition "${text}": "${n.pattern}" matches no selection${names.length ? ` (selections: ${names.join(", ")})` : ""}`,
+              ),
+            );
           const args = hit.map(selection);
           return args.length === 1 ? args[0] : { k: n.quant === "all" ? "and" : "or", args };
         }
         case "macro": {
           const m = ctx.macros.get(n.name);
-          if (!m) { missing.errors.push(new RuleError(posAt(n.at), `condition "${text}" names macro "%${n.name}", which is not defined${suggest(n.name, ctx.macros.keys())}`)); return selection(""); }
-          if (ctx.stack.includes(n.name)) { missing.errors.push(new RuleError(posAt(n.at), `macro "%${n.name}" uses itself (${[...ctx.stack, n.name].join(" -> ")})`)); return selection(""); }
+          if (!m) {
+            missing.errors.push(
+              new RuleError(
+                posAt(n.at),
+                `condition "${text}" names macro "%${n.name}", which is not defined${suggest(n.name, ctx.macros.keys())}`,
+              ),
+            );
+            return selection("");
+          }
+          if (ctx.stack.includes(n.name)) {
+            missing.errors.push(new RuleError(posAt(n.at), `macro "%${n.name}" uses itself (${[...ctx.stack, n.name].join(" -> ")})`));
+            return selection("");
+          }
           const det2 = entry(m.node, "detection")!.value as YMap;
           try {
             return compileDetection(det2, { ...ctx, stack: [...ctx.stack, n.name] });
           } catch (e) {
             if (!(e instanceof RuleError)) throw e;
             // each of the macro's problems at its place, and at the use
-            const inMacro = (x: RuleError) => (x instanceof MacroError ? x : new MacroError(x.pos, m.file, `in macro "%${n.name}" (used here for this rule's events): ${x.message}`, posAt(n.at)));
+            const inMacro = (x: RuleError) =>
+              x instanceof MacroError
+                ? x
+                : new MacroError(x.pos, m.file, `in macro "%${n.name}" (used here for this rule's events): ${x.message}`, posAt(n.at));
             missing.errors.push(...(e instanceof RuleErrors ? e.errors : [e]).map(inMacro));
             return selection("");
           }
@@ -307,7 +393,12 @@ function compileDetection(det: YMap, ctx: DetContext): ExprIR {
 
 /** an error inside a macro: reported at the macro's place, and the use's */
 class MacroError extends RuleError {
-  constructor(pos: Pos, readonly file: string, message: string, readonly usedAt: Pos) {
+  constructor(
+    pos: Pos,
+    readonly file: string,
+    message: string,
+    readonly usedAt: Pos,
+  ) {
     super(pos, message);
   }
 }
@@ -320,9 +411,20 @@ function compileTemplate(node: YScalar, events: readonly EventName[], fieldMap: 
   let lit = "";
   for (let i = 0; i < text.length; i++) {
     const c = text[i];
-    if (c === "{" && text[i + 1] === "{") { lit += "{"; i++; continue; }
-    if (c === "}" && text[i + 1] === "}") { lit += "}"; i++; continue; }
-    if (c !== "{") { lit += c; continue; }
+    if (c === "{" && text[i + 1] === "{") {
+      lit += "{";
+      i++;
+      continue;
+    }
+    if (c === "}" && text[i + 1] === "}") {
+      lit += "}";
+      i++;
+      continue;
+    }
+    if (c !== "{") {
+      lit += c;
+      continue;
+    }
     const end = text.indexOf("}", i);
     if (end < 0) throw new RuleError(at(node.pos, i), `output: "{" without "}" (write {{ for a literal brace)`);
     const name = text.slice(i + 1, end).trim();
@@ -346,7 +448,11 @@ function compileTemplate(node: YScalar, events: readonly EventName[], fieldMap: 
   return out;
 }
 
-function compileSuppress(m: YMap | undefined, events: readonly EventName[], fieldMap: ((n: string, p: Pos) => string) | null): SuppressIR | null {
+function compileSuppress(
+  m: YMap | undefined,
+  events: readonly EventName[],
+  fieldMap: ((n: string, p: Pos) => string) | null,
+): SuppressIR | null {
   if (!m) return null;
   const by: FieldIR[] = [];
   const byNode = entry(m, "by")?.value;
@@ -366,13 +472,15 @@ function compileSuppress(m: YMap | undefined, events: readonly EventName[], fiel
     problems.done();
   }
   const window = entry(m, "window") ? seconds(plain(entry(m, "window")!.value)) : 0;
-  let rate = 0, per = 0;
+  let rate = 0,
+    per = 0;
   const rateText = str(m, "rate");
   if (rateText) {
     const r = /^(\d+)\/(\d*)([smhd])$/.exec(rateText)!;
     rate = Number(r[1]);
     per = (r[2] ? Number(r[2]) : 1) * { s: 1, m: 60, h: 3600, d: 86400 }[r[3] as "s"];
-    if (rate === 0 || per === 0) throw new RuleError(entry(m, "rate")!.value.pos, `suppress.rate: "${rateText}" allows nothing; use at least 1/period`);
+    if (rate === 0 || per === 0)
+      throw new RuleError(entry(m, "rate")!.value.pos, `suppress.rate: "${rateText}" allows nothing; use at least 1/period`);
   }
   if (by.length && window === 0) throw new RuleError(m.pos, `suppress: "by" needs a "window" (the same key within the window counts once)`);
   if (window === 0 && rate === 0) throw new RuleError(m.pos, `suppress needs a "window" (with "by") or a "rate"`);
@@ -381,9 +489,25 @@ function compileSuppress(m: YMap | undefined, events: readonly EventName[], fiel
 }
 
 /** Tracee metadata of a rule */
-function metadata(o: { id: string; name: string; eventName: string; description: string; version: string; tags: string[]; severity: number }): SignatureMetadata {
+function metadata(o: {
+  id: string;
+  name: string;
+  eventName: string;
+  description: string;
+  version: string;
+  tags: string[];
+  severity: number;
+}): SignatureMetadata {
   const props: Record<string, unknown> = { Severity: o.severity, ...attackProperties(o.tags) };
-  return { id: o.id, version: o.version, name: o.name, eventName: o.eventName, description: o.description, tags: o.tags, properties: props as SignatureMetadata["properties"] };
+  return {
+    id: o.id,
+    version: o.version,
+    name: o.name,
+    eventName: o.eventName,
+    description: o.description,
+    tags: o.tags,
+    properties: props as SignatureMetadata["properties"],
+  };
 }
 
 function severityOf(m: YMap, fallback: number): number {
@@ -396,32 +520,48 @@ function severityOf(m: YMap, fallback: number): number {
 /** Sigma numbers for rcode become its name (NXDOMAIN), as the events carry */
 function fixRcodes(e: ExprIR): ExprIR {
   switch (e.k) {
-    case "and": case "or": return { k: e.k, args: e.args.map(fixRcodes) };
-    case "not": return { k: "not", arg: fixRcodes(e.arg) };
+    case "and":
+    case "or":
+      return { k: e.k, args: e.args.map(fixRcodes) };
+    case "not":
+      return { k: "not", arg: fixRcodes(e.arg) };
     case "test": {
       if (e.f.n !== "dns.rcode") return e;
       const fix = (m: import("../../types/rule-ir").MatchIR): import("../../types/rule-ir").MatchIR => {
-        if (m.k === "num" && m.op === "eq") return { k: "str", op: "eq", vals: m.vals.map((n) => (RCODE_BY_NUMBER[n] ?? String(n)).toLowerCase()), cased: false, all: false };
+        if (m.k === "num" && m.op === "eq")
+          return { k: "str", op: "eq", vals: m.vals.map((n) => (RCODE_BY_NUMBER[n] ?? String(n)).toLowerCase()), cased: false, all: false };
         if (m.k === "or" || m.k === "and") return { k: m.k, ms: m.ms.map(fix) };
         if (m.k === "neq") return { k: "neq", m: fix(m.m) };
         return m;
       };
       return { ...e, m: fix(e.m) };
     }
-    default: return e;
+    default:
+      return e;
   }
 }
 
 function usesFields(e: ExprIR, names: Set<string>): boolean {
   switch (e.k) {
-    case "and": case "or": return e.args.some((a) => usesFields(a, names));
-    case "not": return usesFields(e.arg, names);
-    case "test": return names.has(e.f.n);
-    default: return false;
+    case "and":
+    case "or":
+      return e.args.some((a) => usesFields(a, names));
+    case "not":
+      return usesFields(e.arg, names);
+    case "test":
+      return names.has(e.f.n);
+    default:
+      return false;
   }
 }
 
-interface CompiledRule { base: BaseRuleIR; unit: RuleIR; doc: Doc; sigma: boolean; enabled: boolean }
+interface CompiledRule {
+  base: BaseRuleIR;
+  unit: RuleIR;
+  doc: Doc;
+  sigma: boolean;
+  enabled: boolean;
+}
 
 export function moduleCode(ir: UnitIR): string {
   return `module.exports = require("netsig/rules").compileRules(${JSON.stringify(ir)});\n`;
@@ -445,7 +585,15 @@ export function compileRuleFiles(files: RuleFile[]): CompileResult {
         const use = `${x.usedAt.line}:${x.usedAt.column}`;
         if (uses.has(use)) continue;
         uses.add(use);
-        problems.push({ file, line: x.usedAt.line, column: x.usedAt.column, message: `the rule's macro failed (see ${basename(x.file)}:${x.pos.line}:${x.pos.column})`, kind: "rule", ...(key ? { key } : {}), ...of });
+        problems.push({
+          file,
+          line: x.usedAt.line,
+          column: x.usedAt.column,
+          message: `the rule's macro failed (see ${basename(x.file)}:${x.pos.line}:${x.pos.column})`,
+          kind: "rule",
+          ...(key ? { key } : {}),
+          ...of,
+        });
         continue;
       }
       problems.push({ file, line: x.pos.line, column: x.pos.column, message: x.message, kind: "rule", ...(key ? { key } : {}), ...of });
@@ -465,16 +613,33 @@ export function compileRuleFiles(files: RuleFile[]): CompileResult {
     }
     for (const d of parsed) {
       if (d.root === null) continue;
-      if (d.root.kind !== "map") { report(file, new RuleError(d.root.pos, `a rules document is a mapping (id:, events:, detection: ...), not ${d.root.kind === "seq" ? "a list" : "a plain value"}`)); continue; }
+      if (d.root.kind !== "map") {
+        report(
+          file,
+          new RuleError(
+            d.root.pos,
+            `a rules document is a mapping (id:, events:, detection: ...), not ${d.root.kind === "seq" ? "a list" : "a plain value"}`,
+          ),
+        );
+        continue;
+      }
       const kind = kindOf(d.root);
-      const idText = kind === "list" ? null : kind === "macro" ? null : str(d.root, "id") ?? str(d.root, "name") ?? (str(d.root, "title") ? slug(str(d.root, "title")!) : null);
+      const idText =
+        kind === "list"
+          ? null
+          : kind === "macro"
+            ? null
+            : (str(d.root, "id") ?? str(d.root, "name") ?? (str(d.root, "title") ? slug(str(d.root, "title")!) : null));
       const doc: Doc = { file, root: d.root, kind, id: idText };
       const validate = validator(kind);
       if (!validate(plain(d.root))) {
         const errors = validate.errors ?? [];
         const found = schemaErrors(d.root, kind, errors);
         // unknown keys alone: the rest is as the schema says, so a rule is compiled too (its other problems are reported with them)
-        if (kind !== "list" && kind !== "macro" && errors.length && errors.every((x) => x.keyword === "additionalProperties")) { docs.push({ ...doc, schema: found }); continue; }
+        if (kind !== "list" && kind !== "macro" && errors.length && errors.every((x) => x.keyword === "additionalProperties")) {
+          docs.push({ ...doc, schema: found });
+          continue;
+        }
         report(file, found.length === 1 ? found[0] : new RuleErrors(found), idText && `${file}#${idText}`, d.root.pos);
         continue;
       }
@@ -495,10 +660,18 @@ export function compileRuleFiles(files: RuleFile[]): CompileResult {
         const items = itemValues(itemsNode, { events: [], lists, sigma: false, fieldMap: null }, `list ${name}`);
         const prev = lists.get(name);
         if (!append) {
-          if (prev) throw new RuleError(entry(d.root, "list")!.value.pos, `list "${name}" is already defined (${basename(prev.file)}:${prev.pos.line}); to add to it, write append: true`);
+          if (prev)
+            throw new RuleError(
+              entry(d.root, "list")!.value.pos,
+              `list "${name}" is already defined (${basename(prev.file)}:${prev.pos.line}); to add to it, write append: true`,
+            );
           lists.set(name, { items, pos: d.root.pos, file: d.file });
         } else {
-          if (!prev) throw new RuleError(entry(d.root, "list")!.value.pos, `append: list "${name}" is not defined in any rules file${suggest(name, lists.keys())}`);
+          if (!prev)
+            throw new RuleError(
+              entry(d.root, "list")!.value.pos,
+              `append: list "${name}" is not defined in any rules file${suggest(name, lists.keys())}`,
+            );
           prev.items = [...prev.items, ...items];
         }
       } catch (e) {
@@ -513,7 +686,16 @@ export function compileRuleFiles(files: RuleFile[]): CompileResult {
     if (d.kind !== "macro") continue;
     const name = str(d.root, "macro")!;
     const prev = macros.get(name);
-    if (prev) { report(d.file, new RuleError(entry(d.root, "macro")!.value.pos, `macro "${name}" is already defined (${basename(prev.file)}:${prev.node.pos.line})`)); continue; }
+    if (prev) {
+      report(
+        d.file,
+        new RuleError(
+          entry(d.root, "macro")!.value.pos,
+          `macro "${name}" is already defined (${basename(prev.file)}:${prev.node.pos.line})`,
+        ),
+      );
+      continue;
+    }
     macros.set(name, { node: d.root, file: d.file });
   }
 
@@ -527,9 +709,15 @@ export function compileRuleFiles(files: RuleFile[]): CompileResult {
     try {
       // (its unknown keys, a duplicate id and what the compiler finds: all of them)
       const found = new Problems();
-      found.errors.push(...d.schema ?? []);
+      found.errors.push(...(d.schema ?? []));
       const prev = ids.get(d.id!);
-      if (prev) found.errors.push(new RuleError((entry(d.root, "id") ?? entry(d.root, "title"))!.value.pos, `duplicate rule id "${d.id}" (already defined at ${basename(prev.file)}:${prev.root.pos.line})`));
+      if (prev)
+        found.errors.push(
+          new RuleError(
+            (entry(d.root, "id") ?? entry(d.root, "title"))!.value.pos,
+            `duplicate rule id "${d.id}" (already defined at ${basename(prev.file)}:${prev.root.pos.line})`,
+          ),
+        );
       const r = found.run(() => (d.kind === "rule" ? compileNative(d, lists, macros) : compileSigma(d, lists, macros)))!;
       found.done();
       ids.set(d.id!, d);
@@ -549,9 +737,12 @@ export function compileRuleFiles(files: RuleFile[]): CompileResult {
     if (d.kind !== "correlation") continue;
     try {
       const found = new Problems();
-      found.errors.push(...d.schema ?? []);
+      found.errors.push(...(d.schema ?? []));
       const prev = ids.get(d.id!);
-      if (prev) found.errors.push(new RuleError(d.root.pos, `duplicate rule id "${d.id}" (already defined at ${basename(prev.file)}:${prev.root.pos.line})`));
+      if (prev)
+        found.errors.push(
+          new RuleError(d.root.pos, `duplicate rule id "${d.id}" (already defined at ${basename(prev.file)}:${prev.root.pos.line})`),
+        );
       const compiled = found.run(() => compileCorrelation(d, byRef));
       found.done();
       const { ir, used, generate } = compiled!;
@@ -566,10 +757,26 @@ export function compileRuleFiles(files: RuleFile[]): CompileResult {
   const units: CompiledUnit[] = [];
   for (const r of rules) {
     if (!r.enabled || consumed.has(r)) continue;
-    units.push({ key: `${r.doc.file}#${r.doc.id}`, file: r.doc.file, line: r.doc.root.pos.line, id: r.unit.meta.id, kind: r.sigma ? "sigma" : "rule", ir: r.unit, code: moduleCode(r.unit) });
+    units.push({
+      key: `${r.doc.file}#${r.doc.id}`,
+      file: r.doc.file,
+      line: r.doc.root.pos.line,
+      id: r.unit.meta.id,
+      kind: r.sigma ? "sigma" : "rule",
+      ir: r.unit,
+      code: moduleCode(r.unit),
+    });
   }
   for (const c of correlations) {
-    units.push({ key: `${c.doc.file}#${c.doc.id}`, file: c.doc.file, line: c.doc.root.pos.line, id: c.ir.meta.id, kind: "correlation", ir: c.ir, code: moduleCode(c.ir) });
+    units.push({
+      key: `${c.doc.file}#${c.doc.id}`,
+      file: c.doc.file,
+      line: c.doc.root.pos.line,
+      id: c.ir.meta.id,
+      kind: "correlation",
+      ir: c.ir,
+      code: moduleCode(c.ir),
+    });
   }
   problems.sort((a, b) => (a.file === b.file ? a.line - b.line || a.column - b.column : a.file < b.file ? -1 : 1));
   return { units, problems: boundProblems(problems), brokenFiles, failedKeys };
@@ -586,12 +793,18 @@ export const RULE_FILE_PROBLEMS_MAX = 50;
 function boundProblems(sorted: LoadProblem[]): LoadProblem[] {
   const out: LoadProblem[] = [];
   const seen = new Set<string>();
-  let file = "", n = 0, more = 0;
+  let file = "",
+    n = 0,
+    more = 0;
   const flush = (): void => {
     if (more === 0) return;
     const last = out[out.length - 1];
     out.push({
-      file, line: 0, column: 0, kind: "rule", message: `... and ${more} more problem${more === 1 ? "" : "s"} in this file (the first ${RULE_FILE_PROBLEMS_MAX} are shown)`,
+      file,
+      line: 0,
+      column: 0,
+      kind: "rule",
+      message: `... and ${more} more problem${more === 1 ? "" : "s"} in this file (the first ${RULE_FILE_PROBLEMS_MAX} are shown)`,
       // (counted with the last shown: "rules skipped" counts the documents seen)
       ...(last.doc ? { doc: last.doc } : {}),
     });
@@ -600,8 +813,14 @@ function boundProblems(sorted: LoadProblem[]): LoadProblem[] {
     const id = `${p.file}\0${p.line}\0${p.column}\0${p.message}`;
     if (seen.has(id)) continue;
     seen.add(id);
-    if (p.file !== file) { flush(); file = p.file; n = 0; more = 0; }
-    if (n++ < RULE_FILE_PROBLEMS_MAX) out.push(p); else more++;
+    if (p.file !== file) {
+      flush();
+      file = p.file;
+      n = 0;
+      more = 0;
+    }
+    if (n++ < RULE_FILE_PROBLEMS_MAX) out.push(p);
+    else more++;
   }
   flush();
   return out;
@@ -609,7 +828,7 @@ function boundProblems(sorted: LoadProblem[]): LoadProblem[] {
 
 function eventsOf(m: YMap): EventName[] {
   const names = strings(m, "events");
-  return names.includes("*") ? [...EVENT_NAMES] : [...new Set(names)] as EventName[];
+  return names.includes("*") ? [...EVENT_NAMES] : ([...new Set(names)] as EventName[]);
 }
 
 function compileNative(d: Doc, lists: Map<string, ListDef>, macros: Map<string, MacroDef>): CompiledRule {
@@ -630,7 +849,8 @@ function compileNative(d: Doc, lists: Map<string, ListDef>, macros: Map<string, 
     }
   };
   if (fNode?.kind === "seq") for (const n of fNode.items) if (n.kind === "scalar") problems.run(() => addField(String(n.value), n));
-  if (fNode?.kind === "map") for (const e of fNode.entries) if (e.value.kind === "scalar") problems.run(() => addField(e.key.text, e.value as YScalar));
+  if (fNode?.kind === "map")
+    for (const e of fNode.entries) if (e.value.kind === "scalar") problems.run(() => addField(e.key.text, e.value as YScalar));
   const outNode = entry(m, "output")?.value;
   const output = outNode?.kind === "scalar" ? problems.run(() => compileTemplate(outNode, events, null))! : null;
   const suppressNode = entry(m, "suppress")?.value;
@@ -638,8 +858,13 @@ function compileNative(d: Doc, lists: Map<string, ListDef>, macros: Map<string, 
   problems.done();
   const id = str(m, "id")!;
   const meta = metadata({
-    id, name: str(m, "name") ?? id, eventName: id, description: str(m, "description") ?? "", version: str(m, "version") ?? "1.0",
-    tags: strings(m, "tags"), severity: severityOf(m, 2),
+    id,
+    name: str(m, "name") ?? id,
+    eventName: id,
+    description: str(m, "description") ?? "",
+    version: str(m, "version") ?? "1.0",
+    tags: strings(m, "tags"),
+    severity: severityOf(m, 2),
   });
   const base: BaseRuleIR = { ref: id, events, match, fields };
   const unit: RuleIR = { kind: "rule", ...base, meta, output, suppress, at: `${d.file}:${m.pos.line}` };
@@ -656,7 +881,9 @@ function compileSigma(d: Doc, lists: Map<string, ListDef>, macros: Map<string, M
   const problems = new Problems();
   const detected = problems.run(() => fixRcodes(compileDetection(entry(m, "detection")!.value as YMap, { item, macros, stack: [] })));
   const suppressNode = entry(m, "suppress")?.value;
-  const suppressed = problems.run(() => compileSuppress(suppressNode?.kind === "map" ? suppressNode : undefined, ["net_packet_dns"], sigmaField));
+  const suppressed = problems.run(() =>
+    compileSuppress(suppressNode?.kind === "map" ? suppressNode : undefined, ["net_packet_dns"], sigmaField),
+  );
   problems.done();
   let match = detected!;
   // queries (net_packet_dns_request), or responses (the whole message,
@@ -664,19 +891,33 @@ function compileSigma(d: Doc, lists: Map<string, ListDef>, macros: Map<string, M
   const responses = usesFields(match, RESPONSE_FIELDS);
   const events: EventName[] = responses ? ["net_packet_dns"] : ["net_packet_dns_request"];
   if (responses) {
-    const qr: ExprIR = { k: "test", f: { h: "virt", n: "dns.qr", s: [], text: "dns.qr" }, q: "any", m: { k: "num", op: "eq", vals: [1], all: false }, cost: 1 };
+    const qr: ExprIR = {
+      k: "test",
+      f: { h: "virt", n: "dns.qr", s: [], text: "dns.qr" },
+      q: "any",
+      m: { k: "num", op: "eq", vals: [1], all: false },
+      cost: 1,
+    };
     match = { k: "and", args: [qr, match] };
   }
   const title = str(m, "title")!;
   const id = str(m, "id") ?? str(m, "name") ?? slug(title);
-  const fieldNames = strings(m, "fields").filter((n) => n in { query: 1, record_type: 1, answer: 1, src_ip: 1, dst_ip: 1, src_port: 1, dst_port: 1, rcode: 1, parent_domain: 1 });
+  const fieldNames = strings(m, "fields").filter(
+    (n) => n in { query: 1, record_type: 1, answer: 1, src_ip: 1, dst_ip: 1, src_port: 1, dst_port: 1, rcode: 1, parent_domain: 1 },
+  );
   const names = fieldNames.length ? fieldNames : ["query", "record_type", ...(responses ? ["answer", "rcode"] : []), "src_ip", "dst_ip"];
   const fields = names.map((name) => ({ name, f: parseFieldPath(sigmaField(name, m.pos), events).f }));
   // (checked above for net_packet_dns, whose fields a query's event has too)
-  const suppress = suppressed === null ? null : compileSuppress(suppressNode?.kind === "map" ? suppressNode : undefined, events, sigmaField);
+  const suppress =
+    suppressed === null ? null : compileSuppress(suppressNode?.kind === "map" ? suppressNode : undefined, events, sigmaField);
   const meta = metadata({
-    id, name: title, eventName: str(m, "name") ?? id, description: str(m, "description") ?? "",
-    version: str(m, "modified") ?? str(m, "date") ?? "1", tags: strings(m, "tags"), severity: severityOf(m, 2),
+    id,
+    name: title,
+    eventName: str(m, "name") ?? id,
+    description: str(m, "description") ?? "",
+    version: str(m, "modified") ?? str(m, "date") ?? "1",
+    tags: strings(m, "tags"),
+    severity: severityOf(m, 2),
   });
   const base: BaseRuleIR = { ref: id, events, match, fields };
   const unit: RuleIR = { kind: "rule", ...base, meta, output: null, suppress, at: `${d.file}:${m.pos.line}` };
@@ -695,7 +936,12 @@ function compileCorrelation(d: Doc, byRef: Map<string, CompiledRule>): { ir: Cor
     if (n.kind !== "scalar") continue;
     const ref = String(n.value);
     const r = byRef.get(ref);
-    if (!r) { problems.errors.push(new RuleError(n.pos, `correlation: rule "${ref}" is not loaded (a rule's id or name)${suggest(ref, byRef.keys())}`)); continue; }
+    if (!r) {
+      problems.errors.push(
+        new RuleError(n.pos, `correlation: rule "${ref}" is not loaded (a rule's id or name)${suggest(ref, byRef.keys())}`),
+      );
+      continue;
+    }
     used.push(r);
   }
   const missing = problems.failed;
@@ -709,14 +955,20 @@ function compileCorrelation(d: Doc, byRef: Map<string, CompiledRule>): { ir: Cor
   for (const k of ["gt", "gte", "lt", "lte", "eq", "neq"] as const) if (typeof condPlain[k] === "number") cond[k] = condPlain[k] as number;
   if (type === "temporal" && Object.keys(cond).length === 0) cond.gte = used.length;
   if ((type === "event_count" || type === "value_count") && Object.keys(cond).length === 0) {
-    problems.errors.push(new RuleError(condMap?.pos ?? c.pos, `correlation ${type} needs a condition with a count (gt, gte, lt, lte, eq or neq)`));
+    problems.errors.push(
+      new RuleError(condMap?.pos ?? c.pos, `correlation ${type} needs a condition with a count (gt, gte, lt, lte, eq or neq)`),
+    );
   }
-  if (type === "value_count" && !fieldName) problems.errors.push(new RuleError(condMap?.pos ?? c.pos, `correlation value_count needs condition.field (the field whose distinct values are counted)`));
+  if (type === "value_count" && !fieldName)
+    problems.errors.push(
+      new RuleError(condMap?.pos ?? c.pos, `correlation value_count needs condition.field (the field whose distinct values are counted)`),
+    );
   if (type !== "value_count" && fieldName) problems.errors.push(new RuleError(condMap!.pos, `condition.field applies to value_count only`));
-  if (type === "temporal_ordered" && used.length < 2 && !missing) problems.errors.push(new RuleError(rulesNode.pos, `temporal_ordered needs at least two rules`));
+  if (type === "temporal_ordered" && used.length < 2 && !missing)
+    problems.errors.push(new RuleError(rulesNode.pos, `temporal_ordered needs at least two rules`));
   const fieldFor = (r: CompiledRule, name: string, pos: Pos, what: string): FieldIR => {
     const alias = aliases?.[name];
-    const actual = alias ? alias[r.base.ref] ?? alias[str(r.doc.root, "name") ?? ""] : name;
+    const actual = alias ? (alias[r.base.ref] ?? alias[str(r.doc.root, "name") ?? ""]) : name;
     if (actual === undefined) throw new RuleError(pos, `alias "${name}" has no field for rule "${r.base.ref}"`);
     try {
       return parseFieldPath(r.sigma ? sigmaField(actual, pos) : actual, r.base.events as EventName[]).f;
@@ -729,7 +981,8 @@ function compileCorrelation(d: Doc, byRef: Map<string, CompiledRule>): { ir: Cor
   const rules = used.map((r) => ({
     ...r.base,
     groupBy: problems.map(groupItems, (n) => fieldFor(r, String(n.value), n.pos, "group-by")),
-    field: fieldName && type === "value_count" ? problems.run(() => fieldFor(r, fieldName, condMap!.pos, "condition.field")) ?? null : null,
+    field:
+      fieldName && type === "value_count" ? (problems.run(() => fieldFor(r, fieldName, condMap!.pos, "condition.field")) ?? null) : null,
   }));
   const timespan = seconds(plain(entry(c, "timespan")!.value));
   if (!(timespan > 0)) problems.errors.push(new RuleError(entry(c, "timespan")!.value.pos, `timespan must be more than 0`));
@@ -738,18 +991,39 @@ function compileCorrelation(d: Doc, byRef: Map<string, CompiledRule>): { ir: Cor
   const sigma = used.every((r) => r.sigma);
   // (the output's and suppress's fields are those of the rules: not checked while one is missing)
   const outNode = entry(m, "output")?.value;
-  const output = outNode?.kind === "scalar" && !missing ? problems.run(() => compileTemplate(outNode, events, sigma ? sigmaField : null)) ?? null : null;
+  const output =
+    outNode?.kind === "scalar" && !missing
+      ? (problems.run(() => compileTemplate(outNode, events, sigma ? sigmaField : null)) ?? null)
+      : null;
   const suppressNode = entry(m, "suppress")?.value;
-  const suppress = missing ? null : problems.run(() => compileSuppress(suppressNode?.kind === "map" ? suppressNode : undefined, events, sigma ? sigmaField : null)) ?? null;
-  if (suppress?.by.length) problems.errors.push(new RuleError(suppressNode!.pos, `suppress.by is not used in a correlation: its key is the group (group-by)`));
+  const suppress = missing
+    ? null
+    : (problems.run(() => compileSuppress(suppressNode?.kind === "map" ? suppressNode : undefined, events, sigma ? sigmaField : null)) ??
+      null);
+  if (suppress?.by.length)
+    problems.errors.push(new RuleError(suppressNode!.pos, `suppress.by is not used in a correlation: its key is the group (group-by)`));
   problems.done();
   const meta = metadata({
-    id: d.id!, name: title, eventName: str(m, "name") ?? d.id!, description: str(m, "description") ?? "",
-    version: str(m, "modified") ?? str(m, "date") ?? "1", tags: strings(m, "tags"), severity: severityOf(m, 2),
+    id: d.id!,
+    name: title,
+    eventName: str(m, "name") ?? d.id!,
+    description: str(m, "description") ?? "",
+    version: str(m, "modified") ?? str(m, "date") ?? "1",
+    tags: strings(m, "tags"),
+    severity: severityOf(m, 2),
   });
   const ir: CorrelationIR = {
-    kind: "correlation", meta, type, rules, groupNames: groupItems.map((n) => String(n.value)), timespan, cond,
-    maxGroups: Number(plain(entry(m, "max_groups")?.value ?? null) ?? 4096), output, suppress, at: `${d.file}:${m.pos.line}`,
+    kind: "correlation",
+    meta,
+    type,
+    rules,
+    groupNames: groupItems.map((n) => String(n.value)),
+    timespan,
+    cond,
+    maxGroups: Number(plain(entry(m, "max_groups")?.value ?? null) ?? 4096),
+    output,
+    suppress,
+    at: `${d.file}:${m.pos.line}`,
   };
   return { ir, used, generate: plain(entry(m, "generate")?.value ?? null) === true };
 }

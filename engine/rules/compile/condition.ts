@@ -14,24 +14,39 @@ export type Cond =
 
 /** a condition error at `at` (0-based offset in the condition text) */
 export class ConditionError extends Error {
-  constructor(readonly at: number, message: string) {
+  constructor(
+    readonly at: number,
+    message: string,
+  ) {
     super(message);
   }
 }
 
-interface Tok { t: "(" | ")" | "word"; text: string; at: number }
+interface Tok {
+  t: "(" | ")" | "word";
+  text: string;
+  at: number;
+}
 
 function tokenize(src: string): Tok[] {
   const out: Tok[] = [];
   let i = 0;
   while (i < src.length) {
     const c = src[i];
-    if (c === " " || c === "\t" || c === "\n" || c === "\r") { i++; continue; }
-    if (c === "(" || c === ")") { out.push({ t: c, text: c, at: i }); i++; continue; }
+    if (c === " " || c === "\t" || c === "\n" || c === "\r") {
+      i++;
+      continue;
+    }
+    if (c === "(" || c === ")") {
+      out.push({ t: c, text: c, at: i });
+      i++;
+      continue;
+    }
     const start = i;
     while (i < src.length && !/[\s()]/.test(src[i])) i++;
     const text = src.slice(start, i);
-    if (!/^%?[A-Za-z0-9_*.-]+$/.test(text)) throw new ConditionError(start, `unexpected "${text}" in the condition (names are letters, digits, _, - and . with * wildcards)`);
+    if (!/^%?[A-Za-z0-9_*.-]+$/.test(text))
+      throw new ConditionError(start, `unexpected "${text}" in the condition (names are letters, digits, _, - and . with * wildcards)`);
     out.push({ t: "word", text, at: start });
   }
   return out;
@@ -47,17 +62,22 @@ export function parseCondition(src: string): Cond {
 
   const primary = (): Cond => {
     const t = toks[p];
-    if (!t) throw new ConditionError(end(), toks.length ? "the condition ends too early: a selection name is missing" : "the condition is empty");
+    if (!t)
+      throw new ConditionError(end(), toks.length ? "the condition ends too early: a selection name is missing" : "the condition is empty");
     if (t.t === "(") {
       p++;
       const inner = orExpr();
-      if (toks[p]?.t !== ")") throw new ConditionError(toks[p]?.at ?? end(), `missing ")" for the "(" at column ${t.at + 1} of the condition`);
+      if (toks[p]?.t !== ")")
+        throw new ConditionError(toks[p]?.at ?? end(), `missing ")" for the "(" at column ${t.at + 1} of the condition`);
       p++;
       return inner;
     }
     if (t.t === ")") throw new ConditionError(t.at, `unexpected ")"`);
     const w = t.text.toLowerCase();
-    if (w === "not") { p++; return { k: "not", arg: primary() }; }
+    if (w === "not") {
+      p++;
+      return { k: "not", arg: primary() };
+    }
     if (w === "1" || w === "all" || w === "any") {
       if (toks[p + 1]?.t === "word" && toks[p + 1].text.toLowerCase() === "of") {
         p += 2;
@@ -80,13 +100,19 @@ export function parseCondition(src: string): Cond {
 
   const andExpr = (): Cond => {
     const args = [primary()];
-    while (peekWord("and")) { p++; args.push(primary()); }
+    while (peekWord("and")) {
+      p++;
+      args.push(primary());
+    }
     return args.length === 1 ? args[0] : { k: "and", args };
   };
 
   const orExpr = (): Cond => {
     const args = [andExpr()];
-    while (peekWord("or")) { p++; args.push(andExpr()); }
+    while (peekWord("or")) {
+      p++;
+      args.push(andExpr());
+    }
     return args.length === 1 ? args[0] : { k: "or", args };
   };
 

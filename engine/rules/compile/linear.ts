@@ -35,28 +35,52 @@ export function linearSafe(src: string, flags: string): boolean {
 /** why a match cannot run in-process ("" when it can) */
 function matchRisk(m: MatchIR): string {
   switch (m.k) {
-    case "re": return linearSafe(m.src, m.flags) ? "" : `the regular expression ${JSON.stringify(m.src)}${m.flags.includes("i") ? " with the i flag" : ""} may backtrack without bound`;
+    case "re":
+      return linearSafe(m.src, m.flags)
+        ? ""
+        : `the regular expression ${JSON.stringify(m.src)}${m.flags.includes("i") ? " with the i flag" : ""} may backtrack without bound`;
     // globs are tested without the i flag (on lowercased text): see matchers.ts
-    case "glob": return m.srcs.every((s) => linearSafe(m.cased ? s : s.toLowerCase(), "s")) ? "" : "a wildcard value may backtrack without bound";
-    case "neq": return matchRisk(m.m);
-    case "or": case "and": for (const x of m.ms) { const r = matchRisk(x); if (r) return r; } return "";
-    default: return "";
+    case "glob":
+      return m.srcs.every((s) => linearSafe(m.cased ? s : s.toLowerCase(), "s")) ? "" : "a wildcard value may backtrack without bound";
+    case "neq":
+      return matchRisk(m.m);
+    case "or":
+    case "and":
+      for (const x of m.ms) {
+        const r = matchRisk(x);
+        if (r) return r;
+      }
+      return "";
+    default:
+      return "";
   }
 }
 
 function exprRisk(e: ExprIR): string {
   switch (e.k) {
-    case "and": case "or": for (const a of e.args) { const r = exprRisk(a); if (r) return r; } return "";
-    case "not": return exprRisk(e.arg);
-    case "test": return matchRisk(e.m);
-    default: return "";
+    case "and":
+    case "or":
+      for (const a of e.args) {
+        const r = exprRisk(a);
+        if (r) return r;
+      }
+      return "";
+    case "not":
+      return exprRisk(e.arg);
+    case "test":
+      return matchRisk(e.m);
+    default:
+      return "";
   }
 }
 
 /** why a compiled rule or correlation must run in the sandbox ("" when it can run in-process) */
 export function sandboxReason(ir: UnitIR): string {
   if (ir.kind === "correlation") {
-    for (const r of ir.rules) { const why = exprRisk(r.match); if (why) return why; }
+    for (const r of ir.rules) {
+      const why = exprRisk(r.match);
+      if (why) return why;
+    }
     return "";
   }
   return exprRisk(ir.match);

@@ -27,8 +27,14 @@ export function listRuleFiles(dirs: string[]): { files: string[]; problems: Load
       if (n.startsWith(".")) continue;
       const p = join(dir, n);
       let st: Stats;
-      try { st = statSync(p); } catch { continue; }
-      if (st.isDirectory()) { if (depth < 8) walk(p, depth + 1); } else if (isRuleFile(n)) files.push(p);
+      try {
+        st = statSync(p);
+      } catch {
+        continue;
+      }
+      if (st.isDirectory()) {
+        if (depth < 8) walk(p, depth + 1);
+      } else if (isRuleFile(n)) files.push(p);
     }
   };
   for (const d of dirs) {
@@ -36,7 +42,13 @@ export function listRuleFiles(dirs: string[]): { files: string[]; problems: Load
     try {
       if (!statSync(dir).isDirectory()) throw Object.assign(new Error("not a directory"), { code: "ENOTDIR" });
     } catch (e) {
-      problems.push({ file: dir, line: 0, column: 0, message: `cannot read rules folder (${(e as NodeJS.ErrnoException).code ?? (e as Error).message})`, kind: "rule" });
+      problems.push({
+        file: dir,
+        line: 0,
+        column: 0,
+        message: `cannot read rules folder (${(e as NodeJS.ErrnoException).code ?? (e as Error).message})`,
+        kind: "rule",
+      });
       continue;
     }
     walk(dir, 0);
@@ -56,7 +68,13 @@ export function readRuleFiles(paths: string[]): { files: RuleFile[]; problems: L
         problems.push({ file: f, line: 0, column: 0, message: tooLarge(e), kind: "rule" });
         continue;
       }
-      problems.push({ file: f, line: 0, column: 0, message: `cannot read file (${(e as NodeJS.ErrnoException).code ?? (e as Error).message})`, kind: "rule" });
+      problems.push({
+        file: f,
+        line: 0,
+        column: 0,
+        message: `cannot read file (${(e as NodeJS.ErrnoException).code ?? (e as Error).message})`,
+        kind: "rule",
+      });
     }
   }
   return { files, problems };
@@ -78,10 +96,19 @@ export function unitSource(u: CompiledUnit, text: string): SignatureSource {
  * macros and rules are there for the others to use) but only the units of
  * `singleFiles` run (`rules test`).
  */
-export function loadRules(dirs: string[], singleFiles: string[] = [], contextDirs: string[] = []):
-  { sources: SignatureSource[]; problems: LoadProblem[]; result: CompileResult; texts: Map<string, string> } {
+export function loadRules(
+  dirs: string[],
+  singleFiles: string[] = [],
+  contextDirs: string[] = [],
+): { sources: SignatureSource[]; problems: LoadProblem[]; result: CompileResult; texts: Map<string, string> } {
   // (a context entry may be a lists file itself)
-  const isFile = (p: string): boolean => { try { return statSync(p).isFile(); } catch { return false; } };
+  const isFile = (p: string): boolean => {
+    try {
+      return statSync(p).isFile();
+    } catch {
+      return false;
+    }
+  };
   const contextFiles = contextDirs.filter(isFile).map((f) => resolve(f));
   contextDirs = contextDirs.filter((d) => !isFile(d));
   const listed = listRuleFiles([...dirs, ...contextDirs]);
@@ -103,7 +130,9 @@ export function loadRules(dirs: string[], singleFiles: string[] = [], contextDir
 /** an undefined list or macro in a file given alone: the folder that defines it is given with --lists DIR */
 export function withListsHint(message: string): string {
   const hint = "if another file defines it, give its file or folder: --lists DIR";
-  if (/^undefined list "%[^"]*"/.test(message)) return message.replace(/ \(define it with "list: [^"]*" and "items:" in a rules file\)$/, "") + ` (${hint})`;
-  if (/names macro "%[^"]*", which is not defined/.test(message) || /^append: list "[^"]*" is not defined in any rules file/.test(message)) return `${message} (${hint})`;
+  if (/^undefined list "%[^"]*"/.test(message))
+    return message.replace(/ \(define it with "list: [^"]*" and "items:" in a rules file\)$/, "") + ` (${hint})`;
+  if (/names macro "%[^"]*", which is not defined/.test(message) || /^append: list "[^"]*" is not defined in any rules file/.test(message))
+    return `${message} (${hint})`;
   return message;
 }

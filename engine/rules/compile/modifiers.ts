@@ -26,13 +26,40 @@ import { Problems, RuleError, type Pos, type YNode, type YScalar } from "./parse
 import { CidrSet, parseIPv6 } from "../../sdk/helpers";
 
 export const MODIFIERS = [
-  "contains", "startswith", "endswith", "all", "re", "i", "m", "s", "cidr", "base64", "base64offset", "utf16le", "utf16be",
-  "utf16", "wide", "windash", "exists", "cased", "neq", "lt", "lte", "gt", "gte", "fieldref", "expand",
+  "contains",
+  "startswith",
+  "endswith",
+  "all",
+  "re",
+  "i",
+  "m",
+  "s",
+  "cidr",
+  "base64",
+  "base64offset",
+  "utf16le",
+  "utf16be",
+  "utf16",
+  "wide",
+  "windash",
+  "exists",
+  "cased",
+  "neq",
+  "lt",
+  "lte",
+  "gt",
+  "gte",
+  "fieldref",
+  "expand",
 ] as const;
 type Modifier = (typeof MODIFIERS)[number];
 
 /** a list's items, with where each was written */
-export interface ListDef { items: YScalar[]; pos: Pos; file: string }
+export interface ListDef {
+  items: YScalar[];
+  pos: Pos;
+  file: string;
+}
 
 export interface ItemContext {
   events: readonly EventName[];
@@ -55,13 +82,29 @@ export function itemValues(node: YNode, ctx: ItemContext, what: string): YScalar
   const problems = new Problems();
   const out: YScalar[] = [];
   for (const v of node.kind === "scalar" ? [node] : node.items) {
-    if (v.kind !== "scalar") { problems.errors.push(new RuleError(v.pos, `${what}: a value list holds plain values, not ${v.kind === "seq" ? "lists" : "mappings"}`)); continue; }
+    if (v.kind !== "scalar") {
+      problems.errors.push(
+        new RuleError(v.pos, `${what}: a value list holds plain values, not ${v.kind === "seq" ? "lists" : "mappings"}`),
+      );
+      continue;
+    }
     const m = typeof v.value === "string" ? LIST_REF.exec(v.value) : null;
     if (m) {
       const list = ctx.lists.get(m[1]);
       // (one at a time: a spread of a list of 100,000 items overflows the stack)
-      if (list) { for (const it of list.items) out.push(it); continue; }
-      if (!ctx.sigma) { problems.errors.push(new RuleError(v.pos, `undefined list "%${m[1]}"${suggest(m[1], ctx.lists.keys())} (define it with "list: ${m[1]}" and "items:" in a rules file)`)); continue; }
+      if (list) {
+        for (const it of list.items) out.push(it);
+        continue;
+      }
+      if (!ctx.sigma) {
+        problems.errors.push(
+          new RuleError(
+            v.pos,
+            `undefined list "%${m[1]}"${suggest(m[1], ctx.lists.keys())} (define it with "list: ${m[1]}" and "items:" in a rules file)`,
+          ),
+        );
+        continue;
+      }
     }
     out.push(v);
   }
@@ -80,7 +123,10 @@ function globSource(value: string, op: string, windash: boolean): string {
   let re = "";
   for (let i = 0; i < value.length; i++) {
     const c = value[i];
-    if (c === "\\" && (value[i + 1] === "*" || value[i + 1] === "?" || value[i + 1] === "\\")) { re += escapeRe(value[++i]); continue; }
+    if (c === "\\" && (value[i + 1] === "*" || value[i + 1] === "?" || value[i + 1] === "\\")) {
+      re += escapeRe(value[++i]);
+      continue;
+    }
     if (c === "*") re += ".*";
     else if (c === "?") re += ".";
     else if (windash && DASHES.includes(c)) re += "[-/\u2013\u2014\u2015]";
@@ -94,7 +140,10 @@ function globSource(value: string, op: string, windash: boolean): string {
 function hasWildcard(value: string): boolean {
   for (let i = 0; i < value.length; i++) {
     const c = value[i];
-    if (c === "\\" && (value[i + 1] === "*" || value[i + 1] === "?" || value[i + 1] === "\\")) { i++; continue; }
+    if (c === "\\" && (value[i + 1] === "*" || value[i + 1] === "?" || value[i + 1] === "\\")) {
+      i++;
+      continue;
+    }
     if (c === "*" || c === "?") return true;
   }
   return false;
@@ -107,7 +156,15 @@ function unescapeWildcards(value: string): string {
 
 function encode(value: string, enc: string): Buffer {
   if (enc === "utf16le") return Buffer.from(value, "utf16le");
-  if (enc === "utf16be") { const b = Buffer.from(value, "utf16le"); for (let i = 0; i + 1 < b.length; i += 2) { const t = b[i]; b[i] = b[i + 1]; b[i + 1] = t; } return b; }
+  if (enc === "utf16be") {
+    const b = Buffer.from(value, "utf16le");
+    for (let i = 0; i + 1 < b.length; i += 2) {
+      const t = b[i];
+      b[i] = b[i + 1];
+      b[i + 1] = t;
+    }
+    return b;
+  }
   if (enc === "utf16") return Buffer.concat([Buffer.from([0xff, 0xfe]), Buffer.from(value, "utf16le")]);
   return Buffer.from(value, "utf8");
 }
@@ -124,7 +181,20 @@ function base64Offsets(bytes: Buffer): string[] {
   return [...new Set(out)];
 }
 
-const COST: Record<MatchIR["k"], number> = { num: 1, bool: 1, exists: 1, null: 1, str: 2, cidr: 4, glob: 5, fieldref: 5, re: 8, neq: 1, or: 0, and: 0 };
+const COST: Record<MatchIR["k"], number> = {
+  num: 1,
+  bool: 1,
+  exists: 1,
+  null: 1,
+  str: 2,
+  cidr: 4,
+  glob: 5,
+  fieldref: 5,
+  re: 8,
+  neq: 1,
+  or: 0,
+  and: 0,
+};
 
 function matchCost(m: MatchIR): number {
   if (m.k === "or" || m.k === "and") return m.ms.reduce((a, x) => a + matchCost(x), 0);
@@ -182,20 +252,41 @@ export function compileItem(key: YScalar, value: YNode, ctx: ItemContext): ExprI
   const q: "any" | "all" = all ? "all" : "any";
   if (values.length === 0) throw new RuleError(value.pos, `"${key.text}": an empty list matches nothing`);
   const ops = (["contains", "startswith", "endswith"] as const).filter(has);
-  if (ops.length > 1) throw modErr(`"${ops.join("\" and \"")}" cannot be combined`);
+  if (ops.length > 1) throw modErr(`"${ops.join('" and "')}" cannot be combined`);
   const op = (ops.length ? ops[0] : "eq") as "eq" | "contains" | "startswith" | "endswith";
   const numOps = (["lt", "lte", "gt", "gte"] as const).filter(has);
-  const kinds = [ops.length ? ops[0] : "", has("re") ? "re" : "", has("cidr") ? "cidr" : "", numOps[0] ?? "", has("exists") ? "exists" : "", has("fieldref") ? "fieldref" : ""].filter(Boolean);
-  if (numOps.length > 1) throw modErr(`"${numOps.join("\" and \"")}" cannot be combined: use two items (or a condition)`);
-  for (const combo of [["re", "contains"], ["re", "startswith"], ["re", "endswith"], ["cidr", "contains"], ["cidr", "startswith"], ["cidr", "endswith"], ["re", "cidr"]]) {
+  const kinds = [
+    ops.length ? ops[0] : "",
+    has("re") ? "re" : "",
+    has("cidr") ? "cidr" : "",
+    numOps[0] ?? "",
+    has("exists") ? "exists" : "",
+    has("fieldref") ? "fieldref" : "",
+  ].filter(Boolean);
+  if (numOps.length > 1) throw modErr(`"${numOps.join('" and "')}" cannot be combined: use two items (or a condition)`);
+  for (const combo of [
+    ["re", "contains"],
+    ["re", "startswith"],
+    ["re", "endswith"],
+    ["cidr", "contains"],
+    ["cidr", "startswith"],
+    ["cidr", "endswith"],
+    ["re", "cidr"],
+  ]) {
     if (kinds.includes(combo[0]) && kinds.includes(combo[1])) throw modErr(`"${combo[0]}" cannot be combined with "${combo[1]}"`);
   }
   for (const flag of ["i", "m", "s"] as const) if (has(flag) && !has("re")) throw modErr(`"${flag}" is a flag of "re" and needs it`);
   const encodings = (["utf16le", "utf16be", "utf16", "wide"] as const).filter(has);
-  if (encodings.length && !has("base64") && !has("base64offset")) throw modErr(`"${encodings[0]}" only applies before "base64" or "base64offset"`);
+  if (encodings.length && !has("base64") && !has("base64offset"))
+    throw modErr(`"${encodings[0]}" only applies before "base64" or "base64offset"`);
   if (has("base64") && has("base64offset")) throw modErr(`"base64" and "base64offset" cannot be combined`);
-  if ((has("re") || has("cidr") || numOps.length || has("exists") || has("fieldref")) && (has("base64") || has("base64offset") || has("windash") || has("expand"))) {
-    throw modErr(`${has("re") ? "re" : has("cidr") ? "cidr" : numOps.length ? numOps[0] : has("exists") ? "exists" : "fieldref"} cannot be combined with value transformations (base64, windash, expand)`);
+  if (
+    (has("re") || has("cidr") || numOps.length || has("exists") || has("fieldref")) &&
+    (has("base64") || has("base64offset") || has("windash") || has("expand"))
+  ) {
+    throw modErr(
+      `${has("re") ? "re" : has("cidr") ? "cidr" : numOps.length ? numOps[0] : has("exists") ? "exists" : "fieldref"} cannot be combined with value transformations (base64, windash, expand)`,
+    );
   }
   const cost = fieldCost(f);
   const test = (m: MatchIR, quant = q): ExprIR => ({ k: "test", f, q: quant, m, cost: cost + matchCost(m) });
@@ -228,33 +319,44 @@ export function compileItem(key: YScalar, value: YNode, ctx: ItemContext): ExprI
     const vals = problems.map(values, (v) => {
       const s = strOf(v, "cidr");
       const set = new CidrSet([s]);
-      if (set.invalid.length) throw new RuleError(v.pos, `bad CIDR "${s}": expected an IPv4 or IPv6 prefix like 10.0.0.0/8 or fc00::/7 (prefix length 0-32 / 0-128)`);
+      if (set.invalid.length)
+        throw new RuleError(
+          v.pos,
+          `bad CIDR "${s}": expected an IPv4 or IPv6 prefix like 10.0.0.0/8 or fc00::/7 (prefix length 0-32 / 0-128)`,
+        );
       return s;
     });
     match = { k: "cidr", vals: all ? vals : vals.flatMap(withMappedV4), all };
   } else if (has("re")) {
     const flags = (has("i") ? "i" : "") + (has("m") ? "m" : "") + (has("s") ? "s" : "");
-    match = combine(problems.map(values, (v) => {
-      const src = strOf(v, "re");
-      try {
-        new RegExp(src, flags);
-      } catch (e) {
-        throw new RuleError(v.pos, `bad regular expression ${JSON.stringify(src)}: ${(e as Error).message.replace(/^Invalid regular expression: \/.*\/[a-z]*: /, "")}`);
-      }
-      return { k: "re", src, flags } as MatchIR;
-    }));
+    match = combine(
+      problems.map(values, (v) => {
+        const src = strOf(v, "re");
+        try {
+          new RegExp(src, flags);
+        } catch (e) {
+          throw new RuleError(
+            v.pos,
+            `bad regular expression ${JSON.stringify(src)}: ${(e as Error).message.replace(/^Invalid regular expression: \/.*\/[a-z]*: /, "")}`,
+          );
+        }
+        return { k: "re", src, flags } as MatchIR;
+      }),
+    );
   } else if (has("fieldref")) {
-    match = combine(problems.map(values, (v) => {
-      const name = strOf(v, "fieldref");
-      let ref: FieldIR;
-      try {
-        ref = parseFieldPath(ctx.fieldMap ? ctx.fieldMap(name, v.pos) : name, ctx.events).f;
-      } catch (e) {
-        if (e instanceof FieldError) throw new RuleError(at(v.pos, e.offset), `fieldref: ${e.message}`);
-        throw e;
-      }
-      return { k: "fieldref", op, field: ref, cased: has("cased") } as MatchIR;
-    }));
+    match = combine(
+      problems.map(values, (v) => {
+        const name = strOf(v, "fieldref");
+        let ref: FieldIR;
+        try {
+          ref = parseFieldPath(ctx.fieldMap ? ctx.fieldMap(name, v.pos) : name, ctx.events).f;
+        } catch (e) {
+          if (e instanceof FieldError) throw new RuleError(at(v.pos, e.offset), `fieldref: ${e.message}`);
+          throw e;
+        }
+        return { k: "fieldref", op, field: ref, cased: has("cased") } as MatchIR;
+      }),
+    );
   } else {
     // equality / contains / startswith / endswith, with the value transformations
     const cased = has("cased") || has("base64") || has("base64offset");
@@ -267,13 +369,19 @@ export function compileItem(key: YScalar, value: YNode, ctx: ItemContext): ExprI
         others.push({ k: "null" });
         continue;
       }
-      if (typeof v.value === "boolean" && op === "eq" && !has("windash") && !has("base64") && !has("base64offset")) { others.push({ k: "bool", v: v.value }); continue; }
-      if (typeof v.value === "number" && op === "eq" && !has("windash") && !has("base64") && !has("base64offset")) { others.push({ k: "num", op: "eq", vals: [v.value], all: false }); continue; }
+      if (typeof v.value === "boolean" && op === "eq" && !has("windash") && !has("base64") && !has("base64offset")) {
+        others.push({ k: "bool", v: v.value });
+        continue;
+      }
+      if (typeof v.value === "number" && op === "eq" && !has("windash") && !has("base64") && !has("base64offset")) {
+        others.push({ k: "num", op: "eq", vals: [v.value], all: false });
+        continue;
+      }
       let texts = [strOf(v, key.text)];
       if (has("expand")) texts = expandPlaceholders(texts[0], v, ctx);
       for (const text of texts) {
         if (has("base64") || has("base64offset")) {
-          const bytes = encode(unescapeWildcards(text), encodings[0] === "wide" ? "utf16le" : encodings[0] ?? "utf8");
+          const bytes = encode(unescapeWildcards(text), encodings[0] === "wide" ? "utf16le" : (encodings[0] ?? "utf8"));
           const enc = has("base64") ? [bytes.toString("base64")] : base64Offsets(bytes);
           if (has("base64offset") && all) throw modErr(`"base64offset" cannot be combined with "all"`);
           strs.push(...enc);
@@ -287,7 +395,10 @@ export function compileItem(key: YScalar, value: YNode, ctx: ItemContext): ExprI
     }
     const ms: MatchIR[] = [...others];
     // (the "" of a lone "*" matches every text as a prefix)
-    if (op === "eq" && strs.includes("")) { strs.splice(strs.indexOf(""), 1); ms.push({ k: "str", op: "startswith", vals: [""], cased: true, all: false }); }
+    if (op === "eq" && strs.includes("")) {
+      strs.splice(strs.indexOf(""), 1);
+      ms.push({ k: "str", op: "startswith", vals: [""], cased: true, all: false });
+    }
     if (has("base64offset")) {
       // one of the three alignments, wherever the operator says
       ms.push({ k: "str", op: op === "eq" ? "contains" : op, vals: strs, cased: true, all: false });
@@ -325,7 +436,11 @@ function expandPlaceholders(text: string, v: YScalar, ctx: ItemContext): string[
   const re = /%([A-Za-z_][A-Za-z0-9_.-]*)%/g;
   for (const m of text.matchAll(re)) {
     const list = ctx.lists.get(m[1]);
-    if (!list) throw new RuleError(at(v.pos, m.index ?? 0), `expand: undefined list "${m[1]}"${suggest(m[1], ctx.lists.keys())} for the placeholder %${m[1]}%`);
+    if (!list)
+      throw new RuleError(
+        at(v.pos, m.index ?? 0),
+        `expand: undefined list "${m[1]}"${suggest(m[1], ctx.lists.keys())} for the placeholder %${m[1]}%`,
+      );
     const next: string[] = [];
     for (const o of out) for (const it of list.items) next.push(o.split(m[0]).join(String(it.value ?? "")));
     if (next.length > 10_000) throw new RuleError(v.pos, `expand: more than 10000 values`);

@@ -7,18 +7,42 @@
 import { CORE_SCHEMA, EVENT_ID, getScalarValue, parseEvents, YAMLException, type Event, type ScalarEvent } from "js-yaml";
 
 /** 1-based line and column */
-export interface Pos { line: number; column: number }
+export interface Pos {
+  line: number;
+  column: number;
+}
 
 export type YNode = YScalar | YSeq | YMap;
-export interface YScalar { kind: "scalar"; value: string | number | boolean | null; text: string; pos: Pos; style: number; offset: number }
-export interface YSeq { kind: "seq"; items: YNode[]; pos: Pos }
-export interface YMap { kind: "map"; entries: { key: YScalar; value: YNode }[]; pos: Pos }
+export interface YScalar {
+  kind: "scalar";
+  value: string | number | boolean | null;
+  text: string;
+  pos: Pos;
+  style: number;
+  offset: number;
+}
+export interface YSeq {
+  kind: "seq";
+  items: YNode[];
+  pos: Pos;
+}
+export interface YMap {
+  kind: "map";
+  entries: { key: YScalar; value: YNode }[];
+  pos: Pos;
+}
 
-export interface YDoc { root: YNode | null; pos: Pos }
+export interface YDoc {
+  root: YNode | null;
+  pos: Pos;
+}
 
 /** a problem at a place in a file */
 export class RuleError extends Error {
-  constructor(readonly pos: Pos, message: string) {
+  constructor(
+    readonly pos: Pos,
+    message: string,
+  ) {
     super(message);
   }
 }
@@ -79,10 +103,12 @@ export class LineIndex {
     for (let i = 0; i < text.length; i++) if (text.charCodeAt(i) === 10) this.starts.push(i + 1);
   }
   pos(offset: number): Pos {
-    let lo = 0, hi = this.starts.length - 1;
+    let lo = 0,
+      hi = this.starts.length - 1;
     while (lo < hi) {
       const mid = (lo + hi + 1) >> 1;
-      if (this.starts[mid] <= offset) lo = mid; else hi = mid - 1;
+      if (this.starts[mid] <= offset) lo = mid;
+      else hi = mid - 1;
     }
     return { line: lo + 1, column: offset - this.starts[lo] + 1 };
   }
@@ -148,7 +174,8 @@ export function parseYamlDocs(text: string, o: { what?: string } = {}): YDoc[] {
     let value: YScalar["value"] = raw;
     const tag = e.tagStart >= 0 ? text.slice(e.tagStart, e.tagEnd) : null;
     if (tag !== null && STR_TAGS.has(tag)) value = raw;
-    else if (tag !== null && !/^!!(int|float|bool|null)$/.test(tag)) throw new RuleError(lines.pos(e.tagStart), `unsupported YAML tag ${tag}`);
+    else if (tag !== null && !/^!!(int|float|bool|null)$/.test(tag))
+      throw new RuleError(lines.pos(e.tagStart), `unsupported YAML tag ${tag}`);
     else if (e.style === 1 || tag !== null) {
       // plain scalars (and !!int, ...) resolve as YAML 1.2's core schema says
       const r = CORE_SCHEMA.resolveImplicitScalarTag(raw);
@@ -173,7 +200,10 @@ export function parseYamlDocs(text: string, o: { what?: string } = {}): YDoc[] {
         if (!n) throw new RuleError(lines.pos(e.anchorStart - 1), `alias *${name} names no anchor defined before it`);
         aliased += sizeOf(n);
         if (aliased > YAML_ALIAS_NODES_MAX) {
-          throw new RuleError(lines.pos(e.anchorStart - 1), `YAML aliases expand past ${YAML_ALIAS_NODES_MAX} nodes in this file (alias *${name} stands for ${sizeOf(n)}): an alias bomb? write the values out, or use fewer aliases`);
+          throw new RuleError(
+            lines.pos(e.anchorStart - 1),
+            `YAML aliases expand past ${YAML_ALIAS_NODES_MAX} nodes in this file (alias *${name} stands for ${sizeOf(n)}): an alias bomb? write the values out, or use fewer aliases`,
+          );
         }
         return n;
       }
@@ -195,7 +225,8 @@ export function parseYamlDocs(text: string, o: { what?: string } = {}): YDoc[] {
           const keyEvent = events[i];
           const k = node();
           if (k.kind !== "scalar") throw new RuleError(k.pos, "a mapping key must be a plain value, not a list or mapping");
-          if (keyEvent.type === EVENT_ID.SCALAR && k.text === "<<") throw new RuleError(k.pos, `YAML merge keys (<<) are not supported in ${o.what ?? "rules"}`);
+          if (keyEvent.type === EVENT_ID.SCALAR && k.text === "<<")
+            throw new RuleError(k.pos, `YAML merge keys (<<) are not supported in ${o.what ?? "rules"}`);
           const key: YScalar = { ...k, value: k.text };
           const prev = seen.get(key.text);
           if (prev) throw new RuleError(key.pos, `duplicate key "${key.text}" (first at line ${prev.line})`);
@@ -216,7 +247,11 @@ export function parseYamlDocs(text: string, o: { what?: string } = {}): YDoc[] {
     if (e.type !== EVENT_ID.DOCUMENT) continue;
     anchors.clear();
     const startPos = lines.pos(lastOffset);
-    if (events[i].type === EVENT_ID.POP) { i++; docs.push({ root: null, pos: startPos }); continue; }
+    if (events[i].type === EVENT_ID.POP) {
+      i++;
+      docs.push({ root: null, pos: startPos });
+      continue;
+    }
     const root = node();
     if (events[i]?.type === EVENT_ID.POP) i++;
     docs.push({ root, pos: root.pos });

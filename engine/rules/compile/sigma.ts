@@ -35,7 +35,10 @@ export function unsupported(pos: Pos, why: string): RuleError {
 export function sigmaField(name: string, pos: Pos): string {
   const f = SIGMA_DNS_FIELDS[name];
   if (f === undefined) {
-    throw unsupported(pos, `field "${name}" is not in netsig's dns logsource${suggest(name, Object.keys(SIGMA_DNS_FIELDS))} (its fields: ${Object.keys(SIGMA_DNS_FIELDS).join(", ")})`);
+    throw unsupported(
+      pos,
+      `field "${name}" is not in netsig's dns logsource${suggest(name, Object.keys(SIGMA_DNS_FIELDS))} (its fields: ${Object.keys(SIGMA_DNS_FIELDS).join(", ")})`,
+    );
   }
   return f;
 }
@@ -44,11 +47,20 @@ export function sigmaField(name: string, pos: Pos): string {
 export function logsourceProblem(ls: Record<string, unknown>): string | null {
   const category = typeof ls.category === "string" ? ls.category.toLowerCase() : undefined;
   if (category !== "dns") {
-    const what = Object.entries(ls).filter(([k]) => k !== "definition").map(([k, v]) => `${k}: ${String(v)}`).join(", ") || "none";
-    return `logsource {${what}}: netsig serves Sigma rules of logsource category dns (its DNS events); ` +
-      (category === "dns_query" ? "dns_query is the Windows/Sysmon client log (QueryName, Image, ...), whose fields netsig's packets do not have" : "other log sources are not network packets");
+    const what =
+      Object.entries(ls)
+        .filter(([k]) => k !== "definition")
+        .map(([k, v]) => `${k}: ${String(v)}`)
+        .join(", ") || "none";
+    return (
+      `logsource {${what}}: netsig serves Sigma rules of logsource category dns (its DNS events); ` +
+      (category === "dns_query"
+        ? "dns_query is the Windows/Sysmon client log (QueryName, Image, ...), whose fields netsig's packets do not have"
+        : "other log sources are not network packets")
+    );
   }
-  if (typeof ls.product === "string" && ls.product !== "") return `logsource product "${ls.product}": the fields of a product's own DNS log are not netsig's (use category dns alone)`;
+  if (typeof ls.product === "string" && ls.product !== "")
+    return `logsource product "${ls.product}": the fields of a product's own DNS log are not netsig's (use category dns alone)`;
   if (typeof ls.service === "string" && ls.service !== "") return `logsource service "${ls.service}": netsig serves category dns alone`;
   return null;
 }
@@ -58,7 +70,10 @@ export function attackProperties(tags: string[]): { Category?: string; external_
   const out: { Category?: string; external_id?: string } = {};
   for (const t of tags) {
     const m = /^attack\.(t\d{4}(?:\.\d{3})?)$/i.exec(t);
-    if (m && !out.external_id) { out.external_id = m[1].toUpperCase(); continue; }
+    if (m && !out.external_id) {
+      out.external_id = m[1].toUpperCase();
+      continue;
+    }
     const c = /^attack\.([a-z][a-z_-]+)$/i.exec(t);
     if (c && !out.Category && !/^(g|s)\d{4}$/i.test(c[1])) out.Category = c[1].toLowerCase().replace(/_/g, "-");
   }
@@ -67,5 +82,10 @@ export function attackProperties(tags: string[]): { Category?: string; external_
 
 /** an id made of a title, for rules without one */
 export function slug(title: string): string {
-  return title.toLowerCase().replace(/[^a-z0-9]+/g, "-").replace(/^-|-$/g, "") || "rule";
+  return (
+    title
+      .toLowerCase()
+      .replace(/[^a-z0-9]+/g, "-")
+      .replace(/^-|-$/g, "") || "rule"
+  );
 }

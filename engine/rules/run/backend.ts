@@ -26,7 +26,14 @@ import { visitEvents, type EventVisitor } from "../../events/build";
 import { LazyEvent } from "./lazy";
 
 /** `cond`: a rule's compiled condition, asked here before the rule is called (null: call onEvent) */
-interface Entry { index: number; file: string; sig: Signature; meta: SignatureMetadata; mask: number; cond: SharedCondition | null }
+interface Entry {
+  index: number;
+  file: string;
+  sig: Signature;
+  meta: SignatureMetadata;
+  mask: number;
+  cond: SharedCondition | null;
+}
 
 function fresh(): RealmResult {
   return { findings: [], errors: [], logs: [], done: true, events: perKind(() => 0) };
@@ -90,7 +97,13 @@ export class HostRules implements EventVisitor, Backend<Packet> {
         const meta = sig.getMetadata();
         const mask = selectorMask(sig.getSelectedEvents());
         const e: Entry = { index, file, sig, meta, mask, cond: sig instanceof RuleSignature ? sig.hostCondition : null };
-        sig.init(signatureContext(index, () => this.out.logs, (f) => this.finding(e, f)));
+        sig.init(
+          signatureContext(
+            index,
+            () => this.out.logs,
+            (f) => this.finding(e, f),
+          ),
+        );
         this.entries.push(e);
         this.index();
         answer = { ok: true, meta, mask };
@@ -166,7 +179,13 @@ export class HostRules implements EventVisitor, Backend<Packet> {
     } else if (ev && typeof (ev as TraceeEvent).timestamp === "number" && Number.isFinite((ev as TraceeEvent).timestamp)) {
       ts = BigInt(Math.round((ev as TraceeEvent).timestamp)).toString();
     }
-    this.out.findings.push({ sig: e.index, seq: this.seq, ts, event: safeJSON(event), data: safeJSON(f && f.data !== undefined ? f.data : {}) });
+    this.out.findings.push({
+      sig: e.index,
+      seq: this.seq,
+      ts,
+      event: safeJSON(event),
+      data: safeJSON(f && f.data !== undefined ? f.data : {}),
+    });
   }
 
   private call(e: Entry, method: string, fn: () => void): void {
@@ -179,7 +198,9 @@ export class HostRules implements EventVisitor, Backend<Packet> {
 
   signal(signal: { type: string }): RealmResult {
     const s = Object.freeze({ ...signal });
-    return this.control(() => { for (const e of this.entries) this.call(e, "onSignal", () => e.sig.onSignal(s)); });
+    return this.control(() => {
+      for (const e of this.entries) this.call(e, "onSignal", () => e.sig.onSignal(s));
+    });
   }
 
   /** (every rule's close() runs at once, when called) */

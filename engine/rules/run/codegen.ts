@@ -19,10 +19,14 @@ export type LazyCondition = (ev: LazyEvent) => boolean;
 
 function costOf(e: ExprIR): number {
   switch (e.k) {
-    case "test": return e.cost;
-    case "not": return costOf(e.arg);
-    case "const": return 0;
-    default: return e.args.reduce((a, x) => a + costOf(x), 0);
+    case "test":
+      return e.cost;
+    case "not":
+      return costOf(e.arg);
+    case "const":
+      return 0;
+    default:
+      return e.args.reduce((a, x) => a + costOf(x), 0);
   }
 }
 
@@ -38,8 +42,10 @@ const SEGS = (f: FieldIR) => JSON.stringify(f.s);
 function listPath(f: FieldIR): { kind: Ev; code: number; none: "test" | "walk" } | null {
   const segs = SEGS(f);
   if (f.n === "dns_questions" && segs === '[-1,"query"]') return { kind: Ev.DNSRequest, code: virtualCode("dns.query"), none: "walk" };
-  if (f.n === "dns_response" && segs === '[-1,"query_data","query"]') return { kind: Ev.DNSResponse, code: virtualCode("dns.query"), none: "walk" };
-  if (f.n === "dns_response" && segs === '[-1,"dns_answer",-1,"answer"]') return { kind: Ev.DNSResponse, code: virtualCode("dns.answer"), none: "test" };
+  if (f.n === "dns_response" && segs === '[-1,"query_data","query"]')
+    return { kind: Ev.DNSResponse, code: virtualCode("dns.query"), none: "walk" };
+  if (f.n === "dns_response" && segs === '[-1,"dns_answer",-1,"answer"]')
+    return { kind: Ev.DNSResponse, code: virtualCode("dns.answer"), none: "test" };
   return null;
 }
 
@@ -50,9 +56,12 @@ export function compileCondition(e: ExprIR): LazyCondition | null {
   const F: FieldIR[] = [];
   const gen = (x: ExprIR): string => {
     switch (x.k) {
-      case "const": return x.v ? "true" : "false";
-      case "not": return `!${gen(x.arg)}`;
-      case "and": case "or": {
+      case "const":
+        return x.v ? "true" : "false";
+      case "not":
+        return `!${gen(x.arg)}`;
+      case "and":
+      case "or": {
         if (x.args.length === 0) return x.k === "and" ? "true" : "false";
         // cheapest first, as the predicate tree orders them
         const args = x.args.map((a, i) => ({ a, i, c: costOf(a) })).sort((p, q) => p.c - q.c || p.i - q.i);
@@ -90,8 +99,11 @@ export function compileCondition(e: ExprIR): LazyCondition | null {
   };
   const body = gen(e);
   // (null in the sandbox realm, where code generation is off: the rule keeps its predicate tree)
-  const make = makeFunction(["T", "N", "F", "one", "scan", "path", "MULTI", "NONE"], `"use strict"; return function condition(ev) { let v; return ${body}; };`);
-  return make === null ? null : make(T, N, F, lazyOne, testVirtual, testPath, MULTI, NONE) as LazyCondition;
+  const make = makeFunction(
+    ["T", "N", "F", "one", "scan", "path", "MULTI", "NONE"],
+    `"use strict"; return function condition(ev) { let v; return ${body}; };`,
+  );
+  return make === null ? null : (make(T, N, F, lazyOne, testVirtual, testPath, MULTI, NONE) as LazyCondition);
 }
 
 /**
@@ -99,7 +111,11 @@ export function compileCondition(e: ExprIR): LazyCondition | null {
  * also loaded on its own, two copies of a rule), answering once per event:
  * `serial` and `last` are the event it last answered and what.
  */
-export interface SharedCondition { fn: LazyCondition; serial: number; last: boolean }
+export interface SharedCondition {
+  fn: LazyCondition;
+  serial: number;
+  last: boolean;
+}
 
 const SHARED = new Map<string, SharedCondition | null>();
 

@@ -39,7 +39,13 @@ interface Group {
   seen: number[];
 }
 
-interface CompiledRule { events: Set<string>; pred: Pred; fast: SharedCondition | null; groupBy: FieldIR[]; field: FieldIR | null }
+interface CompiledRule {
+  events: Set<string>;
+  pred: Pred;
+  fast: SharedCondition | null;
+  groupBy: FieldIR[];
+  field: FieldIR | null;
+}
 
 export class CorrelationSignature implements Signature {
   private ctx: SignatureContext | null = null;
@@ -67,9 +73,16 @@ export class CorrelationSignature implements Signature {
   /** the start of the oldest open window (Infinity: none known) */
   private oldest = Infinity;
 
-  constructor(private readonly ir: CorrelationIR, inProcess = false) {
+  constructor(
+    private readonly ir: CorrelationIR,
+    inProcess = false,
+  ) {
     this.rules = ir.rules.map((r) => ({
-      events: new Set(r.events), pred: buildPred(r.match), fast: inProcess === true ? sharedCondition(r.match) : null, groupBy: r.groupBy, field: r.field,
+      events: new Set(r.events),
+      pred: buildPred(r.match),
+      fast: inProcess === true ? sharedCondition(r.match) : null,
+      groupBy: r.groupBy,
+      field: r.field,
     }));
     const names = new Set<string>();
     for (const r of ir.rules) for (const e of r.events) names.add(e);
@@ -99,7 +112,10 @@ export class CorrelationSignature implements Signature {
     let map = this.index;
     for (let i = 0; i < this.depth - 1; i++) {
       let next = map.get(g.kparts[i]) as Map<string, unknown> | undefined;
-      if (next === undefined) { next = new Map(); map.set(g.kparts[i], next); }
+      if (next === undefined) {
+        next = new Map();
+        map.set(g.kparts[i], next);
+      }
       map = next;
     }
     map.set(g.kparts[this.depth - 1], g);
@@ -141,8 +157,14 @@ export class CorrelationSignature implements Signature {
 
   private holds(n: number): boolean {
     const c = this.ir.cond;
-    return (c.gt === undefined || n > c.gt) && (c.gte === undefined || n >= c.gte) && (c.lt === undefined || n < c.lt) &&
-      (c.lte === undefined || n <= c.lte) && (c.eq === undefined || n === c.eq) && (c.neq === undefined || n !== c.neq);
+    return (
+      (c.gt === undefined || n > c.gt) &&
+      (c.gte === undefined || n >= c.gte) &&
+      (c.lt === undefined || n < c.lt) &&
+      (c.lte === undefined || n <= c.lte) &&
+      (c.eq === undefined || n === c.eq) &&
+      (c.neq === undefined || n !== c.neq)
+    );
   }
 
   onEvent(ev: TraceeEvent): void {
@@ -179,15 +201,23 @@ export class CorrelationSignature implements Signature {
       }
       const kparts = parts.slice();
       g = {
-        key: kparts.join("\u001f"), kparts, parts: gb.map((f) => firstValue(ev, f) ?? null), start: now, count: 0,
-        values: this.ir.type === "value_count" ? new Set() : null, last: null, fired: false,
+        key: kparts.join("\u001f"),
+        kparts,
+        parts: gb.map((f) => firstValue(ev, f) ?? null),
+        start: now,
+        count: 0,
+        values: this.ir.type === "value_count" ? new Set() : null,
+        last: null,
+        fired: false,
         seen: this.ir.type === "temporal" ? this.ir.rules.map(() => -1) : [0],
       };
       this.add(g);
       if (this.groups.size === 1 || now < this.oldest) this.oldest = now;
     }
     switch (this.ir.type) {
-      case "event_count": g.count++; break;
+      case "event_count":
+        g.count++;
+        break;
       case "value_count": {
         const v = r.field ? firstValue(ev, r.field) : undefined;
         if (v !== undefined && v !== null && g.values!.size < this.valueCap) g.values!.add(String(v));
@@ -203,7 +233,10 @@ export class CorrelationSignature implements Signature {
       }
       case "temporal_ordered": {
         // the rule of the next step in the sequence moves it on
-        if (index === g.seen[0]) { if (g.seen[0] === 0) g.start = now; g.seen[0]++; }
+        if (index === g.seen[0]) {
+          if (g.seen[0] === 0) g.start = now;
+          g.seen[0]++;
+        }
         g.count = g.seen[0];
         break;
       }
@@ -231,7 +264,10 @@ export class CorrelationSignature implements Signature {
     if (now >= this.oldest && now - this.oldest <= this.spanNs) return;
     this.oldest = Infinity;
     for (const g of this.groups.values()) {
-      if (now >= g.start && now - g.start <= this.spanNs) { this.oldest = g.start; break; }
+      if (now >= g.start && now - g.start <= this.spanNs) {
+        this.oldest = g.start;
+        break;
+      }
       this.closeWindow(g);
       this.drop(g);
       this.expired++;
@@ -263,7 +299,10 @@ export class CorrelationSignature implements Signature {
     for (const g of this.groups.values()) this.closeWindow(g);
     this.clearGroups();
     this.oldest = Infinity;
-    if (this.evicted > 0) this.ctx?.logger.info(`${this.evicted} groups evicted before their window closed (at most ${this.ir.maxGroups} groups; ${this.expired} closed by age)`);
+    if (this.evicted > 0)
+      this.ctx?.logger.info(
+        `${this.evicted} groups evicted before their window closed (at most ${this.ir.maxGroups} groups; ${this.expired} closed by age)`,
+      );
     if (this.suppress && this.suppress.suppressed > 0) this.ctx?.logger.info(`${this.suppress.suppressed} findings suppressed`);
   }
 

@@ -21,14 +21,31 @@ import { LazyEvent } from "./lazy";
 import { answerText, responseCode } from "../../events/build";
 import { dnsResponseCodeName, dnsTypeName } from "../../events/vocab";
 import {
-  DNS_TYPE_A, DNS_TYPE_AAAA, DNS_TYPE_CNAME, DNS_TYPE_MX, DNS_TYPE_NS, DNS_TYPE_PTR, DNS_TYPE_SOA, DNS_TYPE_SRV, DNS_TYPE_TXT, DNS_TYPE_URI,type DnsMX, type DnsRecord, type DnsSOA, type DnsSRV, type DnsURI,
+  DNS_TYPE_A,
+  DNS_TYPE_AAAA,
+  DNS_TYPE_CNAME,
+  DNS_TYPE_MX,
+  DNS_TYPE_NS,
+  DNS_TYPE_PTR,
+  DNS_TYPE_SOA,
+  DNS_TYPE_SRV,
+  DNS_TYPE_TXT,
+  DNS_TYPE_URI,
+  type DnsMX,
+  type DnsRecord,
+  type DnsSOA,
+  type DnsSRV,
+  type DnsURI,
 } from "../../decode/dnstypes";
 
 // ---- host: parsing and checking
 
 /** a field path error: `offset` is where in the path text it is */
 export class FieldError extends Error {
-  constructor(readonly offset: number, message: string) {
+  constructor(
+    readonly offset: number,
+    message: string,
+  ) {
     super(message);
   }
 }
@@ -51,21 +68,30 @@ export function parseFieldPath(text: string, events: readonly EventName[]): { f:
   let shapes: Shape[];
   if (head === "args") {
     const a = /^\.([A-Za-z_][A-Za-z0-9_]*)/.exec(text.slice(i));
-    if (!a) throw new FieldError(i, `"args" needs an arg name: args.NAME (e.g. args.${Object.keys(ARG_SHAPES[events[0]] ?? { src: 1 })[0]})`);
+    if (!a)
+      throw new FieldError(i, `"args" needs an arg name: args.NAME (e.g. args.${Object.keys(ARG_SHAPES[events[0]] ?? { src: 1 })[0]})`);
     const name = a[1];
     shapes = events.map((e) => ARG_SHAPES[e][name]).filter((s): s is Shape => s !== undefined);
     if (shapes.length === 0) {
       const known = new Set(events.flatMap((e) => Object.keys(ARG_SHAPES[e])));
-      throw new FieldError(i + 1, `no selected event (${events.join(", ")}) has an arg "${name}"${suggest(name, known)}; its args: ${[...known].join(", ")}`);
+      throw new FieldError(
+        i + 1,
+        `no selected event (${events.join(", ")}) has an arg "${name}"${suggest(name, known)}; its args: ${[...known].join(", ")}`,
+      );
     }
     f = { h: "arg", n: name, s: [], text };
     i += a[0].length;
   } else if (head === "dns" && text[i] === ".") {
-    throw new FieldError(0, `unknown DNS field "${text}"${suggest(text, Object.keys(VIRTUAL_FIELDS))}; the DNS fields: ${Object.keys(VIRTUAL_FIELDS).join(", ")}`);
+    throw new FieldError(
+      0,
+      `unknown DNS field "${text}"${suggest(text, Object.keys(VIRTUAL_FIELDS))}; the DNS fields: ${Object.keys(VIRTUAL_FIELDS).join(", ")}`,
+    );
   } else {
     const s = TOP_SHAPES[head];
     if (s === undefined) {
-      const hint = VIRTUAL_FIELDS[`dns.${head}`] ? ` (did you mean "dns.${head}"?)` : suggest(head, [...Object.keys(TOP_SHAPES), "args", ...Object.keys(VIRTUAL_FIELDS)]);
+      const hint = VIRTUAL_FIELDS[`dns.${head}`]
+        ? ` (did you mean "dns.${head}"?)`
+        : suggest(head, [...Object.keys(TOP_SHAPES), "args", ...Object.keys(VIRTUAL_FIELDS)]);
       throw new FieldError(0, `unknown field "${head}"${hint} (fields: the envelope's, args.NAME, dns.NAME)`);
     }
     shapes = [s];
@@ -77,18 +103,33 @@ export function parseFieldPath(text: string, events: readonly EventName[]): { f:
     let len: number;
     const key = /^\.([A-Za-z_][A-Za-z0-9_]*)/.exec(rest);
     const idx = /^\[(\d*)\]/.exec(rest);
-    if (key) { seg = key[1]; len = key[0].length; } else if (idx) { seg = idx[1] === "" ? -1 : Number(idx[1]); len = idx[0].length; } else {
+    if (key) {
+      seg = key[1];
+      len = key[0].length;
+    } else if (idx) {
+      seg = idx[1] === "" ? -1 : Number(idx[1]);
+      len = idx[0].length;
+    } else {
       throw new FieldError(i, `bad field path at "${rest}": expected .key, [] or [N]`);
     }
     const next: Shape[] = [];
     for (const s of shapes) {
-      if (s === "any") { next.push("any"); continue; }
+      if (s === "any") {
+        next.push("any");
+        continue;
+      }
       if (typeof seg === "string") {
-        if (Array.isArray(s)) throw new FieldError(i, `${text.slice(0, i)} is a list: use ${text.slice(0, i)}[].${seg} (any element) or [N]`);
-        if (typeof s === "object") { const v = s[seg]; if (v !== undefined) next.push(v); continue; }
+        if (Array.isArray(s))
+          throw new FieldError(i, `${text.slice(0, i)} is a list: use ${text.slice(0, i)}[].${seg} (any element) or [N]`);
+        if (typeof s === "object") {
+          const v = s[seg];
+          if (v !== undefined) next.push(v);
+          continue;
+        }
         throw new FieldError(i, `${text.slice(0, i)} is ${shapeName(s)}, it has no .${seg}`);
       }
-      if (!Array.isArray(s)) throw new FieldError(i, `${text.slice(0, i)} is ${shapeName(s)}, not a list: remove the [${seg < 0 ? "" : seg}]`);
+      if (!Array.isArray(s))
+        throw new FieldError(i, `${text.slice(0, i)} is ${shapeName(s)}, not a list: remove the [${seg < 0 ? "" : seg}]`);
       next.push(s[0]);
     }
     if (next.length === 0 && typeof seg === "string") {
@@ -107,7 +148,9 @@ export function parseFieldPath(text: string, events: readonly EventName[]): { f:
 // ---- realm: reading values
 
 /** something that tests one value */
-export interface ValueTest { test(v: unknown): boolean }
+export interface ValueTest {
+  test(v: unknown): boolean;
+}
 
 function argValue(ev: TraceeEvent, name: string): unknown {
   if (ev instanceof LazyEvent) return (ev as LazyEvent).arg(name);
@@ -160,25 +203,75 @@ function walkFirst(v: unknown, s: (string | number)[], i: number): unknown {
 // of reusable objects (a fieldref test reads a second field during a scan).
 
 const RCODES: Record<string, string> = {
-  "no error": "NOERROR", "format error": "FORMERR", "server failure ": "SERVFAIL", "non-existent domain": "NXDOMAIN",
-  "not implemented": "NOTIMP", "query refused": "REFUSED", "name exists when it should not": "YXDOMAIN",
-  "rr set exists when it should not": "YXRRSET", "rr set that should exist does not": "NXRRSET",
-  "server not authoritative for zone": "NOTAUTH", "name not contained in zone": "NOTZONE", "bad opt version": "BADVERS",
-  "key not recognized": "BADKEY", "signature out of time window": "BADTIME", "bad tkey mode": "BADMODE",
-  "duplicate key name": "BADNAME", "algorithm not supported": "BADALG", "bad truncation": "BADTRUNC", "bad cookie": "BADCOOKIE",
+  "no error": "NOERROR",
+  "format error": "FORMERR",
+  "server failure ": "SERVFAIL",
+  "non-existent domain": "NXDOMAIN",
+  "not implemented": "NOTIMP",
+  "query refused": "REFUSED",
+  "name exists when it should not": "YXDOMAIN",
+  "rr set exists when it should not": "YXRRSET",
+  "rr set that should exist does not": "NXRRSET",
+  "server not authoritative for zone": "NOTAUTH",
+  "name not contained in zone": "NOTZONE",
+  "bad opt version": "BADVERS",
+  "key not recognized": "BADKEY",
+  "signature out of time window": "BADTIME",
+  "bad tkey mode": "BADMODE",
+  "duplicate key name": "BADNAME",
+  "algorithm not supported": "BADALG",
+  "bad truncation": "BADTRUNC",
+  "bad cookie": "BADCOOKIE",
 };
 /** Sigma/RFC names of response codes, by number */
 export const RCODE_BY_NUMBER: Record<number, string> = {
-  0: "NOERROR", 1: "FORMERR", 2: "SERVFAIL", 3: "NXDOMAIN", 4: "NOTIMP", 5: "REFUSED", 6: "YXDOMAIN", 7: "YXRRSET", 8: "NXRRSET",
-  9: "NOTAUTH", 10: "NOTZONE", 16: "BADVERS", 17: "BADKEY", 18: "BADTIME", 19: "BADMODE", 20: "BADNAME", 21: "BADALG", 22: "BADTRUNC", 23: "BADCOOKIE",
+  0: "NOERROR",
+  1: "FORMERR",
+  2: "SERVFAIL",
+  3: "NXDOMAIN",
+  4: "NOTIMP",
+  5: "REFUSED",
+  6: "YXDOMAIN",
+  7: "YXRRSET",
+  8: "NXRRSET",
+  9: "NOTAUTH",
+  10: "NOTZONE",
+  16: "BADVERS",
+  17: "BADKEY",
+  18: "BADTIME",
+  19: "BADMODE",
+  20: "BADNAME",
+  21: "BADALG",
+  22: "BADTRUNC",
+  23: "BADCOOKIE",
 };
 
 /** codes of the derived DNS fields */
-const enum V { Query, RecordType, Answer, AnswerType, SrcIp, DstIp, SrcPort, DstPort, Rcode, ParentDomain, Qr }
+const enum V {
+  Query,
+  RecordType,
+  Answer,
+  AnswerType,
+  SrcIp,
+  DstIp,
+  SrcPort,
+  DstPort,
+  Rcode,
+  ParentDomain,
+  Qr,
+}
 const CODES: Record<string, V> = {
-  "dns.query": V.Query, "dns.record_type": V.RecordType, "dns.answer": V.Answer, "dns.answer_type": V.AnswerType,
-  "dns.src_ip": V.SrcIp, "dns.dst_ip": V.DstIp, "dns.src_port": V.SrcPort, "dns.dst_port": V.DstPort, "dns.rcode": V.Rcode,
-  "dns.parent_domain": V.ParentDomain, "dns.qr": V.Qr,
+  "dns.query": V.Query,
+  "dns.record_type": V.RecordType,
+  "dns.answer": V.Answer,
+  "dns.answer_type": V.AnswerType,
+  "dns.src_ip": V.SrcIp,
+  "dns.dst_ip": V.DstIp,
+  "dns.src_port": V.SrcPort,
+  "dns.dst_port": V.DstPort,
+  "dns.rcode": V.Rcode,
+  "dns.parent_domain": V.ParentDomain,
+  "dns.qr": V.Qr,
 };
 
 /** the code of a derived field (-1: not one) */
@@ -201,9 +294,16 @@ class Scan {
   /** one value; true when the scan is decided */
   visit(v: unknown): boolean {
     this.seen++;
-    if (this.first) { this.value = v; this.stopped = true; return true; }
+    if (this.first) {
+      this.value = v;
+      this.stopped = true;
+      return true;
+    }
     if (this.count) {
-      if (this.seen === 1) { this.value = v; return false; }
+      if (this.seen === 1) {
+        this.value = v;
+        return false;
+      }
       this.stopped = true;
       return true;
     }
@@ -219,16 +319,30 @@ let depth = 0;
 
 function rrScan(r: ProtoDNSResourceRecord, s: Scan): boolean {
   switch (r.type) {
-    case "A": case "AAAA": return s.visit(r.IP);
-    case "CNAME": return s.visit(r.CNAME);
-    case "NS": return s.visit(r.NS);
-    case "PTR": return s.visit(r.PTR);
-    case "MX": return s.visit(r.MX.name);
-    case "SRV": return s.visit(r.SRV.name);
-    case "SOA": return s.visit(r.SOA.MName);
-    case "TXT": { const t = r.TXTs; if (t) for (let i = 0; i < t.length; i++) if (s.visit(t[i])) return true; return false; }
-    case "URI": return s.visit(r.URI.target);
-    default: return r.IP ? s.visit(r.IP) : false;
+    case "A":
+    case "AAAA":
+      return s.visit(r.IP);
+    case "CNAME":
+      return s.visit(r.CNAME);
+    case "NS":
+      return s.visit(r.NS);
+    case "PTR":
+      return s.visit(r.PTR);
+    case "MX":
+      return s.visit(r.MX.name);
+    case "SRV":
+      return s.visit(r.SRV.name);
+    case "SOA":
+      return s.visit(r.SOA.MName);
+    case "TXT": {
+      const t = r.TXTs;
+      if (t) for (let i = 0; i < t.length; i++) if (s.visit(t[i])) return true;
+      return false;
+    }
+    case "URI":
+      return s.visit(r.URI.target);
+    default:
+      return r.IP ? s.visit(r.IP) : false;
   }
 }
 
@@ -241,13 +355,27 @@ function arg(ev: TraceeEvent, i: number, name: string): unknown {
 /** the values of an answer record that dns.answer names (rrScan's, from the decoded record) */
 function recordScan(rr: DnsRecord, s: Scan): boolean {
   switch (rr.type) {
-    case DNS_TYPE_A: case DNS_TYPE_AAAA: case DNS_TYPE_CNAME: case DNS_TYPE_NS: case DNS_TYPE_PTR: return s.visit(rr.data);
-    case DNS_TYPE_MX: return s.visit((rr.data as DnsMX).exchange);
-    case DNS_TYPE_SRV: return s.visit((rr.data as DnsSRV).target);
-    case DNS_TYPE_SOA: return s.visit((rr.data as DnsSOA).mname);
-    case DNS_TYPE_URI: return s.visit((rr.data as DnsURI).target);
-    case DNS_TYPE_TXT: { const t = rr.data as string[]; for (let i = 0; i < t.length; i++) if (s.visit(t[i])) return true; return false; }
-    default: return false;
+    case DNS_TYPE_A:
+    case DNS_TYPE_AAAA:
+    case DNS_TYPE_CNAME:
+    case DNS_TYPE_NS:
+    case DNS_TYPE_PTR:
+      return s.visit(rr.data);
+    case DNS_TYPE_MX:
+      return s.visit((rr.data as DnsMX).exchange);
+    case DNS_TYPE_SRV:
+      return s.visit((rr.data as DnsSRV).target);
+    case DNS_TYPE_SOA:
+      return s.visit((rr.data as DnsSOA).mname);
+    case DNS_TYPE_URI:
+      return s.visit((rr.data as DnsURI).target);
+    case DNS_TYPE_TXT: {
+      const t = rr.data as string[];
+      for (let i = 0; i < t.length; i++) if (s.visit(t[i])) return true;
+      return false;
+    }
+    default:
+      return false;
   }
 }
 
@@ -258,12 +386,23 @@ function recordScan(rr: DnsRecord, s: Scan): boolean {
  */
 function endpointScan(s: Scan, code: V, resp: boolean, srcIp: unknown, dstIp: unknown, srcPort: unknown, dstPort: unknown): boolean {
   switch (code) {
-    case V.SrcIp: s.visit(resp ? dstIp : srcIp); return true;
-    case V.DstIp: s.visit(resp ? srcIp : dstIp); return true;
-    case V.SrcPort: s.visit(resp ? dstPort : srcPort); return true;
-    case V.DstPort: s.visit(resp ? srcPort : dstPort); return true;
-    case V.Qr: s.visit(resp ? 1 : 0); return true;
-    default: return false;
+    case V.SrcIp:
+      s.visit(resp ? dstIp : srcIp);
+      return true;
+    case V.DstIp:
+      s.visit(resp ? srcIp : dstIp);
+      return true;
+    case V.SrcPort:
+      s.visit(resp ? dstPort : srcPort);
+      return true;
+    case V.DstPort:
+      s.visit(resp ? srcPort : dstPort);
+      return true;
+    case V.Qr:
+      s.visit(resp ? 1 : 0);
+      return true;
+    default:
+      return false;
   }
 }
 
@@ -278,7 +417,10 @@ function lazyScan(ev: LazyEvent, code: V, s: Scan): void {
   if (endpointScan(s, code, resp, p.srcIP, p.dstIP, p.srcPort, p.dstPort)) return;
   const full = ev.kind === Ev.DNS;
   if (code === V.Rcode) {
-    if (full && resp) { const n = dnsResponseCodeName(responseCode(m)); s.visit(RCODES[n] ?? n.toUpperCase()); }
+    if (full && resp) {
+      const n = dnsResponseCodeName(responseCode(m));
+      s.visit(RCODES[n] ?? n.toUpperCase());
+    }
     return;
   }
   if (code === V.Answer || code === V.AnswerType) {
@@ -295,7 +437,12 @@ function lazyScan(ev: LazyEvent, code: V, s: Scan): void {
   const n = full || !resp ? qs.length : Math.min(qs.length, 1);
   for (let i = 0; i < n; i++) {
     const q = qs[i];
-    if (s.visit(code === V.Query ? q.name : code === V.RecordType ? dnsTypeName(q.type) : i === 0 ? ev.parentDomain() : registeredDomain(q.name))) return;
+    if (
+      s.visit(
+        code === V.Query ? q.name : code === V.RecordType ? dnsTypeName(q.type) : i === 0 ? ev.parentDomain() : registeredDomain(q.name),
+      )
+    )
+      return;
   }
 }
 
@@ -309,7 +456,12 @@ export function lazyOne(ev: LazyEvent, code: V): unknown {
   const bit = 1 << code;
   if ((ev.vhave & bit) !== 0) return ev.vval[code];
   const s = POOL[depth++];
-  s.t = null; s.first = false; s.count = true; s.seen = 0; s.stopped = false; s.value = undefined;
+  s.t = null;
+  s.first = false;
+  s.count = true;
+  s.seen = 0;
+  s.stopped = false;
+  s.value = undefined;
   try {
     lazyScan(ev, code, s);
     const v = s.seen === 0 ? NONE : s.seen === 1 ? s.value : MULTI;
@@ -325,7 +477,10 @@ export function lazyOne(ev: LazyEvent, code: V): unknown {
 
 /** visit the values of a derived DNS field of an event, until the scan is decided */
 function dnsScan(ev: TraceeEvent, code: V, s: Scan): void {
-  if (ev instanceof LazyEvent) { lazyScan(ev as LazyEvent, code, s); return; }
+  if (ev instanceof LazyEvent) {
+    lazyScan(ev as LazyEvent, code, s);
+    return;
+  }
   const name = ev.eventName;
   if (name === "net_packet_dns_request" || name === "net_packet_dns_response") {
     const meta = arg(ev, 0, "metadata") as PktMeta | undefined;
@@ -359,14 +514,34 @@ function dnsScan(ev: TraceeEvent, code: V, s: Scan): void {
   if (d === undefined || d === null) return;
   const response = d.QR === 1;
   switch (code) {
-    case V.SrcIp: s.visit(arg(ev, response ? 1 : 0, response ? "dst" : "src")); return;
-    case V.DstIp: s.visit(arg(ev, response ? 0 : 1, response ? "src" : "dst")); return;
-    case V.SrcPort: s.visit(arg(ev, response ? 3 : 2, response ? "dst_port" : "src_port")); return;
-    case V.DstPort: s.visit(arg(ev, response ? 2 : 3, response ? "src_port" : "dst_port")); return;
-    case V.Qr: s.visit(d.QR); return;
-    case V.Rcode: if (response) s.visit(RCODES[d.responseCode] ?? d.responseCode.toUpperCase()); return;
-    case V.Answer: { const as = d.answers; for (let i = 0; i < as.length; i++) if (rrScan(as[i], s)) return; return; }
-    case V.AnswerType: { const as = d.answers; for (let i = 0; i < as.length; i++) if (s.visit(as[i].type)) return; return; }
+    case V.SrcIp:
+      s.visit(arg(ev, response ? 1 : 0, response ? "dst" : "src"));
+      return;
+    case V.DstIp:
+      s.visit(arg(ev, response ? 0 : 1, response ? "src" : "dst"));
+      return;
+    case V.SrcPort:
+      s.visit(arg(ev, response ? 3 : 2, response ? "dst_port" : "src_port"));
+      return;
+    case V.DstPort:
+      s.visit(arg(ev, response ? 2 : 3, response ? "src_port" : "dst_port"));
+      return;
+    case V.Qr:
+      s.visit(d.QR);
+      return;
+    case V.Rcode:
+      if (response) s.visit(RCODES[d.responseCode] ?? d.responseCode.toUpperCase());
+      return;
+    case V.Answer: {
+      const as = d.answers;
+      for (let i = 0; i < as.length; i++) if (rrScan(as[i], s)) return;
+      return;
+    }
+    case V.AnswerType: {
+      const as = d.answers;
+      for (let i = 0; i < as.length; i++) if (s.visit(as[i].type)) return;
+      return;
+    }
     default: {
       const qs = d.questions;
       for (let i = 0; i < qs.length; i++) {
@@ -385,7 +560,13 @@ export function testVirtual(ev: TraceeEvent, code: number, t: ValueTest, all: bo
     if (v !== MULTI) return v === NONE ? !all && t.test(undefined) : t.test(v);
   }
   const s = POOL[depth++];
-  s.t = t; s.all = all; s.first = false; s.count = false; s.seen = 0; s.stopped = false; s.result = false;
+  s.t = t;
+  s.all = all;
+  s.first = false;
+  s.count = false;
+  s.seen = 0;
+  s.stopped = false;
+  s.result = false;
   try {
     dnsScan(ev, code as V, s);
     if (s.stopped) return s.result;
@@ -422,7 +603,11 @@ export function firstValue(ev: TraceeEvent, f: FieldIR): unknown {
       if (v !== MULTI) return v === NONE ? undefined : v;
     }
     const s = POOL[depth++];
-    s.first = true; s.count = false; s.seen = 0; s.stopped = false; s.value = undefined;
+    s.first = true;
+    s.count = false;
+    s.seen = 0;
+    s.stopped = false;
+    s.value = undefined;
     try {
       dnsScan(ev, virtualCode(f.n) as V, s);
       const v = s.value;

@@ -24,7 +24,19 @@ export class LazyEvent {
   serial = 0;
   /** derived DNS fields read so far (rules/fields.ts): a bit per field code, and the values */
   vhave = 0;
-  readonly vval: unknown[] = [undefined, undefined, undefined, undefined, undefined, undefined, undefined, undefined, undefined, undefined, undefined];
+  readonly vval: unknown[] = [
+    undefined,
+    undefined,
+    undefined,
+    undefined,
+    undefined,
+    undefined,
+    undefined,
+    undefined,
+    undefined,
+    undefined,
+    undefined,
+  ];
   timestamp = 0;
   /** the packet (valid while it is handled) and, for DNS events, the message */
   p: Packet = null as unknown as Packet;
@@ -38,7 +50,10 @@ export class LazyEvent {
   private full: TraceeEvent | null = null;
   private parent: string | undefined = undefined;
 
-  constructor(readonly kind: Ev, private readonly hostName: string) {
+  constructor(
+    readonly kind: Ev,
+    private readonly hostName: string,
+  ) {
     this.eventName = EVENTS[kind].name;
     this.args = EVENTS[kind].args;
     this.names = this.args.map((a) => a.name);
@@ -85,42 +100,64 @@ export class LazyEvent {
       switch (name) {
         case "metadata":
           switch (key) {
-            case "src_ip": return p.srcIP;
-            case "dst_ip": return p.dstIP;
-            case "src_port": return p.srcPort;
-            case "dst_port": return p.dstPort;
-            case "protocol": return p.l4Protocol;
-            default: break;
+            case "src_ip":
+              return p.srcIP;
+            case "dst_ip":
+              return p.dstIP;
+            case "src_port":
+              return p.srcPort;
+            case "dst_port":
+              return p.dstPort;
+            case "protocol":
+              return p.l4Protocol;
+            default:
+              break;
           }
           break;
         case "proto_ipv4":
           switch (key) {
-            case "length": return p.ipTotalLen;
-            case "protocol": return ipProtocolName(p.ipProtocol);
-            case "TTL": return p.ttl;
-            default: break;
+            case "length":
+              return p.ipTotalLen;
+            case "protocol":
+              return ipProtocolName(p.ipProtocol);
+            case "TTL":
+              return p.ttl;
+            default:
+              break;
           }
           break;
         case "proto_ipv6":
           switch (key) {
-            case "length": return p.payloadLen;
-            case "nextHeader": return ipProtocolName(p.ipProtocol);
-            default: break;
+            case "length":
+              return p.payloadLen;
+            case "nextHeader":
+              return ipProtocolName(p.ipProtocol);
+            default:
+              break;
           }
           break;
         case "proto_tcp":
           switch (key) {
-            case "srcPort": return p.srcPort;
-            case "dstPort": return p.dstPort;
-            case "FIN": return p.tcpFlags & 1;
-            case "SYN": return (p.tcpFlags >> 1) & 1;
-            case "RST": return (p.tcpFlags >> 2) & 1;
-            case "PSH": return (p.tcpFlags >> 3) & 1;
-            case "ACK": return (p.tcpFlags >> 4) & 1;
-            default: break;
+            case "srcPort":
+              return p.srcPort;
+            case "dstPort":
+              return p.dstPort;
+            case "FIN":
+              return p.tcpFlags & 1;
+            case "SYN":
+              return (p.tcpFlags >> 1) & 1;
+            case "RST":
+              return (p.tcpFlags >> 2) & 1;
+            case "PSH":
+              return (p.tcpFlags >> 3) & 1;
+            case "ACK":
+              return (p.tcpFlags >> 4) & 1;
+            default:
+              break;
           }
           break;
-        default: break;
+        default:
+          break;
       }
     }
     const v = this.arg(name);

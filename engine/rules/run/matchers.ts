@@ -31,7 +31,10 @@ function regionEq(s: string, at: number, v: string, cased: boolean): number {
     const w = v.charCodeAt(i);
     if (c === w) continue;
     if (cased) return 0;
-    if (c >= 65 && c <= 90) { if (c + 32 === w) continue; return 0; }
+    if (c >= 65 && c <= 90) {
+      if (c + 32 === w) continue;
+      return 0;
+    }
     return c >= 128 ? -1 : 0;
   }
   return 1;
@@ -44,7 +47,11 @@ class StrTest implements ValueTest {
   private readonly byChar: (string[] | undefined)[] | null = null;
   /** which values are ASCII without letters */
   private readonly plain: boolean[];
-  constructor(private readonly op: string, private readonly vals: string[], private readonly cased: boolean) {
+  constructor(
+    private readonly op: string,
+    private readonly vals: string[],
+    private readonly cased: boolean,
+  ) {
     // biome-ignore lint/suspicious/noControlCharactersInRegex: the ASCII ranges without letters, control characters included
     this.plain = vals.map((v) => /^[\x00-\x40\x5b-\x60\x7b-\x7f]*$/.test(v));
     this.set = op === "eq" && vals.length > 4 ? new Set(vals) : null;
@@ -77,7 +84,10 @@ class StrTest implements ValueTest {
         for (let i = 0; i < vals.length; i++) {
           const w = vals[i];
           // (case does not matter for a value of ASCII characters that are not letters)
-          if (cased || this.plain[i]) { if (s.includes(w)) return true; continue; }
+          if (cased || this.plain[i]) {
+            if (s.includes(w)) return true;
+            continue;
+          }
           for (let at = 0; at + w.length <= s.length; at++) {
             const r = regionEq(s, at, w, cased);
             if (r === 1) return true;
@@ -107,7 +117,8 @@ class StrTest implements ValueTest {
         }
         return false;
       }
-      default: return false;
+      default:
+        return false;
     }
   }
 
@@ -117,7 +128,8 @@ class StrTest implements ValueTest {
     const vals = this.vals;
     for (let i = 0; i < vals.length; i++) {
       const w = vals[i];
-      if (this.op === "eq" ? s === w : this.op === "contains" ? s.includes(w) : this.op === "startswith" ? s.startsWith(w) : s.endsWith(w)) return true;
+      if (this.op === "eq" ? s === w : this.op === "contains" ? s.includes(w) : this.op === "startswith" ? s.startsWith(w) : s.endsWith(w))
+        return true;
     }
     return false;
   }
@@ -127,7 +139,10 @@ class StrTest implements ValueTest {
 // (both skip a value shorter than any match: regex.ts minMatchLength)
 class RegexTest implements ValueTest {
   private readonly min: number;
-  constructor(private readonly re: RegExp, src: string) {
+  constructor(
+    private readonly re: RegExp,
+    src: string,
+  ) {
     this.min = minMatchLength(src, re.flags);
   }
   test(v: unknown): boolean {
@@ -139,7 +154,10 @@ class RegexTest implements ValueTest {
 /** a case-insensitive wildcard value: a pattern of lowercase text, tested on lowercased text (no `i` flag: see linear.ts) */
 class LowerRegexTest implements ValueTest {
   private readonly min: number;
-  constructor(private readonly re: RegExp, src: string) {
+  constructor(
+    private readonly re: RegExp,
+    src: string,
+  ) {
     this.min = minMatchLength(src, re.flags);
   }
   test(v: unknown): boolean {
@@ -154,7 +172,11 @@ class LowerRegexTest implements ValueTest {
 const ANY_TEXT: ValueTest = { test: (v) => text(v) !== null };
 
 class NumTest implements ValueTest {
-  constructor(private readonly op: string, private readonly vals: number[], private readonly all: boolean) {}
+  constructor(
+    private readonly op: string,
+    private readonly vals: number[],
+    private readonly all: boolean,
+  ) {}
   test(v: unknown): boolean {
     let n: number;
     if (typeof v === "number") n = v;
@@ -166,11 +188,21 @@ class NumTest implements ValueTest {
       const x = vals[i];
       let ok: boolean;
       switch (this.op) {
-        case "lt": ok = n < x; break;
-        case "lte": ok = n <= x; break;
-        case "gt": ok = n > x; break;
-        case "gte": ok = n >= x; break;
-        default: ok = n === x; break;
+        case "lt":
+          ok = n < x;
+          break;
+        case "lte":
+          ok = n <= x;
+          break;
+        case "gt":
+          ok = n > x;
+          break;
+        case "gte":
+          ok = n >= x;
+          break;
+        default:
+          ok = n === x;
+          break;
       }
       if (ok !== this.all) return ok;
     }
@@ -190,7 +222,10 @@ class BoolTest implements ValueTest {
 class CidrTest implements ValueTest {
   private readonly v4: Prefix4[];
   private readonly v6: Prefix6[];
-  constructor(vals: string[], private readonly all: boolean) {
+  constructor(
+    vals: string[],
+    private readonly all: boolean,
+  ) {
     ({ v4: this.v4, v6: this.v6 } = prefixes(vals));
   }
   test(v: unknown): boolean {
@@ -229,25 +264,39 @@ class NeqTest implements ValueTest {
 }
 
 class FieldRefTest implements ValueTest {
-  constructor(private readonly op: string, private readonly field: FieldIR, private readonly cased: boolean) {}
+  constructor(
+    private readonly op: string,
+    private readonly field: FieldIR,
+    private readonly cased: boolean,
+  ) {}
   test(v: unknown): boolean {
     const ev = current.ev;
     if (ev === null) return false;
     let a = text(v);
     let b = text(firstValue(ev, this.field));
     if (a === null || b === null) return false;
-    if (!this.cased) { a = a.toLowerCase(); b = b.toLowerCase(); }
+    if (!this.cased) {
+      a = a.toLowerCase();
+      b = b.toLowerCase();
+    }
     switch (this.op) {
-      case "eq": return a === b;
-      case "contains": return a.includes(b);
-      case "startswith": return a.startsWith(b);
-      default: return a.endsWith(b);
+      case "eq":
+        return a === b;
+      case "contains":
+        return a.includes(b);
+      case "startswith":
+        return a.startsWith(b);
+      default:
+        return a.endsWith(b);
     }
   }
 }
 
 class AnyTest implements ValueTest {
-  constructor(private readonly ts: ValueTest[], private readonly all: boolean) {}
+  constructor(
+    private readonly ts: ValueTest[],
+    private readonly all: boolean,
+  ) {}
   test(v: unknown): boolean {
     const ts = this.ts;
     for (let i = 0; i < ts.length; i++) if (ts[i].test(v) !== this.all) return !this.all;
@@ -257,27 +306,54 @@ class AnyTest implements ValueTest {
 
 export function buildTest(m: MatchIR): ValueTest {
   switch (m.k) {
-    case "str": return new StrTest(m.op, m.vals, m.cased);
-    case "glob": if (m.srcs.every((x) => x === "^(?:.*)$")) return ANY_TEXT;
-      if (m.cased) { const src = m.srcs.join("|"); return new RegexTest(new RegExp(src, "s"), src); }
-      else { const src = m.srcs.join("|").toLowerCase(); return new LowerRegexTest(new RegExp(src, "s"), src); }
-    case "re": { const src = expandCounts(m.src); return new RegexTest(new RegExp(src, m.flags), src); }
-    case "num": return new NumTest(m.op, m.vals, m.all);
-    case "bool": return new BoolTest(m.v);
-    case "cidr": return new CidrTest(m.vals, m.all);
-    case "exists": return EXISTS;
-    case "null": return NULL;
-    case "neq": return new NeqTest(buildTest(m.m));
-    case "fieldref": return new FieldRefTest(m.op, m.field, m.cased);
-    case "or": case "and": return new AnyTest(m.ms.map(buildTest), m.k === "and");
+    case "str":
+      return new StrTest(m.op, m.vals, m.cased);
+    case "glob":
+      if (m.srcs.every((x) => x === "^(?:.*)$")) return ANY_TEXT;
+      if (m.cased) {
+        const src = m.srcs.join("|");
+        return new RegexTest(new RegExp(src, "s"), src);
+      } else {
+        const src = m.srcs.join("|").toLowerCase();
+        return new LowerRegexTest(new RegExp(src, "s"), src);
+      }
+    case "re": {
+      const src = expandCounts(m.src);
+      return new RegexTest(new RegExp(src, m.flags), src);
+    }
+    case "num":
+      return new NumTest(m.op, m.vals, m.all);
+    case "bool":
+      return new BoolTest(m.v);
+    case "cidr":
+      return new CidrTest(m.vals, m.all);
+    case "exists":
+      return EXISTS;
+    case "null":
+      return NULL;
+    case "neq":
+      return new NeqTest(buildTest(m.m));
+    case "fieldref":
+      return new FieldRefTest(m.op, m.field, m.cased);
+    case "or":
+    case "and":
+      return new AnyTest(m.ms.map(buildTest), m.k === "and");
   }
 }
 
 /** a compiled condition */
-export interface Pred { cost: number; eval(ev: TraceeEvent): boolean }
+export interface Pred {
+  cost: number;
+  eval(ev: TraceeEvent): boolean;
+}
 
 class TestPred implements Pred {
-  constructor(private readonly f: FieldIR, private readonly t: ValueTest, private readonly all: boolean, readonly cost: number) {}
+  constructor(
+    private readonly f: FieldIR,
+    private readonly t: ValueTest,
+    private readonly all: boolean,
+    readonly cost: number,
+  ) {}
   eval(ev: TraceeEvent): boolean {
     return testPath(ev, this.f, this.t, this.all);
   }
@@ -286,8 +362,13 @@ class TestPred implements Pred {
 /** a test of an arg's value, or of a key of it (the most common paths: no lists) */
 class ArgPred implements Pred {
   private readonly key: string | null;
-  constructor(private readonly name: string, segs: (string | number)[], private readonly t: ValueTest, readonly cost: number) {
-    this.key = segs.length ? segs[0] as string : null;
+  constructor(
+    private readonly name: string,
+    segs: (string | number)[],
+    private readonly t: ValueTest,
+    readonly cost: number,
+  ) {
+    this.key = segs.length ? (segs[0] as string) : null;
   }
   eval(ev: TraceeEvent): boolean {
     if (ev instanceof LazyEvent) {
@@ -308,7 +389,12 @@ class ArgPred implements Pred {
 /** a test of a derived DNS field */
 class VirtualPred implements Pred {
   private readonly code: number;
-  constructor(f: FieldIR, private readonly t: ValueTest, private readonly all: boolean, readonly cost: number) {
+  constructor(
+    f: FieldIR,
+    private readonly t: ValueTest,
+    private readonly all: boolean,
+    readonly cost: number,
+  ) {
     this.code = virtualCode(f.n);
   }
   eval(ev: TraceeEvent): boolean {
@@ -344,7 +430,9 @@ class OrPred implements Pred {
 
 class NotPred implements Pred {
   readonly cost: number;
-  constructor(private readonly p: Pred) { this.cost = p.cost; }
+  constructor(private readonly p: Pred) {
+    this.cost = p.cost;
+  }
   eval(ev: TraceeEvent): boolean {
     return !this.p.eval(ev);
   }
@@ -355,11 +443,16 @@ const FALSE: Pred = { cost: 0, eval: () => false };
 
 export function buildPred(e: ExprIR): Pred {
   switch (e.k) {
-    case "and": return e.args.length === 1 ? buildPred(e.args[0]) : new AndPred(e.args.map(buildPred));
-    case "or": return e.args.length === 1 ? buildPred(e.args[0]) : new OrPred(e.args.map(buildPred));
-    case "not": return new NotPred(buildPred(e.arg));
-    case "const": return e.v ? TRUE : FALSE;
-    case "test": return buildLeaf(e);
+    case "and":
+      return e.args.length === 1 ? buildPred(e.args[0]) : new AndPred(e.args.map(buildPred));
+    case "or":
+      return e.args.length === 1 ? buildPred(e.args[0]) : new OrPred(e.args.map(buildPred));
+    case "not":
+      return new NotPred(buildPred(e.arg));
+    case "const":
+      return e.v ? TRUE : FALSE;
+    case "test":
+      return buildLeaf(e);
   }
 }
 
@@ -372,7 +465,22 @@ function buildLeaf(e: Extract<ExprIR, { k: "test" }>): Pred {
 
 // Signature files can reach these classes (require("netsig/rules")): frozen,
 // so that none can change how the loaded rules evaluate.
-for (const c of [StrTest, RegexTest, NumTest, BoolTest, CidrTest, NeqTest, FieldRefTest, AnyTest, TestPred, ArgPred, VirtualPred, AndPred, OrPred, NotPred]) {
+for (const c of [
+  StrTest,
+  RegexTest,
+  NumTest,
+  BoolTest,
+  CidrTest,
+  NeqTest,
+  FieldRefTest,
+  AnyTest,
+  TestPred,
+  ArgPred,
+  VirtualPred,
+  AndPred,
+  OrPred,
+  NotPred,
+]) {
   Object.freeze(c.prototype);
   Object.freeze(c);
 }

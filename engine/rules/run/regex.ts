@@ -32,8 +32,11 @@ export function expandCounts(src: string): string {
       } else if (d === "x") i += 4;
       else if (d === "u") i += src[i + 2] === "{" ? Math.max(src.indexOf("}", i) + 1 - i, 2) : 6;
       else if (d === "c") i += 3;
-      else if (d >= "0" && d <= "9") { i += 2; while (src[i] >= "0" && src[i] <= "9") i++; atom = false; }
-      else i += 2;
+      else if (d >= "0" && d <= "9") {
+        i += 2;
+        while (src[i] >= "0" && src[i] <= "9") i++;
+        atom = false;
+      } else i += 2;
     } else if (c === "[") {
       i++;
       if (src[i] === "^") i++;
@@ -102,15 +105,26 @@ export function minMatchLength(src: string, flags = ""): number {
       // (without the u flag: \u, \x and \c not followed by their digits or letter,
       // \p and \k are plain letters, so a quantifier after them applies to one character)
       const d = src[i + 1] ?? "";
-      if (d === "b" || d === "B") { i += 2; return 0; }
+      if (d === "b" || d === "B") {
+        i += 2;
+        return 0;
+      }
       if (d === "k") {
         // a named backreference (0) or, in a pattern without names, the letter k
         const close = src[i + 2] === "<" ? src.indexOf(">", i + 3) : -1;
         i = close < 0 ? i + 2 : close + 1;
         return 0;
       }
-      if (d === "0") { i += 2; for (let k = 0; k < 2 && src[i] >= "0" && src[i] <= "7"; k++) i++; return 1; }
-      if (d >= "1" && d <= "9") { i += 2; while (src[i] >= "0" && src[i] <= "9") i++; return 0; }
+      if (d === "0") {
+        i += 2;
+        for (let k = 0; k < 2 && src[i] >= "0" && src[i] <= "7"; k++) i++;
+        return 1;
+      }
+      if (d >= "1" && d <= "9") {
+        i += 2;
+        while (src[i] >= "0" && src[i] <= "9") i++;
+        return 0;
+      }
       if (d === "x" && /^[0-9a-fA-F]{2}/.test(src.slice(i + 2))) i += 4;
       else if (d === "u" && /^[0-9a-fA-F]{4}/.test(src.slice(i + 2))) i += 6;
       else if (d === "c" && /^[A-Za-z]/.test(src.slice(i + 2))) i += 3;
@@ -128,17 +142,34 @@ export function minMatchLength(src: string, flags = ""): number {
       i++;
       let look = false;
       if (src[i] === "?") {
-        if (src[i + 1] === "=" || src[i + 1] === "!") { look = true; i += 2; }
-        else if (src[i + 1] === "<" && (src[i + 2] === "=" || src[i + 2] === "!")) { look = true; i += 3; }
-        else if (src[i + 1] === "<") { const close = src.indexOf(">", i); i = close < 0 ? src.length : close + 1; }
-        else if (src[i + 1] === ":") i += 2;
-        else { i = src.length; return 0; }
+        if (src[i + 1] === "=" || src[i + 1] === "!") {
+          look = true;
+          i += 2;
+        } else if (src[i + 1] === "<" && (src[i + 2] === "=" || src[i + 2] === "!")) {
+          look = true;
+          i += 3;
+        } else if (src[i + 1] === "<") {
+          const close = src.indexOf(">", i);
+          i = close < 0 ? src.length : close + 1;
+        } else if (src[i + 1] === ":") i += 2;
+        else {
+          i = src.length;
+          return 0;
+        }
       }
       // (deep nesting: give up rather than run out of stack)
-      if (++depth > 100) { unreadable = true; i = src.length; return 0; }
+      if (++depth > 100) {
+        unreadable = true;
+        i = src.length;
+        return 0;
+      }
       const n = alternation();
       depth--;
-      if (src[i] !== ")") { unreadable = true; i = src.length; return 0; }
+      if (src[i] !== ")") {
+        unreadable = true;
+        i = src.length;
+        return 0;
+      }
       i++;
       return look ? 0 : n;
     }

@@ -25,7 +25,10 @@ class RuleSignature implements Signature {
   /** the rule compares fields with each other (fieldref reads the current event) */
   private readonly fieldref: boolean;
 
-  constructor(private readonly ir: RuleIR, inProcess: boolean) {
+  constructor(
+    private readonly ir: RuleIR,
+    inProcess: boolean,
+  ) {
     this.pred = buildPred(ir.match);
     this.fast = inProcess ? sharedCondition(ir.match) : null;
     this.fieldref = JSON.stringify(ir.match).includes('"k":"fieldref"');

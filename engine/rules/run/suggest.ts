@@ -3,7 +3,8 @@
 
 /** Levenshtein distance, for "did you mean" */
 export function distance(a: string, b: string): number {
-  const m = a.length, n = b.length;
+  const m = a.length,
+    n = b.length;
   let prev = Array.from({ length: n + 1 }, (_, j) => j);
   for (let i = 1; i <= m; i++) {
     const cur = [i];
@@ -19,8 +20,15 @@ export function suggest(word: string, candidates: Iterable<string>): string {
   let bestD = Infinity;
   for (const c of candidates) {
     const d = distance(word.toLowerCase(), c.toLowerCase());
-    if (d < bestD) { bestD = d; best = c; }
+    if (d < bestD) {
+      bestD = d;
+      best = c;
+    }
   }
   const limit = Math.max(2, Math.floor(word.length / 3));
-  return best && bestD <= limit && bestD > 0 ? ` (did you mean "${best}"?)` : best && bestD === 0 && best !== word ? ` (did you mean "${best}"?)` : "";
+  return best && bestD <= limit && bestD > 0
+    ? ` (did you mean "${best}"?)`
+    : best && bestD === 0 && best !== word
+      ? ` (did you mean "${best}"?)`
+      : "";
 }

@@ -44,14 +44,20 @@ export class Suppressor {
         const by = this.ir.by;
         for (let i = 0; i < by.length; i++) k += (i ? "\u001f" : "") + valueText(ev, by[i]);
       }
-      if (this.limiter.seen(k, now)) { this.suppressed++; return false; }
+      if (this.limiter.seen(k, now)) {
+        this.suppressed++;
+        return false;
+      }
     }
     if (this.ir.rate > 0) {
       if (this.windowStart < 0 || now < this.windowStart || now - this.windowStart >= this.ir.per * 1e9) {
         this.windowStart = now;
         this.inWindow = 0;
       }
-      if (this.inWindow >= this.ir.rate) { this.suppressed++; return false; }
+      if (this.inWindow >= this.ir.rate) {
+        this.suppressed++;
+        return false;
+      }
       this.inWindow++;
     }
     return true;

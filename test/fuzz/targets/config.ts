@@ -16,11 +16,17 @@ let file = "";
 
 export const target: Target<string> = {
   name: "config",
-  property: "a config file gives options or one UsageError naming the file (never another exception); " +
+  property:
+    "a config file gives options or one UsageError naming the file (never another exception); " +
     "strict: the error names the file (defect 14), also with unbounded alias bombs and huge scalars (issue 14 defects 2 and 11)",
   modules: ["engine/cli/config.js", "engine/cli/args.js"],
-  setup() { dir = mkdtempSync(join(tmpdir(), "netsig-fuzz-config-")); file = join(dir, "netsig.yaml"); },
-  teardown() { rmSync(dir, { recursive: true, force: true }); },
+  setup() {
+    dir = mkdtempSync(join(tmpdir(), "netsig-fuzz-config-"));
+    file = join(dir, "netsig.yaml");
+  },
+  teardown() {
+    rmSync(dir, { recursive: true, force: true });
+  },
   arbitrary: (strict) => mutated(configSeeds(), YAML_OPS, (t, op) => yamlOp(t, op, strict)),
   encode: (t) => Buffer.from(t, "utf8"),
   decode: (b) => b.toString("utf8"),

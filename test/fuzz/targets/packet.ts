@@ -20,19 +20,41 @@ function seeds(): Frames[] {
 
 export const target: Target<Frames> = {
   name: "packet",
-  property: "decoding and building events never throws; offsets stay in the frame; every event's JSON parses, names its event, has no NaN or impossible port",
-  modules: ["engine/decode/decoder.js", "engine/decode/ethernet.js", "engine/decode/sll.js", "engine/decode/sll2.js", "engine/decode/null.js", "engine/decode/raw.js",
-    "engine/decode/ipv4.js", "engine/decode/ipv6.js", "engine/decode/tcp.js", "engine/decode/udp.js", "engine/decode/icmpv4.js", "engine/decode/icmpv6.js",
-    "engine/decode/packet.js", "engine/decode/transport.js", "engine/decode/ethertype.js", "engine/events/build.js", "engine/events/json.js", "engine/events/jsonbytes.js", "engine/events/pipeline.js"],
-  arbitrary: () => mutated(seeds(), PACKET_OPS + BYTE_OPS + 1, (x, op) => {
-    const [k, a, b, c] = op;
-    if (k === PACKET_OPS + BYTE_OPS) return { ...x, linkType: LINKTYPES[b % LINKTYPES.length] };
-    const frames = [...x.frames];
-    if (frames.length === 0) return x;
-    const i = a % frames.length;
-    frames[i] = k < PACKET_OPS ? packetOp(frames[i], x.linkType, [k, b, c, a]) : byteOp(frames[i], [k - PACKET_OPS, b, c, a]);
-    return { ...x, frames };
-  }),
+  property:
+    "decoding and building events never throws; offsets stay in the frame; every event's JSON parses, names its event, has no NaN or impossible port",
+  modules: [
+    "engine/decode/decoder.js",
+    "engine/decode/ethernet.js",
+    "engine/decode/sll.js",
+    "engine/decode/sll2.js",
+    "engine/decode/null.js",
+    "engine/decode/raw.js",
+    "engine/decode/ipv4.js",
+    "engine/decode/ipv6.js",
+    "engine/decode/tcp.js",
+    "engine/decode/udp.js",
+    "engine/decode/icmpv4.js",
+    "engine/decode/icmpv6.js",
+    "engine/decode/packet.js",
+    "engine/decode/transport.js",
+    "engine/decode/ethertype.js",
+    "engine/events/build.js",
+    "engine/events/json.js",
+    "engine/events/jsonbytes.js",
+    "engine/events/pipeline.js",
+  ],
+  arbitrary: () =>
+    mutated(seeds(), PACKET_OPS + BYTE_OPS + 1, (x, op) => {
+      const [k, a, b, c] = op;
+      if (k === PACKET_OPS + BYTE_OPS) return { ...x, linkType: LINKTYPES[b % LINKTYPES.length] };
+      const frames = [...x.frames];
+      if (frames.length === 0) return x;
+      const i = a % frames.length;
+      frames[i] = k < PACKET_OPS ? packetOp(frames[i], x.linkType, [k, b, c, a]) : byteOp(frames[i], [k - PACKET_OPS, b, c, a]);
+      return { ...x, frames };
+    }),
   ...framesCodec,
-  run: (x) => { runFrames(x); },
+  run: (x) => {
+    runFrames(x);
+  },
 };

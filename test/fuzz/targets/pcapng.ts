@@ -8,7 +8,10 @@ export const target: Target<Buffer> = {
   name: "pcapng",
   property: "the reader never throws (damage is a CaptureError in the summary), records lie inside the input, buffer and stream agree",
   modules: ["engine/capture/pcapng.js", "engine/capture/reader.js"],
-  arbitrary: () => mutated(captureSeeds().pcapng, PCAPNG_OPS + BYTE_OPS, (b, op) => (op[0] < PCAPNG_OPS ? pcapngOp(b, op) : byteOp(b, [op[0] - PCAPNG_OPS, op[1], op[2], op[3]]))),
+  arbitrary: () =>
+    mutated(captureSeeds().pcapng, PCAPNG_OPS + BYTE_OPS, (b, op) =>
+      op[0] < PCAPNG_OPS ? pcapngOp(b, op) : byteOp(b, [op[0] - PCAPNG_OPS, op[1], op[2], op[3]]),
+    ),
   ...bytes,
   run: runCapture,
 };

@@ -29,7 +29,10 @@ export class RawReceiver {
           this.bodies.push(buf.toString("utf8", h + 4, h + 4 + len));
           buf = buf.subarray(h + 4 + len);
           s.write(this.answer);
-          if (this.end) { s.end(); return; }
+          if (this.end) {
+            s.end();
+            return;
+          }
         }
       });
     });

@@ -15,17 +15,42 @@ let events: TraceeEvent[] = [];
 
 export const target: Target<string> = {
   name: "rules",
-  property: "compiling never throws (a mistake is a problem with file:line:column); a rule that compiled loads and evaluates the events of real packets without throwing " +
+  property:
+    "compiling never throws (a mistake is a problem with file:line:column); a rule that compiled loads and evaluates the events of real packets without throwing " +
     "(strict: also with unbounded alias bombs, 8 MiB scalars and 5000-deep nesting: issue 14 defects 2 and 11, fixed; a text past the rule file cap is refused unread, as netsig reads files)",
-  modules: ["engine/rules/parse.js", "engine/rules/compile.js", "engine/rules/condition.js", "engine/rules/fields.js", "engine/rules/matchers.js",
-    "engine/rules/modifiers.js", "engine/rules/regex.js", "engine/rules/runtime.js", "engine/rules/codegen.js", "engine/rules/lazy.js", "engine/rules/sigma.js",
-    "engine/rules/suppress.js", "engine/rules/correlation.js", "engine/rules/shapes.js", "engine/rules/linear.js"],
+  modules: [
+    "engine/rules/parse.js",
+    "engine/rules/compile.js",
+    "engine/rules/condition.js",
+    "engine/rules/fields.js",
+    "engine/rules/matchers.js",
+    "engine/rules/modifiers.js",
+    "engine/rules/regex.js",
+    "engine/rules/runtime.js",
+    "engine/rules/codegen.js",
+    "engine/rules/lazy.js",
+    "engine/rules/sigma.js",
+    "engine/rules/suppress.js",
+    "engine/rules/correlation.js",
+    "engine/rules/shapes.js",
+    "engine/rules/linear.js",
+  ],
   timeLimitMs: 3000,
   setup() {
     const byLink = new Map<number, Buffer[]>();
-    for (const f of frameSeeds().slice(0, 400)) { const l = byLink.get(f.linkType) ?? []; l.push(f.frame); byLink.set(f.linkType, l); }
+    for (const f of frameSeeds().slice(0, 400)) {
+      const l = byLink.get(f.linkType) ?? [];
+      l.push(f.frame);
+      byLink.set(f.linkType, l);
+    }
     events = [];
-    for (const [lt, frames] of byLink) events.push(...eventsOf(lt, frames.map((data) => ({ data }))).out.map((e) => e.ev));
+    for (const [lt, frames] of byLink)
+      events.push(
+        ...eventsOf(
+          lt,
+          frames.map((data) => ({ data })),
+        ).out.map((e) => e.ev),
+      );
   },
   arbitrary: (strict) => mutated(ruleSeeds(), YAML_OPS, (t, op) => yamlOp(t, op, strict)),
   encode: (t) => Buffer.from(t, "utf8"),
