@@ -11,8 +11,6 @@ import { ByteWriter, EventBytesWriter } from "./jsonbytes";
 import type { Ev, TraceeEvent } from "../types/events";
 import { goString } from "./gostring";
 
-export { goString };
-
 /** Generic Go-style JSON of plain data (objects keep insertion order). */
 export function goJSON(v: unknown): string {
   switch (typeof v) {
