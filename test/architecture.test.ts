@@ -22,6 +22,7 @@ export const LAYERS = [
   "bounded.ts",
   "capture",
   "decode",
+  "flows",
   "events",
   "sdk",
   "wire",

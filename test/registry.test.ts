@@ -25,6 +25,8 @@ import {
   kindOfName,
   kindsOf,
   MESSAGE_EVENTS,
+  RECORD_EVENTS,
+  RECORD_KINDS,
   perKind,
   type EventDecl,
 } from "../engine/events/registry";
@@ -49,11 +51,14 @@ test("every event type is declared once, in EVENT_NAMES order, with its own name
     EVENT_NAMES.map((_, i) => i),
   );
   assert.equal(new Set(EVENTS.map((d) => d.id)).size, EVENT_COUNT, "Tracee IDs are unique");
-  // Tracee: `NetPacketIPv4 ID = iota + 2000` ... in pkg/events/core.go
+  // Tracee: `NetPacketIPv4 ID = iota + 2000` ... `NetFlowTCPEnd` (2013) in pkg/events/core.go; netsig's own
+  // event types (TLS hellos, UDP flows) take theirs from Tracee's user-space extension range (3000-3499)
+  const TRACEE_TYPES = 14;
   assert.deepEqual(
     EVENTS.map((d) => d.id),
-    EVENT_NAMES.map((_, i) => 2000 + i),
+    EVENT_NAMES.map((_, i) => (i < TRACEE_TYPES ? 2000 + i : 3000 + i - TRACEE_TYPES)),
   );
+  assert.equal(EVENT_NAMES[TRACEE_TYPES - 1], "net_flow_tcp_end");
   for (const d of EVENTS) {
     assert.ok(d.args.length > 0, `${d.name}: Tracee events have args`);
     assert.equal(new Set(d.args.map((a) => a.name)).size, d.args.length, `${d.name}: arg names are unique`);
@@ -96,8 +101,12 @@ test("every table keyed by event type has exactly one entry per declared type", 
   );
   assert.equal(ALL_EVENTS, 2 ** EVENT_COUNT - 1);
   // --events, selectors, the signatures list
-  assert.equal(parseEventNames(undefined), ALL_EVENTS);
-  assert.equal(parseEventNames("net_packet_*"), ALL_EVENTS);
+  // without a value: all but the opt-in flow events (like Tracee's "flows" set, asked for by name)
+  const flows = EVENTS.filter((d) => d.name.startsWith("net_flow_")).reduce((m, d) => m | (1 << d.kind), 0);
+  assert.equal(flows.toString(2).replace(/0/g, "").length, 4);
+  assert.equal(parseEventNames(undefined), ALL_EVENTS & ~flows);
+  assert.equal(parseEventNames("net_packet_*"), ALL_EVENTS & ~flows);
+  assert.equal(parseEventNames("net_packet_*,net_flow_*"), ALL_EVENTS);
   for (const d of EVENTS) assert.equal(parseEventNames(d.name), 1 << d.kind);
   assert.equal(selectorMask([{ source: "tracee", name: "*", origin: "*" }]), ALL_EVENTS);
   for (const d of EVENTS) assert.equal(selectorMask([{ source: "tracee", name: d.name, origin: "*" }]), 1 << d.kind);
@@ -118,8 +127,12 @@ test("every table keyed by event type has exactly one entry per declared type", 
     DNS_EVENTS,
     MESSAGE_EVENTS.reduce((m, e) => m | e.bit, 0),
   );
-  // every type comes from some part of a packet
-  for (const d of EVENTS) assert.ok("ip" in d.from || "layer" in d.from || "dns" in d.from, d.name);
+  // every type comes from some part of a packet, or from a record of the flow stage
+  for (const d of EVENTS) assert.ok("ip" in d.from || "layer" in d.from || "dns" in d.from || "record" in d.from, d.name);
+  assert.equal(
+    RECORD_EVENTS,
+    RECORD_KINDS.reduce((m, e) => m | e.bit, 0),
+  );
 });
 
 /** does a value have the shape a declaration gives rules? (a list may be null: Tracee prints nil slices as null) */

@@ -11,6 +11,7 @@ import { existsSync, readFileSync } from "node:fs";
 import { basename, join } from "node:path";
 import { test } from "node:test";
 import { ENVELOPE_SCHEMA, EVENT_SCHEMAS, validateArgs, validateEvent } from "../engine/events/schemas";
+import { EVENTS } from "../engine/events/registry";
 import { EVENT_NAMES } from "../engine/types/events";
 import { captureFiles, replayFile } from "./lib/replay";
 import { SPEC } from "./lib/run";
@@ -40,7 +41,7 @@ test("schemas: one file per event type plus the envelope, shipped next to the co
     const s = EVENT_SCHEMAS[name];
     assert.equal(s.$ref, "net_packet_envelope.schema.json", `${name} uses the shared envelope`);
     assert.equal(s.properties.eventName.const, name);
-    assert.equal(s.properties.eventId.const, String(2000 + i));
+    assert.equal(s.properties.eventId.const, String(EVENTS[i].id));
     assert.equal(s.unevaluatedProperties, false);
     const args = s.properties.args;
     assert.equal(args.items, false);

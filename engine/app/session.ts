@@ -4,7 +4,7 @@
 
 import type { EventFilter } from "../events/filter";
 import { EventPipeline, type EventConsumer } from "../events/pipeline";
-import { DNS_EVENTS } from "../events/registry";
+import { DNS_EVENTS, RECORD_EVENTS } from "../events/registry";
 import type { SignatureEngine } from "../detect/engine";
 import type { RotatingFile } from "../outputs/rotating";
 import { fileOutputFrom, type FileOutputValues } from "./file-output";
@@ -55,8 +55,10 @@ export async function startSession(o: SessionOptions): Promise<Session> {
   }
   // DNS is decoded only while a signature selects it (the set changes on reload)
   pipeline.needDns = (engine.mask & DNS_EVENTS) !== 0;
+  pipeline.needRecords = (engine.mask & RECORD_EVENTS) !== 0;
   engine.onChange = () => {
     pipeline.needDns = (engine.mask & DNS_EVENTS) !== 0;
+    pipeline.needRecords = (engine.mask & RECORD_EVENTS) !== 0;
   };
   pipeline.tap = (p, n) => {
     engine.push(p, n);

@@ -6,6 +6,7 @@
 // and names the next layer. Nothing is copied and nothing is allocated for the
 // layers below DNS except the address strings.
 
+import type { AppRecord } from "../types/records";
 import type { DnsMessage } from "./dnstypes";
 import { timestampNumber, timestampString } from "./timestamp";
 
@@ -121,6 +122,8 @@ export class Packet {
   dnsLen = 0;
   /** further DNS messages completed by the same TCP segment (rare), else null */
   dnsMore: DnsMessage[] | null = null;
+  /** what the flow stage found completed by this packet (engine/flows/), or null */
+  records: AppRecord[] | null = null;
 
   reset(): void {
     this.last = Layer.None;
@@ -135,6 +138,7 @@ export class Packet {
     this.dns = null;
     this.dnsLen = 0;
     this.dnsMore = null;
+    this.records = null;
     this.appOff = 0;
     this.appEnd = 0;
   }

@@ -9,6 +9,7 @@
 
 import type { DnsMessage } from "../decode/dnstypes";
 import type { Packet } from "../decode/packet";
+import type { AppRecord } from "../types/records";
 import { POD } from "./envelope";
 import { Ev, type Arg, type TraceeEvent } from "../types/events";
 import {
@@ -21,8 +22,11 @@ import {
   IP_KINDS,
   LAYER_KINDS,
   MESSAGE_EVENTS,
+  RECORD_EVENTS,
+  RECORD_KINDS,
   SRC_ARG,
   type EventMask,
+  type EventUnit,
 } from "./registry";
 
 export { ALL_EVENTS, type EventMask } from "./registry";
@@ -103,7 +107,7 @@ const dstArg = (v: string): Arg => ({ name: "dst", type: "const char*", value: v
  * which serves a type without a case); test/registry.test.ts checks each case
  * against its declaration.
  */
-export function eventArgs(kind: Ev, p: Packet, m: DnsMessage | null, src: Arg | null = null, dst: Arg | null = null): Arg[] {
+export function eventArgs(kind: Ev, p: Packet, m: EventUnit, src: Arg | null = null, dst: Arg | null = null): Arg[] {
   switch (kind) {
     case Ev.IPv4:
       return [src ?? srcArg(p.srcIP), dst ?? dstArg(p.dstIP), { name: "proto_ipv4", type: "trace.ProtoIPv4", value: protoIPv4(p) }];
@@ -141,7 +145,7 @@ export function eventArgs(kind: Ev, p: Packet, m: DnsMessage | null, src: Arg | 
 }
 
 /** the args of an event type, made one by one as its declaration lists them */
-export function declaredArgs(kind: Ev, p: Packet, m: DnsMessage | null, src: Arg | null = null, dst: Arg | null = null): Arg[] {
+export function declaredArgs(kind: Ev, p: Packet, m: EventUnit, src: Arg | null = null, dst: Arg | null = null): Arg[] {
   const decl = EVENTS[kind].args;
   const out: Arg[] = [];
   for (let i = 0; i < decl.length; i++) {
@@ -154,13 +158,13 @@ export function declaredArgs(kind: Ev, p: Packet, m: DnsMessage | null, src: Arg
 }
 
 /** one event of a packet, built whole (`m`: the DNS message of a DNS event) */
-export function buildEvent(kind: Ev, p: Packet, m: DnsMessage | null, hostName: string): TraceeEvent {
+export function buildEvent(kind: Ev, p: Packet, m: EventUnit, hostName: string): TraceeEvent {
   return envelope(kind, p.timestampNumber(), hostName, eventArgs(kind, p, m));
 }
 
-/** what visitEvents hands each event of a packet to (`m`: the DNS message of a DNS event) */
+/** what visitEvents hands each event of a packet to (`m`: the DNS message or the record the event is of) */
 export interface EventVisitor {
-  visit(kind: Ev, p: Packet, m: DnsMessage | null, ts: number): void;
+  visit(kind: Ev, p: Packet, m: EventUnit, ts: number): void;
 }
 
 /**
@@ -171,7 +175,10 @@ export interface EventVisitor {
  * message.
  */
 export function visitEvents(p: Packet, mask: EventMask, v: EventVisitor): void {
-  if (p.ipVersion === 0) return;
+  if (p.ipVersion === 0) {
+    if (p.records !== null) visitRecords(p, p.records, mask, p.timestampNumber(), v);
+    return;
+  }
   const ts = p.timestampNumber();
   // the IP and transport events, lowest kind first (transport events are not repeated for the extra DNS messages)
   let k = (IP_KINDS[p.ipVersion] | LAYER_KINDS[p.last]) & mask;
@@ -180,16 +187,30 @@ export function visitEvents(p: Packet, mask: EventMask, v: EventVisitor): void {
     k ^= 1 << kind;
     v.visit(kind as Ev, p, null, ts);
   }
-  if (p.dns === null || (mask & DNS_EVENTS) === 0) return;
-  visitDns(p, p.dns, mask, ts, v);
-  const more = p.dnsMore;
-  if (more !== null) {
-    const first = p.dns;
-    for (let i = 0; i < more.length; i++) {
-      p.dns = more[i];
-      visitDns(p, more[i], mask, ts, v);
+  if (p.dns !== null && (mask & DNS_EVENTS) !== 0) {
+    visitDns(p, p.dns, mask, ts, v);
+    const more = p.dnsMore;
+    if (more !== null) {
+      const first = p.dns;
+      for (let i = 0; i < more.length; i++) {
+        p.dns = more[i];
+        visitDns(p, more[i], mask, ts, v);
+      }
+      p.dns = first;
     }
-    p.dns = first;
+  }
+  if (p.records !== null) visitRecords(p, p.records, mask, ts, v);
+}
+
+/** the events of the flow stage's records, each record's in the order of their declarations */
+function visitRecords(p: Packet, rs: readonly AppRecord[], mask: EventMask, ts: number, v: EventVisitor): void {
+  if ((mask & RECORD_EVENTS) === 0) return;
+  for (let i = 0; i < rs.length; i++) {
+    const r = rs[i];
+    for (let j = 0; j < RECORD_KINDS.length; j++) {
+      const e = RECORD_KINDS[j];
+      if (mask & e.bit && e.record === r.t && e.accepts(r)) v.visit(e.kind, p, r, ts);
+    }
   }
 }
 
@@ -216,7 +237,7 @@ export class EventBuilder implements EventVisitor {
   // the event being handed to the sink (again())
   private kind: Ev = 0 as Ev;
   private p: Packet | null = null;
-  private m: DnsMessage | null = null;
+  private m: EventUnit = null;
   private ts = 0;
 
   constructor(
@@ -240,7 +261,7 @@ export class EventBuilder implements EventVisitor {
     this.m = null;
   }
 
-  visit(kind: Ev, p: Packet, m: DnsMessage | null, ts: number): void {
+  visit(kind: Ev, p: Packet, m: EventUnit, ts: number): void {
     if (this.shareAddresses && ADDRESS_EVENTS & (1 << kind) && this.src === null) {
       this.src = Object.freeze(srcArg(p.srcIP));
       this.dst = Object.freeze(dstArg(p.dstIP));

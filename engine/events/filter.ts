@@ -10,16 +10,19 @@
 // its own type; the filters of one type must all hold.
 
 import type { Ev, TraceeEvent } from "../types/events";
-import { ALL_EVENTS, EVENT_NAMES, perKind, type EventMask } from "./registry";
+import { DEFAULT_EVENTS, EVENT_NAMES, perKind, type EventMask } from "./registry";
 import { UsageError } from "../types/errors";
 
 function globToRegExp(glob: string): RegExp {
   return new RegExp("^" + glob.replace(/[.+?^${}()|[\]\\]/g, "\\$&").replace(/\*/g, ".*") + "$");
 }
 
-/** Parse --events: names or globs, comma-separated. Unknown names are errors. */
+/**
+ * Parse --events: names or globs, comma-separated. Unknown names are errors.
+ * Without a value: every event type but the opt-in flow events (registry.ts).
+ */
 export function parseEventNames(spec: string | undefined): EventMask {
-  if (spec === undefined || spec.trim() === "") return ALL_EVENTS;
+  if (spec === undefined || spec.trim() === "") return DEFAULT_EVENTS;
   let mask = 0;
   for (const raw of spec.split(",")) {
     const name = raw.trim();

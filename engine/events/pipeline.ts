@@ -8,7 +8,8 @@ import type { Packet } from "../decode/packet";
 import { EventBuilder, type EventMask } from "./build";
 import type { EventFilter } from "./filter";
 import type { Ev, TraceeEvent } from "../types/events";
-import { perKind } from "./registry";
+import { perKind, RECORD_EVENTS } from "./registry";
+import { FlowTracker } from "../flows/tracker";
 
 export type EventConsumer = (ev: TraceeEvent, kind: Ev, p: Packet) => void;
 
@@ -21,6 +22,7 @@ export class EventPipeline {
   constructor(mask: EventMask, hostName: string, consumer: EventConsumer, filter?: EventFilter) {
     this.builder = new EventBuilder(mask, { hostName });
     this.decoder.dnsEnabled = this.builder.wantsDns;
+    this.needRecords = false;
     const counts = this.eventCounts;
     this.sink =
       filter && !filter.empty
@@ -44,9 +46,20 @@ export class EventPipeline {
     this.decoder.dnsEnabled = on || this.builder.wantsDns;
   }
 
+  /** the flow stage (engine/flows/): on while an event made from its records is wanted */
+  flows: FlowTracker | null = null;
+
+  /** follow flows even when no event of theirs is printed (a tap wants them) */
+  set needRecords(on: boolean) {
+    const want = on || (this.builder.mask & RECORD_EVENTS) !== 0;
+    if (want && this.flows === null) this.flows = new FlowTracker();
+    else if (!want) this.flows = null;
+  }
+
   /** the per-packet entry point (bind once: `source(pipeline.onPacket)`) */
   readonly onPacket = (rec: PacketRecord): void => {
     const p = this.decoder.decode(rec);
+    if (this.flows !== null) this.flows.track(p);
     this.builder.build(p, this.sink);
     if (this.tap !== null) this.tap(p, this.decoder.stats.packets);
   };

@@ -20,7 +20,25 @@
 import type { DnsMessage } from "../decode/dnstypes";
 import { Layer, type Packet } from "../decode/packet";
 import { EVENT_NAMES, type Ev, type EventName, type Shape } from "../types/events";
-import { pktMeta, protoDNS, protoICMP, protoICMPv6, protoIPv4, protoIPv6, protoTCP, protoUDP, queryData, responseData } from "./values";
+import type { AppRecord, FlowRecord, HttpRecord, RecordType, TlsClientHelloRecord, TlsServerHelloRecord } from "../types/records";
+import {
+  httpRequest,
+  httpResponse,
+  pktMeta,
+  protoDNS,
+  protoICMP,
+  protoICMPv6,
+  protoIPv4,
+  protoIPv6,
+  protoTCP,
+  protoUDP,
+  queryData,
+  recordMeta,
+  responseData,
+} from "./values";
+
+/** what an event is of, beyond its packet: a DNS message, a record of the flow stage, or nothing */
+export type EventUnit = DnsMessage | AppRecord | null;
 
 /** one arg of an event type, in Tracee's order */
 export interface ArgDecl {
@@ -29,8 +47,8 @@ export interface ArgDecl {
   readonly type: string;
   /** what a rule's field path may reach in the value (rules/run/shapes.ts) */
   readonly shape: Shape;
-  /** the value, from the decoded packet (and, for an event of a DNS message, the message) */
-  readonly value: (p: Packet, m: DnsMessage | null) => unknown;
+  /** the value, from the decoded packet (and, for an event of a DNS message or a record, that) */
+  readonly value: (p: Packet, u: EventUnit) => unknown;
 }
 
 /**
@@ -40,7 +58,11 @@ export interface ArgDecl {
  * Events come in Tracee's order: the packet's (IP, then transport) in the
  * order of the declarations, then each message's, likewise.
  */
-export type EventSource = { readonly ip: 4 | 6 } | { readonly layer: Layer } | { readonly dns: (m: DnsMessage) => boolean };
+export type EventSource =
+  | { readonly ip: 4 | 6 }
+  | { readonly layer: Layer }
+  | { readonly dns: (m: DnsMessage) => boolean }
+  | { readonly record: RecordType; readonly accepts: (r: AppRecord) => boolean };
 
 /** what is declared of an event type (DECLS) */
 export interface Declaration {
@@ -48,6 +70,11 @@ export interface Declaration {
   readonly id: number;
   readonly from: EventSource;
   readonly args: readonly ArgDecl[];
+  /**
+   * Not in the default event set (--events without a value): derived
+   * events a user asks for by name, like Tracee's "flows" set
+   */
+  readonly optIn?: true;
 }
 
 /** an event type: its declaration, its name and its number (EVENT_NAMES, Ev) */
@@ -145,6 +172,43 @@ const PKT_META: Shape = { src_ip: "s", dst_ip: "s", src_port: "n", dst_port: "n"
 const QUERY: Shape = { query: "s", query_type: "s", query_class: "s" };
 const RESPONSE: Shape = { query_data: QUERY, dns_answer: [{ answer_type: "s", ttl: "n", answer: "s" }] };
 
+const PROTO_HTTP: Shape = {
+  direction: "s",
+  method: "s",
+  protocol: "s",
+  host: "s",
+  uri_path: "s",
+  status: "s",
+  status_code: "n",
+  headers: "any",
+  content_length: "n",
+};
+const HTTP_REQUEST: Shape = { method: "s", protocol: "s", host: "s", uri_path: "s", headers: "any", content_length: "n" };
+const HTTP_RESPONSE: Shape = { status: "s", status_code: "n", protocol: "s", headers: "any", content_length: "n" };
+const TLS_CLIENT_HELLO: Shape = {
+  version: "n",
+  versions: ["n"],
+  sni: "s",
+  alpn: ["s"],
+  cipher_suites: ["n"],
+  extensions: ["n"],
+  supported_groups: ["n"],
+  ec_point_formats: ["n"],
+  signature_algorithms: ["n"],
+  ja3: "s",
+  ja3_hash: "s",
+  ja4: "s",
+};
+const TLS_SERVER_HELLO: Shape = {
+  version: "n",
+  selected_version: "n",
+  cipher_suite: "n",
+  extensions: ["n"],
+  alpn: "s",
+  ja3s: "s",
+  ja3s_hash: "s",
+};
+
 // ---- the args several event types share (the builder shares one src/dst pair per packet: build.ts)
 
 /** the packet's source and destination addresses */
@@ -152,7 +216,32 @@ export const SRC_ARG: ArgDecl = { name: "src", type: "const char*", shape: "s", 
 export const DST_ARG: ArgDecl = { name: "dst", type: "const char*", shape: "s", value: (p) => p.dstIP };
 const METADATA_ARG: ArgDecl = { name: "metadata", type: "trace.PktMeta", shape: PKT_META, value: (p) => pktMeta(p) };
 
-const dnsMessage = (m: DnsMessage | null) => m as DnsMessage;
+const dnsMessage = (m: EventUnit) => m as DnsMessage;
+const http = (u: EventUnit) => (u as HttpRecord).http;
+const rec = (u: EventUnit) => u as AppRecord;
+const flow = (u: EventUnit) => u as FlowRecord;
+
+/** the sender's and receiver's addresses and ports of a record (net_packet_dns's arg types) */
+const RECORD_ADDRESSES: readonly ArgDecl[] = [
+  { name: "src", type: "const char*", shape: "s", value: (_, u) => rec(u).src },
+  { name: "dst", type: "const char*", shape: "s", value: (_, u) => rec(u).dst },
+  { name: "src_port", type: "u16", shape: "n", value: (_, u) => rec(u).srcPort },
+  { name: "dst_port", type: "u16", shape: "n", value: (_, u) => rec(u).dstPort },
+];
+const RECORD_META: ArgDecl = { name: "metadata", type: "trace.PktMeta", shape: PKT_META, value: (p, u) => recordMeta(p, rec(u)) };
+/** the args of the flow events: Tracee's (pkg/events/core.go, Dec 2023: its arg types of that time), then netsig's community_id */
+const FLOW_ARGS: readonly ArgDecl[] = [
+  { name: "conn_direction", type: "const char*", shape: "s", value: (_, u) => flow(u).direction },
+  { name: "src", type: "const char*", shape: "s", value: (_, u) => flow(u).src },
+  { name: "dst", type: "const char*", shape: "s", value: (_, u) => flow(u).dst },
+  { name: "src_port", type: "u16", shape: "n", value: (_, u) => flow(u).srcPort },
+  { name: "dst_port", type: "u16", shape: "n", value: (_, u) => flow(u).dstPort },
+  { name: "src_dns", type: "const char **", shape: ["s"], value: (_, u) => flow(u).srcDns },
+  { name: "dst_dns", type: "const char **", shape: ["s"], value: (_, u) => flow(u).dstDns },
+  { name: "community_id", type: "const char*", shape: "s", value: (_, u) => flow(u).communityId },
+];
+const isFlow = (proto: number, phase: FlowRecord["phase"]) => (r: AppRecord) =>
+  (r as FlowRecord).proto === proto && (r as FlowRecord).phase === phase;
 /** Tracee emits the simple DNS events only for a message with exactly one question */
 const oneQuestion = (m: DnsMessage, qr: number) => m.questions.length === 1 && m.flags >>> 15 === qr;
 
@@ -219,6 +308,59 @@ const DECLS: { readonly [N in EventName]: Declaration } = {
       { name: "dns_response", type: "[]trace.DnsResponseData", shape: [RESPONSE], value: (_, m) => responseData(dnsMessage(m)) },
     ],
   },
+  net_packet_http: {
+    // every HTTP/1.x request and response (its header block), from the flow's reassembled stream
+    id: 2009,
+    from: { record: "http", accepts: () => true },
+    args: [...RECORD_ADDRESSES, { name: "proto_http", type: "trace.ProtoHTTP", shape: PROTO_HTTP, value: (_, u) => http(u) }],
+  },
+  net_packet_http_request: {
+    id: 2010,
+    from: { record: "http", accepts: (r) => (r as HttpRecord).http.direction === "request" },
+    args: [
+      RECORD_META,
+      { name: "http_request", type: "trace.ProtoHTTPRequest", shape: HTTP_REQUEST, value: (_, u) => httpRequest(http(u)) },
+    ],
+  },
+  net_packet_http_response: {
+    id: 2011,
+    from: { record: "http", accepts: (r) => (r as HttpRecord).http.direction === "response" },
+    args: [
+      RECORD_META,
+      { name: "http_response", type: "trace.ProtoHTTPResponse", shape: HTTP_RESPONSE, value: (_, u) => httpResponse(http(u)) },
+    ],
+  },
+  net_flow_tcp_begin: { id: 2012, from: { record: "flow", accepts: isFlow(6, "begin") }, args: FLOW_ARGS, optIn: true },
+  net_flow_tcp_end: { id: 2013, from: { record: "flow", accepts: isFlow(6, "end") }, args: FLOW_ARGS, optIn: true },
+  // netsig's own event types take IDs from Tracee's user-space extension range (3000-3499)
+  net_packet_tls_client_hello: {
+    id: 3000,
+    from: { record: "tls_client_hello", accepts: () => true },
+    args: [
+      ...RECORD_ADDRESSES,
+      {
+        name: "tls_client_hello",
+        type: "netsig.TLSClientHello",
+        shape: TLS_CLIENT_HELLO,
+        value: (_, u) => (u as TlsClientHelloRecord).hello,
+      },
+    ],
+  },
+  net_packet_tls_server_hello: {
+    id: 3001,
+    from: { record: "tls_server_hello", accepts: () => true },
+    args: [
+      ...RECORD_ADDRESSES,
+      {
+        name: "tls_server_hello",
+        type: "netsig.TLSServerHello",
+        shape: TLS_SERVER_HELLO,
+        value: (_, u) => (u as TlsServerHelloRecord).hello,
+      },
+    ],
+  },
+  net_flow_udp_begin: { id: 3002, from: { record: "flow", accepts: isFlow(17, "begin") }, args: FLOW_ARGS, optIn: true },
+  net_flow_udp_end: { id: 3003, from: { record: "flow", accepts: isFlow(17, "end") }, args: FLOW_ARGS, optIn: true },
 };
 
 /** every event type netsig emits, indexed by its Ev */
@@ -255,6 +397,17 @@ const maskOf = (pred: (d: EventDecl) => boolean): EventMask => EVENTS.reduce((m,
 
 /** the event types of DNS messages */
 export const DNS_EVENTS: EventMask = maskOf((d) => "dns" in d.from);
+/** the event types made from the flow stage's records (types/records.ts) */
+export const RECORD_EVENTS: EventMask = maskOf((d) => "record" in d.from);
+/** the event types of the default set (--events without a value): all but the opt-in ones */
+export const DEFAULT_EVENTS: EventMask = maskOf((d) => d.optIn !== true);
+/** the event types made from each type of record */
+export const RECORD_TYPE_EVENTS: Readonly<Record<RecordType, EventMask>> = {
+  http: maskOf((d) => "record" in d.from && d.from.record === "http"),
+  tls_client_hello: maskOf((d) => "record" in d.from && d.from.record === "tls_client_hello"),
+  tls_server_hello: maskOf((d) => "record" in d.from && d.from.record === "tls_server_hello"),
+  flow: maskOf((d) => "record" in d.from && d.from.record === "flow"),
+};
 /** the event types whose args start with the packet's src/dst pair */
 export const ADDRESS_EVENTS: EventMask = maskOf((d) => d.args[0] === SRC_ARG && d.args[1] === DST_ARG);
 
@@ -265,6 +418,10 @@ export const LAYER_KINDS = new Int32Array(32);
 /** the event types of DNS messages, in order, with the messages each accepts */
 export const MESSAGE_EVENTS: readonly { kind: Ev; bit: number; accepts: (m: DnsMessage) => boolean }[] = EVENTS.flatMap((d) =>
   "dns" in d.from ? [{ kind: d.kind, bit: 1 << d.kind, accepts: d.from.dns }] : [],
+);
+/** the event types of records, in order, with the type of record and the records each accepts */
+export const RECORD_KINDS: readonly { kind: Ev; bit: number; record: RecordType; accepts: (r: AppRecord) => boolean }[] = EVENTS.flatMap(
+  (d) => ("record" in d.from ? [{ kind: d.kind, bit: 1 << d.kind, record: d.from.record, accepts: d.from.accepts }] : []),
 );
 for (const d of EVENTS) {
   const f = d.from;
@@ -277,7 +434,10 @@ for (const d of EVENTS) {
  * simple events only when it has one question: all of them are counted)
  */
 export function kindsOf(p: Packet): EventMask {
-  return IP_KINDS[p.ipVersion] | LAYER_KINDS[p.last] | (p.dns !== null ? DNS_EVENTS : 0);
+  let k = IP_KINDS[p.ipVersion] | LAYER_KINDS[p.last] | (p.dns !== null ? DNS_EVENTS : 0);
+  const rs = p.records;
+  if (rs !== null) for (let i = 0; i < rs.length; i++) k |= RECORD_TYPE_EVENTS[rs[i].t];
+  return k;
 }
 
 /** the (name, Tracee type) of each event type's args, in order */

@@ -45,7 +45,11 @@ import type {
   ProtoDNSOPT,
   ProtoDNSQuestion,
   ProtoDNSResourceRecord,
+  ProtoHTTP,
+  ProtoHTTPRequest,
+  ProtoHTTPResponse,
 } from "../types/events";
+import type { AppRecord } from "../types/records";
 
 const EMPTY_SOA = Object.freeze({ MName: "", RName: "", serial: 0, refresh: 0, retry: 0, expire: 0, minimum: 0 });
 const EMPTY_SRV = Object.freeze({ priority: 0, weight: 0, port: 0, name: "" });
@@ -318,4 +322,36 @@ export function protoICMP(p: Packet): Record<string, unknown> {
 
 export function protoICMPv6(p: Packet): Record<string, unknown> {
   return { typeCode: icmpv6TypeCodeName(p.icmpType, p.icmpCode), checksum: p.icmpChecksum };
+}
+
+// ---- the args of the events made from records (types/records.ts): the flow stage made the values
+
+/** Tracee's PktMeta of a record's event: the record's addresses, the length and interface of the packet that completed it */
+export function recordMeta(p: Packet, r: AppRecord): PktMeta {
+  return {
+    src_ip: r.src,
+    dst_ip: r.dst,
+    src_port: r.srcPort,
+    dst_port: r.dstPort,
+    protocol: r.proto,
+    packet_len: p.ipVersion === 4 ? p.ipTotalLen : p.payloadLen,
+    iface: p.iface === "" ? "any" : p.iface,
+  };
+}
+
+/** Tracee's ProtoHTTPRequest: the request fields of a ProtoHTTP, in Go's order */
+export function httpRequest(h: ProtoHTTP): ProtoHTTPRequest {
+  return {
+    method: h.method,
+    protocol: h.protocol,
+    host: h.host,
+    uri_path: h.uri_path,
+    headers: h.headers,
+    content_length: h.content_length,
+  };
+}
+
+/** Tracee's ProtoHTTPResponse: the response fields of a ProtoHTTP, in Go's order */
+export function httpResponse(h: ProtoHTTP): ProtoHTTPResponse {
+  return { status: h.status, status_code: h.status_code, protocol: h.protocol, headers: h.headers, content_length: h.content_length };
 }

@@ -198,6 +198,72 @@ export interface DnsResponseData {
   dns_answer: DnsAnswer[] | null;
 }
 
+/** Tracee's trace.ProtoHTTP (types/trace/network_trace.go; fields in Go's order) */
+export interface ProtoHTTP {
+  /** "request" or "response" */
+  direction: string;
+  method: string;
+  protocol: string;
+  host: string;
+  uri_path: string;
+  status: string;
+  status_code: number;
+  /** Go's http.Header: canonical names, each with its values in order (JSON: names sorted) */
+  headers: Record<string, string[]>;
+  content_length: number;
+}
+export interface ProtoHTTPRequest {
+  method: string;
+  protocol: string;
+  host: string;
+  uri_path: string;
+  headers: Record<string, string[]>;
+  content_length: number;
+}
+export interface ProtoHTTPResponse {
+  status: string;
+  status_code: number;
+  protocol: string;
+  headers: Record<string, string[]>;
+  content_length: number;
+}
+
+/** a TLS ClientHello as netsig shows it (netsig's own event: no Tracee type exists) */
+export interface TLSClientHello {
+  /** legacy_version of the hello (0x0303 for TLS 1.2 and 1.3) */
+  version: number;
+  /** the supported_versions extension's list, in order (GREASE included), [] without it */
+  versions: number[];
+  /** server_name (SNI), "" without it */
+  sni: string;
+  /** ALPN protocol names, in order */
+  alpn: string[];
+  cipher_suites: number[];
+  /** extension types in order (GREASE included) */
+  extensions: number[];
+  supported_groups: number[];
+  ec_point_formats: number[];
+  signature_algorithms: number[];
+  /** the JA3 string and its MD5 */
+  ja3: string;
+  ja3_hash: string;
+  /** the JA4 fingerprint (FoxIO's JA4 specification) */
+  ja4: string;
+}
+/** a TLS ServerHello as netsig shows it */
+export interface TLSServerHello {
+  version: number;
+  /** the supported_versions extension's choice (TLS 1.3), else 0 */
+  selected_version: number;
+  cipher_suite: number;
+  extensions: number[];
+  /** the ALPN protocol chosen, "" without it */
+  alpn: string;
+  /** the JA3S string and its MD5 */
+  ja3s: string;
+  ja3s_hash: string;
+}
+
 /**
  * The event types netsig emits, in Tracee's ID order: each one's name, and
  * its number (its place here, and its bit in an event mask). Everything else
@@ -215,6 +281,15 @@ export const EVENT_NAMES = [
   "net_packet_dns",
   "net_packet_dns_request",
   "net_packet_dns_response",
+  "net_packet_http",
+  "net_packet_http_request",
+  "net_packet_http_response",
+  "net_flow_tcp_begin",
+  "net_flow_tcp_end",
+  "net_packet_tls_client_hello",
+  "net_packet_tls_server_hello",
+  "net_flow_udp_begin",
+  "net_flow_udp_end",
 ] as const;
 export type EventName = (typeof EVENT_NAMES)[number];
 
@@ -229,6 +304,15 @@ export const enum Ev {
   DNS,
   DNSRequest,
   DNSResponse,
+  HTTP,
+  HTTPRequest,
+  HTTPResponse,
+  FlowTCPBegin,
+  FlowTCPEnd,
+  TLSClientHello,
+  TLSServerHello,
+  FlowUDPBegin,
+  FlowUDPEnd,
 }
 
 /** what a field path may reach in a value: "s" string, "n" number, "b" boolean, [T] array of T, {..} object, "any" unchecked */

@@ -46,6 +46,7 @@ import {
 import { Layer, type Packet } from "../decode/packet";
 import { timestampNumber, timestampString } from "../decode/timestamp";
 import { POD } from "../events/envelope";
+import type { AppRecord } from "../types/records";
 
 /** ends the pod identity at the start of a batch (JSON text holds no raw control character) */
 const POD_END = "\u0001";
@@ -170,14 +171,19 @@ export class BatchPacker {
         this.num(p.dstPort);
         break;
     }
-    if (p.dns === null) {
-      this.num(0);
-      return;
+    if (p.dns === null) this.num(0);
+    else {
+      const more = p.dnsMore;
+      this.num(1 + (more === null ? 0 : more.length));
+      this.dns(p.dns);
+      if (more !== null) for (let i = 0; i < more.length; i++) this.dns(more[i]);
     }
-    const more = p.dnsMore;
-    this.num(1 + (more === null ? 0 : more.length));
-    this.dns(p.dns);
-    if (more !== null) for (let i = 0; i < more.length; i++) this.dns(more[i]);
+    // the flow stage's records (rare: a few a flow) go as one JSON text, which the realm parses into its own objects
+    if (p.records === null) this.num(0);
+    else {
+      this.num(1);
+      this.str(JSON.stringify(p.records));
+    }
   }
 
   private dns(m: DnsMessage): void {
@@ -382,6 +388,7 @@ export class RestoredPacket {
   icmpSeq = 0;
   dns: DnsMessage | null = null;
   dnsMore: DnsMessage[] | null = null;
+  records: AppRecord[] | null = null;
 
   timestampString(): string {
     return timestampString(this.tsSec, this.tsNsec);
@@ -457,6 +464,7 @@ export class RestoredPacket {
       for (let i = 0; i < more.length; i++) more[i] = readDns(r);
       this.dnsMore = more;
     } else this.dnsMore = null;
+    this.records = r.u32() === 0 ? null : (JSON.parse(r.str()) as AppRecord[]);
     return this;
   }
 }

@@ -19,12 +19,40 @@ import ipv4 from "./net_packet_ipv4.schema.json";
 import ipv6 from "./net_packet_ipv6.schema.json";
 import tcp from "./net_packet_tcp.schema.json";
 import udp from "./net_packet_udp.schema.json";
+import http from "./net_packet_http.schema.json";
+import httpRequest from "./net_packet_http_request.schema.json";
+import httpResponse from "./net_packet_http_response.schema.json";
+import tcpBegin from "./net_flow_tcp_begin.schema.json";
+import tcpEnd from "./net_flow_tcp_end.schema.json";
+import clientHello from "./net_packet_tls_client_hello.schema.json";
+import serverHello from "./net_packet_tls_server_hello.schema.json";
+import udpBegin from "./net_flow_udp_begin.schema.json";
+import udpEnd from "./net_flow_udp_end.schema.json";
 
 /** the shared envelope schema ($id "net_packet_envelope.schema.json") */
 export const ENVELOPE_SCHEMA: SchemaObject = envelope;
 
 /** every event schema file (each event type's: its $id is "<name>.schema.json") */
-const FILES: readonly SchemaObject[] = [ipv4, ipv6, tcp, udp, icmp, icmpv6, dns, dnsRequest, dnsResponse];
+const FILES: readonly SchemaObject[] = [
+  ipv4,
+  ipv6,
+  tcp,
+  udp,
+  icmp,
+  icmpv6,
+  dns,
+  dnsRequest,
+  dnsResponse,
+  http,
+  httpRequest,
+  httpResponse,
+  tcpBegin,
+  tcpEnd,
+  clientHello,
+  serverHello,
+  udpBegin,
+  udpEnd,
+];
 
 /** each event type's schema, by its declaration's name (events/registry.ts): one file each, no file left over */
 export const EVENT_SCHEMAS: Readonly<Record<EventName, SchemaObject>> = (() => {

@@ -10,9 +10,8 @@
 // is added, and a cut hands on what the packets since the last one produced.
 
 import type { Packet } from "../../decode/packet";
-import type { DnsMessage } from "../../decode/dnstypes";
 import type { Ev, TraceeEvent } from "../../types/events";
-import { EVENT_COUNT, perKind } from "../../events/registry";
+import { EVENT_COUNT, perKind, type EventUnit } from "../../events/registry";
 import type { Finding, Signature, SignatureMetadata } from "../../sdk/index";
 import type { RealmResult } from "../../types/results";
 import type { Backend, Cut, Outcome, Registration } from "../../types/backend";
@@ -138,7 +137,7 @@ export class HostRules implements EventVisitor, Backend<Packet> {
 
   /** run the rules over a decoded packet's events (in Tracee's order) */
   add(p: Packet, seq: number): void {
-    if (p.ipVersion === 0 || this.mask === 0) return;
+    if ((p.ipVersion === 0 && p.records === null) || this.mask === 0) return;
     this.seq = seq;
     this.packet = p;
     this.held++;
@@ -147,7 +146,7 @@ export class HostRules implements EventVisitor, Backend<Packet> {
   }
 
   /** deliver one event of the packet to the rules that selected it */
-  visit(kind: Ev, p: Packet, m: DnsMessage | null, ts: number): void {
+  visit(kind: Ev, p: Packet, m: EventUnit, ts: number): void {
     const list = this.byKind[kind];
     const ev = this.lazy[kind];
     ev.reset(p, m, ts);

@@ -10,6 +10,7 @@
 // LazyEvents in netsig's process (rules/run/backend.ts): no allocation per event but
 // the strings the DNS fields derive.
 
+import type { DnsMessage } from "../../decode/dnstypes";
 import type { FieldIR } from "../../types/rule-ir";
 import { Ev } from "../../types/events";
 import { DNS_EVENTS as DNS_MASK, type EventName } from "../../events/registry";
@@ -412,7 +413,7 @@ function lazyScan(ev: LazyEvent, code: V, s: Scan): void {
   // fields of a non-DNS event have no value, as a built event's (no proto_dns)
   if ((DNS_MASK & (1 << ev.kind)) === 0 || ev.m === null) return;
   const p = ev.p;
-  const m = ev.m;
+  const m = ev.m as DnsMessage;
   const resp = m.flags >>> 15 === 1;
   if (endpointScan(s, code, resp, p.srcIP, p.dstIP, p.srcPort, p.dstPort)) return;
   const full = ev.kind === Ev.DNS;

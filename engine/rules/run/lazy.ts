@@ -10,7 +10,7 @@
 import type { Packet } from "../../decode/packet";
 import type { DnsMessage } from "../../decode/dnstypes";
 import { buildEvent } from "../../events/build";
-import { EVENTS, type ArgDecl } from "../../events/registry";
+import { EVENTS, RECORD_EVENTS, type ArgDecl, type EventUnit } from "../../events/registry";
 import type { Ev, TraceeEvent } from "../../types/events";
 import { ipProtocolName } from "../../events/vocab";
 import { registeredDomain } from "../../sdk/helpers";
@@ -40,7 +40,9 @@ export class LazyEvent {
   timestamp = 0;
   /** the packet (valid while it is handled) and, for DNS events, the message */
   p: Packet = null as unknown as Packet;
-  m: DnsMessage | null = null;
+  m: EventUnit = null;
+  /** made from a record of the flow stage (its args' addresses are the record's, not the packet's) */
+  private readonly ofRecord: boolean;
   /** its args' names and declarations (events/registry.ts), in Tracee's order */
   private readonly names: readonly string[];
   private readonly args: readonly ArgDecl[];
@@ -58,10 +60,11 @@ export class LazyEvent {
     this.args = EVENTS[kind].args;
     this.names = this.args.map((a) => a.name);
     this.vals = this.args.map(() => undefined);
+    this.ofRecord = (RECORD_EVENTS & (1 << kind)) !== 0;
   }
 
   /** point it at the next packet (and DNS message) */
-  reset(p: Packet, m: DnsMessage | null, ts: number): void {
+  reset(p: Packet, m: EventUnit, ts: number): void {
     this.p = p;
     this.m = m;
     this.timestamp = ts;
@@ -95,7 +98,7 @@ export class LazyEvent {
    */
   argKey(name: string, key: string): unknown {
     const i = this.names.indexOf(name);
-    if (i >= 0 && (this.made & (1 << i)) === 0) {
+    if (i >= 0 && (this.made & (1 << i)) === 0 && !this.ofRecord) {
       const p = this.p;
       switch (name) {
         case "metadata":
