@@ -11,6 +11,7 @@ import { buildPred, current, type Pred } from "./matchers";
 import { ask, sharedCondition, type SharedCondition } from "./codegen";
 import { LazyEvent } from "./lazy";
 import { firstValue } from "./fields";
+import { kindOfName } from "../../events/registry";
 import { render, Suppressor } from "./suppress";
 import { CidrSet, ReportLimiter } from "../../sdk/helpers";
 import { CorrelationSignature } from "./correlation";
@@ -32,7 +33,8 @@ class RuleSignature implements Signature {
     this.pred = buildPred(ir.match);
     this.fast = inProcess ? sharedCondition(ir.match) : null;
     this.fieldref = JSON.stringify(ir.match).includes('"k":"fieldref"');
-    this.selected = ir.events.map((name) => ({ source: "tracee", name }));
+    // (a Sigma log source may name events this netsig does not emit yet: init() says so)
+    this.selected = ir.events.filter((name) => kindOfName(name) >= 0).map((name) => ({ source: "tracee", name }));
     this.suppress = ir.suppress ? new Suppressor(ir.suppress) : null;
   }
 
@@ -47,6 +49,8 @@ class RuleSignature implements Signature {
   init(ctx: SignatureContext): void {
     this.ctx = ctx;
     this.suppress?.clear();
+    const missing = this.ir.events.filter((name) => kindOfName(name) < 0);
+    if (missing.length > 0) ctx.logger.warn(`selects ${missing.join(", ")}, which this netsig does not emit yet: it sees no such event`);
   }
 
   onEvent(ev: TraceeEvent): void {
