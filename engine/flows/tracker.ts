@@ -18,7 +18,7 @@
 // when the input ends (flush), and UDP flows (begin: the first packet, end:
 // idle timeout, eviction or flush).
 
-import { Layer, type Packet, TCP_ACK, TCP_FIN, TCP_RST, TCP_SYN } from "../decode/packet";
+import { Layer, Malformed, type Packet, TCP_ACK, TCP_FIN, TCP_RST, TCP_SYN } from "../decode/packet";
 import type { AppRecord, FlowRecord } from "../types/records";
 import { type AppParser, NEED_MORE, NOT_MINE, type StreamDirection } from "../types/parser";
 import { APP_PARSERS } from "./parsers";
@@ -311,7 +311,8 @@ export class FlowTracker {
       this.swept = this.nowSec;
       this.sweep();
     }
-    if (p.malformed !== 0) return;
+    // (a DNS message that does not parse leaves its UDP/TCP headers good)
+    if (p.malformed !== Malformed.None && p.malformed !== Malformed.BadDNS) return;
     const dns = this.dns;
     if (dns !== null && p.dns !== null) {
       dns.add(p.dns, this.now);
