@@ -375,3 +375,171 @@ test("a full table evicts the oldest flow of the least valuable state first (clo
     ["net_flow_tcp_begin 1", "net_flow_tcp_end 1"],
   );
 });
+
+// ---- TCP reassembly for the parsers: out of order, bounded
+
+/** a parser for the test: a direction starting "L" holds lines; each complete line is a record (its text as the method) */
+const LINES: AppParser = {
+  name: "lines",
+  maxHold: 4096,
+  detect: (b, off, end) => (end - off < 1 ? NEED_MORE : b[off] === 0x4c),
+  parse(b, off, end, dir: StreamDirection, out: AppRecord[]) {
+    const nl = Buffer.from(b.buffer, b.byteOffset + off, end - off).indexOf(10);
+    if (nl < 0) return NEED_MORE;
+    const line = Buffer.from(b.subarray(off, off + nl)).toString("latin1");
+    out.push({
+      t: "http",
+      src: dir.src,
+      dst: dir.dst,
+      srcPort: dir.srcPort,
+      dstPort: dir.dstPort,
+      proto: 6,
+      http: {
+        direction: "request",
+        method: line,
+        protocol: "",
+        host: "",
+        uri_path: "",
+        status: "",
+        status_code: 0,
+        headers: {},
+        content_length: 0,
+      },
+    });
+    return nl + 1;
+  },
+};
+
+function linesOf(pks: Pk[], options: ConstructorParameters<typeof FlowTracker>[1] = {}): { lines: string[]; tracker: FlowTracker } {
+  const tracker = new FlowTracker([LINES], options);
+  const decoder = new Decoder();
+  const lines: string[] = [];
+  for (const pk of pks) {
+    const p = decoder.decode(record(pk.data, pk.t));
+    tracker.track(p);
+    for (const r of p.records ?? []) if (r.t === "http") lines.push(`${r.srcPort}>${r.dstPort} ${r.http.method}`);
+  }
+  return { lines, tracker };
+}
+
+test("TCP reassembly: segments out of order are held and parsed once the gap fills; retransmissions and overlaps are cut", () => {
+  const c = "10.0.0.1";
+  const s = "10.0.0.2";
+  const seg = (seq: number, text: string, t: number) => tcp4(c, 999, s, 7, ACK | PSH, t, seq, Buffer.from(text));
+  const { lines, tracker } = linesOf([
+    tcp4(c, 999, s, 7, SYN, 0, 100),
+    tcp4(s, 7, c, 999, SYN | ACK, 0.1, 500),
+    // "Lone\nLtwo\nLthree\n" in four segments: the 3rd, 2nd and 4th before the 1st; one retransmitted, one overlapping
+    seg(101 + 8, "o\nLt", 1),
+    seg(101 + 4, "\nLtw", 1.1),
+    seg(101 + 4, "\nLtw", 1.2),
+    seg(101 + 10, "Lthree\n", 1.3),
+    seg(101, "Lone", 1.4),
+    // the server's direction, in order
+    tcp4(s, 7, c, 999, ACK | PSH, 1.5, 501, Buffer.from("Lreply\n")),
+  ]);
+  assert.deepEqual(lines, ["999>7 Lone", "999>7 Ltwo", "999>7 Lthree", "7>999 Lreply"]);
+  assert.equal(tracker.stats.reordered, 3);
+  assert.equal(tracker.stats.gaps, 0);
+});
+
+test("TCP reassembly: a gap never filled stops the direction once its out-of-order bound is reached (counted); the other direction goes on", () => {
+  const c = "10.0.0.1";
+  const s = "10.0.0.2";
+  const pks: Pk[] = [
+    tcp4(c, 999, s, 7, SYN, 0, 100),
+    tcp4(s, 7, c, 999, SYN | ACK, 0.1, 500),
+    tcp4(c, 999, s, 7, ACK | PSH, 0.2, 101, Buffer.from("Lfirst\n")),
+  ];
+  // bytes 108..109 never arrive; 5 segments after the gap fit the bound (4 segments), the 5th stops the direction
+  for (let i = 0; i < 5; i++) pks.push(tcp4(c, 999, s, 7, ACK | PSH, 1 + i, 110 + i * 4, Buffer.from("Lxx\n")));
+  pks.push(tcp4(c, 999, s, 7, ACK | PSH, 7, 108, Buffer.from("L\n")));
+  pks.push(tcp4(s, 7, c, 999, ACK | PSH, 8, 501, Buffer.from("Lstill\n")));
+  const { lines, tracker } = linesOf(pks, { oooSegments: 4 });
+  assert.deepEqual(lines, ["999>7 Lfirst", "7>999 Lstill"]);
+  assert.equal(tracker.stats.gaps, 1);
+  assert.equal(tracker.stats.reordered, 4);
+  // a bound in bytes (per direction) works alike
+  const small = linesOf(pks, { oooBytes: 10 });
+  assert.deepEqual(small.lines, ["999>7 Lfirst", "7>999 Lstill"]);
+  assert.equal(small.tracker.stats.gaps, 1);
+  assert.equal(small.tracker.stats.reordered, 2);
+  // and when it is large enough, the late segment fills the gap and everything is parsed
+  const big = linesOf(pks, { oooSegments: 8 });
+  assert.deepEqual(big.lines, ["999>7 Lfirst", "999>7 L", "999>7 Lxx", "999>7 Lxx", "999>7 Lxx", "999>7 Lxx", "999>7 Lxx", "7>999 Lstill"]);
+});
+
+// ---- bounds under abuse
+
+function gc(): void {
+  setFlagsFromString("--expose-gc");
+  (runInNewContext("gc") as () => void)();
+}
+
+/** one IPv4 packet rewritten in place per flow: the input costs no heap */
+function flood(proto: 6 | 17, n: number, pipeline: EventPipeline, sample: (i: number) => void): void {
+  const base =
+    proto === 6
+      ? craft.ipv4({ src: "198.18.0.1", dst: "10.0.0.2", protocol: 6 }, craft.tcp({ srcPort: 1, dstPort: 80, flags: SYN, seq: 1 }))
+      : craft.ipv4({ src: "198.18.0.1", dst: "10.0.0.2", protocol: 17 }, craft.udp({ srcPort: 1, dstPort: 5353 }, Buffer.from("q")));
+  const rec = record(base, 0);
+  for (let i = 0; i < n; i++) {
+    // a distinct source address and port per packet (198.18.0.0/15: benchmarking space)
+    base[13] = 18 + ((i >> 16) & 1);
+    base[14] = (i >> 8) & 255;
+    base[15] = i & 255;
+    base.writeUInt16BE(1024 + (i % 60000), 20);
+    rec.tsSec = T0 + Math.floor(i / 10000);
+    rec.tsNsec = (i % 10000) * 100000;
+    pipeline.onPacket(rec);
+    if (i % 10000 === 0) sample(i);
+  }
+}
+
+test("a SYN flood of 100,000 half-open flows: the table stays at its limit, every extra flow evicts one (counted), the heap stays bounded", () => {
+  for (const max of [65536, 5000]) {
+    gc();
+    const before = process.memoryUsage().heapUsed;
+    let events = 0;
+    const pipeline = new EventPipeline(TCP_FLOW_EVENTS, "h", () => events++);
+    pipeline.configureFlows({ maxFlows: max });
+    let most = 0;
+    flood(6, 100_000, pipeline, () => {
+      most = Math.max(most, pipeline.flows!.size);
+    });
+    const f = pipeline.flows!;
+    gc();
+    const grew = process.memoryUsage().heapUsed - before;
+    assert.equal(f.size, max);
+    assert.ok(most <= max);
+    assert.equal(f.stats.tcpFlows, 100_000);
+    assert.equal(f.stats.evicted.opening, 100_000 - max);
+    // no SYN-ACK: no flow event (Tracee's semantics), so a flood prints nothing
+    assert.equal(events, 0);
+    // 65536 half-open flows: a few hundred bytes each; a generous bound, not a measurement
+    assert.ok(grew < 96 * 1024 * 1024, `heap grew ${(grew / 1048576).toFixed(1)} MiB for ${max} flows`);
+    pipeline.finish();
+    assert.equal(f.size, 0);
+  }
+});
+
+test("a UDP flood from distinct source ports: the table stays at its limit, each new flow evicts the oldest (its end event)", () => {
+  gc();
+  const before = process.memoryUsage().heapUsed;
+  const counts = new Map<string, number>();
+  const pipeline = new EventPipeline(UDP_FLOW_EVENTS, "h", (ev) => counts.set(ev.eventName, (counts.get(ev.eventName) ?? 0) + 1));
+  pipeline.configureFlows({ maxFlows: 20_000 });
+  flood(17, 100_000, pipeline, () => assert.ok(pipeline.flows!.size <= 20_000));
+  const f = pipeline.flows!;
+  assert.equal(f.size, 20_000);
+  assert.equal(f.stats.evicted.udp, 80_000);
+  // (10 s of capture time: no UDP flow timed out)
+  assert.equal(f.stats.timedOut.udp, 0);
+  assert.equal(counts.get("net_flow_udp_begin"), 100_000);
+  assert.equal(counts.get("net_flow_udp_end"), 80_000);
+  gc();
+  const grew = process.memoryUsage().heapUsed - before;
+  assert.ok(grew < 64 * 1024 * 1024, `heap grew ${(grew / 1048576).toFixed(1)} MiB`);
+  pipeline.finish();
+  assert.equal(counts.get("net_flow_udp_end"), 100_000);
+});

@@ -184,6 +184,9 @@ class Flow {
   /** the originator's and the responder's parser directions (TCP, made at their first payload) */
   client: Direction | null = null;
   server: Direction | null = null;
+  /** the first sequence number of each side's data (its SYN's + 1), -1 until a SYN is seen */
+  clientSeq = -1;
+  serverSeq = -1;
   cid = "";
 
   constructor(
@@ -368,6 +371,10 @@ export class FlowTracker {
       f.begun = true;
       this.flowRecord(f, "begin");
     }
+    if (flags & TCP_SYN) {
+      if (fromClient) f.clientSeq = (p.tcpSeq + 1) >>> 0;
+      else f.serverSeq = (p.tcpSeq + 1) >>> 0;
+    }
     if (p.appEnd > p.appOff && this.parsers.length > 0) this.data(p, f, fromClient);
     if (flags & (TCP_FIN | TCP_RST)) {
       // Tracee: the flow ends at the first FIN or RST (from either side)
@@ -530,6 +537,7 @@ export class FlowTracker {
       dir = fromClient ? new Direction(f.src, f.dst, f.srcPort, f.dstPort, true) : new Direction(f.dst, f.src, f.dstPort, f.srcPort, false);
       if (fromClient) f.client = dir;
       else f.server = dir;
+      dir.next = fromClient ? f.clientSeq : f.serverSeq;
     }
     if (dir.parser === null) return;
     // (data on a SYN starts after the SYN's sequence number)
