@@ -1,0 +1,231 @@
+// Flow events on real traffic, checked against tshark's dissection of the same
+// capture: in a network namespace, dnsmasq answers alias.flows.test (a CNAME
+// to www.flows.test, A and AAAA), dig asks it, curl fetches from Python's
+// http.server over IPv4 and IPv6, a connection is refused, another is still
+// open when the capture stops; tcpdump records lo. Every net_flow_* event's
+// time, endpoints and community_id come from tshark's frames (its own
+// Community ID dissector), the names from the DNS answers on the wire.
+
+import assert from "node:assert/strict";
+import { spawn, spawnSync, type ChildProcess } from "node:child_process";
+import { mkdtempSync, rmSync, statSync } from "node:fs";
+import { tmpdir } from "node:os";
+import { join } from "node:path";
+import { after, before, test } from "node:test";
+import { netsig } from "./lib/run";
+
+const NS = `nsflows${process.pid % 100000}`;
+const DIR = mkdtempSync(join(tmpdir(), "netsig-flows-"));
+const PCAP = join(DIR, "flows.pcap");
+const V4 = "127.0.0.21";
+const V6 = "fd00:6e73::21";
+const children: ChildProcess[] = [];
+
+function sh(...args: string[]): string {
+  const r = spawnSync(args[0], args.slice(1), { encoding: "utf8" });
+  if (r.status !== 0) throw new Error(`${args.join(" ")}: ${r.stderr}`);
+  return r.stdout;
+}
+const inNs = (...args: string[]) => spawnSync("ip", ["netns", "exec", NS, ...args], { encoding: "utf8", timeout: 20_000 });
+
+function startInNs(args: string[], ready?: RegExp): Promise<ChildProcess> {
+  const child = spawn("ip", ["netns", "exec", NS, ...args], { stdio: ["ignore", "pipe", "pipe"] });
+  children.push(child);
+  if (!ready) return Promise.resolve(child);
+  return new Promise((resolve, reject) => {
+    let text = "";
+    const timer = setTimeout(() => reject(new Error(`${args[0]} did not start: ${text}`)), 15_000);
+    const on = (d: Buffer) => {
+      text += d.toString();
+      if (ready.test(text)) {
+        clearTimeout(timer);
+        resolve(child);
+      }
+    };
+    child.stdout!.on("data", on);
+    child.stderr!.on("data", on);
+    child.on("exit", () => reject(new Error(`${args[0]} exited: ${text}`)));
+  });
+}
+
+const sleep = (ms: number) => new Promise((r) => setTimeout(r, ms));
+
+async function until(check: () => boolean, ms: number): Promise<boolean> {
+  const end = Date.now() + ms;
+  while (Date.now() < end) {
+    if (check()) return true;
+    await sleep(100);
+  }
+  return false;
+}
+
+const usable = process.getuid?.() === 0 && spawnSync("tshark", ["-v"]).status === 0 && spawnSync("/usr/sbin/dnsmasq", ["-v"]).status === 0;
+
+before(async () => {
+  if (!usable) return;
+  sh("ip", "netns", "add", NS);
+  sh("ip", "-n", NS, "link", "set", "lo", "up");
+  sh("ip", "-n", NS, "addr", "add", `${V6}/128`, "dev", "lo", "nodad");
+  const tcpdump = await startInNs(["tcpdump", "-i", "lo", "-w", PCAP, "-U", "--immediate-mode", "-n", "-s", "0"], /listening on/);
+  await startInNs(
+    [
+      "/usr/sbin/dnsmasq",
+      "-k",
+      "--conf-file=/dev/null",
+      "--no-resolv",
+      "--no-hosts",
+      "--pid-file=",
+      "--user=root",
+      "--listen-address=127.0.0.1",
+      "--bind-interfaces",
+      `--host-record=www.flows.test,${V4},${V6}`,
+      "--cname=alias.flows.test,www.flows.test",
+      "--local-ttl=300",
+      "--log-facility=-",
+    ],
+    /started/,
+  );
+  await startInNs(["python3", "-m", "http.server", "8080", "--bind", V4], /Serving/);
+  await startInNs(["python3", "-m", "http.server", "8080", "--bind", V6], /Serving/);
+  // the names first (UDP flows to dnsmasq), then the HTTP flows they name
+  for (const t of ["A", "AAAA"])
+    assert.match(inNs("dig", "@127.0.0.1", "+tries=1", "alias.flows.test", t).stdout, /CNAME\s+www\.flows\.test/);
+  assert.equal(inNs("curl", "-s", "-o", "/dev/null", "-w", "%{http_code}", `http://${V4}:8080/`).stdout, "200");
+  assert.equal(inNs("curl", "-s", "-g", "-o", "/dev/null", "-w", "%{http_code}", `http://[${V6}]:8080/`).stdout, "200");
+  // refused: SYN, RST (no SYN-ACK, so no flow events)
+  assert.notEqual(inNs("curl", "-s", "-o", "/dev/null", `http://${V4}:9/`).status, 0);
+  // still open when the capture stops: its end comes from the end of the input
+  await startInNs(
+    ["python3", "-c", `import socket,time\ns=socket.create_connection(("${V4}",8080))\nprint("open",flush=True)\ntime.sleep(30)`],
+    /open/,
+  );
+  await sleep(300);
+  tcpdump.kill("SIGINT");
+  await until(() => tcpdump.exitCode !== null, 5000);
+  assert.ok(statSync(PCAP).size > 0);
+});
+
+after(() => {
+  for (const c of children) if (c.exitCode === null) c.kill("SIGKILL");
+  spawnSync("ip", ["netns", "del", NS]);
+  rmSync(DIR, { recursive: true, force: true });
+});
+
+interface Frame {
+  ns: bigint;
+  src: string;
+  dst: string;
+  sport: number;
+  dport: number;
+  syn: boolean;
+  ack: boolean;
+  fin: boolean;
+  rst: boolean;
+  tcp: boolean;
+  stream: string;
+  cid: string;
+}
+
+function tsharkFrames(file: string): Frame[] {
+  const fields = [
+    "frame.time_epoch",
+    "ip.src",
+    "ipv6.src",
+    "ip.dst",
+    "ipv6.dst",
+    "tcp.srcport",
+    "tcp.dstport",
+    "udp.srcport",
+    "udp.dstport",
+  ];
+  fields.push("tcp.flags.syn", "tcp.flags.ack", "tcp.flags.fin", "tcp.flags.reset", "tcp.stream", "udp.stream", "communityid");
+  const out = sh(
+    "tshark",
+    "-r",
+    file,
+    "--enable-protocol",
+    "communityid",
+    "-T",
+    "fields",
+    "-E",
+    "separator=\t",
+    ...fields.flatMap((f) => ["-e", f]),
+  );
+  return out
+    .trim()
+    .split("\n")
+    .map((l) => l.split("\t"))
+    .filter((c) => c[5] !== "" || c[7] !== "")
+    .map((c) => {
+      const [sec, frac] = c[0].split(".");
+      const tcp = c[5] !== "";
+      const flag = (v: string) => v === "1" || v === "True";
+      return {
+        ns: BigInt(sec) * 1_000_000_000n + BigInt(frac.padEnd(9, "0")),
+        src: c[1] || c[2],
+        dst: c[3] || c[4],
+        sport: Number(tcp ? c[5] : c[7]),
+        dport: Number(tcp ? c[6] : c[8]),
+        syn: flag(c[9]),
+        ack: flag(c[10]),
+        fin: flag(c[11]),
+        rst: flag(c[12]),
+        tcp,
+        stream: (tcp ? "tcp" : "udp") + (tcp ? c[13] : c[14]),
+        cid: c[15],
+      };
+    });
+}
+
+/** the flow events tshark's frames imply (Tracee's rules, netsig's end at the end of the input), as comparable lines */
+function expectedEvents(frames: Frame[], names: Record<string, string[]>): string[] {
+  const last = frames[frames.length - 1].ns;
+  const streams = new Map<string, Frame[]>();
+  for (const f of frames) streams.set(f.stream, [...(streams.get(f.stream) ?? []), f]);
+  const out: { ns: bigint; line: string }[] = [];
+  const line = (name: string, ns: bigint, src: string, dst: string, sp: number, dp: number, cid: string) =>
+    `${ns} ${name} outgoing ${src}:${sp} > ${dst}:${dp} ${JSON.stringify(names[src] ?? [])} ${JSON.stringify(names[dst] ?? [])} ${cid}`;
+  for (const fs of streams.values()) {
+    if (fs[0].tcp) {
+      const sa = fs.findIndex((f) => f.syn && f.ack);
+      if (sa < 0) continue;
+      const b = fs[sa];
+      out.push({ ns: b.ns, line: line("net_flow_tcp_begin", b.ns, b.dst, b.src, b.dport, b.sport, b.cid) });
+      const end = fs.slice(sa).find((f) => f.fin || f.rst);
+      const ns = end ? end.ns : last;
+      out.push({ ns, line: line("net_flow_tcp_end", ns, b.dst, b.src, b.dport, b.sport, b.cid) });
+    } else {
+      const f = fs[0];
+      out.push({ ns: f.ns, line: line("net_flow_udp_begin", f.ns, f.src, f.dst, f.sport, f.dport, f.cid) });
+      out.push({ ns: last, line: line("net_flow_udp_end", last, f.src, f.dst, f.sport, f.dport, f.cid) });
+    }
+  }
+  return out.sort((a, b) => (a.ns < b.ns ? -1 : a.ns > b.ns ? 1 : 0)).map((o) => o.line);
+}
+
+test("net_flow_* on real traffic (IPv4 and IPv6, UDP and TCP) agree with tshark: times, endpoints, community_id; names from the DNS answers", {
+  skip: !usable && "needs root, tshark and dnsmasq",
+}, () => {
+  const r = netsig(["replay", PCAP, "--events", "net_flow_*", "--quiet"]);
+  assert.equal(r.code, 0, r.stderr);
+  const got = r.stdout
+    .trim()
+    .split("\n")
+    .map((l) => {
+      const ev = JSON.parse(l);
+      const a = Object.fromEntries(ev.args.map((x: { name: string; value: unknown }) => [x.name, x.value]));
+      const ns = /^\{"timestamp":(\d+)/.exec(l)![1];
+      return `${ns} ${ev.eventName} ${a.conn_direction} ${a.src}:${a.src_port} > ${a.dst}:${a.dst_port} ${JSON.stringify(a.src_dns)} ${JSON.stringify(a.dst_dns)} ${a.community_id}`;
+    });
+  // the names dnsmasq gave (checked on the wire by dig above): the question, then the CNAME's target
+  const names = { [V4]: ["alias.flows.test", "www.flows.test"], [V6]: ["alias.flows.test", "www.flows.test"] };
+  const want = expectedEvents(tsharkFrames(PCAP), names);
+  // 2 DNS lookups (UDP), 3 HTTP connections (one open at the end), the refused one without events
+  assert.equal(want.filter((l) => l.includes("_begin")).length, 5);
+  assert.deepEqual([...got].sort(), [...want].sort());
+  // in time order (the flushed ones last)
+  assert.deepEqual(
+    got.map((l) => BigInt(l.split(" ")[0])),
+    got.map((l) => BigInt(l.split(" ")[0])).sort((a, b) => (a < b ? -1 : a > b ? 1 : 0)),
+  );
+});
