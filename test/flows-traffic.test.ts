@@ -7,86 +7,29 @@
 // Community ID dissector), the names from the DNS answers on the wire.
 
 import assert from "node:assert/strict";
-import { spawn, spawnSync, type ChildProcess } from "node:child_process";
 import { mkdtempSync, rmSync, statSync } from "node:fs";
 import { tmpdir } from "node:os";
 import { join } from "node:path";
 import { after, before, test } from "node:test";
+import { Netns, netnsUsable, sh, sleep } from "./lib/netns";
 import { netsig } from "./lib/run";
 
-const NS = `nsflows${process.pid % 100000}`;
 const DIR = mkdtempSync(join(tmpdir(), "netsig-flows-"));
 const PCAP = join(DIR, "flows.pcap");
 const V4 = "127.0.0.21";
 const V6 = "fd00:6e73::21";
-const children: ChildProcess[] = [];
-
-function sh(...args: string[]): string {
-  const r = spawnSync(args[0], args.slice(1), { encoding: "utf8" });
-  if (r.status !== 0) throw new Error(`${args.join(" ")}: ${r.stderr}`);
-  return r.stdout;
-}
-const inNs = (...args: string[]) => spawnSync("ip", ["netns", "exec", NS, ...args], { encoding: "utf8", timeout: 20_000 });
-
-function startInNs(args: string[], ready?: RegExp): Promise<ChildProcess> {
-  const child = spawn("ip", ["netns", "exec", NS, ...args], { stdio: ["ignore", "pipe", "pipe"] });
-  children.push(child);
-  if (!ready) return Promise.resolve(child);
-  return new Promise((resolve, reject) => {
-    let text = "";
-    const timer = setTimeout(() => reject(new Error(`${args[0]} did not start: ${text}`)), 15_000);
-    const on = (d: Buffer) => {
-      text += d.toString();
-      if (ready.test(text)) {
-        clearTimeout(timer);
-        resolve(child);
-      }
-    };
-    child.stdout!.on("data", on);
-    child.stderr!.on("data", on);
-    child.on("exit", () => reject(new Error(`${args[0]} exited: ${text}`)));
-  });
-}
-
-const sleep = (ms: number) => new Promise((r) => setTimeout(r, ms));
-
-async function until(check: () => boolean, ms: number): Promise<boolean> {
-  const end = Date.now() + ms;
-  while (Date.now() < end) {
-    if (check()) return true;
-    await sleep(100);
-  }
-  return false;
-}
-
-const usable = process.getuid?.() === 0 && spawnSync("tshark", ["-v"]).status === 0 && spawnSync("/usr/sbin/dnsmasq", ["-v"]).status === 0;
+const usable = netnsUsable("tshark", "dig", "curl", "tcpdump") && netnsUsable("/usr/sbin/dnsmasq");
+let ns: Netns | null = null;
 
 before(async () => {
   if (!usable) return;
-  sh("ip", "netns", "add", NS);
-  sh("ip", "-n", NS, "link", "set", "lo", "up");
-  sh("ip", "-n", NS, "addr", "add", `${V6}/128`, "dev", "lo", "nodad");
-  const tcpdump = await startInNs(["tcpdump", "-i", "lo", "-w", PCAP, "-U", "--immediate-mode", "-n", "-s", "0"], /listening on/);
-  await startInNs(
-    [
-      "/usr/sbin/dnsmasq",
-      "-k",
-      "--conf-file=/dev/null",
-      "--no-resolv",
-      "--no-hosts",
-      "--pid-file=",
-      "--user=root",
-      "--listen-address=127.0.0.1",
-      "--bind-interfaces",
-      `--host-record=www.flows.test,${V4},${V6}`,
-      "--cname=alias.flows.test,www.flows.test",
-      "--local-ttl=300",
-      "--log-facility=-",
-    ],
-    /started/,
-  );
-  await startInNs(["python3", "-m", "http.server", "8080", "--bind", V4], /Serving/);
-  await startInNs(["python3", "-m", "http.server", "8080", "--bind", V6], /Serving/);
+  ns = new Netns(`nsflows${process.pid % 100000}`);
+  ns.addAddress(`${V6}/128`);
+  const dump = await ns.tcpdump(PCAP);
+  await ns.dnsmasq([`--host-record=www.flows.test,${V4},${V6}`, "--cname=alias.flows.test,www.flows.test"]);
+  await ns.start(["python3", "-m", "http.server", "8080", "--bind", V4], /Serving/);
+  await ns.start(["python3", "-m", "http.server", "8080", "--bind", V6], /Serving/);
+  const inNs = (...args: string[]) => ns!.run(...args);
   // the names first (UDP flows to dnsmasq), then the HTTP flows they name
   for (const t of ["A", "AAAA"])
     assert.match(inNs("dig", "@127.0.0.1", "+tries=1", "alias.flows.test", t).stdout, /CNAME\s+www\.flows\.test/);
@@ -95,19 +38,17 @@ before(async () => {
   // refused: SYN, RST (no SYN-ACK, so no flow events)
   assert.notEqual(inNs("curl", "-s", "-o", "/dev/null", `http://${V4}:9/`).status, 0);
   // still open when the capture stops: its end comes from the end of the input
-  await startInNs(
+  await ns.start(
     ["python3", "-c", `import socket,time\ns=socket.create_connection(("${V4}",8080))\nprint("open",flush=True)\ntime.sleep(30)`],
     /open/,
   );
-  await sleep(300);
-  tcpdump.kill("SIGINT");
-  await until(() => tcpdump.exitCode !== null, 5000);
+  await sleep(100);
+  await dump.stop();
   assert.ok(statSync(PCAP).size > 0);
 });
 
 after(() => {
-  for (const c of children) if (c.exitCode === null) c.kill("SIGKILL");
-  spawnSync("ip", ["netns", "del", NS]);
+  ns?.close();
   rmSync(DIR, { recursive: true, force: true });
 });
 

@@ -14,7 +14,7 @@ import { addressBytes, communityId, communityIdBytes } from "../engine/flows/com
 import { DnsCache, MAX_PARENTS } from "../engine/flows/dnscache";
 import { FlowTracker, isPrivateAddress } from "../engine/flows/tracker";
 import { Decoder } from "../engine/decode/decoder";
-import { Ev, type TraceeEvent } from "../engine/types/events";
+import type { TraceeEvent } from "../engine/types/events";
 import { type AppParser, NEED_MORE, type StreamDirection } from "../engine/types/parser";
 import type { AppRecord } from "../engine/types/records";
 import * as craft from "../tools/lib/craft";
@@ -282,6 +282,25 @@ test("TCP: an RST ends a begun flow; no SYN-ACK (refused, or picked up mid-strea
       ["net_flow_tcp_end", ts(2.2), "198.51.100.7", 8080, "incoming"],
     ],
   );
+  // IPv6; an IPv4-mapped address prints as IPv4 (Go's net.IP) but is hashed as the 16 bytes it was
+  const v6 = flowEvents([
+    tcp6("fd00::1", 7000, "2001:db8::5", 443, SYN, 3),
+    tcp6("2001:db8::5", 443, "fd00::1", 7000, SYN | ACK, 3.1),
+  ]).seen;
+  assert.deepEqual(
+    v6.map((e) => [e.name, e.args.src, e.args.dst, e.args.community_id]),
+    [
+      ["net_flow_tcp_begin", "fd00::1", "2001:db8::5", communityId(6, "fd00::1", "2001:db8::5", 7000, 443)],
+      ["net_flow_tcp_end", "fd00::1", "2001:db8::5", communityId(6, "fd00::1", "2001:db8::5", 7000, 443)],
+    ],
+  );
+  const mapped = flowEvents([
+    tcp6("::ffff:10.0.0.1", 7000, "::ffff:10.0.0.2", 80, SYN, 3),
+    tcp6("::ffff:10.0.0.2", 80, "::ffff:10.0.0.1", 7000, SYN | ACK, 3.1),
+  ]).seen;
+  assert.equal(mapped[0].args.src, "10.0.0.1");
+  assert.equal(mapped[0].args.community_id, communityId(6, "::ffff:10.0.0.1", "::ffff:10.0.0.2", 7000, 80));
+  assert.notEqual(mapped[0].args.community_id, communityId(6, "10.0.0.1", "10.0.0.2", 7000, 80));
   assert.equal(isPrivateAddress("172.31.0.1"), true);
   assert.equal(isPrivateAddress("172.32.0.1"), false);
   assert.equal(isPrivateAddress("fd00::1"), true);
