@@ -7,12 +7,13 @@
 // Community ID dissector), the names from the DNS answers on the wire.
 
 import assert from "node:assert/strict";
-import { mkdtempSync, rmSync, statSync } from "node:fs";
+import { spawn } from "node:child_process";
+import { mkdirSync, mkdtempSync, rmSync, statSync, writeFileSync } from "node:fs";
 import { tmpdir } from "node:os";
 import { join } from "node:path";
 import { after, before, test } from "node:test";
-import { Netns, netnsUsable, sh, sleep } from "./lib/netns";
-import { netsig } from "./lib/run";
+import { Netns, netnsUsable, sh, sleep, until } from "./lib/netns";
+import { CLI, netsig } from "./lib/run";
 
 const DIR = mkdtempSync(join(tmpdir(), "netsig-flows-"));
 const PCAP = join(DIR, "flows.pcap");
@@ -169,4 +170,92 @@ test("net_flow_* on real traffic (IPv4 and IPv6, UDP and TCP) agree with tshark:
     got.map((l) => BigInt(l.split(" ")[0])),
     got.map((l) => BigInt(l.split(" ")[0])).sort((a, b) => (a < b ? -1 : a > b ? 1 : 0)),
   );
+});
+
+const FLOW_END_SIG = `import type { EventSelector, NetEvent, Signal, Signature, SignatureContext, SignatureMetadata } from "netsig";
+import { getFlow } from "netsig/helpers";
+export default class FlowEnds implements Signature {
+  private ctx!: SignatureContext;
+  getMetadata(): SignatureMetadata {
+    return { id: "TEST-FLOW-END", version: "1.0.0", name: "flow end", eventName: "flow_end", description: "every TCP flow end", tags: ["test"], properties: { Severity: 1 } };
+  }
+  getSelectedEvents(): EventSelector[] {
+    return [{ source: "tracee", name: "net_flow_tcp_end" }];
+  }
+  init(ctx: SignatureContext): void {
+    this.ctx = ctx;
+  }
+  onEvent(e: NetEvent): void {
+    const f = getFlow(e);
+    this.ctx.callback({ sigMetadata: this.getMetadata(), event: e, data: { src_port: f.srcPort, community_id: f.communityId } });
+  }
+  onSignal(_s: Signal): void {}
+  close(): void {}
+}
+`;
+
+test("run: a full table evicts (the flow ends, counted in /metrics); at SIGTERM the open flows end, to the output and the signatures", {
+  skip: !usable && "needs root",
+  timeout: 60_000,
+}, async () => {
+  const live = new Netns(`nsflrun${process.pid % 100000}`);
+  try {
+    const sigs = join(DIR, "run-sigs");
+    mkdirSync(sigs);
+    writeFileSync(join(sigs, "flow-end.ts"), FLOW_END_SIG);
+    await live.start(["python3", "-m", "http.server", "8080", "--bind", "127.0.0.1"], /Serving/);
+    const args = [
+      "run",
+      "--iface",
+      "lo",
+      "--bpf",
+      "tcp port 8080",
+      "--events",
+      "net_flow_tcp_begin,net_flow_tcp_end",
+      "--signatures",
+      sigs,
+      "--max-flows",
+      "2",
+      "--listen",
+      "127.0.0.1:0",
+    ];
+    const run = spawn("ip", ["netns", "exec", live.name, process.execPath, CLI, ...args], { stdio: ["ignore", "pipe", "pipe"] });
+    let out = "";
+    let err = "";
+    run.stdout.on("data", (d: Buffer) => (out += d.toString()));
+    run.stderr.on("data", (d: Buffer) => (err += d.toString()));
+    assert.ok(await until(() => /capturing on lo/.test(err), 20_000), err);
+    const port = /on http:\/\/127\.0\.0\.1:(\d+)/.exec(err)![1];
+    // three connections held open, one after the other
+    const hold = `import socket,time\ncs=[]\nfor i in range(3):\n  cs.append(socket.create_connection(("127.0.0.1",8080))); time.sleep(0.3)\nprint("open",flush=True)\ntime.sleep(60)`;
+    await live.start(["python3", "-c", hold], /open/);
+    const lines = () =>
+      out
+        .trim()
+        .split("\n")
+        .filter(Boolean)
+        .map((l) => JSON.parse(l));
+    assert.ok(await until(() => lines().filter((e) => e.eventName === "net_flow_tcp_begin").length === 3, 10_000), out);
+    const metrics = live.run("curl", "-s", `http://127.0.0.1:${port}/metrics`).stdout;
+    const metric = (name: string) => Number(new RegExp(`^${name.replace(/[{}"]/g, (c) => `\\${c}`)} (\\d+)`, "m").exec(metrics)?.[1]);
+    assert.equal(metric('netsig_flows_total{proto="tcp"}'), 3, metrics);
+    assert.equal(metric('netsig_flows_evicted_total{state="established"}'), 1);
+    assert.equal(metric("netsig_flows_active"), 2);
+    assert.equal(metric("netsig_flows_flushed_total"), 0);
+    run.kill("SIGTERM");
+    assert.ok(await until(() => run.exitCode !== null, 20_000), err);
+    assert.equal(run.exitCode, 0, err);
+    const evs = lines();
+    const ends = evs.filter((e) => e.eventName === "net_flow_tcp_end");
+    const findings = evs.filter((e) => e.eventName === "flow_end");
+    // the evicted one ended at once; the two still open at SIGTERM
+    assert.equal(ends.length, 3, out);
+    assert.deepEqual(
+      findings.map((f) => f.args.find((a: { name: string }) => a.name === "community_id").value).sort(),
+      ends.map((e) => e.args.find((a: { name: string }) => a.name === "community_id").value).sort(),
+    );
+    assert.match(err, /flows: 3 TCP, 0 UDP, 1 evicted \(table full: --max-flows 2\), 2 open at the end/);
+  } finally {
+    live.close();
+  }
 });
