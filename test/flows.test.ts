@@ -5,6 +5,9 @@
 
 import assert from "node:assert/strict";
 import { test } from "node:test";
+import { mkdtempSync, rmSync, writeFileSync } from "node:fs";
+import { tmpdir } from "node:os";
+import { join } from "node:path";
 import { setFlagsFromString } from "node:v8";
 import { runInNewContext } from "node:vm";
 import { LinkType, type PacketRecord } from "../engine/capture/types";
@@ -18,6 +21,7 @@ import type { TraceeEvent } from "../engine/types/events";
 import { type AppParser, NEED_MORE, type StreamDirection } from "../engine/types/parser";
 import type { AppRecord } from "../engine/types/records";
 import * as craft from "../tools/lib/craft";
+import { netsig } from "./lib/run";
 
 // ---- Community ID
 
@@ -561,4 +565,30 @@ test("a UDP flood from distinct source ports: the table stays at its limit, each
   assert.ok(grew < 64 * 1024 * 1024, `heap grew ${(grew / 1048576).toFixed(1)} MiB`);
   pipeline.finish();
   assert.equal(counts.get("net_flow_udp_end"), 100_000);
+});
+
+test("--max-flows and --dns-cache-size: options and config keys, checked; the summary counts what the bound evicted", () => {
+  const dir = mkdtempSync(join(tmpdir(), "netsig-flowopts-"));
+  try {
+    const pks = [
+      tcp4("10.0.0.1", 1, "10.0.0.2", 80, SYN, 0),
+      tcp4("10.0.0.1", 2, "10.0.0.2", 80, SYN, 1),
+      tcp4("10.0.0.1", 3, "10.0.0.2", 80, SYN, 2),
+    ];
+    const file = craft.writePcap(
+      join(dir, "syns.pcap"),
+      LinkType.RAW,
+      pks.map((p) => ({ data: p.data, tsSec: T0 + p.t, tsUsec: 0 })),
+    );
+    const bad = netsig(["replay", file, "--max-flows", "0"]);
+    assert.equal(bad.code, 2);
+    assert.match(bad.stderr, /--max-flows must be a whole number from 1 to/);
+    assert.match(netsig(["replay", file, "--dns-cache-size", "x"]).stderr, /--dns-cache-size must be a whole number/);
+    writeFileSync(join(dir, "netsig.yaml"), "max-flows: 2\ndns-cache-size: 10\nevents: net_flow_tcp_begin\n");
+    const r = netsig(["replay", file, "--config", join(dir, "netsig.yaml")]);
+    assert.equal(r.code, 0, r.stderr);
+    assert.match(r.stderr, /flows: 3 TCP, 0 UDP, 1 evicted \(table full: --max-flows 2\), 2 open at the end/);
+  } finally {
+    rmSync(dir, { recursive: true, force: true });
+  }
 });
