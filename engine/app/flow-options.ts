@@ -58,12 +58,13 @@ export function localAddresses(ifaces: readonly string[]): Set<string> {
   return out;
 }
 
-/** the summary's flow part ("" when no flow was followed) */
+/** the summary's flow part: with flow events, or when a bound dropped something ("" otherwise) */
 export function flowSummary(f: FlowTracker | null): string {
   if (f === null) return "";
   const s = f.stats;
-  if (s.tcpFlows + s.udpFlows === 0) return "";
   const sum = (o: Record<string, number>) => Object.values(o).reduce((a, b) => a + b, 0);
+  if (s.tcpFlows + s.udpFlows === 0) return "";
+  if (!f.tcpEvents && !f.udpEvents && sum(s.evicted) + s.gaps + s.cut === 0) return "";
   const parts = [`flows: ${s.tcpFlows} TCP, ${s.udpFlows} UDP`];
   const timedOut = sum(s.timedOut);
   const evicted = sum(s.evicted);

@@ -189,8 +189,12 @@ class Flow {
   serverSeq = -1;
   cid = "";
 
+  /** the next flow in its hash bucket */
+  chain: Flow | null = null;
+
   constructor(
-    readonly key: string,
+    /** the bucket it is in (FlowTracker.hashOf) */
+    readonly key: number,
     readonly proto: number,
     /** the originator's address and port, then the responder's */
     readonly src: string,
@@ -275,8 +279,12 @@ export class FlowTracker {
   /** the names of addresses (on while flow events are wanted) */
   dns: DnsCache | null = null;
 
-  private readonly tcp = new Map<string, Flow>();
-  private readonly udp = new Map<string, Flow>();
+  /** the flows by hash bucket (FlowTracker.hashOf), a chain each; and how many */
+  private readonly tcp = new Map<number, Flow>();
+  private readonly udp = new Map<number, Flow>();
+  private count = 0;
+  /** seeds the hash: a table an attacker cannot fill with colliding flows */
+  private readonly seed = (Math.random() * 0x7fffffff) | 0;
   private readonly lists = [new FlowList(), new FlowList(), new FlowList(), new FlowList()];
   /** out-of-order bytes held in all flows */
   private oooTotal = 0;
@@ -299,7 +307,7 @@ export class FlowTracker {
 
   /** flows in the table */
   get size(): number {
-    return this.tcp.size + this.udp.size;
+    return this.count;
   }
 
   /** follow one decoded packet; attaches the records it completed (and those of flows it timed out) to p.records */
@@ -328,19 +336,50 @@ export class FlowTracker {
     this.out = null;
   }
 
-  /** the bidirectional key of a packet's flow (the lower endpoint first) */
-  private keyOf(p: Packet): string {
-    const a = p.srcIP;
-    const b = p.dstIP;
-    return a < b || (a === b && p.srcPort <= p.dstPort)
-      ? a + " " + b + " " + (p.srcPort * 65536 + p.dstPort)
-      : b + " " + a + " " + (p.dstPort * 65536 + p.srcPort);
+  /**
+   * The bucket of a packet's flow: a hash of each endpoint's address bytes
+   * and port, the two combined alike in both directions (no string is built
+   * per packet: a concatenated key cost more than the rest of the stage)
+   */
+  private hashOf(p: Packet): number {
+    const b = p.buf;
+    const v4 = p.ipVersion === 4;
+    const n = v4 ? 4 : 16;
+    const s = p.ipOff + (v4 ? 12 : 8);
+    let h1 = this.seed;
+    let h2 = this.seed;
+    for (let i = 0; i < n; i++) {
+      h1 = Math.imul(h1 ^ b[s + i], 16777619);
+      h2 = Math.imul(h2 ^ b[s + n + i], 16777619);
+    }
+    h1 = Math.imul(h1 ^ p.srcPort, 16777619);
+    h2 = Math.imul(h2 ^ p.dstPort, 16777619);
+    const lo = h1 < h2 ? h1 : h2;
+    const hi = h1 < h2 ? h2 : h1;
+    // (a small integer: V8 keeps it unboxed)
+    return (Math.imul(lo ^ (hi >>> 15), 0x2c1b3c6d) ^ hi) & 0x3fffffff;
+  }
+
+  /** the flow of a packet in a table, or undefined */
+  private find(map: Map<number, Flow>, key: number, p: Packet): Flow | undefined {
+    let f: Flow | null | undefined = map.get(key);
+    const sp = p.srcPort;
+    const dp = p.dstPort;
+    while (f !== undefined && f !== null) {
+      if (
+        (f.srcPort === sp && f.dstPort === dp && f.src === p.srcIP && f.dst === p.dstIP) ||
+        (f.srcPort === dp && f.dstPort === sp && f.src === p.dstIP && f.dst === p.srcIP)
+      )
+        return f;
+      f = f.chain;
+    }
+    return undefined;
   }
 
   private trackTcp(p: Packet): void {
-    const key = this.keyOf(p);
+    const key = this.hashOf(p);
     const flags = p.tcpFlags;
-    let f = this.tcp.get(key);
+    let f = this.find(this.tcp, key, p);
     // a new connection on the 4-tuple of a closed one
     if (f !== undefined && f.state === St.Closing && (flags & (TCP_SYN | TCP_ACK)) === TCP_SYN) {
       this.remove(f, -1);
@@ -391,8 +430,8 @@ export class FlowTracker {
   }
 
   private trackUdp(p: Packet): void {
-    const key = this.keyOf(p);
-    let f = this.udp.get(key);
+    const key = this.hashOf(p);
+    let f = this.find(this.udp, key, p);
     if (f === undefined) {
       f = new Flow(key, 17, p.srcIP, p.dstIP, p.srcPort, p.dstPort, p.ipVersion === 6, St.Udp, this.now);
       this.add(f, this.udp);
@@ -409,8 +448,8 @@ export class FlowTracker {
   }
 
   /** put a new flow in the table, evicting one first when it is full */
-  private add(f: Flow, map: Map<string, Flow>): void {
-    if (this.tcp.size + this.udp.size >= this.options.maxFlows) {
+  private add(f: Flow, map: Map<number, Flow>): void {
+    if (this.count >= this.options.maxFlows) {
       for (const s of EVICT_ORDER) {
         const victim = this.lists[s].head;
         if (victim !== null) {
@@ -420,9 +459,12 @@ export class FlowTracker {
         }
       }
     }
+    const head = map.get(f.key);
+    if (head !== undefined) f.chain = head;
     map.set(f.key, f);
+    this.count++;
     this.lists[f.state].push(f);
-    this.stats.active = this.tcp.size + this.udp.size;
+    this.stats.active = this.count;
   }
 
   private move(f: Flow, s: St): void {
@@ -434,8 +476,19 @@ export class FlowTracker {
   /** take a flow out of the table; a begun flow not ended ends now. `why`: the state it timed out in, or -1 */
   private remove(f: Flow, why: number): void {
     this.lists[f.state].unlink(f);
-    (f.proto === 6 ? this.tcp : this.udp).delete(f.key);
-    this.stats.active = this.tcp.size + this.udp.size;
+    const map = f.proto === 6 ? this.tcp : this.udp;
+    const head = map.get(f.key);
+    if (head === f) {
+      if (f.chain === null) map.delete(f.key);
+      else map.set(f.key, f.chain);
+    } else {
+      let prev: Flow | null | undefined = head;
+      while (prev !== undefined && prev !== null && prev.chain !== f) prev = prev.chain;
+      if (prev !== undefined && prev !== null) prev.chain = f.chain;
+    }
+    f.chain = null;
+    this.count--;
+    this.stats.active = this.count;
     if (why >= 0) {
       if (why === St.Closing) this.stats.closed++;
       else this.stats.timedOut[STATE_NAMES[why]]++;
@@ -465,7 +518,9 @@ export class FlowTracker {
    * oldest flow first) and the table is emptied
    */
   flush(): AppRecord[] {
-    const all = [...this.tcp.values(), ...this.udp.values()].sort((a, b) => a.first - b.first);
+    const all: Flow[] = [];
+    for (const list of this.lists) for (let f = list.head; f !== null; f = f.next) all.push(f);
+    all.sort((a, b) => a.first - b.first);
     const holder: { records: AppRecord[] | null } = { records: null };
     this.out = holder;
     for (const f of all) {
