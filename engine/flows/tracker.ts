@@ -354,8 +354,8 @@ export class FlowTracker {
     }
     h1 = Math.imul(h1 ^ p.srcPort, 16777619);
     h2 = Math.imul(h2 ^ p.dstPort, 16777619);
-    const lo = h1 < h2 ? h1 : h2;
-    const hi = h1 < h2 ? h2 : h1;
+    const lo = Math.min(h1, h2);
+    const hi = Math.max(h1, h2);
     // (a small integer: V8 keeps it unboxed)
     return (Math.imul(lo ^ (hi >>> 15), 0x2c1b3c6d) ^ hi) & 0x3fffffff;
   }
