@@ -825,7 +825,7 @@ export function derivedScan(ev: TraceeEvent, code: number, s: Visitor): void {
     if (ev instanceof LazyEvent) {
       const lazy = ev as LazyEvent;
       if (lazy.kind === Ev.DNS && lazy.m !== null) {
-        dnsDerived(lazy.m, lazy.p.l4Protocol === 6, code, s, -1);
+        dnsDerived(lazy.m as DnsMessage, lazy.p.l4Protocol === 6, code, s, -1);
         return;
       }
     } else if (ev.eventName === "net_packet_dns") {

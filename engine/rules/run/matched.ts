@@ -7,6 +7,7 @@
 
 import type { ExprIR, FieldIR } from "../../types/rule-ir";
 import type { TraceeEvent } from "../../types/events";
+import type { DnsMessage } from "../../decode/dnstypes";
 import { buildPred, buildTest, current, type Pred } from "./matchers";
 import { firstValue, testField, type ValueTest } from "./fields";
 import { ONLY } from "./derived";
@@ -91,7 +92,7 @@ export class Matched {
   answer(ev: TraceeEvent): TraceeEvent {
     const name = ev.eventName;
     if (name !== "net_packet_dns" && name !== "net_packet_dns_response") return ev;
-    if (ev instanceof LazyEvent && ((ev as LazyEvent).m === null || (ev as LazyEvent).m!.answers.length < 2)) return ev;
+    if (ev instanceof LazyEvent && ((ev as LazyEvent).m === null || ((ev as LazyEvent).m as DnsMessage).answers.length < 2)) return ev;
     const built = pin(ev);
     const arg = built.args.find((a) => a.name === (name === "net_packet_dns" ? "proto_dns" : "dns_response"))?.value;
     const as =
