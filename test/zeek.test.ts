@@ -574,7 +574,7 @@ const serverHello = (selected: number, cipher: number) =>
       selected_version: selected,
       cipher_suite: cipher,
       extensions: [43],
-      alpn: ["h2"],
+      alpn: "h2",
       ja3s: "771,4865,43",
       ja3s_hash: "f4febc55ea12b31ae17cfb7e614afda8",
     },

@@ -808,8 +808,9 @@ function otherDerived(ev: TraceeEvent, code: number, s: Visitor): void {
         const c = key(sh, "cipher_suite");
         if (typeof c === "number") s.visit(zeekCipher(c));
       } else {
+        // the server hello's alpn is the one protocol it chose ("" when none)
         const a = key(sh, "alpn");
-        if (Array.isArray(a) && a.length > 0) s.visit(a[0]);
+        if (typeof a === "string" && a !== "") s.visit(a);
       }
       return;
     }
