@@ -23,6 +23,7 @@ export interface FlowStats {
 
 class Direction implements StreamDirection {
   state: unknown = undefined;
+  peer: Direction | null = null;
   /** the next sequence number expected (-1: not known yet) */
   next = -1;
   /** unconsumed bytes */
@@ -75,12 +76,17 @@ class Flow {
   constructor(
     readonly client: Direction,
     readonly server: Direction,
-  ) {}
+  ) {
+    client.peer = server;
+    server.peer = client;
+  }
 }
 
 export class FlowTracker {
   readonly stats: FlowStats = { tcpFlows: 0, tableFull: 0, gaps: 0, cut: 0, records: 0 };
   private readonly flows = new Map<string, Flow>();
+  /** the records of the packet being tracked (reused: most packets complete none) */
+  private readonly out: AppRecord[] = [];
 
   constructor(
     private readonly parsers: readonly AppParser[] = APP_PARSERS,
@@ -132,30 +138,58 @@ export class FlowTracker {
       if (-d >= n) return; // a retransmission of bytes already seen
       off += -d;
     }
-    dir.next = (dir.next + (p.appEnd - off)) >>> 0;
-    if (dir.parser === undefined && this.detect(p.buf, off, p.appEnd, dir) === null) return;
+    const end = p.appEnd;
+    dir.next = (dir.next + (end - off)) >>> 0;
+    if (dir.parser === undefined && this.detect(p.buf, off, end, dir) === null) return;
     const parser = dir.parser as AppParser;
-    if (!dir.append(p.buf, off, p.appEnd, parser.maxHold)) {
-      this.stats.cut++;
-      dir.stop();
-      return;
-    }
-    const out: AppRecord[] = [];
-    for (;;) {
-      const r = parser.parse(dir.buf!, 0, dir.len, dir, out);
-      if (r === NOT_MINE) {
-        dir.stop();
-        break;
+    const max = parser.maxHold;
+    const out = this.out;
+    while (off < end && dir.parser !== null) {
+      if (dir.len === 0) {
+        // nothing held: the parser reads the packet's bytes in place (a body being skipped is never copied)
+        const r = parser.parse(p.buf, off, end, dir, out);
+        if (r === NOT_MINE) dir.stop();
+        else if (r > 0) off += r;
+        else if (end - off >= max) this.cut(dir);
+        else {
+          dir.append(p.buf, off, end, max);
+          off = end;
+        }
+        continue;
       }
-      if (r === NEED_MORE || r === 0) break;
-      dir.consume(r);
-      if (dir.len === 0) break;
+      // bytes are held: add what fits (never more than maxHold), parse from the held bytes
+      const take = Math.min(max - dir.len, end - off);
+      dir.append(p.buf, off, off + take, max);
+      off += take;
+      for (;;) {
+        const r = parser.parse(dir.buf!, 0, dir.len, dir, out);
+        if (r === NOT_MINE) {
+          dir.stop();
+          break;
+        }
+        if (r === NEED_MORE || r === 0) {
+          // full, and the parser still waits for the end of its message: cut
+          if (dir.len >= max) this.cut(dir);
+          break;
+        }
+        dir.consume(r);
+        if (dir.len === 0) break;
+      }
     }
     if (out.length > 0) {
       this.stats.records += out.length;
-      if (p.records === null) p.records = out;
-      else p.records.push(...out);
+      if (p.records === null) p.records = out.splice(0);
+      else {
+        p.records.push(...out);
+        out.length = 0;
+      }
     }
+  }
+
+  /** a message larger than its parser's maxHold: counted, and the direction no longer parsed */
+  private cut(dir: Direction): void {
+    this.stats.cut++;
+    dir.stop();
   }
 
   /** pick the direction's parser from its first bytes; null when none (the direction is then ignored) */
