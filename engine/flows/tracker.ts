@@ -10,6 +10,9 @@ import type { AppRecord } from "../types/records";
 import { type AppParser, NEED_MORE, NOT_MINE, type StreamDirection } from "../types/parser";
 import { APP_PARSERS } from "./parsers";
 
+/** the most bytes a direction holds while a parser needs more of them to tell whether they are its own */
+const DETECT_HOLD = 64;
+
 export interface FlowStats {
   tcpFlows: number;
   /** flows not followed because the table was full */
@@ -138,28 +141,43 @@ export class FlowTracker {
       if (-d >= n) return; // a retransmission of bytes already seen
       off += -d;
     }
-    const end = p.appEnd;
+    let end = p.appEnd;
     dir.next = (dir.next + (end - off)) >>> 0;
-    if (dir.parser === undefined && this.detect(p.buf, off, end, dir) === null) return;
+    let buf: Buffer = p.buf;
+    if (dir.parser === undefined) {
+      if (dir.len > 0) {
+        // bytes held while detection needed more: detect (and parse) over them and these
+        buf = Buffer.concat([dir.buf!.subarray(0, dir.len), buf.subarray(off, end)]);
+        off = 0;
+        end = buf.length;
+        dir.len = 0;
+      }
+      const found = this.detect(buf, off, end, dir);
+      if (found === null) return;
+      if (found === undefined) {
+        if (!dir.append(buf, off, end, DETECT_HOLD)) dir.stop();
+        return;
+      }
+    }
     const parser = dir.parser as AppParser;
     const max = parser.maxHold;
     const out = this.out;
     while (off < end && dir.parser !== null) {
       if (dir.len === 0) {
         // nothing held: the parser reads the packet's bytes in place (a body being skipped is never copied)
-        const r = parser.parse(p.buf, off, end, dir, out);
+        const r = parser.parse(buf, off, end, dir, out);
         if (r === NOT_MINE) dir.stop();
         else if (r > 0) off += r;
         else if (end - off >= max) this.cut(dir);
         else {
-          dir.append(p.buf, off, end, max);
+          dir.append(buf, off, end, max);
           off = end;
         }
         continue;
       }
       // bytes are held: add what fits (never more than maxHold), parse from the held bytes
       const take = Math.min(max - dir.len, end - off);
-      dir.append(p.buf, off, off + take, max);
+      dir.append(buf, off, off + take, max);
       off += take;
       for (;;) {
         const r = parser.parse(dir.buf!, 0, dir.len, dir, out);
@@ -192,15 +210,21 @@ export class FlowTracker {
     dir.stop();
   }
 
-  /** pick the direction's parser from its first bytes; null when none (the direction is then ignored) */
-  private detect(b: Uint8Array, off: number, end: number, dir: Direction): AppParser | null {
+  /**
+   * pick the direction's parser from its first bytes: null when none (the
+   * direction is then ignored), undefined while one needs more bytes to tell
+   */
+  private detect(b: Uint8Array, off: number, end: number, dir: Direction): AppParser | null | undefined {
+    let more = false;
     for (const parser of this.parsers) {
       const r = parser.detect(b, off, end, dir.fromClient);
       if (r === true) {
         dir.parser = parser;
         return parser;
       }
+      if (r === NEED_MORE) more = true;
     }
+    if (more && end - off < DETECT_HOLD) return undefined;
     dir.stop();
     return null;
   }
