@@ -15,6 +15,8 @@ import { EventFilter, parseEventNames } from "../engine/events/filter";
 import { eventJSON, EventJSONWriter } from "../engine/events/json";
 import { VALUE_WRITERS } from "../engine/events/jsonbytes";
 import { EventPipeline } from "../engine/events/pipeline";
+import { FlowTracker } from "../engine/flows/tracker";
+import type { AppRecord } from "../engine/types/records";
 import {
   ARG_LAYOUT,
   DNS_EVENTS,
@@ -211,10 +213,15 @@ test("on every corpus packet, the events built, written and read lazily are what
     const dec = new Decoder();
     dec.dnsEnabled = true;
     const b = new EventBuilder(ALL_EVENTS, { hostName: "h" });
+    const flows = new FlowTracker();
     await readCapture(file, (rec) => {
       const p = dec.decode(rec);
+      flows.track(p);
       const kinds = kindsOf(p);
       const got: number[] = [];
+      // the events of the flow stage's records, in order: each record's, in the order of their declarations
+      const recs: [Ev, AppRecord][] = [];
+      for (const r of p.records ?? []) for (const e of RECORD_KINDS) if (e.record === r.t && e.accepts(r)) recs.push([e.kind, r]);
       b.build(p, (ev: TraceeEvent, kind: Ev) => {
         n++;
         const d: EventDecl = EVENTS[kind];
@@ -222,9 +229,9 @@ test("on every corpus packet, the events built, written and read lazily are what
         seen.add(kind);
         got.push(kind);
         assert.ok(kinds & (1 << kind), `${at}: kindsOf does not include it`);
-        const m = "dns" in d.from ? (p.dns as DnsMessage) : null;
-        if (m !== null)
-          assert.ok((d.from as { dns: (m: DnsMessage) => boolean }).dns(m), `${at}: a message its declaration does not accept`);
+        if ("record" in d.from) assert.equal(recs[0]?.[0], kind, `${at}: the record events in order`);
+        const m = "dns" in d.from ? (p.dns as DnsMessage) : "record" in d.from ? recs.shift()![1] : null;
+        if ("dns" in d.from) assert.ok(d.from.dns(m as DnsMessage), `${at}: a message its declaration does not accept`);
         assert.equal(ev.eventName, d.name, at);
         assert.equal(ev.eventId, String(d.id), at);
         assert.equal(ev.argsNum, d.args.length, at);
@@ -253,11 +260,12 @@ test("on every corpus packet, the events built, written and read lazily are what
         }
       });
       // IP and transport events: exactly the ones the packet's headers yield
-      const packetLevel = got.filter((k) => !("dns" in EVENTS[k].from));
+      const packetLevel = got.filter((k) => !("dns" in EVENTS[k].from) && !("record" in EVENTS[k].from));
       assert.deepEqual(
         packetLevel,
-        EVENTS.filter((d) => !("dns" in d.from) && kinds & (1 << d.kind)).map((d) => d.kind),
+        EVENTS.filter((d) => !("dns" in d.from) && !("record" in d.from) && kinds & (1 << d.kind)).map((d) => d.kind),
       );
+      assert.equal(recs.length, 0, "every record's events were built");
     });
   }
   assert.ok(n > 1000);
