@@ -8,7 +8,7 @@
 // TypeScript signature (the sandbox) and a YAML rule unchanged.
 
 import assert from "node:assert/strict";
-import { existsSync, mkdirSync, mkdtempSync, rmSync, writeFileSync } from "node:fs";
+import { existsSync, mkdirSync, mkdtempSync, readFileSync, rmSync, writeFileSync } from "node:fs";
 import { tmpdir } from "node:os";
 import { join } from "node:path";
 import { after, before, test } from "node:test";
@@ -44,10 +44,12 @@ interface Recording {
   /** what was asked, to check the capture holds what the test meant */
   note: string[];
 }
-const rec: Record<"host" | "ns", Recording> = {
+const rec: Record<"host" | "ns" | "sig", Recording> = {
   host: { file: join(dir, "host.pcap"), note: [] },
   ns: { file: join(dir, "ns.pcap"), note: [] },
+  sig: { file: join(dir, "sig.pcap"), note: [] },
 };
+const BROWSER = "Mozilla/5.0 (X11; Linux x86_64; rv:120.0) Gecko/20100101 Firefox/120.0";
 
 async function run(cmd: string, args: string[]): Promise<void> {
   const r = await sh(cmd, args);
@@ -138,6 +140,25 @@ before(
       await cap.stop();
       await stopChild(node);
       await stopChild(py);
+    }
+
+    // ---- for the shipped detection: scripts to an address (v4, v6), to a name, a browser-like agent
+    const sigPort = await freePort();
+    const node2 = await startNodeServer(null, "::", sigPort);
+    const cap3 = await capture(null, rec.sig.file, `tcp port ${sigPort}`);
+    try {
+      const at = (h: string) => `http://${h}:${sigPort}`;
+      await run("curl", ["-s", "-o", "/dev/null", `${at("127.0.0.1")}/x`]);
+      await run("curl", ["-s", "-o", "/dev/null", `${at("127.0.0.1")}/x-again`]);
+      await run("curl", ["-s", "-o", "/dev/null", `${at("[::1]")}/x6`]);
+      await run("wget", ["-q", "-O", "/dev/null", `${at("127.0.0.1")}/w`]);
+      await run("python3", ["-c", `import urllib.request; urllib.request.urlopen("${at("127.0.0.1")}/py").read()`]);
+      await run("curl", ["-s", "-o", "/dev/null", "--resolve", `netsig-http.test:${sigPort}:127.0.0.1`, `${at("netsig-http.test")}/name`]);
+      await run("curl", ["-s", "-o", "/dev/null", "-A", BROWSER, `${at("127.0.0.1")}/browser`]);
+      await run("curl", ["-s", "-o", "/dev/null", "-A", BROWSER, `${at("[::1]")}/browser6`]);
+    } finally {
+      await cap3.stop();
+      await stopChild(node2);
     }
 
     // ---- a namespace with a small MTU: ports 80 and 8081, header blocks over several segments
@@ -608,5 +629,96 @@ test("IPv6 and any port: recognized by content", () => {
     );
     const meta = r.out.find((e) => e.kind === Ev.HTTPRequest)!.ev.args[0].value as Record<string, unknown>;
     assert.deepEqual([meta.src_ip, meta.dst_ip, meta.src_port, meta.dst_port, meta.protocol], ["::1", "::1", 40000, port, 6]);
+  }
+});
+
+// ---- the shipped detection NETSIG-HTTP-RAW-IP-SCRIPT (signatures/http-raw-ip-script.ts)
+
+const SHIPPED = join(__dirname, "..", "..", "signatures");
+
+test("NETSIG-HTTP-RAW-IP-SCRIPT: curl, wget and urllib to 127.0.0.1 and [::1] fire; a DNS name or a browser agent do not", {
+  skip,
+  timeout: 120_000,
+}, async () => {
+  const sigs = join(dir, "rawip");
+  mkdirSync(sigs, { recursive: true });
+  writeFileSync(join(sigs, "http-raw-ip-script.ts"), readFileSync(join(SHIPPED, "http-raw-ip-script.ts")));
+  const r = await netsigAsync(["replay", rec.sig.file, "--signatures", sigs, "--quiet"]);
+  assert.equal(r.code, 0, r.stderr);
+  const found = r.stdout
+    .split("\n")
+    .filter(Boolean)
+    .map((l) => JSON.parse(l));
+  const rows = found.map((f) => [
+    f.eventName,
+    arg(f, "host").replace(/:\d+$/, ""),
+    arg(f, "uri_path"),
+    arg(f, "user_agent").split("/")[0],
+    arg(f, "method"),
+  ]);
+  assert.deepEqual(rows, [
+    ["http_raw_ip_script", "127.0.0.1", "/x", "curl", "GET"],
+    ["http_raw_ip_script", "[::1]", "/x6", "curl", "GET"],
+    ["http_raw_ip_script", "127.0.0.1", "/w", "Wget", "GET"],
+    ["http_raw_ip_script", "127.0.0.1", "/py", "Python-urllib", "GET"],
+  ]);
+  // the second curl to the same address is within the window: one finding; the metadata is the shipped one
+  assert.equal(found[0].metadata.Properties.signatureID, "NETSIG-HTTP-RAW-IP-SCRIPT");
+  assert.equal(found[0].metadata.Properties.external_id, "T1105");
+  assert.equal(arg(found[1], "ip"), "::1");
+  // the whole shipped folder on the same capture: only these
+  const all = await netsigAsync(["replay", rec.sig.file, "--signatures", SHIPPED, "--quiet"]);
+  assert.equal(all.code, 0, all.stderr);
+  assert.equal(all.stdout.split("\n").filter(Boolean).length, 4);
+  // and on the big capture: every curl/wget request there is to an address but example.test's (absolute URI)
+  const big = await netsigAsync(["replay", rec.host.file, "--signatures", sigs, "--quiet"]);
+  const hosts = big.stdout
+    .split("\n")
+    .filter(Boolean)
+    .map((l) => arg(JSON.parse(l), "host"));
+  assert.ok(hosts.length >= 4 && !hosts.includes("example.test"), hosts.join(" "));
+});
+
+test("SDK: httpRequestOf, httpResponseOf, headerValue(s), isIPHost, hostWithoutPort", async () => {
+  const h = await import("../engine/sdk/helpers");
+  const { out } = craftedHttp([
+    [true, "GET /p HTTP/1.1\r\nHost: [::1]:8080\r\nuser-agent: curl/8\r\nX-A: 1\r\nx-a: 2\r\n\r\n"],
+    [false, "HTTP/1.1 404 Not Found\r\nContent-Length: 0\r\n\r\n"],
+  ]);
+  const byKind = (k: Ev) => out.filter((e) => e.kind === k).map((e) => e.ev);
+  const [all1, all2] = byKind(Ev.HTTP);
+  const [req] = byKind(Ev.HTTPRequest);
+  const [resp] = byKind(Ev.HTTPResponse);
+  assert.equal(h.httpRequestOf(req)!.uri_path, "/p");
+  assert.equal(h.httpRequestOf(all1)!.host, "[::1]:8080");
+  assert.equal(h.httpRequestOf(all2), undefined);
+  assert.equal(h.httpRequestOf(resp), undefined);
+  assert.equal(h.httpResponseOf(resp)!.status_code, 404);
+  assert.equal(h.httpResponseOf(all2)!.status, "404 Not Found");
+  assert.equal(h.httpResponseOf(req), undefined);
+  assert.deepEqual(h.getHTTPRequest(req), h.httpRequestOf(req));
+  assert.equal(h.getProtoHTTP(all1).direction, "request");
+  assert.equal(h.getHTTPResponse(resp).content_length, 0);
+  const hd = h.httpRequestOf(req)!.headers;
+  assert.equal(h.headerValue(hd, "User-Agent"), "curl/8");
+  assert.equal(h.headerValue(hd, "user-agent"), "curl/8");
+  assert.equal(h.headerValue(hd, "Cookie"), undefined);
+  assert.deepEqual(h.headerValues(hd, "X-A"), ["1", "2"]);
+  assert.deepEqual(h.headerValues(null, "X-A"), []);
+  // PktMeta of net_packet_http: TCP
+  assert.equal(h.getPacketMetadata(all1).protocol, 6);
+  for (const [host, ip, bare] of [
+    ["127.0.0.1", true, "127.0.0.1"],
+    ["127.0.0.1:80", true, "127.0.0.1"],
+    ["[::1]:8080", true, "::1"],
+    ["[fe80::1]", true, "fe80::1"],
+    ["::1", true, "::1"],
+    ["Example.COM:80", false, "example.com"],
+    ["1.2.3", false, "1.2.3"],
+    ["300.1.1.1", false, "300.1.1.1"],
+    ["", false, ""],
+  ] as [string, boolean, string][]) {
+    assert.equal(h.isIPHost(host), ip, host);
+    assert.equal(h.hostWithoutPort(host), bare, host);
   }
 });
