@@ -7,7 +7,7 @@
 
 import { Layer, type Packet, TCP_FIN, TCP_RST, TCP_SYN, TCP_ACK } from "../decode/packet";
 import type { AppRecord } from "../types/records";
-import { type AppParser, NEED_MORE, NOT_MINE, type StreamDirection } from "../types/parser";
+import { type AppParser, DONE, NEED_MORE, NOT_MINE, type StreamDirection } from "../types/parser";
 import { APP_PARSERS } from "./parsers";
 
 export interface FlowStats {
@@ -143,7 +143,7 @@ export class FlowTracker {
     const out: AppRecord[] = [];
     for (;;) {
       const r = parser.parse(dir.buf!, 0, dir.len, dir, out);
-      if (r === NOT_MINE) {
+      if (r === NOT_MINE || r === DONE) {
         dir.stop();
         break;
       }
