@@ -17,6 +17,8 @@ import type {
   ProtoIPv6,
   ProtoTCP,
   ProtoUDP,
+  TLSClientHello,
+  TLSServerHello,
   TraceeEvent,
 } from "../types/events";
 import { in4, in6, parse4, parse6, type Prefix4, type Prefix6 } from "./addr";
@@ -52,6 +54,23 @@ export const getProtoDNS = (e: TraceeEvent): ProtoDNS => getArgValue<ProtoDNS>(e
 export const getDNSQuestions = (e: TraceeEvent): DnsQueryData[] => getArgValue<DnsQueryData[]>(e, "dns_questions");
 export const getDNSResponse = (e: TraceeEvent): DnsResponseData[] => getArgValue<DnsResponseData[]>(e, "dns_response");
 
+/** the TLS ClientHello of a net_packet_tls_client_hello event (SNI, ALPN, ciphers, JA3, JA4...), null for any other event */
+export function clientHelloOf(e: TraceeEvent): TLSClientHello | null {
+  return e.eventName === "net_packet_tls_client_hello"
+    ? ((getArg(e, "tls_client_hello")?.value as TLSClientHello | undefined) ?? null)
+    : null;
+}
+/** the TLS ServerHello of a net_packet_tls_server_hello event (version chosen, cipher, ALPN, JA3S), null for any other event */
+export function serverHelloOf(e: TraceeEvent): TLSServerHello | null {
+  return e.eventName === "net_packet_tls_server_hello"
+    ? ((getArg(e, "tls_server_hello")?.value as TLSServerHello | undefined) ?? null)
+    : null;
+}
+/** whether a TLS value (a cipher suite, extension, group, version) is a GREASE value (RFC 8701), which clients send to keep servers tolerant */
+export function isGreaseValue(v: number): boolean {
+  return (v & 0x0f0f) === 0x0a0a && v >> 8 === (v & 0xff);
+}
+
 /**
  * Addresses and ports of any netsig event: the PktMeta of the simple DNS
  * events, or one made from src/dst and the transport ports of the others
@@ -78,6 +97,7 @@ export function getPacketMetadata(e: TraceeEvent): PktMeta {
     dstPort = Number(getArg(e, "dst_port")?.value ?? 0);
     protocol = 17;
   }
+  if (getArg(e, "tls_client_hello") || getArg(e, "tls_server_hello")) protocol = 6;
   if (getArg(e, "proto_icmp")) protocol = 1;
   if (getArg(e, "proto_icmpv6")) protocol = 58;
   const ip4 = getArg(e, "proto_ipv4")?.value as ProtoIPv4 | undefined;

@@ -23,6 +23,8 @@ export type {
   DnsQueryData,
   DnsAnswer,
   DnsResponseData,
+  TLSClientHello,
+  TLSServerHello,
   EventName,
 } from "../types/events";
 
