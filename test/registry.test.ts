@@ -38,6 +38,8 @@ import { ARG_SHAPES, DNS_EVENTS as DNS_EVENT_NAMES } from "../engine/rules/run/s
 import { maskNames } from "../engine/cli/signatures";
 import { Ev, EVENT_NAMES, type Shape, type TraceeEvent } from "../engine/types/events";
 import { captureFiles } from "./lib/replay";
+import { FlowTracker } from "../engine/flows/tracker";
+import type { AppRecord } from "../engine/types/records";
 
 test("every event type is declared once, in EVENT_NAMES order, with its own name and Tracee ID", () => {
   assert.equal(EVENT_COUNT, EVENT_NAMES.length);
@@ -211,10 +213,15 @@ test("on every corpus packet, the events built, written and read lazily are what
     const dec = new Decoder();
     dec.dnsEnabled = true;
     const b = new EventBuilder(ALL_EVENTS, { hostName: "h" });
+    const flows = new FlowTracker(); // the flow stage: the records the record events are made from
     await readCapture(file, (rec) => {
       const p = dec.decode(rec);
+      flows.track(p);
       const kinds = kindsOf(p);
       const got: number[] = [];
+      // the records' events, in the order the builder visits them: each with the record it is made from
+      const units: { kind: Ev; r: AppRecord }[] = [];
+      for (const r of p.records ?? []) for (const e of RECORD_KINDS) if (e.record === r.t && e.accepts(r)) units.push({ kind: e.kind, r });
       b.build(p, (ev: TraceeEvent, kind: Ev) => {
         n++;
         const d: EventDecl = EVENTS[kind];
@@ -222,6 +229,8 @@ test("on every corpus packet, the events built, written and read lazily are what
         seen.add(kind);
         got.push(kind);
         assert.ok(kinds & (1 << kind), `${at}: kindsOf does not include it`);
+        const unit = "record" in d.from ? units.shift() : undefined;
+        if ("record" in d.from) assert.equal(unit?.kind, kind, `${at}: the event of the next record`);
         const m = "dns" in d.from ? (p.dns as DnsMessage) : null;
         if (m !== null)
           assert.ok((d.from as { dns: (m: DnsMessage) => boolean }).dns(m), `${at}: a message its declaration does not accept`);
@@ -235,13 +244,13 @@ test("on every corpus packet, the events built, written and read lazily are what
         );
         d.args.forEach((a, i) => {
           assert.equal(shapeProblem(ev.args[i].value, a.shape, `${at} args.${a.name}`), null);
-          assert.deepEqual(a.value(p, m), ev.args[i].value, `${at} args.${a.name}`);
+          assert.deepEqual(a.value(p, unit?.r ?? m), ev.args[i].value, `${at} args.${a.name}`);
         });
         // the builder's own case for the type makes what the declaration's args make
-        assert.deepEqual(eventArgs(kind, p, m), declaredArgs(kind, p, m), at);
+        assert.deepEqual(eventArgs(kind, p, unit?.r ?? m), declaredArgs(kind, p, unit?.r ?? m), at);
         // the rules' lazy event reads the declared args
         const lazy = lazies[kind];
-        lazy.reset(p, m, p.timestampNumber());
+        lazy.reset(p, unit?.r ?? m, p.timestampNumber());
         for (const a of d.args)
           assert.deepEqual(lazy.arg(a.name), ev.args.find((x) => x.name === a.name)!.value, `${at} lazy args.${a.name}`);
         // the fast writer writes what Go's encoding/json would (every 7th event: the corpus is large)
@@ -253,10 +262,10 @@ test("on every corpus packet, the events built, written and read lazily are what
         }
       });
       // IP and transport events: exactly the ones the packet's headers yield
-      const packetLevel = got.filter((k) => !("dns" in EVENTS[k].from));
+      const packetLevel = got.filter((k) => !("dns" in EVENTS[k].from) && !("record" in EVENTS[k].from));
       assert.deepEqual(
         packetLevel,
-        EVENTS.filter((d) => !("dns" in d.from) && kinds & (1 << d.kind)).map((d) => d.kind),
+        EVENTS.filter((d) => !("dns" in d.from) && !("record" in d.from) && kinds & (1 << d.kind)).map((d) => d.kind),
       );
     });
   }
