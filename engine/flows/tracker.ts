@@ -135,21 +135,41 @@ export class FlowTracker {
     dir.next = (dir.next + (p.appEnd - off)) >>> 0;
     if (dir.parser === undefined && this.detect(p.buf, off, p.appEnd, dir) === null) return;
     const parser = dir.parser as AppParser;
-    if (!dir.append(p.buf, off, p.appEnd, parser.maxHold)) {
+    const out: AppRecord[] = [];
+    if (dir.len === 0) {
+      // nothing held: parse the packet's bytes where they are, and hold only what is left
+      // (a hello or a header block in one segment is never copied; a large segment is
+      // not copied to read its first bytes)
+      const end = p.appEnd;
+      for (;;) {
+        const r = parser.parse(p.buf, off, end, dir, out);
+        if (r === NOT_MINE || r === DONE) {
+          dir.stop();
+          off = end;
+          break;
+        }
+        if (r === NEED_MORE || r === 0) break;
+        off += r;
+        if (off >= end) break;
+      }
+      if (off < end && !dir.append(p.buf, off, end, parser.maxHold)) {
+        this.stats.cut++;
+        dir.stop();
+      }
+    } else if (!dir.append(p.buf, off, p.appEnd, parser.maxHold)) {
       this.stats.cut++;
       dir.stop();
-      return;
-    }
-    const out: AppRecord[] = [];
-    for (;;) {
-      const r = parser.parse(dir.buf!, 0, dir.len, dir, out);
-      if (r === NOT_MINE || r === DONE) {
-        dir.stop();
-        break;
+    } else {
+      for (;;) {
+        const r = parser.parse(dir.buf!, 0, dir.len, dir, out);
+        if (r === NOT_MINE || r === DONE) {
+          dir.stop();
+          break;
+        }
+        if (r === NEED_MORE || r === 0) break;
+        dir.consume(r);
+        if (dir.len === 0) break;
       }
-      if (r === NEED_MORE || r === 0) break;
-      dir.consume(r);
-      if (dir.len === 0) break;
     }
     if (out.length > 0) {
       this.stats.records += out.length;
