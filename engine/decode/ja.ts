@@ -9,10 +9,10 @@
 //    the sorted cipher list>_<sha256/12 of the sorted extension list without
 //    SNI and ALPN, then '_' and the signature algorithms in order>.
 //
-// Host-only (node:crypto): the realm never imports this. The hashes are
-// memoized in small bounded maps: a host's clients send a handful of hello
-// shapes over and over, so most hellos pay a map lookup instead of three
-// hash calls (bench: "tls hello").
+// Host-only (node:crypto): the realm never imports this. The fingerprints
+// are memoized on their inputs (bounded): a host's clients send a handful of
+// hello shapes over and over, so most hellos pay a pass over their numbers
+// instead of building the strings and three hash calls (bench: "tls hello").
 
 import * as crypto from "node:crypto";
 
@@ -28,48 +28,79 @@ const hashOf: HashFn =
     ? (crypto as unknown as { hash: HashFn }).hash
     : (alg, data) => crypto.createHash(alg).update(data).digest("hex");
 
-/** a memo of one hash function: at most MEMO_MAX entries, emptied when full */
+/** crypto.hash's hex digest */
+const hex = (alg: string, s: string): string => hashOf(alg, s);
+
+// ---- the fingerprint memo
+//
+// A fingerprint is a pure function of a few numbers and lists of the hello.
+// Their FNV-1a hash finds a memo entry, whose copies of the inputs must equal
+// them exactly (a collision just recomputes): a hit costs two passes over
+// ~100 numbers and allocates nothing; a miss builds the strings and calls
+// the hash functions. At most MEMO_MAX entries per memo, emptied when full.
+
 const MEMO_MAX = 1024;
-class Memo {
-  private readonly map = new Map<string, string>();
-  constructor(private readonly alg: string) {}
-  /** how many hashes were computed, and found in the memo (bench, tests) */
-  computed = 0;
+
+const mix = (h: number, v: number): number => Math.imul(h ^ v, 0x01000193);
+
+function mixList(h: number, list: readonly number[]): number {
+  h = mix(h, list.length);
+  for (let i = 0; i < list.length; i++) h = mix(h, list[i]);
+  return h;
+}
+
+function sameList(a: readonly number[], b: readonly number[]): boolean {
+  if (a.length !== b.length) return false;
+  for (let i = 0; i < a.length; i++) if (a[i] !== b[i]) return false;
+  return true;
+}
+
+interface ClientEntry {
+  version: number;
+  hasSni: boolean;
+  alpn: string;
+  lists: number[][];
+  value: ClientFingerprints;
+}
+interface ServerEntry {
+  version: number;
+  cipher: number;
+  extensions: number[];
+  value: ServerFingerprint;
+}
+
+class Memo<E> {
+  readonly map = new Map<number, E>();
   hits = 0;
-  of(s: string): string {
-    let h = this.map.get(s);
-    if (h !== undefined) {
-      this.hits++;
-      return h;
-    }
-    h = hashOf(this.alg, s);
-    this.computed++;
+  misses = 0;
+  add(h: number, e: E): void {
+    this.misses++;
     if (this.map.size >= MEMO_MAX) this.map.clear();
-    this.map.set(s, h);
-    return h;
-  }
-  clear(): void {
-    this.map.clear();
+    this.map.set(h, e);
   }
 }
 
-export const md5Memo = new Memo("md5");
-export const sha256Memo = new Memo("sha256");
+/** the fingerprints of a ClientHello */
+export interface ClientFingerprints {
+  ja3: string;
+  ja3_hash: string;
+  ja4: string;
+}
+/** the fingerprint of a ServerHello */
+export interface ServerFingerprint {
+  ja3s: string;
+  ja3s_hash: string;
+}
 
-/** turn the memos off (true) or on: the bench measures both */
+export const clientMemo = new Memo<ClientEntry>();
+export const serverMemo = new Memo<ServerEntry>();
+
+/** turn the memos off (true) or on, emptying them: the bench measures both */
 let memoOff = false;
 export function setMemoOff(off: boolean): void {
   memoOff = off;
-  md5Memo.clear();
-  sha256Memo.clear();
-}
-
-export function md5(s: string): string {
-  return memoOff ? hashOf("md5", s) : md5Memo.of(s);
-}
-
-function sha12(s: string): string {
-  return (memoOff ? hashOf("sha256", s) : sha256Memo.of(s)).slice(0, 12);
+  clientMemo.map.clear();
+  serverMemo.map.clear();
 }
 
 /** the values of a list without its GREASE ones, decimal, joined by '-' */
@@ -193,7 +224,7 @@ export function ja4(
     two(countNonGrease(extensions)) +
     alpn;
   const cs = sortedHex(ciphers, false);
-  const b = cs === "" ? "000000000000" : sha12(cs);
+  const b = cs === "" ? "000000000000" : hex("sha256", cs).slice(0, 12);
   const es = sortedHex(extensions, true);
   let c = "000000000000";
   if (es !== "") {
@@ -202,7 +233,64 @@ export function ja4(
       if (isGrease(sigAlgs[i])) continue;
       sigs = sigs === "" ? hex4(sigAlgs[i]) : sigs + "," + hex4(sigAlgs[i]);
     }
-    c = sha12(sigs === "" ? es : es + "_" + sigs);
+    c = hex("sha256", sigs === "" ? es : es + "_" + sigs).slice(0, 12);
   }
   return a + "_" + b + "_" + c;
+}
+
+/**
+ * JA3 (string and MD5) and JA4 of a ClientHello, memoized on their inputs.
+ * `alpn`: JA4's ALPN part (ja4Alpn).
+ */
+export function clientFingerprints(
+  version: number,
+  versions: readonly number[],
+  hasSni: boolean,
+  alpn: string,
+  ciphers: readonly number[],
+  extensions: readonly number[],
+  groups: readonly number[],
+  pointFormats: readonly number[],
+  sigAlgs: readonly number[],
+): ClientFingerprints {
+  let h = mix(mix(mix(0x811c9dc5, version), hasSni ? 1 : 0), (alpn.charCodeAt(0) << 8) | alpn.charCodeAt(1));
+  h = mixList(mixList(mixList(h, versions), ciphers), extensions);
+  h = mixList(mixList(mixList(h, groups), pointFormats), sigAlgs);
+  const e = memoOff ? undefined : clientMemo.map.get(h);
+  if (
+    e !== undefined &&
+    e.version === version &&
+    e.hasSni === hasSni &&
+    e.alpn === alpn &&
+    sameList(e.lists[0], versions) &&
+    sameList(e.lists[1], ciphers) &&
+    sameList(e.lists[2], extensions) &&
+    sameList(e.lists[3], groups) &&
+    sameList(e.lists[4], pointFormats) &&
+    sameList(e.lists[5], sigAlgs)
+  ) {
+    clientMemo.hits++;
+    return e.value;
+  }
+  const s = ja3String(version, ciphers, extensions, groups, pointFormats);
+  const value = { ja3: s, ja3_hash: hex("md5", s), ja4: ja4(version, versions, hasSni, alpn, ciphers, extensions, sigAlgs) };
+  if (!memoOff) {
+    const lists = [versions, ciphers, extensions, groups, pointFormats, sigAlgs].map((l) => l.slice());
+    clientMemo.add(h, { version, hasSni, alpn, lists, value });
+  }
+  return value;
+}
+
+/** JA3S (string and MD5) of a ServerHello, memoized on its inputs */
+export function serverFingerprint(version: number, cipher: number, extensions: readonly number[]): ServerFingerprint {
+  const h = mixList(mix(mix(0x811c9dc5, version), cipher), extensions);
+  const e = memoOff ? undefined : serverMemo.map.get(h);
+  if (e !== undefined && e.version === version && e.cipher === cipher && sameList(e.extensions, extensions)) {
+    serverMemo.hits++;
+    return e.value;
+  }
+  const s = ja3sString(version, cipher, extensions);
+  const value = { ja3s: s, ja3s_hash: hex("md5", s) };
+  if (!memoOff) serverMemo.add(h, { version, cipher, extensions: extensions.slice(), value });
+  return value;
 }

@@ -21,7 +21,7 @@
 import { DONE, NEED_MORE, NOT_MINE, type AppParser, type StreamDirection } from "../types/parser";
 import type { AppRecord } from "../types/records";
 import type { TLSClientHello, TLSServerHello } from "../types/events";
-import { ja3sString, ja3String, ja4, ja4Alpn, md5 } from "./ja";
+import { clientFingerprints, ja4Alpn, serverFingerprint } from "./ja";
 import { goText } from "./text";
 
 /**
@@ -58,28 +58,25 @@ function handshakeRecord(b: Uint8Array, i: number): boolean {
 }
 
 /** wire bytes as text, the way the rest of netsig holds names (decode/text.ts) */
-function text(b: Uint8Array, s: number, e: number): string {
-  let ascii = true;
-  for (let i = s; i < e; i++) if (b[i] >= 0x80) ascii = false;
-  if (ascii) {
-    let out = "";
-    for (let i = s; i < e; i++) out += String.fromCharCode(b[i]);
-    return out;
-  }
-  return goText(Buffer.from(b.buffer, b.byteOffset, b.byteLength), s, e);
+function text(b: Buffer, s: number, e: number): string {
+  return goText(b, s, e);
 }
+
+/** the bytes as a Buffer (the flow stage's buffers are: no copy, no view made then) */
+const asBuffer = (b: Uint8Array): Buffer => (b instanceof Buffer ? b : Buffer.from(b.buffer, b.byteOffset, b.byteLength));
 
 /** a list of u16 values of `len` bytes at i (len odd: the last byte is left out) */
 function u16List(b: Uint8Array, i: number, len: number): number[] {
-  const out: number[] = [];
-  for (let j = 0; j + 1 < len; j += 2) out.push(u16(b, i + j));
+  const n = len >> 1;
+  const out = new Array<number>(n);
+  for (let k = 0; k < n; k++) out[k] = (b[i + 2 * k] << 8) | b[i + 2 * k + 1];
   return out;
 }
 
 /** a list of u8 values */
 function u8List(b: Uint8Array, i: number, len: number): number[] {
-  const out: number[] = [];
-  for (let j = 0; j < len; j++) out.push(b[i + j]);
+  const out = new Array<number>(len);
+  for (let j = 0; j < len; j++) out[j] = b[i + j];
   return out;
 }
 
@@ -88,7 +85,8 @@ function u8List(b: Uint8Array, i: number, len: number): number[] {
  * [s, e): null when it is malformed (a field runs past the end, or the
  * extensions do not fill their block exactly).
  */
-export function parseClientHello(b: Uint8Array, s: number, e: number): TLSClientHello | null {
+export function parseClientHello(bytes: Uint8Array, s: number, e: number): TLSClientHello | null {
+  const b = asBuffer(bytes);
   let i = s;
   if (e - i < 2 + 32 + 1) return null;
   const version = u16(b, i);
@@ -177,14 +175,26 @@ export function parseClientHello(b: Uint8Array, s: number, e: number): TLSClient
       i = de;
     }
   }
-  hello.ja3 = ja3String(version, cipherSuites, hello.extensions, hello.supported_groups, hello.ec_point_formats);
-  hello.ja3_hash = md5(hello.ja3);
-  hello.ja4 = ja4(version, hello.versions, hasSni, alpn0, cipherSuites, hello.extensions, hello.signature_algorithms);
+  const fp = clientFingerprints(
+    version,
+    hello.versions,
+    hasSni,
+    alpn0,
+    cipherSuites,
+    hello.extensions,
+    hello.supported_groups,
+    hello.ec_point_formats,
+    hello.signature_algorithms,
+  );
+  hello.ja3 = fp.ja3;
+  hello.ja3_hash = fp.ja3_hash;
+  hello.ja4 = fp.ja4;
   return hello;
 }
 
 /** A ServerHello's body in [s, e): null when malformed */
-export function parseServerHello(b: Uint8Array, s: number, e: number): TLSServerHello | null {
+export function parseServerHello(bytes: Uint8Array, s: number, e: number): TLSServerHello | null {
+  const b = asBuffer(bytes);
   let i = s;
   if (e - i < 2 + 32 + 1) return null;
   const version = u16(b, i);
@@ -224,8 +234,9 @@ export function parseServerHello(b: Uint8Array, s: number, e: number): TLSServer
       i = d + len;
     }
   }
-  hello.ja3s = ja3sString(version, cipher, hello.extensions);
-  hello.ja3s_hash = md5(hello.ja3s);
+  const fp = serverFingerprint(version, cipher, hello.extensions);
+  hello.ja3s = fp.ja3s;
+  hello.ja3s_hash = fp.ja3s_hash;
   return hello;
 }
 
