@@ -11,11 +11,12 @@
 //  - the same events through replay --output json, a signature and a rule.
 
 import assert from "node:assert/strict";
+import { execFileSync } from "node:child_process";
 import { createHash } from "node:crypto";
 import { readFileSync, writeFileSync } from "node:fs";
 import { join } from "node:path";
 import { after, before, describe, test } from "node:test";
-import { isGrease, ja3String, ja4, ja4Alpn } from "../engine/decode/ja";
+import { clientMemo, isGrease, ja3String, ja4, ja4Alpn, setMemoOff } from "../engine/decode/ja";
 import { parseClientHello, TLS_MAX_HOLD, TLS_PARSER } from "../engine/decode/tls";
 import { DONE, NEED_MORE, NOT_MINE, type StreamDirection } from "../engine/types/parser";
 import type { AppRecord } from "../engine/types/records";
@@ -480,5 +481,64 @@ fields:
     const y = netsig(["replay", file, "--signatures", join(work.dir, "none"), "--rules", rulesDir]);
     assert.equal(y.code, 0, y.stderr);
     assert.equal(y.stdout.trim().split("\n").filter(Boolean).length, 1, y.stdout + y.stderr);
+  });
+});
+
+// ------------------------------------------------------------ choices, written down
+
+describe("netsig's TLS choices", () => {
+  test("the fingerprint memo changes nothing: every corpus hello gives the same record with it, without it, and on a hit", async () => {
+    const files = [
+      "tls-ja4-rules.pcap",
+      "tls-ja4-tls.pcap",
+      "tls-certs-alert.pcap",
+      "tls-duplicate-hello.pcap",
+      "tls-v1-malicious-c2.pcap",
+    ];
+    const all = async () =>
+      (await Promise.all(files.map((f) => netsigHellos(join(CORPUS, "suricata-verify", f))))).flatMap((x) => x.records);
+    setMemoOff(true);
+    const cold = await all();
+    setMemoOff(false);
+    const first = await all();
+    const hits = clientMemo.hits;
+    const again = await all();
+    assert.ok(clientMemo.hits > hits, "the second pass hits the memo");
+    assert.deepEqual(first, cold);
+    assert.deepEqual(again, cold);
+  });
+
+  test("a hello is recognised by its message type, whichever side the flow stage took for the client", () => {
+    const dir: StreamDirection = { src: "10.0.0.2", dst: "10.0.0.1", srcPort: 443, dstPort: 40000, fromClient: false, state: undefined };
+    const r = netsig([
+      "replay",
+      join(CORPUS, "suricata-verify", "tls-ja4-tls.pcap"),
+      "--output",
+      "json",
+      "--events",
+      "net_packet_tls_client_hello",
+    ]);
+    const ch = JSON.parse(r.stdout.trim().split("\n")[0]).args[4].value;
+    const hello = Buffer.from(
+      execFileSync("tshark", [
+        "-r",
+        join(CORPUS, "suricata-verify", "tls-ja4-tls.pcap"),
+        "-Y",
+        "tls.handshake.type == 1",
+        "-T",
+        "fields",
+        "-e",
+        "tcp.payload",
+      ])
+        .toString()
+        .trim()
+        .replace(/:/g, ""),
+      "hex",
+    );
+    assert.equal(TLS_PARSER.detect(hello, 0, hello.length, false), true);
+    const out: AppRecord[] = [];
+    assert.equal(TLS_PARSER.parse(hello, 0, hello.length, dir, out), DONE);
+    assert.equal(out[0].t, "tls_client_hello");
+    assert.deepEqual((out[0] as { hello: unknown }).hello, ch);
   });
 });

@@ -174,7 +174,8 @@ export const target: Target<Plan> = {
         if (rec.t === "tls_client_hello") {
           const h = rec.hello;
           if (!/^[0-9a-f]{32}$/.test(h.ja3_hash)) throw new Error(`ja3_hash ${h.ja3_hash}`);
-          if (!/^t(1[0-3]|s3|s2|d[1-3]|00)[di]\d\d\d\d[0-9A-Za-z]{2}_[0-9a-f]{12}_[0-9a-f]{12}$/.test(h.ja4)) throw new Error(`ja4 ${h.ja4}`);
+          if (!/^t(1[0-3]|s3|s2|d[1-3]|00)[di]\d\d\d\d[0-9A-Za-z]{2}_[0-9a-f]{12}_[0-9a-f]{12}$/.test(h.ja4))
+            throw new Error(`ja4 ${h.ja4}`);
           for (const v of [...h.cipher_suites, ...h.extensions, ...h.supported_groups, ...h.signature_algorithms, ...h.versions])
             if (!Number.isInteger(v) || v < 0 || v > 0xffff) throw new Error(`a u16 of ${v}`);
         } else if (rec.t === "tls_server_hello") {
