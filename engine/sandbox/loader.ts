@@ -81,7 +81,7 @@ export function transpileSignature(file: string, text?: string): SignatureSource
 }
 
 /**
- * `import NAME from "./data/x.json"`: a JSON file in the signature's folder
+ * A JSON import (`import NAME` of a `./data/x.json`): a JSON file in the signature's folder
  * (or below it), read now and put in place of the import as a constant, on
  * the same line (a signature cannot read files when it runs: the realm has no
  * file system). The data is read when the signature file is (re)loaded.
