@@ -90,6 +90,7 @@ test("npm pack carries what users need; installed into a new project, npx netsig
         "dns-tunnel.ts",
         "dns-unapproved-resolver.ts",
         "icmp-large-payload.ts",
+        "long-flow-new-name.ts",
         "tcp-syn-scan.ts",
         "tls-known-bad-fingerprint.ts",
         "tls-sni-without-dns.ts",
@@ -164,7 +165,7 @@ test("npm pack carries what users need; installed into a new project, npx netsig
       .map((l) => JSON.parse(l) as { eventName: string });
     assert.ok(found.length > 0);
     assert.deepEqual(found.map((f) => f.eventName).sort(), repoFound.map((f) => f.eventName).sort());
-    assert.match(replay.stderr, /signatures: 7 active, 0 skipped; rules: \d+ active, 0 skipped/);
+    assert.match(replay.stderr, /signatures: 8 active, 0 skipped; rules: \d+ active, 0 skipped/);
     // the Tracee e2e examples, as their README runs them from the package: e2eDNS fires on the capture's uol.com.br answers
     const ports = ok(
       run("npx", ["netsig", "replay", capture, "--signatures", "node_modules/netsig/examples/tracee-e2e"], project),

@@ -223,7 +223,7 @@ test("replay --rules beside --signatures: broken rules are skipped, the rest fir
   const both = netsig(["replay", EXAMPLE, "--signatures", sigs, "--rules", rules]);
   assert.equal(both.code, 0, both.stderr);
   assert.match(both.stderr, /netsig: rule skipped: .*watch\.yaml:12:7: unknown DNS field "dns\.qeury" \(did you mean "dns\.query"\?\)/);
-  assert.match(both.stderr, /signatures: 7 active, 0 skipped; rules: 1 active, 1 skipped; \d+ findings, 0 signature errors/);
+  assert.match(both.stderr, /signatures: 8 active, 0 skipped; rules: 1 active, 1 skipped; \d+ findings, 0 signature errors/);
   const lines = (s: string) =>
     s
       .trim()
@@ -237,8 +237,8 @@ test("replay --rules beside --signatures: broken rules are skipped, the rest fir
   const watch = lines(both.stdout).filter((f) => f.eventName === "watch-netsig");
   assert.equal(watch.length, 12);
   assert.ok(
-    watch.every((f) => Number(f.eventId) === 6007),
-    "rules are numbered after the (seven) signatures",
+    watch.every((f) => Number(f.eventId) === 6008),
+    "rules are numbered after the (eight) signatures",
   );
   assert.equal(
     watch[0].args.find((a: { name: string }) => a.name === "output").value,

@@ -625,6 +625,7 @@ const PRODUCTION = [
   "dns-tunnel.ts",
   "dns-unapproved-resolver.ts",
   "icmp-large-payload.ts",
+  "long-flow-new-name.ts",
   "tcp-syn-scan.ts",
   "tls-known-bad-fingerprint.ts",
   "tls-sni-without-dns.ts",
@@ -640,7 +641,7 @@ const listed = (dir: string) => {
 };
 
 describe("the shipped folder holds production detections only; the Tracee e2e ports are examples", () => {
-  test("signatures/ is the seven detections (NETSIG- ids, none tagged e2e); examples/tracee-e2e is the seven ports", () => {
+  test("signatures/ is the eight detections (NETSIG- ids, none tagged e2e); examples/tracee-e2e is the seven ports", () => {
     assert.deepEqual(
       readdirSync(SHIPPED)
         .filter((f) => f.endsWith(".ts"))
@@ -670,7 +671,7 @@ describe("the shipped folder holds production detections only; the Tracee e2e po
   test("silent on plain MX, NS, SOA and TXT lookups of uol.com.br, on which the e2e DNS port fires", { skip: labSkip }, () => {
     const r = netsig(["replay", uolLookups, "--signatures", SHIPPED]);
     assert.equal(r.code, 0, r.stderr);
-    assert.match(r.stderr, /signatures: 7 active, 0 skipped; 0 findings, 0 signature errors/);
+    assert.match(r.stderr, /signatures: 8 active, 0 skipped; 0 findings, 0 signature errors/);
     assert.equal(r.stdout, "");
     // the capture is what Tracee's e2e DNS test looks for: four full sets of answers (UDP and TCP, to 127.0.0.1 and ::1)
     const e = netsig(["replay", uolLookups, "--signatures", TRACEE_E2E]);
@@ -687,7 +688,7 @@ describe("the shipped folder holds production detections only; the Tracee e2e po
   }, () => {
     const r = netsig(["replay", labQueries, "--signatures", SHIPPED]);
     assert.equal(r.code, 0, r.stderr);
-    assert.match(r.stderr, /signatures: 7 active, 0 skipped; \d+ findings, 0 signature errors/);
+    assert.match(r.stderr, /signatures: 8 active, 0 skipped; \d+ findings, 0 signature errors/);
     const found = parse(r.stdout);
     // www.uol.com.br -> 127.0.0.11 and netsig.test -> fd00:6e73::20 are what a DNS rebinding
     // looks like (a public name, a loopback/ULA answer): the detection is right to report
@@ -717,24 +718,27 @@ describe("the shipped folder holds production detections only; the Tracee e2e po
 
 test("the whole shipped folder on examples/dns-lo.pcap: loads cleanly; only the expected findings", () => {
   const files = readdirSync(SHIPPED).filter((f) => f.endsWith(".ts"));
-  assert.equal(files.length, 7);
+  assert.equal(files.length, 8);
   const r = netsig(["replay", EXAMPLE, "--signatures", SHIPPED]);
   assert.equal(r.code, 0, r.stderr);
   // nothing on stderr but the two summary lines
   const lines = r.stderr.trim().split("\n");
   assert.equal(lines.length, 2, r.stderr);
   assert.match(lines[0], /dns-lo\.pcap: 258 packets read, 258 decoded, 0 malformed/);
-  // the signatures received what a plain replay prints of the seven event types they select
-  // (none selects net_packet_udp or the generic net_packet_dns: only Tracee's e2e ports did)
-  const plain = /; events: ([^;]+);/.exec(netsig(["replay", EXAMPLE, "--quiet-findings"]).stderr)?.[1];
+  // the signatures received what a plain replay prints of the nine event types they select
+  // (none selects net_packet_udp or the generic net_packet_dns: only Tracee's e2e ports did;
+  // the TCP flow events are opt-in, asked for by name)
+  const plain = /; events: ([^;]+);/.exec(
+    netsig(["replay", EXAMPLE, "--quiet-findings", "--events", "net_packet_*,net_flow_tcp_begin,net_flow_tcp_end"]).stderr,
+  )?.[1];
   assert.ok(plain && plain !== "none", plain);
   const selected = plain
     .split(" ")
     .filter((c) => !/^(udp|dns)=/.test(c))
     .join(" ");
-  assert.equal(selected.split(" ").length, 7, selected);
+  assert.equal(selected.split(" ").length, 9, selected);
   assert.match(lines[0], new RegExp(`; events printed: none; events to signatures: ${selected};`));
-  assert.match(lines[1], /^netsig: signatures: 7 active, 0 skipped; 2 findings, 0 signature errors$/);
+  assert.match(lines[1], /^netsig: signatures: 8 active, 0 skipped; 2 findings, 0 signature errors$/);
   const found = parse(r.stdout);
   // the lab answers www.uol.com.br and netsig.test with 127.0.0.11 and
   // fd00:6e73::20 -- exactly what a rebinding looks like -- and nothing else

@@ -6,6 +6,7 @@ import { parseCommand } from "../app/args";
 import { handleSignals, unfinishedWork } from "../app/signals";
 import { readCapture } from "../capture/reader";
 import type { ReadSummary } from "../capture/types";
+import type { DecodeStats } from "../decode/decoder";
 import { EventFilter, parseEventNames } from "../events/filter";
 import { UsageError } from "../types/errors";
 import type { EventPipeline } from "../events/pipeline";
@@ -20,6 +21,8 @@ import { log, setLogFormat } from "../app/log";
 import type { SignatureSet } from "../app/detection";
 import { POD_INFO_OPTIONS, POD_INFO_USAGE, startPodInfo } from "../app/podinfo";
 import { skippedCount } from "../types/sources";
+import { FLOW_OPTIONS, FLOW_USAGE, flowSettingsFrom, flowSummary } from "../app/flow-options";
+import type { FlowSettings } from "../events/pipeline";
 
 export const REPLAY_USAGE = `
 replay options:
@@ -35,6 +38,7 @@ replay options:
   --config FILE      options from a YAML file (keys: the long options above; flags win)
   --log-format F     text (default) or json: one pino JSON object per line on stderr
 ${FILE_OUTPUT_USAGE}
+${FLOW_USAGE}
 ${POD_INFO_USAGE}
 ${WEBHOOK_USAGE}`;
 
@@ -51,6 +55,18 @@ function eventCounts(counts: readonly number[]): string {
     .join(" ");
 }
 
+/** ", 7 IP fragments: 2 datagrams reassembled, 1 fragment dropped (overlap 1), 1 held", or "" without fragments */
+export function fragmentSummary(s: DecodeStats, held: number): string {
+  if (s.fragments === 0) return "";
+  const drops = Object.entries(s.fragmentDrops).filter(([, n]) => n > 0);
+  const dropped = drops.reduce((a, [, n]) => a + n, 0);
+  return (
+    `, ${s.fragments} IP fragments: ${s.reassembled} datagram${s.reassembled === 1 ? "" : "s"} reassembled` +
+    (dropped ? `, ${dropped} fragment${dropped === 1 ? "" : "s"} dropped (${drops.map(([k, n]) => `${k} ${n}`).join(", ")})` : "") +
+    (held ? `, ${held} held` : "")
+  );
+}
+
 /** the summary line; with signatures, the events they received are counted too */
 export function formatSummary(
   file: string,
@@ -63,12 +79,15 @@ export function formatSummary(
   const events = r.engine
     ? `events printed: ${printed}; events to signatures: ${eventCounts(r.engine.events) || "none"}`
     : `events: ${printed}`;
+  const flows = flowSummary(r.pipeline.flows);
   return (
     `netsig: ${file}: ${s.packets} packets read, ${s.decoded} decoded, ${s.malformed} malformed` +
     (s.malformedDns ? ` (${s.malformedDns} DNS)` : "") +
     (s.unsupported ? `, ${s.unsupported} not IP` : "") +
-    (s.laterFragments ? `, ${s.laterFragments} non-first fragments` : "") +
-    `; ${events}; ${secs.toFixed(2)} s, ${rate} packets/s\n`
+    fragmentSummary(s, r.pipeline.decoder.defrag.fragmentsHeld) +
+    `; ${events}` +
+    (flows ? `; ${flows}` : "") +
+    `; ${secs.toFixed(2)} s, ${rate} packets/s\n`
   );
 }
 
@@ -79,6 +98,7 @@ export const REPLAY_OPTIONS = {
   unsandboxed: { type: "boolean", default: false },
   "log-format": { type: "string" },
   ...FILE_OUTPUT_OPTIONS,
+  ...FLOW_OPTIONS,
   ...WEBHOOK_OPTIONS,
   ...POD_INFO_OPTIONS,
 } as const;
@@ -114,6 +134,7 @@ export async function replayCommand(argv: string[]): Promise<number> {
             : undefined,
         webhooks: values,
         fileOutput: values,
+        flows: flowSettingsFrom(values),
       })
     ).code;
   } finally {
@@ -142,6 +163,8 @@ export interface ReplayOptions {
   webhooks?: Parameters<typeof webhooksFrom>[0];
   /** --output-file and its options */
   fileOutput?: FileOutputValues;
+  /** --max-flows, --dns-cache-size */
+  flows?: FlowSettings;
 }
 
 /** replay a capture; with signatures, the engine is returned (closed) for its stats and problems */
@@ -169,6 +192,7 @@ export async function replay(o: ReplayOptions): Promise<{ code: number; engine?:
     signatures: o.signatures,
     webhooks: o.webhooks,
     file: o.fileOutput,
+    flows: o.flows,
   });
 
   const progress = startProgress(file, pipeline, o.quiet);
@@ -197,6 +221,8 @@ export async function replay(o: ReplayOptions): Promise<{ code: number; engine?:
       const st = pipeline.decoder.stats;
       return { format: "unknown", packets: st.packets, bytes: 0 } satisfies ReadSummary;
     });
+    // the flows still open end (their end events, to the output and the signatures)
+    pipeline.finish();
     watcher?.close();
     if (engine) {
       await engine.signal({ type: "source_complete" });

@@ -7,7 +7,7 @@ import { existsSync, readdirSync, readFileSync, statSync } from "node:fs";
 import { join, resolve } from "node:path";
 import { CORPUS } from "../lib/corpus";
 import * as craft from "../../tools/lib/craft";
-import { edgeCasePackets, ipv6ChainPackets, linkTypeCaptures, tcpDnsPackets } from "../lib/edgecases";
+import { edgeCasePackets, fragmentPackets, ipv6ChainPackets, linkTypeCaptures, tcpDnsPackets } from "../lib/edgecases";
 import { packetLayout, pcapLayout, pcapngLayout } from "./mutate";
 
 export const ROOT = resolve(__dirname, "..", "..", "..");
@@ -61,6 +61,7 @@ export function captureSeeds(): { pcap: Buffer[]; pcapng: Buffer[] } {
   add(craft.pcapFile(1, edgeCasePackets()));
   add(craft.pcapFile(1, ipv6ChainPackets()));
   add(craft.pcapFile(1, tcpDnsPackets()));
+  add(craft.pcapFile(1, fragmentPackets()));
   for (const c of linkTypeCaptures()) add(craft.pcapFile(c.linkType, c.packets));
   for (const src of PERMISSIVE) for (const f of files(join(CORPUS, src), /\.(pcap|pcapng)$/)) add(readFileSync(f));
   cache = { pcap, pcapng };
@@ -97,9 +98,11 @@ export function dnsSeeds(): Buffer[] {
   return out;
 }
 
-/** the shipped rules, the Sigma rules, and the rule fixtures the tests use */
+/** the shipped rules, the Sigma rules (SigmaHQ's Zeek and DNS rules too), and the rule fixtures the tests use */
 export function ruleSeeds(): string[] {
-  const out = files(join(ROOT, "rules"), /\.ya?ml$/).map((f) => readFileSync(f, "utf8"));
+  const out = [...files(join(ROOT, "rules"), /\.ya?ml$/), ...files(join(ROOT, "test", "sigmahq"), /\.ya?ml$/)].map((f) =>
+    readFileSync(f, "utf8"),
+  );
   out.push(
     "id: t1\nevents: [net_packet_dns_request]\ndetection:\n  s:\n    dns.query|endswith: .example.com\n  condition: s\noutput: 'query %dns.query'\n",
     "id: t2\nevents: [net_packet_tcp]\nseverity: 2\ndetection:\n  a:\n    args.src|cidr: 10.0.0.0/8\n  b:\n    args.dst_port: [22, 23]\n  condition: a and not b\n",

@@ -14,10 +14,9 @@
 // every path the tshark side states must be in netsig's event with that value.
 
 import { readCapture } from "../../engine/capture/reader";
-import { ALL_EVENTS } from "../../engine/events/build";
+import { DEFAULT_EVENTS, RECORD_EVENTS } from "../../engine/events/registry";
 import { EventJSONWriter } from "../../engine/events/json";
 import { EventPipeline } from "../../engine/events/pipeline";
-import { RECORD_EVENTS } from "../../engine/events/registry";
 import { EVENT_NAMES, Ev } from "../../engine/types/events";
 import {
   dnsClassName,
@@ -51,6 +50,10 @@ const SHORT = EVENT_NAMES.map((n) => n.replace("net_packet_", ""));
  */
 export const KINDS = [...SHORT, "dns_wire"];
 export const DNS_KINDS = KINDS.filter((k) => k.startsWith("dns"));
+/** the IP events, which every fragment yields with its own header */
+export const IP_KINDS = ["ipv4", "ipv6"];
+/** the rest: transport and DNS, which a fragmented datagram yields once reassembled */
+export const NON_IP_KINDS = KINDS.filter((k) => !IP_KINDS.includes(k));
 
 interface RawRR {
   type: number;
@@ -63,8 +66,9 @@ const wire = (rrs: RawRR[]): RawRR[] => rrs.map((r) => ({ type: r.type, class: r
 export async function netsigFrames(file: string): Promise<{ frames: Frame[]; error?: string }> {
   const frames: Frame[] = [];
   const writer = new EventJSONWriter(HOST);
-  const pipeline = new EventPipeline(ALL_EVENTS, HOST, (ev, kind, p) => {
-    // the flow stage's events (TLS hellos, HTTP, flows) have their own differentials (test/tls.test.ts, ...)
+  // (--events' default: the opt-in flow events have no frame of their own to compare)
+  const pipeline = new EventPipeline(DEFAULT_EVENTS, HOST, (ev, kind, p) => {
+    // the flow stage's other events (TLS hellos, HTTP) have their own differentials (test/tls.test.ts, ...)
     if (RECORD_EVENTS & (1 << kind)) return;
     const n = pipeline.decoder.stats.packets; // the packet being decoded, counted from 1
     const line = JSON.parse(writer.write(ev, kind, p.timestampString())) as { args: { name: string; value: unknown }[] };
@@ -181,8 +185,31 @@ function isFragment(ipName: string, ip: Obj): boolean {
   return ip.find("ipv6.fraghdr.more") === "1" || Number(ip.find("ipv6.fraghdr.offset") ?? 0) !== 0;
 }
 
+/** with defragmentation on: did this fragment complete its datagram (tshark lists the fragments of it there)? */
+function reassembledHere(ipName: string, ip: Obj): boolean {
+  return ip.get(ipName === "ip" ? "ip.fragments" : "ipv6.fragments") !== undefined;
+}
+
 // link layers netsig decodes on the way to IP (tshark's protocol names)
 const LINK = new Set(["frame", "eth", "ethertype", "vlan", "ieee8021ad", "sll", "null", "raw"]);
+
+/** the frame's own IP header, when it has one: [protocol name, tree] */
+function ipLayer(fr: TsFrame): [string, Obj] | undefined {
+  const L = fr.layers;
+  let k = 0;
+  while (k < L.length && LINK.has(L[k][0])) k++;
+  return k < L.length && (L[k][0] === "ip" || L[k][0] === "ipv6") ? L[k] : undefined;
+}
+
+/**
+ * Is the frame an IP fragment (by its own header)? netsig reports a fragment's
+ * IP event as it is, and the rest of a fragmented datagram on the fragment
+ * that completes it: those are held to tshark's defragmentation.
+ */
+export function isFragmentFrame(fr: TsFrame): boolean {
+  const l = ipLayer(fr);
+  return l !== undefined && isFragment(l[0], l[1]);
+}
 const TRANSPORT: Record<string, number> = { tcp: 6, udp: 17, icmp: 1, icmpv6: 58 };
 const DNS_LAYERS = new Set(["dns", "mdns", "llmnr"]);
 
@@ -531,8 +558,8 @@ export function expectFrame(fr: TsFrame): Frame {
     default:
       break;
   }
-  // netsig decodes no DNS from a fragment: the first one holds only the start of the message
-  if ((tName !== "tcp" && tName !== "udp") || isFragment(ipName, ip)) return out;
+  // netsig decodes no DNS from a fragment that completes nothing: the first one holds only the start of the message
+  if ((tName !== "tcp" && tName !== "udp") || (isFragment(ipName, ip) && !reassembledHere(ipName, ip))) return out;
   // netsig names the pcapng interface, else prints Tracee's "any"; tshark says "unknown" for an unnamed one
   const iface = fr.frame.find("frame.interface_name");
   const meta = {
