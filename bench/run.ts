@@ -24,6 +24,9 @@
 //    zero kernel drops, netsig's against tcpdump's; and findings/s delivered
 //    to a webhook receiver on 127.0.0.1 (~1.5 minutes in all).
 //
+// 8. a paired micro-measure (bench/hello.ts): one recorded TLS ClientHello
+//    decoded (parse, JA3, JA4) against one recorded DNS response, ns each.
+//
 // Environment: BENCH_RUNS (default 3), BENCH_PACKETS (default 500000),
 // BENCH_SKIP_TSHARK=1 to leave out the slow peer (~1 minute), BENCH_SKIP_LIVE=1
 // to leave out step 7.
@@ -33,6 +36,7 @@ import { existsSync, mkdirSync, openSync, closeSync, readFileSync, rmSync, write
 import { join } from "node:path";
 import { LIVE_RUNGS, liveLadder, liveSkipReason, RUNG_SECONDS, webhookFindings } from "./live";
 import { loadRules } from "../engine/rules/compile/load";
+import { measureHello } from "./hello";
 
 const ROOT = join(__dirname, "..", "..");
 const OUT_DIR = join(ROOT, "bench", "out");
@@ -281,6 +285,12 @@ async function main(): Promise<void> {
   console.log(
     `  the rule pack costs less than 30% of the events-alone throughput:       ${(rulesCost * 100).toFixed(0)}% ${rulesCost < 0.3 ? "MET" : "MISSED"}  (rounds: ${rounds.map((r) => `${((1 - r.events / r.pack) * 100).toFixed(0)}%`).join(" ")})`,
   );
+
+  // a TLS ClientHello against a DNS response, decoded in-process (bench/hello.ts)
+  const hello = await measureHello();
+  console.log(`\n${hello.lines.join("\n")}`);
+  now["tls hello ns"] = hello.helloNs;
+  now["dns response ns"] = hello.dnsNs;
 
   const skipLive = liveSkipReason();
   if (skipLive) {

@@ -84,9 +84,18 @@ test("npm pack carries what users need; installed into a new project, npx netsig
     // the shipped folder is the production detections; Tracee's e2e ports come as examples for authors
     assert.deepEqual(
       files.filter((p) => p.startsWith("signatures/")).sort(),
-      ["dns-rebinding.ts", "dns-tunnel.ts", "dns-unapproved-resolver.ts", "icmp-large-payload.ts", "tcp-syn-scan.ts"].map(
-        (f) => `signatures/${f}`,
-      ),
+      [
+        "data/tls-fingerprints.json",
+        "dns-rebinding.ts",
+        "dns-tunnel.ts",
+        "dns-unapproved-resolver.ts",
+        "http-raw-ip-script.ts",
+        "icmp-large-payload.ts",
+        "long-flow-new-name.ts",
+        "tcp-syn-scan.ts",
+        "tls-known-bad-fingerprint.ts",
+        "tls-sni-without-dns.ts",
+      ].map((f) => `signatures/${f}`),
     );
     assert.equal(files.filter((p) => /^examples\/tracee-e2e\/e2e-[a-z0-9]+\.ts$/.test(p)).length, 7);
     // every file the exports and the bin name is in it
@@ -157,7 +166,7 @@ test("npm pack carries what users need; installed into a new project, npx netsig
       .map((l) => JSON.parse(l) as { eventName: string });
     assert.ok(found.length > 0);
     assert.deepEqual(found.map((f) => f.eventName).sort(), repoFound.map((f) => f.eventName).sort());
-    assert.match(replay.stderr, /signatures: 5 active, 0 skipped; rules: \d+ active, 0 skipped/);
+    assert.match(replay.stderr, /signatures: 9 active, 0 skipped; rules: \d+ active, 0 skipped/);
     // the Tracee e2e examples, as their README runs them from the package: e2eDNS fires on the capture's uol.com.br answers
     const ports = ok(
       run("npx", ["netsig", "replay", capture, "--signatures", "node_modules/netsig/examples/tracee-e2e"], project),

@@ -628,6 +628,8 @@ const PRODUCTION = [
   "icmp-large-payload.ts",
   "long-flow-new-name.ts",
   "tcp-syn-scan.ts",
+  "tls-known-bad-fingerprint.ts",
+  "tls-sni-without-dns.ts",
 ];
 const E2E_IDS = ["DNS", "ICMP", "ICMPv6", "IPv4", "IPv6", "TCP", "UDP"];
 const listed = (dir: string) => {

@@ -2,6 +2,7 @@
 // they are asked whether a direction's first bytes are theirs.
 
 import { httpParser } from "../decode/http";
+import { TLS_PARSER } from "../decode/tls";
 import type { AppParser } from "../types/parser";
 
-export const APP_PARSERS: AppParser[] = [httpParser];
+export const APP_PARSERS: AppParser[] = [httpParser, TLS_PARSER];

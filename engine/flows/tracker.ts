@@ -20,7 +20,7 @@
 
 import { Layer, Malformed, type Packet, TCP_ACK, TCP_FIN, TCP_RST, TCP_SYN } from "../decode/packet";
 import type { AppRecord, FlowRecord } from "../types/records";
-import { type AppParser, NEED_MORE, NOT_MINE, type StreamDirection } from "../types/parser";
+import { type AppParser, DONE, NEED_MORE, NOT_MINE, type StreamDirection } from "../types/parser";
 import { APP_PARSERS } from "./parsers";
 import { communityId } from "./communityid";
 import type { DnsCache } from "./dnscache";
@@ -686,7 +686,8 @@ export class FlowTracker {
       if (dir.len === 0) {
         // nothing held: the parser reads the packet's bytes in place (a body being skipped is never copied)
         const r = parser.parse(b, off, end, dir, out);
-        if (r === NOT_MINE) this.stop(dir);
+        // (finished with the direction, or not its protocol: no more bytes for it)
+        if (r === NOT_MINE || r === DONE) this.stop(dir);
         else if (r > 0) off += r;
         else if (end - off >= max) this.cut(dir);
         else {
@@ -715,7 +716,7 @@ export class FlowTracker {
   private parseHeld(dir: Direction, parser: AppParser, out: AppRecord[]): void {
     while (dir.len > 0 && dir.parser !== null) {
       const r = parser.parse(dir.buf!, 0, dir.len, dir, out);
-      if (r === NOT_MINE) {
+      if (r === NOT_MINE || r === DONE) {
         this.stop(dir);
         return;
       }

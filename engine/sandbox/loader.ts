@@ -7,7 +7,7 @@
 
 import { readdirSync, statSync } from "node:fs";
 import { FileTooLargeError, formatBytes, readBoundedText, SIGNATURE_FILE_MAX_BYTES } from "../bounded";
-import { join, resolve } from "node:path";
+import { dirname, join, relative, resolve, sep } from "node:path";
 import { transformSync, type TransformFailure } from "esbuild";
 import type { LoadProblem, SignatureSource } from "../types/sources";
 
@@ -58,9 +58,11 @@ export function transpileSignature(file: string, text?: string): SignatureSource
     }
     return { file, line: 0, column: 0, message: `cannot read file (${(e as NodeJS.ErrnoException).code ?? (e as Error).message})` };
   }
+  const inlined = inlineJsonImports(file, source);
+  if (typeof inlined !== "string") return inlined;
   const loader = file.endsWith("ts") ? "ts" : "js";
   try {
-    const out = transformSync(source, {
+    const out = transformSync(inlined, {
       loader,
       format: "cjs",
       target: "es2022",
@@ -76,4 +78,41 @@ export function transpileSignature(file: string, text?: string): SignatureSource
     }
     return { file, line: 0, column: 0, message: (e as Error).message };
   }
+}
+
+/**
+ * A JSON import (`import NAME` of a `./data/x.json`): a JSON file in the signature's folder
+ * (or below it), read now and put in place of the import as a constant, on
+ * the same line (a signature cannot read files when it runs: the realm has no
+ * file system). The data is read when the signature file is (re)loaded.
+ */
+const JSON_IMPORT =
+  /^([ \t]*)import\s+([A-Za-z_$][\w$]*)\s+from\s+(["'])(\.{1,2}\/[^"'\n]+\.json)\3(\s+(?:with|assert)\s*\{\s*type\s*:\s*["']json["']\s*\})?\s*;?[ \t]*$/gm;
+
+function inlineJsonImports(file: string, source: string): string | LoadProblem {
+  if (!source.includes(".json")) return source;
+  let problem: LoadProblem | null = null;
+  const dir = dirname(resolve(file));
+  const out = source.replace(JSON_IMPORT, (whole, indent: string, name: string, _q: string, rel: string, _with: string, at: number) => {
+    if (problem !== null) return whole;
+    const line = source.slice(0, at).split("\n").length;
+    const target = resolve(dir, rel);
+    const inside = relative(dir, target);
+    if (inside.startsWith("..") || inside.startsWith(sep)) {
+      problem = { file, line, column: 1, message: `${rel}: a JSON import must be in the signature's folder or below it` };
+      return whole;
+    }
+    try {
+      const value: unknown = JSON.parse(readBoundedText(target, SIGNATURE_FILE_MAX_BYTES));
+      return `${indent}const ${name} = ${JSON.stringify(value)};`;
+    } catch (e) {
+      const why =
+        e instanceof SyntaxError
+          ? `not JSON (${e.message})`
+          : `cannot read it (${(e as NodeJS.ErrnoException).code ?? (e as Error).message})`;
+      problem = { file, line, column: 1, message: `${rel}: ${why}` };
+      return whole;
+    }
+  });
+  return problem ?? out;
 }

@@ -20,6 +20,8 @@ import type {
   ProtoIPv6,
   ProtoTCP,
   ProtoUDP,
+  TLSClientHello,
+  TLSServerHello,
   TraceeEvent,
 } from "../types/events";
 import { in4, in6, parse4, parse6, type Prefix4, type Prefix6 } from "./addr";
@@ -120,6 +122,23 @@ export function isIPHost(host: string): boolean {
   return parseIPv4(h) !== null || (h.includes(":") && parseIPv6(h) !== null);
 }
 
+/** the TLS ClientHello of a net_packet_tls_client_hello event (SNI, ALPN, ciphers, JA3, JA4...), null for any other event */
+export function clientHelloOf(e: TraceeEvent): TLSClientHello | null {
+  return e.eventName === "net_packet_tls_client_hello"
+    ? ((getArg(e, "tls_client_hello")?.value as TLSClientHello | undefined) ?? null)
+    : null;
+}
+/** the TLS ServerHello of a net_packet_tls_server_hello event (version chosen, cipher, ALPN, JA3S), null for any other event */
+export function serverHelloOf(e: TraceeEvent): TLSServerHello | null {
+  return e.eventName === "net_packet_tls_server_hello"
+    ? ((getArg(e, "tls_server_hello")?.value as TLSServerHello | undefined) ?? null)
+    : null;
+}
+/** whether a TLS value (a cipher suite, extension, group, version) is a GREASE value (RFC 8701), which clients send to keep servers tolerant */
+export function isGreaseValue(v: number): boolean {
+  return (v & 0x0f0f) === 0x0a0a && v >> 8 === (v & 0xff);
+}
+
 /** a flow event (net_flow_tcp_begin/_end, net_flow_udp_begin/_end) as one typed object */
 export interface NetFlow {
   proto: "tcp" | "udp";
@@ -188,6 +207,7 @@ export function getPacketMetadata(e: TraceeEvent): PktMeta {
     protocol = e.eventName.startsWith("net_flow_tcp") ? 6 : 17;
   }
   if (getArg(e, "proto_http")) protocol = 6;
+  if (getArg(e, "tls_client_hello") || getArg(e, "tls_server_hello")) protocol = 6;
   if (getArg(e, "proto_icmp")) protocol = 1;
   if (getArg(e, "proto_icmpv6")) protocol = 58;
   const ip4 = getArg(e, "proto_ipv4")?.value as ProtoIPv4 | undefined;

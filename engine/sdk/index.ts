@@ -26,6 +26,8 @@ export type {
   ProtoHTTP,
   ProtoHTTPRequest,
   ProtoHTTPResponse,
+  TLSClientHello,
+  TLSServerHello,
   EventName,
 } from "../types/events";
 

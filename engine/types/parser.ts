@@ -14,6 +14,12 @@ import type { AppRecord } from "./records";
 export const NEED_MORE = -1;
 /** not this parser's protocol (or broken beyond recovery): the flow stage stops feeding it this direction */
 export const NOT_MINE = -2;
+/**
+ * the parser is finished with this direction (e.g. the TLS hello is parsed and
+ * the rest is encrypted): the records pushed in this call are kept and the
+ * flow stage stops feeding the direction (no bytes held, nothing counted)
+ */
+export const DONE = -3;
 
 /** one direction of a TCP flow, as a parser sees it */
 export interface StreamDirection {
@@ -46,7 +52,7 @@ export interface AppParser {
   /**
    * Parse from `off` to `end` (all the unconsumed bytes of the direction):
    * push each record completed, return the bytes consumed (0..end-off),
-   * NEED_MORE (nothing consumed; call again with more) or NOT_MINE.
+   * NEED_MORE (nothing consumed; call again with more), NOT_MINE or DONE.
    * Never throws on bad input.
    */
   parse(b: Uint8Array, off: number, end: number, dir: StreamDirection, out: AppRecord[]): number;
