@@ -273,17 +273,27 @@ export function printMixed(r: MixedResult, log: (l: string) => void): Record<str
   log(
     `\n== mixed HTTP/TLS capture: ${n} packets, ${(m.bytes / 1e6).toFixed(0)} MB (${m.copies} copies of a ${m.seedPackets}-packet seed, ${m.seedFlows} TCP flows; version ${m.version})`,
   );
-  if (m.seedContent) {
-    const c = m.seedContent;
-    const x = m.copies;
-    log(
-      `   per tshark, the seed times ${x}: ${(c.httpRequests ?? 0) * x} HTTP requests, ${(c.httpResponses ?? 0) * x} responses, ` +
-        `${(c.tlsClientHellos ?? 0) * x} TLS client hellos, ${(c.tlsServerHellos ?? 0) * x} server hellos`,
-    );
-  }
   if (r.counts) {
     const app = EVENT_NAMES.filter((e) => /http|tls|flow/.test(e)).map((e) => `${e} ${r.counts?.[e] ?? 0}`);
     log(`   netsig's events (all types): ${app.join(", ")}`);
+  }
+  if (m.seedContent) {
+    // tshark's count on the seed, times the copies, against netsig's events
+    const c = m.seedContent;
+    const pairs: [string, number, string][] = [
+      ["HTTP requests", c.httpRequests ?? 0, "net_packet_http_request"],
+      ["HTTP responses", c.httpResponses ?? 0, "net_packet_http_response"],
+      ["TLS client hellos", c.tlsClientHellos ?? 0, "net_packet_tls_client_hello"],
+      ["TLS server hellos", c.tlsServerHellos ?? 0, "net_packet_tls_server_hello"],
+    ];
+    log(
+      `   tshark (the seed's count x ${m.copies}) / netsig: ${pairs
+        .map(([what, n, ev]) => {
+          const ours = r.counts?.[ev] ?? 0;
+          return `${what} ${n * m.copies}/${ours}${ours === n * m.copies ? "" : " (differ)"}`;
+        })
+        .join(", ")}`,
+    );
   }
   log(`\n${"(each a whole process, one core)".padEnd(32)}${"CPU".padStart(9)}${"packets/s".padStart(11)}${"wall".padStart(9)}`);
   const row = (name: string, xs: Timing[]) => {
