@@ -161,7 +161,7 @@ export async function againstBase(file: string, base: string, rounds: number, lo
   }
   const one = async (root: string, m: string): Promise<Timing> => {
     if (m.startsWith("replay")) return timeProcess(process.execPath, [cli(root), "replay", file, "--output", "json"]);
-    const r = modeStage(root, m, file, { BENCH_EVENTS: "default" });
+    const r = modeStage(root, m, file);
     return { wall: r.ms, cpu: r.cpuMs };
   };
   for (let i = 0; i < rounds; i++) {
@@ -242,7 +242,7 @@ export async function mixedStage(
   const replay = (root: string) => timeProcess(process.execPath, [cli(root), "replay", file, "--output", "json"]);
   const res: MixedResult = { file, meta, rounds: [] };
   // the events netsig builds from it (all types, flows too), counted
-  res.counts = modeStage(ROOT, "events", file).counts;
+  res.counts = modeStage(ROOT, "events", file, { BENCH_EVENTS: "all" }).counts;
   const t = (x: Timing) => `${x.cpu.toFixed(0)}/${x.wall.toFixed(0)}`;
   for (let i = 0; i < rounds; i++) {
     const netsig = await replay(ROOT);

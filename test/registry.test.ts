@@ -10,6 +10,10 @@ import { test } from "node:test";
 import { readCapture } from "../engine/capture/reader";
 import { Decoder } from "../engine/decode/decoder";
 import type { DnsMessage } from "../engine/decode/dnstypes";
+import { Packet } from "../engine/decode/packet";
+import { FlowTracker } from "../engine/flows/tracker";
+import { DnsCache } from "../engine/flows/dnscache";
+import type { AppRecord } from "../engine/types/records";
 import { ALL_EVENTS, declaredArgs, eventArgs, EventBuilder } from "../engine/events/build";
 import { EventFilter, parseEventNames } from "../engine/events/filter";
 import { eventJSON, EventJSONWriter } from "../engine/events/json";
@@ -211,10 +215,18 @@ test("on every corpus packet, the events built, written and read lazily are what
     const dec = new Decoder();
     dec.dnsEnabled = true;
     const b = new EventBuilder(ALL_EVENTS, { hostName: "h" });
-    await readCapture(file, (rec) => {
-      const p = dec.decode(rec);
+    // the flow stage, as the pipeline runs it with every event wanted: its records make the record events
+    const flows = new FlowTracker();
+    flows.tcpEvents = true;
+    flows.udpEvents = true;
+    flows.dns = new DnsCache();
+    const check = (p: Packet) => {
       const kinds = kindsOf(p);
       const got: number[] = [];
+      // the record of each record event, in the order visitEvents visits them
+      const units: AppRecord[] = [];
+      for (const r of p.records ?? []) for (const e of RECORD_KINDS) if (e.record === r.t && e.accepts(r)) units.push(r);
+      let u = 0;
       b.build(p, (ev: TraceeEvent, kind: Ev) => {
         n++;
         const d: EventDecl = EVENTS[kind];
@@ -222,9 +234,10 @@ test("on every corpus packet, the events built, written and read lazily are what
         seen.add(kind);
         got.push(kind);
         assert.ok(kinds & (1 << kind), `${at}: kindsOf does not include it`);
-        const m = "dns" in d.from ? (p.dns as DnsMessage) : null;
-        if (m !== null)
-          assert.ok((d.from as { dns: (m: DnsMessage) => boolean }).dns(m), `${at}: a message its declaration does not accept`);
+        const m = "dns" in d.from ? (p.dns as DnsMessage) : "record" in d.from ? units[u++] : null;
+        if ("dns" in d.from) assert.ok(d.from.dns(m as DnsMessage), `${at}: a message its declaration does not accept`);
+        if ("record" in d.from)
+          assert.ok(m !== undefined && d.from.accepts(m as AppRecord), `${at}: a record its declaration does not accept`);
         assert.equal(ev.eventName, d.name, at);
         assert.equal(ev.eventId, String(d.id), at);
         assert.equal(ev.argsNum, d.args.length, at);
@@ -253,12 +266,22 @@ test("on every corpus packet, the events built, written and read lazily are what
         }
       });
       // IP and transport events: exactly the ones the packet's headers yield
-      const packetLevel = got.filter((k) => !("dns" in EVENTS[k].from));
+      const packetLevel = got.filter((k) => !("dns" in EVENTS[k].from) && !("record" in EVENTS[k].from));
       assert.deepEqual(
         packetLevel,
-        EVENTS.filter((d) => !("dns" in d.from) && kinds & (1 << d.kind)).map((d) => d.kind),
+        EVENTS.filter((d) => !("dns" in d.from) && !("record" in d.from) && kinds & (1 << d.kind)).map((d) => d.kind),
       );
+      assert.equal(u, units.length, "every record's events");
+    };
+    await readCapture(file, (rec) => {
+      const p = dec.decode(rec);
+      flows.track(p);
+      check(p);
     });
+    // the flows open at the end: their records ride on a packet of no layer (EventPipeline.finish)
+    const end = new Packet();
+    end.records = flows.flush();
+    if (end.records.length > 0) check(end);
   }
   assert.ok(n > 1000);
   assert.deepEqual(

@@ -620,7 +620,14 @@ describe("NETSIG-TCP-SYN-SCAN", () => {
 // ---- the shipped folder: production detections only
 
 /** what signatures/ holds: detections for production, loaded by default */
-const PRODUCTION = ["dns-rebinding.ts", "dns-tunnel.ts", "dns-unapproved-resolver.ts", "icmp-large-payload.ts", "tcp-syn-scan.ts"];
+const PRODUCTION = [
+  "dns-rebinding.ts",
+  "dns-tunnel.ts",
+  "dns-unapproved-resolver.ts",
+  "icmp-large-payload.ts",
+  "long-flow-new-name.ts",
+  "tcp-syn-scan.ts",
+];
 const E2E_IDS = ["DNS", "ICMP", "ICMPv6", "IPv4", "IPv6", "TCP", "UDP"];
 const listed = (dir: string) => {
   const r = netsig(["signatures", "list", "--signatures", dir, "--output", "json"]);
@@ -632,7 +639,7 @@ const listed = (dir: string) => {
 };
 
 describe("the shipped folder holds production detections only; the Tracee e2e ports are examples", () => {
-  test("signatures/ is the five detections (NETSIG- ids, none tagged e2e); examples/tracee-e2e is the seven ports", () => {
+  test("signatures/ is the six detections (NETSIG- ids, none tagged e2e); examples/tracee-e2e is the seven ports", () => {
     assert.deepEqual(
       readdirSync(SHIPPED)
         .filter((f) => f.endsWith(".ts"))
@@ -662,7 +669,7 @@ describe("the shipped folder holds production detections only; the Tracee e2e po
   test("silent on plain MX, NS, SOA and TXT lookups of uol.com.br, on which the e2e DNS port fires", { skip: labSkip }, () => {
     const r = netsig(["replay", uolLookups, "--signatures", SHIPPED]);
     assert.equal(r.code, 0, r.stderr);
-    assert.match(r.stderr, /signatures: 5 active, 0 skipped; 0 findings, 0 signature errors/);
+    assert.match(r.stderr, /signatures: 6 active, 0 skipped; 0 findings, 0 signature errors/);
     assert.equal(r.stdout, "");
     // the capture is what Tracee's e2e DNS test looks for: four full sets of answers (UDP and TCP, to 127.0.0.1 and ::1)
     const e = netsig(["replay", uolLookups, "--signatures", TRACEE_E2E]);
@@ -679,7 +686,7 @@ describe("the shipped folder holds production detections only; the Tracee e2e po
   }, () => {
     const r = netsig(["replay", labQueries, "--signatures", SHIPPED]);
     assert.equal(r.code, 0, r.stderr);
-    assert.match(r.stderr, /signatures: 5 active, 0 skipped; \d+ findings, 0 signature errors/);
+    assert.match(r.stderr, /signatures: 6 active, 0 skipped; \d+ findings, 0 signature errors/);
     const found = parse(r.stdout);
     // www.uol.com.br -> 127.0.0.11 and netsig.test -> fd00:6e73::20 are what a DNS rebinding
     // looks like (a public name, a loopback/ULA answer): the detection is right to report
@@ -709,24 +716,27 @@ describe("the shipped folder holds production detections only; the Tracee e2e po
 
 test("the whole shipped folder on examples/dns-lo.pcap: loads cleanly; only the expected findings", () => {
   const files = readdirSync(SHIPPED).filter((f) => f.endsWith(".ts"));
-  assert.equal(files.length, 5);
+  assert.equal(files.length, 6);
   const r = netsig(["replay", EXAMPLE, "--signatures", SHIPPED]);
   assert.equal(r.code, 0, r.stderr);
   // nothing on stderr but the two summary lines
   const lines = r.stderr.trim().split("\n");
   assert.equal(lines.length, 2, r.stderr);
   assert.match(lines[0], /dns-lo\.pcap: 258 packets read, 258 decoded, 0 malformed/);
-  // the signatures received what a plain replay prints of the seven event types they select
-  // (none selects net_packet_udp or the generic net_packet_dns: only Tracee's e2e ports did)
-  const plain = /; events: ([^;]+);/.exec(netsig(["replay", EXAMPLE, "--quiet-findings"]).stderr)?.[1];
+  // the signatures received what a plain replay prints of the nine event types they select
+  // (none selects net_packet_udp or the generic net_packet_dns: only Tracee's e2e ports did;
+  // the TCP flow events are opt-in, asked for by name)
+  const plain = /; events: ([^;]+);/.exec(
+    netsig(["replay", EXAMPLE, "--quiet-findings", "--events", "net_packet_*,net_flow_tcp_begin,net_flow_tcp_end"]).stderr,
+  )?.[1];
   assert.ok(plain && plain !== "none", plain);
   const selected = plain
     .split(" ")
     .filter((c) => !/^(udp|dns)=/.test(c))
     .join(" ");
-  assert.equal(selected.split(" ").length, 7, selected);
+  assert.equal(selected.split(" ").length, 9, selected);
   assert.match(lines[0], new RegExp(`; events printed: none; events to signatures: ${selected};`));
-  assert.match(lines[1], /^netsig: signatures: 5 active, 0 skipped; 2 findings, 0 signature errors$/);
+  assert.match(lines[1], /^netsig: signatures: 6 active, 0 skipped; 2 findings, 0 signature errors$/);
   const found = parse(r.stdout);
   // the lab answers www.uol.com.br and netsig.test with 127.0.0.11 and
   // fd00:6e73::20 -- exactly what a rebinding looks like -- and nothing else

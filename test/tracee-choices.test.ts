@@ -336,3 +336,72 @@ test("pod envelope: values are Go-escaped like every string netsig prints (<, >,
   assert.equal(r.code, 0, r.stderr);
   assert.ok(r.stdout.includes('"kubernetes":{"podName":"a\\u003cb\\u003e\\u0026\u00e9\\"q"}'), r.stdout.slice(0, 600));
 });
+
+// ---- flows (engine/flows/; Tracee: pkg/ebpf/c/tracee.bpf.c cgroup_skb_submit_flow, pkg/events/derive/net_flow.go)
+
+function flowPackets(): { data: Buffer; tsSec: number; tsNsec: number }[] {
+  const seg = (src: string, dst: string, sp: number, dp: number, flags: number, t: number) => ({
+    data: craft.ipv4({ src, dst, protocol: 6 }, craft.tcp({ srcPort: sp, dstPort: dp, flags })),
+    tsSec: 1700000000 + t,
+    tsNsec: 0,
+  });
+  const a = "10.0.0.1";
+  const b = "203.0.113.9";
+  const dnsAnswer = craft.dns({
+    type: "response",
+    id: 7,
+    flags: 0x8180,
+    questions: [{ type: "A", name: "www.example.com" }],
+    answers: [
+      { type: "CNAME", name: "www.example.com", ttl: 60, data: "edge.cdn.example.net" },
+      { type: "A", name: "edge.cdn.example.net", ttl: 60, data: b },
+    ],
+  });
+  return [
+    { data: dnsPacket(dnsAnswer), tsSec: 1700000000, tsNsec: 0 },
+    seg(a, b, 40000, 443, 2, 1), // SYN
+    seg(b, a, 443, 40000, 18, 2), // SYN-ACK: begin
+    seg(a, b, 40000, 443, 17, 3), // FIN-ACK: end
+    seg(b, a, 443, 40000, 17, 4), // the other FIN: nothing
+    seg(a, b, 40001, 80, 2, 5), // SYN, refused: nothing
+    seg(b, a, 80, 40001, 20, 6),
+    seg(a, b, 40002, 443, 2, 100), // begun, then the input ends: netsig's end
+    seg(b, a, 443, 40002, 18, 101),
+  ];
+}
+
+test("net_flow_tcp_*: begin at the SYN-ACK, end at the first FIN or RST (Tracee); none without a SYN-ACK; netsig ends a begun flow open at the end of the input", () => {
+  const { out, pipeline } = eventsOf(LinkType.RAW, flowPackets(), (1 << Ev.FlowTCPBegin) | (1 << Ev.FlowTCPEnd));
+  pipeline.finish();
+  assert.deepEqual(
+    out.map((e) => [e.ev.eventName, e.ev.timestamp / 1e9 - 1700000000, (e.ev.args[3] as { value: number }).value]),
+    [
+      ["net_flow_tcp_begin", 2, 40000],
+      ["net_flow_tcp_end", 3, 40000],
+      ["net_flow_tcp_begin", 101, 40002],
+      ["net_flow_tcp_end", 101, 40002],
+    ],
+  );
+});
+
+test("net_flow_*: Tracee's args (its arg types of Dec 2023) then community_id; src is the originator on both; names in Tracee's CNAME order; [] (never null) when none", () => {
+  const { out } = eventsOf(LinkType.RAW, flowPackets(), (1 << Ev.FlowTCPBegin) | (1 << Ev.FlowTCPEnd));
+  const line = out[0].json;
+  assert.ok(
+    line.includes(
+      '"args":[{"name":"conn_direction","type":"const char*","value":"outgoing"},{"name":"src","type":"const char*","value":"10.0.0.1"},' +
+        '{"name":"dst","type":"const char*","value":"203.0.113.9"},{"name":"src_port","type":"u16","value":40000},{"name":"dst_port","type":"u16","value":443},' +
+        '{"name":"src_dns","type":"const char **","value":[]},{"name":"dst_dns","type":"const char **","value":["www.example.com","edge.cdn.example.net"]},' +
+        '{"name":"community_id","type":"const char*","value":"1:',
+    ),
+    line,
+  );
+  assert.equal(out[1].ev.args[1].value, "10.0.0.1", "the end's src is the originator too, though the FIN came from it");
+});
+
+test("DNS names in capture time: an answer's TTL runs out by packet timestamps (Tracee compares with the wall clock)", () => {
+  // the same capture with the connection 61 s after the 60 s answer: no names
+  const late = flowPackets().map((p, i) => (i > 0 ? { ...p, tsSec: p.tsSec + 60 } : p));
+  const { out } = eventsOf(LinkType.RAW, late, 1 << Ev.FlowTCPBegin);
+  assert.deepEqual(out[0].ev.args[6].value, []);
+});

@@ -7,9 +7,11 @@ import { copyFileSync, mkdtempSync, rmSync, writeFileSync } from "node:fs";
 import { tmpdir } from "node:os";
 import { join } from "node:path";
 import { after, before, test } from "node:test";
+import { spawnSync } from "node:child_process";
 import {
   ecsBulkBody,
   falcoPayload,
+  findingCommunityId,
   falcoPriority,
   parseFinding,
   requestBodies,
@@ -250,5 +252,82 @@ test("pod fields: ECS orchestrator.*, container.*, host.* (the node), kubernetes
   assert.equal(bare.orchestrator, undefined);
   assert.equal(bare.container, undefined);
   assert.equal(bare.host.name, parseFinding(scan).ev.hostName);
-  assert.equal(JSON.parse(splunkBody([parseFinding(scan)]).body).fields, undefined);
+  // (no pod: of the indexed fields only the flow's Community ID)
+  assert.deepEqual(Object.keys(JSON.parse(splunkBody([parseFinding(scan)]).body).fields), ["community_id"]);
+});
+
+/** tshark's Community ID (its own dissector) of the packets of a capture with these endpoints */
+function tsharkCommunityId(capture: string, src: string, sport: number, dst: string, dport: number): string {
+  const r = spawnSync(
+    "tshark",
+    [
+      "-r",
+      capture,
+      "--enable-protocol",
+      "communityid",
+      "-T",
+      "fields",
+      "-E",
+      "separator=,",
+      "-e",
+      "ip.src",
+      "-e",
+      "ip.dst",
+      "-e",
+      "tcp.srcport",
+      "-e",
+      "tcp.dstport",
+      "-e",
+      "udp.srcport",
+      "-e",
+      "udp.dstport",
+      "-e",
+      "communityid",
+    ],
+    { encoding: "utf8", maxBuffer: 1 << 28 },
+  );
+  for (const l of r.stdout.split("\n")) {
+    const [s, d, ts, td, us, ud, cid] = l.split(",");
+    if (s === src && d === dst && Number(ts || us) === sport && Number(td || ud) === dport) return cid;
+  }
+  return "";
+}
+
+test("community_id: every format but tracee carries the triggering flow's Community ID v1, as tshark computes it", () => {
+  // TCP (net_packet_tcp's proto_tcp ports) and UDP (dns_request's PktMeta)
+  for (const [line, capture] of [
+    [scan, join(CORPUS, "ndpi", "synscan.pcap")],
+    [ruleLine, join(EXAMPLES, "dns-lo.pcap")],
+  ] as const) {
+    const f = parseFinding(line);
+    const d = JSON.parse(ecsBulkBody([f]).body.split("\n")[1]);
+    const want = tsharkCommunityId(capture, d.source.ip, d.source.port, d.destination.ip, d.destination.port);
+    assert.match(want, /^1:[A-Za-z0-9+/]{27}=$/);
+    assert.equal(d.network.community_id, want);
+    assert.equal(findingCommunityId(f.ev), want);
+    assert.equal((falcoPayload(f).output_fields as Record<string, unknown>)["netsig.community_id"], want);
+    assert.equal(JSON.parse(splunkBody([f]).body).fields.community_id, want);
+    // the Tracee format is the finding as printed: no field added
+    assert.doesNotMatch(traceeBody([line]).body, /community_id/);
+  }
+  // ICMP: type and code from Tracee's typeCode name (the spec's echo request vector); a flow event's own arg
+  const finding = (name: string, args: { name: string; value: unknown }[]) => ({ args: [{ name: "triggeredBy", value: { name, args } }] });
+  const icmp = finding("net_packet_icmp", [
+    { name: "src", value: "1.2.3.4" },
+    { name: "dst", value: "5.6.7.8" },
+    { name: "proto_icmp", value: { typeCode: "EchoRequest", checksum: 0, id: 1, seq: 1 } },
+  ]);
+  assert.equal(findingCommunityId(icmp), "1:crodRHL2FEsHjbv3UkRrfbs4bZ0=");
+  const flow = finding("net_flow_tcp_begin", [{ name: "community_id", value: "1:abc" }]);
+  assert.equal(findingCommunityId(flow), "1:abc");
+  // no transport: none
+  assert.equal(
+    findingCommunityId(
+      finding("net_packet_ipv4", [
+        { name: "src", value: "1.2.3.4" },
+        { name: "dst", value: "5.6.7.8" },
+      ]),
+    ),
+    "",
+  );
 });

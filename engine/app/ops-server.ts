@@ -190,6 +190,58 @@ export class Ops {
     labelled("netsig_events_total", "events written to the event output (--events, after --filter), per Tracee event name", ["event"], () =>
       EVENT_NAMES.map((n, i) => [{ event: n }, pipeline.eventCounts[i]] as [Record<"event", string>, number]),
     );
+    // the flow stage (engine/flows/): on while a flow, HTTP or TLS event is wanted; read at scrape time
+    const fs = () => pipeline.flows?.stats;
+    labelled("netsig_flows_total", "TCP and UDP flows followed, per protocol", ["proto"], () => [
+      [{ proto: "tcp" }, fs()?.tcpFlows ?? 0],
+      [{ proto: "udp" }, fs()?.udpFlows ?? 0],
+    ]);
+    new Gauge({
+      name: "netsig_flows_active",
+      help: "flows in the flow table (at most --max-flows)",
+      registers,
+      collect() {
+        this.set(fs()?.active ?? 0);
+      },
+    });
+    counter("netsig_flows_closed_total", "TCP flows removed after a FIN or RST (and the closing timeout)", () => fs()?.closed ?? 0);
+    const perState =
+      (pick: (s: NonNullable<ReturnType<typeof fs>>) => Record<string, number>) => (): [Record<"state", string>, number][] => {
+        const s = fs();
+        return s ? Object.entries(pick(s)).map(([state, n]) => [{ state }, n]) : [];
+      };
+    labelled(
+      "netsig_flows_timed_out_total",
+      "flows removed idle past their state's timeout (opening, established, closing, udp)",
+      ["state"],
+      perState((s) => ({ opening: s.timedOut.opening, established: s.timedOut.established, udp: s.timedOut.udp })),
+    );
+    labelled(
+      "netsig_flows_evicted_total",
+      "flows evicted because the table was full (--max-flows), per state",
+      ["state"],
+      perState((s) => s.evicted),
+    );
+    counter("netsig_flows_flushed_total", "flows still open when the capture stopped", () => fs()?.flushed ?? 0);
+    counter(
+      "netsig_flow_gaps_total",
+      "TCP directions no longer parsed: a gap in the sequence numbers never filled (out-of-order bound reached)",
+      () => fs()?.gaps ?? 0,
+    );
+    counter("netsig_flow_messages_cut_total", "HTTP/TLS messages cut at their parser's size bound", () => fs()?.cut ?? 0);
+    new Gauge({
+      name: "netsig_dns_cache_entries",
+      help: "names and addresses the DNS cache holds to name flows (at most --dns-cache-size)",
+      registers,
+      collect() {
+        this.set(pipeline.flows?.dns?.size ?? 0);
+      },
+    });
+    counter(
+      "netsig_dns_cache_evicted_total",
+      "names and addresses evicted from the DNS cache (least recently used)",
+      () => pipeline.flows?.dns?.stats.evicted ?? 0,
+    );
     if (engine) {
       labelled(
         "netsig_signature_events_total",

@@ -3,8 +3,7 @@
 // the --output-file.
 
 import type { EventFilter } from "../events/filter";
-import { EventPipeline, type EventConsumer } from "../events/pipeline";
-import { DNS_EVENTS, RECORD_EVENTS } from "../events/registry";
+import { EventPipeline, type EventConsumer, type FlowSettings } from "../events/pipeline";
 import type { SignatureEngine } from "../detect/engine";
 import type { RotatingFile } from "../outputs/rotating";
 import { fileOutputFrom, type FileOutputValues } from "./file-output";
@@ -21,6 +20,8 @@ export interface SessionOptions {
   webhooks?: Parameters<typeof webhooksFrom>[0];
   /** --output-file and its options */
   file?: FileOutputValues;
+  /** the flow stage's bounds (--max-flows, --dns-cache-size) */
+  flows?: FlowSettings;
 }
 
 export interface Session {
@@ -39,12 +40,15 @@ export async function startSession(o: SessionOptions): Promise<Session> {
   const file = o.file ? fileOutputFrom(o.file) : undefined;
   if (!o.signatures) {
     const out = eventOutput(o.format, o.hostName, 1, file);
-    return { pipeline: new EventPipeline(o.mask, o.hostName, out.consumer, o.filter), watcher: null, out, webhooks, file };
+    const pipeline = new EventPipeline(o.mask, o.hostName, out.consumer, o.filter);
+    if (o.flows) pipeline.configureFlows(o.flows);
+    return { pipeline, watcher: null, out, webhooks, file };
   }
   const { engine, watcher } = await startSignatures(o.signatures, o.hostName);
   let findings: FindingsOutput | undefined;
   const consumer: EventConsumer = (ev, kind, p) => findings!.consumer(ev, kind, p);
   const pipeline = new EventPipeline(o.mask, o.hostName, consumer, o.filter);
+  if (o.flows) pipeline.configureFlows(o.flows);
   const f = (findings = new FindingsOutput(engine, pipeline, o.hostName, o.format, o.mask !== 0, file ?? null));
   f.print = !o.webhooks?.["quiet-findings"];
   if (webhooks) {
@@ -53,12 +57,10 @@ export async function startSession(o: SessionOptions): Promise<Session> {
       for (const w of outs) w.add(json, severity);
     };
   }
-  // DNS is decoded only while a signature selects it (the set changes on reload)
-  pipeline.needDns = (engine.mask & DNS_EVENTS) !== 0;
-  pipeline.needRecords = (engine.mask & RECORD_EVENTS) !== 0;
+  // DNS is decoded, and flows followed, only while a signature selects their events (the set changes on reload)
+  pipeline.setTapMask(engine.mask);
   engine.onChange = () => {
-    pipeline.needDns = (engine.mask & DNS_EVENTS) !== 0;
-    pipeline.needRecords = (engine.mask & RECORD_EVENTS) !== 0;
+    pipeline.setTapMask(engine.mask);
   };
   pipeline.tap = (p, n) => {
     engine.push(p, n);

@@ -20,6 +20,8 @@ import { log, setLogFormat } from "../app/log";
 import type { SignatureSet } from "../app/detection";
 import { POD_INFO_OPTIONS, POD_INFO_USAGE, startPodInfo } from "../app/podinfo";
 import { skippedCount } from "../types/sources";
+import { FLOW_OPTIONS, FLOW_USAGE, flowSettingsFrom, flowSummary } from "../app/flow-options";
+import type { FlowSettings } from "../events/pipeline";
 
 export const REPLAY_USAGE = `
 replay options:
@@ -35,6 +37,7 @@ replay options:
   --config FILE      options from a YAML file (keys: the long options above; flags win)
   --log-format F     text (default) or json: one pino JSON object per line on stderr
 ${FILE_OUTPUT_USAGE}
+${FLOW_USAGE}
 ${POD_INFO_USAGE}
 ${WEBHOOK_USAGE}`;
 
@@ -63,12 +66,15 @@ export function formatSummary(
   const events = r.engine
     ? `events printed: ${printed}; events to signatures: ${eventCounts(r.engine.events) || "none"}`
     : `events: ${printed}`;
+  const flows = flowSummary(r.pipeline.flows);
   return (
     `netsig: ${file}: ${s.packets} packets read, ${s.decoded} decoded, ${s.malformed} malformed` +
     (s.malformedDns ? ` (${s.malformedDns} DNS)` : "") +
     (s.unsupported ? `, ${s.unsupported} not IP` : "") +
     (s.laterFragments ? `, ${s.laterFragments} non-first fragments` : "") +
-    `; ${events}; ${secs.toFixed(2)} s, ${rate} packets/s\n`
+    `; ${events}` +
+    (flows ? `; ${flows}` : "") +
+    `; ${secs.toFixed(2)} s, ${rate} packets/s\n`
   );
 }
 
@@ -79,6 +85,7 @@ export const REPLAY_OPTIONS = {
   unsandboxed: { type: "boolean", default: false },
   "log-format": { type: "string" },
   ...FILE_OUTPUT_OPTIONS,
+  ...FLOW_OPTIONS,
   ...WEBHOOK_OPTIONS,
   ...POD_INFO_OPTIONS,
 } as const;
@@ -114,6 +121,7 @@ export async function replayCommand(argv: string[]): Promise<number> {
             : undefined,
         webhooks: values,
         fileOutput: values,
+        flows: flowSettingsFrom(values),
       })
     ).code;
   } finally {
@@ -142,6 +150,8 @@ export interface ReplayOptions {
   webhooks?: Parameters<typeof webhooksFrom>[0];
   /** --output-file and its options */
   fileOutput?: FileOutputValues;
+  /** --max-flows, --dns-cache-size */
+  flows?: FlowSettings;
 }
 
 /** replay a capture; with signatures, the engine is returned (closed) for its stats and problems */
@@ -169,6 +179,7 @@ export async function replay(o: ReplayOptions): Promise<{ code: number; engine?:
     signatures: o.signatures,
     webhooks: o.webhooks,
     file: o.fileOutput,
+    flows: o.flows,
   });
 
   const progress = startProgress(file, pipeline, o.quiet);
@@ -197,6 +208,8 @@ export async function replay(o: ReplayOptions): Promise<{ code: number; engine?:
       const st = pipeline.decoder.stats;
       return { format: "unknown", packets: st.packets, bytes: 0 } satisfies ReadSummary;
     });
+    // the flows still open end (their end events, to the output and the signatures)
+    pipeline.finish();
     watcher?.close();
     if (engine) {
       await engine.signal({ type: "source_complete" });

@@ -22,6 +22,7 @@ import { FILE_OUTPUT_OPTIONS, FILE_OUTPUT_USAGE, fileOutputSummary } from "../ap
 import { reloadOnSighup } from "../app/reload";
 import { handleSignals, unfinishedWork } from "../app/signals";
 import { POD_INFO_OPTIONS, POD_INFO_USAGE, startPodInfo } from "../app/podinfo";
+import { FLOW_OPTIONS, FLOW_USAGE, flowSettingsFrom } from "../app/flow-options";
 
 export const RUN_USAGE = `
 run options:
@@ -42,6 +43,7 @@ run options:
                      SIGHUP reads it again: signature folders, --min-severity and
                      --quiet-findings change at once, other options need a restart
 ${FILE_OUTPUT_USAGE}
+${FLOW_USAGE}
 ${POD_INFO_USAGE}
 ${OPS_USAGE}
 ${WEBHOOK_USAGE}`;
@@ -55,6 +57,7 @@ export const RUN_OPTIONS = {
   rules: { type: "string", multiple: true },
   ...EVENT_OUTPUT_OPTIONS,
   ...FILE_OUTPUT_OPTIONS,
+  ...FLOW_OPTIONS,
   ...WEBHOOK_OPTIONS,
   ...OPS_OPTIONS,
   ...POD_INFO_OPTIONS,
@@ -99,6 +102,7 @@ export async function runCommand(argv: string[]): Promise<number> {
     hostName: hostname(),
     webhooks: values,
     file: values,
+    flows: flowSettingsFrom(values, ifaces),
     signatures: withSignatures ? { dirs: values.signatures ?? [], ruleDirs: values.rules ?? [], sandboxed: true, watch: true } : undefined,
   });
   const t0 = performance.now();
@@ -149,6 +153,8 @@ export async function runCommand(argv: string[]): Promise<number> {
       pod.close();
       for (const c of captures) c.close();
       watcher?.close();
+      // the flows still open end (their end events, to the output and the signatures)
+      pipeline.finish();
       if (engine) {
         await engine.signal({ type: "source_complete" });
         await engine.close();

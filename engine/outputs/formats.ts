@@ -12,7 +12,12 @@
 //   ecs            Elasticsearch _bulk NDJSON: a `create` action whose _id is the
 //                  findingID (a redelivered finding is not indexed twice), then an
 //                  ECS document (source.ip, destination.port, dns.question.name,
-//                  dns.answers, rule.name, event.severity ...), each line ended by \n
+//                  dns.answers, rule.name, event.severity, network.community_id ...),
+//                  each line ended by \n
+//
+// Every format but tracee carries the Community ID v1 of the triggering
+// event's flow (findingCommunityId): ECS network.community_id, Falco output
+// field netsig.community_id, a HEC indexed field community_id.
 //
 // Severity: Tracee signatures give metadata.Properties.Severity 0-4.
 //
@@ -28,6 +33,9 @@
 // Falco's Emergency and Alert are not used: no signature knows the host is down.
 
 // biome-ignore-all lint/suspicious/noExplicitAny: the finding events are read back from the JSON netsig printed, field by field
+
+import { icmpv4TypeCodeName, icmpv6TypeCodeName } from "../events/vocab";
+import { communityId } from "../flows/communityid";
 
 export const WEBHOOK_FORMATS = ["tracee", "falcosidekick", "splunk-hec", "ecs"] as const;
 export type WebhookFormat = (typeof WEBHOOK_FORMATS)[number];
@@ -178,6 +186,54 @@ function endpoints(ev: Record<string, any>) {
   };
 }
 
+/** ICMP typeCode names (events/vocab.ts) back to [type, code], made on first use */
+let icmpCodes: [Map<string, [number, number]>, Map<string, [number, number]>] | null = null;
+
+function icmpTypeCode(v6: boolean, name: unknown): [number, number] | undefined {
+  if (typeof name !== "string") return undefined;
+  if (icmpCodes === null) {
+    const v4m = new Map<string, [number, number]>();
+    const v6m = new Map<string, [number, number]>();
+    for (let t = 0; t < 256; t++)
+      for (let c = 0; c < 256; c++) {
+        v4m.set(icmpv4TypeCodeName(t, c), [t, c]);
+        v6m.set(icmpv6TypeCodeName(t, c), [t, c]);
+      }
+    icmpCodes = [v4m, v6m];
+  }
+  return icmpCodes[v6 ? 1 : 0].get(name);
+}
+
+/**
+ * Community ID v1 (flows/communityid.ts) of the triggering event's flow, so a
+ * SIEM can join the finding with Zeek's, Suricata's or Elastic's records of
+ * it: a flow event's own community_id; else from the event's addresses, ports
+ * (ICMP: type and code) and transport. net_packet_dns does not say its
+ * transport: UDP is assumed (DNS over TCP is rare; dns_request/_response say
+ * theirs). "" when the event has no flow (an IP-only event).
+ */
+export function findingCommunityId(ev: Record<string, any>): string {
+  const t = trigger(ev);
+  const given = argValue(t.args, "community_id");
+  if (typeof given === "string") return given;
+  const e = endpoints(ev);
+  if (typeof e.src !== "string" || typeof e.dst !== "string") return "";
+  const icmp = argValue(t.args, "proto_icmp") ?? argValue(t.args, "proto_icmpv6");
+  if (icmp !== undefined) {
+    const v6 = argValue(t.args, "proto_icmpv6") !== undefined;
+    const tc = icmpTypeCode(v6, icmp?.typeCode);
+    return tc ? communityId(v6 ? 58 : 1, e.src, e.dst, tc[0], tc[1]) : "";
+  }
+  const proto =
+    e.transport === "tcp" || /^net_(packet_http|packet_tls|flow_tcp)/.test(t.name)
+      ? 6
+      : e.transport === "udp" || t.name === "net_packet_dns" || t.name.startsWith("net_flow_udp")
+        ? 17
+        : 0;
+  if (proto === 0 || e.srcPort === undefined || e.dstPort === undefined) return "";
+  return communityId(proto, e.src, e.dst, e.srcPort, e.dstPort);
+}
+
 function props(ev: Record<string, any>): Record<string, any> {
   return ev.metadata?.Properties ?? {};
 }
@@ -211,6 +267,8 @@ export function falcoPayload(f: ParsedFinding, ctx: PodContext = NO_POD_CONTEXT)
   if (e.srcPort !== undefined) fields["fd.sport"] = e.srcPort;
   if (e.dstPort !== undefined) fields["fd.dport"] = e.dstPort;
   if (e.transport) fields["fd.l4proto"] = e.transport;
+  const cid = findingCommunityId(ev);
+  if (cid) fields["netsig.community_id"] = cid;
   // Falco's own container and Kubernetes fields (container.id: the 12-character short id, as Falco prints it)
   if (pod.containerId) {
     fields["container.id"] = pod.containerId.slice(0, 12);
@@ -272,6 +330,8 @@ export function splunkEvent(f: ParsedFinding, ctx: PodContext = NO_POD_CONTEXT):
   if (ctx.nodeName) fields.node = ctx.nodeName;
   if (ctx.clusterName) fields.cluster_name = ctx.clusterName;
   for (const [k, v] of Object.entries(ctx.labels)) fields[`label.${k}`] = v;
+  const cid = findingCommunityId(f.ev);
+  if (cid) fields.community_id = cid;
   return {
     time: ms / 1000,
     host: pod.host,
@@ -337,7 +397,13 @@ export function ecsDocument(f: ParsedFinding, ctx: PodContext = NO_POD_CONTEXT):
   if (e.src !== undefined) doc.source = { ip: e.src, ...(e.srcPort !== undefined ? { port: e.srcPort } : {}) };
   if (e.dst !== undefined) doc.destination = { ip: e.dst, ...(e.dstPort !== undefined ? { port: e.dstPort } : {}) };
   const isDns = e.dns !== undefined || e.trigger === "net_packet_dns_request" || e.trigger === "net_packet_dns_response";
-  if (e.transport || isDns) doc.network = { ...(e.transport ? { transport: e.transport } : {}), ...(isDns ? { protocol: "dns" } : {}) };
+  const cid = findingCommunityId(ev);
+  if (e.transport || isDns || cid)
+    doc.network = {
+      ...(e.transport ? { transport: e.transport } : {}),
+      ...(isDns ? { protocol: "dns" } : {}),
+      ...(cid ? { community_id: cid } : {}),
+    };
   if (e.dns) {
     const q = Array.isArray(e.dns.questions) ? e.dns.questions[0] : undefined;
     doc.dns = {

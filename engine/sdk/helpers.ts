@@ -52,6 +52,47 @@ export const getProtoDNS = (e: TraceeEvent): ProtoDNS => getArgValue<ProtoDNS>(e
 export const getDNSQuestions = (e: TraceeEvent): DnsQueryData[] => getArgValue<DnsQueryData[]>(e, "dns_questions");
 export const getDNSResponse = (e: TraceeEvent): DnsResponseData[] => getArgValue<DnsResponseData[]>(e, "dns_response");
 
+/** a flow event (net_flow_tcp_begin/_end, net_flow_udp_begin/_end) as one typed object */
+export interface NetFlow {
+  proto: "tcp" | "udp";
+  phase: "begin" | "end";
+  /** Tracee's conn_direction: "outgoing" when the originator is local (docs/events.md), else "incoming" */
+  direction: string;
+  /** the originator (a TCP SYN's sender, a UDP flow's first packet's) and the responder */
+  src: string;
+  dst: string;
+  srcPort: number;
+  dstPort: number;
+  /** names of src and dst in DNS answers seen on the wire (a CNAME chain: the question first); [] when none */
+  srcDns: string[];
+  dstDns: string[];
+  /** Community ID v1 ("1:...") of the flow: the same as Zeek's, Suricata's, Wireshark's */
+  communityId: string;
+}
+
+/** is it one of the four flow events? */
+export function isFlowEvent(e: TraceeEvent): boolean {
+  return e.eventName.startsWith("net_flow_");
+}
+
+/** a flow event's args, typed; throws for another event (like getArgValue) */
+export function getFlow(e: TraceeEvent): NetFlow {
+  const m = /^net_flow_(tcp|udp)_(begin|end)$/.exec(e.eventName);
+  if (m === null) throw new Error(`event ${e.eventName} is not a flow event`);
+  return {
+    proto: m[1] as NetFlow["proto"],
+    phase: m[2] as NetFlow["phase"],
+    direction: getArgValue<string>(e, "conn_direction"),
+    src: getArgValue<string>(e, "src"),
+    dst: getArgValue<string>(e, "dst"),
+    srcPort: getArgValue<number>(e, "src_port"),
+    dstPort: getArgValue<number>(e, "dst_port"),
+    srcDns: getArgValue<string[] | null>(e, "src_dns") ?? [],
+    dstDns: getArgValue<string[] | null>(e, "dst_dns") ?? [],
+    communityId: String(getArg(e, "community_id")?.value ?? ""),
+  };
+}
+
 /**
  * Addresses and ports of any netsig event: the PktMeta of the simple DNS
  * events, or one made from src/dst and the transport ports of the others
@@ -76,7 +117,7 @@ export function getPacketMetadata(e: TraceeEvent): PktMeta {
   if (sp) {
     srcPort = Number(sp.value);
     dstPort = Number(getArg(e, "dst_port")?.value ?? 0);
-    protocol = 17;
+    protocol = e.eventName.startsWith("net_flow_tcp") ? 6 : 17;
   }
   if (getArg(e, "proto_icmp")) protocol = 1;
   if (getArg(e, "proto_icmpv6")) protocol = 58;

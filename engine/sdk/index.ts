@@ -26,6 +26,8 @@ export type {
   EventName,
 } from "../types/events";
 
+export type { NetFlow } from "./helpers";
+
 export type {
   NetEvent,
   Severity,

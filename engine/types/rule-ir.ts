@@ -15,6 +15,12 @@ export interface FieldIR {
   n: string;
   s: (string | number)[];
   text: string;
+  /**
+   * the path reaches a TXT record's text, whose strings are also matched
+   * joined (rules/run/fields.ts walkJoin): 1 its list of strings, 2 a
+   * resource record's TXT, 3 a DnsAnswer's answer
+   */
+  j?: 1 | 2 | 3;
 }
 
 export type MatchIR =

@@ -97,9 +97,11 @@ export function dnsSeeds(): Buffer[] {
   return out;
 }
 
-/** the shipped rules, the Sigma rules, and the rule fixtures the tests use */
+/** the shipped rules, the Sigma rules (SigmaHQ's Zeek and DNS rules too), and the rule fixtures the tests use */
 export function ruleSeeds(): string[] {
-  const out = files(join(ROOT, "rules"), /\.ya?ml$/).map((f) => readFileSync(f, "utf8"));
+  const out = [...files(join(ROOT, "rules"), /\.ya?ml$/), ...files(join(ROOT, "test", "sigmahq"), /\.ya?ml$/)].map((f) =>
+    readFileSync(f, "utf8"),
+  );
   out.push(
     "id: t1\nevents: [net_packet_dns_request]\ndetection:\n  s:\n    dns.query|endswith: .example.com\n  condition: s\noutput: 'query %dns.query'\n",
     "id: t2\nevents: [net_packet_tcp]\nseverity: 2\ndetection:\n  a:\n    args.src|cidr: 10.0.0.0/8\n  b:\n    args.dst_port: [22, 23]\n  condition: a and not b\n",

@@ -14,7 +14,7 @@
 // every path the tshark side states must be in netsig's event with that value.
 
 import { readCapture } from "../../engine/capture/reader";
-import { ALL_EVENTS } from "../../engine/events/build";
+import { DEFAULT_EVENTS } from "../../engine/events/registry";
 import { EventJSONWriter } from "../../engine/events/json";
 import { EventPipeline } from "../../engine/events/pipeline";
 import { EVENT_NAMES, Ev } from "../../engine/types/events";
@@ -62,7 +62,8 @@ const wire = (rrs: RawRR[]): RawRR[] => rrs.map((r) => ({ type: r.type, class: r
 export async function netsigFrames(file: string): Promise<{ frames: Frame[]; error?: string }> {
   const frames: Frame[] = [];
   const writer = new EventJSONWriter(HOST);
-  const pipeline = new EventPipeline(ALL_EVENTS, HOST, (ev, kind, p) => {
+  // (--events' default: the opt-in flow events have no frame of their own to compare)
+  const pipeline = new EventPipeline(DEFAULT_EVENTS, HOST, (ev, kind, p) => {
     const n = pipeline.decoder.stats.packets; // the packet being decoded, counted from 1
     const line = JSON.parse(writer.write(ev, kind, p.timestampString())) as { args: { name: string; value: unknown }[] };
     const args: Record<string, unknown> = {};

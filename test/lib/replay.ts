@@ -47,10 +47,13 @@ function collector(host: string): { lines: string[]; pipeline: EventPipeline } {
   const json = new EventJSONWriter(host);
   let ts = "";
   let last = -1;
+  let lastP: unknown = null;
   const pipeline: EventPipeline = new EventPipeline(ALL_EVENTS, host, (ev, kind, p) => {
     const n = pipeline.decoder.stats.packets;
-    if (n !== last) {
+    // (the flows open at the end ride on a packet of their own: pipeline.finish())
+    if (n !== last || p !== lastP) {
       last = n;
+      lastP = p;
       ts = p.timestampString();
     }
     lines.push(json.write(ev, kind, ts));
@@ -62,6 +65,7 @@ function collector(host: string): { lines: string[]; pipeline: EventPipeline } {
 export async function replayFile(file: string, host = hostname()): Promise<Replayed> {
   const { lines, pipeline } = collector(host);
   const summary = await readCapture(file, pipeline.onPacket);
+  pipeline.finish();
   return { lines, summary };
 }
 
@@ -69,6 +73,7 @@ export async function replayFile(file: string, host = hostname()): Promise<Repla
 export function replayBuffer(buf: Buffer, host = hostname()): Replayed {
   const { lines, pipeline } = collector(host);
   const summary = parseCaptureBuffer(buf, pipeline.onPacket, "<buffer>");
+  pipeline.finish();
   return { lines, summary };
 }
 

@@ -4,7 +4,8 @@ import { spawnSync } from "node:child_process";
 import { readdirSync } from "node:fs";
 import { join } from "node:path";
 import type { PacketRecord } from "../../engine/capture/types";
-import { ALL_EVENTS, type EventMask } from "../../engine/events/build";
+import type { EventMask } from "../../engine/events/build";
+import { DEFAULT_EVENTS } from "../../engine/events/registry";
 import { EventJSONWriter } from "../../engine/events/json";
 import { EventPipeline } from "../../engine/events/pipeline";
 import type { Ev, TraceeEvent } from "../../engine/types/events";
@@ -18,11 +19,15 @@ export interface Emitted {
   json: string;
 }
 
-/** Feed packets (one link type) through decode -> events; returns every event and its JSON line. */
+/**
+ * Feed packets (one link type) through decode -> events; returns every event
+ * and its JSON line. The default mask is --events' default: all but the
+ * opt-in flow events (ask for those by mask; pipeline.finish() ends the flows).
+ */
 export function eventsOf(
   linkType: number,
   packets: { data: Buffer; tsSec?: number; tsNsec?: number; iface?: string }[],
-  mask: EventMask = ALL_EVENTS,
+  mask: EventMask = DEFAULT_EVENTS,
 ): { out: Emitted[]; pipeline: EventPipeline } {
   const out: Emitted[] = [];
   const json = new EventJSONWriter(HOST);

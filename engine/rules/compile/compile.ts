@@ -35,7 +35,8 @@ import { FieldError, parseFieldPath, RCODE_BY_NUMBER } from "../run/fields";
 import type { BaseRuleIR, CorrelationIR, ExprIR, FieldIR, RuleIR, SuppressIR, TemplateIR, UnitIR } from "../../types/rule-ir";
 import { EVENT_NAMES, type EventName } from "../../types/events";
 import type { SignatureMetadata } from "../../sdk/index";
-import { attackProperties, LEVELS, logsourceProblem, RESPONSE_FIELDS, sigmaField, slug, unsupported } from "./sigma";
+import { attackProperties, LEVELS, slug } from "./sigma";
+import { logsourceField, resolveLogsource, unsupported, type Side } from "./logsources";
 import type { LoadProblem } from "../../types/sources";
 import { RULE_KINDS, VALIDATOR_OPTIONS, type Kind } from "./kinds";
 
@@ -403,8 +404,11 @@ class MacroError extends RuleError {
   }
 }
 
+/** a Sigma rule's field names -> netsig fields (null: native field paths) */
+type FieldMap = ((n: string, p: Pos) => string) | null;
+
 /** `{field}` placeholders of an output template */
-function compileTemplate(node: YScalar, events: readonly EventName[], fieldMap: ((n: string, p: Pos) => string) | null): TemplateIR {
+function compileTemplate(node: YScalar, events: readonly string[], fieldMap: FieldMap): TemplateIR {
   const text = String(node.value ?? "");
   const out: TemplateIR = [];
   const problems = new Problems();
@@ -432,7 +436,7 @@ function compileTemplate(node: YScalar, events: readonly EventName[], fieldMap: 
     // (each placeholder on its own: every unknown field is reported)
     problems.run(() => {
       try {
-        const f = parseFieldPath(fieldMap ? fieldMap(name, at(node.pos, from + 1)) : name, events).f;
+        const f = parseFieldPath(fieldMap ? fieldMap(name, at(node.pos, from + 1)) : name, events, fieldMap !== null).f;
         if (lit) out.push(lit);
         lit = "";
         out.push(f);
@@ -448,11 +452,7 @@ function compileTemplate(node: YScalar, events: readonly EventName[], fieldMap: 
   return out;
 }
 
-function compileSuppress(
-  m: YMap | undefined,
-  events: readonly EventName[],
-  fieldMap: ((n: string, p: Pos) => string) | null,
-): SuppressIR | null {
+function compileSuppress(m: YMap | undefined, events: readonly string[], fieldMap: FieldMap): SuppressIR | null {
   if (!m) return null;
   const by: FieldIR[] = [];
   const byNode = entry(m, "by")?.value;
@@ -462,7 +462,7 @@ function compileSuppress(
       if (n.kind !== "scalar") continue;
       problems.run(() => {
         try {
-          by.push(parseFieldPath(fieldMap ? fieldMap(String(n.value), n.pos) : String(n.value), events).f);
+          by.push(parseFieldPath(fieldMap ? fieldMap(String(n.value), n.pos) : String(n.value), events, fieldMap !== null).f);
         } catch (e) {
           if (e instanceof FieldError) throw new RuleError(at(n.pos, e.offset), `suppress.by: ${e.message}`);
           throw e;
@@ -497,8 +497,11 @@ function metadata(o: {
   version: string;
   tags: string[];
   severity: number;
+  /** a Sigma rule's authors: its findings carry them (SigmaHQ's Detection Rule License asks it of matches) */
+  author?: string;
 }): SignatureMetadata {
   const props: Record<string, unknown> = { Severity: o.severity, ...attackProperties(o.tags) };
+  if (o.author) props.Author = o.author;
   return {
     id: o.id,
     version: o.version,
@@ -541,25 +544,13 @@ function fixRcodes(e: ExprIR): ExprIR {
   }
 }
 
-function usesFields(e: ExprIR, names: Set<string>): boolean {
-  switch (e.k) {
-    case "and":
-    case "or":
-      return e.args.some((a) => usesFields(a, names));
-    case "not":
-      return usesFields(e.arg, names);
-    case "test":
-      return names.has(e.f.n);
-    default:
-      return false;
-  }
-}
-
 interface CompiledRule {
   base: BaseRuleIR;
   unit: RuleIR;
   doc: Doc;
   sigma: boolean;
+  /** a Sigma rule's field names (its log source's) -> netsig fields */
+  fieldMap: FieldMap;
   enabled: boolean;
 }
 
@@ -868,48 +859,68 @@ function compileNative(d: Doc, lists: Map<string, ListDef>, macros: Map<string, 
   });
   const base: BaseRuleIR = { ref: id, events, match, fields };
   const unit: RuleIR = { kind: "rule", ...base, meta, output, suppress, at: `${d.file}:${m.pos.line}` };
-  return { base, unit, doc: d, sigma: false, enabled: plain(entry(m, "enabled")?.value ?? null) !== false };
+  return { base, unit, doc: d, sigma: false, fieldMap: null, enabled: plain(entry(m, "enabled")?.value ?? null) !== false };
 }
 
 function compileSigma(d: Doc, lists: Map<string, ListDef>, macros: Map<string, MacroDef>): CompiledRule {
   const m = d.root;
-  const ls = entry(m, "logsource")!;
-  const why = logsourceProblem(plain(ls.value) as Record<string, unknown>);
-  if (why) throw unsupported(ls.key.pos, why);
-  const item: ItemContext = { events: ["net_packet_dns"], lists, sigma: true, fieldMap: sigmaField };
+  const lsEntry = entry(m, "logsource")!;
+  const ls = resolveLogsource(plain(lsEntry.value) as Record<string, unknown>);
+  if (typeof ls === "string") throw unsupported(lsEntry.key.pos, ls);
+  // the detection is compiled over the events of both sides; the fields it
+  // names (their sides) then say which side's events the rule sees
+  const all = [...new Set([...ls.first.events, ...(ls.second?.events ?? [])])];
+  const named = new Map<string, Side>();
+  const fieldMap = (name: string, pos: Pos): string => logsourceField(ls, name, pos).path;
+  const detectionMap = (name: string, pos: Pos): string => {
+    const f = logsourceField(ls, name, pos);
+    named.set(name, f.side);
+    return f.path;
+  };
+  const item: ItemContext = { events: all, lists, sigma: true, fieldMap: detectionMap };
   // (the detection and suppress are checked each on its own; an unsupported logsource stops the rest)
   const problems = new Problems();
   const detected = problems.run(() => fixRcodes(compileDetection(entry(m, "detection")!.value as YMap, { item, macros, stack: [] })));
   const suppressNode = entry(m, "suppress")?.value;
-  const suppressed = problems.run(() =>
-    compileSuppress(suppressNode?.kind === "map" ? suppressNode : undefined, ["net_packet_dns"], sigmaField),
-  );
+  const suppressed = problems.run(() => compileSuppress(suppressNode?.kind === "map" ? suppressNode : undefined, all, fieldMap));
   problems.done();
   let match = detected!;
-  // queries (net_packet_dns_request), or responses (the whole message,
-  // net_packet_dns, for its rcode) when the rule names a field only responses have
-  const responses = usesFields(match, RESPONSE_FIELDS);
-  const events: EventName[] = responses ? ["net_packet_dns"] : ["net_packet_dns_request"];
-  if (responses) {
+  const firsts = [...named].filter(([, s]) => s === "first").map(([n]) => n);
+  const seconds = [...named].filter(([, s]) => s === "second").map(([n]) => n);
+  const responses = seconds.length > 0;
+  if (responses && firsts.length > 0 && !ls.secondHasFirst) {
+    const det = entry(m, "detection")!;
+    throw unsupported(
+      det.key.pos,
+      `the detection names ${firsts.join(", ")} (of the ${ls.first.events.join("/")} events) and ${seconds.join(", ")} ` +
+        `(of the ${ls.second!.events.join("/")} events): ${ls.name} joins them in one record, and netsig matches one event at a time`,
+    );
+  }
+  // the first side's events (queries, requests, client hellos, flows), or
+  // the second's when the rule names a field only they have
+  const side = responses ? ls.second! : ls.first;
+  const events = side.events as EventName[];
+  if (side.qr !== undefined) {
     const qr: ExprIR = {
       k: "test",
       f: { h: "virt", n: "dns.qr", s: [], text: "dns.qr" },
       q: "any",
-      m: { k: "num", op: "eq", vals: [1], all: false },
+      m: { k: "num", op: "eq", vals: [side.qr], all: false },
       cost: 1,
     };
     match = { k: "and", args: [qr, match] };
   }
   const title = str(m, "title")!;
   const id = str(m, "id") ?? str(m, "name") ?? slug(title);
-  const fieldNames = strings(m, "fields").filter(
-    (n) => n in { query: 1, record_type: 1, answer: 1, src_ip: 1, dst_ip: 1, src_port: 1, dst_port: 1, rcode: 1, parent_domain: 1 },
-  );
-  const names = fieldNames.length ? fieldNames : ["query", "record_type", ...(responses ? ["answer", "rcode"] : []), "src_ip", "dst_ip"];
-  const fields = names.map((name) => ({ name, f: parseFieldPath(sigmaField(name, m.pos), events).f }));
-  // (checked above for net_packet_dns, whose fields a query's event has too)
-  const suppress =
-    suppressed === null ? null : compileSuppress(suppressNode?.kind === "map" ? suppressNode : undefined, events, sigmaField);
+  // the finding's data: the rule's fields (those of its side), or the log source's
+  const usable = (n: string) =>
+    Object.hasOwn(ls.fields, n) &&
+    (ls.fields[n].side === "both" || ls.fields[n].side === (responses ? "second" : "first") || (responses && ls.secondHasFirst));
+  const fieldNames = strings(m, "fields").filter(usable);
+  const names = fieldNames.length ? fieldNames : responses ? ls.data.second : ls.data.first;
+  const fields = names.map((name) => ({ name, f: parseFieldPath(fieldMap(name, m.pos), events, true).f }));
+  // (checked above over both sides' events)
+  const suppress = suppressed === null ? null : compileSuppress(suppressNode?.kind === "map" ? suppressNode : undefined, events, fieldMap);
   const meta = metadata({
     id,
     name: title,
@@ -918,10 +929,11 @@ function compileSigma(d: Doc, lists: Map<string, ListDef>, macros: Map<string, M
     version: str(m, "modified") ?? str(m, "date") ?? "1",
     tags: strings(m, "tags"),
     severity: severityOf(m, 2),
+    author: str(m, "author"),
   });
   const base: BaseRuleIR = { ref: id, events, match, fields };
   const unit: RuleIR = { kind: "rule", ...base, meta, output: null, suppress, at: `${d.file}:${m.pos.line}` };
-  return { base, unit, doc: d, sigma: true, enabled: true };
+  return { base, unit, doc: d, sigma: true, fieldMap, enabled: true };
 }
 
 function compileCorrelation(d: Doc, byRef: Map<string, CompiledRule>): { ir: CorrelationIR; used: CompiledRule[]; generate: boolean } {
@@ -971,7 +983,7 @@ function compileCorrelation(d: Doc, byRef: Map<string, CompiledRule>): { ir: Cor
     const actual = alias ? (alias[r.base.ref] ?? alias[str(r.doc.root, "name") ?? ""]) : name;
     if (actual === undefined) throw new RuleError(pos, `alias "${name}" has no field for rule "${r.base.ref}"`);
     try {
-      return parseFieldPath(r.sigma ? sigmaField(actual, pos) : actual, r.base.events as EventName[]).f;
+      return parseFieldPath(r.fieldMap ? r.fieldMap(actual, pos) : actual, r.base.events, r.fieldMap !== null).f;
     } catch (e) {
       if (e instanceof FieldError) throw new RuleError(at(pos, e.offset), `${what} of rule "${r.base.ref}": ${e.message}`);
       throw e;
@@ -988,18 +1000,15 @@ function compileCorrelation(d: Doc, byRef: Map<string, CompiledRule>): { ir: Cor
   if (!(timespan > 0)) problems.errors.push(new RuleError(entry(c, "timespan")!.value.pos, `timespan must be more than 0`));
   const title = str(m, "title") ?? d.id!;
   const events = [...new Set(used.flatMap((r) => r.base.events))] as EventName[];
-  const sigma = used.every((r) => r.sigma);
+  // (the field names of Sigma rules are their log source's: the first rule's)
+  const sigmaMap: FieldMap = used.length > 0 && used.every((r) => r.sigma) ? used[0].fieldMap : null;
   // (the output's and suppress's fields are those of the rules: not checked while one is missing)
   const outNode = entry(m, "output")?.value;
-  const output =
-    outNode?.kind === "scalar" && !missing
-      ? (problems.run(() => compileTemplate(outNode, events, sigma ? sigmaField : null)) ?? null)
-      : null;
+  const output = outNode?.kind === "scalar" && !missing ? (problems.run(() => compileTemplate(outNode, events, sigmaMap)) ?? null) : null;
   const suppressNode = entry(m, "suppress")?.value;
   const suppress = missing
     ? null
-    : (problems.run(() => compileSuppress(suppressNode?.kind === "map" ? suppressNode : undefined, events, sigma ? sigmaField : null)) ??
-      null);
+    : (problems.run(() => compileSuppress(suppressNode?.kind === "map" ? suppressNode : undefined, events, sigmaMap)) ?? null);
   if (suppress?.by.length)
     problems.errors.push(new RuleError(suppressNode!.pos, `suppress.by is not used in a correlation: its key is the group (group-by)`));
   problems.done();

@@ -19,7 +19,6 @@
 // items of a list. Host side only.
 
 import type { ExprIR, FieldIR, MatchIR } from "../../types/rule-ir";
-import type { EventName } from "../../types/events";
 import { FieldError, parseFieldPath } from "../run/fields";
 import { suggest } from "../run/suggest";
 import { Problems, RuleError, type Pos, type YNode, type YScalar } from "./parse";
@@ -62,7 +61,8 @@ export interface ListDef {
 }
 
 export interface ItemContext {
-  events: readonly EventName[];
+  /** the events the rule selects (names: a Sigma log source may name events this build does not emit yet) */
+  events: readonly string[];
   lists: Map<string, ListDef>;
   /** Sigma files: `%name` is a list only when such a list exists (else a literal) */
   sigma: boolean;
@@ -238,7 +238,7 @@ export function compileItem(key: YScalar, value: YNode, ctx: ItemContext): ExprI
   const field = problems.run(() => {
     if (ctx.fieldMap) fieldName = ctx.fieldMap(fieldText, key.pos);
     try {
-      return parseFieldPath(fieldName, ctx.events);
+      return parseFieldPath(fieldName, ctx.events, ctx.fieldMap !== null);
     } catch (e) {
       if (e instanceof FieldError) throw new RuleError(at(key.pos, ctx.fieldMap ? 0 : e.offset), e.message);
       throw e;
@@ -349,7 +349,7 @@ export function compileItem(key: YScalar, value: YNode, ctx: ItemContext): ExprI
         const name = strOf(v, "fieldref");
         let ref: FieldIR;
         try {
-          ref = parseFieldPath(ctx.fieldMap ? ctx.fieldMap(name, v.pos) : name, ctx.events).f;
+          ref = parseFieldPath(ctx.fieldMap ? ctx.fieldMap(name, v.pos) : name, ctx.events, ctx.fieldMap !== null).f;
         } catch (e) {
           if (e instanceof FieldError) throw new RuleError(at(v.pos, e.offset), `fieldref: ${e.message}`);
           throw e;

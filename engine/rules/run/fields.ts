@@ -5,6 +5,8 @@
 //   []            any element of a list (with the `all` modifier: every element)
 //   [N]           element N
 //   dns.NAME      a derived DNS field (engine/rules/shapes.ts VIRTUAL_FIELDS)
+// and, for the fields of Sigma's log sources (compile/logsources.ts) only,
+// the fields derived.ts derives (shapes.ts DERIVED_FIELDS: zeek.dns.query ...).
 // parseFieldPath() is the host's (it checks the path against the selected
 // events' shapes); the rest reads events, built ones in the sandbox realm or
 // LazyEvents in netsig's process (rules/run/backend.ts): no allocation per event but
@@ -13,13 +15,15 @@
 import type { DnsMessage } from "../../decode/dnstypes";
 import type { FieldIR } from "../../types/rule-ir";
 import { Ev } from "../../types/events";
-import { DNS_EVENTS as DNS_MASK, type EventName } from "../../events/registry";
-import { ARG_SHAPES, DNS_EVENTS, shapeName, TOP_SHAPES, VIRTUAL_FIELDS, type Shape } from "./shapes";
+import { DNS_EVENTS as DNS_MASK } from "../../events/registry";
+import { argShapes, DERIVED_FIELDS, DNS_EVENTS, shapeName, TOP_SHAPES, VIRTUAL_FIELDS, type Shape } from "./shapes";
+import { DERIVED_BASE, derivedCode, derivedScan, joinedTxt, ONLY } from "./derived";
 import { suggest } from "./suggest";
 import { registeredDomain } from "../../sdk/helpers";
 import type { DnsQueryData, DnsResponseData, PktMeta, ProtoDNS, ProtoDNSResourceRecord, TraceeEvent } from "../../types/events";
 import { LazyEvent } from "./lazy";
 import { answerText, responseCode } from "../../events/build";
+import { txtJoinedFromRaw } from "./txt";
 import { dnsResponseCodeName, dnsTypeName } from "../../events/vocab";
 import {
   DNS_TYPE_A,
@@ -51,11 +55,21 @@ export class FieldError extends Error {
   }
 }
 
-/** parse and check a field path against the events a rule selects; returns the field and the shape it reaches */
-export function parseFieldPath(text: string, events: readonly EventName[]): { f: FieldIR; shape: Shape } {
+/**
+ * parse and check a field path against the events a rule selects; returns
+ * the field and the shape it reaches. `derived`: the path may name a field of
+ * DERIVED_FIELDS (the fields a Sigma log source maps to)
+ */
+export function parseFieldPath(text: string, events: readonly string[], derived = false): { f: FieldIR; shape: Shape } {
   if (text === "") throw new FieldError(0, "empty field name");
+  const dv = derived ? DERIVED_FIELDS[text] : undefined;
+  if (dv !== undefined) {
+    if (!events.some((e) => dv.events.includes(e)))
+      throw new FieldError(0, `${text} is a field of ${dv.events.join(", ")}, which the rule does not select`);
+    return { f: { h: "virt", n: text, s: [], text }, shape: dv.shape };
+  }
   if (VIRTUAL_FIELDS[text]) {
-    if (!events.some((e) => DNS_EVENTS.includes(e))) {
+    if (!events.some((e) => (DNS_EVENTS as readonly string[]).includes(e))) {
       throw new FieldError(0, `${text} is a DNS field, but the rule selects no DNS event (${DNS_EVENTS.join(", ")})`);
     }
     return { f: { h: "virt", n: text, s: [], text }, shape: VIRTUAL_FIELDS[text].shape };
@@ -70,11 +84,11 @@ export function parseFieldPath(text: string, events: readonly EventName[]): { f:
   if (head === "args") {
     const a = /^\.([A-Za-z_][A-Za-z0-9_]*)/.exec(text.slice(i));
     if (!a)
-      throw new FieldError(i, `"args" needs an arg name: args.NAME (e.g. args.${Object.keys(ARG_SHAPES[events[0]] ?? { src: 1 })[0]})`);
+      throw new FieldError(i, `"args" needs an arg name: args.NAME (e.g. args.${Object.keys(argShapes(events[0]) ?? { src: 1 })[0]})`);
     const name = a[1];
-    shapes = events.map((e) => ARG_SHAPES[e][name]).filter((s): s is Shape => s !== undefined);
+    shapes = events.map((e) => argShapes(e)?.[name]).filter((s): s is Shape => s !== undefined);
     if (shapes.length === 0) {
-      const known = new Set(events.flatMap((e) => Object.keys(ARG_SHAPES[e])));
+      const known = new Set(events.flatMap((e) => Object.keys(argShapes(e) ?? {})));
       throw new FieldError(
         i + 1,
         `no selected event (${events.join(", ")}) has an arg "${name}"${suggest(name, known)}; its args: ${[...known].join(", ")}`,
@@ -142,6 +156,13 @@ export function parseFieldPath(text: string, events: readonly EventName[]): { f:
     f.s.push(seg);
     i += len;
   }
+  // a TXT record's text: its strings are also matched joined (a word split across two strings)
+  if (f.h === "arg") {
+    const segs = JSON.stringify(f.s);
+    if (f.n === "proto_dns" && /^\["(answers|authorities|additionals)",-1,"TXTs",-1\]$/.test(segs)) f.j = 1;
+    else if (f.n === "proto_dns" && /^\["(answers|authorities|additionals)",-1,"TXT"\]$/.test(segs)) f.j = 2;
+    else if (f.n === "dns_response" && segs === '[-1,"dns_answer",-1,"answer"]') f.j = 3;
+  }
   // a leaf that is an object or a list is compared as a whole: only exists/null make sense then
   return { f, shape: shapes[0] };
 }
@@ -167,6 +188,7 @@ function walkAny(v: unknown, s: (string | number)[], i: number, t: ValueTest): b
   const seg = s[i];
   if (seg === -1) {
     if (!Array.isArray(v)) return false;
+    if (v === ONLY.arr) return ONLY.i < v.length && walkAny(v[ONLY.i], s, i + 1, t);
     for (let j = 0; j < v.length; j++) if (walkAny(v[j], s, i + 1, t)) return true;
     return false;
   }
@@ -180,6 +202,7 @@ function walkAll(v: unknown, s: (string | number)[], i: number, t: ValueTest): b
   const seg = s[i];
   if (seg === -1) {
     if (!Array.isArray(v) || v.length === 0) return false;
+    if (v === ONLY.arr) return ONLY.i < v.length && walkAll(v[ONLY.i], s, i + 1, t);
     for (let j = 0; j < v.length; j++) if (!walkAll(v[j], s, i + 1, t)) return false;
     return true;
   }
@@ -193,7 +216,7 @@ function walkFirst(v: unknown, s: (string | number)[], i: number): unknown {
     const seg = s[i];
     if (seg === -1) {
       if (!Array.isArray(v) || v.length === 0) return undefined;
-      v = v[0];
+      v = v === ONLY.arr ? v[ONLY.i] : v[0];
     } else v = (v as Record<string, unknown>)[seg as string];
   }
   return v;
@@ -275,11 +298,14 @@ const CODES: Record<string, V> = {
   "dns.qr": V.Qr,
 };
 
-/** the code of a derived field (-1: not one) */
+/** the code of a derived field (-1: not one): a dns.* field (V), or one of derived.ts */
 export function virtualCode(name: string): number {
   const c = CODES[name];
-  return c === undefined ? -1 : c;
+  return c === undefined ? derivedCode(name) : c;
 }
+
+/** the codes whose value a LazyEvent remembers (a bit each in vhave) */
+export const REMEMBERED = 31;
 
 class Scan {
   t: ValueTest | null = null;
@@ -338,7 +364,8 @@ function rrScan(r: ProtoDNSResourceRecord, s: Scan): boolean {
     case "TXT": {
       const t = r.TXTs;
       if (t) for (let i = 0; i < t.length; i++) if (s.visit(t[i])) return true;
-      return false;
+      // (and joined: a word split across two strings)
+      return t !== null && t.length > 1 && !s.all && s.visit(t.join(""));
     }
     case "URI":
       return s.visit(r.URI.target);
@@ -373,7 +400,8 @@ function recordScan(rr: DnsRecord, s: Scan): boolean {
     case DNS_TYPE_TXT: {
       const t = rr.data as string[];
       for (let i = 0; i < t.length; i++) if (s.visit(t[i])) return true;
-      return false;
+      // (and joined: a word split across two strings)
+      return t.length > 1 && !s.all && s.visit(t.join(""));
     }
     default:
       return false;
@@ -409,6 +437,10 @@ function endpointScan(s: Scan, code: V, resp: boolean, srcIp: unknown, dstIp: un
 
 /** dnsScan of an event not built: the same values, read from the decoded message */
 function lazyScan(ev: LazyEvent, code: V, s: Scan): void {
+  if (code >= DERIVED_BASE) {
+    derivedScan(ev as unknown as TraceeEvent, code, s);
+    return;
+  }
   // a rule may select DNS and other events together (events: ["*"]): the DNS
   // fields of a non-DNS event have no value, as a built event's (no proto_dns)
   if ((DNS_MASK & (1 << ev.kind)) === 0 || ev.m === null) return;
@@ -430,6 +462,10 @@ function lazyScan(ev: LazyEvent, code: V, s: Scan): void {
     for (let i = 0; i < as.length; i++) {
       const rr = as[i];
       if (code === V.AnswerType ? s.visit(dnsTypeName(rr.type)) : full ? recordScan(rr, s) : s.visit(answerText(rr))) return;
+      if (code === V.Answer && !full && !s.all) {
+        const j = joinedTxt(rr);
+        if (j !== null && s.visit(j)) return;
+      }
     }
     return;
   }
@@ -454,10 +490,11 @@ export const MULTI = Object.freeze({ multi: true });
 
 /** the value of a derived field of a LazyEvent when it has one (found once per event), NONE, or MULTI for several */
 export function lazyOne(ev: LazyEvent, code: V): unknown {
-  const bit = 1 << code;
+  const bit = code < REMEMBERED ? 1 << code : 0;
   if ((ev.vhave & bit) !== 0) return ev.vval[code];
   const s = POOL[depth++];
   s.t = null;
+  s.all = false;
   s.first = false;
   s.count = true;
   s.seen = 0;
@@ -466,8 +503,10 @@ export function lazyOne(ev: LazyEvent, code: V): unknown {
   try {
     lazyScan(ev, code, s);
     const v = s.seen === 0 ? NONE : s.seen === 1 ? s.value : MULTI;
-    ev.vval[code] = v;
-    ev.vhave |= bit;
+    if (bit !== 0) {
+      ev.vval[code] = v;
+      ev.vhave |= bit;
+    }
     return v;
   } finally {
     s.count = false;
@@ -480,6 +519,10 @@ export function lazyOne(ev: LazyEvent, code: V): unknown {
 function dnsScan(ev: TraceeEvent, code: V, s: Scan): void {
   if (ev instanceof LazyEvent) {
     lazyScan(ev as LazyEvent, code, s);
+    return;
+  }
+  if (code >= DERIVED_BASE) {
+    derivedScan(ev, code, s);
     return;
   }
   const name = ev.eventName;
@@ -503,7 +546,18 @@ function dnsScan(ev: TraceeEvent, code: V, s: Scan): void {
       const r = rs[i];
       if (code === V.Answer || code === V.AnswerType) {
         const as = r.dns_answer;
-        if (as) for (let j = 0; j < as.length; j++) if (s.visit(code === V.Answer ? as[j].answer : as[j].answer_type)) return;
+        if (!as) continue;
+        const lo = as === ONLY.arr ? ONLY.i : 0;
+        const hi = as === ONLY.arr ? Math.min(ONLY.i + 1, as.length) : as.length;
+        for (let j = lo; j < hi; j++) {
+          const a = as[j];
+          if (s.visit(code === V.Answer ? a.answer : a.answer_type)) return;
+          // (a TXT record's strings joined: its text is the RDATA, read back by txt.ts)
+          if (code === V.Answer && a.answer_type === "TXT" && !s.all) {
+            const joined = txtJoinedFromRaw(a.answer);
+            if (joined !== null && s.visit(joined)) return;
+          }
+        }
         continue;
       }
       const q = r.query_data;
@@ -533,14 +587,12 @@ function dnsScan(ev: TraceeEvent, code: V, s: Scan): void {
     case V.Rcode:
       if (response) s.visit(RCODES[d.responseCode] ?? d.responseCode.toUpperCase());
       return;
-    case V.Answer: {
-      const as = d.answers;
-      for (let i = 0; i < as.length; i++) if (rrScan(as[i], s)) return;
-      return;
-    }
+    case V.Answer:
     case V.AnswerType: {
       const as = d.answers;
-      for (let i = 0; i < as.length; i++) if (s.visit(as[i].type)) return;
+      const lo = as === ONLY.arr ? ONLY.i : 0;
+      const hi = as === ONLY.arr ? Math.min(ONLY.i + 1, as.length) : as.length;
+      for (let i = lo; i < hi; i++) if (code === V.Answer ? rrScan(as[i], s) : s.visit(as[i].type)) return;
       return;
     }
     default: {
@@ -586,14 +638,41 @@ function root(ev: TraceeEvent, f: FieldIR): unknown {
 /** `t` passes for some value of the field ("any") or for every one ("all") */
 export function testField(ev: TraceeEvent, f: FieldIR, t: ValueTest, all: boolean): boolean {
   if (f.h === "virt") return testVirtual(ev, virtualCode(f.n), t, all);
-  const v = root(ev, f);
-  return all ? walkAll(v, f.s, 0, t) : walkAny(v, f.s, 0, t);
+  return testPath(ev, f, t, all);
 }
 
 /** `t` passes for some value at a path ("any") or for every one ("all") */
 export function testPath(ev: TraceeEvent, f: FieldIR, t: ValueTest, all: boolean): boolean {
   const v = root(ev, f);
-  return all ? walkAll(v, f.s, 0, t) : walkAny(v, f.s, 0, t);
+  if (all) return walkAll(v, f.s, 0, t);
+  return f.j === undefined ? walkAny(v, f.s, 0, t) : walkJoin(v, f.s, 0, t, f.j);
+}
+
+/**
+ * walkAny, for the text of a TXT record (FieldIR.j): at the path's last
+ * segment, the record's strings joined are tested too (1: its list of
+ * strings; 2: a resource record's TXT; 3: a DnsAnswer's answer)
+ */
+function walkJoin(v: unknown, s: (string | number)[], i: number, t: ValueTest, j: number): boolean {
+  if (i === s.length) return t.test(v);
+  if (v === null || typeof v !== "object") return t.test(undefined);
+  const seg = s[i];
+  if (i === s.length - 1) {
+    if (walkAny(v, s, i, t)) return true;
+    const o = v as Record<string, unknown>;
+    let joined: string | null = null;
+    if (j === 1 && Array.isArray(v) && v.length > 1 && v !== ONLY.arr) joined = v.join("");
+    else if (j === 2 && o.type === "TXT" && Array.isArray(o.TXTs) && o.TXTs.length > 1) joined = o.TXTs.join("");
+    else if (j === 3 && o.answer_type === "TXT" && typeof o.answer === "string") joined = txtJoinedFromRaw(o.answer);
+    return joined !== null && t.test(joined);
+  }
+  if (seg === -1) {
+    if (!Array.isArray(v)) return false;
+    if (v === ONLY.arr) return ONLY.i < v.length && walkJoin(v[ONLY.i], s, i + 1, t, j);
+    for (let k = 0; k < v.length; k++) if (walkJoin(v[k], s, i + 1, t, j)) return true;
+    return false;
+  }
+  return walkJoin((v as Record<string, unknown>)[seg as string], s, i + 1, t, j);
 }
 
 /** the field's first value (undefined when it has none) */
@@ -604,6 +683,7 @@ export function firstValue(ev: TraceeEvent, f: FieldIR): unknown {
       if (v !== MULTI) return v === NONE ? undefined : v;
     }
     const s = POOL[depth++];
+    s.all = false;
     s.first = true;
     s.count = false;
     s.seen = 0;

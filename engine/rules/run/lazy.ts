@@ -22,21 +22,9 @@ export class LazyEvent {
   eventName: string;
   /** which event it stands for now (unique in the process) */
   serial = 0;
-  /** derived DNS fields read so far (rules/fields.ts): a bit per field code, and the values */
+  /** derived fields read so far (rules/run/fields.ts): a bit per field code (0-30: fields.ts REMEMBERED), and the values */
   vhave = 0;
-  readonly vval: unknown[] = [
-    undefined,
-    undefined,
-    undefined,
-    undefined,
-    undefined,
-    undefined,
-    undefined,
-    undefined,
-    undefined,
-    undefined,
-    undefined,
-  ];
+  readonly vval: unknown[] = new Array<unknown>(31).fill(undefined);
   timestamp = 0;
   /** the packet (valid while it is handled) and, for DNS events, the message */
   p: Packet = null as unknown as Packet;

@@ -10,7 +10,9 @@ import type { RuleIR, UnitIR } from "../../types/rule-ir";
 import { buildPred, current, type Pred } from "./matchers";
 import { ask, sharedCondition, type SharedCondition } from "./codegen";
 import { LazyEvent } from "./lazy";
-import { firstValue } from "./fields";
+import { ONLY } from "./derived";
+import { Matched } from "./matched";
+import { kindOfName } from "../../events/registry";
 import { render, Suppressor } from "./suppress";
 import { CidrSet, ReportLimiter } from "../../sdk/helpers";
 import { CorrelationSignature } from "./correlation";
@@ -24,6 +26,8 @@ class RuleSignature implements Signature {
   private readonly suppress: Suppressor | null;
   /** the rule compares fields with each other (fieldref reads the current event) */
   private readonly fieldref: boolean;
+  /** what its findings show (made at the first) */
+  private shown: Matched | null = null;
 
   constructor(
     private readonly ir: RuleIR,
@@ -32,7 +36,8 @@ class RuleSignature implements Signature {
     this.pred = buildPred(ir.match);
     this.fast = inProcess ? sharedCondition(ir.match) : null;
     this.fieldref = JSON.stringify(ir.match).includes('"k":"fieldref"');
-    this.selected = ir.events.map((name) => ({ source: "tracee", name }));
+    // (a Sigma log source may name events this netsig does not emit yet: init() says so)
+    this.selected = ir.events.filter((name) => kindOfName(name) >= 0).map((name) => ({ source: "tracee", name }));
     this.suppress = ir.suppress ? new Suppressor(ir.suppress) : null;
   }
 
@@ -47,6 +52,8 @@ class RuleSignature implements Signature {
   init(ctx: SignatureContext): void {
     this.ctx = ctx;
     this.suppress?.clear();
+    const missing = this.ir.events.filter((name) => kindOfName(name) < 0);
+    if (missing.length > 0) ctx.logger.warn(`selects ${missing.join(", ")}, which this netsig does not emit yet: it sees no such event`);
   }
 
   onEvent(ev: TraceeEvent): void {
@@ -74,11 +81,21 @@ class RuleSignature implements Signature {
     if (this.suppress !== null && !this.suppress.allow(ev)) return;
     const data: Record<string, unknown> = {};
     const fields = this.ir.fields;
-    for (let i = 0; i < fields.length; i++) {
-      const v = firstValue(ev, fields[i].f);
-      if (v !== undefined) data[fields[i].name] = v;
+    if (fields.length > 0 || this.ir.output !== null) {
+      // what the rule matched: the answer of a response with several, the value of a field with several (matched.ts)
+      const m = (this.shown ??= new Matched(this.ir.match, this.pred, this.fieldref));
+      try {
+        const from = m.answer(ev);
+        for (let i = 0; i < fields.length; i++) {
+          const v = m.value(from, fields[i].f);
+          if (v !== undefined) data[fields[i].name] = v;
+        }
+        if (this.ir.output !== null) data.output = render(this.ir.output, from, (e, f) => m.value(e, f));
+      } finally {
+        ONLY.arr = null;
+        ONLY.i = -1;
+      }
     }
-    if (this.ir.output !== null) data.output = render(this.ir.output, ev);
     this.ctx!.callback({ sigMetadata: this.ir.meta, event: ev, data } as Finding);
   }
 
@@ -105,7 +122,7 @@ export function compileRules(ir: UnitIR, inProcess = false): Signature {
 export { RuleSignature };
 
 // (see matchers.ts: what signature files can reach is frozen)
-for (const c of [RuleSignature, CorrelationSignature, Suppressor, CidrSet, ReportLimiter]) {
+for (const c of [RuleSignature, CorrelationSignature, Suppressor, Matched, CidrSet, ReportLimiter]) {
   Object.freeze(c.prototype);
   Object.freeze(c);
 }

@@ -7,18 +7,18 @@ import type { FieldIR, SuppressIR, TemplateIR } from "../../types/rule-ir";
 import { firstValue } from "./fields";
 import { ReportLimiter } from "../../sdk/helpers";
 
-/** the text of a field's first value, "<NA>" when it has none (as Falco prints) */
-export function valueText(ev: TraceeEvent, f: FieldIR): string {
-  const v = firstValue(ev, f);
+/** the text of a field's first value (or the one `value` picks), "<NA>" when it has none (as Falco prints) */
+export function valueText(ev: TraceeEvent, f: FieldIR, value: (ev: TraceeEvent, f: FieldIR) => unknown = firstValue): string {
+  const v = value(ev, f);
   if (v === undefined || v === null) return "<NA>";
   return typeof v === "object" ? JSON.stringify(v) : String(v);
 }
 
-export function render(t: TemplateIR, ev: TraceeEvent): string {
+export function render(t: TemplateIR, ev: TraceeEvent, value: (ev: TraceeEvent, f: FieldIR) => unknown = firstValue): string {
   let s = "";
   for (let i = 0; i < t.length; i++) {
     const p = t[i];
-    s += typeof p === "string" ? p : valueText(ev, p);
+    s += typeof p === "string" ? p : valueText(ev, p, value);
   }
   return s;
 }
