@@ -92,14 +92,20 @@ test("IPv4 options are skipped; Ethernet padding is not payload", () => {
   assert.deepEqual(kinds(out), [Ev.IPv4, Ev.UDP, Ev.DNS, Ev.DNSRequest]);
 });
 
-test("IPv4 fragments: the first is decoded (transport, no DNS), later ones only give the IP event", () => {
-  const seg = craft.udp({ srcPort: 40000, dstPort: 53 }, A_RESPONSE);
+test("IPv4 fragments: each gives its IP event; the one completing the datagram gives the transport and DNS events", () => {
+  const seg = craft.udp({ srcPort: 53, dstPort: 40000 }, A_RESPONSE);
   const first = craft.ipv4({ src: "10.0.0.1", dst: "10.0.0.2", protocol: 17, flags: 1, fragOffset: 0 }, seg.subarray(0, 16));
   const later = craft.ipv4({ src: "10.0.0.1", dst: "10.0.0.2", protocol: 17, flags: 0, fragOffset: 2 }, seg.subarray(16));
   const { out, pipeline } = eventsOf(LinkType.RAW, [{ data: first }, { data: later }]);
-  assert.deepEqual(kinds(out), [Ev.IPv4, Ev.UDP, Ev.IPv4]);
+  assert.deepEqual(kinds(out), [Ev.IPv4, Ev.IPv4, Ev.UDP, Ev.DNS, Ev.DNSResponse]);
   assert.equal(pipeline.decoder.stats.fragments, 2);
   assert.equal(pipeline.decoder.stats.laterFragments, 1);
+  assert.equal(pipeline.decoder.stats.reassembled, 1);
+  // the IP event is the fragment's own header; the UDP event the reassembled datagram's
+  assert.equal((out[1].ev.args[2].value as { fragOffset: number }).fragOffset, 2);
+  assert.equal((out[2].ev.args[2].value as { length: number }).length, seg.length);
+  // a first fragment alone: its IP event only
+  assert.deepEqual(kinds(eventsOf(LinkType.RAW, [{ data: first }]).out), [Ev.IPv4]);
 });
 
 test("IPv6 extension headers: hop-by-hop, destination options, routing, then fragment and UDP", () => {
@@ -112,7 +118,7 @@ test("IPv6 extension headers: hop-by-hop, destination options, routing, then fra
   assert.deepEqual(kinds(out), [Ev.IPv6, Ev.UDP, Ev.DNS, Ev.DNSRequest]);
   const v6 = out[0].ev.args[2].value as { nextHeader: string; length: number };
   assert.equal(v6.length, 24 + seg.length, "length is the payload length field");
-  // a later IPv6 fragment: no transport
+  // a later IPv6 fragment (its first never came): no transport
   const frag = Buffer.from([17, 0, 0, 0x10, 0, 0, 0, 1]); // offset 2 (16 bytes), M=0
   const later = craft.ipv6({ src: "2001:db8::1", dst: "2001:db8::2", nextHeader: 44 }, Buffer.concat([frag, Buffer.alloc(16)]));
   assert.deepEqual(kinds(eventsOf(LinkType.RAW, [{ data: later }]).out), [Ev.IPv6]);

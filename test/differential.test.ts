@@ -11,7 +11,10 @@
 // tshark runs without reassembly or defragmentation, so every field belongs to
 // the packet that carries it. The captures with DNS over TCP get a second pass
 // with tshark's TCP reassembly, against which netsig's reassembled messages are
-// checked (same message, same packet). Crafted captures (test/lib/edgecases.ts)
+// checked (same message, same packet). Likewise IP fragments: the first pass
+// holds each fragment's IP event to its own header, a pass with tshark's
+// defragmentation the transport and DNS events of the reassembled datagram,
+// on the fragment that completes it. Crafted captures (test/lib/edgecases.ts)
 // cover what the corpus does not: odd label bytes, every RDATA shape, mDNS and
 // LLMNR bits, every link type, IPv6 header chains, DNS over TCP the hard ways.
 //
@@ -33,15 +36,18 @@ import {
   DNS_KINDS,
   expectFrame,
   goBytesText,
+  IP_KINDS,
+  isFragmentFrame,
   KINDS,
   goIPv6,
+  NON_IP_KINDS,
   netsigFrames,
   type Disagreement,
   type FieldStats,
   type Frame,
 } from "./lib/differential";
 import * as craft from "../tools/lib/craft";
-import { edgeCasePackets, ipv6ChainPackets, linkTypeCaptures, tcpDnsPackets, type CraftedCapture } from "./lib/edgecases";
+import { edgeCasePackets, fragmentPackets, ipv6ChainPackets, linkTypeCaptures, tcpDnsPackets, type CraftedCapture } from "./lib/edgecases";
 import { corpusCapturesSorted, corpusFile, corpusLabel, haveCorpusFile } from "./lib/corpus";
 import { Obj, parseOrderedJSON, runTshark, tsharkVersion, type TsFrame } from "./lib/tshark";
 
@@ -97,12 +103,13 @@ const ALL_ALLOWED: Allowed[] = [
       "the IPv6 event is still emitted), tshark walks all of them to the UDP header",
   },
   {
-    file: "suricata-verify/defrag-eth-vlan-ipv4-tcp-syn.pcap",
-    frames: [1],
-    field: "events.tcp",
+    file: "zeek/ipv4_fragmented-1.pcap",
+    frames: [3],
+    field: "events.udp",
     reason:
-      "first IPv4 fragment carrying only 8 bytes of the TCP header: netsig reports no TCP event for a header it " +
-      "cannot read whole; tshark shows the ports and sequence number it has",
+      "a second first fragment (bytes 0-304) running past the end the last fragment set (164): netsig, like Linux " +
+      "(ip_fragment.c), discards the datagram as inconsistent (Zeek's oracle says fragment_inconsistency); tshark " +
+      "reassembles it anyway, marking the overlap and the conflicting data",
   },
   {
     file: "tcpdump/ip_printroute_asan.pcap",
@@ -174,7 +181,7 @@ function compareCapture(
   ns: Frame[],
   stats: FieldStats,
   out: Disagreement[],
-  kinds: (fr: TsFrame) => string[] = () => KINDS,
+  kinds: (fr: TsFrame) => string[] = (fr) => (isFragmentFrame(fr) ? IP_KINDS : KINDS),
 ): number {
   if (ts.length !== ns.length) out.push({ file, frame: 0, field: "frame.count", netsig: String(ns.length), tshark: String(ts.length) });
   for (const fr of ts) compareFrame(file, fr.number, ns[fr.number - 1], expectFrame(fr), stats, out, kinds(fr));
@@ -182,6 +189,27 @@ function compareCapture(
 }
 
 const NON_DNS_KINDS = KINDS.filter((k) => !DNS_KINDS.includes(k));
+
+/**
+ * Compare the fragments of a capture again with tshark's defragmentation on:
+ * the transport and DNS events netsig reports for a reassembled datagram must
+ * be tshark's, on the same packet (and none on a fragment that completes nothing).
+ */
+async function compareDefragmented(
+  file: string,
+  path: string,
+  first: TsFrame[],
+  ns: Frame[],
+  stats: FieldStats,
+  out: Disagreement[],
+): Promise<number> {
+  const fragments = new Set(first.filter(isFragmentFrame).map((fr) => fr.number));
+  if (fragments.size === 0) return 0;
+  for (const fr of await runTshark(path, "ip")) {
+    if (fragments.has(fr.number)) compareFrame(file, fr.number, ns[fr.number - 1], expectFrame(fr), stats, out, NON_IP_KINDS);
+  }
+  return fragments.size;
+}
 
 /** a TCP segment to or from a DNS port (53, mDNS 5353, LLMNR 5355) */
 function isDnsOverTcp(fr: TsFrame): boolean {
@@ -249,12 +277,21 @@ test("netsig agrees with tshark on every packet of the corpus and the examples",
   });
   for (const { f, ts, ns } of results) packets += compareCapture(label(f), ts, ns.frames, stats, found);
 
+  // IP fragments again, with tshark's defragmentation on (their disagreements are held to the same allow-list)
+  const withFragments = results.filter(({ ts }) => ts.some(isFragmentFrame));
+  const fragmentCounts = await pool(withFragments, availableParallelism() + 1, ({ f, ts, ns }) =>
+    compareDefragmented(label(f), f, ts, ns.frames, stats, found),
+  );
+  t.diagnostic(
+    `IP fragments with tshark's defragmentation: ${withFragments.length} captures, ${fragmentCounts.reduce((a, b) => a + b, 0)} fragments`,
+  );
+
   // DNS over TCP again, with tshark's reassembly on: the messages netsig reassembled must be tshark's too, on the
   // same packet (the allow-list's reassembly entries are thereby checked, not just excused)
   const tcpDns = results.filter(({ ts }) => ts.some(isDnsOverTcp));
   const reassembled: Disagreement[] = [];
   const rStats: FieldStats = new Map();
-  const second = await pool(tcpDns, availableParallelism() + 1, async ({ f }) => ({ f, ts: await runTshark(f, true) }));
+  const second = await pool(tcpDns, availableParallelism() + 1, async ({ f }) => ({ f, ts: await runTshark(f, "tcp") }));
   const withDns = new Set<string>();
   for (const { f, ts } of second) {
     const ns = results.find((r) => r.f === f)!.ns.frames;
@@ -307,6 +344,7 @@ test("crafted corner cases agree with tshark: odd label bytes, every RDATA shape
     { name: "corner-cases.pcap", linkType: LinkType.ETHERNET, packets: edgeCasePackets() },
     { name: "ipv6-chains.pcap", linkType: LinkType.ETHERNET, packets: ipv6ChainPackets() },
     { name: "tcp-dns.pcap", linkType: LinkType.ETHERNET, packets: tcpDnsPackets() },
+    { name: "fragments.pcap", linkType: LinkType.ETHERNET, packets: fragmentPackets() },
     ...linkTypeCaptures(),
   ];
   const dir = mkdtempSync(join(tmpdir(), "netsig-differential-"));
@@ -319,10 +357,14 @@ test("crafted corner cases agree with tshark: odd label bytes, every RDATA shape
       const [ts, ns] = await Promise.all([runTshark(path), netsigFrames(path)]);
       assert.equal(ts.length, c.packets.length, c.name);
       packets += ts.length;
-      // DNS over TCP is held to tshark's reassembly, everything else to the per-packet dissection
-      compareCapture(c.name, ts, ns.frames, stats, found, (fr) => (isDnsOverTcp(fr) ? NON_DNS_KINDS : KINDS));
+      // DNS over TCP is held to tshark's reassembly, fragments to its defragmentation, everything else to the
+      // per-packet dissection
+      compareCapture(c.name, ts, ns.frames, stats, found, (fr) =>
+        isFragmentFrame(fr) ? IP_KINDS : isDnsOverTcp(fr) ? NON_DNS_KINDS : KINDS,
+      );
+      await compareDefragmented(c.name, path, ts, ns.frames, stats, found);
       if (!ts.some(isDnsOverTcp)) return;
-      for (const fr of await runTshark(path, true)) {
+      for (const fr of await runTshark(path, "tcp")) {
         if (isDnsOverTcp(fr)) compareFrame(c.name, fr.number, ns.frames[fr.number - 1], expectFrame(fr), stats, found, DNS_KINDS);
       }
     });

@@ -196,6 +196,11 @@ test("run --listen: /readyz 503 while loading, then 200; /metrics counts the UDP
     assert.equal(m.get("netsig_packets_shed_total"), 0);
     assert.equal(m.get("netsig_sandbox_queue_batches"), 0);
     assert.equal(m.get("netsig_sandbox_restarts_total"), 0);
+    // (the fragment metrics are there, at 0: the traffic on lo is not fragmented)
+    assert.equal(m.get("netsig_ip_fragments_total"), 0);
+    assert.equal(m.get("netsig_ip_reassembled_total"), 0);
+    assert.equal(m.get('netsig_ip_fragments_dropped_total{reason="overlap"}'), 0);
+    assert.equal(m.get("netsig_ip_fragment_bytes"), 0);
     if (m.has(`netsig_packets_dropped_total{iface="lo"}`)) assert.equal(m.get(`netsig_packets_dropped_total{iface="lo"}`), 0);
     const batches = m.get("netsig_signature_batch_seconds_count")!;
     assert.ok(batches >= 1, text);

@@ -268,6 +268,38 @@ test("IPv4 protocol names follow gopacket; IP events are emitted for every IP pa
   assert.equal(arg(eventJson(unknown, Ev.IPv4)!, "proto_ipv4").protocol, "UnknownIPProtocol");
 });
 
+test("IP fragments: every fragment's IP event with its own header; transport and DNS once, from the fragment completing the datagram (Tracee's hooks see whole datagrams; gopacket alone would give no transport layer to a fragment)", () => {
+  const q = craft.dns({
+    type: "response",
+    id: 9,
+    questions: [{ type: "A", name: "f.test" }],
+    answers: [{ type: "A", name: "f.test", ttl: 5, data: "192.0.2.9" }],
+  });
+  const seg = craft.udp({ srcPort: 53, dstPort: 40000 }, q);
+  const ip = { src: "127.0.0.1", dst: "127.0.0.1", protocol: 17, id: 77 };
+  const first = craft.ipv4({ ...ip, flags: 1 }, seg.subarray(0, 24));
+  const last = craft.ipv4({ ...ip, flags: 0, fragOffset: 3 }, seg.subarray(24));
+  const { out } = eventsOf(LinkType.RAW, [{ data: first }, { data: last }]);
+  const lines = out.map((e) => JSON.parse(e.json) as Json);
+  assert.deepEqual(
+    lines.map((l) => l.eventName),
+    ["net_packet_ipv4", "net_packet_ipv4", "net_packet_udp", "net_packet_dns", "net_packet_dns_response"],
+  );
+  // the IP events: each fragment's header (length, flags, offset) as captured
+  assert.deepEqual(
+    lines.slice(0, 2).map((l) => (({ length, flags, fragOffset }) => ({ length, flags, fragOffset }))(arg(l, "proto_ipv4"))),
+    [
+      { length: 20 + 24, flags: 1, fragOffset: 0 },
+      { length: 20 + seg.length - 24, flags: 0, fragOffset: 3 },
+    ],
+  );
+  // the rest: the reassembled datagram, at the completing fragment's time; packet_len stays that fragment's header field
+  assert.equal(arg(lines[2], "proto_udp").length, seg.length);
+  assert.equal(lines[2].timestamp, lines[1].timestamp);
+  assert.equal(arg(lines[4], "metadata").packet_len, 20 + seg.length - 24);
+  assert.equal(arg(lines[4], "dns_response")[0].dns_answer[0].answer, "192.0.2.9");
+});
+
 // ---- the pod's identity (engine/events/envelope.ts): Tracee's Container and
 // Kubernetes structs (types/trace/trace.go, v0.13.0 to v0.24.1), every field
 // `omitempty`, the structs themselves always printed

@@ -187,6 +187,26 @@ export class Ops {
       "captured packets with a layer that could not be decoded (DNS included)",
       () => stats.malformed,
     );
+    counter("netsig_ip_fragments_total", "IPv4/IPv6 fragments captured (each yields its IP event)", () => stats.fragments);
+    counter(
+      "netsig_ip_reassembled_total",
+      "datagrams reassembled from fragments (decoded on the fragment that completed them)",
+      () => stats.reassembled,
+    );
+    labelled(
+      "netsig_ip_fragments_dropped_total",
+      "fragments not reassembled, per reason (overlap, duplicate, oversize, inconsistent, truncated, timeout, evicted, memory, tooMany)",
+      ["reason"],
+      () => Object.entries(stats.fragmentDrops).map(([reason, n]) => [{ reason }, n] as [Record<"reason", string>, number]),
+    );
+    new Gauge({
+      name: "netsig_ip_fragment_bytes",
+      help: "bytes held by datagrams being reassembled (bounded: 4 MiB)",
+      registers,
+      collect() {
+        this.set(pipeline.decoder.defrag.bytesHeld);
+      },
+    });
     labelled("netsig_events_total", "events written to the event output (--events, after --filter), per Tracee event name", ["event"], () =>
       EVENT_NAMES.map((n, i) => [{ event: n }, pipeline.eventCounts[i]] as [Record<"event", string>, number]),
     );

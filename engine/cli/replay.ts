@@ -6,6 +6,7 @@ import { parseCommand } from "../app/args";
 import { handleSignals, unfinishedWork } from "../app/signals";
 import { readCapture } from "../capture/reader";
 import type { ReadSummary } from "../capture/types";
+import type { DecodeStats } from "../decode/decoder";
 import { EventFilter, parseEventNames } from "../events/filter";
 import { UsageError } from "../types/errors";
 import type { EventPipeline } from "../events/pipeline";
@@ -54,6 +55,18 @@ function eventCounts(counts: readonly number[]): string {
     .join(" ");
 }
 
+/** ", 7 IP fragments: 2 datagrams reassembled, 1 fragment dropped (overlap 1), 1 held", or "" without fragments */
+export function fragmentSummary(s: DecodeStats, held: number): string {
+  if (s.fragments === 0) return "";
+  const drops = Object.entries(s.fragmentDrops).filter(([, n]) => n > 0);
+  const dropped = drops.reduce((a, [, n]) => a + n, 0);
+  return (
+    `, ${s.fragments} IP fragments: ${s.reassembled} datagram${s.reassembled === 1 ? "" : "s"} reassembled` +
+    (dropped ? `, ${dropped} fragment${dropped === 1 ? "" : "s"} dropped (${drops.map(([k, n]) => `${k} ${n}`).join(", ")})` : "") +
+    (held ? `, ${held} held` : "")
+  );
+}
+
 /** the summary line; with signatures, the events they received are counted too */
 export function formatSummary(
   file: string,
@@ -71,7 +84,7 @@ export function formatSummary(
     `netsig: ${file}: ${s.packets} packets read, ${s.decoded} decoded, ${s.malformed} malformed` +
     (s.malformedDns ? ` (${s.malformedDns} DNS)` : "") +
     (s.unsupported ? `, ${s.unsupported} not IP` : "") +
-    (s.laterFragments ? `, ${s.laterFragments} non-first fragments` : "") +
+    fragmentSummary(s, r.pipeline.decoder.defrag.fragmentsHeld) +
     `; ${events}` +
     (flows ? `; ${flows}` : "") +
     `; ${secs.toFixed(2)} s, ${rate} packets/s\n`

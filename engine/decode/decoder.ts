@@ -5,6 +5,7 @@ import { LinkType, type PacketRecord } from "../capture/types";
 import { DnsFormatError, decodeDnsMessage, type DnsMessage } from "./dns";
 import { TcpDnsReassembler } from "./dnstcp";
 import { decodeEthernet } from "./ethernet";
+import { Defragmenter, type FragmentCounters, type FragmentLimits, newFragmentDrops } from "./fragments";
 import { decodeICMPv4 } from "./icmpv4";
 import { decodeICMPv6 } from "./icmpv6";
 import { decodeIPv4 } from "./ipv4";
@@ -17,7 +18,7 @@ import { decodeLinuxSLL2 } from "./sll2";
 import { decodeTCP } from "./tcp";
 import { decodeUDP } from "./udp";
 
-export interface DecodeStats {
+export interface DecodeStats extends FragmentCounters {
   packets: number;
   /** packets decoded to at least the network layer */
   decoded: number;
@@ -34,8 +35,9 @@ export interface DecodeStats {
   icmp: number;
   icmpv6: number;
   dns: number;
-  /** IPv4/IPv6 fragments (the first one is decoded, later ones counted here) */
+  /** IPv4/IPv6 fragments (each yields its IP event; the one completing a datagram is decoded on from the datagram) */
   fragments: number;
+  /** of those, fragments other than the first (offset > 0) */
   laterFragments: number;
 }
 
@@ -55,6 +57,8 @@ export function newDecodeStats(): DecodeStats {
     dns: 0,
     fragments: 0,
     laterFragments: 0,
+    reassembled: 0,
+    fragmentDrops: newFragmentDrops(),
   };
 }
 
@@ -87,12 +91,18 @@ export class Decoder {
   readonly packet = new Packet();
   readonly stats: DecodeStats = newDecodeStats();
   readonly tcpDns = new TcpDnsReassembler();
+  /** IPv4/IPv6 fragment reassembly (bounded; counts into stats) */
+  readonly defrag: Defragmenter;
   /** decode DNS payloads (off when no DNS event is wanted: saves the work) */
   dnsEnabled = true;
   /** the last DNS error, for diagnostics */
   lastDnsError = "";
   /** limit of malformed reasons kept */
   readonly malformedByReason = new Map<string, number>();
+
+  constructor(fragmentLimits: Partial<FragmentLimits> = {}) {
+    this.defrag = new Defragmenter(this.stats, fragmentLimits);
+  }
 
   /**
    * Decode one packet into this.packet (reused: valid until the next call).
@@ -152,6 +162,9 @@ export class Decoder {
           continue;
         case Layer.ICMPv6:
           layer = decodeICMPv6(p);
+          continue;
+        case Layer.Fragment:
+          layer = this.defrag.push(p);
           continue;
         case Layer.DNS:
           if (this.dnsEnabled) this.decodeDns(p, p.buf.subarray(p.appOff, p.appEnd));

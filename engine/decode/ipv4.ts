@@ -1,6 +1,7 @@
 // IPv4 (RFC 791). Mirrors gopacket's layers.IPv4 decoding: the total-length
-// field bounds the datagram (Ethernet padding is dropped), 0 means "the rest of
-// the capture" (TSO), and a non-first fragment carries no transport header.
+// field bounds the datagram (Ethernet padding is dropped) and 0 means "the rest
+// of the capture" (TSO). A fragment (MF or an offset) goes to the defragmenter
+// (fragments.ts), which decodes the datagram once a fragment completes it.
 import { ipv4String } from "./ipaddr";
 import { Layer, Malformed, type Packet } from "./packet";
 import { transportLayer } from "./transport";
@@ -41,6 +42,6 @@ export function decodeIPv4(p: Packet): Layer {
   p.laterFragment = p.fragOffset !== 0;
   p.l4Off = o + ihl * 4;
   p.last = Layer.IPv4;
-  if (p.laterFragment) return Layer.Payload;
+  if (p.fragment) return Layer.Fragment;
   return transportLayer(p.l4Protocol);
 }

@@ -29,8 +29,17 @@ export function decodeIPv6(p: Packet): Layer {
   p.ipEnd = payload < avail ? o + 40 + payload : p.end;
   p.last = Layer.IPv6;
 
-  let next = p.ipProtocol;
-  let off = o + 40;
+  return ipv6Chain(p, p.ipProtocol, o + 40);
+}
+
+/**
+ * The extension header chain from the header `next` at `off` to the transport
+ * layer (also run by the defragmenter over a reassembled datagram's
+ * fragmentable part). A fragment (M or an offset) goes to the defragmenter;
+ * an atomic fragment (offset 0, M=0, RFC 6946) is a whole datagram.
+ */
+export function ipv6Chain(p: Packet, next: number, off: number): Layer {
+  const b = p.buf;
   for (let n = 0; n < MAX_EXT_HEADERS; n++) {
     switch (next) {
       case 0:
@@ -56,16 +65,21 @@ export function decodeIPv6(p: Packet): Layer {
       case 44: {
         // fragment: next(1) reserved(1) offset<<3|M(2) identification(4)
         if (off + 8 > p.ipEnd) return p.markMalformed(Malformed.Truncated, "IPv6 fragment header truncated");
-        const fo = ((b[off + 2] << 8) | b[off + 3]) >> 3;
+        // (Linux refuses a second fragment header in a reassembled datagram too)
+        if (p.reassembled) return p.markMalformed(Malformed.BadHeader, "IPv6 fragment header in a reassembled datagram");
+        const fo = b[off + 2] * 256 + (b[off + 3] & 0xf8);
         const more = (b[off + 3] & 1) !== 0;
-        p.fragment = fo !== 0 || more;
-        p.laterFragment = fo !== 0;
         next = b[off];
         off += 8;
-        if (p.laterFragment) {
+        if (fo !== 0 || more) {
+          p.fragment = true;
+          p.laterFragment = fo !== 0;
+          p.fragStart = fo;
+          p.fragMore = more;
+          p.fragId = b.readUInt32BE(off - 4);
           p.l4Protocol = next;
           p.l4Off = off;
-          return Layer.Payload;
+          return Layer.Fragment;
         }
         continue;
       }

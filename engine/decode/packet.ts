@@ -29,6 +29,7 @@ export const enum Layer {
   DNSOverTCP, // DNS over TCP: 2-byte length prefix, reassembled per flow
   Payload, // bytes netsig does not decode further
   Unsupported, // a protocol netsig does not decode (ARP, STP, ...)
+  Fragment, // an IPv4/IPv6 fragment: to the defragmenter (fragments.ts), which decodes the datagram it completes
 }
 
 /** Why a packet (or one of its layers) could not be decoded. */
@@ -86,6 +87,22 @@ export class Packet {
   fragment = false;
   /** true when it is a fragment other than the first: no transport header in it */
   laterFragment = false;
+  /**
+   * true when this fragment completed its datagram: buf/ipOff/l4Off/ipEnd/end
+   * then point at the reassembled datagram (a new Buffer, its first fragment's
+   * header with the lengths fixed), which the transport decoders read; the IP
+   * header fields above stay this fragment's own
+   */
+  reassembled = false;
+  /** how many fragments the reassembled datagram was made of (when reassembled) */
+  fragmentCount = 0;
+  // the fragment header (set on fragments only; IPv4's are ipId, MF of ipFlags and fragOffset)
+  /** IPv6: the fragment header's 32-bit identification */
+  fragId = 0;
+  /** IPv6: the fragment header's offset, in bytes */
+  fragStart = 0;
+  /** IPv6: the fragment header's M flag */
+  fragMore = false;
   /** transport protocol after IPv6 extension headers */
   l4Protocol = 0;
 
@@ -132,6 +149,7 @@ export class Packet {
     this.ipVersion = 0;
     this.fragment = false;
     this.laterFragment = false;
+    this.reassembled = false;
     this.l4Protocol = 0;
     this.srcPort = 0;
     this.dstPort = 0;

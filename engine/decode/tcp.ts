@@ -23,6 +23,6 @@ export function decodeTCP(p: Packet): Layer {
   p.l4End = end;
   p.appOff = o + hlen;
   p.appEnd = end;
-  if (isDnsPort(p.srcPort, p.dstPort) && !p.fragment) return Layer.DNSOverTCP;
+  if (isDnsPort(p.srcPort, p.dstPort)) return Layer.DNSOverTCP;
   return Layer.Payload;
 }

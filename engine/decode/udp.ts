@@ -21,7 +21,7 @@ export function decodeUDP(p: Packet): Layer {
   p.l4End = end;
   p.appOff = o + 8;
   p.appEnd = end;
-  // a fragmented datagram's DNS message is incomplete in its first fragment
-  if (isDnsPort(p.srcPort, p.dstPort) && !p.fragment) return Layer.DNS;
+  // (a fragment gets here only as the datagram it completed: fragments.ts)
+  if (isDnsPort(p.srcPort, p.dstPort)) return Layer.DNS;
   return Layer.Payload;
 }

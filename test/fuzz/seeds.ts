@@ -7,7 +7,7 @@ import { existsSync, readdirSync, readFileSync, statSync } from "node:fs";
 import { join, resolve } from "node:path";
 import { CORPUS } from "../lib/corpus";
 import * as craft from "../../tools/lib/craft";
-import { edgeCasePackets, ipv6ChainPackets, linkTypeCaptures, tcpDnsPackets } from "../lib/edgecases";
+import { edgeCasePackets, fragmentPackets, ipv6ChainPackets, linkTypeCaptures, tcpDnsPackets } from "../lib/edgecases";
 import { packetLayout, pcapLayout, pcapngLayout } from "./mutate";
 
 export const ROOT = resolve(__dirname, "..", "..", "..");
@@ -61,6 +61,7 @@ export function captureSeeds(): { pcap: Buffer[]; pcapng: Buffer[] } {
   add(craft.pcapFile(1, edgeCasePackets()));
   add(craft.pcapFile(1, ipv6ChainPackets()));
   add(craft.pcapFile(1, tcpDnsPackets()));
+  add(craft.pcapFile(1, fragmentPackets()));
   for (const c of linkTypeCaptures()) add(craft.pcapFile(c.linkType, c.packets));
   for (const src of PERMISSIVE) for (const f of files(join(CORPUS, src), /\.(pcap|pcapng)$/)) add(readFileSync(f));
   cache = { pcap, pcapng };

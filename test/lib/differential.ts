@@ -50,6 +50,10 @@ const SHORT = EVENT_NAMES.map((n) => n.replace("net_packet_", ""));
  */
 export const KINDS = [...SHORT, "dns_wire"];
 export const DNS_KINDS = KINDS.filter((k) => k.startsWith("dns"));
+/** the IP events, which every fragment yields with its own header */
+export const IP_KINDS = ["ipv4", "ipv6"];
+/** the rest: transport and DNS, which a fragmented datagram yields once reassembled */
+export const NON_IP_KINDS = KINDS.filter((k) => !IP_KINDS.includes(k));
 
 interface RawRR {
   type: number;
@@ -179,8 +183,31 @@ function isFragment(ipName: string, ip: Obj): boolean {
   return ip.find("ipv6.fraghdr.more") === "1" || Number(ip.find("ipv6.fraghdr.offset") ?? 0) !== 0;
 }
 
+/** with defragmentation on: did this fragment complete its datagram (tshark lists the fragments of it there)? */
+function reassembledHere(ipName: string, ip: Obj): boolean {
+  return ip.get(ipName === "ip" ? "ip.fragments" : "ipv6.fragments") !== undefined;
+}
+
 // link layers netsig decodes on the way to IP (tshark's protocol names)
 const LINK = new Set(["frame", "eth", "ethertype", "vlan", "ieee8021ad", "sll", "null", "raw"]);
+
+/** the frame's own IP header, when it has one: [protocol name, tree] */
+function ipLayer(fr: TsFrame): [string, Obj] | undefined {
+  const L = fr.layers;
+  let k = 0;
+  while (k < L.length && LINK.has(L[k][0])) k++;
+  return k < L.length && (L[k][0] === "ip" || L[k][0] === "ipv6") ? L[k] : undefined;
+}
+
+/**
+ * Is the frame an IP fragment (by its own header)? netsig reports a fragment's
+ * IP event as it is, and the rest of a fragmented datagram on the fragment
+ * that completes it: those are held to tshark's defragmentation.
+ */
+export function isFragmentFrame(fr: TsFrame): boolean {
+  const l = ipLayer(fr);
+  return l !== undefined && isFragment(l[0], l[1]);
+}
 const TRANSPORT: Record<string, number> = { tcp: 6, udp: 17, icmp: 1, icmpv6: 58 };
 const DNS_LAYERS = new Set(["dns", "mdns", "llmnr"]);
 
@@ -529,8 +556,8 @@ export function expectFrame(fr: TsFrame): Frame {
     default:
       break;
   }
-  // netsig decodes no DNS from a fragment: the first one holds only the start of the message
-  if ((tName !== "tcp" && tName !== "udp") || isFragment(ipName, ip)) return out;
+  // netsig decodes no DNS from a fragment that completes nothing: the first one holds only the start of the message
+  if ((tName !== "tcp" && tName !== "udp") || (isFragment(ipName, ip) && !reassembledHere(ipName, ip))) return out;
   // netsig names the pcapng interface, else prints Tracee's "any"; tshark says "unknown" for an unnamed one
   const iface = fr.frame.find("frame.interface_name");
   const meta = {

@@ -2,7 +2,8 @@
 // does not reach (odd label bytes, IPv4-mapped AAAA, TTLs with the top bit set,
 // every RDATA shape netsig prints, mDNS/LLMNR bits, EDNS extended RCODE, TCP
 // flags and options, ICMP types whose bytes 4-7 are not id/seq, IPv6
-// extension headers), written as one pcap that tshark and netsig both read.
+// extension headers, fragmented datagrams), written as pcaps that tshark and
+// netsig both read.
 
 import * as craft from "../../tools/lib/craft";
 
@@ -197,9 +198,9 @@ export function edgeCasePackets(): craft.PcapPacket[] {
       }),
       { tos: 0xb9, id: 0xbeef, ttl: 1, flags: 2, options: Buffer.from([7, 7, 4, 0, 0, 0, 0, 1]) },
     ),
-    // 12: a first IPv4 fragment (MF) carrying a UDP header: transport yes, DNS no
+    // 12: a first IPv4 fragment (MF) carrying a UDP header: only the IPv4 event
     eth4(17, craft.udp({ srcPort: 53, dstPort: 40006, length: 400, checksum: 0 }, Buffer.alloc(64)), { flags: 1, id: 77 }),
-    // 13: a later fragment: only the IPv4 event
+    // 13: the last fragment, which completes it: the IPv4 event, then UDP (its length field says more than there is) and DNS
     eth4(17, Buffer.alloc(64), { flags: 0, fragOffset: 9, id: 77 }),
     // 14-17: ICMP echo, redirect (bytes 4-7 are the gateway), fragmentation needed (MTU), timestamp request
     eth4(1, craft.icmp({ type: 8, code: 0, id: 0x1234, seq: 0x5678, checksum: 0xabcd }, Buffer.alloc(8))),
@@ -365,5 +366,83 @@ export function tcpDnsPackets(): craft.PcapPacket[] {
       seg(5000, framed(mid), 0x18, 53, 41001), // another flow, joined mid-stream
     ],
     1700009000,
+  );
+}
+
+/** IPv4 fragments of `ip`'s payload at the given byte cuts (multiples of 8), each with its own header */
+export function ipv4Fragments(f: craft.IPv4Fields, payload: Buffer, cuts: number[]): Buffer[] {
+  const bounds = [0, ...cuts, payload.length];
+  const out: Buffer[] = [];
+  for (let i = 0; i + 1 < bounds.length; i++) {
+    const last = i + 2 === bounds.length;
+    out.push(craft.ipv4({ ...f, flags: last ? 0 : 1, fragOffset: bounds[i] / 8 }, payload.subarray(bounds[i], bounds[i + 1])));
+  }
+  return out;
+}
+
+/**
+ * IPv6 fragments: `unfrag` (the fixed header's chain before the fragment
+ * header, its first byte's next header already 44 where it is not empty),
+ * then a fragment header and the piece of `payload` (whose first header is `next`).
+ */
+export function ipv6Fragments(f: craft.IPv6Fields, unfrag: Buffer, next: number, id: number, payload: Buffer, cuts: number[]): Buffer[] {
+  const bounds = [0, ...cuts, payload.length];
+  const out: Buffer[] = [];
+  for (let i = 0; i + 1 < bounds.length; i++) {
+    const more = i + 2 < bounds.length ? 1 : 0;
+    const fh = Buffer.concat([Buffer.from([next, 0]), u16(bounds[i] | more), u32(id)]);
+    out.push(craft.ipv6(f, Buffer.concat([unfrag, fh, payload.subarray(bounds[i], bounds[i + 1])])));
+  }
+  return out;
+}
+
+/**
+ * Fragmented datagrams netsig and tshark both reassemble: a DNS response over
+ * IPv4 in three fragments, out of order, one of them twice; DNS over IPv6 with
+ * a hop-by-hop header before the fragment header and destination options after
+ * it; an ICMP echo; a TCP segment cut inside its header; a train whose last
+ * fragment never comes.
+ */
+export function fragmentPackets(): craft.PcapPacket[] {
+  const resp = message(
+    0x0f0f,
+    0x8180,
+    [question(dnsName(["frag", "test"]), 16)],
+    [
+      record(dnsName([], 12), 16, 1, 60, charStrings("a".repeat(200), "b".repeat(200))),
+      record(dnsName([], 12), 16, 1, 60, charStrings("c".repeat(250))),
+    ],
+  );
+  const e4 = (b: Buffer): Buffer => craft.ethernet(b);
+  const e6 = (b: Buffer): Buffer => craft.ethernet(b, 0x86dd);
+  const v4 = { src: "192.0.2.53", dst: "192.0.2.1", protocol: 17, id: 0x1234 };
+  const [a, b, c] = ipv4Fragments(v4, craft.udp({ srcPort: 53, dstPort: 41000, checksum: 0 }, resp), [264, 528]);
+  const hop = Buffer.from([44, 0, 1, 4, 0, 0, 0, 0]); // hop-by-hop, then the fragment header
+  const dstOpts = Buffer.from([17, 0, 1, 4, 0, 0, 0, 0]); // destination options (fragmentable), then UDP
+  const v6 = { src: "2001:db8::53", dst: "2001:db8::1", nextHeader: 0 };
+  const v6frags = ipv6Fragments(v6, hop, 60, 0xabcdef01, Buffer.concat([dstOpts, craft.udp({ srcPort: 53, dstPort: 41001 }, resp)]), [304]);
+  const echo = craft.icmp({ type: 8, code: 0, id: 7, seq: 1, checksum: 0x0bad }, Buffer.alloc(1400, 0x61));
+  const icmp = ipv4Fragments({ src: "10.0.0.1", dst: "10.0.0.2", protocol: 1, id: 99 }, echo, [1000]);
+  const seg = craft.tcp({ srcPort: 12345, dstPort: 443, seq: 0x01020304, flags: 0x18, window: 4096 }, Buffer.alloc(100, 0x16));
+  const tcp = ipv4Fragments({ src: "10.0.0.3", dst: "10.0.0.4", protocol: 6, id: 7 }, seg, [8, 64]);
+  const lost = ipv4Fragments(
+    { src: "10.0.0.5", dst: "10.0.0.6", protocol: 17, id: 5 },
+    craft.udp({ srcPort: 53, dstPort: 9 }, resp),
+    [256],
+  );
+  return stamp(
+    [
+      e4(b),
+      e4(a),
+      e4(b), // a duplicate
+      e4(c), // completes the DNS response
+      e6(v6frags[0]),
+      e6(v6frags[1]),
+      e4(icmp[1]), // the last fragment first
+      e4(icmp[0]),
+      ...tcp.map(e4),
+      e4(lost[0]), // never completed
+    ],
+    1700010000,
   );
 }

@@ -212,15 +212,30 @@ export const TSHARK_REASSEMBLY_OPTIONS = TSHARK_OPTIONS.map((o) =>
   o === "tcp.desegment_tcp_streams:FALSE" ? "tcp.desegment_tcp_streams:TRUE" : o,
 );
 
-export function tsharkArgs(file: string, reassemble = false): string[] {
-  return ["-r", file, ...(reassemble ? TSHARK_REASSEMBLY_OPTIONS : TSHARK_OPTIONS), "-T", "json", "-J", TSHARK_PROTOCOLS.join(" ")];
+/**
+ * The same with IPv4/IPv6 defragmentation on: a fragmented datagram's
+ * transport and application layers are then dissected on the fragment that
+ * completes it, which is where netsig reports them. Used for the captures
+ * with fragments only.
+ */
+export const TSHARK_DEFRAG_OPTIONS = TSHARK_OPTIONS.map((o) =>
+  o === "ip.defragment:FALSE" ? "ip.defragment:TRUE" : o === "ipv6.defragment:FALSE" ? "ipv6.defragment:TRUE" : o,
+);
+
+/** which reassembly tshark does: none (every field is its own packet's), TCP streams, or IP fragments */
+export type Reassembly = "none" | "tcp" | "ip";
+
+const OPTIONS: Record<Reassembly, string[]> = { none: TSHARK_OPTIONS, tcp: TSHARK_REASSEMBLY_OPTIONS, ip: TSHARK_DEFRAG_OPTIONS };
+
+export function tsharkArgs(file: string, reassemble: Reassembly = "none"): string[] {
+  return ["-r", file, ...OPTIONS[reassemble], "-T", "json", "-J", TSHARK_PROTOCOLS.join(" ")];
 }
 
 /**
  * Run tshark on one capture (asynchronously, so several files can run at once).
  * A tshark that hangs (a CI run saw one) is killed after a minute and run once more.
  */
-export function runTshark(file: string, reassemble = false, tries = 2): Promise<TsFrame[]> {
+export function runTshark(file: string, reassemble: Reassembly = "none", tries = 2): Promise<TsFrame[]> {
   return new Promise((resolve, reject) => {
     execFile(
       "tshark",

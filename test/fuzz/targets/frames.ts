@@ -87,6 +87,8 @@ export function runFrames(x: Frames): EventPipeline {
     const p = pipeline.decoder.packet;
     if (p.appOff > p.appEnd && p.appEnd !== 0) throw new Error(`appOff ${p.appOff} > appEnd ${p.appEnd}`);
     if (p.appEnd > p.end) throw new Error(`appEnd ${p.appEnd} past the frame's end ${p.end}`);
+    if (p.end > p.buf.length)
+      throw new Error(`end ${p.end} past its buffer (${p.buf.length} bytes${p.reassembled ? ", reassembled" : ""})`);
   });
   return pipeline;
 }

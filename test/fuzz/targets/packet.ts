@@ -1,4 +1,4 @@
-// Target: the link, IPv4/IPv6 (options, fragments, extension headers), TCP,
+// Target: the link, IPv4/IPv6 (options, fragments and their reassembly, extension headers), TCP,
 // UDP and ICMP decoders and the events built from them, as JSON
 // (engine/decode, engine/events: a packet through EventPipeline).
 import { BYTE_OPS, byteOp, mutated, PACKET_OPS, packetOp } from "../mutate";
@@ -31,6 +31,7 @@ export const target: Target<Frames> = {
     "engine/decode/raw.js",
     "engine/decode/ipv4.js",
     "engine/decode/ipv6.js",
+    "engine/decode/fragments.js",
     "engine/decode/tcp.js",
     "engine/decode/udp.js",
     "engine/decode/icmpv4.js",
