@@ -9,6 +9,7 @@ import { LinkType } from "../engine/capture/types";
 import { Ev } from "../engine/types/events";
 import { join } from "node:path";
 import * as craft from "../tools/lib/craft";
+import { craftedHttp, type Segment } from "./lib/httplab";
 import { EXAMPLES, eventsOf, netsig } from "./lib/run";
 
 type Json = Record<string, any>;
@@ -436,4 +437,170 @@ test("DNS names in capture time: an answer's TTL runs out by packet timestamps (
   const late = flowPackets().map((p, i) => (i > 0 ? { ...p, tsSec: p.tsSec + 60 } : p));
   const { out } = eventsOf(LinkType.RAW, late, 1 << Ev.FlowTCPBegin);
   assert.deepEqual(out[0].ev.args[6].value, []);
+});
+
+// ---- HTTP (net_packet_http, _request, _response). Tracee (pkg/events/derive/net_packet_helpers.go,
+// getProtoHTTPFromRequestPacket / ...ResponsePacket; first in e46dd1ed7, Jan 2023) runs Go's
+// http.ReadRequest and http.ReadResponse(r, nil) on one packet's payload and copies Method, Proto,
+// Host, URL.Path, Header, ContentLength, Status, StatusCode. netsig gives what those Go functions
+// give (net/http request.go readRequest, response.go ReadResponse, transfer.go readTransfer,
+// fixLength, parseTransferEncoding, fixTrailer, shouldClose, header.go fixPragmaCacheControl;
+// net/textproto reader.go readMIMEHeader, CanonicalMIMEHeaderKey; net/url ParseRequestURI; Go 1.21+).
+
+/** net_packet_http's ProtoHTTP values for a client stream (and a server stream) */
+function httpValues(client: string, server?: string): Json[] {
+  const segs: Segment[] = [[true, client]];
+  if (server !== undefined) segs.push([false, server]);
+  return craftedHttp(segs).http;
+}
+const req1 = (head: string): Json => {
+  const r = httpValues(head);
+  assert.equal(r.length, 1, JSON.stringify(head));
+  return r[0];
+};
+
+test("HTTP uri_path is Go's URL.Path: no query, percent-decoded ('+' kept), '*' for OPTIONS *, an absolute URI's path", () => {
+  assert.equal(req1("GET /a/b?x=1&y=%41 HTTP/1.1\r\nHost: h\r\n\r\n").uri_path, "/a/b");
+  assert.equal(req1("GET /a%20b/c+d%2Fe HTTP/1.1\r\nHost: h\r\n\r\n").uri_path, "/a b/c+d/e");
+  assert.equal(req1("GET /only? HTTP/1.1\r\nHost: h\r\n\r\n").uri_path, "/only");
+  assert.equal(req1("GET //double HTTP/1.1\r\nHost: h\r\n\r\n").uri_path, "//double", "no scheme: // is path, not authority");
+  assert.equal(req1("OPTIONS * HTTP/1.1\r\nHost: h\r\n\r\n").uri_path, "*");
+  assert.equal(req1("GET /caf%C3%A9 HTTP/1.1\r\nHost: h\r\n\r\n").uri_path, "/caf\u00e9");
+  // invalid UTF-8 after decoding: Go keeps the bytes; encoding/json writes each as \ufffd (as DNS names: decode/text.ts)
+  assert.equal(req1("GET /%FF HTTP/1.1\r\nHost: h\r\n\r\n").uri_path, "/\udcff");
+  // Go rejects (no event): a bad escape, a relative target, an empty scheme, a control byte
+  for (const t of ["/%zz", "/%4", "rel/path", ":x", "/a\x01b"]) assert.deepEqual(httpValues(`GET ${t} HTTP/1.1\r\nHost: h\r\n\r\n`), [], t);
+});
+
+test("HTTP host is Go's Request.Host: an absolute URI's host, else the Host header (removed from headers); two Host headers: no event", () => {
+  const abs = req1("GET http://user:pw@example.test:8080/p?q HTTP/1.1\r\nHost: other\r\nAccept: */*\r\n\r\n");
+  assert.deepEqual([abs.host, abs.uri_path, abs.headers], ["example.test:8080", "/p", { Accept: ["*/*"] }]);
+  assert.deepEqual([req1("GET http://h2 HTTP/1.1\r\n\r\n").host, req1("GET http://h2 HTTP/1.1\r\n\r\n").uri_path], ["h2", ""]);
+  assert.equal(req1("GET HTTP://[::1]:80/x HTTP/1.1\r\n\r\n").host, "[::1]:80", "the scheme is case-insensitive");
+  assert.equal(req1("GET mailto:x HTTP/1.1\r\nHost: h\r\n\r\n").uri_path, "", "opaque: Path is empty");
+  const connect = req1("CONNECT example.test:443 HTTP/1.1\r\nHost: example.test:443\r\n\r\n");
+  assert.deepEqual([connect.host, connect.uri_path], ["example.test:443", ""], "CONNECT's authority form");
+  const plain = req1("GET / HTTP/1.1\r\nhost:  a.test:81 \r\n\r\n");
+  assert.deepEqual([plain.host, plain.headers], ["a.test:81", {}]);
+  assert.equal(req1("GET / HTTP/1.0\r\n\r\n").host, "", "no Host");
+  assert.deepEqual(httpValues("GET / HTTP/1.1\r\nHost: a\r\nHost: a\r\n\r\n"), []);
+  assert.deepEqual(httpValues("GET http://h:port/ HTTP/1.1\r\n\r\n"), [], "a bad port in the URI");
+});
+
+test("HTTP headers are Go's http.Header: canonical names, trimmed values, repeats in order, folded lines joined; JSON names sorted", () => {
+  const h = req1(
+    "GET / HTTP/1.1\r\nHost: h\r\nuser-agent: curl/8.0 \r\nX-DUP: 1\r\nx-dup:2\r\nwww-authenticate: a\r\nX-Fold: one\r\n  two\r\n\tthree\r\nX-Empty:\r\nSpace Name: v\r\n\r\n",
+  ).headers;
+  assert.deepEqual(h, {
+    "Space Name": ["v"],
+    "User-Agent": ["curl/8.0"],
+    "Www-Authenticate": ["a"],
+    "X-Dup": ["1", "2"],
+    "X-Empty": [""],
+    "X-Fold": ["one two three"],
+  });
+  // names Go leaves as they are when they hold a space; sorted bytewise in the JSON text
+  const line = craftedHttp([[true, "GET / HTTP/1.1\r\nHost: h\r\nb: 1\r\n10: x\r\n9: y\r\n!x: z\r\nA: 2\r\n\r\n"]]).out.find(
+    (e) => e.kind === Ev.HTTP,
+  )!.json;
+  assert.match(line, /"headers":\{"!x":\["z"\],"10":\["x"\],"9":\["y"\],"A":\["2"\],"B":\["1"\]\}/);
+  // < > & escaped as Go's encoding/json does
+  assert.match(
+    craftedHttp([[true, "GET / HTTP/1.1\r\nHost: h\r\nX: <a&b>\r\n\r\n"]]).out.find((e) => e.kind === Ev.HTTP)!.json,
+    /"X":\["\\u003ca\\u0026b\\u003e"\]/,
+  );
+  // bare LF line ends are accepted (bufio.ReadLine)
+  assert.deepEqual(req1("GET / HTTP/1.1\nHost: h\nA: b\n\n").headers, { A: ["b"] });
+  // Go rejects: a first field line that is folded, a line without a colon, a control byte, a bad name, an empty name
+  assert.deepEqual(httpValues("GET / HTTP/1.1\r\n Lead: x\r\nHost: h\r\n\r\n"), [], "a folded first field line");
+  assert.equal(req1("GET / HTTP/1.1\r\nHost: h\r\n more\r\n\r\n").host, "h more", "a later one continues its field");
+  for (const bad of ["NoColon", "A: b\x01c", "B@d: x", ": x"])
+    assert.deepEqual(httpValues(`GET / HTTP/1.1\r\nHost: h\r\n${bad}\r\n\r\n`), [], JSON.stringify(bad));
+});
+
+test("HTTP content_length is Go's ContentLength: 0 without a body on a request, -1 unknown, chunked -1; Transfer-Encoding goes", () => {
+  assert.equal(req1("GET / HTTP/1.1\r\nHost: h\r\n\r\n").content_length, 0);
+  assert.equal(req1("POST / HTTP/1.1\r\nHost: h\r\nContent-Length: 5\r\n\r\n12345").content_length, 5);
+  const chunked = req1("POST / HTTP/1.1\r\nHost: h\r\nTransfer-Encoding: Chunked\r\nContent-Length: 9\r\nTrailer: X-T\r\n\r\n0\r\n\r\n");
+  assert.deepEqual([chunked.content_length, chunked.headers], [-1, {}], "TE, and beside it Content-Length and Trailer, removed");
+  const old = req1("POST / HTTP/1.0\r\nTransfer-Encoding: chunked\r\nContent-Length: 2\r\n\r\nab");
+  assert.deepEqual([old.content_length, old.headers], [2, { "Content-Length": ["2"] }], "HTTP/1.0: TE removed and ignored");
+  const dup = req1("POST / HTTP/1.1\r\nHost: h\r\nContent-Length: 3\r\ncontent-length:  3\r\n\r\nabc");
+  assert.deepEqual([dup.content_length, dup.headers["Content-Length"]], [3, ["3"]], "equal repeats folded into one");
+  const empty = req1("POST / HTTP/1.1\r\nHost: h\r\nContent-Length: \r\n\r\n");
+  assert.deepEqual([empty.content_length, empty.headers], [0, {}], "an empty Content-Length is removed");
+  for (const bad of [
+    "Content-Length: 1\r\nContent-Length: 2",
+    "Content-Length: -1",
+    "Content-Length: +1",
+    "Content-Length: 0x10",
+    "Transfer-Encoding: gzip",
+  ])
+    assert.deepEqual(httpValues(`POST / HTTP/1.1\r\nHost: h\r\n${bad}\r\n\r\n`), [], bad);
+  // netsig departs: Go's int64 above 2^53-1 cannot be a JSON-exact number in JavaScript; netsig prints 2^53-1
+  assert.equal(req1("POST / HTTP/1.1\r\nHost: h\r\nContent-Length: 9223372036854775807\r\n\r\n").content_length, Number.MAX_SAFE_INTEGER);
+  assert.deepEqual(httpValues("POST / HTTP/1.1\r\nHost: h\r\nContent-Length: 9223372036854775808\r\n\r\n"), [], "over int64");
+});
+
+test("HTTP responses: status is the line after the version, status_code its number; no body for 1xx/204/304; -1 until close", () => {
+  const r = httpValues(
+    "GET / HTTP/1.1\r\nHost: h\r\n\r\n",
+    "HTTP/1.1   200 All Good \r\nContent-Length: 2\r\n\r\nokHTTP/1.1 204\r\nContent-Length: 7\r\n\r\nHTTP/1.1 304 Not Modified\r\n\r\nHTTP/1.0 200 OK\r\n\r\nbody",
+  ).slice(1);
+  assert.deepEqual(
+    r.map((h) => [h.status, h.status_code, h.content_length, h.direction, h.method, h.host, h.uri_path]),
+    [
+      ["200 All Good ", 200, 2, "response", "", "", ""],
+      ["204", 204, 0, "response", "", "", ""],
+      ["304 Not Modified", 304, 0, "response", "", "", ""],
+      ["200 OK", 200, -1, "response", "", "", ""],
+    ],
+  );
+  // the request's fields of a response, and the response's of a request, are Go's zero values
+  const q = req1("GET / HTTP/1.1\r\nHost: h\r\n\r\n");
+  assert.deepEqual([q.status, q.status_code], ["", 0]);
+  // Go rejects: a code not of 3 characters, a negative code, no space
+  for (const bad of ["HTTP/1.1 20 OK", "HTTP/1.1 2000 OK", "HTTP/1.1 -01 x", "HTTP/1.1"])
+    assert.deepEqual(httpValues("GET / HTTP/1.1\r\nHost: h\r\n\r\n", `${bad}\r\n\r\n`).length, 1, bad);
+});
+
+test("HTTP responses: to HEAD, content_length is the header's (ReadResponse without the request); 1.1's Connection: close goes", () => {
+  const r = httpValues(
+    "HEAD / HTTP/1.1\r\nHost: h\r\n\r\nGET / HTTP/1.1\r\nHost: h\r\n\r\n",
+    "HTTP/1.1 200 OK\r\nContent-Length: 1234\r\nConnection: keep-alive, Close\r\n\r\nHTTP/1.0 200 OK\r\nContent-Length: 0\r\nConnection: close\r\n\r\n",
+  );
+  assert.deepEqual(
+    r.slice(2).map((h) => [h.content_length, h.headers]),
+    [
+      [1234, { "Content-Length": ["1234"] }],
+      [0, { Connection: ["close"], "Content-Length": ["0"] }],
+    ],
+  );
+  // Pragma: no-cache without Cache-Control gets one (fixPragmaCacheControl), requests and responses
+  assert.deepEqual(req1("GET / HTTP/1.1\r\nHost: h\r\nPragma: no-cache\r\n\r\n").headers, {
+    "Cache-Control": ["no-cache"],
+    Pragma: ["no-cache"],
+  });
+  assert.deepEqual(req1("GET / HTTP/1.1\r\nHost: h\r\nPragma: no-cache\r\nCache-Control: max-age=0\r\n\r\n").headers["Cache-Control"], [
+    "max-age=0",
+  ]);
+});
+
+test("HTTP: netsig departs from Tracee by reassembling: a header block over several segments is one message (Tracee: none)", () => {
+  // Tracee parses each packet alone: ReadRequest on a partial header block fails and it emits nothing.
+  const head = "GET /split HTTP/1.1\r\nHost: h\r\nX-Long: " + "l".repeat(3000) + "\r\n\r\n";
+  const segs: Segment[] = [];
+  for (let i = 0; i < head.length; i += 1000) segs.push([true, head.slice(i, i + 1000)]);
+  const r = craftedHttp(segs);
+  assert.equal(r.http.length, 1);
+  assert.equal(r.http[0].headers["X-Long"][0].length, 3000);
+  // its PktMeta is the packet that completed the block (the last segment: 20 + 20 + its bytes)
+  const meta = r.out.find((e) => e.kind === Ev.HTTPRequest)!.ev.args[0].value as Json;
+  assert.equal(meta.packet_len, 40 + (head.length % 1000 || 1000));
+  // Tracee's src/dst/src_port/dst_port of net_packet_http are the sender's; so are netsig's
+  const ev = r.out.find((e) => e.kind === Ev.HTTP)!.ev;
+  assert.deepEqual(
+    ev.args.slice(0, 4).map((a) => a.value),
+    ["127.0.0.1", "127.0.0.1", 40000, 8080],
+  );
 });

@@ -19,6 +19,9 @@ import type {
   PktMeta,
   ProtoDNS,
   ProtoDNSResourceRecord,
+  ProtoHTTP,
+  ProtoHTTPRequest,
+  ProtoHTTPResponse,
   ProtoICMP,
   ProtoICMPv6,
   ProtoIPv4,
@@ -579,6 +582,113 @@ function responses(w: ByteWriter, v: DnsResponseData[]): void {
   w.byte(CLOSE_BRACKET);
 }
 
+// ---- HTTP (trace.ProtoHTTP and its request/response halves: fields in Go's order)
+
+const HTTP_KEYS = [
+  '{"direction":',
+  ',"method":',
+  ',"protocol":',
+  ',"host":',
+  ',"uri_path":',
+  ',"status":',
+  ',"status_code":',
+  ',"headers":',
+  ',"content_length":',
+].map(enc);
+const HTTP_REQUEST_KEYS = ['{"method":', ',"protocol":', ',"host":', ',"uri_path":', ',"headers":', ',"content_length":'].map(enc);
+const HTTP_RESPONSE_KEYS = ['{"status":', ',"status_code":', ',"protocol":', ',"headers":', ',"content_length":'].map(enc);
+
+function int(w: ByteWriter, n: number): void {
+  if (n < 0) {
+    w.byte(0x2d);
+    w.uint(-n);
+  } else w.uint(n);
+}
+
+/** Go's http.Header: a map, so its names sorted (bytewise: they are ASCII), each with its list of values */
+function headers(w: ByteWriter, h: Readonly<Record<string, readonly string[]>>): void {
+  const names = Object.keys(h);
+  // (decode/http.ts makes them in order; a value from elsewhere may not be)
+  for (let i = 1; i < names.length; i++)
+    if (names[i - 1] > names[i]) {
+      names.sort();
+      break;
+    }
+  w.byte(0x7b);
+  for (let i = 0; i < names.length; i++) {
+    if (i > 0) w.byte(0x2c);
+    w.str(names[i]);
+    w.byte(0x3a);
+    const vs = h[names[i]];
+    if (vs === null) {
+      w.raw(NULL);
+      continue;
+    }
+    w.byte(0x5b);
+    for (let j = 0; j < vs.length; j++) {
+      if (j > 0) w.byte(0x2c);
+      w.str(vs[j]);
+    }
+    w.byte(CLOSE_BRACKET);
+  }
+  w.byte(CLOSE_BRACE);
+}
+
+function http(w: ByteWriter, v: ProtoHTTP): void {
+  const k = HTTP_KEYS;
+  w.raw(k[0]);
+  w.str(v.direction);
+  w.raw(k[1]);
+  w.str(v.method);
+  w.raw(k[2]);
+  w.str(v.protocol);
+  w.raw(k[3]);
+  w.str(v.host);
+  w.raw(k[4]);
+  w.str(v.uri_path);
+  w.raw(k[5]);
+  w.str(v.status);
+  w.raw(k[6]);
+  int(w, v.status_code);
+  w.raw(k[7]);
+  headers(w, v.headers);
+  w.raw(k[8]);
+  int(w, v.content_length);
+  w.byte(CLOSE_BRACE);
+}
+
+function httpRequest(w: ByteWriter, v: ProtoHTTPRequest): void {
+  const k = HTTP_REQUEST_KEYS;
+  w.raw(k[0]);
+  w.str(v.method);
+  w.raw(k[1]);
+  w.str(v.protocol);
+  w.raw(k[2]);
+  w.str(v.host);
+  w.raw(k[3]);
+  w.str(v.uri_path);
+  w.raw(k[4]);
+  headers(w, v.headers);
+  w.raw(k[5]);
+  int(w, v.content_length);
+  w.byte(CLOSE_BRACE);
+}
+
+function httpResponse(w: ByteWriter, v: ProtoHTTPResponse): void {
+  const k = HTTP_RESPONSE_KEYS;
+  w.raw(k[0]);
+  w.str(v.status);
+  w.raw(k[1]);
+  int(w, v.status_code);
+  w.raw(k[2]);
+  w.str(v.protocol);
+  w.raw(k[3]);
+  headers(w, v.headers);
+  w.raw(k[4]);
+  int(w, v.content_length);
+  w.byte(CLOSE_BRACE);
+}
+
 type ValueWriter = (w: ByteWriter, v: never) => void;
 /**
  * The writers of the arg types that are objects, by Tracee type string (an
@@ -596,6 +706,9 @@ export const VALUE_WRITERS: Readonly<Record<string, ValueWriter>> = {
   "trace.PktMeta": pktMeta,
   "[]trace.DnsQueryData": questions,
   "[]trace.DnsResponseData": responses,
+  "trace.ProtoHTTP": http,
+  "trace.ProtoHTTPRequest": httpRequest,
+  "trace.ProtoHTTPResponse": httpResponse,
 };
 
 function argValue(w: ByteWriter, a: Arg, fallback: (v: unknown) => string): void {

@@ -121,11 +121,16 @@ interface Segment {
   data: Buffer;
 }
 
-/** bytes a direction may hold before a parser says the protocol is its own */
-const DETECT_HOLD = 16 * 1024;
+/**
+ * the most bytes a direction holds while a parser needs more of them to tell
+ * whether they are its own (a few are enough: a method token, a record header)
+ */
+const DETECT_HOLD = 256;
 
 class Direction implements StreamDirection {
   state: unknown = undefined;
+  /** the flow's other direction, once it has sent data (HTTP: a response to HEAD has no body) */
+  peer: Direction | null = null;
   /** the next sequence number expected (-1: not known yet) */
   next = -1;
   /** unconsumed bytes */
@@ -288,6 +293,8 @@ export class FlowTracker {
   private readonly lists = [new FlowList(), new FlowList(), new FlowList(), new FlowList()];
   /** out-of-order bytes held in all flows */
   private oooTotal = 0;
+  /** the records of the packet being tracked (reused: most packets complete none) */
+  private readonly pending: AppRecord[] = [];
   /** the latest capture time seen (seconds), and the second last swept */
   private now = 0;
   private nowSec = 0;
@@ -592,6 +599,11 @@ export class FlowTracker {
       dir = fromClient ? new Direction(f.src, f.dst, f.srcPort, f.dstPort, true) : new Direction(f.dst, f.src, f.dstPort, f.srcPort, false);
       if (fromClient) f.client = dir;
       else f.server = dir;
+      const other = fromClient ? f.server : f.client;
+      if (other !== null) {
+        dir.peer = other;
+        other.peer = dir;
+      }
       dir.next = fromClient ? f.clientSeq : f.serverSeq;
     }
     if (dir.parser === null) return;
@@ -644,52 +656,99 @@ export class FlowTracker {
   /** in-order bytes of a direction: detect its protocol, then parse */
   private feed(p: Packet, dir: Direction, b: Uint8Array, off: number, end: number): void {
     dir.next = (dir.next + (end - off)) >>> 0;
+    const out = this.pending;
     if (dir.parser === undefined) {
-      if (!dir.append(b, off, end, DETECT_HOLD)) {
-        this.stop(dir);
-        return;
+      if (dir.len === 0) {
+        // the direction's first bytes: asked in place
+        const chosen = this.detect(dir, b, off, end);
+        if (chosen === null) return;
+        if (chosen === undefined) {
+          if (end - off > DETECT_HOLD) this.stop(dir);
+          else dir.append(b, off, end, DETECT_HOLD);
+          return;
+        }
+      } else {
+        // bytes held while undecided: asked again with these after them
+        dir.append(b, off, end, DETECT_HOLD + (end - off));
+        off = end;
+        const chosen = this.detect(dir, dir.buf!, 0, dir.len);
+        if (chosen === null) return;
+        if (chosen === undefined) {
+          if (dir.len > DETECT_HOLD) this.stop(dir);
+          return;
+        }
+        this.parseHeld(dir, chosen, out);
       }
-      if (!this.detect(dir)) return;
-    } else if (!dir.append(b, off, end, (dir.parser as AppParser).maxHold)) {
-      this.stats.cut++;
-      this.stop(dir);
-      return;
     }
     const parser = dir.parser as AppParser;
-    const out: AppRecord[] = [];
-    for (;;) {
-      const r = parser.parse(dir.buf!, 0, dir.len, dir, out);
-      if (r === NOT_MINE) {
-        this.stop(dir);
-        break;
+    const max = parser.maxHold;
+    while (off < end && dir.parser !== null) {
+      if (dir.len === 0) {
+        // nothing held: the parser reads the packet's bytes in place (a body being skipped is never copied)
+        const r = parser.parse(b, off, end, dir, out);
+        if (r === NOT_MINE) this.stop(dir);
+        else if (r > 0) off += r;
+        else if (end - off >= max) this.cut(dir);
+        else {
+          dir.append(b, off, end, max);
+          off = end;
+        }
+        continue;
       }
-      if (r === NEED_MORE || r === 0) break;
-      dir.consume(r);
-      if (dir.len === 0) break;
-    }
-    if (dir.parser !== null && dir.len > parser.maxHold) {
-      this.stats.cut++;
-      this.stop(dir);
+      // bytes are held: add what fits (never more than maxHold), parse from the held bytes
+      const take = Math.min(max - dir.len, end - off);
+      dir.append(b, off, off + take, max);
+      off += take;
+      this.parseHeld(dir, parser, out);
     }
     if (out.length > 0) {
       this.stats.records += out.length;
-      if (p.records === null) p.records = out;
-      else p.records.push(...out);
+      if (p.records === null) p.records = out.splice(0);
+      else {
+        for (let i = 0; i < out.length; i++) p.records.push(out[i]);
+        out.length = 0;
+      }
     }
   }
 
-  /** pick the direction's parser from its first bytes; false while none is chosen (undecided, or none: stopped) */
-  private detect(dir: Direction): boolean {
+  /** parse a direction's held bytes as far as they go; full while the parser still waits for the end of a message: cut */
+  private parseHeld(dir: Direction, parser: AppParser, out: AppRecord[]): void {
+    while (dir.len > 0 && dir.parser !== null) {
+      const r = parser.parse(dir.buf!, 0, dir.len, dir, out);
+      if (r === NOT_MINE) {
+        this.stop(dir);
+        return;
+      }
+      if (r === NEED_MORE || r === 0) {
+        if (dir.len >= parser.maxHold) this.cut(dir);
+        return;
+      }
+      dir.consume(r);
+    }
+  }
+
+  /** a message larger than its parser's maxHold: counted, and the direction no longer parsed */
+  private cut(dir: Direction): void {
+    this.stats.cut++;
+    this.stop(dir);
+  }
+
+  /**
+   * pick the direction's parser from its first bytes: null when none (the
+   * direction is stopped), undefined while one needs more bytes to tell
+   */
+  private detect(dir: Direction, b: Uint8Array, off: number, end: number): AppParser | null | undefined {
     let undecided = false;
     for (const parser of this.parsers) {
-      const r = parser.detect(dir.buf!, 0, dir.len, dir.fromClient);
+      const r = parser.detect(b, off, end, dir.fromClient);
       if (r === true) {
         dir.parser = parser;
-        return true;
+        return parser;
       }
       if (r === NEED_MORE) undecided = true;
     }
-    if (!undecided) this.stop(dir);
-    return false;
+    if (undecided) return undefined;
+    this.stop(dir);
+    return null;
   }
 }

@@ -11,6 +11,9 @@ import type {
   DnsResponseData,
   PktMeta,
   ProtoDNS,
+  ProtoHTTP,
+  ProtoHTTPRequest,
+  ProtoHTTPResponse,
   ProtoICMP,
   ProtoICMPv6,
   ProtoIPv4,
@@ -51,6 +54,71 @@ export const getProtoICMPv6 = (e: TraceeEvent): ProtoICMPv6 => getArgValue<Proto
 export const getProtoDNS = (e: TraceeEvent): ProtoDNS => getArgValue<ProtoDNS>(e, "proto_dns");
 export const getDNSQuestions = (e: TraceeEvent): DnsQueryData[] => getArgValue<DnsQueryData[]>(e, "dns_questions");
 export const getDNSResponse = (e: TraceeEvent): DnsResponseData[] => getArgValue<DnsResponseData[]>(e, "dns_response");
+export const getProtoHTTP = (e: TraceeEvent): ProtoHTTP => getArgValue<ProtoHTTP>(e, "proto_http");
+export const getHTTPRequest = (e: TraceeEvent): ProtoHTTPRequest => getArgValue<ProtoHTTPRequest>(e, "http_request");
+export const getHTTPResponse = (e: TraceeEvent): ProtoHTTPResponse => getArgValue<ProtoHTTPResponse>(e, "http_response");
+
+// ---- HTTP
+
+/**
+ * The HTTP request an event carries: net_packet_http_request's, or
+ * net_packet_http's when it is a request; undefined for any other event
+ */
+export function httpRequestOf(e: TraceeEvent): ProtoHTTPRequest | undefined {
+  const r = getArg(e, "http_request");
+  if (r !== undefined) return r.value as ProtoHTTPRequest;
+  const h = getArg(e, "proto_http")?.value as ProtoHTTP | undefined;
+  return h !== undefined && h.direction === "request" ? h : undefined;
+}
+
+/**
+ * The HTTP response an event carries: net_packet_http_response's, or
+ * net_packet_http's when it is a response; undefined for any other event
+ */
+export function httpResponseOf(e: TraceeEvent): ProtoHTTPResponse | undefined {
+  const r = getArg(e, "http_response");
+  if (r !== undefined) return r.value as ProtoHTTPResponse;
+  const h = getArg(e, "proto_http")?.value as ProtoHTTP | undefined;
+  return h !== undefined && h.direction === "response" ? h : undefined;
+}
+
+/** every value of header `name` (any case: "user-agent" finds User-Agent), in order; [] without it */
+export function headerValues(headers: Readonly<Record<string, readonly string[]>> | null | undefined, name: string): string[] {
+  if (headers === null || headers === undefined) return [];
+  const exact = Object.hasOwn(headers, name) ? headers[name] : undefined;
+  if (exact !== undefined) return [...exact];
+  const lower = name.toLowerCase();
+  const out: string[] = [];
+  for (const k of Object.keys(headers)) if (k.toLowerCase() === lower) out.push(...headers[k]);
+  return out;
+}
+
+/** the first value of header `name` (any case), or undefined */
+export function headerValue(headers: Readonly<Record<string, readonly string[]>> | null | undefined, name: string): string | undefined {
+  return headerValues(headers, name)[0];
+}
+
+/**
+ * The host of an HTTP Host value without its port: "a.test:8080" -> "a.test",
+ * "[::1]:80" -> "::1", "10.0.0.1" -> "10.0.0.1" (lower-cased)
+ */
+export function hostWithoutPort(host: string): string {
+  const h = host.trim();
+  if (h.startsWith("[")) {
+    const close = h.indexOf("]");
+    return (close < 0 ? h.slice(1) : h.slice(1, close)).toLowerCase();
+  }
+  const colon = h.indexOf(":");
+  // one colon: a port; more: a bare IPv6 address
+  if (colon >= 0 && h.indexOf(":", colon + 1) < 0) return h.slice(0, colon).toLowerCase();
+  return h.toLowerCase();
+}
+
+/** whether an HTTP Host value names an IP address (v4, or v6 in brackets or bare), not a DNS name */
+export function isIPHost(host: string): boolean {
+  const h = hostWithoutPort(host);
+  return parseIPv4(h) !== null || (h.includes(":") && parseIPv6(h) !== null);
+}
 
 /** a flow event (net_flow_tcp_begin/_end, net_flow_udp_begin/_end) as one typed object */
 export interface NetFlow {
@@ -119,6 +187,7 @@ export function getPacketMetadata(e: TraceeEvent): PktMeta {
     dstPort = Number(getArg(e, "dst_port")?.value ?? 0);
     protocol = e.eventName.startsWith("net_flow_tcp") ? 6 : 17;
   }
+  if (getArg(e, "proto_http")) protocol = 6;
   if (getArg(e, "proto_icmp")) protocol = 1;
   if (getArg(e, "proto_icmpv6")) protocol = 58;
   const ip4 = getArg(e, "proto_ipv4")?.value as ProtoIPv4 | undefined;

@@ -23,6 +23,9 @@ export type {
   DnsQueryData,
   DnsAnswer,
   DnsResponseData,
+  ProtoHTTP,
+  ProtoHTTPRequest,
+  ProtoHTTPResponse,
   EventName,
 } from "../types/events";
 

@@ -26,6 +26,11 @@ export interface StreamDirection {
   readonly fromClient: boolean;
   /** the parser's own state for this direction (undefined at first) */
   state: unknown;
+  /**
+   * The flow's other direction (e.g. HTTP: a response to HEAD has no body, so
+   * the response side reads the methods its peer's requests left in state)
+   */
+  readonly peer: StreamDirection | null;
 }
 
 export interface AppParser {

@@ -20,7 +20,7 @@ import type fc from "fast-check";
 export const FUZZ_DIR = resolve(__dirname, "..", "..", "..", "test", "fuzz");
 export const CRASH_DIR = join(FUZZ_DIR, "crashes");
 export const REGRESSION_DIR = join(FUZZ_DIR, "regressions");
-export const TARGETS = ["pcap", "pcapng", "packet", "dns", "dnstcp", "rules", "config", "spool", "webhook"] as const;
+export const TARGETS = ["pcap", "pcapng", "packet", "dns", "dnstcp", "http", "rules", "config", "spool", "webhook"] as const;
 export type TargetName = (typeof TARGETS)[number];
 
 export interface Target<T> {

@@ -588,6 +588,31 @@ export function expectFrame(fr: TsFrame): Frame {
       out.events.push({ kind: "dns_response", args: { metadata: meta, dns_response: [{ query_data: query, dns_answer: answers }] } });
     }
   }
+  // HTTP: a request or response whose whole header block is in this packet (the blank line "\r\n"
+  // is in it) gives its events here; its values are compared field by field in test/http.test.ts
+  for (; k < L.length; k++) {
+    if (L[k][0] !== "http") continue;
+    const h = L[k][1];
+    if (h.get("\\r\\n") === undefined) continue;
+    const method = h.find("http.request.method");
+    const code = h.find("http.response.code");
+    if (method !== undefined) {
+      const version = h.find("http.request.version");
+      out.events.push({
+        kind: "http",
+        args: { src, dst, src_port: sport, dst_port: dport, proto_http: { direction: "request", method, protocol: version } },
+      });
+      out.events.push({ kind: "http_request", args: { metadata: meta, http_request: { method, protocol: version } } });
+    } else if (code !== undefined) {
+      const version = h.find("http.response.version");
+      const status_code = Number(code);
+      out.events.push({
+        kind: "http",
+        args: { src, dst, src_port: sport, dst_port: dport, proto_http: { direction: "response", status_code, protocol: version } },
+      });
+      out.events.push({ kind: "http_response", args: { metadata: meta, http_response: { status_code, protocol: version } } });
+    }
+  }
   return out;
 }
 

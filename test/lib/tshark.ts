@@ -175,6 +175,7 @@ export const TSHARK_PROTOCOLS = [
   "dns",
   "mdns",
   "llmnr",
+  "http",
   "_ws.malformed",
   "_ws.short",
 ];

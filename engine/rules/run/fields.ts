@@ -116,7 +116,8 @@ export function parseFieldPath(text: string, events: readonly string[], derived 
     const rest = text.slice(i);
     let seg: string | number;
     let len: number;
-    const key = /^\.([A-Za-z_][A-Za-z0-9_]*)/.exec(rest);
+    // a key may hold "-" after its first character: HTTP header names (args.http_request.headers.User-Agent)
+    const key = /^\.([A-Za-z_][A-Za-z0-9_-]*)/.exec(rest);
     const idx = /^\[(\d*)\]/.exec(rest);
     if (key) {
       seg = key[1];
