@@ -5,21 +5,26 @@
 //   loaded from SIGNATURES_DIR, deliver every selected event; sigs-unsandboxed:
 //   the same signatures run in-process, without the sandbox.
 //   rules / rules-unsandboxed: the same with a folder of YAML rules (--rules).
-// Prints one JSON line: {"mode","packets","events","ms","cpuMs"} (wall and CPU time).
+// Prints one JSON line: {"mode","packets","events","ms","cpuMs"} (wall and CPU time);
+// events also prints "counts", the events built of each type.
+// The events and json modes build --events' default set (as `netsig replay`
+// does); BENCH_EVENTS=all: every type, the opt-in flow events too.
 
 import { readCapture } from "../engine/capture/reader";
 import { Decoder } from "../engine/decode/decoder";
+import { ALL_EVENTS } from "../engine/events/build";
 // (--events' default: the opt-in flow events are not part of the DNS bench)
-import { DEFAULT_EVENTS } from "../engine/events/registry";
+import { DEFAULT_EVENTS, RECORD_EVENTS } from "../engine/events/registry";
 import { goJSON } from "../engine/events/json";
 import { EventBytesWriter } from "../engine/events/jsonbytes";
 import { EventPipeline } from "../engine/events/pipeline";
 import { FdOutput } from "../engine/outputs/stdout";
 import { openSync } from "node:fs";
 import { startSignatures } from "../engine/app/detection";
-import { Ev } from "../engine/types/events";
+import { EVENT_NAMES, Ev } from "../engine/types/events";
 
 const DNS_EVENTS = (1 << Ev.DNS) | (1 << Ev.DNSRequest) | (1 << Ev.DNSResponse);
+const MASK = process.env.BENCH_EVENTS === "all" ? ALL_EVENTS : DEFAULT_EVENTS;
 
 async function main(): Promise<void> {
   const [mode, file, dir] = process.argv.slice(2);
@@ -48,11 +53,16 @@ async function main(): Promise<void> {
       // them for a while: a sink that drops them at once let V8's escape
       // analysis skip building them, and timed 0.9 s instead of 2.0 s.
       const keep = new Array<unknown>(4096);
-      const p = new EventPipeline(DEFAULT_EVENTS, "bench", (ev) => {
+      const p = new EventPipeline(MASK, "bench", (ev) => {
         keep[events++ & 4095] = ev;
       });
       await readCapture(file, p.onPacket);
       packets = p.decoder.stats.packets;
+      const counts: Record<string, number> = {};
+      p.eventCounts.forEach((n, k) => {
+        if (n > 0) counts[EVENT_NAMES[k] as string] = n;
+      });
+      extra = { counts };
       break;
     }
     case "json": {
@@ -60,7 +70,7 @@ async function main(): Promise<void> {
       const json = new EventBytesWriter("bench", goJSON);
       let last = -1;
       let ts = "";
-      const p: EventPipeline = new EventPipeline(DEFAULT_EVENTS, "bench", (ev, kind, pk) => {
+      const p: EventPipeline = new EventPipeline(MASK, "bench", (ev, kind, pk) => {
         const n = p.decoder.stats.packets;
         if (n !== last) {
           last = n;
@@ -86,6 +96,7 @@ async function main(): Promise<void> {
       if (engine.problems.length) throw new Error(`signatures did not load: ${engine.problems.map((p) => p.message).join("; ")}`);
       const p = new EventPipeline(0, "bench", () => undefined);
       p.needDns = (engine.mask & DNS_EVENTS) !== 0;
+      p.needRecords = (engine.mask & RECORD_EVENTS) !== 0;
       p.tap = (pk, n) => {
         engine.push(pk, n);
       };

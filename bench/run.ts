@@ -18,7 +18,13 @@
 //    building all nine events alone: what the rules cost;
 // 6. prints packets/s and the ratios against the targets, and the change
 //    since the previous run (bench/out/last.json);
-// 7. as root, live (bench/live.ts): the same capture replayed onto lo with
+// 7. issue 16 (bench/mixed.ts): the DNS capture, this build against a build
+//    of the commit before the issue-16 work, paired rounds (nothing more than
+//    5% slower); and a mixed HTTP/TLS capture recorded with curl, wget,
+//    openssl and python3 in a network namespace (bench/make-mixed.ts, cached
+//    in bench/out/ by a version key): `netsig replay --output json` against
+//    `tcpdump -nn -r` (within 3x) and `tshark -T ek` (at least 20x faster);
+// 8. as root, live (bench/live.ts): the same capture replayed onto lo with
 //    tcpreplay at rising rates while `netsig run` (JSON events; the shipped
 //    signatures) or `tcpdump -w /dev/null` captures it: the highest rate with
 //    zero kernel drops, netsig's against tcpdump's; and findings/s delivered
@@ -37,6 +43,7 @@ import { join } from "node:path";
 import { LIVE_RUNGS, liveLadder, liveSkipReason, RUNG_SECONDS, webhookFindings } from "./live";
 import { loadRules } from "../engine/rules/compile/load";
 import { measureHello } from "./hello";
+import { againstBase, BASE_COMMIT, baseSkipReason, ensureBase, mixedSkip, mixedStage, printBaseComparison, printMixed } from "./mixed";
 
 const ROOT = join(__dirname, "..", "..");
 const OUT_DIR = join(ROOT, "bench", "out");
@@ -291,6 +298,28 @@ async function main(): Promise<void> {
   console.log(`\n${hello.lines.join("\n")}`);
   now["tls hello ns"] = hello.helloNs;
   now["dns response ns"] = hello.dnsNs;
+  // issue 16: the DNS capture against the build before it; the mixed HTTP/TLS capture
+  const log = (l: string) => console.log(l);
+  const skipBase = baseSkipReason();
+  let base: string | undefined;
+  if (skipBase) {
+    console.log(`\nDNS capture against the build before issue 16: skipped (${skipBase})`);
+  } else {
+    console.log(`\n== the DNS capture: this build against ${BASE_COMMIT} (before issue 16), ${PAIRED_RUNS} paired rounds, one core`);
+    base = ensureBase(log);
+    const cmp = await againstBase(file, base, PAIRED_RUNS, log);
+    console.log("");
+    const ok = printBaseComparison(cmp, packets, log);
+    console.log(`  nothing more than 5% slower on the DNS capture with the new decoders present: ${ok ? "MET" : "NOT MET"}`);
+  }
+  const skipMixed = mixedSkip();
+  if (skipMixed) {
+    console.log(`\nmixed HTTP/TLS capture: skipped (${skipMixed})`);
+  } else {
+    console.log(`\n== the mixed HTTP/TLS capture, ${PAIRED_RUNS} rounds`);
+    const r = await mixedStage(OUT_DIR, PAIRED_RUNS, base, process.env.BENCH_SKIP_TSHARK === "1", log);
+    Object.assign(now, printMixed(r, log));
+  }
 
   const skipLive = liveSkipReason();
   if (skipLive) {
