@@ -680,9 +680,10 @@ export class FlowTracker {
         this.parseHeld(dir, chosen, out);
       }
     }
-    const parser = dir.parser as AppParser;
-    const max = parser.maxHold;
-    while (off < end && dir.parser !== null) {
+    // (parsing the held bytes may have finished or stopped the direction)
+    const parser = dir.parser;
+    const max = parser == null ? 0 : parser.maxHold;
+    while (parser != null && off < end && dir.parser !== null) {
       if (dir.len === 0) {
         // nothing held: the parser reads the packet's bytes in place (a body being skipped is never copied)
         const r = parser.parse(b, off, end, dir, out);

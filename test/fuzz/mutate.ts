@@ -567,6 +567,8 @@ export function pcapngOp(f: Buffer, op: Op): Buffer {
       const epbs = of(6);
       if (!epbs.length) return o;
       const e = epbs[a % epbs.length];
+      // (a block the layout found may be cut short by the file's end)
+      if (e.off + 28 > o.length) return o;
       const cap = L.le ? o.readUInt32LE(e.off + 20) : o.readUInt32BE(e.off + 20);
       if (e.off + 28 + cap > e.off + e.len) return o;
       const idbs = of(1);
