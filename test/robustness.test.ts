@@ -27,6 +27,7 @@ import { mkdtempSync, readFileSync, rmSync, writeFileSync } from "node:fs";
 import { tmpdir } from "node:os";
 import { basename, join } from "node:path";
 import { after, test } from "node:test";
+import { DEFAULT_EVENTS } from "../engine/events/registry";
 import { validateEvent } from "../engine/events/schemas";
 import {
   boundaryAtOrBelow,
@@ -60,7 +61,7 @@ const oracle = new Map<string, string[]>();
 async function oracleOf(file: string): Promise<string[]> {
   let lines = oracle.get(file);
   if (lines === undefined) {
-    const r = await replayFile(file);
+    const r = await replayFile(file, undefined, DEFAULT_EVENTS);
     assert.equal(r.summary.error, undefined, `${label(file)} itself is intact`);
     lines = r.lines;
     oracle.set(file, lines);
@@ -320,7 +321,7 @@ test("in-process: a few small captures cut at every offset deliver a prefix and 
   let runs = 0;
   for (const file of SWEEP) {
     const full = readFileSync(file);
-    const whole = replayBuffer(full);
+    const whole = replayBuffer(full, undefined, DEFAULT_EVENTS);
     assert.equal(whole.summary.error, undefined, label(file));
     const boundaries = recordBoundaries(full);
     for (let cut = 0; cut < full.length; cut++) {
@@ -328,7 +329,7 @@ test("in-process: a few small captures cut at every offset deliver a prefix and 
       const what = `${label(file)} cut at ${cut}`;
       let r: ReturnType<typeof replayBuffer>;
       try {
-        r = replayBuffer(full.subarray(0, cut));
+        r = replayBuffer(full.subarray(0, cut), undefined, DEFAULT_EVENTS);
       } catch (e) {
         problems.push(`${what}: threw ${(e as Error).stack}`);
         continue;
@@ -367,7 +368,7 @@ function corrupt(buf: Buffer, rand: () => number, n: number): Buffer {
 function checkMutant(what: string, bytes: Buffer, problems: string[]): void {
   let r: ReturnType<typeof replayBuffer>;
   try {
-    r = replayBuffer(bytes);
+    r = replayBuffer(bytes, undefined, DEFAULT_EVENTS);
   } catch (e) {
     problems.push(`${what}: threw ${(e as Error).stack}`);
     return;

@@ -194,7 +194,9 @@ test("splunk-hec: Authorization: Splunk <token> from a file, concatenated event 
       const objs = q.body.split("\n").map((l) => JSON.parse(l));
       assert.ok(objs.length <= 500);
       for (const o of objs) {
-        assert.deepEqual(Object.keys(o).sort(), ["event", "host", "source", "sourcetype", "time"]);
+        // HEC's indexed "fields": the flow's Community ID (a finding on a TCP SYN has one)
+        assert.deepEqual(Object.keys(o).sort(), ["event", "fields", "host", "source", "sourcetype", "time"]);
+        assert.match(o.fields.community_id, /^1:[A-Za-z0-9+/]{27}=$/);
         ids.push(o.event.metadata.Properties.findingID);
       }
     }

@@ -14,7 +14,7 @@
 // every path the tshark side states must be in netsig's event with that value.
 
 import { readCapture } from "../../engine/capture/reader";
-import { DEFAULT_EVENTS, RECORD_EVENTS } from "../../engine/events/registry";
+import { DEFAULT_EVENTS, RECORD_EVENTS, RECORD_TYPE_EVENTS } from "../../engine/events/registry";
 import { EventJSONWriter } from "../../engine/events/json";
 import { EventPipeline } from "../../engine/events/pipeline";
 import { EVENT_NAMES, Ev } from "../../engine/types/events";
@@ -68,8 +68,9 @@ export async function netsigFrames(file: string): Promise<{ frames: Frame[]; err
   const writer = new EventJSONWriter(HOST);
   // (--events' default: the opt-in flow events have no frame of their own to compare)
   const pipeline = new EventPipeline(DEFAULT_EVENTS, HOST, (ev, kind, p) => {
-    // the flow stage's other events (TLS hellos, HTTP) have their own differentials (test/tls.test.ts, ...)
-    if (RECORD_EVENTS & (1 << kind)) return;
+    // the flow stage's TLS hellos have their own differential (test/tls.test.ts); its HTTP messages are
+    // compared here, with tshark's single-packet HTTP messages (the flow events are not in the default set)
+    if (RECORD_EVENTS & ~RECORD_TYPE_EVENTS.http & (1 << kind)) return;
     const n = pipeline.decoder.stats.packets; // the packet being decoded, counted from 1
     const line = JSON.parse(writer.write(ev, kind, p.timestampString())) as { args: { name: string; value: unknown }[] };
     const args: Record<string, unknown> = {};

@@ -9,7 +9,7 @@ import { hostname } from "node:os";
 import { join } from "node:path";
 import { parseCaptureBuffer, readCapture } from "../../engine/capture/reader";
 import type { ReadSummary } from "../../engine/capture/types";
-import { ALL_EVENTS } from "../../engine/events/build";
+import { ALL_EVENTS, type EventMask } from "../../engine/events/build";
 import { EventJSONWriter } from "../../engine/events/json";
 import { EventPipeline } from "../../engine/events/pipeline";
 import { corpusCaptures } from "./corpus";
@@ -42,13 +42,13 @@ export interface Replayed {
   summary: ReadSummary;
 }
 
-function collector(host: string): { lines: string[]; pipeline: EventPipeline } {
+function collector(host: string, mask: EventMask): { lines: string[]; pipeline: EventPipeline } {
   const lines: string[] = [];
   const json = new EventJSONWriter(host);
   let ts = "";
   let last = -1;
   let lastP: unknown = null;
-  const pipeline: EventPipeline = new EventPipeline(ALL_EVENTS, host, (ev, kind, p) => {
+  const pipeline: EventPipeline = new EventPipeline(mask, host, (ev, kind, p) => {
     const n = pipeline.decoder.stats.packets;
     // (the flows open at the end ride on a packet of their own: pipeline.finish())
     if (n !== last || p !== lastP) {
@@ -61,17 +61,21 @@ function collector(host: string): { lines: string[]; pipeline: EventPipeline } {
   return { lines, pipeline };
 }
 
-/** replay a capture file in-process: capture -> decode -> events -> JSON lines (this host's name, as the CLI) */
-export async function replayFile(file: string, host = hostname()): Promise<Replayed> {
-  const { lines, pipeline } = collector(host);
+/**
+ * replay a capture file in-process: capture -> decode -> events -> JSON lines
+ * (this host's name, as the CLI); every event type unless `mask` says which
+ * (DEFAULT_EVENTS: the CLI's default, without the flow events a replay's end flushes)
+ */
+export async function replayFile(file: string, host = hostname(), mask: EventMask = ALL_EVENTS): Promise<Replayed> {
+  const { lines, pipeline } = collector(host, mask);
   const summary = await readCapture(file, pipeline.onPacket);
   pipeline.finish();
   return { lines, summary };
 }
 
 /** the same for capture bytes in memory */
-export function replayBuffer(buf: Buffer, host = hostname()): Replayed {
-  const { lines, pipeline } = collector(host);
+export function replayBuffer(buf: Buffer, host = hostname(), mask: EventMask = ALL_EVENTS): Replayed {
+  const { lines, pipeline } = collector(host, mask);
   const summary = parseCaptureBuffer(buf, pipeline.onPacket, "<buffer>");
   pipeline.finish();
   return { lines, summary };
