@@ -100,6 +100,38 @@ export function byteOp(buf: Buffer, [kind, a, b, c]: Op, lo = 0, hi = buf.length
   }
 }
 
+/** a TCP segment as the stream targets (dnstcp, http) build their captures from */
+export interface TcpSeg {
+  seq: number;
+  flags: number;
+  data: Buffer;
+}
+
+/**
+ * The mutations of a list of TCP segments the stream targets share, by `m`
+ * (0-4): reorder two, retransmit one, drop one (a gap), move a sequence
+ * number (overlap, wrap), set other flags (from `flags`). Edits `out` in place.
+ */
+export function tcpSegOp(out: TcpSeg[], m: number, i: number, j: number, b: number, c: number, flags: readonly number[]): void {
+  switch (m) {
+    case 0:
+      [out[i], out[j]] = [out[j], out[i]];
+      break; // reorder
+    case 1:
+      out.splice(j, 0, { ...out[i] });
+      break; // retransmission
+    case 2:
+      out.splice(i, 1);
+      break; // a gap
+    case 3:
+      out[i].seq = b & 1 ? out[i].seq + (c % 64) - 32 : interesting(c);
+      break; // overlap, wrap
+    default:
+      out[i].flags = flags[b % flags.length];
+      break; // SYN, FIN, RST, none
+  }
+}
+
 // ---- DNS messages
 
 /** offset after the name at off (labels and at most one pointer), no validation; -1 past the end */

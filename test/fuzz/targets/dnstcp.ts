@@ -7,7 +7,7 @@ import { Decoder } from "../../../engine/decode/decoder";
 import { TcpDnsReassembler } from "../../../engine/decode/dnstcp";
 import type { PacketRecord } from "../../../engine/capture/types";
 import * as craft from "../../../tools/lib/craft";
-import { byteOp, interesting, opsArb, type Op } from "../mutate";
+import { byteOp, interesting, opsArb, type Op, tcpSegOp } from "../mutate";
 import { dnsSeeds } from "../seeds";
 import type { Target } from "../harness";
 import { framesCodec, runFrames, type Frames } from "./frames";
@@ -40,22 +40,13 @@ function segOp(segs: Seg[], [k, a, b, c]: Op): Seg[] {
   const out = segs.map((s) => ({ ...s }));
   const i = a % out.length,
     j = b % out.length;
-  switch (k % 8) {
-    case 0:
-      [out[i], out[j]] = [out[j], out[i]];
-      break; // reorder
-    case 1:
-      out.splice(j, 0, { ...out[i] });
-      break; // retransmission
-    case 2:
-      out.splice(i, 1);
-      break; // a gap
-    case 3:
-      out[i].seq = b & 1 ? out[i].seq + (c % 64) - 32 : interesting(c);
-      break; // overlap, wrap
-    case 4:
-      out[i].flags = FLAGS[b % FLAGS.length];
-      break; // SYN, FIN, RST, none
+  const m = k % 8;
+  // reorder, retransmit, drop, move a sequence number, change the flags: as every stream target (mutate.ts)
+  if (m < 5) {
+    tcpSegOp(out, m, i, j, b, c, FLAGS);
+    return out;
+  }
+  switch (m) {
     case 5:
       out[i].flow = b % 6;
       break; // another flow (more flows than the bound)

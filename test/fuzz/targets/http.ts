@@ -13,7 +13,7 @@ import { Ev } from "../../../engine/types/events";
 import type { HttpRecord } from "../../../engine/types/records";
 import * as craft from "../../../tools/lib/craft";
 import type { Target } from "../harness";
-import { byteOp, interesting, type Op, opsArb } from "../mutate";
+import { byteOp, type Op, opsArb, tcpSegOp } from "../mutate";
 import { framesCodec, runFrames, type Frames } from "./frames";
 
 const REQUESTS = [
@@ -64,22 +64,13 @@ function segOp(segs: Seg[], [k, a, b, c]: Op): Seg[] {
   const out = segs.map((s) => ({ ...s }));
   const i = a % out.length;
   const j = b % out.length;
-  switch (k % 7) {
-    case 0:
-      [out[i], out[j]] = [out[j], out[i]];
-      break; // reorder
-    case 1:
-      out.splice(j, 0, { ...out[i] });
-      break; // retransmission
-    case 2:
-      out.splice(i, 1);
-      break; // a gap
-    case 3:
-      out[i].seq = b & 1 ? out[i].seq + (c % 64) - 32 : interesting(c);
-      break; // overlap, wrap
-    case 4:
-      out[i].flags = FLAGS[b % FLAGS.length];
-      break; // SYN, FIN, RST, none
+  const m = k % 7;
+  // reorder, retransmit, drop, move a sequence number, change the flags: as every stream target (mutate.ts)
+  if (m < 5) {
+    tcpSegOp(out, m, i, j, b, c, FLAGS);
+    return out;
+  }
+  switch (m) {
     case 5: {
       // a line ending, a colon, a space or a digit where a byte was
       const d = Buffer.from(out[i].data);
